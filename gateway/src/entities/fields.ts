@@ -43,7 +43,7 @@ export const num = (min: number, max: number) =>
 
 export const bool = () => z.boolean({ invalid_type_error: 'expected a boolean' });
 
-export const oneOf = <T extends [string, ...string[]]>(values: T) =>
+export const oneOf = <U extends string, T extends Readonly<[U, ...U[]]>>(values: T) =>
   z.enum(values, { errorMap: () => ({ message: `expected one of: ${values.join(', ')}` }) });
 
 export const set = <T extends z.ZodTypeAny>(element: T) =>

@@ -49,3 +49,5 @@ export type ParseResult<K extends EntityKind> = { ok: true; value: Parsed<K> } |
 export { parseEntity, normalizeTarget } from './parse.js';
 export { isUuid } from './fields.js';
 export { formatSchemaViolation } from './kong-errors.js';
+export { HEALTHCHECK_DEFAULTS } from './healthchecks.js';
+export { UPSTREAM_GW_DEFAULTS } from './upstreams.js';

@@ -62,9 +62,9 @@ export function formatSchemaViolation(fields: Record<string, string>, entityErro
 
 function buildViolation(list: readonly FieldError[], entityErrors: readonly string[]): SchemaViolation {
   const fields: Record<string, unknown> = {};
+  if (entityErrors.length > 0) fields['@entity'] = [...entityErrors];
   const sorted = [...list].sort((a, b) => compare(a[0].join('.'), b[0].join('.')));
   for (const [path, message] of sorted) setPath(fields, path, message);
-  if (entityErrors.length > 0) fields['@entity'] = [...entityErrors];
   const parts = [...entityErrors, ...sorted.map(([path, message]) => `${path.join('.')}: ${message}`)];
   const n = parts.length;
   const message = n === 1 ? `schema violation (${parts[0]})` : `${n} schema violations (${parts.join('; ')})`;

@@ -1,9 +1,135 @@
-/** Route schema and rules (Kong `routes.lua`, `routes_subschemas.lua`). */
+/** Route schema and rules (Kong `routes.lua`, `routes_subschemas.lua`, `typedefs.lua`). */
 import { z } from 'zod';
-import type { EntitySpec } from './spec.js';
+import {
+  array, bool, foreignRef, headersMap, int, MAX_TEXT, nonEmptyStr, nullable, oneOf, record, set, str, tags,
+  timestamp, utf8Name, uuid, withDefault,
+} from './fields.js';
+import { parseHostPort } from './hosts.js';
+import type { ErrorBag } from './kong-errors.js';
+import { routePathError } from './route-paths.js';
+import { PROTOCOLS } from './services.js';
+import type { EntitySpec, Obj } from './spec.js';
+
+const routeHost = () =>
+  nonEmptyStr().superRefine((h, ctx) => {
+    const stars = h.split('*').length - 1;
+    let plain = h;
+    if (stars > 1) {
+      ctx.addIssue({ code: 'custom', message: 'invalid wildcard: must have at most one wildcard' });
+      return;
+    }
+    if (stars === 1) {
+      if (!h.startsWith('*.') && !/\.\*(:\d+)?$/.test(h)) {
+        ctx.addIssue({ code: 'custom', message: 'invalid wildcard: must be placed at leftmost or rightmost label' });
+        return;
+      }
+      plain = h.replace('*', 'x');
+    }
+    const p = parseHostPort(plain);
+    if (p === null || p === 'bad-port') ctx.addIssue({ code: 'custom', message: `invalid value: ${h}` });
+  });
+
+const routePath = () =>
+  str(MAX_TEXT).superRefine((p, ctx) => {
+    const err = routePathError(p);
+    if (err !== null) ctx.addIssue({ code: 'custom', message: err });
+  });
+
+const routeSni = () =>
+  nonEmptyStr().superRefine((s, ctx) => {
+    const p = parseHostPort(s.startsWith('*.') ? `x${s.slice(1)}` : s.endsWith('.*') ? `${s.slice(0, -1)}x` : s);
+    if (p === null || p === 'bad-port') ctx.addIssue({ code: 'custom', message: `invalid value: ${s}` });
+    else if (p.type !== 'name') ctx.addIssue({ code: 'custom', message: 'must not be an IP' });
+    else if (p.port !== undefined) ctx.addIssue({ code: 'custom', message: 'must not have a port' });
+  });
+
+const endpoint = () => record({ ip: nullable(str()), port: nullable(int(0, 65535)) });
+
+export const routeSchema = z.object({
+  id: uuid().optional(),
+  created_at: timestamp(),
+  updated_at: timestamp(),
+  name: nullable(utf8Name()),
+  protocols: withDefault(set(oneOf([...PROTOCOLS])).min(1), ['http', 'https']),
+  methods: nullable(set(str().refine((m) => /^[A-Z]+$/.test(m), (m) => ({ message: `invalid value: ${m}` })))),
+  hosts: nullable(array(routeHost())),
+  paths: nullable(array(routePath())),
+  headers: nullable(headersMap()),
+  https_redirect_status_code: withDefault(
+    z.union([z.literal(426), z.literal(301), z.literal(302), z.literal(307), z.literal(308)],
+      { errorMap: () => ({ message: 'expected one of: 426, 301, 302, 307, 308' }) }),
+    426),
+  regex_priority: withDefault(int(-(2 ** 31), 2 ** 31 - 1), 0),
+  strip_path: bool().nullable().optional(),
+  path_handling: withDefault(oneOf(['v0', 'v1']), 'v0'),
+  preserve_host: withDefault(bool(), false),
+  request_buffering: withDefault(bool(), true),
+  response_buffering: withDefault(bool(), true),
+  snis: nullable(set(routeSni())),
+  sources: nullable(array(endpoint())),
+  destinations: nullable(array(endpoint())),
+  tags: tags(),
+  service: nullable(foreignRef()),
+}, { invalid_type_error: 'expected a record' }).strict();
+
+const SUBSETS: readonly (readonly string[])[] = [['http', 'https'], ['tcp', 'tls', 'udp'], ['tls_passthrough'], ['grpc', 'grpcs']];
+const SUBSETS_MSG = `these sets are mutually exclusive: ${SUBSETS.map((s) => `(${s.map((p) => `'${p}'`).join(', ')})`).join(', ')}`;
+
+const isSet = (v: unknown): boolean =>
+  v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+
+function quoteList(fields: readonly string[]): string {
+  return fields.map((f) => `'${f}'`).join(', ');
+}
+
+function check(v: Obj, _input: Obj, bag: ErrorBag): void {
+  const protocols = v.protocols as string[];
+  const used = SUBSETS.filter((s) => protocols.some((p) => s.includes(p)));
+  if (used.length > 1) {
+    bag.add(['protocols'], SUBSETS_MSG);
+    return;
+  }
+  const family = used[0] ?? SUBSETS[0];
+  const isGrpc = family === SUBSETS[3];
+  if (v.strip_path === undefined || v.strip_path === null) v.strip_path = !isGrpc;
+
+  const headers = v.headers as Record<string, string[]> | null;
+  if (headers !== null && Object.keys(headers).some((k) => k.toLowerCase() === 'host')) {
+    bag.add(['headers'], "cannot contain 'host' header, which must be specified in the 'hosts' attribute");
+  }
+  const refuse = (fields: readonly string[], when: string): void => {
+    for (const f of fields) if (v[f] !== null) bag.add([f], `cannot set '${f}' when 'protocols' is ${when}`);
+  };
+  const atLeastOne = (fields: readonly string[], when: string): void => {
+    if (!fields.some((f) => isSet(v[f]))) bag.entity(`must set one of ${quoteList(fields)} when 'protocols' is ${when}`);
+  };
+
+  if (family === SUBSETS[0]) {
+    refuse(['sources', 'destinations'], "'http' or 'https'");
+    if (protocols.includes('https')) atLeastOne(['methods', 'hosts', 'headers', 'paths', 'snis'], "'https'");
+    else {
+      if (v.snis !== null && (v.snis as string[]).length > 0) {
+        bag.add(['snis'], "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+      }
+      atLeastOne(['methods', 'hosts', 'headers', 'paths'], "'http'");
+    }
+  } else if (isGrpc) {
+    if (v.strip_path === true) bag.add(['strip_path'], "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'");
+    refuse(['methods', 'sources', 'destinations'], "'grpc' or 'grpcs'");
+    if (protocols.includes('grpcs')) atLeastOne(['hosts', 'headers', 'paths', 'snis'], "'grpcs'");
+    else atLeastOne(['hosts', 'headers', 'paths'], "'grpc'");
+  } else if (family === SUBSETS[1]) {
+    refuse(['methods', 'hosts', 'paths', 'headers'], "'tcp', 'tls' or 'udp'");
+    atLeastOne(['sources', 'destinations', 'snis'], "'tcp', 'tls' or 'udp'");
+  } else {
+    refuse(['methods', 'hosts', 'paths', 'headers', 'sources', 'destinations'], "'tls_passthrough'");
+    atLeastOne(['snis'], "'tls_passthrough'");
+  }
+}
 
 export const routeSpec: EntitySpec = {
-  schema: () => z.never({ errorMap: () => ({ message: 'routes are not implemented yet' }) }),
+  schema: () => routeSchema,
   gwFields: [],
   floatTimestamps: false,
+  check,
 };
