@@ -51,3 +51,4 @@ export { isUuid } from './fields.js';
 export { formatSchemaViolation } from './kong-errors.js';
 export { HEALTHCHECK_DEFAULTS } from './healthchecks.js';
 export { UPSTREAM_GW_DEFAULTS } from './upstreams.js';
+export { coerceFormInput } from './form.js';
