@@ -59,7 +59,7 @@ function parseUnsafe<K extends EntityKind>(kind: K, input: unknown, opts: ParseO
     work = mergeForUpdate(existing, body);
     work.id = existing.id;
   } else {
-    work = body;
+    work = { ...body };
     if (existing !== undefined) work.id = existing.id;
   }
   delete work.created_at;
@@ -79,8 +79,8 @@ function parseUnsafe<K extends EntityKind>(kind: K, input: unknown, opts: ParseO
   const entity: Obj = {
     id: value.id ?? randomUUID(),
     ...value,
-    created_at: body.created_at ?? existing?.created_at ?? stamp,
-    updated_at: body.updated_at ?? stamp,
+    created_at: value.created_at ?? existing?.created_at ?? stamp,
+    updated_at: value.updated_at ?? stamp,
   };
   return { ok: true, value: entity as unknown as Parsed<K> };
 }

@@ -95,3 +95,24 @@ test('update merges over the existing service and null clears an optional field'
 test('update without the existing entity is a clear error, not a crash', () => {
   assert.match(bad('services', { retries: 1 }, { mode: 'update' }).message, /existing/);
 });
+
+test('tags are a set of printable strings without comma or slash', () => {
+  assert.deepEqual(ok('services', { host: 'a', tags: ['gw', 'gw-instance:abc', 'ünï'] }).tags, ['gw', 'gw-instance:abc', 'ünï']);
+  assert.deepEqual(bad('services', { host: 'a', tags: ['ok', 'a,b', 'c/d'] }).fields, {
+    tags: [null,
+      "invalid tag 'a,b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences",
+      "invalid tag 'c/d': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"],
+  });
+});
+
+test('null on a field with a default resets it to the default', () => {
+  const first = ok('services', { host: 'a', retries: 1, protocol: 'https' });
+  const v = ok('services', { retries: null, protocol: null }, { mode: 'update', existing: first as never });
+  assert.deepEqual([v.retries, v.protocol], [5, 'http']);
+});
+
+test('created_at and updated_at given as integers are kept', () => {
+  const v = ok('services', { host: 'a', created_at: 1000, updated_at: 2000 });
+  assert.deepEqual([v.created_at, v.updated_at], [1000, 2000]);
+  assert.deepEqual(bad('services', { host: 'a', created_at: 'x' }).fields, { created_at: 'expected an integer' });
+});
