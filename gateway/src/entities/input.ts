@@ -1,5 +1,5 @@
 /** Screening and copying of untrusted input (JSON bodies, form fields, stored entities). */
-import { MAX_ARRAY } from './fields.js';
+import { MAX_ARRAY, MAX_TEXT } from './fields.js';
 import type { ErrorBag } from './kong-errors.js';
 import type { Obj } from './spec.js';
 
@@ -15,7 +15,9 @@ export function isPlainRecord(v: unknown): v is Obj {
 
 /**
  * Report keys that could reach a prototype (`__proto__`, `constructor`,
- * `prototype`) as unknown fields, and nesting deeper than any entity has.
+ * `prototype`) as unknown fields, nesting deeper than any entity has, and
+ * arrays or records over {@link MAX_ARRAY} entries, before zod sees them
+ * (zod would still visit every element of an over-long array).
  */
 export function scanHostile(v: unknown, path: (string | number)[], bag: ErrorBag, depth = 0): void {
   if (depth > MAX_DEPTH) {
@@ -23,12 +25,19 @@ export function scanHostile(v: unknown, path: (string | number)[], bag: ErrorBag
     return;
   }
   if (Array.isArray(v)) {
-    const n = Math.min(v.length, MAX_ARRAY + 1);
-    for (let i = 0; i < n; i++) scanHostile(v[i], [...path, i], bag, depth + 1);
+    if (v.length > MAX_ARRAY) bag.add(path, `length must be at most ${MAX_ARRAY}`);
+    else for (let i = 0; i < v.length; i++) scanHostile(v[i], [...path, i], bag, depth + 1);
     return;
   }
+  if (typeof v === 'string' && v.length > MAX_TEXT) bag.add(path, `length must be at most ${MAX_TEXT}`);
   if (typeof v !== 'object' || v === null) return;
-  for (const key of Object.keys(v)) {
+  const keys = Object.keys(v);
+  if (keys.length > MAX_ARRAY) {
+    if (path.length === 0) bag.entity(`too many fields (at most ${MAX_ARRAY})`);
+    else bag.add(path, `too many fields (at most ${MAX_ARRAY})`);
+    return;
+  }
+  for (const key of keys) {
     if (FORBIDDEN_KEYS.has(key)) bag.add([...path, key], 'unknown field');
     else scanHostile((v as Obj)[key], [...path, key], bag, depth + 1);
   }

@@ -73,3 +73,20 @@ test('a hostile existing entity cannot smuggle fields into an update', () => {
   assert.equal(r.value.weight, 5);
   assertPrototypeClean();
 });
+
+test('a body with millions of array elements and fields is refused quickly', () => {
+  const big = new Array<string>(2_000_000).fill('/a');
+  const manyKeys = Object.fromEntries(Array.from({ length: 100_000 }, (_, i) => [`k${i}`, i]));
+  const started = process.hrtime.bigint();
+  const e = bad('routes', { paths: big, foo: big, tags: big, headers: manyKeys });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.equal(e.message, '4 schema violations (foo: length must be at most 1000; headers: too many fields (at most 1000); '
+    + 'paths: length must be at most 1000; tags: length must be at most 1000)');
+  assert.ok(ms < 2000, `took ${ms} ms`);
+  assert.equal(bad('services', manyKeys).message, 'schema violation (too many fields (at most 1000))');
+});
+
+test('a multi-megabyte string is refused before any pattern runs on it', () => {
+  const e = bad('routes', { paths: [`~/${'(a+)+'.repeat(1_000_000)}`] });
+  assert.equal(e.message, 'schema violation (paths.0: length must be at most 65536)');
+});
