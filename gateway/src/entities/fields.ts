@@ -20,38 +20,48 @@ export function isUuid(s: unknown): s is string {
   return typeof s === 'string' && UUID_RE.test(s);
 }
 
+/** Kong's range message. */
 export function between(min: number, max: number): string {
   return `value should be between ${min} and ${max}`;
 }
 
+/** A string of at most `max` characters. */
 export const str = (max: number = MAX_NAME) =>
   z.string({ invalid_type_error: 'expected a string' }).max(max, `length must be at most ${max}`);
 
+/** A non-empty string (Kong: "length must be at least 1"). */
 export const nonEmptyStr = (max: number = MAX_NAME) => str(max).min(1, 'length must be at least 1');
 
+/** An integer in [min, max] (Kong: "expected an integer", "value should be between X and Y"). */
 export const int = (min: number, max: number) =>
   z.number({ invalid_type_error: 'expected an integer' })
     .int('expected an integer')
     .min(min, between(min, max))
     .max(max, between(min, max));
 
+/** A finite number in [min, max]. */
 export const num = (min: number, max: number) =>
   z.number({ invalid_type_error: 'expected a number' })
     .finite('expected a number')
     .min(min, between(min, max))
     .max(max, between(min, max));
 
+/** A boolean. */
 export const bool = () => z.boolean({ invalid_type_error: 'expected a boolean' });
 
+/** One of fixed strings (Kong: "expected one of: a, b"). */
 export const oneOf = <U extends string, T extends Readonly<[U, ...U[]]>>(values: T) =>
   z.enum(values, { errorMap: () => ({ message: `expected one of: ${values.join(', ')}` }) });
 
+/** Kong's `set`: an array of at most {@link MAX_ARRAY} elements ("expected a set"). */
 export const set = <T extends z.ZodTypeAny>(element: T) =>
   z.array(element, { invalid_type_error: 'expected a set' }).max(MAX_ARRAY);
 
+/** Kong's `array`: at most {@link MAX_ARRAY} elements ("expected an array"). */
 export const array = <T extends z.ZodTypeAny>(element: T) =>
   z.array(element, { invalid_type_error: 'expected an array' }).max(MAX_ARRAY);
 
+/** Kong's `record`: a strict object, other keys are "unknown field". */
 export const record = <S extends z.ZodRawShape>(shape: S) =>
   z.object(shape, { invalid_type_error: 'expected a record' }).strict();
 
@@ -66,9 +76,11 @@ export const nullable = <T extends z.ZodTypeAny>(schema: T) => schema.nullable()
 export const withDefault = <T extends z.ZodTypeAny>(schema: T, value: z.input<T>) =>
   z.preprocess((v) => (v === null ? undefined : v), schema.default(value)) as unknown as z.ZodDefault<T>;
 
+/** A UUID string ("expected a valid UUID"). */
 export const uuid = () => z.string({ invalid_type_error: 'expected a string' }).refine(isUuid, 'expected a valid UUID');
 
 const TAG_RE = /^[\x21-\x2B\x2D\x2E\x30-\x7E\u{80}-\u{10FFFF}]+$/u;
+/** Kong's `tags`: a nullable set of tag strings. */
 export const tags = () =>
   nullable(set(str().refine((t) => TAG_RE.test(t), (t) => ({
     message: `invalid tag '${t}': expected printable ascii (except \`,\` and \`/\`) or valid utf-8 sequences`,
@@ -76,6 +88,7 @@ export const tags = () =>
 
 // Kong's utf8_name: ASCII limited to alphanumerics and ".-_~"; any non-ASCII UTF-8 is fine.
 const NAME_RE = /^[A-Za-z0-9.\-_~\u{80}-\u{10FFFF}]+$/u;
+/** Kong's `utf8_name` (service and route names). */
 export const utf8Name = () =>
   nonEmptyStr().refine((n) => NAME_RE.test(n), (n) => ({
     message: `invalid value '${n}': the only accepted ascii characters are alphanumerics or ., -, _, and ~`,
@@ -119,6 +132,7 @@ export const path = () =>
   });
 
 const RFC3986_PATH_RE = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+/** Kong's message for an invalid `typedefs.path`, or null. */
 export function pathError(p: string): string | null {
   if (!p.startsWith('/')) return 'should start with: /';
   if (p.includes('//')) return 'must not have empty segments';
@@ -153,6 +167,6 @@ export const foreignRef = () =>
   }).transform((v): { id: string } | { name: string } =>
     v.id !== undefined && v.id !== null ? { id: v.id as string } : { name: v.name as string });
 
-/** Unix seconds as given in input (Kong accepts them on create). */
+/** Unix seconds as given in input (Kong accepts them on create); targets use float seconds. */
 export const timestamp = () => z.number({ invalid_type_error: 'expected an integer' }).int('expected an integer').min(0, between(0, 2 ** 53)).optional();
 export const floatTimestamp = () => num(0, 2 ** 53).optional();

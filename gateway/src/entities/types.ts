@@ -1,9 +1,10 @@
 /**
  * Entity shapes as the Admin API returns them (Kong 3.x field by field).
  *
- * CONTRACT FILE: the zod schemas in this folder are the source of truth; these
- * names are re-exported from them (`z.output<typeof serviceSchema>` etc.) so
- * that every module imports types from `entities/types.js` only.
+ * CONTRACT FILE: the zod schemas in this folder are the source of truth for
+ * defaults and validation; `type-checks.ts` proves at compile time that each
+ * schema's output is assignable to the interface here, so every module can
+ * import types from `entities/types.js` only.
  */
 
 export type Protocol = 'grpc' | 'grpcs' | 'http' | 'https' | 'tcp' | 'tls' | 'tls_passthrough' | 'udp';
