@@ -73,7 +73,13 @@ export const routeSchema = z.object({
 }, { invalid_type_error: 'expected a record' }).strict();
 
 const SUBSETS: readonly (readonly string[])[] = [['http', 'https'], ['tcp', 'tls', 'udp'], ['tls_passthrough'], ['grpc', 'grpcs']];
-const SUBSETS_MSG = `these sets are mutually exclusive: ${SUBSETS.map((s) => `(${s.map((p) => `'${p}'`).join(', ')})`).join(', ')}`;
+const HTTP = SUBSETS[0];
+const GRPC = SUBSETS[3];
+
+/** Kong's quoted_list: `('http', 'https'), ('tcp', 'tls', 'udp')`. */
+function quotedSets(sets: readonly (readonly string[])[]): string {
+  return sets.map((s) => `(${quoteList(s)})`).join(', ');
+}
 
 const isSet = (v: unknown): boolean =>
   v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
@@ -84,46 +90,48 @@ function quoteList(fields: readonly string[]): string {
 
 function check(v: Obj, _input: Obj, bag: ErrorBag): void {
   const protocols = v.protocols as string[];
-  const used = SUBSETS.filter((s) => protocols.some((p) => s.includes(p)));
+  // Kong lists the subsets in the order the protocols use them
+  const used: (readonly string[])[] = [];
+  for (const p of protocols) {
+    const subset = SUBSETS.find((s) => s.includes(p));
+    if (subset !== undefined && !used.includes(subset)) used.push(subset);
+  }
   if (used.length > 1) {
-    bag.add(['protocols'], SUBSETS_MSG);
+    bag.add(['protocols'], `these sets are mutually exclusive: ${quotedSets(used)}`);
     return;
   }
-  const family = used[0] ?? SUBSETS[0];
-  const isGrpc = family === SUBSETS[3];
-  if (v.strip_path === undefined || v.strip_path === null) v.strip_path = !isGrpc;
+  const family = used[0] ?? HTTP;
+  if (v.strip_path === undefined || v.strip_path === null) v.strip_path = family !== GRPC;
 
   const headers = v.headers as Record<string, string[]> | null;
   if (headers !== null && Object.keys(headers).some((k) => k.toLowerCase() === 'host')) {
     bag.add(['headers'], "cannot contain 'host' header, which must be specified in the 'hosts' attribute");
   }
+  const snisAllowed = protocols.some((p) => ['grpcs', 'https', 'tls', 'tls_passthrough'].includes(p));
+  if (!snisAllowed && isSet(v.snis)) {
+    bag.entity("failed conditional validation given value of field 'protocols'");
+    bag.add(['snis'], "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
+  }
   const refuse = (fields: readonly string[], when: string): void => {
     for (const f of fields) if (v[f] !== null) bag.add([f], `cannot set '${f}' when 'protocols' is ${when}`);
   };
-  const atLeastOne = (fields: readonly string[], when: string): void => {
-    if (!fields.some((f) => isSet(v[f]))) bag.entity(`must set one of ${quoteList(fields)} when 'protocols' is ${when}`);
+  const atLeastOne = (fields: readonly string[], message: string): void => {
+    if (!fields.some((f) => isSet(v[f]))) bag.entity(message.replace('%s', quoteList(fields)));
   };
 
-  if (family === SUBSETS[0]) {
+  if (family === HTTP) {
     refuse(['sources', 'destinations'], "'http' or 'https'");
-    if (protocols.includes('https')) atLeastOne(['methods', 'hosts', 'headers', 'paths', 'snis'], "'https'");
-    else {
-      if (v.snis !== null && (v.snis as string[]).length > 0) {
-        bag.add(['snis'], "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'");
-      }
-      atLeastOne(['methods', 'hosts', 'headers', 'paths'], "'http'");
-    }
-  } else if (isGrpc) {
+    if (protocols.includes('https')) atLeastOne(['methods', 'hosts', 'headers', 'paths', 'snis'], "must set one of %s when 'protocols' is 'https'");
+    else atLeastOne(['methods', 'hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'http'");
+  } else if (family === GRPC) {
     if (v.strip_path === true) bag.add(['strip_path'], "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'");
     refuse(['methods', 'sources', 'destinations'], "'grpc' or 'grpcs'");
-    if (protocols.includes('grpcs')) atLeastOne(['hosts', 'headers', 'paths', 'snis'], "'grpcs'");
-    else atLeastOne(['hosts', 'headers', 'paths'], "'grpc'");
-  } else if (family === SUBSETS[1]) {
-    refuse(['methods', 'hosts', 'paths', 'headers'], "'tcp', 'tls' or 'udp'");
-    atLeastOne(['sources', 'destinations', 'snis'], "'tcp', 'tls' or 'udp'");
+    if (protocols.includes('grpcs')) atLeastOne(['hosts', 'headers', 'paths', 'snis'], "must set one of %s when 'protocols' is 'grpcs'");
+    else atLeastOne(['hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'grpc'");
   } else {
-    refuse(['methods', 'hosts', 'paths', 'headers', 'sources', 'destinations'], "'tls_passthrough'");
-    atLeastOne(['snis'], "'tls_passthrough'");
+    refuse(['methods', 'hosts', 'paths', 'headers'], "'tcp', 'tls', 'tls_passthrough' or 'udp'");
+    if (family === SUBSETS[2]) atLeastOne(['snis'], "must set snis when 'protocols' is 'tls_passthrough'");
+    else atLeastOne(['sources', 'destinations', 'snis'], "must set one of %s when 'protocols' is 'tcp', 'tls' or 'udp'");
   }
 }
 
