@@ -1,10 +1,16 @@
 /**
- * Admin API server (fastify), Kong 3.x compatible.
- * CONTRACT: `createAdminServer` signature is fixed; the admin work implements it.
+ * Admin API server (fastify), Kong 3.x compatible: wiring only. Endpoints
+ * live in `routes/`, error bodies in `kong-errors.ts`.
  */
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/log.js';
 import type { Store } from '../store/store.js';
+import { AdminContext } from './context.js';
+import { kFormBody } from './resource.js';
+import { registerEntityRoutes } from './routes/entities.js';
+import { registerRootRoutes } from './routes/root.js';
+import { registerTargetRoutes } from './routes/targets.js';
 
 export interface AdminServerOptions {
   store: Store;
@@ -21,9 +27,92 @@ export interface AdminServerOptions {
   now?: () => number;
   /** request body limit in bytes (default 1 MiB) */
   bodyLimit?: number;
+  /** safe settings echoed under `configuration` by GET / */
+  configuration?: Record<string, unknown>;
 }
 
+/** Build the admin fastify instance (not listening; the caller listens). */
 export async function createAdminServer(opts: AdminServerOptions): Promise<FastifyInstance> {
-  void opts;
-  throw new Error('not implemented');
+  const app = Fastify({
+    logger: false,
+    bodyLimit: opts.bodyLimit ?? 1024 * 1024,
+    exposeHeadRoutes: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+  });
+  const ctx = new AdminContext(opts.store, opts.now ?? (() => Date.now() / 1000), opts.kongOnly === true);
+  const log = opts.logger.child({ component: 'admin' });
+
+  app.addHook('onRequest', async (req, reply) => {
+    (req as { gwStart?: bigint }).gwStart = process.hrtime.bigint();
+    if (opts.adminToken !== undefined && !authorized(req.headers, opts.adminToken)) {
+      return reply.code(401).send({ message: 'Unauthorized' });
+    }
+  });
+  app.addHook('onSend', async (req, reply) => {
+    const start = (req as { gwStart?: bigint }).gwStart;
+    if (start !== undefined) reply.header('X-Kong-Admin-Latency', String(Number((process.hrtime.bigint() - start) / 1000000n)));
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      // JSON.parse makes `__proto__` an own key (no pollution); the entity
+      // parser refuses such keys with a schema violation.
+      done(null, JSON.parse(text));
+    } catch {
+      done(jsonError(), undefined);
+    }
+  });
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
+    const flat: Record<string, string | string[]> = Object.create(null);
+    for (const [k, v] of new URLSearchParams(body as string)) {
+      const prev = flat[k];
+      flat[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    done(null, { [kFormBody]: flat });
+  });
+  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if ((err as { gwJson?: boolean }).gwJson) return reply.code(400).send({ message: 'Cannot parse JSON body' });
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body too large' });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+      return reply.code(400).send({ message: err.message });
+    }
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send({ message: err.message });
+    }
+    log.error({ err, method: req.method, url: req.url }, 'admin request failed');
+    return reply.code(500).send({ message: 'An unexpected error occurred' });
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ message: 'Not found' }));
+
+  registerRootRoutes(app, ctx, { nodeId: opts.nodeId, isReady: opts.isReady, configuration: opts.configuration ?? {} });
+  registerEntityRoutes(app, ctx);
+  registerTargetRoutes(app, ctx);
+  return app;
+}
+
+function jsonError(): Error {
+  const e = new Error('Cannot parse JSON body') as Error & { gwJson: boolean; statusCode: number };
+  e.gwJson = true;
+  e.statusCode = 400;
+  return e;
+}
+
+const sha = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Constant-time check of `Authorization: Bearer` or `Kong-Admin-Token`. */
+function authorized(headers: Record<string, string | string[] | undefined>, token: string): boolean {
+  const want = sha(token);
+  const auth = headers.authorization;
+  const candidates: string[] = [];
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) candidates.push(auth.slice(7));
+  const kong = headers['kong-admin-token'];
+  if (typeof kong === 'string') candidates.push(kong);
+  let ok = false;
+  for (const c of candidates) ok = timingSafeEqual(sha(c), want) || ok;
+  return ok;
 }

@@ -1,0 +1,80 @@
+/**
+ * What every admin handler needs: the store, the clock, the mode, and one
+ * write lock so read-check-write sequences (upserts) are atomic.
+ */
+import type { EntityKind, ParseMode, Parsed } from '../entities/index.js';
+import { isUuid, parseEntity } from '../entities/index.js';
+import type { EntityByKind, Route, Service, Target, Upstream } from '../entities/types.js';
+import type { Store } from '../store/store.js';
+import { foreignKeyUnresolved, foreignKeyViolation, schemaViolation } from './kong-errors.js';
+
+export type NamedKind = Exclude<EntityKind, 'targets'>;
+
+export class AdminContext {
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly store: Store,
+    readonly now: () => number,
+    readonly kongOnly: boolean,
+  ) {}
+
+  /** Run `fn` with the write lock held. */
+  write<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(fn, fn);
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Look up by id (when the key is a UUID) or by name. */
+  lookup<K extends NamedKind>(kind: K, key: string): EntityByKind[K] | undefined {
+    return isUuid(key) ? this.store.get(kind, key) : this.store.getByName(kind, key);
+  }
+
+  lookupTarget(upstream: Upstream, key: string): Target | undefined {
+    if (isUuid(key)) {
+      const t = this.store.get('targets', key);
+      return t && t.upstream.id === upstream.id ? t : undefined;
+    }
+    return this.store.getTarget(upstream.id, key);
+  }
+
+  /** parseEntity or throw Kong's schema violation. */
+  parse<K extends EntityKind>(kind: K, input: unknown, mode: ParseMode, existing?: EntityByKind[K]): Parsed<K> {
+    const r = parseEntity(kind, input, { mode, existing, now: this.now(), kongOnly: this.kongOnly });
+    if (!r.ok) throw schemaViolation(r.error);
+    return r.value;
+  }
+
+  /** Resolve a route's `service` reference ({id} or {name}) to `{id}`. */
+  resolveRoute(p: Parsed<'routes'>): Route {
+    const ref = p.service;
+    let service: { id: string } | null = null;
+    if (ref) {
+      if ('name' in ref) {
+        const s = this.store.getByName('services', ref.name);
+        if (!s) throw foreignKeyUnresolved('service', ref.name, 'services');
+        service = { id: s.id };
+      } else {
+        if (!this.store.get('services', ref.id)) throw foreignKeyViolation('service', ref.id, 'services');
+        service = { id: ref.id };
+      }
+    }
+    return { ...p, service } as Route;
+  }
+
+  resolve<K extends NamedKind>(kind: K, p: Parsed<K>): EntityByKind[K] {
+    if (kind === 'routes') return this.resolveRoute(p as unknown as Parsed<"routes">) as EntityByKind[K];
+    return p as unknown as EntityByKind[K];
+  }
+
+  /** For gw mode responses nothing changes; kongOnly strips gw extension fields. */
+  present<T extends object>(e: T): T {
+    if (!this.kongOnly) return e;
+    const { gw: _gw, ttl: _ttl, ...rest } = e as T & { gw?: unknown; ttl?: unknown };
+    void _gw; void _ttl;
+    return rest as T;
+  }
+}
+
+export type { Service, Route, Upstream, Target };

@@ -1,0 +1,61 @@
+/**
+ * Kong's Admin API error bodies (`kong/db/errors.lua`), built in one place.
+ */
+import type { FastifyReply } from 'fastify';
+import type { SchemaViolation } from '../entities/index.js';
+import { isGwError } from '../errors.js';
+
+/** An error that already carries the HTTP status and Kong body to send. */
+export class AdminError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(typeof body.message === 'string' ? body.message : 'admin error');
+  }
+}
+
+export const notFound = (): AdminError => new AdminError(404, { message: 'Not found' });
+export const methodNotAllowed = (): AdminError => new AdminError(405, { message: 'Method not allowed' });
+export const schemaViolation = (v: SchemaViolation): AdminError => new AdminError(400, { ...v });
+
+export function invalidSize(message: string): AdminError {
+  return new AdminError(400, { code: 9, name: 'invalid size', message });
+}
+export function invalidOffset(offset: string): AdminError {
+  return new AdminError(400, { code: 7, name: 'invalid offset', message: `'${offset}' is not a valid offset: bad base64 encoding` });
+}
+export function invalidOptions(option: string, msg: string): AdminError {
+  return new AdminError(400, { code: 11, name: 'invalid options', message: `invalid option (${option}: ${msg})`, options: { [option]: msg } });
+}
+export function foreignKeyUnresolved(field: string, name: string, kind: string): AdminError {
+  const message = `foreign key unresolved (${field}.name: the foreign key cannot be resolved with '{name="${name}"}' for an existing '${kind}' entity)`;
+  return new AdminError(400, { code: 13, name: 'foreign keys unresolved', message, fields: { [field]: { name: `the foreign key cannot be resolved with '{name="${name}"}' for an existing '${kind}' entity` } } });
+}
+export function foreignKeyViolation(field: string, id: string, kind: string): AdminError {
+  const message = `the foreign key '{id="${id}"}' does not reference an existing '${kind}' entity.`;
+  return new AdminError(400, { code: 4, name: 'foreign key violation', message, fields: { [field]: { id } } });
+}
+
+/** Map a store constraint error (GwError) or an AdminError to a Kong body; other errors are rethrown. */
+export function toAdminError(err: unknown): AdminError {
+  if (err instanceof AdminError) return err;
+  if (isGwError(err)) {
+    const d = err.details ?? {};
+    if (err.code === 'GW_ERR_STORE_UNIQUE') {
+      return new AdminError(409, { code: 5, name: 'unique constraint violation', message: err.message, fields: d.fields ?? {} });
+    }
+    if (err.code === 'GW_ERR_STORE_FOREIGN_KEY') {
+      if (typeof d.referencedBy === 'string') {
+        return new AdminError(400, { code: 4, name: 'foreign key violation', message: err.message, fields: { '@referenced_by': d.referencedBy } });
+      }
+      return new AdminError(400, { code: 4, name: 'foreign key violation', message: err.message, fields: { [String(d.field)]: { id: d.id } } });
+    }
+    if (err.code === 'GW_ERR_STORE_UNAVAILABLE') return new AdminError(503, { message: err.message });
+  }
+  throw err;
+}
+
+export function sendError(reply: FastifyReply, err: AdminError): FastifyReply {
+  return reply.code(err.status).send(err.body);
+}

@@ -1,0 +1,59 @@
+/**
+ * Kong's pagination (`size`, opaque `offset`, `next`) and tag filters over an
+ * in-memory list.
+ */
+import { invalidOffset, invalidOptions, invalidSize } from './kong-errors.js';
+
+export interface PageQuery {
+  size?: string;
+  offset?: string;
+  tags?: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  offset?: string;
+  next: string | null;
+}
+
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Parse `tags=a,b` (all of) or `tags=a/b` (any of) into a predicate. */
+export function tagFilter(tags: string | undefined): ((t: string[] | null) => boolean) | undefined {
+  if (tags === undefined) return undefined;
+  if (tags === '') throw invalidOptions('tags', 'cannot be null');
+  const hasAnd = tags.includes(',');
+  const hasOr = tags.includes('/');
+  if (hasAnd && hasOr) throw invalidOptions('tags', 'invalid filter syntax');
+  const wanted = tags.split(hasOr ? '/' : ',');
+  if (wanted.some((w) => w === '')) throw invalidOptions('tags', 'cannot be null');
+  return hasOr
+    ? (t) => t !== null && wanted.some((w) => t.includes(w))
+    : (t) => t !== null && wanted.every((w) => t.includes(w));
+}
+
+/** One page of `items` per Kong's rules; `basePath` builds `next`. */
+export function paginate<T>(items: readonly T[], q: PageQuery, basePath: string): Page<T> {
+  let size = 100;
+  if (q.size !== undefined) {
+    if (!/^-?\d+(\.\d+)?$/.test(q.size)) throw invalidSize('size must be a number');
+    size = Number(q.size);
+    if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000');
+  }
+  let start = 0;
+  if (q.offset !== undefined) {
+    const o = q.offset;
+    if (o === '' || !BASE64_RE.test(o)) throw invalidOffset(o);
+    const decoded = Buffer.from(o, 'base64').toString('utf8');
+    if (!/^\d+$/.test(decoded)) throw invalidOffset(o);
+    start = Number(decoded);
+  }
+  const data = items.slice(start, start + size);
+  const nextIndex = start + size;
+  if (nextIndex >= items.length) return { data, next: null };
+  const offset = Buffer.from(String(nextIndex)).toString('base64');
+  let next = `${basePath}?offset=${encodeURIComponent(offset)}`;
+  if (q.size !== undefined) next += `&size=${encodeURIComponent(q.size)}`;
+  if (q.tags !== undefined) next += `&tags=${encodeURIComponent(q.tags)}`;
+  return { data, offset, next };
+}

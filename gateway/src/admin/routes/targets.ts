@@ -1,0 +1,74 @@
+/**
+ * `/upstreams/{u}/targets*`: Kong's special-cased target endpoints.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isUuid, normalizeTarget } from '../../entities/index.js';
+import type { Target, Upstream } from '../../entities/types.js';
+import type { AdminContext } from '../context.js';
+import { notFound } from '../kong-errors.js';
+import { bodyOf, param, resource, type Result } from '../resource.js';
+import { listPage } from './entities.js';
+
+export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const upstreamOf = (req: FastifyRequest): Upstream => {
+    const u = ctx.lookup('upstreams', param(req, 'upstream'));
+    if (!u) throw notFound();
+    return u;
+  };
+  const targetOf = (req: FastifyRequest): { u: Upstream; t: Target | undefined } => {
+    const u = upstreamOf(req);
+    const key = param(req, 'target');
+    const normalized = isUuid(key) ? key : (normalizeTarget(key) ?? key);
+    return { u, t: ctx.lookupTarget(u, normalized) };
+  };
+  const asTarget = (u: Upstream, value: object): Target => ({ ...(value as Target), upstream: { id: u.id } });
+  const base = (req: FastifyRequest) => `/upstreams/${encodeURIComponent(param(req, 'upstream'))}/targets`;
+
+  resource(app, '/upstreams/:upstream/targets', {
+    // newest first, as Kong
+    GET: (req) => listPage(ctx, req, [...ctx.store.targetsOf(upstreamOf(req).id)].reverse(), base(req)),
+    POST: (req) =>
+      ctx.write(async (): Promise<Result> => {
+        const u = upstreamOf(req);
+        const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'create'));
+        await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+        return { status: 201, body: ctx.present(entity) };
+      }),
+  });
+  resource(app, '/upstreams/:upstream/targets/all', {
+    GET: (req) => listPage(ctx, req, ctx.store.targetsOf(upstreamOf(req).id), `${base(req)}/all`),
+  });
+  resource(app, '/upstreams/:upstream/targets/:target', {
+    GET: (req) => {
+      const { t } = targetOf(req);
+      if (!t) throw notFound();
+      return { status: 200, body: ctx.present(t) };
+    },
+    PATCH: (req) =>
+      ctx.write(async () => {
+        const { u, t } = targetOf(req);
+        if (!t) throw notFound();
+        const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'update', t));
+        await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+        return { status: 200, body: ctx.present(entity) };
+      }),
+    PUT: (req) =>
+      ctx.write(async () => {
+        const { u, t } = targetOf(req);
+        const key = param(req, 'target');
+        const input: Record<string, unknown> = { ...bodyOf(req, 'targets'), upstream: { id: u.id } };
+        if (input.target === undefined && !isUuid(key)) input.target = key;
+        if (isUuid(key) && !t) input.id = key;
+        const entity = asTarget(u, ctx.parse('targets', input, 'upsert', t));
+        await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+        return { status: 200, body: ctx.present(entity) };
+      }),
+    DELETE: (req) =>
+      ctx.write(async () => {
+        const { t } = targetOf(req);
+        if (!t) throw notFound();
+        await ctx.store.apply([{ op: 'delete', kind: 'targets', id: t.id }]);
+        return { status: 204 };
+      }),
+  });
+}
