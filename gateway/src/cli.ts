@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/**
+ * `gw-gateway`: the bundled gateway. Thin: parse settings, start, stop on signals.
+ * Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage or settings.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readSettingsFile, resolveSettings, SETTINGS, type RawSettings } from './config/settings.js';
+import { isGwError } from './errors.js';
+import { startGateway, type Gateway } from './gateway.js';
+import { createLogger } from './observability/log.js';
+import { GW_VERSION } from './version.js';
+
+function buildProgram(): Command {
+  const program = new Command('gw-gateway')
+    .description('gw-gateway: a Kong-compatible API gateway (Admin API + proxy) with registration leases, health checks and circuit breaking.\nFlags win over env variables, env over --settings file keys, those over defaults.')
+    .version(GW_VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .allowExcessArguments(false);
+  for (const s of SETTINGS) {
+    const arg = s.key === 'kongOnly' ? '' : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : 'value'}>`;
+    const def = s.def !== undefined ? `; default ${s.def}` : '';
+    program.addOption(new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`));
+  }
+  program.addOption(new Option('--settings <file>', 'YAML/JSON file of settings by camelCase name, e.g. "proxyListen: 0.0.0.0:8000" (env GW_SETTINGS)'));
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  gw-gateway                                   # file store in ./gw-data, proxy :8000, admin 127.0.0.1:8001
+  gw-gateway --store memory --config kong.yaml # load a Kong declarative file into memory
+  GW_ADMIN_TOKEN=s3cret gw-gateway --admin-listen 0.0.0.0:8001
+
+Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.`,
+  );
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2; // commander already printed the one-line reason
+    }
+    throw err;
+  }
+  const opts = program.opts<RawSettings & { settings?: string }>();
+  let gw: Gateway;
+  let settings;
+  try {
+    const settingsFile = opts.settings ?? process.env.GW_SETTINGS;
+    settings = resolveSettings(opts, process.env, settingsFile ? readSettingsFile(settingsFile) : {});
+  } catch (err) {
+    if (isGwError(err)) {
+      process.stderr.write(`gw-gateway: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const logger = createLogger(settings.logLevel);
+  try {
+    gw = await startGateway({
+      proxyListen: `${settings.proxy.host.includes(':') ? `[${settings.proxy.host}]` : settings.proxy.host}:${settings.proxy.port}`,
+      adminListen: `${settings.admin.host.includes(':') ? `[${settings.admin.host}]` : settings.admin.host}:${settings.admin.port}`,
+      adminToken: settings.adminToken,
+      store: settings.store,
+      dataDir: settings.dataDir,
+      pgUrl: settings.pgUrl,
+      config: settings.config,
+      logger,
+      kongOnly: settings.kongOnly,
+      workers: settings.workers,
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const msg =
+      code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL'
+        ? `cannot listen on ${(err as { address?: string }).address ?? '?'}:${(err as { port?: number }).port ?? '?'}: ${code}`
+        : isGwError(err)
+          ? err.message
+          : undefined;
+    if (msg === undefined) throw err;
+    process.stderr.write(`gw-gateway: ${msg}\n`);
+    return isGwError(err) && (err.code.startsWith('GW_ERR_CONFIG') || err.code === 'GW_ERR_STORE_CORRUPT') ? 2 : 1;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      gw.close(10_000).then(
+        () => resolve(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // pino writes synchronously to stdout; nothing else should hold the loop
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`gw-gateway: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,170 @@
+/**
+ * Kong declarative configuration (`_format_version` "1.1" | "2.1" | "3.0"),
+ * YAML or JSON: services (with nested routes), routes, upstreams (with nested
+ * targets), targets. Everything else (plugins, consumers, certificates...) is
+ * refused by name: gw never silently ignores, say, an auth plugin.
+ *
+ * Loading = one atomic store.apply() of every entity, upserted by id. Entities
+ * without an id get a deterministic UUIDv5 from their kind and name/key, so
+ * loading the same file at every start is idempotent.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { parseEntity, type ForeignRef } from '../entities/index.js';
+import type { AnyEntity, EntityKind } from '../entities/types.js';
+import { GwError } from '../errors.js';
+import type { WriteOp } from '../store/store.js';
+
+const FORMATS = new Set(['1.1', '2.1', '3.0']);
+const TOP_LEVEL = new Set(['_format_version', '_transform', '_comment', '_workspace', 'services', 'routes', 'upstreams', 'targets']);
+/** gw's namespace for UUIDv5 ids of declarative entities. */
+const NAMESPACE = 'f3a1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a5b';
+
+export function uuidV5(name: string, namespace: string = NAMESPACE): string {
+  const ns = Buffer.from(namespace.replace(/-/g, ''), 'hex');
+  const h = createHash('sha1').update(ns).update(name).digest();
+  h[6] = (h[6]! & 0x0f) | 0x50;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface DeclarativeOptions {
+  now: number;
+  kongOnly?: boolean;
+}
+
+/** Read and parse a declarative file into store writes; throws GwError naming every problem. */
+export async function loadDeclarativeFile(path: string, opts: DeclarativeOptions): Promise<WriteOp[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new GwError('GW_ERR_CONFIG_FILE', [path, (err as Error).message]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text); // YAML is a superset of JSON
+  } catch (err) {
+    throw new GwError('GW_ERR_CONFIG_FILE', [path, (err as Error).message.split('\n')[0]!]);
+  }
+  return declarativeToOps(doc, path, opts);
+}
+
+export function declarativeToOps(doc: unknown, path: string, opts: DeclarativeOptions): WriteOp[] {
+  if (!isObj(doc)) throw new GwError('GW_ERR_CONFIG_FILE', [path, 'expected a mapping at the top level']);
+  const fmt = doc._format_version;
+  if (typeof fmt !== 'string' || !FORMATS.has(fmt)) {
+    throw new GwError('GW_ERR_CONFIG_FILE', [path, `_format_version must be one of "1.1", "2.1", "3.0" (got ${JSON.stringify(fmt)})`]);
+  }
+  const unsupported: string[] = [];
+  for (const k of Object.keys(doc)) if (!TOP_LEVEL.has(k)) unsupported.push(k);
+  const errors: string[] = [];
+  const ops: WriteOp[] = [];
+  const services = new Map<string, string>(); // name or id → id
+  const upstreams = new Map<string, string>();
+
+  const list = (key: string): Obj[] => {
+    const v = doc[key];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) {
+      errors.push(`${key}: expected a list`);
+      return [];
+    }
+    return v.map((e, i) => (isObj(e) ? e : (errors.push(`${key}[${i}]: expected a mapping`), {})));
+  };
+
+  const add = (kind: EntityKind, input: Obj, where: string, idKey: string): AnyEntity | undefined => {
+    const withId = { ...input, id: input.id ?? uuidV5(`${kind}:${idKey}`) };
+    const r = parseEntity(kind, withId, { mode: 'create', now: opts.now, kongOnly: opts.kongOnly });
+    if (!r.ok) {
+      const fields = r.error.fields as Obj;
+      const msgs = Object.keys(fields).length > 0 ? Object.entries(fields).map(([f, m]) => `${where}.${f}: ${typeof m === 'string' ? m : JSON.stringify(m)}`) : [`${where}: ${r.error.message}`];
+      errors.push(...msgs);
+      return undefined;
+    }
+    return r.value as unknown as AnyEntity;
+  };
+
+  const takeNestedPlugins = (e: Obj, where: string): Obj => {
+    const { plugins, ...rest } = e;
+    if (Array.isArray(plugins) && plugins.length > 0) {
+      for (const p of plugins) unsupported.push(`plugins (${isObj(p) ? String(p.name) : '?'} on ${where})`);
+    }
+    return rest;
+  };
+
+  const pendingRoutes: { input: Obj; where: string; service: string | ForeignRef | null }[] = [];
+  list('services').forEach((raw, i) => {
+    const where = `services[${i}]`;
+    const { routes, ...svc } = takeNestedPlugins(raw, `service ${String(raw.name ?? i)}`);
+    const e = add('services', svc, where, String(svc.name ?? svc.id ?? i));
+    if (e) {
+      ops.push({ op: 'put', kind: 'services', entity: e });
+      services.set(e.id, e.id);
+      const name = (e as { name: string | null }).name;
+      if (name) services.set(name, e.id);
+    }
+    if (Array.isArray(routes)) {
+      routes.forEach((r, j) => {
+        if (!isObj(r)) return errors.push(`${where}.routes[${j}]: expected a mapping`);
+        pendingRoutes.push({ input: takeNestedPlugins(r, `route ${String(r.name ?? j)}`), where: `${where}.routes[${j}]`, service: e ? { id: e.id } : null });
+      });
+    }
+  });
+  list('routes').forEach((r, i) => {
+    const { service, ...rest } = takeNestedPlugins(r, `route ${String(r.name ?? i)}`);
+    pendingRoutes.push({ input: rest, where: `routes[${i}]`, service: (service ?? null) as string | ForeignRef | null });
+  });
+  for (const pr of pendingRoutes) {
+    let serviceId: string | null = null;
+    if (pr.service !== null) {
+      const key = typeof pr.service === 'string' ? pr.service : 'id' in pr.service ? pr.service.id : pr.service.name;
+      serviceId = services.get(key) ?? null;
+      if (serviceId === null) {
+        errors.push(`${pr.where}.service: no service '${key}' in this file`);
+        continue;
+      }
+    }
+    const e = add('routes', { ...pr.input, service: serviceId ? { id: serviceId } : null }, pr.where, String(pr.input.name ?? `${serviceId}:${JSON.stringify(pr.input.paths)}`));
+    if (e) ops.push({ op: 'put', kind: 'routes', entity: e });
+  }
+
+  const pendingTargets: { input: Obj; where: string; upstream: string | undefined }[] = [];
+  list('upstreams').forEach((raw, i) => {
+    const where = `upstreams[${i}]`;
+    const { targets, ...up } = raw;
+    const e = add('upstreams', up, where, String(up.name ?? i));
+    if (e) {
+      ops.push({ op: 'put', kind: 'upstreams', entity: e });
+      upstreams.set(e.id, e.id);
+      upstreams.set((e as { name: string }).name, e.id);
+    }
+    if (Array.isArray(targets)) {
+      targets.forEach((t, j) => {
+        if (!isObj(t)) return errors.push(`${where}.targets[${j}]: expected a mapping`);
+        pendingTargets.push({ input: t, where: `${where}.targets[${j}]`, upstream: e?.id });
+      });
+    }
+  });
+  list('targets').forEach((t, i) => {
+    const { upstream, ...rest } = t;
+    const key = typeof upstream === 'string' ? upstream : isObj(upstream) ? String(upstream.id ?? upstream.name) : undefined;
+    const id = key === undefined ? undefined : upstreams.get(key);
+    if (id === undefined) return errors.push(`targets[${i}].upstream: ${key === undefined ? 'required field missing' : `no upstream '${key}' in this file`}`);
+    pendingTargets.push({ input: rest, where: `targets[${i}]`, upstream: id });
+  });
+  for (const pt of pendingTargets) {
+    if (pt.upstream === undefined) continue;
+    const e = add('targets', { ...pt.input, upstream: { id: pt.upstream } }, pt.where, `${pt.upstream}:${String(pt.input.target)}`);
+    if (e) ops.push({ op: 'put', kind: 'targets', entity: { ...e, upstream: { id: pt.upstream } } as AnyEntity });
+  }
+
+  if (unsupported.length > 0) throw new GwError('GW_ERR_CONFIG_UNSUPPORTED', [path, unsupported.join(', ')]);
+  if (errors.length > 0) throw new GwError('GW_ERR_CONFIG_FILE', [path, errors.join('; ')]);
+  return ops;
+}

@@ -1,0 +1,155 @@
+/**
+ * Gateway settings: one zod schema, filled from flags > env > settings file >
+ * defaults, validated once into a frozen object. Every error names the flag,
+ * env variable or file key at fault.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { GwError } from '../errors.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** One setting: its flag, env twin, settings-file key and default. */
+interface SettingSpec {
+  flag: string;
+  env: string;
+  key: keyof RawSettings;
+  def?: string;
+  help: string;
+}
+
+export interface RawSettings {
+  proxyListen?: string;
+  adminListen?: string;
+  adminToken?: string;
+  store?: string;
+  dataDir?: string;
+  pgUrl?: string;
+  config?: string;
+  logLevel?: string;
+  kongOnly?: string | boolean;
+  workers?: string | number;
+}
+
+export const SETTINGS: readonly SettingSpec[] = [
+  { flag: '--proxy-listen', env: 'GW_PROXY_LISTEN', key: 'proxyListen', def: '0.0.0.0:8000', help: 'HOST:PORT the proxy listens on' },
+  { flag: '--admin-listen', env: 'GW_ADMIN_LISTEN', key: 'adminListen', def: '127.0.0.1:8001', help: 'HOST:PORT of the Admin API; a non-loopback address needs --admin-token' },
+  { flag: '--admin-token', env: 'GW_ADMIN_TOKEN', key: 'adminToken', help: 'token required on every admin request (Authorization: Bearer TOKEN or Kong-Admin-Token: TOKEN)' },
+  { flag: '--store', env: 'GW_STORE', key: 'store', def: 'file', help: 'where entities live: file | memory | postgres' },
+  { flag: '--data-dir', env: 'GW_DATA_DIR', key: 'dataDir', def: './gw-data', help: 'directory of the file store' },
+  { flag: '--pg-url', env: 'GW_PG_URL', key: 'pgUrl', help: 'PostgreSQL URL (required with --store postgres)' },
+  { flag: '--config', env: 'GW_CONFIG', key: 'config', help: 'Kong declarative file (YAML or JSON, _format_version "3.0") loaded at start' },
+  { flag: '--log-level', env: 'GW_LOG_LEVEL', key: 'logLevel', def: 'info', help: 'fatal | error | warn | info | debug | trace | silent (pino JSON on stdout)' },
+  { flag: '--kong-only', env: 'GW_KONG_ONLY', key: 'kongOnly', def: 'false', help: 'strict Kong mode: refuse gw extension fields (ttl, gw) as unknown fields' },
+  { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes' },
+];
+
+export function parseListen(value: string, where: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  const host = m?.[1] ?? m?.[2];
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || host === undefined || !(port >= 0 && port <= 65535)) {
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: '${value}' is not HOST:PORT (e.g. 127.0.0.1:8001 or [::1]:8001)`]);
+  }
+  return { host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) === 6) return host === '::1' || /^0*:0*:0*:0*:0*:0*:0*:0*1$/.test(host);
+  return false;
+}
+
+const settingsSchema = z.object({
+  proxyListen: z.string(),
+  adminListen: z.string(),
+  adminToken: z.string().min(1).optional(),
+  store: z.enum(['file', 'memory', 'postgres']),
+  dataDir: z.string().min(1),
+  pgUrl: z.string().optional(),
+  config: z.string().optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  kongOnly: z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  workers: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(64)),
+});
+
+export interface Settings {
+  proxy: ListenAddress;
+  admin: ListenAddress;
+  adminToken: string | undefined;
+  store: 'file' | 'memory' | 'postgres';
+  dataDir: string;
+  pgUrl: string | undefined;
+  config: string | undefined;
+  logLevel: string;
+  kongOnly: boolean;
+  workers: number;
+}
+
+/** Read a settings file (YAML or JSON) whose keys are the camelCase setting names. */
+export function readSettingsFile(path: string): RawSettings {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`--settings ${path}: ${(err as Error).message.split('\n')[0]}`]);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`--settings ${path}: expected a mapping of setting names`]);
+  }
+  const known = new Set(SETTINGS.map((s) => s.key as string));
+  for (const k of Object.keys(doc)) {
+    if (!known.has(k)) throw new GwError('GW_ERR_CONFIG_INVALID', [`--settings ${path}: unknown key '${k}' (known: ${[...known].join(', ')})`]);
+  }
+  return doc as RawSettings;
+}
+
+/**
+ * Resolve settings: `flags` (only those given) win over `env`, env over
+ * `file`, file over defaults.
+ */
+export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file: RawSettings = {}): Readonly<Settings> {
+  const raw: Record<string, string | undefined> = {};
+  const origin: Record<string, string> = {};
+  for (const s of SETTINGS) {
+    const fromFlag = flags[s.key];
+    const fromEnv = env[s.env];
+    const fromFile = file[s.key];
+    if (fromFlag !== undefined) [raw[s.key], origin[s.key]] = [String(fromFlag), s.flag];
+    else if (fromEnv !== undefined && fromEnv !== '') [raw[s.key], origin[s.key]] = [fromEnv, s.env];
+    else if (fromFile !== undefined && fromFile !== null) [raw[s.key], origin[s.key]] = [String(fromFile), `settings file key ${s.key}`];
+    else [raw[s.key], origin[s.key]] = [s.def, `default of ${s.flag}`];
+  }
+  const r = settingsSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const key = String(issue.path[0]);
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`${origin[key] ?? key}: '${raw[key]}' is invalid (${issue.message})`]);
+  }
+  const v = r.data;
+  const settings: Settings = {
+    proxy: parseListen(v.proxyListen, origin.proxyListen!),
+    admin: parseListen(v.adminListen, origin.adminListen!),
+    adminToken: v.adminToken,
+    store: v.store,
+    dataDir: v.dataDir,
+    pgUrl: v.pgUrl,
+    config: v.config,
+    logLevel: v.logLevel,
+    kongOnly: v.kongOnly,
+    workers: v.workers,
+  };
+  if (settings.store === 'postgres' && !settings.pgUrl) {
+    throw new GwError('GW_ERR_CONFIG_INVALID', ['--store postgres needs --pg-url (GW_PG_URL)']);
+  }
+  if (!settings.adminToken && !isLoopback(settings.admin.host)) {
+    throw new GwError('GW_ERR_CONFIG_ADMIN_UNPROTECTED', [`${settings.admin.host}:${settings.admin.port}`]);
+  }
+  return Object.freeze(settings);
+}

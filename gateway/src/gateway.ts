@@ -1,0 +1,97 @@
+/**
+ * `startGateway()`: wiring only, in the order of the data flow:
+ * store → declarative config → runtime (router + balancers) → proxy → admin.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { createAdminServer } from './admin/server.js';
+import { loadDeclarativeFile } from './config/declarative.js';
+import { parseListen } from './config/settings.js';
+import { createLogger, silentLogger, type Logger } from './observability/log.js';
+import { createProxyServer, type ProxyServer } from './proxy/server.js';
+import { Runtime } from './runtime/runtime.js';
+import { createStore } from './store/index.js';
+import type { Store } from './store/store.js';
+
+export interface GatewayOptions {
+  /** HOST:PORT, default 127.0.0.1:0 (embedders and tests; the CLI passes its settings) */
+  proxyListen?: string;
+  adminListen?: string;
+  adminToken?: string | undefined;
+  /** a store type, or a store instance to use as is */
+  store?: 'memory' | 'file' | 'postgres' | Store;
+  dataDir?: string;
+  pgUrl?: string | undefined;
+  /** Kong declarative file loaded at start */
+  config?: string | undefined;
+  logger?: Logger;
+  logLevel?: string;
+  kongOnly?: boolean;
+  workers?: number;
+}
+
+export interface Gateway {
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  readonly store: Store;
+  readonly runtime: Runtime;
+  /** Stop accepting, let in-flight requests finish (bounded), flush the store. Idempotent. */
+  close(graceMs?: number): Promise<void>;
+}
+
+const urlOf = (host: string, port: number): string => `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
+  const proxyAddr = parseListen(options.proxyListen ?? '127.0.0.1:0', 'proxyListen');
+  const adminAddr = parseListen(options.adminListen ?? '127.0.0.1:0', 'adminListen');
+  const store =
+    typeof options.store === 'object'
+      ? options.store
+      : createStore({ store: options.store ?? 'memory', dataDir: options.dataDir ?? './gw-data', pgUrl: options.pgUrl });
+
+  let ready = false;
+  let runtime: Runtime | undefined;
+  let proxy: ProxyServer | undefined;
+  let admin: FastifyInstance | undefined;
+  let closing: Promise<void> | undefined;
+  const close = (graceMs = 10_000): Promise<void> =>
+    (closing ??= (async () => {
+      ready = false;
+      await admin?.close();
+      await proxy?.close(graceMs);
+      runtime?.stop();
+      await store.close();
+    })());
+
+  try {
+    await store.open();
+    if (options.config) {
+      const ops = await loadDeclarativeFile(options.config, { now: Date.now() / 1000, kongOnly: options.kongOnly });
+      await store.apply(ops);
+      logger.info({ file: options.config, entities: ops.length }, 'declarative config loaded');
+    }
+    runtime = new Runtime({ store, logger });
+    runtime.start();
+    proxy = createProxyServer({ runtime, logger });
+    const { port: proxyPort } = await proxy.listen(proxyAddr.host, proxyAddr.port);
+    admin = await createAdminServer({
+      store,
+      logger,
+      adminToken: options.adminToken,
+      isReady: () => ready,
+      kongOnly: options.kongOnly,
+      nodeId: randomUUID(),
+      configuration: { proxy_listen: `${proxyAddr.host}:${proxyPort}`, admin_listen: `${adminAddr.host}:${adminAddr.port}`, database: store.type, kong_only: options.kongOnly === true },
+    });
+    await admin.listen({ host: adminAddr.host, port: adminAddr.port });
+    const adminPort = (admin.server.address() as { port: number }).port;
+    ready = true;
+    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), store, runtime, close };
+    logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, store: store.type }, 'gw-gateway ready');
+    return gw;
+  } catch (err) {
+    await close(0).catch(() => undefined);
+    throw err;
+  }
+}
