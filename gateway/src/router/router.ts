@@ -1,6 +1,9 @@
 /**
- * Kong-compatible router, compiled once per snapshot.
- * CONTRACT: `compileRouter` and the types here are fixed; the router work implements them.
+ * Kong-compatible router (traditional_compatible flavor), compiled once per
+ * snapshot. Candidates (one per route path) are ranked once by Kong's
+ * priority; matching walks a character trie of prefix paths inside the
+ * request's host bucket, so cost does not grow with the number of routes.
+ * Regex paths are tested in rank order (regex tables are usually small).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Route, Service } from '../entities/types.js';
@@ -31,7 +34,213 @@ export interface Router {
   readonly size: number;
 }
 
+interface Candidate {
+  rank: number;
+  route: Route;
+  service: Service | null;
+  prefix: string | null;
+  regex: RegExp | null;
+  methods: ReadonlySet<string> | null;
+  headers: readonly (readonly [string, ReadonlySet<string>])[] | null;
+  /** hosts of this route that carry a port: host → port */
+  hostPorts: ReadonlyMap<string, number> | null;
+}
+
+class TrieNode {
+  children = new Map<number, TrieNode>();
+  cands: Candidate[] = [];
+}
+
+class Bucket {
+  readonly trie = new TrieNode();
+  readonly regexes: Candidate[] = [];
+  readonly pathless: Candidate[] = [];
+
+  add(c: Candidate): void {
+    if (c.regex) this.regexes.push(c);
+    else if (c.prefix === null) this.pathless.push(c);
+    else {
+      let node = this.trie;
+      for (let i = 0; i < c.prefix.length; i++) {
+        const ch = c.prefix.charCodeAt(i);
+        let next = node.children.get(ch);
+        if (!next) node.children.set(ch, (next = new TrieNode()));
+        node = next;
+      }
+      node.cands.push(c);
+    }
+  }
+
+  finish(): void {
+    const byRank = (a: Candidate, b: Candidate) => a.rank - b.rank;
+    this.regexes.sort(byRank);
+    this.pathless.sort(byRank);
+    const sortNode = (n: TrieNode): void => {
+      n.cands.sort(byRank);
+      for (const c of n.children.values()) sortNode(c);
+    };
+    sortNode(this.trie);
+  }
+}
+
+const HTTP_PROTOCOLS = new Set(['http', 'https']);
+
+/** Kong's priority key, most significant first; lower sorts first. */
+function priorityKey(r: Route, path: string | null): (number | string)[] {
+  const kinds = [r.methods, r.hosts, r.paths, r.snis].filter((x) => x !== null && x.length > 0).length + (r.headers && Object.keys(r.headers).length > 0 ? 1 : 0);
+  const plainHosts = !(r.hosts ?? []).some((h) => h.includes('*'));
+  const headerCount = r.headers ? Object.keys(r.headers).length : 0;
+  const isRegex = path !== null && path.startsWith('~');
+  return [-kinds, plainHosts ? 0 : 1, -headerCount, isRegex ? 0 : 1, isRegex ? -r.regex_priority : 0, path !== null && !isRegex ? -path.length : 0, r.created_at, r.id];
+}
+
+function compare(a: (number | string)[], b: (number | string)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return 0;
+}
+
+function splitHost(h: string): [string, number | null] {
+  const m = /^(.*):(\d+)$/.exec(h);
+  return m && !h.endsWith(']') ? [m[1]!, Number(m[2])] : [h, null];
+}
+
 export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): Router {
-  void routes; void services;
-  throw new Error('not implemented');
+  const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank'> }[] = [];
+  for (const r of routes) {
+    if (!r.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
+    const service = r.service ? (services.get(r.service.id) ?? null) : null;
+    if (r.service && (!service || !service.enabled)) continue;
+    const methods = r.methods && r.methods.length > 0 ? new Set(r.methods) : null;
+    const headers = r.headers && Object.keys(r.headers).length > 0 ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), new Set(v.map((x) => x.toLowerCase()))] as const) : null;
+    let hostPorts: Map<string, number> | null = null;
+    for (const h of r.hosts ?? []) {
+      const [name, port] = splitHost(h);
+      if (port !== null) (hostPorts ??= new Map()).set(name, port);
+    }
+    const paths: (string | null)[] = r.paths && r.paths.length > 0 ? r.paths : [null];
+    for (const p of paths) {
+      const regex = p !== null && p.startsWith('~') ? new RegExp(`^(?:${p.slice(1)})`) : null;
+      entries.push({ key: priorityKey(r, p), c: { route: r, service, prefix: regex ? null : p, regex, methods, headers, hostPorts } });
+    }
+  }
+  entries.sort((a, b) => compare(a.key, b.key));
+  const exact = new Map<string, Bucket>();
+  const wildcards: { test: (h: string) => boolean; bucket: Bucket }[] = [];
+  const wildcardByPattern = new Map<string, Bucket>();
+  const anyHost = new Bucket();
+  entries.forEach(({ c }, rank) => {
+    const cand: Candidate = { ...c, rank };
+    const hosts = cand.route.hosts && cand.route.hosts.length > 0 ? cand.route.hosts : null;
+    if (!hosts) return anyHost.add(cand);
+    for (const h of hosts) {
+      const [name] = splitHost(h);
+      if (name.includes('*')) {
+        let b = wildcardByPattern.get(name);
+        if (!b) {
+          b = new Bucket();
+          wildcardByPattern.set(name, b);
+          const suffix = name.slice(1);
+          const prefix = name.slice(0, -1);
+          wildcards.push({ test: name.startsWith('*') ? (x) => x.endsWith(suffix) && x.length > suffix.length : (x) => x.startsWith(prefix) && x.length > prefix.length, bucket: b });
+        }
+        b.add(cand);
+      } else {
+        let b = exact.get(name);
+        if (!b) exact.set(name, (b = new Bucket()));
+        b.add(cand);
+      }
+    }
+  });
+  for (const b of [anyHost, ...exact.values(), ...wildcardByPattern.values()]) b.finish();
+  return new CompiledRouter(exact, wildcards, anyHost, entries.length);
+}
+
+class CompiledRouter implements Router {
+  constructor(
+    readonly exact: Map<string, Bucket>,
+    readonly wildcards: readonly { test: (h: string) => boolean; bucket: Bucket }[],
+    readonly anyHost: Bucket,
+    readonly size: number,
+  ) {}
+
+  match(req: RouteRequest): RouteMatch | null {
+    let host = req.host ?? '';
+    const colon = host.lastIndexOf(':');
+    if (colon > -1 && !host.endsWith(']')) host = host.slice(0, colon);
+    let best: Candidate | null = null;
+    let bestExec: RegExpExecArray | null = null;
+    const consider = (b: Bucket): void => {
+      // prefix candidates: walk the trie along the path
+      let node: TrieNode | undefined = b.trie;
+      const path = req.path;
+      for (let i = 0; node; i++) {
+        for (const c of node.cands) {
+          if (best && c.rank >= best.rank) break;
+          if (this.#fits(c, req, host)) {
+            best = c;
+            bestExec = null;
+            break;
+          }
+        }
+        if (i >= path.length) break;
+        node = node.children.get(path.charCodeAt(i));
+      }
+      for (const c of b.regexes) {
+        if (best && c.rank >= best.rank) break;
+        if (!this.#fits(c, req, host)) continue;
+        const m = c.regex!.exec(req.path);
+        if (m) {
+          best = c;
+          bestExec = m;
+          break;
+        }
+      }
+      for (const c of b.pathless) {
+        if (best && c.rank >= best.rank) break;
+        if (this.#fits(c, req, host)) {
+          best = c;
+          bestExec = null;
+          break;
+        }
+      }
+    };
+    const e = this.exact.get(host);
+    if (e) consider(e);
+    for (const w of this.wildcards) if (w.test(host)) consider(w.bucket);
+    consider(this.anyHost);
+    const chosen = best as Candidate | null;
+    if (!chosen) return null;
+    const exec = bestExec as RegExpExecArray | null;
+    let uriCaptures: Record<string, string> | undefined;
+    if (exec) {
+      uriCaptures = {};
+      exec.forEach((v, i) => {
+        if (v !== undefined) uriCaptures![String(i)] = v;
+      });
+      if (exec.groups) for (const [k, v] of Object.entries(exec.groups)) if (v !== undefined) uriCaptures[k] = v;
+    }
+    return { route: chosen.route, service: chosen.service, matchedPath: exec ? exec[0] : chosen.prefix, uriCaptures };
+  }
+
+  #fits(c: Candidate, req: RouteRequest, host: string): boolean {
+    if (c.methods && !c.methods.has(req.method)) return false;
+    if (c.hostPorts) {
+      const port = c.hostPorts.get(host);
+      if (port !== undefined && port !== req.port) return false;
+    }
+    if (c.headers) {
+      for (const [name, values] of c.headers) {
+        const v = req.headers[name];
+        if (v === undefined) return false;
+        const list = Array.isArray(v) ? v : [v];
+        if (!list.some((x) => values.has(x.toLowerCase()))) return false;
+      }
+    }
+    return true;
+  }
 }

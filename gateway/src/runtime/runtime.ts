@@ -1,10 +1,18 @@
 /**
  * Runtime: subscribes to the store and keeps an immutable snapshot (router +
- * balancers) that the proxy reads once per request.
- * CONTRACT: the constructor options and members below are fixed; the proxy work implements them.
+ * balancers). Changes are coalesced per microtask; only what changed is
+ * rebuilt: the router when routes or services change, one upstream's
+ * balancer when it or its targets change.
  */
+import type { Service, Upstream } from '../entities/types.js';
+import type { Balancer } from '../balancer/balancer.js';
+import { createBalancer } from '../balancer/registry.js';
 import type { Logger } from '../observability/log.js';
-import type { Store } from '../store/store.js';
+import { compileRouter } from '../router/router.js';
+import type { ChangeEvent, Store } from '../store/store.js';
+import type { Snapshot, UpstreamEntry } from './snapshot.js';
+
+export type { Snapshot, UpstreamEntry } from './snapshot.js';
 
 export interface RuntimeOptions {
   store: Store;
@@ -14,13 +22,110 @@ export interface RuntimeOptions {
 }
 
 export class Runtime {
+  readonly #store: Store;
+  readonly #log: Logger;
+  #snapshot: Snapshot | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #pendingRouter = false;
+  /** upstream ids whose balancer must be rebuilt */
+  #pendingUpstreams = new Set<string>();
+  #scheduled = false;
+  /** per-target in-flight counts, by target id (the drain and health work read these) */
+  readonly inFlight = new Map<string, number>();
+  readonly #listeners = new Set<(s: Snapshot) => void>();
+
   constructor(opts: RuntimeOptions) {
-    void opts;
+    this.#store = opts.store;
+    this.#log = opts.logger.child({ component: 'runtime' });
   }
+
+  get snapshot(): Snapshot {
+    if (!this.#snapshot) throw new Error('runtime not started');
+    return this.#snapshot;
+  }
+
   /** Build the first snapshot and subscribe to store changes. */
   start(): void {
-    throw new Error('not implemented');
+    if (this.#unsubscribe) return;
+    const upstreams = new Map<string, UpstreamEntry>();
+    for (const u of this.#store.all('upstreams')) upstreams.set(u.name, this.#entry(u));
+    this.#snapshot = { version: 1, router: this.#router(), servicesById: this.#services(), upstreams };
+    this.#unsubscribe = this.#store.subscribe((events) => this.#onChange(events));
   }
+
   /** Unsubscribe. Idempotent. */
-  stop(): void {}
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  /** Called after every snapshot swap (tests, metrics). Returns the unsubscribe function. */
+  onSnapshot(listener: (s: Snapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  requestStarted(entry: UpstreamEntry, targetId: string): void {
+    this.inFlight.set(targetId, (this.inFlight.get(targetId) ?? 0) + 1);
+    entry.balancer.onRequestStart(targetId);
+  }
+
+  requestEnded(entry: UpstreamEntry, targetId: string, latencyMs: number, ok: boolean): void {
+    const n = (this.inFlight.get(targetId) ?? 1) - 1;
+    if (n <= 0) this.inFlight.delete(targetId);
+    else this.inFlight.set(targetId, n);
+    entry.balancer.onRequestEnd(targetId, latencyMs, ok);
+  }
+
+  #onChange(events: readonly ChangeEvent[]): void {
+    for (const e of events) {
+      if (e.kind === 'routes' || e.kind === 'services') this.#pendingRouter = true;
+      else if (e.kind === 'upstreams') {
+        this.#pendingUpstreams.add(e.entity.id);
+        // a rename changes which services are balanced: nothing else to do, the
+        // proxy looks services' hosts up by upstream name on each request
+      } else this.#pendingUpstreams.add((e.entity as { upstream: { id: string } }).upstream.id);
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.#rebuild());
+    }
+  }
+
+  #rebuild(): void {
+    this.#scheduled = false;
+    const prev = this.snapshot;
+    const started = performance.now();
+    let upstreams = prev.upstreams;
+    if (this.#pendingUpstreams.size > 0) {
+      const next = new Map<string, UpstreamEntry>();
+      for (const [name, entry] of prev.upstreams) if (!this.#pendingUpstreams.has(entry.upstream.id)) next.set(name, entry);
+      for (const id of this.#pendingUpstreams) {
+        const u = this.#store.get('upstreams', id);
+        if (u) next.set(u.name, this.#entry(u));
+      }
+      upstreams = next;
+    }
+    const router = this.#pendingRouter ? this.#router() : prev.router;
+    const servicesById = this.#pendingRouter ? this.#services() : prev.servicesById;
+    this.#pendingRouter = false;
+    this.#pendingUpstreams = new Set();
+    const snap: Snapshot = { version: prev.version + 1, router, servicesById, upstreams };
+    this.#snapshot = snap;
+    this.#log.debug({ version: snap.version, ms: +(performance.now() - started).toFixed(3) }, 'snapshot swapped');
+    for (const l of this.#listeners) l(snap);
+  }
+
+  #entry(u: Upstream): UpstreamEntry {
+    const balancer: Balancer = createBalancer(u, this.#store.targetsOf(u.id));
+    return { upstream: u, balancer };
+  }
+
+  #services(): Map<string, Service> {
+    return new Map(this.#store.all('services').map((s) => [s.id, s]));
+  }
+
+  #router() {
+    return compileRouter(this.#store.all('routes'), this.#services());
+  }
 }

@@ -1,0 +1,72 @@
+/**
+ * The one place that turns proxy failures into Kong's statuses and bodies
+ * (kong-semantics §3.6).
+ */
+import type { ServerResponse } from 'node:http';
+import { errorCatalogue, type GwErrorCode } from '../errors.js';
+
+export type ProxyErrorCode = Extract<GwErrorCode, `GW_ERR_PROXY_${string}`>;
+
+/** Classify an undici/socket error of one try. */
+export type TryFailure = 'connect' | 'timeout' | 'reset' | 'dns' | 'protocol';
+
+export function classify(err: unknown): TryFailure {
+  const code = (err as { code?: string }).code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return 'connect';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'dns';
+    case 'HPE_INVALID_CONSTANT':
+    case 'UND_ERR_INFO':
+      return 'protocol';
+    default:
+      return 'reset';
+  }
+}
+
+export function failureCode(f: TryFailure): ProxyErrorCode {
+  switch (f) {
+    case 'timeout':
+      return 'GW_ERR_PROXY_TIMEOUT';
+    case 'dns':
+      return 'GW_ERR_PROXY_NAME_RESOLUTION';
+    default:
+      return 'GW_ERR_PROXY_BAD_RESPONSE';
+  }
+}
+
+/** Send Kong's error response: JSON unless `Accept` asks for html, xml or plain text. */
+export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, requestId: string, accept: string | undefined, extraHeaders?: Record<string, string>): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const { status, message } = errorCatalogue[code];
+  let type = 'application/json; charset=utf-8';
+  let body: string;
+  const a = accept ?? '';
+  if (a.includes('text/html')) {
+    type = 'text/html; charset=utf-8';
+    body = `<!doctype html>\n<html>\n<head><title>Error</title></head>\n<body>\n<h1>Error</h1>\n<p>${message}.</p>\n<p>request_id: ${requestId}</p>\n</body>\n</html>\n`;
+  } else if (a.includes('application/xml') || a.includes('text/xml')) {
+    type = 'application/xml; charset=utf-8';
+    body = `<?xml version="1.0" encoding="UTF-8"?>\n<error>\n  <message>${message}</message>\n  <requestid>${requestId}</requestid>\n</error>\n`;
+  } else if (a.includes('text/plain')) {
+    type = 'text/plain; charset=utf-8';
+    body = `${message}\nrequest_id: ${requestId}\n`;
+  } else {
+    body = JSON.stringify({ message, request_id: requestId });
+  }
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extraHeaders });
+  res.end(body);
+}

@@ -1,0 +1,64 @@
+/**
+ * Upgrade requests (WebSocket and others): route and pick like any request,
+ * then a raw TCP tunnel both ways once the upstream accepts.
+ */
+import type { IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { errorCatalogue } from '../errors.js';
+import type { ForwardDeps } from './forward.js';
+import { nextRequestId, pickDestination, route, VIA } from './forward.js';
+import { upstreamHeaders, upstreamHost } from './headers.js';
+import { upstreamPath } from './uri.js';
+
+function reject(socket: Duplex, code: 'GW_ERR_PROXY_NO_ROUTE' | 'GW_ERR_PROXY_NO_SERVICE' | 'GW_ERR_PROXY_NO_PEER' | 'GW_ERR_PROXY_BAD_RESPONSE', requestId: string): void {
+  const { status, message } = errorCatalogue[code];
+  const body = JSON.stringify({ message, request_id: requestId });
+  socket.end(`HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+}
+
+export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const requestId = nextRequestId();
+  socket.on('error', () => socket.destroy());
+  const routed = route(deps, req, null, requestId);
+  if (!routed) {
+    const m = deps.runtime.snapshot.router.match({ method: req.method ?? 'GET', host: req.headers.host, path: (req.url ?? '/').split('?')[0]!, headers: req.headers, port: deps.listenPort });
+    return reject(socket, m ? 'GW_ERR_PROXY_NO_SERVICE' : 'GW_ERR_PROXY_NO_ROUTE', requestId);
+  }
+  const { match, service, path, query } = routed;
+  const entry = deps.runtime.snapshot.upstreams.get(service.host);
+  const dest = pickDestination(entry, service, { clientIp: req.socket.remoteAddress ?? '', headers: req.headers, path, query: query.slice(1), uriCaptures: match.uriCaptures, tried: new Set() });
+  if (!dest) return reject(socket, 'GW_ERR_PROXY_NO_PEER', requestId);
+  const host = upstreamHost(match.route.preserve_host, req.headers.host, dest.host, dest.port, entry?.upstream.host_header ?? null, service.protocol);
+  const headers = upstreamHeaders(req, { host, clientIp: req.socket.remoteAddress ?? '', listenPort: deps.listenPort, scheme: 'http', requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId }, true);
+  const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
+  const upstream: Socket = connect({ host: dest.host, port: dest.port, timeout: service.connect_timeout });
+  if (dest.target && entry) deps.runtime.requestStarted(entry, dest.target.id);
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    if (dest.target && entry) deps.runtime.requestEnded(entry, dest.target.id, 0, true);
+    upstream.destroy();
+    socket.destroy();
+  };
+  upstream.once('timeout', () => {
+    if (!upstream.readyState.startsWith('open')) reject(socket, 'GW_ERR_PROXY_BAD_RESPONSE', requestId);
+    finish();
+  });
+  upstream.once('connect', () => {
+    upstream.setTimeout(0);
+    let head_ = `${req.method} ${upPath} HTTP/1.1\r\n`;
+    for (const [k, v] of Object.entries(headers)) for (const x of Array.isArray(v) ? v : [v]) head_ += `${k}: ${x}\r\n`;
+    upstream.write(`${head_}\r\n`);
+    if (head.length > 0) upstream.write(head);
+    upstream.pipe(socket);
+    socket.pipe(upstream);
+  });
+  upstream.on('error', () => {
+    if (upstream.bytesRead === 0 && socket.writable) reject(socket, 'GW_ERR_PROXY_BAD_RESPONSE', requestId);
+    finish();
+  });
+  upstream.on('close', finish);
+  socket.on('close', finish);
+}
