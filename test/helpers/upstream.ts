@@ -1,0 +1,79 @@
+/**
+ * Scripted upstream servers for tests: echo the request as JSON, or follow a
+ * script (status sequence, hang, close the connection).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface EchoBody {
+  name: string;
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  bodyBytes: number;
+}
+
+export type Behaviour = (req: IncomingMessage, res: ServerResponse, n: number) => void | 'default';
+
+export interface TestUpstream {
+  readonly server: Server;
+  readonly port: number;
+  readonly address: string;
+  /** requests seen */
+  count: number;
+  close(): Promise<void>;
+}
+
+/** Start an upstream on 127.0.0.1:0 that echoes requests (or follows `behave`). */
+export async function startUpstream(name: string, behave?: Behaviour): Promise<TestUpstream> {
+  const state = { count: 0 };
+  const server = createServer((req, res) => {
+    const n = ++state.count;
+    if (behave && behave(req, res, n) !== 'default') return;
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => {
+      const body: EchoBody = { name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, bodyBytes: bytes };
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(body));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    server,
+    port,
+    address: `127.0.0.1:${port}`,
+    get count() {
+      return state.count;
+    },
+    set count(v: number) {
+      state.count = v;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** A port nothing listens on (bound then released). */
+export async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Poll `cond` until it is truthy or `timeoutMs` passes. */
+export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

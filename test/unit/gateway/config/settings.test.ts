@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isLoopback, parseListen, resolveSettings } from '../../../../gateway/src/config/settings.js';
+import { isGwError } from '../../../../gateway/src/errors.js';
+
+test('defaults follow DESIGN §4', () => {
+  const s = resolveSettings({}, {});
+  assert.deepEqual(s.proxy, { host: '0.0.0.0', port: 8000 });
+  assert.deepEqual(s.admin, { host: '127.0.0.1', port: 8001 });
+  assert.equal(s.store, 'file');
+  assert.equal(s.dataDir, './gw-data');
+  assert.equal(s.logLevel, 'info');
+  assert.equal(s.workers, 1);
+  assert.equal(s.kongOnly, false);
+  assert.ok(Object.isFrozen(s));
+});
+
+test('flags win over env, env over the settings file, the file over defaults', () => {
+  const file = { proxyListen: '127.0.0.1:7000', logLevel: 'warn', dataDir: '/file' };
+  const env = { GW_PROXY_LISTEN: '127.0.0.1:7100', GW_LOG_LEVEL: 'debug' };
+  const s = resolveSettings({ proxyListen: '127.0.0.1:7200' }, env, file);
+  assert.equal(s.proxy.port, 7200);
+  assert.equal(s.logLevel, 'debug');
+  assert.equal(s.dataDir, '/file');
+});
+
+test('bad values name the flag or env variable at fault', () => {
+  const cases: [Parameters<typeof resolveSettings>[0], NodeJS.ProcessEnv, RegExp][] = [
+    [{ store: 'mysql' }, {}, /--store: 'mysql' is invalid/],
+    [{}, { GW_LOG_LEVEL: 'loud' }, /GW_LOG_LEVEL: 'loud' is invalid/],
+    [{ proxyListen: 'nope' }, {}, /--proxy-listen: 'nope' is not HOST:PORT/],
+    [{ workers: 'two' }, {}, /--workers: 'two' is invalid/],
+    [{ store: 'postgres' }, {}, /--pg-url/],
+  ];
+  for (const [flags, env, re] of cases) {
+    assert.throws(() => resolveSettings(flags, env), (err) => isGwError(err) && re.test(err.message), String(re));
+  }
+});
+
+test('admin on a non-loopback address needs a token', () => {
+  assert.throws(() => resolveSettings({ adminListen: '0.0.0.0:8001' }, {}), (err) => isGwError(err) && err.code === 'GW_ERR_CONFIG_ADMIN_UNPROTECTED');
+  assert.equal(resolveSettings({ adminListen: '0.0.0.0:8001', adminToken: 't' }, {}).admin.host, '0.0.0.0');
+  assert.equal(resolveSettings({ adminListen: '[::1]:8001' }, {}).admin.host, '::1');
+});
+
+test('listen addresses parse IPv4, IPv6 and names; loopback is recognised', () => {
+  assert.deepEqual(parseListen('[::1]:9000', 'x'), { host: '::1', port: 9000 });
+  assert.deepEqual(parseListen('localhost:0', 'x'), { host: 'localhost', port: 0 });
+  assert.throws(() => parseListen('1.2.3.4:70000', 'x'));
+  assert.equal(isLoopback('127.0.0.2'), true);
+  assert.equal(isLoopback('10.0.0.1'), false);
+});
