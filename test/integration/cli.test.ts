@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { deadPort, waitFor } from '../helpers/upstream.js';
+
+const CLI = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
+const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_')));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { env: { ...cleanEnv, ...env }, encoding: 'utf8', timeout: 20_000 });
+}
+
+async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gw-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('--help explains every flag with its env variable and default', () => {
+  const r = run(['--help']);
+  assert.equal(r.status, 0);
+  for (const s of ['--proxy-listen', 'GW_PROXY_LISTEN', '0.0.0.0:8000', '--admin-listen', '127.0.0.1:8001', '--admin-token', 'GW_ADMIN_TOKEN', '--store', '--data-dir', './gw-data', '--pg-url', '--config', 'GW_CONFIG', '--log-level', 'GW_LOG_LEVEL']) {
+    assert.ok(r.stdout.includes(s), `help lacks ${s}`);
+  }
+});
+
+test('bad usage and settings exit 2 with one line naming the problem', () => {
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [['--bogus'], {}, /unknown option '--bogus'/],
+    [['--admin-listen', '0.0.0.0:8001'], {}, /without --admin-token/],
+    [[], { GW_PROXY_LISTEN: 'nope' }, /GW_PROXY_LISTEN: 'nope' is not HOST:PORT/],
+    [['--store', 'mysql'], {}, /--store: 'mysql' is invalid/],
+    [['--config', '/nonexistent/kong.yml', '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {}, /kong\.yml/],
+  ];
+  for (const [args, env, re] of cases) {
+    const r = run(args, env);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});
+
+test('a declarative file using plugins is refused, naming them', async (t) => {
+  const dir = await tempDir(t);
+  const f = join(dir, 'kong.yml');
+  await writeFile(f, '_format_version: "3.0"\nservices:\n- name: s\n  url: http://x.test\n  plugins:\n  - name: key-auth\n');
+  const r = run(['--config', f, '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /key-auth/);
+});
+
+test('the gateway starts with a declarative file, serves the Admin API, and exits 0 on SIGTERM', async (t) => {
+  const dir = await tempDir(t);
+  const f = join(dir, 'kong.yml');
+  await writeFile(f, '_format_version: "3.0"\nservices:\n- name: svc-a\n  url: http://up-a\n  routes: [{name: r1, paths: ["/a"]}]\nupstreams:\n- name: up-a\n  targets: [{target: "10.0.0.1:8080"}]\n');
+  const adminPort = await deadPort();
+  const child = spawn(process.execPath, [CLI, '--config', f, '--data-dir', join(dir, 'data'), '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'info'], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c));
+  const admin = `http://127.0.0.1:${adminPort}`;
+  await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+  const routes = (await (await fetch(`${admin}/routes`)).json()) as { data: { name: string }[] };
+  assert.deepEqual(routes.data.map((r) => r.name), ['r1']);
+  const targets = (await (await fetch(`${admin}/upstreams/up-a/targets`)).json()) as { data: { target: string }[] };
+  assert.equal(targets.data[0]!.target, '10.0.0.1:8080');
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exit, 0);
+  assert.match(out, /"msg":"gw-gateway ready"/);
+});
+
+test('the file store keeps what the Admin API wrote across a restart', async (t) => {
+  const dir = await tempDir(t);
+  const start = async () => {
+    const adminPort = await deadPort();
+    const child = spawn(process.execPath, [CLI, '--data-dir', join(dir, 'data'), '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'silent'], { env: cleanEnv, stdio: 'ignore' });
+    const admin = `http://127.0.0.1:${adminPort}`;
+    await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+    const stop = async () => {
+      const exit = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exit;
+    };
+    t.after(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    return { admin, stop };
+  };
+  const first = await start();
+  const put = await fetch(`${first.admin}/services/kept`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: 'kept.test' }) });
+  assert.equal(put.status, 200);
+  await first.stop();
+  const second = await start();
+  const got = await fetch(`${second.admin}/services/kept`);
+  assert.equal(got.status, 200);
+  assert.equal(((await got.json()) as { host: string }).host, 'kept.test');
+  await second.stop();
+});
+
+test('env wins over the settings file; the file fills the rest', async (t) => {
+  const dir = await tempDir(t);
+  const settings = join(dir, 'gw.yaml');
+  const filePort = await deadPort();
+  const envPort = await deadPort();
+  await writeFile(settings, `adminListen: 127.0.0.1:${filePort}\nstore: memory\nlogLevel: silent\nproxyListen: 127.0.0.1:0\n`);
+  const child = spawn(process.execPath, [CLI, '--settings', settings], { env: { ...cleanEnv, GW_ADMIN_LISTEN: `127.0.0.1:${envPort}` }, stdio: 'ignore' });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${envPort}/status`).catch(() => undefined))?.status === 200, 15_000, 'env admin port');
+  const root = (await (await fetch(`http://127.0.0.1:${envPort}/`)).json()) as { gw: { store: string } };
+  assert.equal(root.gw.store, 'memory');
+  const exit = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  assert.equal(await exit, 0);
+});
