@@ -73,6 +73,12 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     }
     done(null, { [kFormBody]: flat });
   });
+  app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => {
+    const e = new Error('multipart bodies are not supported; send JSON or application/x-www-form-urlencoded') as Error & { statusCode: number };
+    e.statusCode = 415;
+    done(e, undefined);
+  });
+  // GET ignores bodies, as Kong does; a write with another type has no usable body
   app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
