@@ -5,24 +5,19 @@
  * next step if upstreams grow to thousands of targets.
  */
 import type { Target } from '../../entities/types.js';
-import type { Balancer, PickContext, PickResult } from '../balancer.js';
-import { TargetSet } from '../target-set.js';
+import type { PickContext, PickResult } from '../balancer.js';
+import { TargetSetBalancer } from '../target-set-balancer.js';
 
-export class LeastConnectionsBalancer implements Balancer {
-  readonly algorithm = 'least-connections';
-  readonly #set: TargetSet;
+export class LeastConnectionsBalancer extends TargetSetBalancer {
+  override readonly algorithm = 'least-connections';
   #rr = 0;
 
   constructor(targets: readonly Target[]) {
-    this.#set = new TargetSet(targets);
-  }
-
-  get targets() {
-    return this.#set.targets;
+    super(targets);
   }
 
   pick(ctx: PickContext): PickResult | undefined {
-    const s = this.#set;
+    const s = this.set;
     const n = s.targets.length;
     let best = -1;
     let bestScore = Infinity;
@@ -34,18 +29,5 @@ export class LeastConnectionsBalancer implements Balancer {
       if (score < bestScore) [best, bestScore] = [i, score];
     }
     return best === -1 ? undefined : { target: s.targets[best]! };
-  }
-
-  onRequestStart(id: string): void {
-    this.#set.start(id);
-  }
-  onRequestEnd(id: string): void {
-    this.#set.end(id);
-  }
-  setAvailability(id: string, available: boolean, factor?: number): void {
-    this.#set.setAvailability(id, available, factor);
-  }
-  availableCount(): number {
-    return this.#set.availableCount();
   }
 }

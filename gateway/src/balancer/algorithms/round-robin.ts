@@ -6,26 +6,21 @@
  * capped in size: past the cap, weights are scaled down proportionally.
  */
 import type { Target } from '../../entities/types.js';
-import type { Balancer, PickContext, PickResult } from '../balancer.js';
-import { TargetSet } from '../target-set.js';
+import type { PickContext, PickResult } from '../balancer.js';
+import { TargetSetBalancer } from '../target-set-balancer.js';
 
 const MAX_WHEEL = 10_000;
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
-export class RoundRobinBalancer implements Balancer {
-  readonly algorithm = 'round-robin';
-  readonly #set: TargetSet;
+export class RoundRobinBalancer extends TargetSetBalancer {
+  override readonly algorithm = 'round-robin';
   readonly #wheel: number[];
   #pos = 0;
 
   constructor(targets: readonly Target[]) {
-    this.#set = new TargetSet(targets);
-    this.#wheel = buildWheel(this.#set.targets.map((t) => t.weight));
-  }
-
-  get targets() {
-    return this.#set.targets;
+    super(targets);
+    this.#wheel = buildWheel(this.set.targets.map((t) => t.weight));
   }
 
   pick(ctx: PickContext): PickResult | undefined {
@@ -34,27 +29,14 @@ export class RoundRobinBalancer implements Balancer {
     for (let step = 0; step < n; step++) {
       const i = wheel[this.#pos]!;
       this.#pos = this.#pos + 1 === n ? 0 : this.#pos + 1;
-      if (!this.#set.usable(i, ctx)) continue;
-      const f = this.#set.factor[i]!;
+      if (!this.set.usable(i, ctx)) continue;
+      const f = this.set.factor[i]!;
       if (f < 1 && Math.random() > f) continue; // slow start: take a share of the slots
-      return { target: this.#set.targets[i]! };
+      return { target: this.set.targets[i]! };
     }
     // slow-start skipping may have passed over every usable target: take any usable one
-    for (let i = 0; i < this.#set.targets.length; i++) if (this.#set.usable(i, ctx)) return { target: this.#set.targets[i]! };
+    for (let i = 0; i < this.set.targets.length; i++) if (this.set.usable(i, ctx)) return { target: this.set.targets[i]! };
     return undefined;
-  }
-
-  onRequestStart(id: string): void {
-    this.#set.start(id);
-  }
-  onRequestEnd(id: string): void {
-    this.#set.end(id);
-  }
-  setAvailability(id: string, available: boolean, factor?: number): void {
-    this.#set.setAvailability(id, available, factor);
-  }
-  availableCount(): number {
-    return this.#set.availableCount();
   }
 }
 
