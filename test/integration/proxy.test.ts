@@ -46,6 +46,22 @@ test('a service behind an upstream is balanced round-robin over its targets, wit
   assert.notEqual(names[0], names[1]);
 });
 
+test('consistent hashing on a cookie sets it once and keeps a client on one target', async () => {
+  await gw.admin.call('PUT', '/upstreams/sticky-up', { hash_on: 'cookie', hash_on_cookie: 'gw-sticky' });
+  await gw.admin.call('POST', '/upstreams/sticky-up/targets', { target: a.address });
+  await gw.admin.call('POST', '/upstreams/sticky-up/targets', { target: b.address });
+  await gw.admin.call('PUT', '/services/sticky', { host: 'sticky-up' });
+  await gw.admin.call('PUT', '/services/sticky/routes/sticky-route', { paths: ['/sticky'] });
+  const first = await get('/sticky');
+  const cookie = String(first.headers['set-cookie']).split(';')[0]!;
+  assert.match(cookie, /^gw-sticky=/);
+  for (let i = 0; i < 5; i++) {
+    const r = await get('/sticky', { cookie });
+    assert.equal(r.json().name, first.json().name);
+    assert.equal(r.headers['set-cookie'], undefined);
+  }
+});
+
 test('forwarded headers, Host, Via and request ids follow Kong', async () => {
   await gw.admin.call('PUT', '/services/hdr', { url: `http://${a.address}` });
   await gw.admin.call('PUT', '/services/hdr/routes/hdr-route', { paths: ['/hdr'] });

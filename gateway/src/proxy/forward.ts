@@ -37,6 +37,8 @@ interface Destination {
   target: BalancerTarget | null;
   host: string;
   port: number;
+  /** consistent hashing on a cookie the client lacked */
+  setCookie?: string | undefined;
 }
 
 /** Bodies up to this size (known Content-Length) are read first so a retry can replay them; larger ones stream. */
@@ -74,7 +76,7 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
 export function pickDestination(entry: UpstreamEntry | undefined, service: Service, ctx: PickContext): Destination | null {
   if (!entry) return { target: null, host: service.host, port: service.port };
   const r = entry.balancer.pick(ctx);
-  return r ? { target: r.target, host: r.target.host, port: r.target.port } : null;
+  return r ? { target: r.target, host: r.target.host, port: r.target.port, setCookie: r.setCookie } : null;
 }
 
 export async function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -130,6 +132,10 @@ export async function forward(deps: ForwardDeps, req: IncomingMessage, res: Serv
       out['x-kong-request-id'] = requestId;
       out['x-kong-upstream-latency'] = String(upstreamLatency);
       out['x-kong-proxy-latency'] = String(Math.round(tryStart - started));
+      if (dest.setCookie) {
+        const prev = out['set-cookie'];
+        out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
+      }
       res.writeHead(r.statusCode, out);
       try {
         await pipeline(r.body, res);
