@@ -1,0 +1,168 @@
+/**
+ * Proxy benchmark: the same 64-byte upstream behind (a) nothing, (b) nginx
+ * with 1 worker and upstream keepalive, (c) a minimal node:http + undici
+ * proxy, (d) @fastify/http-proxy, (e) gw-gateway, (f) gw-gateway with
+ * 10,000 routes. The proxy runs pinned to CPU 0; wrk and the upstream to
+ * CPU 1. Rounds are interleaved. Reported per contender: requests/s,
+ * p50/p99 latency and CPU µs per request of the proxy process (from /proc).
+ *
+ *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--connections 50] [--only gw,nginx]
+ */
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { cpuMicros, runWrk, spawnPinned, table, waitForHttp, type WrkResult } from '../lib/measure.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../../..');
+const { values } = parseArgs({
+  options: { duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } },
+});
+const duration = Number(values.duration);
+const rounds = Number(values.rounds);
+const connections = Number(values.connections);
+
+function ensureTools(): void {
+  const missing = ['wrk', 'nginx', 'taskset'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  if (missing.length === 0) return;
+  if (process.getuid?.() === 0) {
+    console.log(`installing ${missing.join(', ')} from Debian packages...`);
+    execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.map((m) => (m === 'taskset' ? 'util-linux' : m)).join(' ')}`], { stdio: 'inherit' });
+  } else {
+    throw new Error(`missing ${missing.join(', ')}: apt-get install ${missing.join(' ')}`);
+  }
+}
+
+interface Contender {
+  name: string;
+  start(port: number, upstreamPort: number, dir: string): ChildProcess;
+}
+
+const node = process.execPath;
+const contenders: Contender[] = [
+  { name: 'direct', start: () => null as unknown as ChildProcess },
+  {
+    name: 'nginx',
+    start: (port, up, dir) => {
+      const conf = join(dir, 'nginx.conf');
+      writeFileSync(
+        conf,
+        `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  upstream up { server 127.0.0.1:${up}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
+      );
+      return spawnPinned('0', 'nginx', ['-p', dir, '-c', conf]);
+    },
+  },
+  { name: 'node-minimal', start: (port, up) => spawnPinned('0', node, [join(here, 'baseline-proxy.js'), String(port), String(up)]) },
+  { name: 'fastify-http-proxy', start: (port, up) => spawnPinned('0', node, [join(here, 'fastify-proxy.js'), String(port), String(up)]) },
+  { name: 'gw', start: (port, up, dir) => startGw(port, up, dir, 1) },
+  { name: 'gw-10k-routes', start: (port, up, dir) => startGw(port, up, dir, 10_000) },
+];
+
+function startGw(port: number, up: number, dir: string, routes: number): ChildProcess {
+  const file = join(dir, `kong-${routes}.json`);
+  const extra = Array.from({ length: routes - 1 }, (_, i) => ({ name: `r${i}`, paths: [`/svc${i}/v1`], service: 'bench' }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      _format_version: '3.0',
+      services: [{ name: 'bench', host: 'bench-up', routes: [{ name: 'main', paths: ['/'] }] }],
+      routes: extra,
+      upstreams: [{ name: 'bench-up', targets: [{ target: `127.0.0.1:${up}` }] }],
+    }),
+  );
+  const adminPort = port + 1000;
+  return spawnPinned('0', node, [join(root, 'dist/gateway/src/cli.js'), '--store', 'memory', '--config', file, '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn']);
+}
+
+interface Sample extends WrkResult {
+  cpuUsPerReq: number;
+}
+
+async function main(): Promise<void> {
+  ensureTools();
+  const only = values.only ? new Set(values.only.split(',')) : undefined;
+  const chosen = contenders.filter((c) => !only || only.has(c.name));
+  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-'));
+  const children: ChildProcess[] = [];
+  const cleanup = () => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  const base = 20_000 + Math.floor(Math.random() * 10_000);
+  const upstreamPort = base;
+  try {
+    const upstream = spawnPinned('1', node, [join(here, 'upstream.js'), String(upstreamPort)]);
+    children.push(upstream);
+    await waitForHttp(`http://127.0.0.1:${upstreamPort}/`);
+    const procs = new Map<string, { port: number; pid: number | undefined }>();
+    for (const [i, c] of chosen.entries()) {
+      if (c.name === 'direct') {
+        procs.set(c.name, { port: upstreamPort, pid: undefined });
+        continue;
+      }
+      const port = base + 1 + i;
+      const child = c.start(port, upstreamPort, dir);
+      children.push(child);
+      await waitForHttp(`http://127.0.0.1:${port}/`);
+      procs.set(c.name, { port, pid: child.pid });
+    }
+    const samples = new Map<string, Sample[]>();
+    for (const c of chosen) {
+      // warm-up (JIT, pools)
+      runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: 1, cpu: '1' });
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const c of chosen) {
+        const p = procs.get(c.name)!;
+        const cpu0 = p.pid ? cpuMicros(p.pid) : 0;
+        const w = runWrk(`http://127.0.0.1:${p.port}/`, { connections, seconds: duration, cpu: '1' });
+        const cpu1 = p.pid ? cpuMicros(p.pid) : 0;
+        const s: Sample = { ...w, cpuUsPerReq: p.pid ? (cpu1 - cpu0) / w.requests : NaN };
+        samples.set(c.name, [...(samples.get(c.name) ?? []), s]);
+        console.log(`round ${r + 1} ${c.name}: ${Math.round(s.rps)} req/s, p99 ${s.p99ms.toFixed(2)} ms, ${s.cpuUsPerReq.toFixed(1)} µs CPU/req`);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const summary = chosen.map((c) => {
+      const s = samples.get(c.name)!;
+      return { name: c.name, rps: median(s.map((x) => x.rps)), p50ms: median(s.map((x) => x.p50ms)), p99ms: median(s.map((x) => x.p99ms)), cpuUsPerReq: median(s.map((x) => x.cpuUsPerReq)), errors: s.reduce((a, x) => a + x.errors, 0) };
+    });
+    const nginx = summary.find((s) => s.name === 'nginx');
+    const direct = summary.find((s) => s.name === 'direct');
+    const rows = summary.map((s) => ({
+      contender: s.name,
+      'req/s': Math.round(s.rps),
+      'p50 ms': s.p50ms.toFixed(2),
+      'p99 ms': s.p99ms.toFixed(2),
+      'p99 added ms': direct ? (s.p99ms - direct.p99ms).toFixed(2) : '-',
+      'CPU µs/req': Number.isNaN(s.cpuUsPerReq) ? '-' : s.cpuUsPerReq.toFixed(1),
+      '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
+      errors: s.errors,
+    }));
+    console.log(`\nmedian of ${rounds} rounds × ${duration} s, wrk -t1 -c${connections}, proxy on CPU 0, wrk + upstream on CPU 1\n`);
+    console.log(table(rows));
+    const outDir = join(root, '.bench-out');
+    mkdirSync(outDir, { recursive: true });
+    const out = join(outDir, 'proxy.json');
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), duration, rounds, connections, results: summary }, null, 2));
+    console.log(`\nJSON: ${out}`);
+  } finally {
+    cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
