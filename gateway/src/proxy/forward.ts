@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import { pipeline } from 'node:stream';
 import type { BalancerTarget, PickContext } from '../balancer/balancer.js';
 import type { Service } from '../entities/types.js';
 import type { Logger } from '../observability/log.js';
@@ -137,13 +137,14 @@ export async function forward(deps: ForwardDeps, req: IncomingMessage, res: Serv
         out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
       }
       res.writeHead(r.statusCode, out);
-      try {
-        await pipeline(r.body, res);
-      } catch {
-        // client went away or the upstream broke mid-body: nothing left to answer
-        r.body.destroy();
-        res.destroy();
-      }
+      // callback pipeline: the promise version allocates an AbortSignal per request
+      await new Promise<void>((resolve) =>
+        pipeline(r.body, res, (err) => {
+          // client went away or the upstream broke mid-body: nothing left to answer
+          if (err) res.destroy();
+          resolve();
+        }),
+      );
       end(true);
       return;
     } catch (err) {
