@@ -192,7 +192,7 @@ test('a change through the Admin API is routable at once', async () => {
 test('large bodies stream through without being buffered', async () => {
   await gw.admin.call('PUT', '/services/big', { url: `http://${a.address}` });
   await gw.admin.call('PUT', '/services/big/routes/big-route', { paths: ['/big'] });
-  const total = 128 * 1024 * 1024;
+  const total = 256 * 1024 * 1024;
   const chunk = Buffer.alloc(1024 * 1024, 7);
   const rssBefore = process.memoryUsage().rss;
   let peak = rssBefore;
@@ -205,8 +205,9 @@ test('large bodies stream through without being buffered', async () => {
   const r = await request(gw.proxyUrl + '/big', { method: 'POST', body: Readable.from(gen()), headers: { 'content-type': 'application/octet-stream' } });
   const echo = (await r.body.json()) as EchoBody;
   assert.equal(echo.bodyBytes, total);
+  console.log(`# rss growth while streaming ${total / 1048576} MiB: ${((peak - rssBefore) / 1048576).toFixed(1)} MiB`);
   // gateway, upstream and client share this process: growth well below the body size shows no buffering
-  assert.ok(peak - rssBefore < 96 * 1024 * 1024, `rss grew by ${((peak - rssBefore) / 1048576).toFixed(0)} MiB`);
+  assert.ok(peak - rssBefore < total / 2, `rss grew by ${((peak - rssBefore) / 1048576).toFixed(0)} MiB`);
 });
 
 test('WebSocket upgrades are proxied both ways', async (t) => {
