@@ -76,9 +76,11 @@ function parseUnsafe<K extends EntityKind>(kind: K, input: unknown, opts: ParseO
   if (!bag.empty) return { ok: false, error: bag.toViolation() };
 
   const stamp = spec.floatTimestamps ? Math.floor(opts.now * 1000) / 1000 : Math.floor(opts.now);
+  // an explicit `id: undefined` in the input must not erase the generated id
+  const { id, ...rest } = value;
   const entity: Obj = {
-    id: value.id ?? randomUUID(),
-    ...value,
+    id: id ?? randomUUID(),
+    ...rest,
     created_at: value.created_at ?? existing?.created_at ?? stamp,
     updated_at: value.updated_at ?? stamp,
   };

@@ -145,8 +145,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: AdminContext): v
       ctx.write(async () => {
         const r = routeOf(req);
         const existing = r.service ? ctx.store.get('services', r.service.id) : undefined;
-        const input = { ...bodyOf(req, 'services'), id: existing?.id ?? bodyOf(req, 'services').id };
-        const service = ctx.parse('services', input, 'upsert', existing) as EntityByKind['services'];
+        const service = ctx.parse('services', bodyOf(req, 'services'), 'upsert', existing) as EntityByKind['services'];
         const ops = [{ op: 'put' as const, kind: 'services' as const, entity: service }];
         if (!existing) {
           const route: Route = { ...r, service: { id: service.id }, updated_at: Math.floor(ctx.now()) };

@@ -123,6 +123,19 @@ test('nested routes: listed under their service, 404 under another, service forc
   assert.deepEqual((await call('DELETE', '/routes/r1/service')).body, { message: 'Method not allowed' });
 });
 
+test('PUT /routes/{r}/service creates and links a service when the route has none', async (t) => {
+  const { app, call } = await admin();
+  t.after(() => app.close());
+  await call('POST', '/routes', { name: 'lonely', paths: ['/l'] });
+  const s = await call('PUT', '/routes/lonely/service', { host: 'new.test' });
+  assert.equal(s.status, 200);
+  assert.match(String(s.body.id), /^[0-9a-f-]{36}$/);
+  assert.equal(((await call('GET', '/routes/lonely')).body.service as { id: string }).id, s.body.id);
+  const again = await call('PUT', '/routes/lonely/service', { host: 'newer.test' });
+  assert.equal(again.body.id, s.body.id);
+  assert.equal(((await call('GET', '/services')).body.data as unknown[]).length, 1);
+});
+
 test('a route naming a missing service is a foreign key error', async (t) => {
   const { app, call } = await admin();
   t.after(() => app.close());

@@ -116,3 +116,8 @@ test('created_at and updated_at given as integers are kept', () => {
   assert.deepEqual([v.created_at, v.updated_at], [1000, 2000]);
   assert.deepEqual(bad('services', { host: 'a', created_at: 'x' }).fields, { created_at: 'expected an integer' });
 });
+
+test('an explicit undefined id still gets a generated UUID', () => {
+  const v = ok('services', { host: 'a.test', id: undefined });
+  assert.match(String(v.id), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
