@@ -4,13 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import type { BalancerTarget, PickContext } from '../balancer/balancer.js';
 import type { Service } from '../entities/types.js';
 import type { Logger } from '../observability/log.js';
 import type { RouteMatch } from '../router/router.js';
 import type { Runtime, UpstreamEntry } from '../runtime/runtime.js';
 import { GW_VERSION } from '../version.js';
+import { dispatchTry } from './dispatch.js';
 import { classify, failureCode, sendProxyError, type TryFailure } from './error-map.js';
 import { downstreamHeaders, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
@@ -117,34 +117,20 @@ export async function forward(deps: ForwardDeps, req: IncomingMessage, res: Serv
       ended = true;
     };
     try {
-      const r = await pool.request({
-        method: method as 'GET',
-        path: upPath,
-        headers,
-        body: buffered ?? (body ? req : null),
-        headersTimeout: service.read_timeout,
-        bodyTimeout: service.read_timeout,
+      await dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? (body ? req : null), timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
+        const upstreamLatency = Math.round(performance.now() - tryStart);
+        if (dest.target && entry) deps.outcomes.onOutcome(entry.upstream.name, dest.target.id, 'success', status);
+        const out = downstreamHeaders(upstreamHeaders_, VIA);
+        out['x-gw-request-id'] = requestId;
+        out['x-kong-request-id'] = requestId;
+        out['x-kong-upstream-latency'] = String(upstreamLatency);
+        out['x-kong-proxy-latency'] = String(Math.round(tryStart - started));
+        if (dest.setCookie) {
+          const prev = out['set-cookie'];
+          out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
+        }
+        return out;
       });
-      const upstreamLatency = Math.round(performance.now() - tryStart);
-      if (dest.target && entry) deps.outcomes.onOutcome(entry.upstream.name, dest.target.id, 'success', r.statusCode);
-      const out = downstreamHeaders(r.headers, VIA);
-      out['x-gw-request-id'] = requestId;
-      out['x-kong-request-id'] = requestId;
-      out['x-kong-upstream-latency'] = String(upstreamLatency);
-      out['x-kong-proxy-latency'] = String(Math.round(tryStart - started));
-      if (dest.setCookie) {
-        const prev = out['set-cookie'];
-        out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
-      }
-      res.writeHead(r.statusCode, out);
-      // callback pipeline: the promise version allocates an AbortSignal per request
-      await new Promise<void>((resolve) =>
-        pipeline(r.body, res, (err) => {
-          // client went away or the upstream broke mid-body: nothing left to answer
-          if (err) res.destroy();
-          resolve();
-        }),
-      );
       end(true);
       return;
     } catch (err) {
