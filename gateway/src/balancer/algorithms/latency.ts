@@ -15,7 +15,6 @@ export class LatencyBalancer extends TargetSetBalancer {
   readonly #now: () => number;
   readonly #ewma: number[];
   readonly #stamp: number[];
-  #rr = 0;
 
   constructor(targets: readonly Target[], now: () => number = () => performance.now()) {
     super(targets);
@@ -46,21 +45,13 @@ export class LatencyBalancer extends TargetSetBalancer {
 
   pick(ctx: PickContext): PickResult | undefined {
     const s = this.set;
-    const n = s.targets.length;
     let known = 0;
     let sum = 0;
     for (const e of this.#ewma) if (!Number.isNaN(e)) [known, sum] = [known + 1, sum + e];
     const mean = known > 0 ? sum / known : 1;
-    let best = -1;
-    let bestScore = Infinity;
-    const start = this.#rr++ % Math.max(1, n);
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % n;
-      if (!s.usable(i, ctx)) continue;
+    return this.pickLowest(ctx, (i) => {
       const e = Number.isNaN(this.#ewma[i]!) ? mean : this.#ewma[i]!;
-      const score = (Math.max(e, 0.001) * (s.active[i]! + 1)) / (s.targets[i]!.weight * s.factor[i]!);
-      if (score < bestScore) [best, bestScore] = [i, score];
-    }
-    return best === -1 ? undefined : { target: s.targets[best]! };
+      return (Math.max(e, 0.001) * (s.active[i]! + 1)) / (s.targets[i]!.weight * s.factor[i]!);
+    });
   }
 }

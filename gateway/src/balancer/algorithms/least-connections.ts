@@ -10,7 +10,6 @@ import { TargetSetBalancer } from '../target-set-balancer.js';
 
 export class LeastConnectionsBalancer extends TargetSetBalancer {
   override readonly algorithm = 'least-connections';
-  #rr = 0;
 
   constructor(targets: readonly Target[]) {
     super(targets);
@@ -18,16 +17,6 @@ export class LeastConnectionsBalancer extends TargetSetBalancer {
 
   pick(ctx: PickContext): PickResult | undefined {
     const s = this.set;
-    const n = s.targets.length;
-    let best = -1;
-    let bestScore = Infinity;
-    const start = this.#rr++ % Math.max(1, n);
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % n;
-      if (!s.usable(i, ctx)) continue;
-      const score = (s.active[i]! + 1) / (s.targets[i]!.weight * s.factor[i]!);
-      if (score < bestScore) [best, bestScore] = [i, score];
-    }
-    return best === -1 ? undefined : { target: s.targets[best]! };
+    return this.pickLowest(ctx, (i) => (s.active[i]! + 1) / (s.targets[i]!.weight * s.factor[i]!));
   }
 }
