@@ -11,6 +11,8 @@ import { createLogger, silentLogger, type Logger } from './observability/log.js'
 import { createProxyServer, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
 import { createStore } from './store/index.js';
+import { WriteLock } from './store/write-lock.js';
+import { LeaseKeeper } from './leases/lease-keeper.js';
 import type { Store } from './store/store.js';
 
 export interface GatewayOptions {
@@ -28,6 +30,8 @@ export interface GatewayOptions {
   logLevel?: string;
   kongOnly?: boolean;
   workers?: number;
+  /** how often expired target leases are swept, ms (default 1000) */
+  leaseSweepMs?: number;
 }
 
 export interface Gateway {
@@ -35,6 +39,7 @@ export interface Gateway {
   readonly adminUrl: string;
   readonly store: Store;
   readonly runtime: Runtime;
+  readonly leases: LeaseKeeper;
   /** Stop accepting, let in-flight requests finish (bounded), flush the store. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
@@ -50,6 +55,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       ? options.store
       : createStore({ store: options.store ?? 'memory', dataDir: options.dataDir ?? './gw-data', pgUrl: options.pgUrl });
 
+  const lock = new WriteLock();
+  const leases = new LeaseKeeper({ store, lock, logger, intervalMs: options.leaseSweepMs });
   let ready = false;
   let runtime: Runtime | undefined;
   let proxy: ProxyServer | undefined;
@@ -58,6 +65,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const close = (graceMs = 10_000): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
+      await leases.stop();
       await admin?.close();
       await proxy?.close(graceMs);
       runtime?.stop();
@@ -78,6 +86,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     admin = await createAdminServer({
       store,
       logger,
+      lock,
       adminToken: options.adminToken,
       isReady: () => ready,
       kongOnly: options.kongOnly,
@@ -86,8 +95,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     });
     await admin.listen({ host: adminAddr.host, port: adminAddr.port });
     const adminPort = (admin.server.address() as { port: number }).port;
+    if (!options.kongOnly) leases.start();
     ready = true;
-    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), store, runtime, close };
+    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), store, runtime, leases, close };
     logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, store: store.type }, 'gw-gateway ready');
     return gw;
   } catch (err) {

@@ -6,24 +6,22 @@ import type { EntityKind, ParseMode, Parsed } from '../entities/index.js';
 import { isUuid, parseEntity } from '../entities/index.js';
 import type { EntityByKind, Route, Service, Target, Upstream } from '../entities/types.js';
 import type { Store } from '../store/store.js';
+import type { WriteLock } from '../store/write-lock.js';
 import { foreignKeyUnresolved, foreignKeyViolation, schemaViolation } from './kong-errors.js';
 
 export type NamedKind = Exclude<EntityKind, 'targets'>;
 
 export class AdminContext {
-  #chain: Promise<unknown> = Promise.resolve();
-
   constructor(
     readonly store: Store,
     readonly now: () => number,
     readonly kongOnly: boolean,
+    readonly lock: WriteLock,
   ) {}
 
-  /** Run `fn` with the write lock held. */
+  /** Run `fn` with the store write lock held (shared with lease expiry). */
   write<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#chain.then(fn, fn);
-    this.#chain = run.catch(() => undefined);
-    return run;
+    return this.lock.run(fn);
   }
 
   /** Look up by id (when the key is a UUID) or by name. */

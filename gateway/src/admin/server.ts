@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/log.js';
 import type { Store } from '../store/store.js';
+import { WriteLock } from '../store/write-lock.js';
 import { AdminContext } from './context.js';
 import { kFormBody } from './resource.js';
 import { registerEntityRoutes } from './routes/entities.js';
@@ -27,6 +28,8 @@ export interface AdminServerOptions {
   now?: () => number;
   /** request body limit in bytes (default 1 MiB) */
   bodyLimit?: number;
+  /** the store write lock, shared with lease expiry (default: a private one) */
+  lock?: WriteLock;
   /** safe settings echoed under `configuration` by GET / */
   configuration?: Record<string, unknown>;
 }
@@ -39,7 +42,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   });
-  const ctx = new AdminContext(opts.store, opts.now ?? (() => Date.now() / 1000), opts.kongOnly === true);
+  const ctx = new AdminContext(opts.store, opts.now ?? (() => Date.now() / 1000), opts.kongOnly === true, opts.lock ?? new WriteLock());
   const log = opts.logger.child({ component: 'admin' });
 
   app.addHook('onRequest', async (req, reply) => {

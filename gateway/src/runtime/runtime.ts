@@ -4,7 +4,7 @@
  * rebuilt: the router when routes or services change, one upstream's
  * balancer when it or its targets change.
  */
-import type { Service, Upstream } from '../entities/types.js';
+import type { Service, Target, Upstream } from '../entities/types.js';
 import type { Balancer } from '../balancer/balancer.js';
 import { createBalancer } from '../balancer/registry.js';
 import type { Logger } from '../observability/log.js';
@@ -84,7 +84,7 @@ export class Runtime {
         this.#pendingUpstreams.add(e.entity.id);
         // a rename changes which services are balanced: nothing else to do, the
         // proxy looks services' hosts up by upstream name on each request
-      } else this.#pendingUpstreams.add((e.entity as { upstream: { id: string } }).upstream.id);
+      } else if (!(e.op === 'update' && balancerUnchanged(e))) this.#pendingUpstreams.add((e.entity as Target).upstream.id);
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -128,4 +128,15 @@ export class Runtime {
   #router() {
     return compileRouter(this.#store.all('routes'), this.#services());
   }
+}
+
+/**
+ * A target update that keeps address, weight and upstream (a lease renewal,
+ * new tags) changes nothing the balancer uses: skip the rebuild so in-flight
+ * counts and health state stay put.
+ */
+function balancerUnchanged(e: ChangeEvent): boolean {
+  const a = e.old as Target | undefined;
+  const b = e.entity as Target;
+  return a !== undefined && a.target === b.target && a.weight === b.weight && a.upstream.id === b.upstream.id;
 }

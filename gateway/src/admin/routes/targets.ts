@@ -38,6 +38,19 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
   resource(app, '/upstreams/:upstream/targets/all', {
     GET: (req) => listPage(ctx, req, ctx.store.targetsOf(upstreamOf(req).id), `${base(req)}/all`),
   });
+  // gw extension: renew a target's lease without resending it
+  if (!ctx.kongOnly) {
+    resource(app, '/upstreams/:upstream/targets/:target/heartbeat', {
+      POST: (req) =>
+        ctx.write(async () => {
+          const { t } = targetOf(req);
+          if (!t) throw notFound();
+          const entity: Target = { ...t, updated_at: Math.floor(ctx.now() * 1000) / 1000 };
+          await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+          return { status: 200, body: ctx.present(entity) };
+        }),
+    });
+  }
   resource(app, '/upstreams/:upstream/targets/:target', {
     GET: (req) => {
       const { t } = targetOf(req);

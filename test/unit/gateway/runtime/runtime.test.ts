@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseEntity } from '../../../../gateway/src/entities/index.js';
+import type { AnyEntity, Target, Upstream } from '../../../../gateway/src/entities/types.js';
+import { silentLogger } from '../../../../gateway/src/observability/log.js';
+import { Runtime } from '../../../../gateway/src/runtime/runtime.js';
+import { MemoryStore } from '../../../../gateway/src/store/memory.js';
+
+const entity = (kind: 'upstreams' | 'targets' | 'services', input: Record<string, unknown>): AnyEntity => {
+  const r = parseEntity(kind, input, { mode: 'create', now: 1 });
+  assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+  return r.value as unknown as AnyEntity;
+};
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('only what changed is rebuilt: a lease renewal keeps the balancer, a weight change rebuilds only its upstream', async () => {
+  const store = new MemoryStore();
+  const a = entity('upstreams', { name: 'a' }) as Upstream;
+  const b = entity('upstreams', { name: 'b' }) as Upstream;
+  const ta = entity('targets', { target: '10.0.0.1:80', upstream: { id: a.id } }) as Target;
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: a },
+    { op: 'put', kind: 'upstreams', entity: b },
+    { op: 'put', kind: 'targets', entity: ta },
+  ]);
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  const s1 = rt.snapshot;
+  await store.apply([{ op: 'put', kind: 'targets', entity: { ...ta, updated_at: 99 } }]);
+  await tick();
+  assert.equal(rt.snapshot.upstreams.get('a')!.balancer, s1.upstreams.get('a')!.balancer);
+  await store.apply([{ op: 'put', kind: 'targets', entity: { ...ta, weight: 5 } }]);
+  await tick();
+  const s3 = rt.snapshot;
+  assert.notEqual(s3.upstreams.get('a')!.balancer, s1.upstreams.get('a')!.balancer);
+  assert.equal(s3.upstreams.get('b')!.balancer, s1.upstreams.get('b')!.balancer);
+  assert.equal(s3.router, s1.router, 'target changes do not recompile the router');
+  await store.apply([{ op: 'put', kind: 'services', entity: entity('services', { name: 's', host: 'a' }) }]);
+  await tick();
+  assert.notEqual(rt.snapshot.router, s3.router);
+  assert.ok(rt.snapshot.version > s1.version);
+  rt.stop();
+});
+
+test('a burst of store changes produces one snapshot swap', async () => {
+  const store = new MemoryStore();
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  let swaps = 0;
+  rt.onSnapshot(() => swaps++);
+  const ups = Array.from({ length: 20 }, (_, i) => entity('upstreams', { name: `u${i}` }));
+  await Promise.all(ups.map((u) => store.apply([{ op: 'put', kind: 'upstreams', entity: u }])));
+  await tick();
+  assert.equal(swaps, 1);
+  assert.equal(rt.snapshot.upstreams.size, 20);
+  rt.stop();
+});
