@@ -87,6 +87,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       store,
       logger,
       lock,
+      runtime: { activeRequests: (id) => runtime?.inFlight.get(id) ?? 0 },
       adminToken: options.adminToken,
       isReady: () => ready,
       kongOnly: options.kongOnly,

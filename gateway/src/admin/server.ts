@@ -11,6 +11,7 @@ import { AdminContext } from './context.js';
 import { kFormBody } from './resource.js';
 import { registerEntityRoutes } from './routes/entities.js';
 import { registerRootRoutes } from './routes/root.js';
+import { registerHealthRoutes, type TargetRuntimeView } from './routes/health.js';
 import { registerTargetRoutes } from './routes/targets.js';
 
 export interface AdminServerOptions {
@@ -28,6 +29,8 @@ export interface AdminServerOptions {
   now?: () => number;
   /** request body limit in bytes (default 1 MiB) */
   bodyLimit?: number;
+  /** the runtime's per-target in-flight counts, for /upstreams/{u}/health */
+  runtime?: TargetRuntimeView;
   /** the store write lock, shared with lease expiry (default: a private one) */
   lock?: WriteLock;
   /** safe settings echoed under `configuration` by GET / */
@@ -101,6 +104,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   registerRootRoutes(app, ctx, { nodeId: opts.nodeId, isReady: opts.isReady, configuration: opts.configuration ?? {} });
   registerEntityRoutes(app, ctx);
   registerTargetRoutes(app, ctx);
+  registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
   return app;
 }
 
