@@ -1,0 +1,3 @@
+/** `gw-agent`: register this instance with a gw or Kong gateway. */
+export { register, routeName, type Registration, type RegistrationState } from './register.js';
+export type { RegisterOptions } from './options.js';

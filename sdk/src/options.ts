@@ -1,0 +1,68 @@
+/**
+ * register() options: one zod schema, explicit options over `GW_*` env,
+ * validated once; errors name every bad option.
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+
+const durationMs = z.number().int().positive();
+
+export const optionsSchema = z
+  .object({
+    adminUrl: z.string().url(),
+    adminToken: z.string().min(1).optional(),
+    service: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'letters, digits and . _ ~ - only'),
+    routes: z.array(z.union([z.string().startsWith('/'), z.record(z.unknown())])).default([]),
+    upstream: z.string().optional(),
+    port: z.number().int().min(1).max(65535),
+    host: z.string().min(1).optional(),
+    weight: z.number().int().min(1).max(65535).default(100),
+    ttl: z.number().int().min(1).max(86400).default(30),
+    deployment: z.string().min(1).optional(),
+    instanceId: z.string().min(1).optional(),
+    tags: z.array(z.string()).default([]),
+    registerTimeout: durationMs.default(30_000),
+    background: z.boolean().default(false),
+    handleSignals: z.boolean().default(true),
+    drainTimeout: durationMs.default(20_000),
+    drainDelay: durationMs.default(5_000),
+    shutdownTimeout: durationMs.default(25_000),
+    onShutdown: z.function().optional(),
+    logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).info === 'function').optional(),
+  })
+  .strict();
+
+export type RegisterOptions = z.input<typeof optionsSchema>;
+export type ResolvedOptions = z.output<typeof optionsSchema> & { upstream: string };
+
+const ENV: Record<string, { key: keyof RegisterOptions; parse: (v: string) => unknown }> = {
+  GW_ADMIN_URL: { key: 'adminUrl', parse: String },
+  GW_ADMIN_TOKEN: { key: 'adminToken', parse: String },
+  GW_SERVICE: { key: 'service', parse: String },
+  GW_ROUTES: { key: 'routes', parse: (v) => v.split(',').map((s) => s.trim()).filter(Boolean) },
+  GW_UPSTREAM: { key: 'upstream', parse: String },
+  GW_PORT: { key: 'port', parse: Number },
+  GW_HOST: { key: 'host', parse: String },
+  GW_WEIGHT: { key: 'weight', parse: Number },
+  GW_TTL: { key: 'ttl', parse: Number },
+  GW_DEPLOYMENT: { key: 'deployment', parse: String },
+  GW_INSTANCE_ID: { key: 'instanceId', parse: String },
+  GW_REGISTER_TIMEOUT: { key: 'registerTimeout', parse: Number },
+};
+
+/** Merge env under explicit options and validate; throws an Error naming each bad option. */
+export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const merged: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') merged[spec.key] = spec.parse(v);
+  }
+  Object.assign(merged, input);
+  const r = optionsSchema.safeParse(merged);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown option(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'options'}: ${i.message}`));
+    throw new Error(`gw register(): invalid options: ${problems.join('; ')}`);
+  }
+  const upstream = r.data.upstream ?? `${r.data.service}.upstream`;
+  return { ...r.data, upstream };
+}
