@@ -1,0 +1,37 @@
+/**
+ * A plain node:http app that registers itself with the gateway at start-up
+ * and leaves cleanly on SIGTERM: drain, wait for in-flight requests,
+ * deregister, then close the server and exit 0.
+ *
+ *   GW_ADMIN_URL=http://127.0.0.1:8001 GW_SERVICE=hello GW_ROUTES=/hello PORT=3000 node dist/examples/node-http-app/app.js
+ */
+import { createServer } from 'node:http';
+import { register } from '../../sdk/src/index.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const name = process.env.APP_NAME ?? `hello-${port}`;
+const delayMs = Number(process.env.APP_DELAY_MS ?? 0);
+
+const server = createServer((req, res) => {
+  setTimeout(() => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ app: name, url: req.url }));
+  }, delayMs);
+});
+
+server.listen(port, '127.0.0.1', async () => {
+  const reg = await register({
+    host: '127.0.0.1',
+    port,
+    // adminUrl, service and routes come from GW_ADMIN_URL, GW_SERVICE, GW_ROUTES
+    onShutdown: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+          process.exit(0);
+        });
+        server.closeIdleConnections();
+      }),
+  });
+  console.log(JSON.stringify({ msg: 'registered', target: reg.target, gateway: reg.gateway }));
+});
