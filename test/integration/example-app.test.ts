@@ -8,9 +8,9 @@ import { deadPort, waitFor } from '../helpers/upstream.js';
 
 const APP = fileURLToPath(new URL('../../examples/node-http-app/app.js', import.meta.url));
 
-function startApp(adminUrl: string, port: number, name: string): ChildProcess {
+function startApp(adminUrl: string, port: number, name: string, ttl = 30): ChildProcess {
   return spawn(process.execPath, [APP], {
-    env: { ...process.env, GW_ADMIN_URL: adminUrl, GW_SERVICE: 'hello', GW_ROUTES: '/hello', GW_TTL: '30', PORT: String(port), APP_NAME: name, APP_DELAY_MS: '20' },
+    env: { ...process.env, GW_ADMIN_URL: adminUrl, GW_SERVICE: 'hello', GW_ROUTES: '/hello', GW_TTL: String(ttl), PORT: String(port), APP_NAME: name, APP_DELAY_MS: '20' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
 }
@@ -58,4 +58,43 @@ test('examples/node-http-app: two instances serve; SIGTERM under load drains wit
   assert.equal(failed, 0, `${failed} failed requests of ${ok + failed}`);
   assert.deepEqual((await targets()).map((x) => x.target), [`127.0.0.1:${pb}`]);
   console.log(`# rolling stop under load: ${ok} requests, ${failed} failed`);
+});
+
+test('kill -9 of an instance: its lease runs out and the gateway removes the target', async (t) => {
+  const gw = await startTestGateway({ leaseSweepMs: 100 });
+  const port = await deadPort();
+  const app = startApp(gw.adminUrl, port, 'doomed', 2);
+  t.after(async () => {
+    if (app.exitCode === null) app.kill('SIGKILL');
+    await gw.close(0);
+  });
+  const path = `/upstreams/hello.upstream/targets/127.0.0.1:${port}`;
+  await waitFor(async () => (await gw.admin.call('GET', path)).status === 200, 20_000, 'registered');
+  const killedAt = Date.now();
+  app.kill('SIGKILL');
+  await waitFor(async () => (await gw.admin.call('GET', path)).status === 404, 15_000, 'lease expiry');
+  const ms = Date.now() - killedAt;
+  console.log(`# kill -9 → target removed after ${ms} ms (ttl 2 s)`);
+  assert.equal(gw.leases.expired, 1);
+});
+
+test('a gateway restarted with empty state gets the instance back without a restart of the app', async (t) => {
+  const adminPort = await deadPort();
+  let gw = await startTestGateway({ adminListen: `127.0.0.1:${adminPort}` });
+  const port = await deadPort();
+  const app = startApp(gw.adminUrl, port, 'survivor', 3);
+  t.after(async () => {
+    if (app.exitCode === null) app.kill('SIGKILL');
+    await gw.close(0);
+  });
+  const path = `/upstreams/hello.upstream/targets/127.0.0.1:${port}`;
+  await waitFor(async () => (await gw.admin.call('GET', path)).status === 200, 20_000, 'registered');
+  await gw.close(0);
+  gw = await startTestGateway({ adminListen: `127.0.0.1:${adminPort}` }); // memory store: empty
+  assert.equal((await gw.admin.call('GET', path)).status, 404);
+  // the next heartbeat (every ttl/3 = 1 s) gets a 404 and registers from scratch
+  await waitFor(async () => (await gw.admin.call('GET', path)).status === 200, 15_000, 're-registration');
+  const r = await request(gw.proxyUrl + '/hello/again');
+  assert.equal(r.statusCode, 200);
+  assert.equal(((await r.body.json()) as { app: string }).app, 'survivor');
 });
