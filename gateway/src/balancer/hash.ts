@@ -1,6 +1,25 @@
 /**
  * xxHash32 (the hash Kong's consistent-hashing balancer uses), over UTF-8.
+ * Strings are encoded into a reused scratch buffer: hashing allocates nothing.
  */
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(256);
+
+function utf8(s: string): number {
+  // UTF-8 needs at most 3 bytes per UTF-16 unit
+  if (s.length * 3 > scratch.length) scratch = new Uint8Array(s.length * 3);
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) {
+      ascii = false;
+      break;
+    }
+    scratch[i] = c;
+  }
+  return ascii ? s.length : encoder.encodeInto(s, scratch).written;
+}
+
 const P1 = 2654435761;
 const P2 = 2246822519;
 const P3 = 3266489917;
@@ -10,9 +29,10 @@ const P5 = 374761393;
 const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
 const round = (acc: number, input: number): number => Math.imul(rotl((acc + Math.imul(input, P2)) | 0, 13), P1);
 
+/** xxHash32 of `input` (UTF-8 for strings) as an unsigned 32-bit integer. */
 export function xxhash32(input: string | Uint8Array, seed = 0): number {
-  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-  const len = buf.length;
+  const len = typeof input === 'string' ? utf8(input) : input.length;
+  const buf = typeof input === 'string' ? scratch : input;
   const u32 = (i: number): number => buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
   let i = 0;
   let h: number;

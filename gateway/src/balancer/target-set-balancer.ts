@@ -1,18 +1,21 @@
 /**
  * Base of the algorithms: the Balancer members that only delegate to the
- * shared {@link TargetSet}, written once. Subclasses implement `pick`.
+ * shared {@link TargetSet}, written once. Subclasses implement `pick` and
+ * override the `changed`/`started`/`ended` hooks to keep their own indexes.
  */
 import type { Target } from '../entities/types.js';
 import type { Balancer, BalancerTarget, PickContext, PickResult } from './balancer.js';
+import type { BalancerOptions } from './options.js';
 import { TargetSet } from './target-set.js';
 
 export abstract class TargetSetBalancer implements Balancer {
   abstract readonly algorithm: string;
   protected readonly set: TargetSet;
-  #rotation = 0;
 
-  constructor(targets: readonly Target[]) {
+  constructor(targets: readonly Target[], options?: BalancerOptions) {
     this.set = new TargetSet(targets);
+    const prev = options?.previous;
+    if (prev instanceof TargetSetBalancer) this.set.adopt(prev.set);
   }
 
   get targets(): readonly BalancerTarget[] {
@@ -21,35 +24,29 @@ export abstract class TargetSetBalancer implements Balancer {
 
   abstract pick(ctx: PickContext): PickResult | undefined;
 
-  /**
-   * The usable target with the lowest `score(i)`, scanning from a rotating
-   * start so ties spread evenly. O(n).
-   */
-  protected pickLowest(ctx: PickContext, score: (i: number) => number): PickResult | undefined {
-    const s = this.set;
-    const n = s.targets.length;
-    let best = -1;
-    let bestScore = Infinity;
-    const start = this.#rotation++ % Math.max(1, n);
-    for (let k = 0; k < n; k++) {
-      const i = (start + k) % n;
-      if (!s.usable(i, ctx)) continue;
-      const v = score(i);
-      if (v < bestScore) [best, bestScore] = [i, v];
-    }
-    return best === -1 ? undefined : { target: s.targets[best]! };
+  onRequestStart(id: string): void {
+    const i = this.set.start(id);
+    if (i !== -1) this.started(i);
   }
 
-  onRequestStart(id: string): void {
-    this.set.start(id);
+  onRequestEnd(id: string, latencyMs: number, ok: boolean): void {
+    const i = this.set.end(id);
+    if (i !== -1) this.ended(i, latencyMs, ok);
   }
-  onRequestEnd(id: string, _latencyMs: number, _ok: boolean): void {
-    this.set.end(id);
-  }
+
   setAvailability(id: string, available: boolean, factor?: number): void {
-    this.set.setAvailability(id, available, factor);
+    const i = this.set.setAvailability(id, available, factor);
+    if (i !== -1) this.changed(i);
   }
+
   availableCount(): number {
     return this.set.availableCount();
   }
+
+  /** Target `i`'s availability or factor was set (maybe to the same values). */
+  protected changed(_i: number): void {}
+  /** A request started on target `i`. */
+  protected started(_i: number): void {}
+  /** A request ended on target `i`. */
+  protected ended(_i: number, _latencyMs: number, _ok: boolean): void {}
 }

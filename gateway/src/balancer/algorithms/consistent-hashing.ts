@@ -1,59 +1,84 @@
 /**
- * Consistent hashing (Kong's ketama-like continuum): each target gets about
- * 160 × weight/average-weight points on a ring of xxHash32 values of
- * `host:port N`; a request hashes its value (hash-input.ts) and walks the
- * ring clockwise to the first usable target. Adding a target moves only the
- * keys that now land on its points. O(log n) per pick.
+ * Consistent hashing (Kong's ketama-like continuum). Each live-weight target
+ * gets ⌊weight/total × targets × 160⌋ points (at least 1) at xxHash32 of
+ * `host:port N`, N = 1…; a request hashes its value (hash-input.ts) with
+ * xxHash32, binary-searches the first point at or after it and walks the ring
+ * forward to the first available, untried target. Adding a target only takes
+ * the keys that now land on its points (≈1/n). O(log n) per pick.
+ *
+ * Kong also lays the points out on a `slots`-sized continuum; with a sorted
+ * ring of the points themselves that indirection buys nothing, so `slots`
+ * does not change where a key lands.
  */
+import { randomUUID } from 'node:crypto';
 import type { Target, Upstream } from '../../entities/types.js';
 import type { PickContext, PickResult } from '../balancer.js';
 import { xxhash32 } from '../hash.js';
-import { hashValue } from '../hash-input.js';
+import { compileHashInput, type HashInput, hashCookie } from '../hash-input.js';
+import type { BalancerOptions } from '../options.js';
 import { TargetSetBalancer } from '../target-set-balancer.js';
 
-const POINTS_PER_TARGET = 160;
+/** points per target when all weights are equal */
+export const POINTS_PER_TARGET = 160;
+/** target indices are packed beside the hash in one float64: 2^21 targets at most */
+const INDEX_BITS = 2 ** 21;
 
 export class ConsistentHashingBalancer extends TargetSetBalancer {
   override readonly algorithm = 'consistent-hashing';
-  readonly #upstream: Upstream;
+  readonly #input: HashInput;
+  readonly #cookie: { name: string; path: string } | null;
   /** ring positions, ascending, and the target index at each */
   readonly #points: Uint32Array;
   readonly #owners: Uint32Array;
 
-  constructor(upstream: Upstream, targets: readonly Target[]) {
-    super(targets);
-    this.#upstream = upstream;
-    const live = this.set.targets.filter((t) => t.weight > 0);
-    const total = live.reduce((a, t) => a + t.weight, 0);
-    const ring: [number, number][] = [];
-    this.set.targets.forEach((t, idx) => {
-      if (t.weight === 0) return;
-      const n = Math.max(1, Math.round((POINTS_PER_TARGET * t.weight * live.length) / total));
-      for (let j = 0; j < n; j++) ring.push([xxhash32(`${t.address} ${j}`), idx]);
+  constructor(upstream: Upstream, targets: readonly Target[], options?: BalancerOptions) {
+    super(targets, options);
+    this.#input = compileHashInput(upstream);
+    this.#cookie = upstream.hash_on === 'cookie' && upstream.hash_on_cookie ? { name: upstream.hash_on_cookie, path: upstream.hash_on_cookie_path } : null;
+    const ts = this.set.targets;
+    if (ts.length >= INDEX_BITS) throw new RangeError(`consistent-hashing supports at most ${INDEX_BITS - 1} targets, got ${ts.length}`);
+    let total = 0;
+    let weighted = 0;
+    for (const t of ts) if (t.weight > 0) [total, weighted] = [total + t.weight, weighted + 1];
+    const counts = ts.map((t) => (t.weight === 0 ? 0 : Math.max(1, Math.floor((t.weight * weighted * POINTS_PER_TARGET) / total))));
+    // hash × 2^21 + index stays below 2^53: one numeric typed-array sort orders the ring
+    const packed = new Float64Array(counts.reduce((a, b) => a + b, 0));
+    let p = 0;
+    ts.forEach((t, i) => {
+      for (let j = 1; j <= counts[i]!; j++) packed[p++] = xxhash32(`${t.address} ${j}`) * INDEX_BITS + i;
     });
-    ring.sort((a, b) => a[0] - b[0]);
-    this.#points = Uint32Array.from(ring, (p) => p[0]);
-    this.#owners = Uint32Array.from(ring, (p) => p[1]);
+    packed.sort();
+    this.#points = new Uint32Array(packed.length);
+    this.#owners = new Uint32Array(packed.length);
+    for (let k = 0; k < packed.length; k++) {
+      const v = packed[k]!;
+      const i = v % INDEX_BITS;
+      this.#owners[k] = i;
+      this.#points[k] = (v - i) / INDEX_BITS;
+    }
   }
 
   pick(ctx: PickContext): PickResult | undefined {
     const n = this.#points.length;
-    if (n === 0) return undefined;
-    const hv = hashValue(this.#upstream, ctx);
-    const h = xxhash32(hv.value);
+    if (n === 0 || this.set.availableCount() === 0) return undefined;
+    let value = this.#input(ctx);
+    let setCookie: string | undefined;
+    if (value === null) {
+      value = randomUUID();
+      setCookie = hashCookie(this.#cookie!.name, this.#cookie!.path, value);
+    }
+    const h = xxhash32(value);
+    const points = this.#points;
     let lo = 0;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.#points[mid]! < h) lo = mid + 1;
+      if (points[mid]! < h) lo = mid + 1;
       else hi = mid;
     }
     for (let k = 0; k < n; k++) {
-      const idx = this.#owners[(lo + k) % n]!;
-      if (this.set.usable(idx, ctx)) {
-        const target = this.set.targets[idx]!;
-        return hv.setCookie ? { target, setCookie: hv.setCookie } : { target };
-      }
+      const i = this.#owners[lo + k < n ? lo + k : lo + k - n]!;
+      if (this.set.usable(i, ctx)) return setCookie ? { target: this.set.targets[i]!, setCookie } : this.set.results[i];
     }
     return undefined;
   }

@@ -1,22 +1,67 @@
 /**
- * Least-connections: the usable target with the lowest
- * (active + 1) / (weight × slow-start factor); ties go round-robin.
- * O(n) per pick: fine for the tens of targets an upstream has; a heap is the
- * next step if upstreams grow to thousands of targets.
+ * Least-connections: the live, untried target with the lowest
+ * (active + 1) / (weight × slow-start factor). Targets sit in an indexed
+ * min-heap keyed on that score, so a pick is O(log n) (plus O(r log r) for r
+ * targets already tried in the request) and start/end/health updates are
+ * O(log n). Ties go to the target picked least recently, so equal load
+ * rotates round-robin instead of piling onto the first target.
  */
 import type { Target } from '../../entities/types.js';
 import type { PickContext, PickResult } from '../balancer.js';
+import { IndexedHeap } from '../heap.js';
+import type { BalancerOptions } from '../options.js';
 import { TargetSetBalancer } from '../target-set-balancer.js';
 
 export class LeastConnectionsBalancer extends TargetSetBalancer {
   override readonly algorithm = 'least-connections';
+  readonly #heap: IndexedHeap;
+  /** pick counter value when each target was last picked */
+  readonly #stamp: Float64Array;
+  #picks = 0;
+  /** scratch closure state for tried-aware picks */
+  #tried: ReadonlySet<string> = new Set();
+  readonly #untried = (i: number): boolean => !this.#tried.has(this.set.targets[i]!.id);
 
-  constructor(targets: readonly Target[]) {
-    super(targets);
+  constructor(targets: readonly Target[], options?: BalancerOptions) {
+    super(targets, options);
+    const s = this.set;
+    const n = s.targets.length;
+    this.#stamp = new Float64Array(n);
+    const score = (i: number): number => (s.active[i]! + 1) / s.effectiveWeight(i);
+    this.#heap = new IndexedHeap(n, (a, b) => {
+      const sa = score(a);
+      const sb = score(b);
+      if (sa !== sb) return sa < sb;
+      const ta = this.#stamp[a]!;
+      const tb = this.#stamp[b]!;
+      return ta !== tb ? ta < tb : a < b;
+    });
+    for (let i = 0; i < n; i++) if (s.live(i)) this.#heap.push(i);
   }
 
   pick(ctx: PickContext): PickResult | undefined {
-    const s = this.set;
-    return this.pickLowest(ctx, (i) => (s.active[i]! + 1) / (s.targets[i]!.weight * s.factor[i]!));
+    let i: number;
+    if (ctx.tried.size === 0) i = this.#heap.peek();
+    else {
+      this.#tried = ctx.tried;
+      i = this.#heap.best(this.#untried);
+    }
+    if (i === -1) return undefined;
+    this.#stamp[i] = ++this.#picks;
+    this.#heap.update(i);
+    return this.set.results[i];
+  }
+
+  protected override changed(i: number): void {
+    if (this.set.live(i)) this.#heap.push(i);
+    else this.#heap.remove(i);
+  }
+
+  protected override started(i: number): void {
+    this.#heap.update(i);
+  }
+
+  protected override ended(i: number): void {
+    this.#heap.update(i);
   }
 }

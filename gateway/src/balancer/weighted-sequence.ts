@@ -1,0 +1,85 @@
+/**
+ * The interleaved weighted sequence behind round-robin. Each member `i` of
+ * weight `w` is due at virtual times (k + ½)/w, k = 0, 1, 2…; the sequence
+ * serves members in order of their next due time (ties: lower index). This is
+ * stride scheduling with Webster's offsets, and it has two properties we use:
+ *
+ * - it is periodic: over any S = Σw consecutive picks member `i` appears
+ *   exactly `w` times, and heavy members are spread out, not bunched;
+ * - equal weights give plain alternation 0, 1, 2, … n-1.
+ *
+ * {@link buildWheel} materialises one period (Kong's "wheel") when it is
+ * small; {@link StrideScheduler} generates the same sequence lazily in
+ * O(log n) per step when it is not (weights like 65535 and 1).
+ */
+import { IndexedHeap } from './heap.js';
+
+/** Largest wheel materialised; beyond it the sequence is generated lazily. */
+export const MAX_WHEEL = 4096;
+
+const gcd = (a: number, b: number): number => {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+};
+
+export class StrideScheduler {
+  readonly #w: Float64Array;
+  /** slots served per member */
+  readonly #k: Float64Array;
+  readonly #heap: IndexedHeap;
+
+  /** Members are the indices with a weight > 0. */
+  constructor(weights: ArrayLike<number>) {
+    const n = weights.length;
+    this.#w = Float64Array.from(weights);
+    this.#k = new Float64Array(n);
+    const w = this.#w;
+    const k = this.#k;
+    // a due before b: (2k_a+1)/2w_a < (2k_b+1)/2w_b, cross-multiplied so it stays exact in integers
+    this.#heap = new IndexedHeap(n, (a, b) => {
+      const l = (2 * k[a]! + 1) * w[b]!;
+      const r = (2 * k[b]! + 1) * w[a]!;
+      return l < r || (l === r && a < b);
+    });
+    for (let i = 0; i < n; i++) if (w[i]! > 0) this.#heap.push(i);
+  }
+
+  get size(): number {
+    return this.#heap.size;
+  }
+
+  /** Serve the member due first and return it (-1 when empty). */
+  next(): number {
+    const i = this.#heap.peek();
+    if (i !== -1) this.consume(i);
+    return i;
+  }
+
+  /** The member due first among those `accept`ed, without serving it (-1 if none). */
+  best(accept: (i: number) => boolean): number {
+    return this.#heap.best(accept);
+  }
+
+  /** Serve member `i`: its next due time moves one stride later. */
+  consume(i: number): void {
+    this.#k[i]!++;
+    this.#heap.update(i);
+  }
+}
+
+/**
+ * One period of the sequence for `weights` reduced by their gcd, or null
+ * when that period is longer than `max` slots. Zero weights get no slot.
+ */
+export function buildWheel(weights: readonly number[], max = MAX_WHEEL): Uint32Array | null {
+  let g = 0;
+  for (const w of weights) if (w > 0) g = gcd(w, g);
+  if (g === 0) return new Uint32Array(0);
+  let size = 0;
+  for (const w of weights) size += w / g;
+  if (size > max) return null;
+  const s = new StrideScheduler(weights.map((w) => w / g));
+  const wheel = new Uint32Array(size);
+  for (let j = 0; j < size; j++) wheel[j] = s.next();
+  return wheel;
+}
