@@ -73,7 +73,7 @@ function reader(on: HashOn, header: string | null, queryArg: string | null, capt
   switch (on) {
     case 'none':
     case 'consumer': // gw has no consumers: nothing to hash, as a Kong request without one
-    case 'cookie': // only as hash_on (handled by the caller); Kong forbids it as a fallback
+    case 'cookie': // handled by compileHashInput
       return none;
     case 'ip':
       return (ctx) => ctx.clientIp;
@@ -94,18 +94,24 @@ function reader(on: HashOn, header: string | null, queryArg: string | null, capt
   }
 }
 
-/** Compile the hash input of an upstream. */
+/** Reads a cookie, null when absent (the caller then generates one). */
+function cookieReader(name: string): HashInput {
+  return (ctx) => readCookie(ctx.headers.cookie, name) || null;
+}
+
+/**
+ * Compile the hash input of an upstream. A cookie source, as hash_on or as
+ * hash_fallback (Kong allows both), returns null when the client sent none.
+ */
 export function compileHashInput(u: Upstream): HashInput {
-  const fallback = reader(u.hash_fallback, u.hash_fallback_header, u.hash_fallback_query_arg, u.hash_fallback_uri_capture);
-  if (u.hash_on === 'cookie') {
-    const name = u.hash_on_cookie;
-    if (!name) return fallback;
-    return (ctx) => {
-      const v = readCookie(ctx.headers.cookie, name);
-      return v === '' ? null : v;
-    };
-  }
+  const cookie = u.hash_on_cookie;
+  if (u.hash_on === 'cookie') return cookie ? cookieReader(cookie) : none;
   const primary = reader(u.hash_on, u.hash_on_header, u.hash_on_query_arg, u.hash_on_uri_capture);
+  if (u.hash_fallback === 'cookie' && cookie) {
+    const fallback = cookieReader(cookie);
+    return (ctx) => primary(ctx) || fallback(ctx);
+  }
+  const fallback = reader(u.hash_fallback, u.hash_fallback_header, u.hash_fallback_query_arg, u.hash_fallback_uri_capture);
   if (fallback === none) return primary;
   return (ctx) => primary(ctx) || fallback(ctx);
 }

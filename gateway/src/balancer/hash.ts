@@ -31,8 +31,13 @@ const round = (acc: number, input: number): number => Math.imul(rotl((acc + Math
 
 /** xxHash32 of `input` (UTF-8 for strings) as an unsigned 32-bit integer. */
 export function xxhash32(input: string | Uint8Array, seed = 0): number {
-  const len = typeof input === 'string' ? utf8(input) : input.length;
-  const buf = typeof input === 'string' ? scratch : input;
+  if (typeof input !== 'string') return xxhash32Bytes(input, input.length, seed);
+  const len = utf8(input); // may replace `scratch`: read it only afterwards
+  return xxhash32Bytes(scratch, len, seed);
+}
+
+/** xxHash32 of the first `len` bytes of `buf`. */
+export function xxhash32Bytes(buf: Uint8Array, len: number, seed = 0): number {
   const u32 = (i: number): number => buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24);
   let i = 0;
   let h: number;

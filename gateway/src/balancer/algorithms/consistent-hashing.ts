@@ -6,6 +6,9 @@
  * forward to the first available, untried target. Adding a target only takes
  * the keys that now land on its points (≈1/n). O(log n) per pick.
  *
+ * The slow-start `factor` is not applied: scaling a target's share would move
+ * keys, which is what this algorithm promises not to do; availability is.
+ *
  * Kong also lays the points out on a `slots`-sized continuum; with a sorted
  * ring of the points themselves that indirection buys nothing, so `slots`
  * does not change where a key lands.
@@ -13,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Target, Upstream } from '../../entities/types.js';
 import type { PickContext, PickResult } from '../balancer.js';
-import { xxhash32 } from '../hash.js';
+import { xxhash32, xxhash32Bytes } from '../hash.js';
 import { compileHashInput, type HashInput, hashCookie } from '../hash-input.js';
 import type { BalancerOptions } from '../options.js';
 import { TargetSetBalancer } from '../target-set-balancer.js';
@@ -34,7 +37,8 @@ export class ConsistentHashingBalancer extends TargetSetBalancer {
   constructor(upstream: Upstream, targets: readonly Target[], options?: BalancerOptions) {
     super(targets, options);
     this.#input = compileHashInput(upstream);
-    this.#cookie = upstream.hash_on === 'cookie' && upstream.hash_on_cookie ? { name: upstream.hash_on_cookie, path: upstream.hash_on_cookie_path } : null;
+    const byCookie = upstream.hash_on === 'cookie' || upstream.hash_fallback === 'cookie';
+    this.#cookie = byCookie && upstream.hash_on_cookie ? { name: upstream.hash_on_cookie, path: upstream.hash_on_cookie_path } : null;
     const ts = this.set.targets;
     if (ts.length >= INDEX_BITS) throw new RangeError(`consistent-hashing supports at most ${INDEX_BITS - 1} targets, got ${ts.length}`);
     let total = 0;
@@ -45,7 +49,12 @@ export class ConsistentHashingBalancer extends TargetSetBalancer {
     const packed = new Float64Array(counts.reduce((a, b) => a + b, 0));
     let p = 0;
     ts.forEach((t, i) => {
-      for (let j = 1; j <= counts[i]!; j++) packed[p++] = xxhash32(`${t.address} ${j}`) * INDEX_BITS + i;
+      if (counts[i] === 0) return;
+      // `host:port N`: the prefix is encoded once, only the digits of N change
+      const prefix = Buffer.from(`${t.address} `, 'utf8');
+      const buf = new Uint8Array(prefix.length + 10);
+      buf.set(prefix);
+      for (let j = 1; j <= counts[i]!; j++) packed[p++] = xxhash32Bytes(buf, prefix.length + writeDigits(buf, prefix.length, j), 0) * INDEX_BITS + i;
     });
     packed.sort();
     this.#points = new Uint32Array(packed.length);
@@ -82,4 +91,12 @@ export class ConsistentHashingBalancer extends TargetSetBalancer {
     }
     return undefined;
   }
+}
+
+/** Write the decimal digits of a positive integer at `at`; returns how many. */
+function writeDigits(buf: Uint8Array, at: number, n: number): number {
+  let len = 0;
+  for (let m = n; m > 0; m = Math.floor(m / 10)) len++;
+  for (let k = len - 1, m = n; k >= 0; k--, m = Math.floor(m / 10)) buf[at + k] = 48 + (m % 10);
+  return len;
 }

@@ -15,6 +15,8 @@ import { TargetSetBalancer } from '../target-set-balancer.js';
 export class LeastConnectionsBalancer extends TargetSetBalancer {
   override readonly algorithm = 'least-connections';
   readonly #heap: IndexedHeap;
+  /** each target's score, kept current so heap comparisons are two array reads */
+  readonly #score: Float64Array;
   /** pick counter value when each target was last picked */
   readonly #stamp: Float64Array;
   #picks = 0;
@@ -27,16 +29,24 @@ export class LeastConnectionsBalancer extends TargetSetBalancer {
     const s = this.set;
     const n = s.targets.length;
     this.#stamp = new Float64Array(n);
-    const score = (i: number): number => (s.active[i]! + 1) / s.effectiveWeight(i);
+    const score = (this.#score = new Float64Array(n));
+    const stamp = this.#stamp;
     this.#heap = new IndexedHeap(n, (a, b) => {
-      const sa = score(a);
-      const sb = score(b);
+      const sa = score[a]!;
+      const sb = score[b]!;
       if (sa !== sb) return sa < sb;
-      const ta = this.#stamp[a]!;
-      const tb = this.#stamp[b]!;
+      const ta = stamp[a]!;
+      const tb = stamp[b]!;
       return ta !== tb ? ta < tb : a < b;
     });
-    for (let i = 0; i < n; i++) if (s.live(i)) this.#heap.push(i);
+    for (let i = 0; i < n; i++) {
+      this.#rescore(i);
+      if (s.live(i)) this.#heap.push(i);
+    }
+  }
+
+  #rescore(i: number): void {
+    this.#score[i] = (this.set.active[i]! + 1) / this.set.effectiveWeight(i);
   }
 
   pick(ctx: PickContext): PickResult | undefined {
@@ -53,15 +63,18 @@ export class LeastConnectionsBalancer extends TargetSetBalancer {
   }
 
   protected override changed(i: number): void {
+    this.#rescore(i);
     if (this.set.live(i)) this.#heap.push(i);
     else this.#heap.remove(i);
   }
 
   protected override started(i: number): void {
+    this.#rescore(i);
     this.#heap.update(i);
   }
 
   protected override ended(i: number): void {
+    this.#rescore(i);
     this.#heap.update(i);
   }
 }

@@ -137,6 +137,16 @@ test('consistent hashing on a cookie sets the cookie when absent and sticks to i
   assert.notEqual(b.pick(ctx())!.setCookie, first.setCookie, 'each new client gets its own value');
 });
 
+test('consistent hashing falls back to a cookie, generated when absent, only when the header is missing', () => {
+  const b = ch({ hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'cookie', hash_on_cookie: 'gwid' }, equal(16));
+  assert.equal(b.pick(ctx({ headers: { 'x-user': 'u1' } }))!.setCookie, undefined);
+  const first = b.pick(ctx())!;
+  assert.match(first.setCookie ?? '', /^gwid=[0-9a-f-]{36}; Path=\/; Same-Site=Lax; HttpOnly$/);
+  const again = b.pick(ctx({ headers: { cookie: first.setCookie!.split(';')[0]! } }))!;
+  assert.equal(again.setCookie, undefined);
+  assert.equal(again.target.id, first.target.id);
+});
+
 const paths: [string, string][] = [
   ['/a/b', '/a/b'],
   ['/a//b///c', '/a/b/c'],
