@@ -37,6 +37,7 @@ export function toBalancerTarget(t: Pick<Target, 'id' | 'target' | 'weight'>): B
   return { id: t.id, address: s, host, port, weight: t.weight };
 }
 
+/** Per-upstream target state shared by all algorithms; indices are positions in `targets`. */
 export class TargetSet {
   readonly targets: readonly BalancerTarget[];
   /** target id → index in `targets` */

@@ -22,6 +22,7 @@ const gcd = (a: number, b: number): number => {
   return a;
 };
 
+/** Generates the weighted sequence lazily: O(log n) per step, O(n) memory. */
 export class StrideScheduler {
   readonly #w: Float64Array;
   /** slots served per member */

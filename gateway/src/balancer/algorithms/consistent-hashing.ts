@@ -26,6 +26,7 @@ export const POINTS_PER_TARGET = 160;
 /** target indices are packed beside the hash in one float64: 2^21 targets at most */
 const INDEX_BITS = 2 ** 21;
 
+/** `consistent-hashing`: see the module comment. */
 export class ConsistentHashingBalancer extends TargetSetBalancer {
   override readonly algorithm = 'consistent-hashing';
   readonly #input: HashInput;

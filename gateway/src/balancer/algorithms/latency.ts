@@ -26,6 +26,7 @@ export const EXACT_MAX = 32;
 /** random draws per sample before the sampled path gives up and scans */
 const DRAWS = 16;
 
+/** `latency`: see the module comment. `ewma(id)` is exposed for metrics and tests. */
 export class LatencyBalancer extends TargetSetBalancer {
   override readonly algorithm = 'latency';
   readonly #now: () => number;

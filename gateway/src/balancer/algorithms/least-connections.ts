@@ -12,6 +12,7 @@ import { IndexedHeap } from '../heap.js';
 import type { BalancerOptions } from '../options.js';
 import { TargetSetBalancer } from '../target-set-balancer.js';
 
+/** `least-connections`: see the module comment. */
 export class LeastConnectionsBalancer extends TargetSetBalancer {
   override readonly algorithm = 'least-connections';
   readonly #heap: IndexedHeap;

@@ -23,6 +23,7 @@ import { type BalancerOptions, resolveSeed } from '../options.js';
 import { TargetSetBalancer } from '../target-set-balancer.js';
 import { buildWheel, StrideScheduler } from '../weighted-sequence.js';
 
+/** `round-robin` (Kong's default): see the module comment. */
 export class RoundRobinBalancer extends TargetSetBalancer {
   override readonly algorithm = 'round-robin';
   readonly #seed: number;
