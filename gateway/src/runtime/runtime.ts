@@ -102,7 +102,8 @@ export class Runtime {
       for (const [name, entry] of prev.upstreams) if (!this.#pendingUpstreams.has(entry.upstream.id)) next.set(name, entry);
       for (const id of this.#pendingUpstreams) {
         const u = this.#store.get('upstreams', id);
-        if (u) next.set(u.name, this.#entry(u));
+        const previous = [...prev.upstreams.values()].find((e) => e.upstream.id === id)?.balancer;
+        if (u) next.set(u.name, this.#entry(u, previous));
       }
       upstreams = next;
     }
@@ -116,8 +117,9 @@ export class Runtime {
     for (const l of this.#listeners) l(snap);
   }
 
-  #entry(u: Upstream): UpstreamEntry {
-    const balancer: Balancer = createBalancer(u, this.#store.targetsOf(u.id));
+  /** `previous` carries availability and latency state over for targets still present (Kong #7835). */
+  #entry(u: Upstream, previous?: Balancer): UpstreamEntry {
+    const balancer: Balancer = createBalancer(u, this.#store.targetsOf(u.id), previous ? { previous } : undefined);
     return { upstream: u, balancer };
   }
 

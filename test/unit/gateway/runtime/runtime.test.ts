@@ -35,6 +35,11 @@ test('only what changed is rebuilt: a lease renewal keeps the balancer, a weight
   assert.notEqual(s3.upstreams.get('a')!.balancer, s1.upstreams.get('a')!.balancer);
   assert.equal(s3.upstreams.get('b')!.balancer, s1.upstreams.get('b')!.balancer);
   assert.equal(s3.router, s1.router, 'target changes do not recompile the router');
+  // availability set by health code survives a rebuild of the upstream's balancer
+  s3.upstreams.get('a')!.balancer.setAvailability(ta.id, false);
+  await store.apply([{ op: 'put', kind: 'targets', entity: { ...ta, weight: 6 } }]);
+  await tick();
+  assert.equal(rt.snapshot.upstreams.get('a')!.balancer.availableCount(), 0);
   await store.apply([{ op: 'put', kind: 'services', entity: entity('services', { name: 's', host: 'a' }) }]);
   await tick();
   assert.notEqual(rt.snapshot.router, s3.router);
