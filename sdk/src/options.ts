@@ -18,12 +18,16 @@ export const optionsSchema = z
     host: z.string().min(1).optional(),
     weight: z.number().int().min(1).max(65535).default(100),
     ttl: z.number().int().min(1).max(86400).default(30),
+    /** false: register without a lease (no `ttl`; the target never expires), e.g. a one-shot `gw-agent register` */
+    lease: z.boolean().default(true),
     deployment: z.string().min(1).optional(),
     instanceId: z.string().min(1).optional(),
     tags: z.array(z.string()).default([]),
     registerTimeout: durationMs.default(30_000),
     background: z.boolean().default(false),
     handleSignals: z.boolean().default(true),
+    /** renew the lease / reconcile in the background (false: one-shot registration, e.g. `gw-agent register`) */
+    keepAlive: z.boolean().default(true),
     drainTimeout: durationMs.default(20_000),
     drainDelay: durationMs.default(5_000),
     shutdownTimeout: durationMs.default(25_000),

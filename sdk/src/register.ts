@@ -8,6 +8,7 @@
 import pRetry from 'p-retry';
 import { pino, type Logger } from 'pino';
 import { detectIdentity, type Identity } from './detect.js';
+import { detectGateway, drainTargets, type DrainProgress, type DrainResult } from './drain.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
 import { resolveOptions, type RegisterOptions, type ResolvedOptions } from './options.js';
 
@@ -19,6 +20,26 @@ export interface Registration {
   readonly target: string | undefined;
   /** 'gw' or 'kong', once known */
   readonly gateway: 'gw' | 'kong' | undefined;
+  /** the upstream the target is in */
+  readonly upstream: string;
+  /** instance id and deployment, once detected */
+  readonly instanceId: string | undefined;
+  readonly deployment: string | undefined;
+  /** false after {@link Registration.setAvailable}(false) or {@link Registration.drain} */
+  readonly available: boolean;
+  /**
+   * Mark the target down (weight 0, e.g. the app's health check fails) or
+   * back up (the configured weight). Stays registered; the lease is kept.
+   * No-op after drain() or close().
+   */
+  setAvailable(up: boolean): Promise<void>;
+  /**
+   * Drain without deregistering: weight 0, then wait until the gateway
+   * reports no requests in flight (gw) or the drain delay (Kong), bounded
+   * by `timeoutMs` (default drainTimeout). The lease is still kept; close()
+   * deregisters later.
+   */
+  drain(opts?: { timeoutMs?: number; onProgress?: (p: DrainProgress) => void }): Promise<DrainResult>;
   /** Drain, wait for in-flight requests, deregister, then run onShutdown. Idempotent. */
   close(): Promise<void>;
 }
@@ -33,6 +54,8 @@ class RegistrationImpl implements Registration {
   state: RegistrationState = 'registering';
   target: string | undefined;
   gateway: 'gw' | 'kong' | undefined;
+  available = true;
+  #drained = false;
   readonly #o: ResolvedOptions;
   readonly #admin: KongAdmin;
   readonly #log: Logger;
@@ -46,6 +69,16 @@ class RegistrationImpl implements Registration {
     this.#o = o;
     this.#admin = new KongAdmin(o.adminUrl, o.adminToken);
     this.#log = (o.logger ?? pino({ name: 'gw-register' })).child({ component: 'gw-register', service: o.service });
+  }
+
+  get upstream(): string {
+    return this.#o.upstream;
+  }
+  get instanceId(): string | undefined {
+    return this.#identity?.instanceId;
+  }
+  get deployment(): string | undefined {
+    return this.#identity?.deployment;
   }
 
   /** Register with retries; resolves once registered, rejects after registerTimeout. */
@@ -70,17 +103,14 @@ class RegistrationImpl implements Registration {
     }
     this.state = 'registered';
     this.#log.info({ target: this.target, gateway: this.gateway, upstream: this.#o.upstream }, 'registered');
-    this.#keepAlive();
+    if (this.#o.keepAlive) this.#keepAlive();
   }
 
   async #registerOnce(): Promise<void> {
     const o = this.#o;
     this.#identity ??= await detectIdentity(o);
     const id = this.#identity;
-    if (!this.gateway) {
-      const root = await this.#admin.expect<{ gw?: unknown }>([200], 'GET', '/');
-      this.gateway = root.body.gw ? 'gw' : 'kong';
-    }
+    this.gateway ??= await detectGateway(this.#admin);
     const up = await this.#admin.call('GET', `/upstreams/${enc(o.upstream)}`);
     if (up.status === 404) await this.#admin.expect([200, 409], 'PUT', `/upstreams/${enc(o.upstream)}`, { tags: ['gw'] });
     else if (up.status !== 200) throw new AdminApiError(up.status, up.body, `GET /upstreams/${o.upstream}`);
@@ -92,8 +122,8 @@ class RegistrationImpl implements Registration {
     }
     const target = `${id.host}:${o.port}`;
     await this.#guardIdentity(target);
-    const body: Record<string, unknown> = { weight: o.weight, tags: ['gw', `gw-instance:${id.instanceId}`, `gw-deployment:${id.deployment}`, ...o.tags] };
-    if (this.gateway === 'gw') body.ttl = o.ttl;
+    const body: Record<string, unknown> = { weight: this.available ? o.weight : 0, tags: ['gw', `gw-instance:${id.instanceId}`, `gw-deployment:${id.deployment}`, ...o.tags] };
+    if (this.gateway === 'gw' && o.lease) body.ttl = o.ttl;
     const t = await this.#admin.expect<{ target: string }>([200], 'PUT', `/upstreams/${enc(o.upstream)}/targets/${enc(target)}`, body);
     this.target = t.body.target;
   }
@@ -111,7 +141,8 @@ class RegistrationImpl implements Registration {
   }
 
   #keepAlive(): void {
-    const every = this.gateway === 'gw' ? Math.max(1000, (this.#o.ttl * 1000) / 3) : 10_000;
+    const lease = this.gateway === 'gw' && this.#o.lease;
+    const every = lease ? Math.max(1000, (this.#o.ttl * 1000) / 3) : 10_000;
     this.#timer = setInterval(() => void this.#renew(), every);
     this.#timer.unref();
   }
@@ -120,7 +151,7 @@ class RegistrationImpl implements Registration {
     if (this.state !== 'registered' || !this.target) return;
     const path = `/upstreams/${enc(this.#o.upstream)}/targets/${enc(this.target)}`;
     try {
-      const r = this.gateway === 'gw' ? await this.#admin.call('POST', `${path}/heartbeat`) : await this.#admin.call('GET', path);
+      const r = this.gateway === 'gw' && this.#o.lease ? await this.#admin.call('POST', `${path}/heartbeat`) : await this.#admin.call('GET', path);
       if (r.status === 404) {
         this.#log.warn({ target: this.target }, 'the gateway no longer knows this target; registering again');
         await this.#registerOnce();
@@ -128,6 +159,29 @@ class RegistrationImpl implements Registration {
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'keep-alive failed; will retry');
     }
+  }
+
+  async setAvailable(up: boolean): Promise<void> {
+    if (this.#drained || this.#closing || this.available === up) return;
+    this.available = up;
+    if (this.state !== 'registered' || !this.target) return; // applied when (re-)registering
+    await this.#admin.expect([200, 404], 'PATCH', `/upstreams/${enc(this.#o.upstream)}/targets/${enc(this.target)}`, { weight: up ? this.#o.weight : 0 });
+    this.#log.info({ target: this.target, weight: up ? this.#o.weight : 0 }, up ? 'marked up' : 'marked down');
+  }
+
+  async drain(opts: { timeoutMs?: number; onProgress?: (p: DrainProgress) => void } = {}): Promise<DrainResult> {
+    this.#drained = true;
+    this.available = false;
+    if (!this.target || !this.gateway) return { drained: true, targets: [], deregistered: [], targetsLeft: 0, inFlight: 0, elapsedMs: 0 };
+    this.#log.info({ target: this.target }, 'draining');
+    return drainTargets(this.#admin, {
+      upstream: this.#o.upstream,
+      targets: [this.target],
+      gateway: this.gateway,
+      timeoutMs: opts.timeoutMs ?? this.#o.drainTimeout,
+      delayMs: this.#o.drainDelay,
+      onProgress: opts.onProgress,
+    });
   }
 
   close(): Promise<void> {
@@ -151,23 +205,11 @@ class RegistrationImpl implements Registration {
   async #drainAndDeregister(): Promise<void> {
     if (!this.target) return;
     const o = this.#o;
-    const path = `/upstreams/${enc(o.upstream)}/targets/${enc(this.target)}`;
     this.state = 'draining';
-    await this.#admin.expect([200, 404], 'PATCH', path, { weight: 0 });
+    this.available = false;
     this.#log.info({ target: this.target }, 'draining');
-    const end = Date.now() + (this.gateway === 'gw' ? o.drainTimeout : o.drainDelay);
-    if (this.gateway === 'gw') {
-      // wait until the gateway reports no request in flight to this target
-      while (Date.now() < end) {
-        const h = await this.#admin.call<{ data?: { target: string; gw?: { active_requests: number } }[] }>('GET', `/upstreams/${enc(o.upstream)}/health`);
-        const me = h.body.data?.find((x) => x.target === this.target);
-        if (!me || (me.gw?.active_requests ?? 0) === 0) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    } else {
-      await new Promise((r) => setTimeout(r, Math.max(0, end - Date.now())));
-    }
-    await this.#admin.expect([204, 404], 'DELETE', path);
+    // a timed-out drain still deregisters: the instance is leaving either way
+    await drainTargets(this.#admin, { upstream: o.upstream, targets: [this.target], gateway: this.gateway ?? 'kong', timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true });
     this.#log.info({ target: this.target }, 'deregistered');
   }
 
