@@ -7,6 +7,12 @@ import { z } from 'zod';
 
 const durationMs = z.number().int().positive();
 
+/** Kong fields of an entity the SDK declares, minus those it manages itself. */
+const settings = (managed: string[]) =>
+  z.record(z.unknown()).superRefine((v, ctx) => {
+    for (const k of managed) if (k in v) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: `set by register() itself; remove it` });
+  });
+
 export const optionsSchema = z
   .object({
     adminUrl: z.string().url(),
@@ -31,10 +37,23 @@ export const optionsSchema = z
     drainTimeout: durationMs.default(20_000),
     drainDelay: durationMs.default(5_000),
     shutdownTimeout: durationMs.default(25_000),
+    /** `rolling`: one upstream for all deployments; `blue-green`: one per deployment, the service switched to the new one (blue-green.ts) */
+    mode: z.enum(['rolling', 'blue-green']).default('rolling'),
+    /** blue-green: switch to this deployment once its upstream has this many healthy targets, or only by promote() (`manual`) */
+    promoteWhen: z.union([z.literal('manual'), z.object({ healthyTargets: z.number().int().min(1) }).strict()]).default({ healthyTargets: 1 }),
+    /** Kong upstream fields this deployment declares (algorithm, healthchecks, slots, hash_on...); the newest deployment's win (ownership.ts) */
+    upstreamSettings: settings(['id', 'name', 'tags']).optional(),
+    /** Kong service fields this deployment declares (retries, timeouts, protocol, path...); the newest deployment's win */
+    serviceSettings: settings(['id', 'name', 'host', 'tags']).optional(),
     onShutdown: z.function().optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).info === 'function').optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.mode === 'blue-green' && o.upstream !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['upstream'], message: 'cannot be set with mode blue-green (each deployment gets <service>.<deployment>.upstream)' });
+    }
+  });
 
 export type RegisterOptions = z.input<typeof optionsSchema>;
 export type ResolvedOptions = z.output<typeof optionsSchema> & { upstream: string };
@@ -52,6 +71,8 @@ const ENV: Record<string, { key: keyof RegisterOptions; parse: (v: string) => un
   GW_DEPLOYMENT: { key: 'deployment', parse: String },
   GW_INSTANCE_ID: { key: 'instanceId', parse: String },
   GW_REGISTER_TIMEOUT: { key: 'registerTimeout', parse: Number },
+  GW_MODE: { key: 'mode', parse: String },
+  GW_PROMOTE_WHEN: { key: 'promoteWhen', parse: (v) => (v === 'manual' ? v : { healthyTargets: Number(v) }) },
 };
 
 /** Merge env under explicit options and validate; throws an Error naming each bad option. */

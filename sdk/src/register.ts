@@ -7,10 +7,14 @@
  */
 import pRetry from 'p-retry';
 import { pino, type Logger } from 'pino';
+import { autoPromote, deploymentUpstream, type AutoPromoteOutcome } from './blue-green.js';
 import { detectIdentity, type Identity } from './detect.js';
 import { detectGateway, drainTargets, type DrainProgress, type DrainResult } from './drain.js';
+import { removeStaleHolders } from './identity-guard.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
 import { resolveOptions, type RegisterOptions, type ResolvedOptions } from './options.js';
+import { decide, resolveStamp, stampOf, stampTags, withLedger, type Stamp } from './ownership.js';
+import { tag, TAG } from './tags.js';
 
 export type RegistrationState = 'registering' | 'registered' | 'draining' | 'deregistered' | 'failed';
 
@@ -20,8 +24,10 @@ export interface Registration {
   readonly target: string | undefined;
   /** 'gw' or 'kong', once known */
   readonly gateway: 'gw' | 'kong' | undefined;
-  /** the upstream the target is in */
+  /** the upstream the target is in (blue-green: this deployment's, known once registered) */
   readonly upstream: string;
+  /** blue-green: the last automatic-promotion check's outcome (undefined in rolling mode or before the first check) */
+  readonly promotion: AutoPromoteOutcome | undefined;
   /** instance id and deployment, once detected */
   readonly instanceId: string | undefined;
   readonly deployment: string | undefined;
@@ -50,12 +56,21 @@ export function routeName(service: string, path: string): string {
   return `${service}-${slug || 'root'}`;
 }
 
+interface Entity {
+  tags?: string[] | null;
+  host?: string;
+}
+
 class RegistrationImpl implements Registration {
   state: RegistrationState = 'registering';
   target: string | undefined;
   gateway: 'gw' | 'kong' | undefined;
   available = true;
+  promotion: AutoPromoteOutcome | undefined;
   #drained = false;
+  #upstream: string;
+  #stamp: Stamp | undefined;
+  #promoteTimer: NodeJS.Timeout | undefined;
   readonly #o: ResolvedOptions;
   readonly #admin: KongAdmin;
   readonly #log: Logger;
@@ -67,12 +82,13 @@ class RegistrationImpl implements Registration {
 
   constructor(o: ResolvedOptions) {
     this.#o = o;
+    this.#upstream = o.upstream;
     this.#admin = new KongAdmin(o.adminUrl, o.adminToken);
     this.#log = (o.logger ?? pino({ name: 'gw-register' })).child({ component: 'gw-register', service: o.service });
   }
 
   get upstream(): string {
-    return this.#o.upstream;
+    return this.#upstream;
   }
   get instanceId(): string | undefined {
     return this.#identity?.instanceId;
@@ -102,8 +118,9 @@ class RegistrationImpl implements Registration {
       throw new Error(`gw register(): could not register ${this.#o.service} within ${this.#o.registerTimeout} ms: ${why}`);
     }
     this.state = 'registered';
-    this.#log.info({ target: this.target, gateway: this.gateway, upstream: this.#o.upstream }, 'registered');
+    this.#log.info({ target: this.target, gateway: this.gateway, upstream: this.#upstream, deployment: this.#stamp?.deployment }, 'registered');
     if (this.#o.keepAlive) this.#keepAlive();
+    await this.#checkPromotion(Date.now());
   }
 
   async #registerOnce(): Promise<void> {
@@ -111,33 +128,80 @@ class RegistrationImpl implements Registration {
     this.#identity ??= await detectIdentity(o);
     const id = this.#identity;
     this.gateway ??= await detectGateway(this.#admin);
-    const up = await this.#admin.call('GET', `/upstreams/${enc(o.upstream)}`);
-    if (up.status === 404) await this.#admin.expect([200, 409], 'PUT', `/upstreams/${enc(o.upstream)}`, { tags: ['gw'] });
-    else if (up.status !== 200) throw new AdminApiError(up.status, up.body, `GET /upstreams/${o.upstream}`);
-    await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}`, { host: o.upstream, tags: ['gw'] });
+    const blueGreen = o.mode === 'blue-green';
+    const upstream = (this.#upstream = blueGreen ? deploymentUpstream(o.service, id.deployment) : o.upstream);
+    const svc = await this.#get(`/services/${enc(o.service)}`);
+    const up = await this.#get(`/upstreams/${enc(upstream)}`);
+    // newest deployment wins (ownership.ts): each shared object is written only by a deployment newer than the one that wrote it
+    const stamp = (this.#stamp = resolveStamp(svc?.tags, id.deployment, [stampOf(up?.tags)]));
+    const upTags = (existing: Entity | undefined) => [...stampTags(existing?.tags, stamp).filter((t) => !t.startsWith(TAG.service)), tag(TAG.service, o.service)];
+    switch (decide(up, stamp)) {
+      case 'create':
+        await this.#admin.expect([200, 409], 'PUT', `/upstreams/${enc(upstream)}`, { ...o.upstreamSettings, tags: upTags(undefined) });
+        break;
+      case 'update':
+        await this.#admin.expect([200], 'PATCH', `/upstreams/${enc(upstream)}`, { ...o.upstreamSettings, tags: upTags(up) });
+        break;
+      case 'keep':
+        break;
+    }
+    switch (decide(svc, stamp)) {
+      case 'create':
+        // blue-green: the first deployment of a service is live at once
+        await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}`, { ...o.serviceSettings, host: upstream, tags: withLedger(stampTags([], stamp), stamp) });
+        break;
+      case 'update': {
+        const body: Record<string, unknown> = { ...o.serviceSettings, tags: withLedger(stampTags(svc?.tags, stamp), stamp) };
+        // blue-green: only a promotion moves the service to another upstream
+        if (!blueGreen) body.host = upstream;
+        await this.#admin.expect([200], 'PATCH', `/services/${enc(o.service)}`, body);
+        break;
+      }
+      case 'keep':
+        break;
+    }
     for (const r of o.routes) {
-      const body = typeof r === 'string' ? { paths: [r] } : r;
-      const name = typeof r === 'string' ? routeName(o.service, r) : String((r as { name?: unknown }).name ?? routeName(o.service, JSON.stringify(r)));
-      await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}/routes/${enc(name)}`, { ...body, tags: ['gw'] });
+      const declared: Record<string, unknown> = typeof r === 'string' ? { paths: [r] } : { ...r };
+      const name = typeof r === 'string' ? routeName(o.service, r) : String(declared.name ?? routeName(o.service, JSON.stringify(r)));
+      const existing = await this.#get(`/routes/${enc(name)}`);
+      if (decide(existing, stamp) === 'keep') continue;
+      const own = Array.isArray(declared.tags) ? (declared.tags as string[]) : [];
+      await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}/routes/${enc(name)}`, { ...declared, name, tags: stampTags(own, stamp) });
     }
     const target = `${id.host}:${o.port}`;
-    await this.#guardIdentity(target);
-    const body: Record<string, unknown> = { weight: this.available ? o.weight : 0, tags: ['gw', `gw-instance:${id.instanceId}`, `gw-deployment:${id.deployment}`, ...o.tags] };
+    await removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log });
+    const body: Record<string, unknown> = { weight: this.available ? o.weight : 0, tags: ['gw', tag(TAG.instance, id.instanceId), tag(TAG.deployment, id.deployment), ...o.tags] };
     if (this.gateway === 'gw' && o.lease) body.ttl = o.ttl;
-    const t = await this.#admin.expect<{ target: string }>([200], 'PUT', `/upstreams/${enc(o.upstream)}/targets/${enc(target)}`, body);
+    const t = await this.#admin.expect<{ target: string }>([200], 'PUT', `/upstreams/${enc(upstream)}/targets/${enc(target)}`, body);
     this.target = t.body.target;
   }
 
-  /** ECS reuses IPs: a target at our address owned by another instance is stale; remove it first. */
-  async #guardIdentity(target: string): Promise<void> {
-    const existing = await this.#admin.call<{ tags: string[] | null }>('GET', `/upstreams/${enc(this.#o.upstream)}/targets/${enc(target)}`);
-    if (existing.status !== 200) return;
-    const mine = `gw-instance:${this.#identity!.instanceId}`;
-    const owner = (existing.body.tags ?? []).find((x) => x.startsWith('gw-instance:'));
-    if (owner && owner !== mine) {
-      this.#log.warn({ target, stale_owner: owner.slice('gw-instance:'.length) }, 'removing a stale target left at this address by another instance');
-      await this.#admin.expect([204, 404], 'DELETE', `/upstreams/${enc(this.#o.upstream)}/targets/${enc(target)}`);
+  /** GET an entity; undefined on 404. */
+  async #get(path: string): Promise<Entity | undefined> {
+    const r = await this.#admin.call<Entity>('GET', path);
+    if (r.status === 404) return undefined;
+    if (r.status !== 200) throw new AdminApiError(r.status, r.body, `GET ${path}`);
+    return r.body;
+  }
+
+  /**
+   * Blue-green: switch the service to this deployment once it has enough
+   * healthy targets (blue-green.ts). Checked once registered, then every
+   * second for a minute and every 10 s after, until it is live or cannot be
+   * promoted by itself.
+   */
+  async #checkPromotion(since: number): Promise<void> {
+    const o = this.#o;
+    if (o.mode !== 'blue-green' || o.promoteWhen === 'manual' || !this.#stamp || this.state !== 'registered') return;
+    try {
+      this.promotion = await autoPromote(this.#admin, { service: o.service, upstream: this.#upstream, stamp: this.#stamp, healthyTargets: o.promoteWhen.healthyTargets, log: this.#log });
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'blue-green: promotion check failed; will retry');
+      this.promotion = 'waiting';
     }
+    if (this.promotion !== 'waiting' || !o.keepAlive || this.#closing) return;
+    this.#promoteTimer = setTimeout(() => void this.#checkPromotion(since), Date.now() - since < 60_000 ? 1000 : 10_000);
+    this.#promoteTimer.unref();
   }
 
   #keepAlive(): void {
@@ -149,7 +213,7 @@ class RegistrationImpl implements Registration {
 
   async #renew(): Promise<void> {
     if (this.state !== 'registered' || !this.target) return;
-    const path = `/upstreams/${enc(this.#o.upstream)}/targets/${enc(this.target)}`;
+    const path = `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target)}`;
     try {
       const r = this.gateway === 'gw' && this.#o.lease ? await this.#admin.call('POST', `${path}/heartbeat`) : await this.#admin.call('GET', path);
       if (r.status === 404) {
@@ -165,7 +229,7 @@ class RegistrationImpl implements Registration {
     if (this.#drained || this.#closing || this.available === up) return;
     this.available = up;
     if (this.state !== 'registered' || !this.target) return; // applied when (re-)registering
-    await this.#admin.expect([200, 404], 'PATCH', `/upstreams/${enc(this.#o.upstream)}/targets/${enc(this.target)}`, { weight: up ? this.#o.weight : 0 });
+    await this.#admin.expect([200, 404], 'PATCH', `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target)}`, { weight: up ? this.#o.weight : 0 });
     this.#log.info({ target: this.target, weight: up ? this.#o.weight : 0 }, up ? 'marked up' : 'marked down');
   }
 
@@ -175,7 +239,7 @@ class RegistrationImpl implements Registration {
     if (!this.target || !this.gateway) return { drained: true, targets: [], deregistered: [], targetsLeft: 0, inFlight: 0, elapsedMs: 0 };
     this.#log.info({ target: this.target }, 'draining');
     return drainTargets(this.#admin, {
-      upstream: this.#o.upstream,
+      upstream: this.#upstream,
       targets: [this.target],
       gateway: this.gateway,
       timeoutMs: opts.timeoutMs ?? this.#o.drainTimeout,
@@ -190,6 +254,7 @@ class RegistrationImpl implements Registration {
 
   async #shutdown(): Promise<void> {
     clearInterval(this.#timer);
+    clearTimeout(this.#promoteTimer);
     this.#abort.abort();
     if (this.#signalHandler) {
       process.off('SIGTERM', this.#signalHandler);
@@ -209,7 +274,7 @@ class RegistrationImpl implements Registration {
     this.available = false;
     this.#log.info({ target: this.target }, 'draining');
     // a timed-out drain still deregisters: the instance is leaving either way
-    await drainTargets(this.#admin, { upstream: o.upstream, targets: [this.target], gateway: this.gateway ?? 'kong', timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true });
+    await drainTargets(this.#admin, { upstream: this.#upstream, targets: [this.target], gateway: this.gateway ?? 'kong', timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true });
     this.#log.info({ target: this.target }, 'deregistered');
   }
 

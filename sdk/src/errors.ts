@@ -1,0 +1,30 @@
+/**
+ * Errors the SDK raises on purpose, with a stable `code` to branch on
+ * (never on the message). Gateway answers that are not what we expected are
+ * {@link AdminApiError}s (kong-admin.ts).
+ */
+export type SdkErrorCode =
+  /** promote/rollback: the service does not exist */
+  | 'GW_ERR_SDK_UNKNOWN_SERVICE'
+  /** promote: no upstream for that deployment */
+  | 'GW_ERR_SDK_UNKNOWN_DEPLOYMENT'
+  /** promote: the deployment's upstream has no healthy target (pass `force: true` to switch anyway) */
+  | 'GW_ERR_SDK_NOT_READY'
+  /** rollback: the service was never switched, so there is no previous upstream */
+  | 'GW_ERR_SDK_NOTHING_TO_ROLL_BACK'
+  /** rollback: the previous upstream was deleted */
+  | 'GW_ERR_SDK_PREVIOUS_GONE';
+
+export class GwSdkError extends Error {
+  constructor(
+    readonly code: SdkErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GwSdkError';
+  }
+}
+
+export function isGwSdkError(err: unknown): err is GwSdkError {
+  return err instanceof GwSdkError;
+}

@@ -1,0 +1,74 @@
+/**
+ * The identity guard (DESIGN §7): ECS reuses IP addresses, so when an
+ * instance registers `host:port`, a target at that address owned by a
+ * different instance (another `gw-instance` tag), in ANY upstream, belongs
+ * to a task that is gone: this instance is the one listening there now. It
+ * is removed first, so traffic for one service can never reach another
+ * service's new task (Kong issue 7546).
+ *
+ * Bounded work: the upstreams searched are this instance's own plus those
+ * tagged `gw` (every upstream the SDK creates is), listed with Kong's
+ * pagination, at most {@link MAX_UPSTREAMS}; then one
+ * `GET /upstreams/{u}/targets/{host:port}` per upstream, {@link PARALLEL}
+ * at a time. Targets without a `gw-instance` tag (made by hand) are left
+ * alone.
+ */
+import type { Logger } from 'pino';
+import { AdminApiError, enc, type KongAdmin } from './kong-admin.js';
+import { TAG, tagValue } from './tags.js';
+
+export const MAX_UPSTREAMS = 10_000;
+const PAGE = 1000;
+const PARALLEL = 8;
+
+export interface StaleHolder {
+  upstream: string;
+  target: string;
+  instanceId: string;
+}
+
+interface Page<T> {
+  data?: T[];
+  next?: string | null;
+}
+
+/** Names of upstreams tagged `gw`, following `next`, at most `max`. */
+export async function gwUpstreams(admin: KongAdmin, max = MAX_UPSTREAMS): Promise<{ names: string[]; truncated: boolean }> {
+  const names: string[] = [];
+  let path: string | null = `/upstreams?tags=${TAG.gw}&size=${PAGE}`;
+  while (path && names.length < max) {
+    const r: { body: Page<{ name: string }> } = await admin.expect<Page<{ name: string }>>([200], 'GET', path);
+    for (const u of r.body.data ?? []) names.push(u.name);
+    path = r.body.next ? new URL(r.body.next, 'http://x').pathname + new URL(r.body.next, 'http://x').search : null;
+  }
+  return { names: names.slice(0, max), truncated: path !== null || names.length > max };
+}
+
+/**
+ * Remove every target at `target` owned by an instance other than
+ * `instanceId` (tag value as written), in `ownUpstream` or any gw upstream.
+ * Returns what was removed.
+ */
+export async function removeStaleHolders(admin: KongAdmin, o: { target: string; instanceId: string; ownUpstream: string; log?: Logger }): Promise<StaleHolder[]> {
+  const { names, truncated } = await gwUpstreams(admin);
+  if (truncated) o.log?.warn({ max: MAX_UPSTREAMS }, 'identity guard: more gw upstreams than it searches; the rest are not checked');
+  const upstreams = [o.ownUpstream, ...names.filter((n) => n !== o.ownUpstream)];
+  const removed: StaleHolder[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < upstreams.length) {
+      const u = upstreams[next++]!;
+      const path = `/upstreams/${enc(u)}/targets/${enc(o.target)}`;
+      const r = await admin.call<{ tags?: string[] | null }>('GET', path);
+      if (r.status === 404) continue;
+      if (r.status !== 200) throw new AdminApiError(r.status, r.body, `GET ${path}`);
+      const owner = tagValue(r.body.tags, TAG.instance);
+      if (owner === undefined || owner === o.instanceId) continue;
+      o.log?.warn({ upstream: u, target: o.target, stale_owner: owner }, 'removing a stale target left at this address by another instance');
+      await admin.expect([204, 404], 'DELETE', path);
+      removed.push({ upstream: u, target: o.target, instanceId: owner });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, upstreams.length) }, worker));
+  return removed;
+}
