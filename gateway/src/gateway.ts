@@ -13,6 +13,7 @@ import { Runtime } from './runtime/runtime.js';
 import { createStore } from './store/index.js';
 import { WriteLock } from './store/write-lock.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
+import { HealthManager } from './health/health-manager.js';
 import type { Store } from './store/store.js';
 
 export interface GatewayOptions {
@@ -32,6 +33,8 @@ export interface GatewayOptions {
   workers?: number;
   /** how often expired target leases are swept, ms (default 1000) */
   leaseSweepMs?: number;
+  /** period of health timers (cool-downs, slow start, stall guard, probe scheduling), ms (default 100) */
+  healthTickMs?: number;
 }
 
 export interface Gateway {
@@ -40,6 +43,7 @@ export interface Gateway {
   readonly store: Store;
   readonly runtime: Runtime;
   readonly leases: LeaseKeeper;
+  readonly health: HealthManager;
   /** Stop accepting, let in-flight requests finish (bounded), flush the store. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
@@ -59,6 +63,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const leases = new LeaseKeeper({ store, lock, logger, intervalMs: options.leaseSweepMs });
   let ready = false;
   let runtime: Runtime | undefined;
+  let health: HealthManager | undefined;
   let proxy: ProxyServer | undefined;
   let admin: FastifyInstance | undefined;
   let closing: Promise<void> | undefined;
@@ -68,6 +73,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await leases.stop();
       await admin?.close();
       await proxy?.close(graceMs);
+      health?.stop();
       runtime?.stop();
       await store.close();
     })());
@@ -81,13 +87,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
     runtime = new Runtime({ store, logger });
     runtime.start();
-    proxy = createProxyServer({ runtime, logger });
+    health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs });
+    health.start();
+    proxy = createProxyServer({ runtime, logger, outcomes: health });
     const { port: proxyPort } = await proxy.listen(proxyAddr.host, proxyAddr.port);
     admin = await createAdminServer({
       store,
       logger,
       lock,
-      runtime: { activeRequests: (id) => runtime?.inFlight.get(id) ?? 0 },
+      runtime: {
+        activeRequests: (id) => runtime?.inFlight.get(id) ?? 0,
+        targetHealth: (u, t) => health?.view(u, t),
+        setTargetHealth: (u, t, healthy) => health?.setManual(u, t, healthy) ?? 'no-balancer',
+      },
       adminToken: options.adminToken,
       isReady: () => ready,
       kongOnly: options.kongOnly,
@@ -98,7 +110,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const adminPort = (admin.server.address() as { port: number }).port;
     if (!options.kongOnly) leases.start();
     ready = true;
-    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), store, runtime, leases, close };
+    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), store, runtime, leases, health, close };
     logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, store: store.type }, 'gw-gateway ready');
     return gw;
   } catch (err) {

@@ -101,6 +101,12 @@ export interface UpstreamGwExtensions {
   max_concurrent_requests: number;
   max_error_rate: number;
   error_rate_window: number;
+  /** stall guard: a target whose oldest in-flight request waits far longer than the upstream's recent latency gets no new requests */
+  stall_guard: boolean;
+  /** hedging: an idempotent request still waiting after an adaptive deadline is also sent to another target */
+  hedging: boolean;
+  /** lower bound of the adaptive hedging deadline, ms */
+  hedge_min_delay: number;
 }
 
 export interface Upstream {

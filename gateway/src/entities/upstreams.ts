@@ -20,6 +20,9 @@ export const UPSTREAM_GW_DEFAULTS: Readonly<UpstreamGwExtensions> = Object.freez
   max_concurrent_requests: 0,
   max_error_rate: 0,
   error_rate_window: 10,
+  stall_guard: true,
+  hedging: true,
+  hedge_min_delay: 100,
 });
 
 const G = UPSTREAM_GW_DEFAULTS;
@@ -32,6 +35,9 @@ const gwSchema = withDefault(record({
   max_concurrent_requests: withDefault(int(0, 1_000_000), G.max_concurrent_requests),
   max_error_rate: withDefault(num(0, 1), G.max_error_rate),
   error_rate_window: withDefault(int(1, 3600), G.error_rate_window),
+  stall_guard: withDefault(bool(), G.stall_guard),
+  hedging: withDefault(bool(), G.hedging),
+  hedge_min_delay: withDefault(int(1, 600_000), G.hedge_min_delay),
 }), {});
 
 const upstreamName = () =>

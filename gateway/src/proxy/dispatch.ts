@@ -22,12 +22,51 @@ export interface TryOptions {
 /** Called with the upstream status and headers; returns the headers to send to the client. */
 export type OnHead = (status: number, headers: IncomingHttpHeaders) => Record<string, string | string[]>;
 
-export function dispatchTry(pool: Pool, opts: TryOptions, res: ServerResponse, onHead: OnHead): Promise<{ status: number }> {
-  return new Promise((resolve, reject) => {
+/** A try in flight. */
+export interface TryHandle {
+  readonly promise: Promise<{ status: number }>;
+  /** whether response headers arrived (this try owns the client response) */
+  readonly answered: boolean;
+  /** Cancel the try (no-op once it answered). */
+  abort(reason: Error): void;
+}
+
+/**
+ * Hedged tries share a race: the first whose response headers arrive owns
+ * the client response, the others are cancelled at that moment.
+ */
+export interface Race {
+  winner: TryHandle | null;
+  readonly handles: TryHandle[];
+}
+
+export class HedgeLostError extends Error {
+  readonly code = 'GW_HEDGE_LOST';
+  constructor() {
+    super('another try answered first');
+  }
+}
+
+export function dispatchTry(pool: Pool, opts: TryOptions, res: ServerResponse, onHead: OnHead, race?: Race): TryHandle {
+  let controller: Dispatcher.DispatchController | undefined;
+  let pendingAbort: Error | undefined;
+  let answered = false;
+  const handle: TryHandle = {
+    promise: undefined as unknown as Promise<{ status: number }>, // set below, before anyone can read it
+    get answered() {
+      return answered;
+    },
+    abort(reason) {
+      if (answered) return;
+      if (controller) controller.abort(reason);
+      else pendingAbort = reason;
+    },
+  };
+  race?.handles.push(handle);
+  (handle as { promise: Promise<{ status: number }> }).promise = new Promise((resolve, reject) => {
     let status = 0;
     let started = false;
     let settled = false;
-    let controller: Dispatcher.DispatchController | undefined;
     const onClientClose = () => {
       if (!res.writableFinished) controller?.abort(new Error('client closed the connection'));
     };
@@ -41,9 +80,19 @@ export function dispatchTry(pool: Pool, opts: TryOptions, res: ServerResponse, o
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;
+        if (pendingAbort) c.abort(pendingAbort);
       },
       onResponseStart(c, statusCode, headers) {
         if (statusCode < 200) return; // 1xx: wait for the final response
+        if (race) {
+          if (race.winner !== null && race.winner !== handle) {
+            c.abort(new HedgeLostError());
+            return;
+          }
+          race.winner = handle;
+          for (const h of race.handles) if (h !== handle) h.abort(new HedgeLostError());
+        }
+        answered = true;
         started = true;
         status = statusCode;
         res.writeHead(statusCode, onHead(statusCode, headers));
@@ -84,4 +133,5 @@ export function dispatchTry(pool: Pool, opts: TryOptions, res: ServerResponse, o
       handler,
     );
   });
+  return handle;
 }

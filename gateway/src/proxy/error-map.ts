@@ -46,12 +46,14 @@ export function failureCode(f: TryFailure): ProxyErrorCode {
 }
 
 /** Send Kong's error response: JSON unless `Accept` asks for html, xml or plain text. */
-export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, requestId: string, accept: string | undefined, extraHeaders?: Record<string, string>): void {
+export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, requestId: string, accept: string | undefined, extraHeaders?: Record<string, string>, args: readonly string[] = []): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const { status, message } = errorCatalogue[code];
+  const { status } = errorCatalogue[code];
+  let i = 0;
+  const message = errorCatalogue[code].message.replace(/%s/g, () => args[i++] ?? '');
   let type = 'application/json; charset=utf-8';
   let body: string;
   const a = accept ?? '';

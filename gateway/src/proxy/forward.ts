@@ -10,7 +10,7 @@ import type { Logger } from '../observability/log.js';
 import type { RouteMatch } from '../router/router.js';
 import type { Runtime, UpstreamEntry } from '../runtime/runtime.js';
 import { GW_VERSION } from '../version.js';
-import { dispatchTry } from './dispatch.js';
+import { dispatchTry, HedgeLostError, type Race, type TryHandle } from './dispatch.js';
 import { classify, failureCode, sendProxyError, type TryFailure } from './error-map.js';
 import { downstreamHeaders, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
@@ -79,16 +79,66 @@ export function pickDestination(entry: UpstreamEntry | undefined, service: Servi
   return r ? { target: r.target, host: r.target.host, port: r.target.port, setCookie: r.setCookie } : null;
 }
 
+/** Methods safe to send twice: hedging only ever duplicates these, and only without a body. */
+const HEDGEABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+type Settled = { ok: true; status: number } | { ok: false; err: unknown };
+const settle = (h: TryHandle): Promise<Settled> =>
+  h.promise.then(
+    (v): Settled => ({ ok: true, status: v.status }),
+    (err: unknown): Settled => ({ ok: false, err }),
+  );
+
+/** The first try to succeed, else (all failed) the last failure. */
+function firstSuccess(handles: readonly TryHandle[]): Promise<Settled> {
+  return new Promise((resolve) => {
+    let pending = handles.length;
+    for (const h of handles) {
+      void settle(h).then((r) => {
+        if (r.ok) resolve(r);
+        else if (--pending === 0) resolve(r);
+      });
+    }
+  });
+}
+
 export async function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = performance.now();
   const requestId = nextRequestId();
   const accept = req.headers.accept;
-  const errHeaders = { 'x-gw-request-id': requestId, 'x-kong-request-id': requestId, via: VIA };
+  const errHeaders: Record<string, string> = { 'x-gw-request-id': requestId, 'x-kong-request-id': requestId, via: VIA };
   const routed = route(deps, req, res, requestId);
   if (!routed) return;
+  const entry = deps.runtime.snapshot.upstreams.get(routed.service.host);
+  const outcomes = deps.outcomes;
+  if (entry) {
+    const retryAfter = outcomes.admit(entry.upstream.id);
+    if (retryAfter > 0) {
+      return sendProxyError(res, 'GW_ERR_PROXY_UPSTREAM_LIMIT', requestId, accept, { ...errHeaders, 'retry-after': String(retryAfter) }, [entry.upstream.name]);
+    }
+  }
+  let failed = true;
+  try {
+    failed = await forwardTries(deps, req, res, routed, entry, requestId, started, errHeaders);
+  } finally {
+    if (entry) outcomes.requestDone(entry.upstream.id, failed);
+  }
+}
+
+/** The try loop (retries and hedging); resolves whether the request failed (an error answer or a 5xx). */
+async function forwardTries(
+  deps: ForwardDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  routed: { match: RouteMatch; service: Service; path: string; query: string },
+  entry: UpstreamEntry | undefined,
+  requestId: string,
+  started: number,
+  errHeaders: Record<string, string>,
+): Promise<boolean> {
   const { match, service, path, query } = routed;
-  const snapshot = deps.runtime.snapshot;
-  const entry = snapshot.upstreams.get(service.host);
+  const accept = req.headers.accept;
+  const outcomes = deps.outcomes;
   const method = req.method ?? 'GET';
   const body = hasBody(req);
   const cl = Number(req.headers['content-length']);
@@ -97,53 +147,97 @@ export async function forward(deps: ForwardDeps, req: IncomingMessage, res: Serv
   const tried = new Set<string>();
   const ctx: PickContext = { clientIp: req.socket.remoteAddress ?? '', headers: req.headers, path, query: query.slice(1), uriCaptures: match.uriCaptures, tried: entry ? tried : NO_TRIED };
   const maxTries = service.retries + 1;
+  const hedgeable = entry !== undefined && !body && HEDGEABLE.has(method);
   let lastFailure: TryFailure | undefined;
 
-  for (let attempt = 1; attempt <= maxTries; attempt++) {
-    const dest = pickDestination(entry, service, ctx);
-    if (!dest) {
-      if (attempt === 1 || lastFailure === undefined) return sendProxyError(res, 'GW_ERR_PROXY_NO_PEER', requestId, accept, errHeaders);
-      // every target was tried: report the last try's failure as Kong does
-      return sendProxyError(res, failureCode(lastFailure), requestId, accept, errHeaders);
-    }
+  /** Send one try to `dest`, with all its accounting (in-flight counts, passive outcome). */
+  const launch = (dest: Destination, race: Race | undefined): { handle: TryHandle; started: number } => {
     const host = upstreamHost(match.route.preserve_host, req.headers.host, dest.host, dest.port, entry?.upstream.host_header ?? null, service.protocol);
     const headers = upstreamHeaders(req, { host, clientIp: ctx.clientIp, listenPort: deps.listenPort, scheme: 'http', requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId }, false);
     const pool = deps.pools.get(dest.host, dest.port, service.connect_timeout);
     const tryStart = performance.now();
-    if (dest.target && entry) deps.runtime.requestStarted(entry, dest.target.id);
-    let ended = false;
-    const end = (ok: boolean) => {
-      if (!ended && dest.target && entry) deps.runtime.requestEnded(entry, dest.target.id, performance.now() - tryStart, ok);
-      ended = true;
-    };
-    try {
-      await dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? (body ? req : null), timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
-        const upstreamLatency = Math.round(performance.now() - tryStart);
-        if (dest.target && entry) deps.outcomes.onOutcome(entry.upstream.name, dest.target.id, 'success', status);
-        const out = downstreamHeaders(upstreamHeaders_, VIA);
-        out['x-gw-request-id'] = requestId;
-        out['x-kong-request-id'] = requestId;
-        out['x-kong-upstream-latency'] = String(upstreamLatency);
-        out['x-kong-proxy-latency'] = String(Math.round(tryStart - started));
-        if (dest.setCookie) {
-          const prev = out['set-cookie'];
-          out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
+    const target = entry ? dest.target : null;
+    let token = 0;
+    if (target && entry) {
+      deps.runtime.requestStarted(entry, target.id);
+      token = outcomes.tryStarted(entry.upstream.id, target.id);
+    }
+    const handle = dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? (body ? req : null), timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
+      const upstreamLatency = performance.now() - tryStart;
+      if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
+      const out = downstreamHeaders(upstreamHeaders_, VIA);
+      out['x-gw-request-id'] = requestId;
+      out['x-kong-request-id'] = requestId;
+      out['x-kong-upstream-latency'] = String(Math.round(upstreamLatency));
+      out['x-kong-proxy-latency'] = String(Math.round(tryStart - started));
+      if (dest.setCookie) {
+        const prev = out['set-cookie'];
+        out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
+      }
+      return out;
+    }, race);
+    void settle(handle).then((r) => {
+      if (!target || !entry) return;
+      if (!r.ok && !(r.err instanceof HedgeLostError)) {
+        const f = classify(r.err);
+        outcomes.onOutcome(entry.upstream.id, target.id, token, f === 'timeout' ? 'timeout' : 'tcp_failure');
+      }
+      outcomes.tryEnded(entry.upstream.id, target.id, token);
+      deps.runtime.requestEnded(entry, target.id, performance.now() - tryStart, r.ok);
+    });
+    return { handle, started: tryStart };
+  };
+
+  for (let attempt = 1; attempt <= maxTries; attempt++) {
+    const dest = pickDestination(entry, service, ctx);
+    if (!dest) {
+      if (attempt === 1 || lastFailure === undefined) sendProxyError(res, 'GW_ERR_PROXY_NO_PEER', requestId, accept, errHeaders);
+      // every target was tried: report the last try's failure as Kong does
+      else sendProxyError(res, failureCode(lastFailure), requestId, accept, errHeaders);
+      return true;
+    }
+    const hedgeMs = hedgeable && entry && dest.target && entry.balancer.availableCount() > 1 ? deps.outcomes.hedgeDelay(entry.upstream.id, service.read_timeout) : undefined;
+    const race: Race | undefined = hedgeMs === undefined ? undefined : { winner: null, handles: [] };
+    const first = launch(dest, race);
+    let result: Settled;
+    if (hedgeMs === undefined || !race) {
+      result = await settle(first.handle);
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      const fired = new Promise<'hedge'>((resolve) => (timer = setTimeout(resolve, hedgeMs, 'hedge')));
+      const r = await Promise.race([settle(first.handle), fired]);
+      clearTimeout(timer);
+      if (r !== 'hedge') result = r;
+      else if (first.handle.answered || res.headersSent || res.destroyed) result = await settle(first.handle);
+      else {
+        // still no answer after the adaptive deadline: ask another target too, first answer wins
+        tried.add(dest.target!.id);
+        const other = pickDestination(entry, service, ctx);
+        if (!other || !other.target) result = await settle(first.handle);
+        else {
+          const second = launch(other, race);
+          result = await firstSuccess([first.handle, second.handle]);
+          if (race.winner === second.handle && entry) {
+            // the first target never answered within the deadline: a timeout for passive checks
+            outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout');
+          }
+          if (!result.ok && dest.target) tried.add(other.target.id);
         }
-        return out;
-      });
-      end(true);
-      return;
-    } catch (err) {
-      end(false);
-      const failure = classify(err);
-      lastFailure = failure;
-      if (dest.target && entry) deps.outcomes.onOutcome(entry.upstream.name, dest.target.id, failure === 'timeout' ? 'timeout' : 'tcp_failure');
-      if (dest.target) tried.add(dest.target.id);
-      const sent = failure !== 'connect' && failure !== 'dns';
-      const replayable = !body || buffered !== null || !req.readableDidRead;
-      const retry = attempt < maxTries && !res.headersSent && replayable && (!sent || !NON_IDEMPOTENT.has(method)) && !res.destroyed;
-      deps.logger.debug({ requestId, attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message }, 'try failed');
-      if (!retry) return sendProxyError(res, failureCode(failure), requestId, accept, errHeaders);
+      }
+    }
+    if (result.ok) return result.status >= 500;
+    const err = result.err;
+    const failure = classify(err);
+    lastFailure = failure;
+    if (dest.target) tried.add(dest.target.id);
+    const sent = failure !== 'connect' && failure !== 'dns';
+    const replayable = !body || buffered !== null || !req.readableDidRead;
+    const retry = attempt < maxTries && !res.headersSent && replayable && (!sent || !NON_IDEMPOTENT.has(method)) && !res.destroyed;
+    deps.logger.debug({ requestId, attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message }, 'try failed');
+    if (!retry) {
+      sendProxyError(res, failureCode(failure), requestId, accept, errHeaders);
+      return true;
     }
   }
+  return true;
 }

@@ -1,21 +1,29 @@
 /**
  * `GET /upstreams/{u}/health` in Kong's shape, plus per target the gw
  * runtime view (`gw: { state, active_requests, ejected_until,
- * lease_expires_at }`), and `?balancer_health=1`.
- *
- * Health checks are not built yet: every address is reported HEALTHY, or
- * HEALTHCHECKS_OFF when the upstream configures none (Kong's words).
+ * lease_expires_at }`), `?balancer_health=1`, and Kong's manual overrides
+ * `PUT /upstreams/{u}/targets/{t}[/{address}]/healthy|unhealthy`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { isUuid, normalizeTarget } from '../../entities/index.js';
 import type { Target, Upstream } from '../../entities/types.js';
 import { leaseExpiresAt } from '../../leases/lease-keeper.js';
 import type { AdminContext } from '../context.js';
-import { notFound } from '../kong-errors.js';
+import { AdminError, notFound } from '../kong-errors.js';
 import { param, query, resource } from '../resource.js';
 
-/** What the admin may read of the runtime (in-flight counts), without importing it. */
+/** One target's health as the health code reports it. */
+export interface TargetHealthInfo {
+  readonly health: 'HEALTHY' | 'UNHEALTHY' | 'HEALTHCHECKS_OFF';
+  readonly state: 'warming' | 'healthy' | 'unhealthy' | 'draining' | 'ejected';
+  readonly ejected_until: string | null;
+}
+
+/** What the admin may read of the runtime, without importing it (wired in gateway.ts). */
 export interface TargetRuntimeView {
   activeRequests(targetId: string): number;
+  targetHealth?(upstreamId: string, targetId: string): TargetHealthInfo | undefined;
+  setTargetHealth?(upstreamId: string, targetId: string, healthy: boolean): 'ok' | 'no-balancer' | 'no-checker' | 'not-found';
 }
 
 function checksConfigured(u: Upstream): boolean {
@@ -30,32 +38,37 @@ function splitAddress(target: string): { ip: string; port: number } {
 }
 
 export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, nodeId: string, view: TargetRuntimeView | undefined): void {
+  const infoOf = (u: Upstream, t: Target): TargetHealthInfo => {
+    const live = view?.targetHealth?.(u.id, t.id);
+    if (live) return live;
+    // not in the runtime yet (created a moment ago): Kong's targets start healthy
+    return { health: checksConfigured(u) ? 'HEALTHY' : 'HEALTHCHECKS_OFF', state: t.weight === 0 ? 'draining' : 'healthy', ejected_until: null };
+  };
   const describe = (u: Upstream, t: Target) => {
-    const health = checksConfigured(u) ? 'HEALTHY' : 'HEALTHCHECKS_OFF';
-    const active = view?.activeRequests(t.id) ?? 0;
+    const info = infoOf(u, t);
+    const unavailable = info.health === 'UNHEALTHY' ? t.weight : 0;
     const { ip, port } = splitAddress(t.target);
     const entry: Record<string, unknown> = {
       ...ctx.present(t),
-      health,
+      health: info.health,
       data: {
         host: ip,
         port,
         dns: 'A',
         nodeWeight: t.weight,
-        weight: { total: t.weight, unavailable: 0, available: t.weight },
-        addresses: [{ ip, port, weight: t.weight, health }],
+        weight: { total: t.weight, unavailable, available: t.weight - unavailable },
+        addresses: [{ ip, port, weight: t.weight, health: info.health, healthy: info.health !== 'UNHEALTHY' }],
       },
     };
     if (!ctx.kongOnly) {
       entry.gw = {
-        // warming/unhealthy/ejected come with the health-check work
-        state: t.weight === 0 ? 'draining' : 'healthy',
-        active_requests: active,
-        ejected_until: null,
+        state: info.state,
+        active_requests: view?.activeRequests(t.id) ?? 0,
+        ejected_until: info.ejected_until,
         lease_expires_at: leaseExpiresAt(t),
       };
     }
-    return entry;
+    return { entry, unavailable };
   };
 
   resource(app, '/upstreams/:upstream/health', {
@@ -64,9 +77,12 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
       if (!u) throw notFound();
       const targets = [...ctx.store.targetsOf(u.id)].reverse();
       const q = query(req);
+      const described = targets.map((t) => describe(u, t));
       if (q.balancer_health === '1' || q.balancer_health === 'true') {
         const total = targets.reduce((a, t) => a + t.weight, 0);
-        const healthy = total > 0;
+        const unavailable = described.reduce((a, d) => a + d.unavailable, 0);
+        // Kong: healthy when the available share of the weight is above `threshold` percent
+        const healthy = total > 0 && ((total - unavailable) / total) * 100 > u.healthchecks.threshold && total - unavailable > 0;
         return {
           status: 200,
           body: {
@@ -74,14 +90,44 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
               health: checksConfigured(u) ? (healthy ? 'HEALTHY' : 'UNHEALTHY') : 'HEALTHCHECKS_OFF',
               balancer_health: healthy ? 'HEALTHY' : 'UNHEALTHY',
               id: u.id,
-              details: { healthy, weight: { total, unavailable: 0, available: total }, hosts: targets.map((t) => describe(u, t).data) },
+              details: { healthy, weight: { total, unavailable, available: total - unavailable }, hosts: described.map((d) => d.entry.data) },
             },
             next: null,
             node_id: nodeId,
           },
         };
       }
-      return { status: 200, body: { data: targets.map((t) => describe(u, t)), next: null, node_id: nodeId } };
+      return { status: 200, body: { data: described.map((d) => d.entry), next: null, node_id: nodeId } };
     },
   });
+
+  const manual = (healthy: boolean) => (req: FastifyRequest) => {
+    const u = ctx.lookup('upstreams', param(req, 'upstream'));
+    if (!u) throw notFound();
+    const key = param(req, 'target');
+    const t = ctx.lookupTarget(u, isUuid(key) ? key : (normalizeTarget(key) ?? key));
+    if (!t) throw notFound();
+    const address = (req.params as Record<string, string | undefined>).address;
+    if (address !== undefined) {
+      // one address per target (no DNS): `ip[:port]`, port 8000 when absent, must be the target's
+      const a = normalizeTarget(address);
+      if (a !== t.target) throw notFound();
+    }
+    const r = view?.setTargetHealth?.(u.id, t.id, healthy) ?? 'no-balancer';
+    switch (r) {
+      case 'ok':
+        return { status: 204 };
+      case 'no-checker':
+        throw new AdminError(400, { message: `no healthchecker found for ${u.name}` });
+      case 'not-found':
+      case 'no-balancer':
+        throw new AdminError(400, { message: `Upstream ${u.name} has no balancer` });
+      default:
+        return r satisfies never;
+    }
+  };
+  for (const [suffix, healthy] of [['healthy', true], ['unhealthy', false]] as const) {
+    resource(app, `/upstreams/:upstream/targets/:target/${suffix}`, { PUT: manual(healthy) });
+    resource(app, `/upstreams/:upstream/targets/:target/:address/${suffix}`, { PUT: manual(healthy) });
+  }
 }

@@ -1,0 +1,256 @@
+/**
+ * The node's health and limits, one {@link UpstreamHealth} and
+ * {@link UpstreamLimits} per upstream, following the runtime's snapshots:
+ * the proxy reports outcomes here ({@link OutcomeSink}), active probes run
+ * from here, and availability is pushed into each upstream's balancer.
+ *
+ * Data flow: health events → target state → balancer (`setAvailability`).
+ */
+import type { Balancer } from '../balancer/balancer.js';
+import type { Upstream } from '../entities/types.js';
+import { UpstreamLimits } from '../limits/upstream-limits.js';
+import type { Logger } from '../observability/log.js';
+import type { OutcomeSink } from '../proxy/outcome.js';
+import type { Runtime, Snapshot } from '../runtime/runtime.js';
+import { probeTarget, type Probe } from './active-prober.js';
+import type { OutcomeKind } from './counters.js';
+import type { TargetHealth, TargetState } from './target-health.js';
+import { UpstreamHealth, type HealthEvent } from './upstream-health.js';
+
+export interface HealthManagerOptions {
+  runtime: Runtime;
+  logger: Logger;
+  /** clock in ms (default Date.now) */
+  now?: () => number;
+  /** the active probe (default: real TCP/HTTP probes) */
+  probe?: Probe;
+  /** timer period for time-driven transitions and probe scheduling, ms; 0 = no timer (tests call tick()) */
+  tickMs?: number;
+  /** [0,1) source for probe jitter */
+  random?: () => number;
+}
+
+/** What the Admin API shows per target. */
+export interface TargetHealthView {
+  readonly health: 'HEALTHY' | 'UNHEALTHY' | 'HEALTHCHECKS_OFF';
+  readonly state: TargetState;
+  /** ISO time the circuit re-admits trial requests, or null */
+  readonly ejected_until: string | null;
+}
+
+export type ManualResult = 'ok' | 'no-balancer' | 'no-checker' | 'not-found';
+
+export class HealthManager implements OutcomeSink {
+  readonly #runtime: Runtime;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #probe: Probe;
+  readonly #random: () => number;
+  readonly #tickMs: number;
+  readonly #health = new Map<string, UpstreamHealth>();
+  readonly #limits = new Map<string, UpstreamLimits>();
+  /** upstream id → the balancer availability was last pushed to */
+  readonly #attached = new Map<string, Balancer>();
+  readonly #listeners = new Set<(e: HealthEvent) => void>();
+  /** probes running per upstream id (active.concurrency) */
+  readonly #probing = new Map<string, number>();
+  #unsubscribe: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  /** counters the metrics read */
+  readonly stats = { probes: new Map<string, number>(), shed: 0 };
+
+  constructor(opts: HealthManagerOptions) {
+    this.#runtime = opts.runtime;
+    this.#log = opts.logger.child({ component: 'health' });
+    this.#now = opts.now ?? Date.now;
+    this.#probe = opts.probe ?? probeTarget;
+    this.#random = opts.random ?? Math.random;
+    this.#tickMs = opts.tickMs ?? 100;
+  }
+
+  start(): void {
+    if (this.#unsubscribe) return;
+    this.#follow(this.#runtime.snapshot, true);
+    this.#unsubscribe = this.#runtime.onSnapshot((s) => this.#follow(s, false));
+    if (this.#tickMs > 0) {
+      this.#timer = setInterval(() => this.tick(), this.#tickMs);
+      this.#timer.unref();
+    }
+  }
+
+  stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Subscribe to health events (flips, breaker transitions, all-unhealthy); returns the disposer. */
+  onEvent(listener: (e: HealthEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  upstream(id: string): UpstreamHealth | undefined {
+    return this.#health.get(id);
+  }
+
+  // ---- OutcomeSink (the proxy's reports) ---------------------------------
+
+  admit(upstreamId: string): number {
+    const l = this.#limits.get(upstreamId);
+    if (!l) return 0;
+    const r = l.admit();
+    if (r > 0) this.stats.shed++;
+    return r;
+  }
+
+  requestDone(upstreamId: string, failed: boolean): void {
+    this.#limits.get(upstreamId)?.done(failed);
+  }
+
+  tryStarted(upstreamId: string, targetId: string): number {
+    return this.#health.get(upstreamId)?.tryStarted(targetId) ?? 0;
+  }
+
+  tryEnded(upstreamId: string, targetId: string, token: number): void {
+    this.#health.get(upstreamId)?.tryEnded(targetId, token);
+  }
+
+  onOutcome(upstreamId: string, targetId: string, token: number, kind: OutcomeKind, status?: number, latencyMs?: number): void {
+    this.#health.get(upstreamId)?.outcome(targetId, kind, status, latencyMs, token);
+  }
+
+  hedgeDelay(upstreamId: string, readTimeoutMs: number): number | undefined {
+    return this.#health.get(upstreamId)?.hedgeDelay(readTimeoutMs);
+  }
+
+  // ---- Admin API ----------------------------------------------------------
+
+  view(upstreamId: string, targetId: string): TargetHealthView | undefined {
+    const h = this.#health.get(upstreamId);
+    const t = h?.targets.get(targetId);
+    if (!h || !t) return undefined;
+    const until = t.breaker.until;
+    return {
+      health: h.checksOn() ? t.kongHealth() : 'HEALTHCHECKS_OFF',
+      state: t.state(),
+      ejected_until: until === null ? null : new Date(until).toISOString(),
+    };
+  }
+
+  /** Kong's `PUT …/healthy|unhealthy`. */
+  setManual(upstreamId: string, targetId: string, healthy: boolean): ManualResult {
+    const h = this.#health.get(upstreamId);
+    if (!h) return 'no-balancer';
+    if (!h.checksOn()) return 'no-checker';
+    return h.manual(targetId, healthy) ? 'ok' : 'not-found';
+  }
+
+  // ---- time ---------------------------------------------------------------
+
+  /** Time-driven work: breaker cool-downs, slow-start ramps, the stall guard, due probes. */
+  tick(): void {
+    for (const h of this.#health.values()) {
+      h.tick();
+      if (h.activeOn()) this.#scheduleProbes(h);
+    }
+  }
+
+  #scheduleProbes(h: UpstreamHealth): void {
+    const a = h.upstream.healthchecks.active;
+    const now = this.#now();
+    const id = h.upstream.id;
+    for (const t of h.targets.values()) {
+      if (t.weight === 0 || t.probing) continue;
+      const ms = this.#intervalMs(h, t);
+      if (ms === 0) continue;
+      // first probe jittered over one interval (a fleet restart does not probe at one instant), warming ones soon
+      if (t.nextProbeAt === 0) t.nextProbeAt = now + this.#random() * (t.warming ? Math.min(ms, 250) : ms);
+      if (now < t.nextProbeAt) continue;
+      const running = this.#probing.get(id) ?? 0;
+      if (running >= a.concurrency) return;
+      this.#probing.set(id, running + 1);
+      t.probing = true;
+      const started = now;
+      const sep = t.address.lastIndexOf(':');
+      const host = t.address.slice(0, sep).replace(/^\[|\]$/g, '');
+      void this.#probe({ host, port: Number(t.address.slice(sep + 1)), address: t.address, hostHeader: h.upstream.host_header, active: a })
+        .catch((): OutcomeKind => 'tcp_failure')
+        .then((kind) => {
+          t.probing = false;
+          this.#probing.set(id, Math.max(0, (this.#probing.get(id) ?? 1) - 1));
+          const label = kind ?? 'ignored';
+          this.stats.probes.set(label, (this.stats.probes.get(label) ?? 0) + 1);
+          if (kind) h.probed(t.id, kind);
+          const next = this.#intervalMs(h, t) || this.#intervalMs(h, t, true);
+          t.nextProbeAt = started + next * (0.9 + 0.2 * this.#random());
+        });
+    }
+  }
+
+  /** Kong: healthy targets every healthy.interval, unhealthy ones every unhealthy.interval; warming ones at the shorter. */
+  #intervalMs(h: UpstreamHealth, t: TargetHealth, any = false): number {
+    const a = h.upstream.healthchecks.active;
+    const hi = a.healthy.interval * 1000;
+    const ui = a.unhealthy.interval * 1000;
+    if (t.warming || any) return hi && ui ? Math.min(hi, ui) : hi || ui;
+    return t.unhealthy() ? ui : hi;
+  }
+
+  // ---- following the runtime ----------------------------------------------
+
+  #follow(snap: Snapshot, initial: boolean): void {
+    const live = new Set<string>();
+    for (const entry of snap.upstreams.values()) {
+      const u = entry.upstream;
+      live.add(u.id);
+      let h = this.#health.get(u.id);
+      if (!h) {
+        h = new UpstreamHealth(u, this.#now, (e) => this.#emit(e));
+        this.#health.set(u.id, h);
+        this.#limits.set(u.id, new UpstreamLimits(h.gw, this.#now));
+      } else if (h.upstream !== u) {
+        this.#reconfigure(h, u);
+      }
+      if (this.#attached.get(u.id) !== entry.balancer) {
+        h.sync(entry.balancer.targets, initial);
+        h.attach(entry.balancer);
+        this.#attached.set(u.id, entry.balancer);
+      }
+    }
+    for (const id of [...this.#health.keys()]) {
+      if (live.has(id)) continue;
+      this.#health.delete(id);
+      this.#limits.delete(id);
+      this.#attached.delete(id);
+      this.#probing.delete(id);
+    }
+  }
+
+  #reconfigure(h: UpstreamHealth, u: Upstream): void {
+    h.configure(u);
+    this.#limits.get(u.id)?.configure(h.gw);
+  }
+
+  #emit(e: HealthEvent): void {
+    switch (e.kind) {
+      case 'state':
+        this.#log.info({ upstream: e.upstream, target: e.target, from: e.from, to: e.to, reason: e.reason }, 'target health changed');
+        break;
+      case 'breaker':
+        this.#log.info({ upstream: e.upstream, target: e.target, from: e.from, to: e.to, reason: e.reason }, 'circuit breaker changed');
+        break;
+      case 'all-unhealthy':
+        if (e.on) this.#log.warn({ upstream: e.upstream, policy: e.policy }, e.policy === 'fail-open' ? 'every target is unhealthy: failing open (routing to all)' : 'every target is unhealthy: failing closed (503)');
+        else this.#log.info({ upstream: e.upstream }, 'a target is healthy again');
+        break;
+      case 'ejection-capped':
+        this.#log.warn({ upstream: e.upstream, target: e.target, reason: e.reason }, 'ejection skipped');
+        break;
+      default:
+        break;
+    }
+    for (const l of this.#listeners) l(e);
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * The health of one upstream's targets: passive checks (Kong's counters over
+ * real outcomes), the circuit breaker per target, active-check results,
+ * manual overrides, warming, slow start, the stall guard, max ejection
+ * percent and the all-unhealthy policy. Routability reaches the balancer
+ * through one narrow method, {@link StatusSink.setAvailability}.
+ *
+ * Pure state: time is injected, probes and timers belong to the
+ * {@link HealthManager}; every real flip is reported once as a
+ * {@link HealthEvent}.
+ */
+import type { BreakerConfig, BreakerTransition } from '../breaker/circuit-breaker.js';
+import type { Upstream, UpstreamGwExtensions } from '../entities/types.js';
+import { UPSTREAM_GW_DEFAULTS } from '../entities/upstreams.js';
+import type { OutcomeKind, Thresholds } from './counters.js';
+import { LatencyStats } from './latency-stats.js';
+import { TargetHealth, type TargetState } from './target-health.js';
+
+/** The balancer's health seam (Traefik's StatusSetter, Kong's setAddressStatus). */
+export interface StatusSink {
+  setAvailability(targetId: string, available: boolean, factor?: number): void;
+}
+
+export type HealthEvent =
+  | { readonly kind: 'state'; readonly upstream: string; readonly target: string; readonly from: TargetState; readonly to: TargetState; readonly reason: string }
+  | { readonly kind: 'breaker'; readonly upstream: string; readonly target: string; readonly from: string; readonly to: string; readonly reason: string }
+  | { readonly kind: 'all-unhealthy'; readonly upstream: string; readonly on: boolean; readonly policy: 'fail-closed' | 'fail-open' }
+  | { readonly kind: 'ejection-capped'; readonly upstream: string; readonly target: string; readonly reason: string };
+
+/** What a target looked like to the balancer (id, address, weight). */
+export interface TargetRef {
+  readonly id: string;
+  readonly address: string;
+  readonly weight: number;
+}
+
+/** Stall guard: how many hedging deadlines the oldest in-flight try may wait. */
+export const STALL_DEADLINES = 2;
+/** Upper bound of any adaptive deadline, ms (services' read_timeout caps hedging further). */
+const DEADLINE_CAP_MS = 60_000;
+
+export class UpstreamHealth {
+  upstream: Upstream;
+  readonly targets = new Map<string, TargetHealth>();
+  readonly latency = new LatencyStats();
+  /** requests in flight through this upstream (upstream limits) */
+  requests = 0;
+  allUnhealthy = false;
+  #gw: UpstreamGwExtensions;
+  readonly #breakerCfg: { cooldownMs: number; cooldownMaxMs: number; halfOpenMax: number };
+  readonly #now: () => number;
+  readonly #emit: (e: HealthEvent) => void;
+  #sink: StatusSink | undefined;
+  #nextToken = 1;
+
+  constructor(upstream: Upstream, now: () => number, emit: (e: HealthEvent) => void) {
+    this.#now = now;
+    this.#emit = emit;
+    this.upstream = upstream;
+    this.#gw = { ...UPSTREAM_GW_DEFAULTS, ...(upstream.gw ?? {}) };
+    this.#breakerCfg = { cooldownMs: 0, cooldownMaxMs: 0, halfOpenMax: 1 };
+    this.configure(upstream);
+  }
+
+  get gw(): UpstreamGwExtensions {
+    return this.#gw;
+  }
+
+  /** Take a new version of the upstream entity (thresholds and gw knobs apply at once). */
+  configure(upstream: Upstream): void {
+    this.upstream = upstream;
+    this.#gw = { ...UPSTREAM_GW_DEFAULTS, ...(upstream.gw ?? {}) };
+    // shared by every breaker of this upstream, so a change applies to all
+    this.#breakerCfg.cooldownMs = this.#gw.breaker_cooldown * 1000;
+    this.#breakerCfg.cooldownMaxMs = Math.max(this.#gw.breaker_cooldown_max, this.#gw.breaker_cooldown) * 1000;
+  }
+
+  /** Kong: a checker exists when an active interval or a passive unhealthy threshold is set. */
+  checksOn(): boolean {
+    const h = this.upstream.healthchecks;
+    const p = h.passive.unhealthy;
+    return this.activeOn() || p.tcp_failures > 0 || p.timeouts > 0 || p.http_failures > 0;
+  }
+
+  /** Active probing configured (`type: tcp` included; intervals 0 = off). */
+  activeOn(): boolean {
+    const a = this.upstream.healthchecks.active;
+    return a.healthy.interval > 0 || a.unhealthy.interval > 0;
+  }
+
+  /**
+   * Follow the balancer's target list. Targets seen for the first time
+   * start `warming` when active checks are on and `initial` is false (a
+   * target added at run time gets no traffic before its first good probe).
+   */
+  sync(refs: readonly TargetRef[], initial: boolean): void {
+    const seen = new Set<string>();
+    const breakerCfg: BreakerConfig = this.#breakerCfg;
+    for (const r of refs) {
+      seen.add(r.id);
+      const t = this.targets.get(r.id);
+      if (t) {
+        t.address = r.address;
+        t.weight = r.weight;
+        continue;
+      }
+      const nt = new TargetHealth(r.id, r.address, r.weight, breakerCfg, this.#now);
+      if (!initial && this.activeOn() && r.weight > 0) {
+        nt.warming = true;
+        nt.nextProbeAt = this.#now(); // the manager jitters the first probe
+      }
+      this.targets.set(r.id, nt);
+    }
+    for (const id of this.targets.keys()) if (!seen.has(id)) this.targets.delete(id);
+  }
+
+  /** Use `sink` (the current balancer) from now on and push every target's availability to it. */
+  attach(sink: StatusSink): void {
+    this.#sink = sink;
+    this.applyAll();
+  }
+
+  // ---- what the proxy reports -------------------------------------------
+
+  /** A try started on `id`: returns a token for {@link tryEnded}; takes a half-open trial slot. */
+  tryStarted(id: string): number {
+    const t = this.targets.get(id);
+    const token = this.#nextToken++;
+    if (!t) return token;
+    t.inFlight.set(token, this.#now());
+    if (t.breaker.state.state === 'half-open') {
+      t.breaker.trialStarted();
+      if (!t.breaker.admits()) this.applyAll();
+    }
+    return token;
+  }
+
+  /** The try is over (answered, failed or cancelled). */
+  tryEnded(id: string, token: number): void {
+    const t = this.targets.get(id);
+    if (!t || !t.inFlight.delete(token)) return;
+    if (t.stalled && t.inFlight.size === 0) this.#set(t, () => (t.stalled = false), 'its stalled requests ended');
+  }
+
+  /**
+   * Passive check: the outcome of one try (kong-semantics §5). A status is
+   * classified by the passive status lists (others are ignored); `latencyMs`
+   * (time to headers) feeds the stall guard and hedging deadline.
+   */
+  outcome(id: string, kind: OutcomeKind, status?: number, latencyMs?: number, token?: number): void {
+    const t = this.targets.get(id);
+    if (!t) return;
+    const now = this.#now();
+    if (token !== undefined) t.inFlight.delete(token);
+    let k: OutcomeKind | null = kind;
+    if (kind === 'success' || kind === 'http_failure') {
+      t.lastResponseAt = now;
+      if (latencyMs !== undefined) this.latency.add(latencyMs);
+      if (t.stalled) this.#set(t, () => (t.stalled = false), 'answered again');
+      if (status !== undefined) {
+        const p = this.upstream.healthchecks.passive;
+        k = p.unhealthy.http_statuses.includes(status) ? 'http_failure' : p.healthy.http_statuses.includes(status) ? 'success' : null;
+      }
+    }
+    if (k === null) return;
+    const b = t.breaker.state.state;
+    if (b === 'half-open') {
+      if (k === 'success') {
+        this.#set(t, () => {
+          this.#bt(t, t.breaker.success());
+          t.passiveCounters.reset();
+        }, 'trial request succeeded');
+      } else this.#set(t, () => this.#bt(t, t.breaker.failure()), 'trial request failed');
+      return;
+    }
+    if (b === 'open') return; // counting stops while already ejected
+    const verdict = t.passiveCounters.record(k, passiveThresholds(this.upstream));
+    if (verdict !== 'unhealthy') return;
+    const reason = `passive ${k.replace('_', ' ')}s reached ${t.passiveCounters[k === 'http_failure' ? 'http_failures' : k === 'tcp_failure' ? 'tcp_failures' : 'timeouts']}`;
+    if (!this.#canEject()) {
+      this.#emit({ kind: 'ejection-capped', upstream: this.upstream.name, target: t.address, reason: `${reason}; max_ejection_percent ${this.#gw.max_ejection_percent} reached` });
+      t.passiveCounters.reset();
+      return;
+    }
+    this.#set(t, () => this.#bt(t, t.breaker.open(reason)), reason);
+  }
+
+  // ---- what active checks and operators report --------------------------
+
+  /** Result of one active probe (already classified by the prober). */
+  probed(id: string, kind: OutcomeKind): void {
+    const t = this.targets.get(id);
+    if (!t || t.weight === 0) return;
+    if (kind === 'success' && t.warming) this.#set(t, () => (t.warming = false), 'first successful probe');
+    const a = this.upstream.healthchecks.active;
+    const verdict = t.activeCounters.record(kind, { ...a.unhealthy, successes: a.healthy.successes });
+    if (verdict === 'unhealthy' && !t.failedActive) {
+      this.#set(t, () => (t.failedActive = true), `active ${kind.replace('_', ' ')}s reached threshold`);
+    } else if (verdict === 'healthy' && t.unhealthy()) {
+      this.#set(t, () => {
+        t.failedActive = false;
+        t.manualUnhealthy = false;
+        this.#bt(t, t.breaker.reset('active checks succeeded'));
+      }, 'active successes reached threshold');
+    }
+  }
+
+  /** Kong's `PUT …/healthy|unhealthy`: immediate, clears the counters. */
+  manual(id: string, healthy: boolean): boolean {
+    const t = this.targets.get(id);
+    if (!t) return false;
+    t.activeCounters.reset();
+    t.passiveCounters.reset();
+    this.#set(t, () => {
+      if (!healthy) {
+        t.manualUnhealthy = true;
+        return;
+      }
+      t.manualUnhealthy = t.failedActive = t.warming = t.stalled = false;
+      this.#bt(t, t.breaker.reset('set healthy by an operator'));
+    }, healthy ? 'set healthy by an operator' : 'set unhealthy by an operator');
+    return true;
+  }
+
+  // ---- time -------------------------------------------------------------
+
+  /** Advance time-driven transitions: open → half-open, slow-start ramps, the stall guard. */
+  tick(): void {
+    const now = this.#now();
+    const stallAfter = this.#gw.stall_guard ? this.stallThreshold() : undefined;
+    for (const t of this.targets.values()) {
+      if (t.breaker.due()) this.#set(t, () => this.#bt(t, t.breaker.halfOpen()), 'cool-down ended');
+      if (stallAfter !== undefined && !t.stalled && t.weight > 0) {
+        const oldest = t.oldestInFlight();
+        if (oldest !== undefined && now - oldest > stallAfter && this.#othersAnsweredSince(t, oldest)) {
+          this.#set(t, () => (t.stalled = true), `oldest in-flight request waiting ${Math.round(now - oldest)} ms (limit ${Math.round(stallAfter)} ms)`);
+        }
+      }
+      if (t.rampStart !== null && this.#sink) {
+        const f = this.#factor(t);
+        if (!this.allUnhealthy || this.#gw.all_unhealthy === 'fail-closed') this.#sink.setAvailability(t.id, t.routable(), f);
+      }
+    }
+  }
+
+  /** Hedging deadline for a try, ms, or undefined (off, or too few samples yet). */
+  hedgeDelay(readTimeoutMs: number): number | undefined {
+    if (!this.#gw.hedging) return undefined;
+    return this.latency.deadline(this.#gw.hedge_min_delay, Math.min(readTimeoutMs, DEADLINE_CAP_MS));
+  }
+
+  /** How long the oldest in-flight try may wait before the stall guard holds the target out, ms. */
+  stallThreshold(): number | undefined {
+    const d = this.latency.deadline(this.#gw.hedge_min_delay, DEADLINE_CAP_MS);
+    return d === undefined ? undefined : STALL_DEADLINES * d;
+  }
+
+  /** Push every target's availability (and the all-unhealthy policy) to the balancer. */
+  applyAll(): void {
+    const sink = this.#sink;
+    let weighted = 0;
+    let routable = 0;
+    for (const t of this.targets.values()) {
+      if (t.weight === 0) continue;
+      weighted++;
+      if (t.routable()) routable++;
+    }
+    const all = weighted > 0 && routable === 0;
+    if (all !== this.allUnhealthy) {
+      this.allUnhealthy = all;
+      this.#emit({ kind: 'all-unhealthy', upstream: this.upstream.name, on: all, policy: this.#gw.all_unhealthy });
+    }
+    if (!sink) return;
+    const open = all && this.#gw.all_unhealthy === 'fail-open';
+    for (const t of this.targets.values()) sink.setAvailability(t.id, open || t.routable(), open ? 1 : this.#factor(t));
+  }
+
+  // ---- internals --------------------------------------------------------
+
+  /** Run `mutate` on `t`, then report the flip (if any) and push availability when routability changed. */
+  #set(t: TargetHealth, mutate: () => void, reason: string): void {
+    const before = t.state();
+    const wasRoutable = t.routable();
+    mutate();
+    const after = t.state();
+    if (after !== before) this.#emit({ kind: 'state', upstream: this.upstream.name, target: t.address, from: before, to: after, reason });
+    if (t.routable() !== wasRoutable) {
+      if (t.routable() && t.breaker.state.state === 'closed' && this.#gw.slow_start > 0) t.rampStart = this.#now();
+      this.applyAll();
+    }
+  }
+
+  /** Report a breaker transition (call inside {@link #set} so the derived flip is reported too). */
+  #bt(t: TargetHealth, tr: BreakerTransition | null): void {
+    if (tr) this.#emit({ kind: 'breaker', upstream: this.upstream.name, target: t.address, from: tr.from, to: tr.to, reason: tr.reason });
+  }
+
+  #factor(t: TargetHealth): number {
+    if (t.rampStart === null) return 1;
+    const f = (this.#now() - t.rampStart) / (this.#gw.slow_start * 1000);
+    if (f >= 1 || this.#gw.slow_start === 0) {
+      t.rampStart = null;
+      return 1;
+    }
+    return Math.max(0, f);
+  }
+
+  /** Max ejection percent: at least one target may always be ejected (Envoy). */
+  #canEject(): boolean {
+    let total = 0;
+    let ejected = 0;
+    for (const t of this.targets.values()) {
+      if (t.weight === 0) continue;
+      total++;
+      if (t.breaker.state.state !== 'closed') ejected++;
+    }
+    return ejected === 0 || (ejected + 1) * 100 <= this.#gw.max_ejection_percent * total;
+  }
+
+  #othersAnsweredSince(t: TargetHealth, since: number): boolean {
+    for (const o of this.targets.values()) if (o !== t && o.lastResponseAt > since) return true;
+    return false;
+  }
+}
+
+function passiveThresholds(u: Upstream): Thresholds {
+  const p = u.healthchecks.passive;
+  return { successes: p.healthy.successes, http_failures: p.unhealthy.http_failures, tcp_failures: p.unhealthy.tcp_failures, timeouts: p.unhealthy.timeouts };
+}
