@@ -33,13 +33,15 @@ interface Page<T> {
 }
 
 /** Names of upstreams tagged `gw`, following `next`, at most `max`. */
-export async function gwUpstreams(admin: KongAdmin, max = MAX_UPSTREAMS): Promise<{ names: string[]; truncated: boolean }> {
+export async function gwUpstreams(admin: KongAdmin, max = MAX_UPSTREAMS, pageSize = PAGE): Promise<{ names: string[]; truncated: boolean }> {
   const names: string[] = [];
-  let path: string | null = `/upstreams?tags=${TAG.gw}&size=${PAGE}`;
+  let path: string | null = `/upstreams?tags=${TAG.gw}&size=${pageSize}`;
   while (path && names.length < max) {
     const r: { body: Page<{ name: string }> } = await admin.expect<Page<{ name: string }>>([200], 'GET', path);
     for (const u of r.body.data ?? []) names.push(u.name);
-    path = r.body.next ? new URL(r.body.next, 'http://x').pathname + new URL(r.body.next, 'http://x').search : null;
+    // Kong's `next` is a path (or a URL): keep only path and query, the admin URL is ours
+    const next = r.body.next ? new URL(r.body.next, 'http://admin') : undefined;
+    path = next ? next.pathname + next.search : null;
   }
   return { names: names.slice(0, max), truncated: path !== null || names.length > max };
 }
@@ -49,9 +51,9 @@ export async function gwUpstreams(admin: KongAdmin, max = MAX_UPSTREAMS): Promis
  * `instanceId` (tag value as written), in `ownUpstream` or any gw upstream.
  * Returns what was removed.
  */
-export async function removeStaleHolders(admin: KongAdmin, o: { target: string; instanceId: string; ownUpstream: string; log?: Logger }): Promise<StaleHolder[]> {
-  const { names, truncated } = await gwUpstreams(admin);
-  if (truncated) o.log?.warn({ max: MAX_UPSTREAMS }, 'identity guard: more gw upstreams than it searches; the rest are not checked');
+export async function removeStaleHolders(admin: KongAdmin, o: { target: string; instanceId: string; ownUpstream: string; log?: Logger; maxUpstreams?: number; pageSize?: number }): Promise<StaleHolder[]> {
+  const { names, truncated } = await gwUpstreams(admin, o.maxUpstreams, o.pageSize);
+  if (truncated) o.log?.warn({ max: o.maxUpstreams ?? MAX_UPSTREAMS }, 'identity guard: more gw upstreams than it searches; the rest are not checked');
   const upstreams = [o.ownUpstream, ...names.filter((n) => n !== o.ownUpstream)];
   const removed: StaleHolder[] = [];
   let next = 0;

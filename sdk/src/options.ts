@@ -48,12 +48,7 @@ export const optionsSchema = z
     onShutdown: z.function().optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).info === 'function').optional(),
   })
-  .strict()
-  .superRefine((o, ctx) => {
-    if (o.mode === 'blue-green' && o.upstream !== undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['upstream'], message: 'cannot be set with mode blue-green (each deployment gets <service>.<deployment>.upstream)' });
-    }
-  });
+  .strict();
 
 export type RegisterOptions = z.input<typeof optionsSchema>;
 export type ResolvedOptions = z.output<typeof optionsSchema> & { upstream: string };
@@ -83,7 +78,14 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
     if (v !== undefined && v !== '') merged[spec.key] = spec.parse(v);
   }
   Object.assign(merged, input);
-  const r = optionsSchema.safeParse(merged);
+  // cross-field rules stay out of the schema so it remains a plain object (gw-agent reads its `shape`)
+  const r = optionsSchema
+    .superRefine((o, ctx) => {
+      if (o.mode === 'blue-green' && o.upstream !== undefined) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['upstream'], message: 'cannot be set with mode blue-green (each deployment gets <service>.<deployment>.upstream)' });
+      }
+    })
+    .safeParse(merged);
   if (!r.success) {
     const problems = r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown option(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'options'}: ${i.message}`));
     throw new Error(`gw register(): invalid options: ${problems.join('; ')}`);

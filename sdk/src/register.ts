@@ -162,7 +162,9 @@ class RegistrationImpl implements Registration {
     }
     for (const r of o.routes) {
       const declared: Record<string, unknown> = typeof r === 'string' ? { paths: [r] } : { ...r };
-      const name = typeof r === 'string' ? routeName(o.service, r) : String(declared.name ?? routeName(o.service, JSON.stringify(r)));
+      // one name per path, whatever the settings, so deployments that disagree on them write the same route
+      const paths = Array.isArray(declared.paths) ? (declared.paths as unknown[]) : [];
+      const name = typeof r === 'string' ? routeName(o.service, r) : String(declared.name ?? routeName(o.service, typeof paths[0] === 'string' ? paths[0] : JSON.stringify(r)));
       const existing = await this.#get(`/routes/${enc(name)}`);
       if (decide(existing, stamp) === 'keep') continue;
       const own = Array.isArray(declared.tags) ? (declared.tags as string[]) : [];
