@@ -1,0 +1,83 @@
+/**
+ * What the agent reads from the Admin API, over the SDK's client: the
+ * upstream of a service, the targets of an upstream with their runtime
+ * state, and errors turned into one-line AgentErrors naming the flag.
+ */
+import { AdminApiError, enc, KongAdmin } from '../../sdk/src/kong-admin.js';
+import { detectGateway, type GatewayKind, type TargetHealth } from '../../sdk/src/drain.js';
+import { AgentError, UsageError } from './errors.js';
+
+export interface AdminFlags {
+  adminUrl?: string | undefined;
+  adminToken?: string | undefined;
+}
+
+/** The SDK's Admin API client for `--admin-url` (required here). */
+export function adminClient(o: AdminFlags): KongAdmin {
+  if (!o.adminUrl) throw new UsageError('--admin-url: required (or set GW_ADMIN_URL)');
+  return new KongAdmin(o.adminUrl, o.adminToken);
+}
+
+/** Run an Admin API step; network and HTTP errors become one-line AgentErrors. */
+export async function step<T>(admin: KongAdmin, what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asAgentError(admin, what, err);
+  }
+}
+
+export function asAgentError(admin: KongAdmin, what: string, err: unknown): AgentError {
+  if (err instanceof AgentError) return err;
+  if (err instanceof AdminApiError) {
+    const hint = err.status === 401 ? ' (check --admin-token)' : err.status === 403 ? ' (the token may not do this)' : '';
+    return new AgentError('gateway', `${what}: ${err.message}${hint}`);
+  }
+  const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const code = e.code ?? e.cause?.code;
+  return new AgentError('gateway', `${what}: cannot reach the Admin API at ${admin.url} (--admin-url): ${code ?? e.message}`);
+}
+
+export async function gatewayKind(admin: KongAdmin): Promise<GatewayKind> {
+  return step(admin, 'GET /', () => detectGateway(admin));
+}
+
+/** The upstream a service points at (`service.host`), checked to exist. */
+export async function upstreamOfService(admin: KongAdmin, service: string): Promise<string> {
+  const s = await step(admin, `GET /services/${service}`, () => admin.call<{ host?: string }>('GET', `/services/${enc(service)}`));
+  if (s.status === 404) throw new AgentError('failed', `--service ${service}: no such service on ${admin.url}`);
+  if (s.status !== 200 || !s.body.host) throw asAgentError(admin, `GET /services/${service}`, new AdminApiError(s.status, s.body, `GET /services/${service}`));
+  await requireUpstream(admin, s.body.host, `--service ${service} points at host ${s.body.host}, which is not an upstream`);
+  return s.body.host;
+}
+
+export async function requireUpstream(admin: KongAdmin, upstream: string, notFound = `--upstream ${upstream}: no such upstream`): Promise<void> {
+  const u = await step(admin, `GET /upstreams/${upstream}`, () => admin.call('GET', `/upstreams/${enc(upstream)}`));
+  if (u.status === 404) throw new AgentError('failed', `${notFound} on ${admin.url}`);
+  if (u.status !== 200) throw asAgentError(admin, `GET /upstreams/${upstream}`, new AdminApiError(u.status, u.body, `GET /upstreams/${upstream}`));
+}
+
+/** Every target of an upstream with Kong's health and, on gw, the `gw` runtime view (follows `next`). */
+export async function targetsWithHealth(admin: KongAdmin, upstream: string): Promise<TargetHealth[]> {
+  const out: TargetHealth[] = [];
+  let path: string | null = `/upstreams/${enc(upstream)}/health?size=1000`;
+  while (path) {
+    const page: { status: number; body: { data?: TargetHealth[]; next?: string | null } } = await step(admin, `GET /upstreams/${upstream}/health`, () =>
+      admin.expect<{ data?: TargetHealth[]; next?: string | null }>([200], 'GET', path!),
+    );
+    out.push(...(page.body.data ?? []));
+    path = page.body.next ?? null;
+  }
+  return out;
+}
+
+/** The value of a `prefix:value` tag, e.g. the deployment of a target. */
+export function tagValue(tags: string[] | null | undefined, prefix: string): string | undefined {
+  const t = (tags ?? []).find((x) => x.startsWith(`${prefix}:`));
+  return t?.slice(prefix.length + 1);
+}
+
+/** Kong's words for a target that should get no traffic, plus gw's runtime states. */
+export function isUnhealthy(h: TargetHealth): boolean {
+  return h.health === 'UNHEALTHY' || h.health === 'DNS_ERROR' || h.gw?.state === 'unhealthy' || h.gw?.state === 'ejected';
+}
