@@ -1,0 +1,43 @@
+/**
+ * An Express app that registers itself with the gateway once it listens,
+ * and leaves cleanly on SIGTERM: register() drains the target (weight 0),
+ * waits until the gateway reports no request in flight to it, deletes it,
+ * then calls onShutdown, which closes the server and exits 0.
+ *
+ *   GW_ADMIN_URL=http://127.0.0.1:8001 GW_SERVICE=hello GW_ROUTES=/hello PORT=3000 \
+ *     node dist/examples/express-app/app.js
+ *
+ * The instance's address is detected (ECS task metadata, else the first
+ * non-internal IPv4); set GW_HOST to override it.
+ */
+import express from 'express';
+import { register } from '../../sdk/src/index.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const listenHost = process.env.LISTEN_HOST ?? '0.0.0.0';
+const name = process.env.APP_NAME ?? `express-${port}`;
+const delayMs = Number(process.env.APP_DELAY_MS ?? 0);
+
+const app = express();
+app.get('/health', (_req, res) => {
+  res.json({ ok: true });
+});
+app.use((req, res) => {
+  setTimeout(() => res.json({ app: name, framework: 'express', url: req.url }), delayMs);
+});
+
+const server = app.listen(port, listenHost, async () => {
+  // adminUrl, service and routes come from GW_ADMIN_URL, GW_SERVICE, GW_ROUTES
+  const reg = await register({
+    port,
+    onShutdown: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+          process.exit(0);
+        });
+        server.closeIdleConnections();
+      }),
+  });
+  console.log(JSON.stringify({ msg: 'registered', target: reg.target, gateway: reg.gateway, upstream: reg.upstream }));
+});

@@ -1,0 +1,38 @@
+/**
+ * A fastify app that registers itself with the gateway once it listens,
+ * and leaves cleanly on SIGTERM: register() drains the target (weight 0),
+ * waits until the gateway reports no request in flight to it, deletes it,
+ * then calls onShutdown, which closes fastify (in-flight requests finish,
+ * idle keep-alive connections are closed) and exits 0.
+ *
+ *   GW_ADMIN_URL=http://127.0.0.1:8001 GW_SERVICE=hello GW_ROUTES=/hello PORT=3000 \
+ *     node dist/examples/fastify-app/app.js
+ *
+ * The instance's address is detected (ECS task metadata, else the first
+ * non-internal IPv4); set GW_HOST to override it.
+ */
+import Fastify from 'fastify';
+import { register } from '../../sdk/src/index.js';
+
+const port = Number(process.env.PORT ?? 3000);
+const listenHost = process.env.LISTEN_HOST ?? '0.0.0.0';
+const name = process.env.APP_NAME ?? `fastify-${port}`;
+const delayMs = Number(process.env.APP_DELAY_MS ?? 0);
+
+const app = Fastify();
+app.get('/health', async () => ({ ok: true }));
+app.all('/*', async (req) => {
+  if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+  return { app: name, framework: 'fastify', url: req.url };
+});
+
+await app.listen({ port, host: listenHost });
+// adminUrl, service and routes come from GW_ADMIN_URL, GW_SERVICE, GW_ROUTES
+const reg = await register({
+  port,
+  onShutdown: async () => {
+    await app.close();
+    process.exit(0);
+  },
+});
+console.log(JSON.stringify({ msg: 'registered', target: reg.target, gateway: reg.gateway, upstream: reg.upstream }));
