@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createBalancer } from '../../../../gateway/src/balancer/registry.js';
+import type { Balancer } from '../../../../gateway/src/balancer/balancer.js';
+import type { Target } from '../../../../gateway/src/entities/types.js';
+import { UpstreamHealth, type HealthEvent, type StatusSink } from '../../../../gateway/src/health/upstream-health.js';
+import { ctx, equal, upstream } from '../balancer/fixtures.js';
+
+const PASSIVE = { passive: { unhealthy: { tcp_failures: 2, timeouts: 2, http_failures: 2 } } };
+const ACTIVE = { active: { healthy: { interval: 1, successes: 2 }, unhealthy: { interval: 1, tcp_failures: 2, http_failures: 2, timeouts: 2 } } };
+
+function setup(fields: Record<string, unknown>, n = 3, initial = true) {
+  let t = 1_000_000;
+  const clock = { now: () => t, advance: (ms: number) => (t += ms) };
+  const events: HealthEvent[] = [];
+  const u = upstream(fields);
+  const targets: Target[] = equal(n);
+  const balancer: Balancer = createBalancer(u, targets);
+  const h = new UpstreamHealth(u, clock.now, (e) => events.push(e));
+  h.sync(balancer.targets, initial);
+  h.attach(balancer);
+  const ids = targets.map((x) => x.id);
+  const picks = (k = 30) => {
+    const seen = new Set<string>();
+    for (let i = 0; i < k; i++) {
+      const r = balancer.pick(ctx());
+      if (r) seen.add(r.target.id);
+    }
+    return seen;
+  };
+  return { h, clock, events, balancer, ids, picks, targets };
+}
+
+const states = (events: HealthEvent[]) => events.filter((e) => e.kind === 'state').map((e) => (e.kind === 'state' ? `${e.from}→${e.to}` : ''));
+
+test('passive failures reaching the threshold eject the target; the balancer stops picking it', () => {
+  const { h, events, ids, picks } = setup({ healthchecks: PASSIVE });
+  h.outcome(ids[0]!, 'tcp_failure');
+  assert.equal(h.targets.get(ids[0]!)!.state(), 'healthy', 'one failure is below the threshold');
+  h.outcome(ids[0]!, 'tcp_failure');
+  assert.equal(h.targets.get(ids[0]!)!.state(), 'ejected');
+  assert.deepEqual(states(events), ['healthy→ejected']);
+  assert.ok(events.some((e) => e.kind === 'breaker' && e.from === 'closed' && e.to === 'open'));
+  assert.equal(picks().has(ids[0]!), false);
+  assert.equal(picks().size, 2);
+});
+
+test('a success resets the failure counters; statuses are classified by the passive lists', () => {
+  const { h, ids } = setup({ healthchecks: PASSIVE });
+  h.outcome(ids[0]!, 'timeout');
+  h.outcome(ids[0]!, 'success', 200);
+  h.outcome(ids[0]!, 'timeout');
+  assert.equal(h.targets.get(ids[0]!)!.state(), 'healthy');
+  h.outcome(ids[1]!, 'success', 500);
+  h.outcome(ids[1]!, 'success', 404); // in neither list: ignored, does not reset
+  h.outcome(ids[1]!, 'success', 503);
+  assert.equal(h.targets.get(ids[1]!)!.state(), 'ejected', '500 then 503 are two http failures');
+});
+
+test('passive only: after the cool-down the target goes half-open, one trial decides, failures double the cool-down', () => {
+  const { h, clock, ids, picks, events } = setup({ healthchecks: PASSIVE, gw: { breaker_cooldown: 10 } });
+  const id = ids[0]!;
+  h.outcome(id, 'tcp_failure');
+  h.outcome(id, 'tcp_failure');
+  const t = h.targets.get(id)!;
+  const st = (): string => t.breaker.state.state;
+  clock.advance(9_999);
+  h.tick();
+  assert.equal(st(), 'open');
+  clock.advance(1);
+  h.tick();
+  assert.equal(st(), 'half-open');
+  assert.ok(picks(60).has(id), 'half-open admits a trial');
+  const token = h.tryStarted(id);
+  assert.equal(picks(60).has(id), false, 'no second request while the trial is in flight');
+  h.outcome(id, 'tcp_failure', undefined, undefined, token);
+  assert.equal(st(), 'open');
+  assert.equal(t.breaker.until! - clock.now(), 20_000, 'second ejection: 20 s');
+  clock.advance(20_000);
+  h.tick();
+  const token2 = h.tryStarted(id);
+  h.outcome(id, 'success', 200, 5, token2);
+  h.tryEnded(id, token2);
+  assert.equal(t.state(), 'healthy');
+  assert.ok(picks(60).has(id));
+  const breakerFlips = events.filter((e) => e.kind === 'breaker').map((e) => (e.kind === 'breaker' ? e.to : ''));
+  assert.deepEqual(breakerFlips, ['open', 'half-open', 'open', 'half-open', 'closed']);
+});
+
+test('max_ejection_percent caps passive ejection (at least one may always go)', () => {
+  const { h, ids, events } = setup({ healthchecks: PASSIVE, gw: { max_ejection_percent: 50 } }, 4);
+  for (const id of ids.slice(0, 3)) {
+    h.outcome(id, 'http_failure');
+    h.outcome(id, 'http_failure');
+  }
+  const ejected = ids.filter((id) => h.targets.get(id)!.state() === 'ejected');
+  assert.equal(ejected.length, 2);
+  assert.equal(events.filter((e) => e.kind === 'ejection-capped').length, 1);
+  const single = setup({ healthchecks: PASSIVE, gw: { max_ejection_percent: 0 } }, 1);
+  single.h.outcome(single.ids[0]!, 'timeout');
+  single.h.outcome(single.ids[0]!, 'timeout');
+  assert.equal(single.h.targets.get(single.ids[0]!)!.state(), 'ejected');
+});
+
+test('all targets unhealthy: fail-closed picks nothing, fail-open routes to all; both are reported', () => {
+  for (const policy of ['fail-closed', 'fail-open'] as const) {
+    const { h, ids, picks, events } = setup({ healthchecks: PASSIVE, gw: { all_unhealthy: policy, max_ejection_percent: 100 } }, 2);
+    for (const id of ids) {
+      h.outcome(id, 'tcp_failure');
+      h.outcome(id, 'tcp_failure');
+    }
+    assert.equal(h.allUnhealthy, true);
+    assert.equal(picks().size, policy === 'fail-open' ? 2 : 0, policy);
+    assert.deepEqual(events.filter((e) => e.kind === 'all-unhealthy').map((e) => (e.kind === 'all-unhealthy' ? [e.on, e.policy] : [])), [[true, policy]]);
+  }
+});
+
+test('warming: a target added at run time gets no traffic before its first good probe', () => {
+  const { h, balancer, ids, targets } = setup({ healthchecks: ACTIVE }, 2);
+  const added = equal(3).slice(2).map((t) => ({ ...t, target: '10.9.9.9:80' }));
+  const b2 = createBalancer(upstream({ healthchecks: ACTIVE }), [...targets, ...added], { previous: balancer });
+  h.sync(b2.targets, false);
+  h.attach(b2);
+  const newId = b2.targets[2]!.id;
+  assert.equal(h.targets.get(newId)!.state(), 'warming');
+  assert.equal(h.targets.get(ids[0]!)!.state(), 'healthy', 'targets present at start are not re-warmed');
+  const seen = () => new Set(Array.from({ length: 30 }, () => b2.pick(ctx())?.target.id));
+  assert.equal(seen().has(newId), false);
+  h.probed(newId, 'tcp_failure');
+  assert.equal(h.targets.get(newId)!.state(), 'warming');
+  h.probed(newId, 'success');
+  assert.equal(h.targets.get(newId)!.state(), 'healthy');
+  assert.ok(seen().has(newId));
+});
+
+test('active checks: failures mark the target unhealthy, successes revive it and close an open breaker', () => {
+  const { h, ids, events } = setup({ healthchecks: { ...ACTIVE, ...PASSIVE } });
+  const id = ids[0]!;
+  h.probed(id, 'http_failure');
+  h.probed(id, 'http_failure');
+  assert.equal(h.targets.get(id)!.state(), 'unhealthy');
+  h.probed(id, 'success');
+  assert.equal(h.targets.get(id)!.state(), 'unhealthy', 'successes threshold is 2');
+  h.probed(id, 'success');
+  assert.equal(h.targets.get(id)!.state(), 'healthy');
+  h.outcome(id, 'tcp_failure');
+  h.outcome(id, 'tcp_failure');
+  assert.equal(h.targets.get(id)!.state(), 'ejected');
+  h.probed(id, 'success');
+  h.probed(id, 'success');
+  assert.equal(h.targets.get(id)!.state(), 'healthy', 'active checks close the breaker');
+  assert.deepEqual(states(events), ['healthy→unhealthy', 'unhealthy→healthy', 'healthy→ejected', 'ejected→healthy']);
+});
+
+test('manual unhealthy holds a target out until manual healthy, which also clears an open breaker', () => {
+  const { h, ids, picks } = setup({ healthchecks: PASSIVE });
+  assert.equal(h.manual(ids[0]!, false), true);
+  assert.equal(h.targets.get(ids[0]!)!.state(), 'unhealthy');
+  assert.equal(picks().has(ids[0]!), false);
+  h.outcome(ids[1]!, 'tcp_failure');
+  h.outcome(ids[1]!, 'tcp_failure');
+  h.manual(ids[0]!, true);
+  h.manual(ids[1]!, true);
+  assert.equal(picks().size, 3);
+  assert.equal(h.manual('nope', true), false);
+});
+
+test('slow start ramps the factor linearly after a recovery', () => {
+  let t = 0;
+  const calls: [string, boolean, number][] = [];
+  const sink: StatusSink = { setAvailability: (id, a, f = 1) => void calls.push([id, a, f]) };
+  const u = upstream({ healthchecks: PASSIVE, gw: { slow_start: 10, breaker_cooldown: 1 } });
+  const targets = equal(2);
+  const h = new UpstreamHealth(u, () => t, () => undefined);
+  h.sync(createBalancer(u, targets).targets, true);
+  h.attach(sink);
+  const id = targets[0]!.id;
+  h.outcome(id, 'tcp_failure');
+  h.outcome(id, 'tcp_failure');
+  t += 1_000;
+  h.tick();
+  const tok = h.tryStarted(id);
+  h.outcome(id, 'success', 200, 1, tok);
+  const factors: number[] = [];
+  for (let s = 0; s <= 12; s += 3) {
+    calls.length = 0;
+    h.tick();
+    factors.push(+(calls.find((c) => c[0] === id)?.[2] ?? NaN).toFixed(2));
+    t += 3_000;
+  }
+  assert.deepEqual(factors.slice(0, 4), [0, 0.3, 0.6, 0.9]);
+  assert.ok(Number.isNaN(factors[4]!) || factors[4] === 1, 'the ramp ends at 1');
+  assert.equal(h.targets.get(id)!.rampStart, null);
+});
+
+test('stall guard: a target whose oldest request waits 2 deadlines while others answer gets no new requests until it answers', () => {
+  const { h, clock, ids, picks } = setup({ healthchecks: PASSIVE, gw: { hedge_min_delay: 100 } });
+  for (let i = 0; i < 25; i++) h.outcome(ids[1]!, 'success', 200, 10);
+  assert.equal(h.hedgeDelay(60_000), 100, 'floor');
+  assert.equal(h.hedgeDelay(50), 50, 'never above the read timeout');
+  const tok = h.tryStarted(ids[0]!);
+  clock.advance(150);
+  h.outcome(ids[1]!, 'success', 200, 10);
+  h.tick();
+  assert.equal(h.targets.get(ids[0]!)!.stalled, false, '150 ms < 2 × 100 ms');
+  clock.advance(100);
+  h.tick();
+  assert.equal(h.targets.get(ids[0]!)!.stalled, true);
+  assert.equal(picks().has(ids[0]!), false);
+  h.outcome(ids[0]!, 'success', 200, 250, tok);
+  assert.equal(h.targets.get(ids[0]!)!.stalled, false);
+  assert.ok(picks().has(ids[0]!));
+});
+
+test('no hedging before enough samples, or when the upstream turns it off', () => {
+  const { h, ids } = setup({});
+  for (let i = 0; i < 5; i++) h.outcome(ids[0]!, 'success', 200, 10);
+  assert.equal(h.hedgeDelay(60_000), undefined);
+  const off = setup({ gw: { hedging: false } });
+  for (let i = 0; i < 30; i++) off.h.outcome(off.ids[0]!, 'success', 200, 10);
+  assert.equal(off.h.hedgeDelay(60_000), undefined);
+});
