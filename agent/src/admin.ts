@@ -5,6 +5,7 @@
  */
 import { AdminApiError, enc, KongAdmin } from '../../sdk/src/kong-admin.js';
 import { detectGateway, type GatewayKind, type TargetHealth } from '../../sdk/src/drain.js';
+import { TAG, tagValue } from '../../sdk/src/tags.js';
 import { AgentError, UsageError } from './errors.js';
 
 export interface AdminFlags {
@@ -52,9 +53,7 @@ export async function upstreamOfService(admin: KongAdmin, service: string): Prom
 }
 
 export async function requireUpstream(admin: KongAdmin, upstream: string, notFound = `--upstream ${upstream}: no such upstream`): Promise<void> {
-  const u = await step(admin, `GET /upstreams/${upstream}`, () => admin.call('GET', `/upstreams/${enc(upstream)}`));
-  if (u.status === 404) throw new AgentError('failed', `${notFound} on ${admin.url}`);
-  if (u.status !== 200) throw asAgentError(admin, `GET /upstreams/${upstream}`, new AdminApiError(u.status, u.body, `GET /upstreams/${upstream}`));
+  if (!(await upstreamExists(admin, upstream))) throw new AgentError('failed', `${notFound} on ${admin.url}`);
 }
 
 /** Every target of an upstream with Kong's health and, on gw, the `gw` runtime view (follows `next`). */
@@ -71,10 +70,22 @@ export async function targetsWithHealth(admin: KongAdmin, upstream: string): Pro
   return out;
 }
 
-/** The value of a `prefix:value` tag, e.g. the deployment of a target. */
-export function tagValue(tags: string[] | null | undefined, prefix: string): string | undefined {
-  const t = (tags ?? []).find((x) => x.startsWith(`${prefix}:`));
-  return t?.slice(prefix.length + 1);
+/** The deployment a target was registered with (its `gw-deployment:` tag, decoded). */
+export function deploymentOf(tags: string[] | null | undefined): string | undefined {
+  return tagValue(tags, TAG.deployment);
+}
+
+/** The instance that owns a target (its `gw-instance:` tag, decoded). */
+export function instanceOf(tags: string[] | null | undefined): string | undefined {
+  return tagValue(tags, TAG.instance);
+}
+
+/** Whether an upstream exists. */
+export async function upstreamExists(admin: KongAdmin, upstream: string): Promise<boolean> {
+  const u = await step(admin, `GET /upstreams/${upstream}`, () => admin.call('GET', `/upstreams/${enc(upstream)}`));
+  if (u.status === 404) return false;
+  if (u.status !== 200) throw asAgentError(admin, `GET /upstreams/${upstream}`, new AdminApiError(u.status, u.body, `GET /upstreams/${upstream}`));
+  return true;
 }
 
 /** Kong's words for a target that should get no traffic, plus gw's runtime states. */

@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { AGENT_VERSION } from './version.js';
+import { promoteCommand, rollbackCommand } from './commands/blue-green.js';
 import { deregisterCommand } from './commands/deregister.js';
 import { drainCommand } from './commands/drain.js';
 import { reapCommand } from './commands/reap.js';
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
   const program = strict(new Command('gw-agent'))
     .description('gw-agent: register ECS tasks in gw-gateway or Kong from outside the app (sidecar), and drain them from deploy pipelines.')
     .version(AGENT_VERSION, '-V, --version');
-  for (const cmd of [runCommand(), drainCommand(), registerCommand(), deregisterCommand(), statusCommand(), reapCommand()]) program.addCommand(strict(cmd));
+  for (const cmd of [runCommand(), drainCommand(), registerCommand(), deregisterCommand(), statusCommand(), reapCommand(), promoteCommand(), rollbackCommand()]) program.addCommand(strict(cmd));
   program.addHelpText(
     'after',
     `

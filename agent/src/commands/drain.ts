@@ -6,8 +6,10 @@
  */
 import { Command } from 'commander';
 import { z } from 'zod';
-import { drainTargets, type DrainResult } from '../../../sdk/src/drain.js';
-import { adminClient, gatewayKind, requireUpstream, step, tagValue, targetsWithHealth, upstreamOfService } from '../admin.js';
+import { deploymentUpstream } from '../../../sdk/src/blue-green.js';
+import { drainTargets, type DrainProgress, type DrainResult } from '../../../sdk/src/drain.js';
+import type { KongAdmin } from '../../../sdk/src/kong-admin.js';
+import { adminClient, deploymentOf, gatewayKind, requireUpstream, step, targetsWithHealth, upstreamExists, upstreamOfService } from '../admin.js';
 import { AgentError, UsageError } from '../errors.js';
 import { ADMIN_FLAGS, addFlags, CONFIG_FLAG, CONTROL_URL_FLAG, duration, formatDuration, JSON_FLAG, list, resolve, url, type FlagSpec } from '../options.js';
 import { DrainReporter } from '../progress.js';
@@ -95,31 +97,68 @@ async function viaSidecar(o: DrainConfig, reporter: DrainReporter): Promise<void
   finish(done, `the sidecar's instance ${done.target ?? ''}`.trim(), o);
 }
 
+/** Where a deployment's targets can be: the service's live upstream, and in blue-green mode the deployment's own. */
+async function upstreamsFor(admin: KongAdmin, o: DrainConfig): Promise<string[]> {
+  if (o.upstream) {
+    await requireUpstream(admin, o.upstream);
+    return [o.upstream];
+  }
+  const live = await upstreamOfService(admin, o.service!);
+  if (!o.deployment) return [live];
+  const own = deploymentUpstream(o.service!, o.deployment);
+  return own !== live && (await upstreamExists(admin, own)) ? [live, own] : [live];
+}
+
 async function viaAdmin(o: DrainConfig, reporter: DrainReporter): Promise<void> {
   const admin = adminClient(o);
   const gateway = await gatewayKind(admin);
-  let upstream: string;
-  if (o.upstream) {
-    upstream = o.upstream;
-    await requireUpstream(admin, upstream);
-  } else upstream = await upstreamOfService(admin, o.service!);
-  let targets: string[];
-  let where: string;
-  if (o.target?.length) {
-    targets = o.target;
-    where = `upstream ${upstream}`;
-  } else {
-    const all = await targetsWithHealth(admin, upstream);
-    targets = all.filter((h) => tagValue(h.tags, 'gw-deployment') === o.deployment).map((h) => h.target);
-    where = `deployment ${o.deployment} in upstream ${upstream}`;
+  const upstreams = await upstreamsFor(admin, o);
+  const plan: { upstream: string; targets: string[] }[] = [];
+  for (const upstream of upstreams) {
+    if (o.target?.length) plan.push({ upstream, targets: o.target });
+    else {
+      const all = await targetsWithHealth(admin, upstream);
+      const targets = all.filter((h) => deploymentOf(h.tags) === o.deployment).map((h) => h.target);
+      if (targets.length) plan.push({ upstream, targets });
+    }
   }
-  reporter.event({ event: 'start', via: 'admin', gateway, upstream, targets });
-  const r = await step(admin, `drain ${where}`, () =>
-    drainTargets(admin, { upstream, targets, gateway, timeoutMs: o.timeout, delayMs: o.drainDelay, deregister: o.deregister, onProgress: (p) => reporter.progress(p, targets.length) }),
+  const names = plan.length ? plan.map((p) => p.upstream).join(', ') : upstreams.join(', ');
+  const where = o.target?.length ? `upstream ${names}` : `deployment ${o.deployment} in upstream ${names}`;
+  const total = plan.reduce((a, p) => a + p.targets.length, 0);
+  reporter.event({ event: 'start', via: 'admin', gateway, upstreams: plan.map((p) => p.upstream), targets: plan.flatMap((p) => p.targets) });
+  // drain every upstream at once; progress is the sum of the latest of each
+  const latest = new Map<string, DrainProgress>();
+  const started = Date.now();
+  const results = await Promise.all(
+    plan.map((p) =>
+      step(admin, `drain ${where}`, () =>
+        drainTargets(admin, {
+          upstream: p.upstream,
+          targets: p.targets,
+          gateway,
+          timeoutMs: o.timeout,
+          delayMs: o.drainDelay,
+          deregister: o.deregister,
+          onProgress: (x) => {
+            latest.set(p.upstream, x);
+            const sum = [...latest.values()].reduce((a, v) => ({ targetsLeft: a.targetsLeft + v.targetsLeft, inFlight: a.inFlight + v.inFlight, elapsedMs: Date.now() - started }), { targetsLeft: 0, inFlight: 0, elapsedMs: 0 });
+            reporter.progress(sum, total);
+          },
+        }),
+      ),
+    ),
   );
-  reporter.done(r, { via: 'admin', gateway, upstream });
+  const r: DrainResult = {
+    drained: results.every((x) => x.drained),
+    targets: results.flatMap((x) => x.targets),
+    deregistered: results.flatMap((x) => x.deregistered),
+    targetsLeft: results.reduce((a, x) => a + x.targetsLeft, 0),
+    inFlight: results.reduce((a, x) => a + x.inFlight, 0),
+    elapsedMs: Date.now() - started,
+  };
+  reporter.done(r, { via: 'admin', gateway, upstreams: plan.map((p) => p.upstream) });
   if (r.targets.length === 0) {
-    process.stderr.write(`gw-agent drain: nothing to drain: no ${o.target?.length ? `target ${o.target.join(', ')}` : `target of deployment ${o.deployment}`} in upstream ${upstream}\n`);
+    process.stderr.write(`gw-agent drain: nothing to drain: no ${o.target?.length ? `target ${o.target.join(', ')}` : `target of deployment ${o.deployment}`} in upstream ${names}\n`);
     return;
   }
   finish(r, where, o);

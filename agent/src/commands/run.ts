@@ -89,6 +89,7 @@ SIGTERM/SIGINT: drain (weight 0, wait for in-flight requests), deregister, exit 
     const o = resolve(cmd, RUN_FLAGS, runSchema);
     if (o.backend === 'cloudmap' && !sdkSupports('backend')) throw new UsageError('--backend cloudmap: not available yet (the SDK has no Cloud Map registrar in this version); use --backend kong');
     if (o.mode === 'blue-green' && !sdkSupports('mode')) throw new UsageError('--mode blue-green: not available yet (the SDK has no blue-green mode in this version); use --mode rolling');
+    if (o.mode === 'blue-green' && o.upstream) throw new UsageError('--upstream cannot be used with --mode blue-green (each deployment gets <service>.<deployment>.upstream)');
     const extra: Record<string, unknown> = {};
     if (sdkSupports('mode')) extra.mode = o.mode;
     if (sdkSupports('backend')) extra.backend = o.backend;

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import type { TargetHealth } from '../../../sdk/src/drain.js';
-import { adminClient, gatewayKind, requireUpstream, tagValue, targetsWithHealth, upstreamOfService } from '../admin.js';
+import { adminClient, deploymentOf, gatewayKind, instanceOf, requireUpstream, targetsWithHealth, upstreamOfService } from '../admin.js';
 import { AgentError, UsageError } from '../errors.js';
 import { ADMIN_FLAGS, addFlags, CONFIG_FLAG, CONTROL_URL_FLAG, formatDuration, JSON_FLAG, resolve, url, type FlagSpec } from '../options.js';
 
@@ -44,8 +44,8 @@ export function toRow(h: TargetHealth, now = Date.now()): TargetRow {
   const expires = h.gw?.lease_expires_at;
   return {
     target: h.target,
-    deployment: tagValue(h.tags, 'gw-deployment') ?? null,
-    instance: tagValue(h.tags, 'gw-instance') ?? null,
+    deployment: deploymentOf(h.tags) ?? null,
+    instance: instanceOf(h.tags) ?? null,
     weight: h.weight,
     // gw's runtime state, else Kong's health words
     state: h.gw?.state ?? (h.weight === 0 ? 'weight 0' : (h.health ?? 'unknown').toLowerCase()),

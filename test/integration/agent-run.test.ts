@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { request } from 'undici';
+import { startTestGateway } from '../helpers/gateway.js';
+import { deadPort, waitFor } from '../helpers/upstream.js';
+import { getJson, jsonLines, runAgent, startAgent, startTestApp } from './agent-helpers.js';
+
+interface TargetBody {
+  target: string;
+  weight: number;
+  tags: string[];
+  ttl: number | null;
+}
+interface HealthBody {
+  data: { target: string; weight: number; gw: { state: string; active_requests: number; lease_expires_at: number | null } }[];
+}
+
+function sidecarArgs(adminUrl: string, appPort: number, controlPort: number, extra: string[] = []): string[] {
+  return ['run', '--admin-url', adminUrl, '--service', 'hello', '--route', '/hello', '--port', String(appPort), '--host', '127.0.0.1', '--health-path', '/health', '--health-interval', '200ms', '--control-listen', `127.0.0.1:${controlPort}`, '--log-level', 'info', ...extra];
+}
+
+test('gw-agent run: waits for the app to answer 2xx, registers with a renewed lease, follows the app health down and up, /ready, SIGTERM deregisters and exits 0', async (t) => {
+  const gw = await startTestGateway({ leaseSweepMs: 100 });
+  const app = await startTestApp('a', { healthStatus: 503 });
+  const cport = await deadPort();
+  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, cport, ['--ttl', '2s', '--instance-id', 'sidecar-a', '--deployment', 'v1']));
+  t.after(async () => {
+    agent.kill();
+    await app.close();
+    await gw.close(0);
+  });
+  const control = `http://127.0.0.1:${cport}`;
+  const targetPath = `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`;
+
+  // not ready: probes go on, nothing registered, /ready 503
+  await waitFor(async () => (await getJson(control))?.body.state === 'waiting-for-app', 20_000, 'sidecar waiting for the app');
+  await waitFor(() => app.healthChecks >= 3, 10_000, 'three failed probes');
+  assert.equal((await gw.admin.call('GET', targetPath)).status, 404, 'no registration before the app is ready');
+  assert.equal((await getJson(`${control}/ready`))?.status, 503);
+
+  // ready: registered with a lease
+  app.healthStatus = 200;
+  await waitFor(async () => (await gw.admin.call('GET', targetPath)).status === 200, 10_000, 'registration once the app is ready');
+  await waitFor(async () => (await getJson(`${control}/ready`))?.status === 200, 10_000, '/ready 200');
+  const target = (await gw.admin.call<TargetBody>('GET', targetPath)).body;
+  assert.equal(target.ttl, 2);
+  assert.ok(target.tags.includes('gw-instance:sidecar-a'));
+  assert.ok(target.tags.includes('gw-deployment:v1'));
+  const state = (await getJson(control))!.body;
+  assert.equal(state.state, 'registered');
+  assert.equal(state.target, `127.0.0.1:${app.port}`);
+  const r = await request(gw.proxyUrl + '/hello/x');
+  assert.equal(r.statusCode, 200);
+  assert.equal(((await r.body.json()) as { app: string }).app, 'a');
+
+  // the lease is renewed past its ttl
+  const lease = async () => (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+  const first = await lease();
+  await waitFor(async () => (await lease()) > first + 1.5, 10_000, 'lease renewed twice');
+  assert.equal((await gw.admin.call('GET', targetPath)).status, 200);
+
+  // the app fails its health check: weight 0; recovers: weight back
+  app.healthStatus = 500;
+  await waitFor(async () => (await gw.admin.call<TargetBody>('GET', targetPath)).body.weight === 0, 10_000, 'marked down');
+  assert.equal((await getJson(control))!.body.state, 'down');
+  app.healthStatus = 200;
+  await waitFor(async () => (await gw.admin.call<TargetBody>('GET', targetPath)).body.weight === 100, 10_000, 'marked up');
+  assert.equal((await getJson(control))!.body.state, 'registered');
+
+  agent.kill('SIGTERM');
+  assert.equal(await agent.exited, 0);
+  assert.equal((await gw.admin.call('GET', targetPath)).status, 404);
+  assert.equal((await gw.admin.call('GET', '/services/hello')).status, 200, 'shared objects stay');
+  const states = agent.logs.filter((l) => l.msg === 'state').map((l) => l.state);
+  assert.deepEqual(states.slice(0, 2), ['registering', 'registered']);
+});
+
+test('gw-agent run: SIGTERM under load drains with zero failed requests and exits 0', async (t) => {
+  const gw = await startTestGateway();
+  const [appA, appB] = [await startTestApp('a', { delayMs: 20 }), await startTestApp('b', { delayMs: 20 })];
+  const [ca, cb] = [await deadPort(), await deadPort()];
+  const a = startAgent(sidecarArgs(gw.adminUrl, appA.port, ca));
+  const b = startAgent(sidecarArgs(gw.adminUrl, appB.port, cb));
+  t.after(async () => {
+    a.kill();
+    b.kill();
+    await appA.close();
+    await appB.close();
+    await gw.close(0);
+  });
+  const targets = async () => (await gw.admin.call<{ data?: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data ?? [];
+  await waitFor(async () => (await targets()).length === 2, 20_000, 'both sidecars registered');
+
+  let ok = 0;
+  let failed = 0;
+  const seen = new Set<string>();
+  let stop = false;
+  const client = async () => {
+    while (!stop) {
+      try {
+        const r = await request(gw.proxyUrl + '/hello/x');
+        const body = (await r.body.json()) as { app?: string };
+        if (r.statusCode === 200) {
+          ok++;
+          if (body.app) seen.add(body.app);
+        } else failed++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  const clients = Array.from({ length: 8 }, client);
+  await waitFor(() => seen.size === 2, 10_000, 'traffic on both instances');
+  const started = Date.now();
+  a.kill('SIGTERM');
+  assert.equal(await a.exited, 0);
+  const tookMs = Date.now() - started;
+  const afterExit = ok;
+  await waitFor(() => ok > afterExit + 50, 10_000, 'traffic continues on b');
+  stop = true;
+  await Promise.all(clients);
+  assert.equal(failed, 0, `${failed} failed requests of ${ok + failed}`);
+  assert.deepEqual((await targets()).map((x) => x.target), [`127.0.0.1:${appB.port}`]);
+  assert.ok(a.logs.some((l) => l.msg === 'deregistered'));
+  console.log(`# sidecar SIGTERM under load: ${ok} requests, ${failed} failed, exit after ${tookMs} ms`);
+});
+
+test('gw-agent drain with no selector drains the local sidecar through its control endpoint (JSON lines); the lease is kept until SIGTERM', async (t) => {
+  const gw = await startTestGateway();
+  const app = await startTestApp('a');
+  const cport = await deadPort();
+  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, cport, ['--ttl', '3s']));
+  t.after(async () => {
+    agent.kill();
+    await app.close();
+    await gw.close(0);
+  });
+  const control = `http://127.0.0.1:${cport}`;
+  const targetPath = `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`;
+  await waitFor(async () => (await getJson(control))?.body.state === 'registered', 20_000, 'registered');
+
+  const res = await runAgent(['drain', '--control-url', control, '--timeout', '10s', '--json']);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stderr, /drained 1 target of the sidecar's instance 127\.0\.0\.1:\d+/);
+  const events = jsonLines(res.stdout);
+  assert.equal(events[0]!.event, 'start');
+  assert.ok(events.some((e) => e.event === 'progress'));
+  assert.deepEqual({ event: events.at(-1)!.event, drained: events.at(-1)!.drained }, { event: 'done', drained: true });
+  assert.equal((await gw.admin.call<TargetBody>('GET', targetPath)).body.weight, 0);
+  assert.equal((await getJson(control))!.body.state, 'drained');
+  assert.equal((await getJson(`${control}/ready`))!.status, 200, 'still registered: ECS must not replace a drained task');
+  // drained is not undone by the app's health check, and the lease (3 s) is still renewed
+  const lease = async () => (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+  const first = await lease();
+  await waitFor(async () => (await lease()) > first + 2, 10_000, 'lease renewed while drained');
+  const still = await gw.admin.call<TargetBody>('GET', targetPath);
+  assert.equal(still.status, 200);
+  assert.equal(still.body.weight, 0);
+
+  agent.kill('SIGTERM');
+  assert.equal(await agent.exited, 0);
+  assert.equal((await gw.admin.call('GET', targetPath)).status, 404);
+
+  const gone = await runAgent(['drain', '--control-url', control]);
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /^gw-agent drain: cannot reach the sidecar at http:\/\/127\.0\.0\.1:\d+ \(--control-url\)/);
+  assert.equal(gone.stderr.trim().split('\n').length, 1);
+});
+
+test('gw-agent run: bad settings exit 2 naming the flag; an address in use for --control-listen too', async (t) => {
+  const r = await runAgent(['run', '--admin-url', 'http://127.0.0.1:1', '--service', 'x', '--port', '70000', '--health-interval', 'soon']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--port: expected an integer from 1 to 65535, got "70000"/);
+  assert.match(r.stderr, /--health-interval: expected a duration like 500ms, 30s, 5m or plain seconds, got "soon"/);
+  const env = await runAgent(['run', '--admin-url', 'http://127.0.0.1:1', '--service', 'x', '--port', '1'], { GW_TTL: '0.1s' });
+  assert.equal(env.code, 2);
+  assert.match(env.stderr, /--ttl \(from env GW_TTL\): expected 1s to 24h/);
+  const gw = await startTestGateway();
+  t.after(() => gw.close(0));
+  const busy = new URL(gw.adminUrl).port;
+  const r2 = await runAgent(['run', '--admin-url', gw.adminUrl, '--service', 'x', '--port', '1', '--control-listen', `127.0.0.1:${busy}`]);
+  assert.equal(r2.code, 2);
+  assert.match(r2.stderr, /--control-listen 127\.0\.0\.1:\d+: cannot listen \(EADDRINUSE\)/);
+});
