@@ -19,7 +19,7 @@ import { TAG, tagValue } from './tags.js';
 
 export const MAX_UPSTREAMS = 10_000;
 const PAGE = 1000;
-const PARALLEL = 8;
+const PARALLEL = 16;
 
 export interface StaleHolder {
   upstream: string;

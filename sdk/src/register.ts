@@ -134,6 +134,10 @@ class RegistrationImpl implements Registration {
     const up = await this.#get(`/upstreams/${enc(upstream)}`);
     // newest deployment wins (ownership.ts): each shared object is written only by a deployment newer than the one that wrote it
     const stamp = (this.#stamp = resolveStamp(svc?.tags, id.deployment, [stampOf(up?.tags)]));
+    // the identity guard reads every gw upstream: run it alongside the writes below, finish it before the target goes in
+    const target = `${id.host}:${o.port}`;
+    const guard = removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log });
+    guard.catch(() => undefined); // awaited below; this only keeps an early throw of the writes from leaving it unhandled
     const upTags = (existing: Entity | undefined) => [...stampTags(existing?.tags, stamp).filter((t) => !t.startsWith(TAG.service)), tag(TAG.service, o.service)];
     switch (decide(up, stamp)) {
       case 'create':
@@ -170,8 +174,7 @@ class RegistrationImpl implements Registration {
       const own = Array.isArray(declared.tags) ? (declared.tags as string[]) : [];
       await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}/routes/${enc(name)}`, { ...declared, name, tags: stampTags(own, stamp) });
     }
-    const target = `${id.host}:${o.port}`;
-    await removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log });
+    await guard;
     const body: Record<string, unknown> = { weight: this.available ? o.weight : 0, tags: ['gw', tag(TAG.instance, id.instanceId), tag(TAG.deployment, id.deployment), ...o.tags] };
     if (this.gateway === 'gw' && o.lease) body.ttl = o.ttl;
     const t = await this.#admin.expect<{ target: string }>([200], 'PUT', `/upstreams/${enc(upstream)}/targets/${enc(target)}`, body);
