@@ -82,7 +82,7 @@ class RegistrationImpl implements Registration {
 
   constructor(o: ResolvedOptions) {
     this.#o = o;
-    this.#upstream = o.upstream;
+    this.#upstream = o.mode === 'blue-green' && o.deployment ? deploymentUpstream(o.service, o.deployment) : o.upstream;
     this.#admin = new KongAdmin(o.adminUrl, o.adminToken);
     this.#log = (o.logger ?? pino({ name: 'gw-register' })).child({ component: 'gw-register', service: o.service });
   }

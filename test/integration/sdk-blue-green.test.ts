@@ -124,3 +124,20 @@ test('blue-green: promoteWhen manual waits for promote(); promote refuses an emp
 test('blue-green: the upstream option is refused (each deployment has its own)', async () => {
   await assert.rejects(register({ ...base, adminUrl: 'http://127.0.0.1:1', service: 's', port: 1, upstream: 'x' }), /upstream: cannot be set with mode blue-green/);
 });
+
+test('blue-green against a Kong-only gateway: Kong health words count (HEALTHCHECKS_OFF is routable), promotion and rollback work the same', async (t) => {
+  const gw = await startTestGateway({ kongOnly: true });
+  t.after(() => gw.close(0));
+  const [one, two] = await apps(t, 'one', 'two');
+  const common = { ...base, adminUrl: gw.adminUrl, service: 'legacy', routes: ['/legacy'], drainDelay: 10 };
+  const r1 = await register({ ...common, port: one!.port, instanceId: 'k1', deployment: 'r1' });
+  t.after(() => r1.close());
+  assert.equal(r1.gateway, 'kong');
+  assert.equal(r1.upstream, 'legacy.r1.upstream');
+  const r2 = await register({ ...common, port: two!.port, instanceId: 'k2', deployment: 'r2' });
+  t.after(() => r2.close());
+  assert.equal(r2.promotion, 'promoted');
+  await waitFor(async () => (await answeredBy(gw.proxyUrl, '/legacy/')) === 'two', 5000, 'traffic on r2');
+  assert.equal((await rollback({ adminUrl: gw.adminUrl, service: 'legacy' })).upstream, 'legacy.r1.upstream');
+  await waitFor(async () => (await answeredBy(gw.proxyUrl, '/legacy/')) === 'one', 5000, 'traffic back on r1');
+});
