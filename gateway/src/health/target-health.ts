@@ -55,8 +55,10 @@ export class TargetHealth {
   state(): TargetState {
     if (this.weight === 0) return 'draining';
     if (this.breaker.state.state !== 'closed') return 'ejected';
-    if (this.failedActive || this.manualUnhealthy || this.stalled) return 'unhealthy';
+    if (this.manualUnhealthy) return 'unhealthy';
+    // never passed a probe yet: still warming, whatever the failing probes say
     if (this.warming) return 'warming';
+    if (this.failedActive || this.stalled) return 'unhealthy';
     return 'healthy';
   }
 
