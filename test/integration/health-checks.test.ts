@@ -210,3 +210,38 @@ test('upstream limits: over max_concurrent_requests a request is refused at once
   release.shift()!();
   assert.equal((await again).status, 200);
 });
+
+test('a target that hangs costs no failed request: hedging answers from another target and the hung one is ejected', async () => {
+  let hang = false;
+  const held: ServerResponse[] = [];
+  const jitter = (res: ServerResponse) => setTimeout(() => res.end('ok'), 2 + Math.floor(Math.random() * 10));
+  const h1 = await up('h1', (_req, res) => {
+    if (hang) held.push(res);
+    else jitter(res);
+  });
+  const h2 = await up('h2', (_req, res) => void jitter(res));
+  const h3 = await up('h3', (_req, res) => void jitter(res));
+  await define('hang', { healthchecks: { passive: { unhealthy: { timeouts: 3, tcp_failures: 3 } } } }, [h1.address, h2.address, h3.address], { read_timeout: 5_000 });
+  const results = await load('/hang', 12, 900, (i) => {
+    if (i === 300) hang = true;
+  });
+  for (const r of held) r.destroy();
+  const failed = results.filter((r) => r.status !== 200);
+  const slow = results.filter((r) => r.ms > 500).length;
+  console.log(`# hang: ${results.length} requests, ${failed.length} failed, ${slow} slower than 500 ms, ${held.length} held by the hung target`);
+  assert.deepEqual(failed, []);
+  assert.ok(results.every((r) => r.ms < 5_000), 'no request waited for the read timeout');
+  assert.equal(await stateOf('hang', h1.address), 'ejected');
+});
+
+test('max_ejection_percent keeps half the pool when most targets fail', async () => {
+  const bad = await Promise.all(['x1', 'x2', 'x3'].map((n) => up(n, (_req, res) => {
+    res.statusCode = 503;
+    res.end();
+  })));
+  const good = await up('x4');
+  await define('cap', { healthchecks: { passive: { unhealthy: { http_failures: 1 } } }, gw: { max_ejection_percent: 50 } }, [...bad.map((b) => b.address), good.address]);
+  await load('/cap', 2, 60);
+  const states = [...(await health('cap')).values()].map((e) => e.gw.state);
+  assert.equal(states.filter((s) => s === 'ejected').length, 2, states.join(','));
+});
