@@ -14,6 +14,7 @@ import { createStore } from './store/index.js';
 import { WriteLock } from './store/write-lock.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
+import { createMetrics, RequestMetrics } from './observability/metrics.js';
 import type { Store } from './store/store.js';
 
 export interface GatewayOptions {
@@ -89,7 +90,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     runtime.start();
     health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs });
     health.start();
-    proxy = createProxyServer({ runtime, logger, outcomes: health });
+    const requests = new RequestMetrics();
+    proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests });
+    let registrations = 0;
+    store.subscribe((events) => {
+      for (const e of events) if (e.kind === 'targets' && e.op === 'create') registrations++;
+    });
+    const metrics = createMetrics({ requests, proxy: proxy.stats, health, runtime, leaseExpiries: () => leases.expired, registrations: () => registrations });
     const { port: proxyPort } = await proxy.listen(proxyAddr.host, proxyAddr.port);
     admin = await createAdminServer({
       store,
@@ -100,6 +107,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         targetHealth: (u, t) => health?.view(u, t),
         setTargetHealth: (u, t, healthy) => health?.setManual(u, t, healthy) ?? 'no-balancer',
       },
+      metrics: metrics.render,
       adminToken: options.adminToken,
       isReady: () => ready,
       kongOnly: options.kongOnly,

@@ -245,3 +245,21 @@ test('max_ejection_percent keeps half the pool when most targets fail', async ()
   const states = [...(await health('cap')).values()].map((e) => e.gw.state);
   assert.equal(states.filter((s) => s === 'ejected').length, 2, states.join(','));
 });
+
+test('GET /metrics: Prometheus text with requests, latency, target state, circuit, transitions and probes', async () => {
+  const res = await fetch(`${gw.adminUrl}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+  const text = await res.text();
+  assert.match(text, /^gw_http_requests_total\{service="kill",route="kill",status="200"\} \d+$/m);
+  assert.match(text, /^gw_http_request_duration_seconds_bucket\{service="kill",route="kill",le="\+Inf"\} \d+$/m);
+  assert.match(text, /^gw_upstream_target_state\{upstream="kill\.up",target="127\.0\.0\.1:\d+",state="ejected"\} 1$/m);
+  assert.match(text, /^gw_upstream_target_circuit\{upstream="kill\.up",target="127\.0\.0\.1:\d+",state="closed"\} 1$/m);
+  assert.match(text, /^gw_circuit_transitions_total\{upstream="kill\.up",to="open"\} [1-9]/m);
+  assert.match(text, /^gw_health_transitions_total\{upstream="warm\.up",from="warming",to="healthy"\} [1-9]/m);
+  assert.match(text, /^gw_health_probes_total\{result="success"\} [1-9]/m);
+  assert.match(text, /^gw_upstream_limit_rejections_total [1-9]/m);
+  assert.match(text, /^gw_hedged_requests_total [1-9]/m);
+  assert.match(text, /^gw_target_registrations_total [1-9]/m);
+  assert.match(text, /^gw_process_cpu_seconds_total /m);
+});

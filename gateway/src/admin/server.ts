@@ -35,6 +35,8 @@ export interface AdminServerOptions {
   lock?: WriteLock;
   /** safe settings echoed under `configuration` by GET / */
   configuration?: Record<string, unknown>;
+  /** Prometheus text for `GET /metrics` (absent: 404) */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
 }
 
 /** Build the admin fastify instance (not listening; the caller listens). */
@@ -105,6 +107,13 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   registerEntityRoutes(app, ctx);
   registerTargetRoutes(app, ctx);
   registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, reply) => {
+      const m = await metrics();
+      return reply.type(m.contentType).send(m.body);
+    });
+  }
   return app;
 }
 

@@ -9,6 +9,7 @@ import type { Service } from '../entities/types.js';
 import type { Logger } from '../observability/log.js';
 import type { RouteMatch } from '../router/router.js';
 import type { Runtime, UpstreamEntry } from '../runtime/runtime.js';
+import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
 import { GW_VERSION } from '../version.js';
 import { dispatchTry, HedgeLostError, type Race, type TryHandle } from './dispatch.js';
 import { classify, failureCode, sendProxyError, type TryFailure } from './error-map.js';
@@ -29,6 +30,9 @@ export interface ForwardDeps {
   runtime: Runtime;
   pools: Pools;
   outcomes: OutcomeSink;
+  /** per-route counts and latency (none: not recorded) */
+  metrics: RequestMetrics | undefined;
+  stats: ProxyStats;
   logger: Logger;
   listenPort: number;
 }
@@ -108,20 +112,27 @@ export async function forward(deps: ForwardDeps, req: IncomingMessage, res: Serv
   const accept = req.headers.accept;
   const errHeaders: Record<string, string> = { 'x-gw-request-id': requestId, 'x-kong-request-id': requestId, via: VIA };
   const routed = route(deps, req, res, requestId);
-  if (!routed) return;
+  if (!routed) {
+    deps.metrics?.observe('', '', '', res.statusCode, (performance.now() - started) / 1000);
+    return;
+  }
   const entry = deps.runtime.snapshot.upstreams.get(routed.service.host);
   const outcomes = deps.outcomes;
-  if (entry) {
-    const retryAfter = outcomes.admit(entry.upstream.id);
-    if (retryAfter > 0) {
-      return sendProxyError(res, 'GW_ERR_PROXY_UPSTREAM_LIMIT', requestId, accept, { ...errHeaders, 'retry-after': String(retryAfter) }, [entry.upstream.name]);
-    }
-  }
+  const r = routed.match.route;
+  let admitted = false;
   let failed = true;
   try {
+    if (entry) {
+      const retryAfter = outcomes.admit(entry.upstream.id);
+      if (retryAfter > 0) {
+        return sendProxyError(res, 'GW_ERR_PROXY_UPSTREAM_LIMIT', requestId, accept, { ...errHeaders, 'retry-after': String(retryAfter) }, [entry.upstream.name]);
+      }
+      admitted = true;
+    }
     failed = await forwardTries(deps, req, res, routed, entry, requestId, started, errHeaders);
   } finally {
-    if (entry) outcomes.requestDone(entry.upstream.id, failed);
+    if (admitted && entry) outcomes.requestDone(entry.upstream.id, failed);
+    deps.metrics?.observe(r.id, routed.service.name ?? routed.service.id, r.name ?? r.id, res.statusCode, (performance.now() - started) / 1000);
   }
 }
 
@@ -216,8 +227,10 @@ async function forwardTries(
         if (!other || !other.target) result = await settle(first.handle);
         else {
           const second = launch(other, race);
+          deps.stats.hedged++;
           result = await firstSuccess([first.handle, second.handle]);
           if (race.winner === second.handle && entry) {
+            deps.stats.hedgeWins++;
             // the first target never answered within the deadline: a timeout for passive checks
             outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout');
           }

@@ -9,6 +9,7 @@ import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
 import { sendProxyError } from './error-map.js';
+import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
 
 export type { OutcomeSink, OutcomeKind } from './outcome.js';
 
@@ -17,10 +18,14 @@ export interface ProxyServerOptions {
   logger: Logger;
   /** passive health checks plug in here (default: no-op) */
   outcomes?: OutcomeSink;
+  /** per-route request metrics (default: not recorded) */
+  metrics?: RequestMetrics;
 }
 
 export interface ProxyServer {
   readonly server: Server;
+  /** hedging counters (metrics) */
+  readonly stats: ProxyStats;
   /** Listen; resolves with the bound port (port 0 = random). */
   listen(host: string, port: number): Promise<{ port: number }>;
   /** Stop accepting, let in-flight requests finish up to `graceMs`, then close pools. Idempotent. */
@@ -30,7 +35,7 @@ export interface ProxyServer {
 export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const pools = new Pools();
   const logger = opts.logger.child({ component: 'proxy' });
-  const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, logger, listenPort: 0 };
+  const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, metrics: opts.metrics, stats: { hedged: 0, hedgeWins: 0 }, logger, listenPort: 0 };
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
@@ -58,6 +63,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   let closing: Promise<void> | undefined;
   return {
     server,
+    stats: deps.stats,
     listen(host, port) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
