@@ -168,7 +168,8 @@ export function resolve<S extends z.ZodTypeAny>(cmd: Command, specs: FlagSpec[],
       const key = String(i.path[0] ?? '');
       const spec = specs.find((s) => s.key === key);
       const where = spec ? (source[key] && source[key] !== flagName(spec) ? `${flagName(spec)} (from ${source[key]})` : flagName(spec)) : key || 'options';
-      const msg = i.code === 'invalid_type' && i.received === 'undefined' ? `required${spec?.env ? ` (or set ${spec.env})` : ''}` : i.message;
+      const missing = raw[key] === undefined && (i.code === 'invalid_type' || i.code === 'invalid_union');
+      const msg = missing ? `required${spec?.env ? ` (or set ${spec.env})` : ''}` : i.message;
       return `${where}: ${msg}`;
     });
     throw new UsageError(problems.join('; '));

@@ -43,7 +43,7 @@ Examples:
   gw-agent reap --admin-url http://kong:8001 --service users --reap-after 0      # unhealthy now
   gw-agent reap --admin-url http://kong:8001 --upstream users.upstream --reap-after 30s
 
-Only targets tagged "gw" (registered by gw) are touched. It runs at most --reap-after (+ one --interval)
+Only targets tagged "gw" (registered by gw) are touched. It runs at most --reap-after + one --interval
 and stops early when no target is unhealthy. The sidecar does the same continuously with gw-agent run --reap-after.`,
   );
   cmd.action(async () => {
@@ -58,17 +58,21 @@ and stops early when no target is unhealthy. The sidecar does the same continuou
     } else upstream = await upstreamOfService(admin, o.service!);
     const reaper = new Reaper({ admin, upstream, reapAfterMs: o.reapAfter });
     const started = Date.now();
+    // bounded: --reap-after plus one --interval
+    const deadline = started + o.reapAfter + o.interval;
     let last;
     for (;;) {
       last = await reaper.sweep();
       if (o.json) process.stdout.write(JSON.stringify({ event: 'sweep', upstream, checked: last.checked, reaped: last.reaped, unhealthy: last.unhealthy.map((u) => ({ target: u.target, for_ms: u.forMs })), elapsed_ms: Date.now() - started }) + '\n');
-      const left = o.reapAfter - (Date.now() - started);
-      if (last.unhealthy.length === 0 || left <= 0) break;
-      await new Promise((r) => setTimeout(r, Math.min(o.interval, left)));
+      if (last.unhealthy.length === 0 || Date.now() >= deadline) break;
+      // look again when the next target is due, or after --interval
+      const due = Math.min(...last.unhealthy.map((u) => o.reapAfter - u.forMs));
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(o.interval, due, deadline - Date.now()))));
     }
-    if (o.json) process.stdout.write(JSON.stringify({ event: 'done', upstream, reaped: reaper.reaped, still_unhealthy: last.unhealthy.map((u) => u.target) }) + '\n');
+    const reaped = [...reaper.reaped].sort();
+    if (o.json) process.stdout.write(JSON.stringify({ event: 'done', upstream, reaped, still_unhealthy: last.unhealthy.map((u) => u.target) }) + '\n');
     const limit = o.reapAfter === 0 ? 'unhealthy now' : `unhealthy for ${formatDuration(o.reapAfter)}`;
-    if (reaper.reaped.length) process.stderr.write(`gw-agent reap: removed ${reaper.reaped.length} target${reaper.reaped.length === 1 ? '' : 's'} of upstream ${upstream} (${limit}): ${reaper.reaped.join(', ')}\n`);
+    if (reaped.length) process.stderr.write(`gw-agent reap: removed ${reaped.length} target${reaped.length === 1 ? '' : 's'} of upstream ${upstream} (${limit}): ${reaped.join(', ')}\n`);
     else process.stderr.write(`gw-agent reap: nothing to reap: no gw target of upstream ${upstream} was ${limit}${last.unhealthy.length ? ` (${last.unhealthy.length} unhealthy for less)` : ''}\n`);
   });
   return cmd;

@@ -72,7 +72,8 @@ Idempotent: registering the same HOST:PORT again updates it. Remove it with gw-a
         handleSignals: false,
         registerTimeout: o.timeout,
         onShutdown: () => undefined,
-        logger: pino({ name: 'gw-agent', level: 'error' }, pino.destination(2)),
+        // the one-line reason below says it all; the SDK's logs would repeat it
+        logger: pino({ level: 'silent' }),
       });
     } catch (err) {
       throw new AgentError('failed', (err as Error).message.replace(/^gw register\(\): /, ''));

@@ -57,7 +57,7 @@ export function toRow(h: TargetHealth, now = Date.now()): TargetRow {
 
 export function table(rows: TargetRow[]): string {
   const head = ['TARGET', 'DEPLOYMENT', 'WEIGHT', 'STATE', 'IN-FLIGHT', 'LEASE-LEFT'];
-  const cells = rows.map((r) => [r.target, r.deployment ?? '-', String(r.weight), r.state, r.in_flight === null ? '-' : String(r.in_flight), r.lease_left_ms === null ? '-' : formatDuration(r.lease_left_ms)]);
+  const cells = rows.map((r) => [r.target, r.deployment ?? '-', String(r.weight), r.state, r.in_flight === null ? '-' : String(r.in_flight), r.lease_left_ms === null ? '-' : formatDuration(Math.round(r.lease_left_ms / 1000) * 1000)]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   return [head, ...cells].map((c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
