@@ -26,7 +26,10 @@
  * 4. `overhead`: CPU µs per request of the gateway process (/proc) with
  *    passive checks configured vs none (and, for reference, none with
  *    hedging and the stall guard off), same load (wrk when installed,
- *    else undici), interleaved rounds, two fast upstream processes.
+ *    else undici), two fast upstream processes. Measured as a simultaneous
+ *    A/B: two identical gateways on CPU 0 loaded at the same time, one per
+ *    variant, swapped every round (this machine's host noise moves single
+ *    rounds by ±30%; a pair measured at once sees the same noise).
  *
  *   npm run bench:failover -- [--quick] [--only kill,hang,hang-no-checks,recovery,overhead] [--out FILE] [--load auto|wrk|undici] [--no-pin]
  *
@@ -34,7 +37,7 @@
  * (about 15 s); the default run takes about 75 s.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { cpus } from 'node:os';
@@ -61,6 +64,14 @@ export function percentile(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 
+/** Mean and standard error of the mean, for the per-round overhead figures. */
+export function meanSem(xs: readonly number[]): { passiveVsOffMeanPct: number; passiveVsOffSemPct: number } {
+  const n = xs.length;
+  const mean = xs.reduce((a, x) => a + x, 0) / n;
+  const sd = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : NaN;
+  return { passiveVsOffMeanPct: r2(mean), passiveVsOffSemPct: r2(sd / Math.sqrt(n)) };
+}
+
 export const median = (xs: readonly number[]): number => percentile(xs, 50);
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
@@ -78,8 +89,10 @@ export interface LoadSummary {
 }
 
 export interface KillResult extends LoadSummary {
-  /** kill → `gw.state` = ejected, ms (null: not seen) */
+  /** kill → first poll that saw `gw.state` = ejected, ms (null: not seen) */
   ejectMs: number | null;
+  /** kill → last poll that still saw it healthy, ms: the ejection happened between the two */
+  ejectAfterMs: number | null;
 }
 
 export interface HangResult extends LoadSummary {
@@ -90,6 +103,8 @@ export interface HangResult extends LoadSummary {
   outMs: number | null;
   /** hang → `gw.state` = ejected, ms */
   ejectMs: number | null;
+  /** hang → last poll that did not see it ejected, ms */
+  ejectAfterMs: number | null;
   /** extra tries hedging sent during the hang phase */
   hedged: number;
   hedgedPct: number;
@@ -131,23 +146,34 @@ export interface RecoveryResult {
 
 export interface OverheadRound {
   variant: string;
+  /** which of the two gateways (0, 1) served it */
+  gateway: number;
   requests: number;
+  /** from the scheduler's run time (schedstat, ns precision) */
   cpuUsPerReq: number;
+  /** from /proc/<pid>/stat utime + stime (10 ms ticks), as bench:proxy reports */
+  statCpuUsPerReq: number;
   rps: number;
   errors: number;
 }
 
 export interface OverheadResult {
   tool: 'wrk' | 'undici';
+  /** per gateway (two are loaded at once) */
   connections: number;
   seconds: number;
   rounds: OverheadRound[];
-  /** median CPU µs per request by variant */
+  /** median CPU µs per request by variant (schedstat) */
   cpuUsPerReq: Record<string, number>;
+  /** the same from /proc/<pid>/stat ticks */
+  statCpuUsPerReq: Record<string, number>;
   /** passive vs off, % (median of the per-round ratios) */
   passiveVsOffPct: number;
-  /** passive vs off per round, %: the spread is the machine's noise */
+  /** passive vs off per round, %: the spread is the noise */
   passiveVsOffByRoundPct: number[];
+  /** mean of the per-round figures and its standard error, % */
+  passiveVsOffMeanPct: number;
+  passiveVsOffSemPct: number;
   /** checks off, hedging + stall guard off vs on, % */
   noHedgingVsOffPct: number;
 }
@@ -275,16 +301,19 @@ async function healthOf(gw: Gateway, upstream: string, address: string): Promise
 
 /**
  * Poll the target's health every `everyMs` until `want` holds; resolves
- * the `performance.now()` of the first poll that saw it (and the view), or
- * null after `timeoutMs`.
+ * the `performance.now()` of the first poll that saw it (`at`), of the last
+ * one that did not (`before`: the change happened in between) and the view,
+ * or null after `timeoutMs`.
  */
-async function waitState(gw: Gateway, upstream: string, address: string, want: (v: HealthView) => boolean, timeoutMs: number, everyMs = 10): Promise<{ at: number; view: HealthView } | null> {
-  const end = performance.now() + timeoutMs;
+async function waitState(gw: Gateway, upstream: string, address: string, want: (v: HealthView) => boolean, timeoutMs: number, everyMs = 10): Promise<{ at: number; before: number; view: HealthView } | null> {
+  let before = performance.now();
+  const end = before + timeoutMs;
   for (;;) {
     const v = await healthOf(gw, upstream, address);
     const at = performance.now();
-    if (v && want(v)) return { at, view: v };
+    if (v && want(v)) return { at, before, view: v };
     if (at > end) return null;
+    before = at;
     await sleep(everyMs);
   }
 }
@@ -325,6 +354,24 @@ const diff = (a: Counters, b: Counters): Counters => ({ hedged: b.hedged - a.hed
 
 async function states(gw: Gateway, upstream: string, bs: readonly Backend[]): Promise<string[]> {
   return Promise.all(bs.map(async (b) => (await healthOf(gw, upstream, b.address))?.state ?? '?'));
+}
+
+/**
+ * CPU time of a process in µs, as the scheduler counts it (sum of every
+ * thread's `/proc/<pid>/task/<tid>/schedstat` run time, ns precision); the
+ * utime + stime of `/proc/<pid>/stat` that {@link cpuMicros} reads comes in
+ * 10 ms ticks, too coarse for 1–2 s windows at half a CPU.
+ */
+export function schedMicros(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return ns / 1000;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -456,8 +503,8 @@ interface Sizes {
   overheadSeconds: number;
 }
 
-const FULL: Sizes = { warmupMs: 1_000, killMs: 5_000, killAtMs: 2_000, steadyMs: 5_000, hangMs: 5_000, hangAtMs: 1_500, activeCycles: 4, passiveCycles: 2, overheadRounds: 10, overheadSeconds: 1 };
-const QUICK: Sizes = { warmupMs: 300, killMs: 1_200, killAtMs: 500, steadyMs: 800, hangMs: 1_500, hangAtMs: 500, activeCycles: 1, passiveCycles: 1, overheadRounds: 1, overheadSeconds: 1 };
+const FULL: Sizes = { warmupMs: 1_000, killMs: 5_000, killAtMs: 2_000, steadyMs: 5_000, hangMs: 5_000, hangAtMs: 1_500, activeCycles: 4, passiveCycles: 2, overheadRounds: 6, overheadSeconds: 2 };
+const QUICK: Sizes = { warmupMs: 300, killMs: 1_200, killAtMs: 500, steadyMs: 800, hangMs: 1_500, hangAtMs: 500, activeCycles: 1, passiveCycles: 1, overheadRounds: 2, overheadSeconds: 1 };
 
 interface Ctx {
   sizes: Sizes;
@@ -474,16 +521,16 @@ async function scenarioKill(c: Ctx): Promise<KillResult> {
   try {
     await define(gw, 'kill', { healthchecks: PASSIVE }, bs.map((b) => b.address));
     await runLoad(gw.proxyUrl, '/kill', c.concurrency, c.sizes.warmupMs); // warm-up (JIT, pools), not reported
-    let watch: Promise<number | null> = Promise.resolve(null);
+    let watch: Promise<{ at: number; before: number } | null> = Promise.resolve(null);
     const samples = await runLoad(gw.proxyUrl, '/kill', c.concurrency, c.sizes.killMs, {
       at: [[c.sizes.killAtMs, () => {
         const t0 = performance.now();
         bs[0]!.kill();
-        watch = waitState(gw, 'kill.up', bs[0]!.address, (v) => v.state === 'ejected', 5_000).then((r) => (r ? r.at - t0 : null));
+        watch = waitState(gw, 'kill.up', bs[0]!.address, (v) => v.state === 'ejected', 5_000).then((r) => (r ? { at: r.at - t0, before: r.before - t0 } : null));
       }]],
     });
     const ejected = await watch;
-    return { ...summarizeLoad(samples), ejectMs: ejected === null ? null : r1(ejected) };
+    return { ...summarizeLoad(samples), ejectMs: ejected ? r1(ejected.at) : null, ejectAfterMs: ejected ? r1(ejected.before) : null };
   } finally {
     for (const b of bs) b.stop();
     await gw.close();
@@ -503,7 +550,7 @@ async function scenarioHang(c: Ctx, checks: 'passive' | 'none'): Promise<HangRes
     const steady = summarizeLoad(await runLoad(gw.proxyUrl, `/${name}`, c.concurrency, checks === 'passive' ? c.sizes.steadyMs : c.sizes.warmupMs));
     const c1 = await counters(gw, up);
     let out: Promise<number | null> = Promise.resolve(null);
-    let ejected: Promise<number | null> = Promise.resolve(null);
+    let ejected: Promise<{ at: number; before: number } | null> = Promise.resolve(null);
     let statesAtHang: Promise<string[]> = Promise.resolve([]);
     const samples = await runLoad(gw.proxyUrl, `/${name}`, c.concurrency, c.sizes.hangMs, {
       at: [[c.sizes.hangAtMs, () => {
@@ -511,7 +558,7 @@ async function scenarioHang(c: Ctx, checks: 'passive' | 'none'): Promise<HangRes
         bs[0]!.hang = true;
         statesAtHang = states(gw, up, bs);
         out = waitState(gw, up, bs[0]!.address, (v) => v.state !== 'healthy', c.sizes.hangMs).then((r) => (r ? r.at - t0 : null));
-        ejected = waitState(gw, up, bs[0]!.address, (v) => v.state === 'ejected', c.sizes.hangMs).then((r) => (r ? r.at - t0 : null));
+        ejected = waitState(gw, up, bs[0]!.address, (v) => v.state === 'ejected', c.sizes.hangMs).then((r) => (r ? { at: r.at - t0, before: r.before - t0 } : null));
       }]],
     });
     const c2 = await counters(gw, up);
@@ -524,7 +571,8 @@ async function scenarioHang(c: Ctx, checks: 'passive' | 'none'): Promise<HangRes
       checks,
       steady: { requests: steady.requests, failed: steady.failed, hedged: s.hedged, hedgedPct: r2((s.hedged / steady.requests) * 100), ejections: s.opened, p50ms: steady.p50ms, p99ms: steady.p99ms },
       outMs: o === null ? null : r1(o),
-      ejectMs: e === null ? null : r1(e),
+      ejectMs: e ? r1(e.at) : null,
+      ejectAfterMs: e ? r1(e.before) : null,
       hedged: h.hedged,
       hedgedPct: r2((h.hedged / load.requests) * 100),
       hedgeWins: h.hedgeWins,
@@ -624,11 +672,17 @@ async function scenarioRecovery(c: Ctx): Promise<RecoveryResult> {
 
 const execFileP = promisify(execFile);
 
+/**
+ * Simultaneous A/B: two identical gateways pinned to the same CPU, each
+ * with the three variants as routes; in each round both are loaded at once,
+ * one on variant A and the other on B (swapped every other round), so the
+ * host's noise hits both halves of a pair alike and per-process bias cancels.
+ */
 async function scenarioOverhead(c: Ctx): Promise<OverheadResult> {
   const tool: 'wrk' | 'undici' = c.load === 'undici' ? 'undici' : c.load === 'wrk' || hasTool('wrk') ? 'wrk' : 'undici';
-  const connections = 50;
+  const connections = 25;
   const seconds = c.sizes.overheadSeconds;
-  const gw = await startGateway(c.pin);
+  const gws = [await startGateway(c.pin), await startGateway(c.pin)] as const;
   const ups: ChildProcess[] = [];
   try {
     const ports = [await freePort(), await freePort()];
@@ -644,54 +698,67 @@ async function scenarioOverhead(c: Ctx): Promise<OverheadResult> {
       ['passive', { healthchecks: PASSIVE }],
       ['off-no-hedging', { gw: { hedging: false, stall_guard: false } }],
     ];
-    for (const [name, fields] of variants) await define(gw, name, fields, targets);
+    for (const gw of gws) for (const [name, fields] of variants) await define(gw, name, fields, targets);
 
-    const measure = async (variant: string, secs: number): Promise<OverheadRound> => {
-      const url = `${gw.proxyUrl}/${variant}`;
-      const cpu0 = cpuMicros(gw.pid);
-      let requests: number;
-      let rps: number;
-      let errors: number;
+    const load = async (gw: Gateway, variant: string, secs: number): Promise<{ requests: number; rps: number; errors: number }> => {
       if (tool === 'wrk') {
-        const args = ['-t1', `-c${connections}`, `-d${secs}s`, '--latency', url];
+        const args = ['-t1', `-c${connections}`, `-d${secs}s`, '--latency', `${gw.proxyUrl}/${variant}`];
         const { stdout } = c.pin ? await execFileP('taskset', ['-c', '1', 'wrk', ...args]) : await execFileP('wrk', args);
         const w = parseWrk(stdout);
-        const cpu1 = cpuMicros(gw.pid);
-        return { variant, requests: w.requests, rps: Math.round(w.rps), errors: w.errors, cpuUsPerReq: r2((cpu1 - cpu0) / w.requests) };
+        return { requests: w.requests, rps: Math.round(w.rps), errors: w.errors };
       }
       const t0 = performance.now();
       const s = await runLoad(gw.proxyUrl, `/${variant}`, connections, secs * 1000);
-      const cpu1 = cpuMicros(gw.pid);
-      requests = s.length;
-      rps = Math.round(requests / ((performance.now() - t0) / 1000));
-      errors = s.filter((x) => !x.ok).length;
-      return { variant, requests, rps, errors, cpuUsPerReq: r2((cpu1 - cpu0) / requests) };
+      return { requests: s.length, rps: Math.round(s.length / ((performance.now() - t0) / 1000)), errors: s.filter((x) => !x.ok).length };
+    };
+    /** both gateways at once, gws[0] on `a` and gws[1] on `b` */
+    const pair = async (a: string, b: string, secs: number): Promise<OverheadRound[]> => {
+      const cpu0 = gws.map((g) => [cpuMicros(g.pid), schedMicros(g.pid)] as const);
+      const res = await Promise.all([load(gws[0], a, secs), load(gws[1], b, secs)]);
+      const cpu1 = gws.map((g) => [cpuMicros(g.pid), schedMicros(g.pid)] as const);
+      return [a, b].map((variant, i) => ({
+        variant,
+        gateway: i,
+        ...res[i]!,
+        cpuUsPerReq: r2((cpu1[i]![1] - cpu0[i]![1]) / res[i]!.requests),
+        statCpuUsPerReq: r2((cpu1[i]![0] - cpu0[i]![0]) / res[i]!.requests),
+      }));
     };
 
     // warm-up (JIT, pools), not reported
-    for (const [name] of variants) await measure(name, 1);
+    for (const [name] of variants) await pair(name, name, 1);
     const rounds: OverheadRound[] = [];
+    const byRound: Record<string, number[]> = { passive: [], 'off-no-hedging': [] };
     for (let r = 0; r < c.sizes.overheadRounds; r++) {
-      // alternate the order so no variant always runs first
-      const order = r % 2 === 0 ? variants : [...variants].reverse();
-      for (const [name] of order) {
-        const m = await measure(name, seconds);
-        rounds.push(m);
-        c.log(`  round ${r + 1} ${name}: ${m.rps} req/s, ${m.cpuUsPerReq} µs CPU/req${m.errors ? `, ${m.errors} errors` : ''}`);
+      for (const other of ['passive', 'off-no-hedging']) {
+        const [a, b] = r % 2 === 0 ? ['off', other] : [other, 'off'];
+        const m = await pair(a, b, seconds);
+        rounds.push(...m);
+        const off = m.find((x) => x.variant === 'off')!;
+        const o = m.find((x) => x.variant === other)!;
+        byRound[other]!.push(r2((o.cpuUsPerReq / off.cpuUsPerReq - 1) * 100));
+        c.log(`  round ${r + 1}: ${m.map((x) => `gw${x.gateway + 1} ${x.variant} ${x.rps} req/s ${x.cpuUsPerReq} µs/req${x.errors ? ` (${x.errors} errors)` : ''}`).join(' | ')} → ${other} ${byRound[other]!.at(-1)}%`);
       }
     }
-    const by = (v: string): OverheadRound[] => rounds.filter((x) => x.variant === v);
-    const cpuUsPerReq = Object.fromEntries(variants.map(([v]) => [v, r2(median(by(v).map((x) => x.cpuUsPerReq)))]));
-    // paired per round (same moment, same machine state), then the median
-    const paired = (a: string, b: string): number[] => by(a).map((x, i) => r2((x.cpuUsPerReq / by(b)[i]!.cpuUsPerReq - 1) * 100));
-    const byRound = paired('passive', 'off');
-    return { tool, connections, seconds, rounds, cpuUsPerReq, passiveVsOffPct: r2(median(byRound)), passiveVsOffByRoundPct: byRound, noHedgingVsOffPct: r2(median(paired('off-no-hedging', 'off'))) };
+    const med = (k: 'cpuUsPerReq' | 'statCpuUsPerReq') => Object.fromEntries(variants.map(([v]) => [v, r2(median(rounds.filter((x) => x.variant === v).map((x) => x[k])))]));
+    return {
+      tool,
+      connections,
+      seconds,
+      rounds,
+      cpuUsPerReq: med('cpuUsPerReq'),
+      statCpuUsPerReq: med('statCpuUsPerReq'),
+      passiveVsOffPct: r2(median(byRound.passive!)),
+      passiveVsOffByRoundPct: byRound.passive!,
+      ...meanSem(byRound.passive!),
+      noHedgingVsOffPct: r2(median(byRound['off-no-hedging']!)),
+    };
   } finally {
     for (const u of ups) {
       u.kill('SIGKILL');
       children.delete(u);
     }
-    await gw.close();
+    for (const gw of gws) await gw.close();
   }
 }
 
@@ -747,11 +814,11 @@ export async function runFailoverBench(o: RunOptions): Promise<FailoverReport> {
   if (want('kill')) {
     log('kill: 3 targets, 24-way GETs, one target killed mid-run');
     const k = (scenarios.kill = await scenarioKill(c));
-    show([{ scenario: 'kill', requests: k.requests, failed: k.failed, 'kill → ejected ms': k.ejectMs, 'p50 ms': k.p50ms, 'p99 ms': k.p99ms, 'max ms': k.maxMs }]);
+    show([{ scenario: 'kill', requests: k.requests, failed: k.failed, 'kill → ejected ms': k.ejectMs === null ? null : `${k.ejectAfterMs} … ${k.ejectMs}`, 'p50 ms': k.p50ms, 'p99 ms': k.p99ms, 'max ms': k.maxMs }]);
   }
   const hangRows = (label: string, h: HangResult) => [
     { scenario: `${label}: steady`, requests: h.steady.requests, failed: h.steady.failed, '> 500 ms': '-', 'p50 ms': h.steady.p50ms, 'p99 ms': h.steady.p99ms, 'max ms': '-', 'hang → out ms': '-', 'hang → ejected ms': '-', hedged: h.steady.hedged, 'hedged %': h.steady.hedgedPct, ejections: h.steady.ejections, 'states (hung first)': '-' },
-    { scenario: label, requests: h.requests, failed: h.failed, '> 500 ms': h.over500ms, 'p50 ms': h.p50ms, 'p99 ms': h.p99ms, 'max ms': h.maxMs, 'hang → out ms': h.outMs, 'hang → ejected ms': h.ejectMs, hedged: h.hedged, 'hedged %': h.hedgedPct, ejections: `${h.ejections}${h.ejectionsCapped ? ` (+${h.ejectionsCapped} capped)` : ''}`, 'states (hung first)': `${h.statesAtHang.join('/')} → ${h.statesAtEnd.join('/')}` },
+    { scenario: label, requests: h.requests, failed: h.failed, '> 500 ms': h.over500ms, 'p50 ms': h.p50ms, 'p99 ms': h.p99ms, 'max ms': h.maxMs, 'hang → out ms': h.outMs, 'hang → ejected ms': h.ejectMs === null ? null : `${h.ejectAfterMs} … ${h.ejectMs}`, hedged: h.hedged, 'hedged %': h.hedgedPct, ejections: `${h.ejections}${h.ejectionsCapped ? ` (+${h.ejectionsCapped} capped)` : ''}`, 'states (hung first)': `${h.statesAtHang.join('/')} → ${h.statesAtEnd.join('/')}` },
   ];
   if (want('hang')) {
     log('hang: passive checks as in kill; steady phase, then one target accepts and never answers');
@@ -773,7 +840,7 @@ export async function runFailoverBench(o: RunOptions): Promise<FailoverReport> {
   if (want('overhead')) {
     log('overhead: gateway CPU per request, passive checks vs none');
     const ov = (scenarios.overhead = await scenarioOverhead(c));
-    show(Object.entries(ov.cpuUsPerReq).map(([v, us]) => ({ scenario: 'overhead', variant: v, 'CPU µs/req (median)': us, 'vs off %': v === 'off' ? '-' : v === 'passive' ? ov.passiveVsOffPct : ov.noHedgingVsOffPct, load: `${ov.tool} ${ov.connections} conns`, 'per-round range %': v === 'passive' ? `${Math.min(...ov.passiveVsOffByRoundPct)} … ${Math.max(...ov.passiveVsOffByRoundPct)}` : '-', rounds: ov.rounds.filter((x) => x.variant === v).length })));
+    show(Object.entries(ov.cpuUsPerReq).map(([v, us]) => ({ scenario: 'overhead', variant: v, 'CPU µs/req (median)': us, '/proc/stat µs/req': ov.statCpuUsPerReq[v] ?? '-', 'vs off %': v === 'off' ? '-' : v === 'passive' ? ov.passiveVsOffPct : ov.noHedgingVsOffPct, load: `${ov.tool} 2 × ${ov.connections} conns`, 'per-round range %': v === 'passive' ? `${Math.min(...ov.passiveVsOffByRoundPct)} … ${Math.max(...ov.passiveVsOffByRoundPct)}` : '-', 'mean ± s.e. %': v === 'passive' ? `${ov.passiveVsOffMeanPct} ± ${ov.passiveVsOffSemPct}` : '-', rounds: ov.rounds.filter((x) => x.variant === v).length })));
   }
   const report: FailoverReport = {
     date: new Date().toISOString(),

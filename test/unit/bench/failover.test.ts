@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { goals, percentile, type FailoverReport } from '../../../bench/failover/run.js';
+import { goals, meanSem, metricSum, percentile, type FailoverReport } from '../../../bench/failover/run.js';
 
 const RUN = fileURLToPath(new URL('../../../bench/failover/run.js', import.meta.url));
 
@@ -17,7 +17,12 @@ test('percentile is nearest-rank; goals are judged from the scenario figures', (
   assert.equal(percentile([5, 1, 4, 2, 3], 50), 3);
   assert.equal(percentile([5, 1, 4, 2, 3], 99), 5);
   assert.ok(Number.isNaN(percentile([], 50)));
-  const g = goals({ overhead: { tool: 'undici', connections: 1, seconds: 1, rounds: [], cpuUsPerReq: {}, passiveVsOffPct: 3.5, passiveVsOffByRoundPct: [3.5], noHedgingVsOffPct: 0 } });
+  assert.deepEqual(meanSem([1, 2, 3]), { passiveVsOffMeanPct: 2, passiveVsOffSemPct: 0.58 });
+  const prom = 'gw_hedged_requests_total 7\ngw_circuit_transitions_total{upstream="a.up",to="open"} 2\ngw_circuit_transitions_total{upstream="b.up",to="open"} 5\n';
+  assert.equal(metricSum(prom, 'gw_hedged_requests_total'), 7);
+  assert.equal(metricSum(prom, 'gw_circuit_transitions_total', 'upstream="b.up",to="open"'), 5);
+  assert.equal(metricSum(prom, 'gw_circuit_transitions_total'), 7);
+  const g = goals({ overhead: { tool: 'undici', connections: 1, seconds: 1, rounds: [], cpuUsPerReq: {}, statCpuUsPerReq: {}, passiveVsOffPct: 3.5, passiveVsOffByRoundPct: [3.5], passiveVsOffMeanPct: 3.5, passiveVsOffSemPct: 0, noHedgingVsOffPct: 0 } });
   assert.deepEqual(g.map((x) => [x.measure, x.met]), [['CPU/req passive vs off %', false]]);
 });
 
@@ -37,7 +42,7 @@ test('npm run bench:failover -- --quick prints every scenario and writes the JSO
     'hang.ejectMs': hang.ejectMs, 'hangNoChecks.requests': hangNoChecks.requests, 'hangNoChecks.hedged': hangNoChecks.hedged, 'hangNoChecks.over500ms': hangNoChecks.over500ms, 'hang.hedged': hang.hedged, 'hang.steady.requests': hang.steady.requests, 'hang.steady.hedgedPct': hang.steady.hedgedPct,
     'recovery.active.maxUpMs': recovery.active.maxUpMs, 'recovery.active.cycles[0].downMs': recovery.active.cycles[0]?.downMs,
     'recovery.passive.maxUpMs': recovery.passive.maxUpMs, 'recovery.passive.cycles[0].cooldownMs': recovery.passive.cycles[0]?.cooldownMs,
-    'overhead.passiveVsOffPct': overhead.passiveVsOffPct, 'overhead.cpuUsPerReq.off': overhead.cpuUsPerReq.off, 'overhead.cpuUsPerReq.passive': overhead.cpuUsPerReq.passive,
+    'overhead.passiveVsOffPct': overhead.passiveVsOffPct, 'overhead.cpuUsPerReq.off': overhead.cpuUsPerReq.off, 'overhead.cpuUsPerReq.passive': overhead.cpuUsPerReq.passive, 'overhead.statCpuUsPerReq.off': overhead.statCpuUsPerReq.off,
   })) assert.ok(isNum(v), `${name} is a number, got ${String(v)}`);
   assert.ok(kill.requests > 0 && hang.requests > 0 && hang.steady.requests > 0);
   assert.ok(r.goals.length >= 8 && r.goals.every((g) => typeof g.met === 'boolean'));
