@@ -17,7 +17,8 @@
  * 2. `hang`: the same, but one target starts accepting and never answering:
  *    failed requests, requests over 500 ms, p50/p99/max, hang → `ejected`,
  *    extra tries sent by hedging; and a steady phase with no failure first
- *    (hedged / requests there).
+ *    (hedged / requests there). `hang-no-checks`: the same with no
+ *    healthchecks (Kong's defaults): only the stall guard and hedging.
  * 3. `recovery`: (a) active checks only (intervals 1 s, successes 1,
  *    tcp_failures 1): a target is killed, seen unhealthy, restarted on the
  *    same port at a random moment → time to `healthy`; (b) passive only with
@@ -34,7 +35,7 @@
  *   npm run bench:failover -- [--quick] [--only kill,hang,hang-no-checks,recovery,overhead] [--out FILE] [--load auto|wrk|undici] [--no-pin]
  *
  * `--quick` (or GW_BENCH_QUICK=1) shrinks every phase for a smoke run
- * (about 15 s); the default run takes about 75 s.
+ * (about 20 s, no CPU pinning); the default run takes about 70 s.
  */
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
