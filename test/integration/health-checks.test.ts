@@ -234,6 +234,25 @@ test('a target that hangs costs no failed request: hedging answers from another 
   assert.equal(await stateOf('hang', h1.address), 'ejected');
 });
 
+test('with no health check configured, the stall guard still takes a hung target out after it loses hedge races', async () => {
+  let hang = false;
+  const held: ServerResponse[] = [];
+  const reply = (res: ServerResponse) => setTimeout(() => res.end('ok'), 2 + Math.floor(Math.random() * 10));
+  const n1 = await up('n1', (_req, res) => {
+    if (hang) held.push(res);
+    else reply(res);
+  });
+  const n2 = await up('n2', (_req, res) => void reply(res));
+  await define('nocheckhang', {}, [n1.address, n2.address]);
+  await load('/nocheckhang', 8, 200);
+  hang = true;
+  const results = await load('/nocheckhang', 8, 400);
+  for (const r of held) r.destroy();
+  assert.deepEqual(results.filter((r) => r.status !== 200), []);
+  assert.ok(held.length < 40, `the hung target got ${held.length} requests before being held out`);
+  assert.equal(await stateOf('nocheckhang', n1.address), 'unhealthy');
+});
+
 test('max_ejection_percent keeps half the pool when most targets fail', async () => {
   const bad = await Promise.all(['x1', 'x2', 'x3'].map((n) => up(n, (_req, res) => {
     res.statusCode = 503;

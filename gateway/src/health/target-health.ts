@@ -21,6 +21,8 @@ export class TargetHealth {
   warming = false;
   /** stall guard: the oldest in-flight request waits far too long while others answer */
   stalled = false;
+  /** when a stalled target gets traffic again if it has not answered by then (ms) */
+  stalledUntil = 0;
   readonly breaker: CircuitBreaker;
   readonly activeCounters = new HealthCounters();
   readonly passiveCounters = new HealthCounters();

@@ -232,7 +232,7 @@ async function forwardTries(
           if (race.winner === second.handle && entry) {
             deps.stats.hedgeWins++;
             // the first target never answered within the deadline: a timeout for passive checks
-            outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout');
+            outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout', undefined, performance.now() - first.started);
           }
           if (!result.ok && dest.target) tried.add(other.target.id);
         }

@@ -14,7 +14,11 @@ export interface OutcomeSink {
   requestDone(upstreamId: string, failed: boolean): void;
   /** A try was sent to a target; returns a token for the calls below. */
   tryStarted(upstreamId: string, targetId: string): number;
-  /** The try's outcome: a response (with status and time to headers) or a failure (passive checks). */
+  /**
+   * The try's outcome: a response (with status and time to headers) or a
+   * failure (passive checks). A `timeout` with `latencyMs` is a try that
+   * lost a hedge race after waiting that long without any answer.
+   */
   onOutcome(upstreamId: string, targetId: string, token: number, kind: OutcomeKind, status?: number, latencyMs?: number): void;
   /** The try is over, whatever happened (also after a cancelled hedge). */
   tryEnded(upstreamId: string, targetId: string, token: number): void;

@@ -220,3 +220,21 @@ test('no hedging before enough samples, or when the upstream turns it off', () =
   for (let i = 0; i < 30; i++) off.h.outcome(off.ids[0]!, 'success', 200, 10);
   assert.equal(off.h.hedgeDelay(60_000), undefined);
 });
+
+test('stall guard without any health check: a lost hedge race holds the target out for a cool-down, then it gets traffic again', () => {
+  const { h, clock, ids, picks } = setup({ gw: { breaker_cooldown: 5 } });
+  h.outcome(ids[0]!, 'timeout', undefined, 120);
+  assert.equal(h.targets.get(ids[0]!)!.stalled, true);
+  assert.equal(h.targets.get(ids[0]!)!.state(), 'unhealthy');
+  assert.equal(picks().has(ids[0]!), false);
+  clock.advance(4_999);
+  h.tick();
+  assert.equal(h.targets.get(ids[0]!)!.stalled, true);
+  clock.advance(1);
+  h.tick();
+  assert.equal(h.targets.get(ids[0]!)!.stalled, false);
+  assert.ok(picks().has(ids[0]!));
+  const off = setup({ gw: { stall_guard: false } });
+  off.h.outcome(off.ids[0]!, 'timeout', undefined, 120);
+  assert.equal(off.h.targets.get(off.ids[0]!)!.stalled, false);
+});
