@@ -14,7 +14,8 @@ import { createStore } from './store/index.js';
 import { WriteLock } from './store/write-lock.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
-import { createMetrics, RequestMetrics } from './observability/metrics.js';
+import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
+import { ClusterControl } from './cluster/control.js';
 import type { Store } from './store/store.js';
 
 export interface GatewayOptions {
@@ -66,6 +67,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let runtime: Runtime | undefined;
   let health: HealthManager | undefined;
   let proxy: ProxyServer | undefined;
+  let cluster: ClusterControl | undefined;
   let admin: FastifyInstance | undefined;
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000): Promise<void> =>
@@ -74,6 +76,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await leases.stop();
       await admin?.close();
       await proxy?.close(graceMs);
+      await cluster?.close(graceMs);
       health?.stop();
       runtime?.stop();
       await store.close();
@@ -88,22 +91,34 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
     runtime = new Runtime({ store, logger });
     runtime.start();
-    health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs });
+    const workers = options.workers ?? 1;
+    if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, store, logger });
+    health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, sinkFor: cluster?.sinkFor });
     health.start();
-    const requests = new RequestMetrics();
-    proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests });
     let registrations = 0;
     store.subscribe((events) => {
       for (const e of events) if (e.kind === 'targets' && e.op === 'create') registrations++;
     });
-    const metrics = createMetrics({ requests, proxy: proxy.stats, health, runtime, leaseExpiries: () => leases.expired, registrations: () => registrations });
-    const { port: proxyPort } = await proxy.listen(proxyAddr.host, proxyAddr.port);
+    let proxyPort: number;
+    let sources: Pick<MetricsSources, 'requests' | 'proxy' | 'beforeScrape'>;
+    if (cluster) {
+      // control process: the proxies are the workers
+      proxyPort = (await cluster.start(health)).port;
+      const c = cluster;
+      sources = { requests: { series: () => c.requests.series() }, proxy: c.stats, beforeScrape: () => c.collect() };
+    } else {
+      const requests = new RequestMetrics();
+      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests });
+      proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
+      sources = { requests, proxy: proxy.stats };
+    }
+    const metrics = createMetrics({ ...sources, health, runtime, leaseExpiries: () => leases.expired, registrations: () => registrations });
     admin = await createAdminServer({
       store,
       logger,
       lock,
       runtime: {
-        activeRequests: (id) => runtime?.inFlight.get(id) ?? 0,
+        activeRequests: (id) => (runtime?.inFlight.get(id) ?? 0) + (cluster?.activeRequests(id) ?? 0),
         targetHealth: (u, t) => health?.view(u, t),
         setTargetHealth: (u, t, healthy) => health?.setManual(u, t, healthy) ?? 'no-balancer',
       },
@@ -112,7 +127,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       isReady: () => ready,
       kongOnly: options.kongOnly,
       nodeId: randomUUID(),
-      configuration: { proxy_listen: `${proxyAddr.host}:${proxyPort}`, admin_listen: `${adminAddr.host}:${adminAddr.port}`, database: store.type, kong_only: options.kongOnly === true },
+      configuration: { proxy_listen: `${proxyAddr.host}:${proxyPort}`, admin_listen: `${adminAddr.host}:${adminAddr.port}`, database: store.type, kong_only: options.kongOnly === true, workers },
     });
     await admin.listen({ host: adminAddr.host, port: adminAddr.port });
     const adminPort = (admin.server.address() as { port: number }).port;

@@ -15,7 +15,7 @@ import type { Runtime, Snapshot } from '../runtime/runtime.js';
 import { probeTarget, type Probe } from './active-prober.js';
 import type { OutcomeKind } from './counters.js';
 import type { TargetHealth, TargetState } from './target-health.js';
-import { UpstreamHealth, type HealthEvent } from './upstream-health.js';
+import { UpstreamHealth, type HealthEvent, type StatusSink } from './upstream-health.js';
 
 export interface HealthManagerOptions {
   runtime: Runtime;
@@ -28,6 +28,8 @@ export interface HealthManagerOptions {
   tickMs?: number;
   /** [0,1) source for probe jitter */
   random?: () => number;
+  /** where an upstream's availability goes (default: its balancer); `--workers` fans it out to the proxies */
+  sinkFor?: (upstreamId: string, balancer: Balancer) => StatusSink;
 }
 
 /** What the Admin API shows per target. */
@@ -47,6 +49,7 @@ export class HealthManager implements OutcomeSink {
   readonly #probe: Probe;
   readonly #random: () => number;
   readonly #tickMs: number;
+  readonly #sinkFor: (upstreamId: string, balancer: Balancer) => StatusSink;
   readonly #health = new Map<string, UpstreamHealth>();
   readonly #limits = new Map<string, UpstreamLimits>();
   /** upstream id → the balancer availability was last pushed to */
@@ -66,6 +69,7 @@ export class HealthManager implements OutcomeSink {
     this.#probe = opts.probe ?? probeTarget;
     this.#random = opts.random ?? Math.random;
     this.#tickMs = opts.tickMs ?? 100;
+    this.#sinkFor = opts.sinkFor ?? ((_id, b) => b);
   }
 
   start(): void {
@@ -215,7 +219,7 @@ export class HealthManager implements OutcomeSink {
       }
       if (this.#attached.get(u.id) !== entry.balancer) {
         h.sync(entry.balancer.targets, initial);
-        h.attach(entry.balancer);
+        h.attach(this.#sinkFor(u.id, entry.balancer));
         this.#attached.set(u.id, entry.balancer);
       }
     }

@@ -138,8 +138,7 @@ export class UpstreamHealth {
   /** The try is over (answered, failed or cancelled). */
   tryEnded(id: string, token: number): void {
     const t = this.targets.get(id);
-    if (!t || !t.inFlight.delete(token)) return;
-    if (t.stalled && t.inFlight.size === 0) this.#set(t, () => (t.stalled = false), 'its stalled requests ended');
+    if (t) t.inFlight.delete(token);
   }
 
   /**
@@ -161,6 +160,10 @@ export class UpstreamHealth {
         const p = this.upstream.healthchecks.passive;
         k = p.unhealthy.http_statuses.includes(status) ? 'http_failure' : p.healthy.http_statuses.includes(status) ? 'success' : null;
       }
+    }
+    if (kind === 'timeout' && latencyMs !== undefined && this.#gw.stall_guard && !t.stalled) {
+      // a hedge race lost without any answer: the same evidence the stall guard waits for
+      this.#stall(t, `lost a hedge race after ${Math.round(latencyMs)} ms without answering`);
     }
     if (k === null) return;
     const b = t.breaker.state.state;
@@ -233,9 +236,11 @@ export class UpstreamHealth {
       if (stallAfter !== undefined && !t.stalled && t.weight > 0) {
         const oldest = t.oldestInFlight();
         if (oldest !== undefined && now - oldest > stallAfter && this.#othersAnsweredSince(t, oldest)) {
-          this.#set(t, () => (t.stalled = true), `oldest in-flight request waiting ${Math.round(now - oldest)} ms (limit ${Math.round(stallAfter)} ms)`);
+          this.#stall(t, `oldest in-flight request waiting ${Math.round(now - oldest)} ms (limit ${Math.round(stallAfter)} ms)`);
         }
       }
+      // a stalled target that never answered gets traffic again after a cool-down (it may have recovered)
+      if (t.stalled && now >= t.stalledUntil) this.#set(t, () => (t.stalled = false), 'stall cool-down ended');
       if (t.rampStart !== null && this.#sink) {
         const f = this.#factor(t);
         if (!this.allUnhealthy || this.#gw.all_unhealthy === 'fail-closed') this.#sink.setAvailability(t.id, t.routable(), f);
@@ -245,8 +250,7 @@ export class UpstreamHealth {
 
   /** Hedging deadline for a try, ms, or undefined (off, or too few samples yet). */
   hedgeDelay(readTimeoutMs: number): number | undefined {
-    if (!this.#gw.hedging) return undefined;
-    return this.latency.deadline(this.#gw.hedge_min_delay, Math.min(readTimeoutMs, DEADLINE_CAP_MS));
+    return hedgeDeadline(this.#gw, this.latency, readTimeoutMs);
   }
 
   /** How long the oldest in-flight try may wait before the stall guard holds the target out, ms. */
@@ -290,6 +294,11 @@ export class UpstreamHealth {
     }
   }
 
+  #stall(t: TargetHealth, reason: string): void {
+    t.stalledUntil = this.#now() + this.#gw.breaker_cooldown * 1000;
+    this.#set(t, () => (t.stalled = true), reason);
+  }
+
   /** Report a breaker transition (call inside {@link #set} so the derived flip is reported too). */
   #bt(t: TargetHealth, tr: BreakerTransition | null): void {
     if (tr) this.#emit({ kind: 'breaker', upstream: this.upstream.name, target: t.address, from: tr.from, to: tr.to, reason: tr.reason });
@@ -321,6 +330,12 @@ export class UpstreamHealth {
     for (const o of this.targets.values()) if (o !== t && o.lastResponseAt > since) return true;
     return false;
   }
+}
+
+/** The adaptive hedging deadline of an upstream (also used by `--workers` proxies on their own samples). */
+export function hedgeDeadline(gw: UpstreamGwExtensions, latency: LatencyStats, readTimeoutMs: number): number | undefined {
+  if (!gw.hedging) return undefined;
+  return latency.deadline(gw.hedge_min_delay, Math.min(readTimeoutMs, DEADLINE_CAP_MS));
 }
 
 function passiveThresholds(u: Upstream): Thresholds {

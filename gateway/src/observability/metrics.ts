@@ -28,7 +28,7 @@ import type { Runtime } from '../runtime/runtime.js';
 /** Latency buckets, seconds. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
-interface RouteSeries {
+export interface RouteSeries {
   service: string;
   route: string;
   statuses: Map<number, number>;
@@ -59,6 +59,36 @@ export class RequestMetrics {
   series(): Iterable<RouteSeries> {
     return this.#series.values();
   }
+
+  /** Plain data for another process (`--workers`). */
+  export(): ExportedSeries[] {
+    return [...this.#series].map(([key, s]) => ({ key, service: s.service, route: s.route, statuses: [...s.statuses], buckets: [...s.buckets], sum: s.sum, count: s.count }));
+  }
+
+  /** Add another process's series to these. */
+  merge(series: readonly ExportedSeries[]): void {
+    for (const e of series) {
+      let s = this.#series.get(e.key);
+      if (!s) {
+        s = { service: e.service, route: e.route, statuses: new Map(), buckets: new Float64Array(DURATION_BUCKETS.length), sum: 0, count: 0 };
+        this.#series.set(e.key, s);
+      }
+      for (const [status, n] of e.statuses) s.statuses.set(status, (s.statuses.get(status) ?? 0) + n);
+      e.buckets.forEach((n, i) => (s.buckets[i]! += n));
+      s.sum += e.sum;
+      s.count += e.count;
+    }
+  }
+}
+
+export interface ExportedSeries {
+  key: string;
+  service: string;
+  route: string;
+  statuses: [number, number][];
+  buckets: number[];
+  sum: number;
+  count: number;
 }
 
 export interface ProxyStats {
@@ -67,8 +97,10 @@ export interface ProxyStats {
 }
 
 export interface MetricsSources {
-  requests: RequestMetrics;
+  requests: { series(): Iterable<RouteSeries> };
   proxy: ProxyStats;
+  /** called before each scrape (workers: gather their figures) */
+  beforeScrape?: () => Promise<void>;
   health: HealthManager;
   runtime: Runtime;
   leaseExpiries: () => number;
@@ -186,6 +218,9 @@ export function createMetrics(src: MetricsSources): Metrics {
   for (const m of metrics) registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
   return {
     registry,
-    render: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+    render: async () => {
+      await src.beforeScrape?.();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
   };
 }
