@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       logger,
       kongOnly: settings.kongOnly,
       workers: settings.workers,
+      trustedIps: settings.trustedIps,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -35,6 +35,7 @@ export const errorCatalogue = {
   GW_ERR_PROXY_TIMEOUT: { status: 504, message: 'The upstream server is timing out' },
   GW_ERR_PROXY_INTERNAL: { status: 500, message: 'An unexpected error occurred' },
   GW_ERR_PROXY_UPSTREAM_LIMIT: { status: 503, message: 'upstream %s is over its limits, retry later' },
+  GW_ERR_PROXY_HTTPS_REQUIRED: { status: 426, message: 'Please use HTTPS protocol' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type GwErrorCode = keyof typeof errorCatalogue;

@@ -35,6 +35,8 @@ export interface GatewayOptions {
   workers?: number;
   /** how often expired target leases are swept, ms (default 1000) */
   leaseSweepMs?: number;
+  /** Kong's trusted_ips: IPs/CIDRs whose X-Forwarded-* headers are believed */
+  trustedIps?: readonly string[];
   /** period of health timers (cool-downs, slow start, stall guard, probe scheduling), ms (default 100) */
   healthTickMs?: number;
 }
@@ -92,7 +94,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     runtime = new Runtime({ store, logger });
     runtime.start();
     const workers = options.workers ?? 1;
-    if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, store, logger });
+    if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], store, logger });
     health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, sinkFor: cluster?.sinkFor });
     health.start();
     let registrations = 0;
@@ -108,7 +110,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sources = { requests: { series: () => c.requests.series() }, proxy: c.stats, beforeScrape: () => c.collect() };
     } else {
       const requests = new RequestMetrics();
-      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests });
+      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests, trustedIps: options.trustedIps });
       proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
       sources = { requests, proxy: proxy.stats };
     }

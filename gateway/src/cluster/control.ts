@@ -20,6 +20,7 @@ export interface ClusterOptions {
   workers: number;
   proxyListen: string;
   logLevel: string;
+  trustedIps: readonly string[];
   store: Store;
   logger: Logger;
 }
@@ -158,7 +159,7 @@ export class ClusterControl {
         for (const kind of ['services', 'upstreams', 'routes', 'targets'] as const) {
           for (const entity of this.#opts.store.all(kind)) ops.push({ op: 'put', kind, entity });
         }
-        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, workers: this.#opts.workers, ops, availability: [...this.#availability.values()] });
+        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], workers: this.#opts.workers, ops, availability: [...this.#availability.values()] });
       };
       w.on('message', (m: FromWorker) => {
         switch (m.t) {

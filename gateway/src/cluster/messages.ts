@@ -10,7 +10,7 @@ import type { ExportedSeries } from '../observability/metrics.js';
 export type AvailabilityItem = [string, string, 0 | 1, number];
 
 export type ToWorker =
-  | { t: 'init'; proxyListen: string; logLevel: string; workers: number; ops: WriteOp[]; availability: AvailabilityItem[] }
+  | { t: 'init'; proxyListen: string; logLevel: string; trustedIps: string[]; workers: number; ops: WriteOp[]; availability: AvailabilityItem[] }
   | { t: 'changes'; ops: WriteOp[] }
   | { t: 'availability'; items: AvailabilityItem[] }
   | { t: 'metrics?'; id: number }

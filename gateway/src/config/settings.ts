@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { compileTrusted } from './trusted-ips.js';
 import { GwError } from '../errors.js';
 
 export interface ListenAddress {
@@ -34,6 +35,7 @@ export interface RawSettings {
   logLevel?: string;
   kongOnly?: string | boolean;
   workers?: string | number;
+  trustedIps?: string | string[];
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
@@ -46,7 +48,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--config', env: 'GW_CONFIG', key: 'config', help: 'Kong declarative file (YAML or JSON, _format_version "3.0") loaded at start' },
   { flag: '--log-level', env: 'GW_LOG_LEVEL', key: 'logLevel', def: 'info', help: 'fatal | error | warn | info | debug | trace | silent (pino JSON on stdout)' },
   { flag: '--kong-only', env: 'GW_KONG_ONLY', key: 'kongOnly', def: 'false', help: 'strict Kong mode: refuse gw extension fields (ttl, gw) as unknown fields' },
-  { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes' },
+  { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes (N > 1: a control process plus N proxy processes sharing the listener)' },
+  { flag: '--trusted-ips', env: 'GW_TRUSTED_IPS', key: 'trustedIps', def: '', help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; default none)" },
 ];
 
 export function parseListen(value: string, where: string): ListenAddress {
@@ -77,6 +80,7 @@ const settingsSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   kongOnly: z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
   workers: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(64)),
+  trustedIps: z.string(),
 });
 
 export interface Settings {
@@ -90,6 +94,8 @@ export interface Settings {
   logLevel: string;
   kongOnly: boolean;
   workers: number;
+  /** IPs/CIDRs whose X-Forwarded-* headers are believed */
+  trustedIps: string[];
 }
 
 /** Read a settings file (YAML or JSON) whose keys are the camelCase setting names. */
@@ -121,9 +127,9 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     const fromFlag = flags[s.key];
     const fromEnv = env[s.env];
     const fromFile = file[s.key];
-    if (fromFlag !== undefined) [raw[s.key], origin[s.key]] = [String(fromFlag), s.flag];
+    if (fromFlag !== undefined) [raw[s.key], origin[s.key]] = [Array.isArray(fromFlag) ? fromFlag.join(',') : String(fromFlag), s.flag];
     else if (fromEnv !== undefined && fromEnv !== '') [raw[s.key], origin[s.key]] = [fromEnv, s.env];
-    else if (fromFile !== undefined && fromFile !== null) [raw[s.key], origin[s.key]] = [String(fromFile), `settings file key ${s.key}`];
+    else if (fromFile !== undefined && fromFile !== null) [raw[s.key], origin[s.key]] = [Array.isArray(fromFile) ? fromFile.join(',') : String(fromFile), `settings file key ${s.key}`];
     else [raw[s.key], origin[s.key]] = [s.def, `default of ${s.flag}`];
   }
   const r = settingsSchema.safeParse(raw);
@@ -144,7 +150,9 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     logLevel: v.logLevel,
     kongOnly: v.kongOnly,
     workers: v.workers,
+    trustedIps: v.trustedIps.split(',').map((x) => x.trim()).filter((x) => x !== ''),
   };
+  compileTrusted(settings.trustedIps, origin.trustedIps);
   if (settings.store === 'postgres' && !settings.pgUrl) {
     throw new GwError('GW_ERR_CONFIG_INVALID', ['--store postgres needs --pg-url (GW_PG_URL)']);
   }

@@ -3,6 +3,8 @@
  * with Kong's retry rules (§3.5) and error statuses (§3.6).
  */
 import { randomBytes } from 'node:crypto';
+import type { BlockList } from 'node:net';
+import { isTrusted } from '../config/trusted-ips.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BalancerTarget, PickContext } from '../balancer/balancer.js';
 import type { Service } from '../entities/types.js';
@@ -15,7 +17,7 @@ import { dispatchTry, HedgeLostError, type Race, type TryHandle } from './dispat
 import { classify, failureCode, sendProxyError, type TryFailure } from './error-map.js';
 import { downstreamHeaders, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
-import type { Pools } from './pools.js';
+import { tlsFor, type Pools } from './pools.js';
 import { upstreamPath } from './uri.js';
 
 export const VIA = `1.1 gw/${GW_VERSION}`;
@@ -35,6 +37,8 @@ export interface ForwardDeps {
   stats: ProxyStats;
   logger: Logger;
   listenPort: number;
+  /** trusted_ips (null: nobody's X-Forwarded-* headers are believed) */
+  trusted: BlockList | null;
 }
 
 interface Destination {
@@ -60,7 +64,18 @@ function hasBody(req: IncomingMessage): boolean {
 }
 
 /** Resolve what a request routes to, or answer the error itself and return null. */
-export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse | null, requestId: string): { match: RouteMatch; service: Service; path: string; query: string } | null {
+export interface Routed {
+  match: RouteMatch;
+  service: Service;
+  path: string;
+  query: string;
+  /** the peer is in trusted_ips */
+  trusted: boolean;
+  /** the client's scheme: ours, or a trusted load balancer's X-Forwarded-Proto */
+  scheme: 'http' | 'https';
+}
+
+export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse | null, requestId: string): Routed | null {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
@@ -70,11 +85,24 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
     if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_ROUTE', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
     return null;
   }
+  const trusted = deps.trusted !== null && isTrusted(deps.trusted, req.socket.remoteAddress ?? '');
+  const xfp = trusted ? req.headers['x-forwarded-proto'] : undefined;
+  const scheme = typeof xfp === 'string' && xfp.trim().toLowerCase() === 'https' ? 'https' : 'http';
+  if (scheme === 'http' && !match.route.protocols.includes('http')) {
+    // an https-only route reached over plain HTTP (Kong: 426, or the configured redirect)
+    const code = match.route.https_redirect_status_code;
+    if (res && code === 426) sendProxyError(res, 'GW_ERR_PROXY_HTTPS_REQUIRED', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
+    else if (res) {
+      res.writeHead(code, { location: `https://${(req.headers.host ?? '').replace(/:\d+$/, '')}${url}`, 'content-length': '0', 'x-gw-request-id': requestId });
+      res.end();
+    }
+    return null;
+  }
   if (!match.service) {
     if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_SERVICE', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
     return null;
   }
-  return { match, service: match.service, path, query };
+  return { match, service: match.service, path, query, trusted, scheme };
 }
 
 export function pickDestination(entry: UpstreamEntry | undefined, service: Service, ctx: PickContext): Destination | null {
@@ -141,7 +169,7 @@ async function forwardTries(
   deps: ForwardDeps,
   req: IncomingMessage,
   res: ServerResponse,
-  routed: { match: RouteMatch; service: Service; path: string; query: string },
+  routed: Routed,
   entry: UpstreamEntry | undefined,
   requestId: string,
   started: number,
@@ -164,8 +192,8 @@ async function forwardTries(
   /** Send one try to `dest`, with all its accounting (in-flight counts, passive outcome). */
   const launch = (dest: Destination, race: Race | undefined): { handle: TryHandle; started: number } => {
     const host = upstreamHost(match.route.preserve_host, req.headers.host, dest.host, dest.port, entry?.upstream.host_header ?? null, service.protocol);
-    const headers = upstreamHeaders(req, { host, clientIp: ctx.clientIp, listenPort: deps.listenPort, scheme: 'http', requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId }, false);
-    const pool = deps.pools.get(dest.host, dest.port, service.connect_timeout);
+    const headers = upstreamHeaders(req, { host, clientIp: ctx.clientIp, listenPort: deps.listenPort, scheme: routed.scheme, requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId, trusted: routed.trusted }, false);
+    const pool = deps.pools.get(dest.host, dest.port, service.connect_timeout, tlsFor(service.protocol, dest.host, entry?.upstream.host_header ?? null, service.tls_verify));
     const tryStart = performance.now();
     const target = entry ? dest.target : null;
     let token = 0;

@@ -27,7 +27,11 @@ export interface ForwardInfo {
   prefix: string | null;
   via: string;
   requestId: string;
+  /** the peer is in trusted_ips: its X-Forwarded-Proto/Host/Port/Path/Prefix are kept */
+  trusted: boolean;
 }
+
+const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 /** Headers for the upstream request (a fresh object; the incoming one is untouched). */
 export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpgrade: boolean): Record<string, string | string[]> {
@@ -46,11 +50,13 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
   const xff = src['x-forwarded-for'];
   out.host = info.host;
   out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${info.clientIp}` : info.clientIp;
-  out['x-forwarded-proto'] = info.scheme;
-  out['x-forwarded-host'] = (src.host ?? '').replace(/:\d+$/, '');
-  out['x-forwarded-port'] = String(info.listenPort);
-  out['x-forwarded-path'] = info.requestPath;
-  if (info.prefix !== null && info.prefix !== '/' && info.prefix !== '') out['x-forwarded-prefix'] = info.prefix;
+  const t = info.trusted;
+  out['x-forwarded-proto'] = (t && first(src['x-forwarded-proto'])) || info.scheme;
+  out['x-forwarded-host'] = (t && first(src['x-forwarded-host'])) || (src.host ?? '').replace(/:\d+$/, '');
+  out['x-forwarded-port'] = (t && first(src['x-forwarded-port'])) || String(info.listenPort);
+  out['x-forwarded-path'] = (t && first(src['x-forwarded-path'])) || info.requestPath;
+  const prefix = (t && first(src['x-forwarded-prefix'])) || (info.prefix !== null && info.prefix !== '/' && info.prefix !== '' ? info.prefix : undefined);
+  if (prefix) out['x-forwarded-prefix'] = prefix;
   out['x-real-ip'] = info.clientIp;
   out['x-kong-request-id'] = info.requestId;
   out.via = src.via ? `${Array.isArray(src.via) ? src.via.join(', ') : src.via}, ${info.via}` : info.via;

@@ -9,6 +9,7 @@ import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
 import { sendProxyError } from './error-map.js';
+import { compileTrusted } from '../config/trusted-ips.js';
 import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
 
 export type { OutcomeSink, OutcomeKind } from './outcome.js';
@@ -20,6 +21,8 @@ export interface ProxyServerOptions {
   outcomes?: OutcomeSink;
   /** per-route request metrics (default: not recorded) */
   metrics?: RequestMetrics;
+  /** Kong's trusted_ips: peers whose X-Forwarded-* headers are believed (default none) */
+  trustedIps?: readonly string[];
 }
 
 export interface ProxyServer {
@@ -35,7 +38,7 @@ export interface ProxyServer {
 export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const pools = new Pools();
   const logger = opts.logger.child({ component: 'proxy' });
-  const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, metrics: opts.metrics, stats: { hedged: 0, hedgeWins: 0 }, logger, listenPort: 0 };
+  const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, metrics: opts.metrics, stats: { hedged: 0, hedgeWins: 0 }, logger, listenPort: 0, trusted: compileTrusted(opts.trustedIps ?? []) };
   let inFlight = 0;
   let drained: (() => void) | undefined;
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {

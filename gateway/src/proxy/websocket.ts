@@ -30,7 +30,7 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
   const dest = pickDestination(entry, service, { clientIp: req.socket.remoteAddress ?? '', headers: req.headers, path, query: query.slice(1), uriCaptures: match.uriCaptures, tried: new Set() });
   if (!dest) return reject(socket, 'GW_ERR_PROXY_NO_PEER', requestId);
   const host = upstreamHost(match.route.preserve_host, req.headers.host, dest.host, dest.port, entry?.upstream.host_header ?? null, service.protocol);
-  const headers = upstreamHeaders(req, { host, clientIp: req.socket.remoteAddress ?? '', listenPort: deps.listenPort, scheme: 'http', requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId }, true);
+  const headers = upstreamHeaders(req, { host, clientIp: req.socket.remoteAddress ?? '', listenPort: deps.listenPort, scheme: routed.scheme, requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId, trusted: routed.trusted }, true);
   const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
   const upstream: Socket = connect({ host: dest.host, port: dest.port, timeout: service.connect_timeout });
   if (dest.target && entry) deps.runtime.requestStarted(entry, dest.target.id);

@@ -1,0 +1,94 @@
+/**
+ * https upstreams, trusted_ips for X-Forwarded-*, and https-only routes
+ * (426 or the configured redirect).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { request } from 'undici';
+import { startTestGateway } from '../helpers/gateway.js';
+import { startUpstream, type EchoBody, type TestUpstream } from '../helpers/upstream.js';
+
+const fixture = (f: string) => readFileSync(new URL(`../../../test/fixtures/tls/${f}`, import.meta.url));
+
+let trusting: Awaited<ReturnType<typeof startTestGateway>>;
+let plain: Awaited<ReturnType<typeof startTestGateway>>;
+let echo: TestUpstream;
+let tls: Server;
+let tlsPort: number;
+
+before(async () => {
+  trusting = await startTestGateway({ trustedIps: ['127.0.0.0/8'] });
+  plain = await startTestGateway();
+  echo = await startUpstream('echo');
+  tls = createHttpsServer({ key: fixture('key.pem'), cert: fixture('cert.pem') }, (req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ tls: true, host: req.headers.host, servername: (req.socket as { servername?: string }).servername ?? null }));
+  });
+  await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+  tlsPort = (tls.address() as AddressInfo).port;
+  for (const gw of [trusting, plain]) {
+    assert.equal((await gw.admin.call('PUT', '/services/echo', { url: `http://${echo.address}` })).status, 200);
+    assert.equal((await gw.admin.call('POST', '/services/echo/routes', { name: 'open', paths: ['/open'] })).status, 201);
+    assert.equal((await gw.admin.call('POST', '/services/echo/routes', { name: 'secure', paths: ['/secure'], protocols: ['https'] })).status, 201);
+    assert.equal((await gw.admin.call('POST', '/services/echo/routes', { name: 'moved', paths: ['/moved'], protocols: ['https'], https_redirect_status_code: 301 })).status, 201);
+  }
+});
+after(async () => {
+  await trusting.close(200);
+  await plain.close(200);
+  await echo.close();
+  tls.closeAllConnections();
+  await new Promise<void>((r) => tls.close(() => r()));
+});
+
+async function get(base: string, path: string, headers: Record<string, string> = {}) {
+  const r = await request(base + path, { headers });
+  const text = await r.body.text();
+  return { status: r.statusCode, headers: r.headers, text };
+}
+
+test('X-Forwarded-* from a trusted peer are kept; from anyone else they are replaced (Kong trusted_ips)', async () => {
+  const sent = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com', 'x-forwarded-port': '443', 'x-forwarded-for': '203.0.113.9' };
+  const t = JSON.parse((await get(trusting.proxyUrl, '/open', sent)).text) as EchoBody;
+  assert.equal(t.headers['x-forwarded-proto'], 'https');
+  assert.equal(t.headers['x-forwarded-host'], 'api.example.com');
+  assert.equal(t.headers['x-forwarded-port'], '443');
+  assert.equal(t.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+  const p = JSON.parse((await get(plain.proxyUrl, '/open', sent)).text) as EchoBody;
+  assert.equal(p.headers['x-forwarded-proto'], 'http');
+  assert.equal(p.headers['x-forwarded-host'], '127.0.0.1');
+  assert.equal(p.headers['x-forwarded-port'], new URL(plain.proxyUrl).port);
+  assert.equal(p.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'X-Forwarded-For is always appended to');
+});
+
+test('an https-only route over plain HTTP: 426 with Kong\'s message, or the configured redirect', async () => {
+  const r = await get(plain.proxyUrl, '/secure');
+  assert.equal(r.status, 426);
+  assert.equal(JSON.parse(r.text).message, 'Please use HTTPS protocol');
+  const m = await get(plain.proxyUrl, '/moved/x?y=1', { host: 'api.example.com:8000' });
+  assert.equal(m.status, 301);
+  assert.equal(m.headers.location, 'https://api.example.com/moved/x?y=1');
+  // behind a trusted TLS-terminating load balancer the same request is https
+  assert.equal((await get(trusting.proxyUrl, '/secure', { 'x-forwarded-proto': 'https' })).status, 200);
+  assert.equal((await get(plain.proxyUrl, '/secure', { 'x-forwarded-proto': 'https' })).status, 426, 'an untrusted peer cannot claim https');
+});
+
+test('a service with protocol https is reached over TLS; tls_verify decides whether a self-signed certificate is accepted', async () => {
+  const gw = plain;
+  assert.equal((await gw.admin.call('PUT', '/upstreams/secure.up', { host_header: 'upstream.test' })).status, 200);
+  assert.equal((await gw.admin.call('POST', '/upstreams/secure.up/targets', { target: `127.0.0.1:${tlsPort}` })).status, 201);
+  assert.equal((await gw.admin.call('PUT', '/services/tls', { protocol: 'https', host: 'secure.up', port: 443 })).status, 200);
+  assert.equal((await gw.admin.call('POST', '/services/tls/routes', { paths: ['/tls'] })).status, 201);
+  const r = await get(gw.proxyUrl, '/tls');
+  assert.equal(r.status, 200, r.text);
+  const body = JSON.parse(r.text) as { tls: boolean; host: string; servername: string | null };
+  assert.equal(body.tls, true);
+  assert.equal(body.host, 'upstream.test');
+  assert.equal(body.servername, 'upstream.test', 'SNI from the upstream host_header');
+  assert.equal((await gw.admin.call('PATCH', '/services/tls', { tls_verify: true })).status, 200);
+  const refused = await get(gw.proxyUrl, '/tls');
+  assert.equal(refused.status, 502, 'a self-signed certificate fails verification');
+});
