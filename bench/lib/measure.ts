@@ -12,6 +12,23 @@ export function cpuMicros(pid: number): number {
   return parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
+/** CPU time of a process and all its descendants (a gateway with --workers), microseconds. */
+export function cpuMicrosTree(pid: number): number {
+  let total = 0;
+  const stack = [pid];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    try {
+      total += cpuMicros(p);
+    } catch {
+      continue; // exited meanwhile
+    }
+    const r = spawnSync('pgrep', ['-P', String(p)], { encoding: 'utf8' });
+    for (const line of (r.stdout ?? '').split('\n')) if (line.trim()) stack.push(Number(line));
+  }
+  return total;
+}
+
 export function parseProcStat(stat: string): number {
   // the command name may contain spaces: fields start after the last ')'
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -46,8 +63,8 @@ export function parseWrk(out: string): WrkResult {
   return { requests: Number(m[1]), seconds, rps: Number(m[1]) / seconds, p50ms: pct('50'), p99ms: pct('99'), errors };
 }
 
-export function runWrk(url: string, opts: { connections: number; seconds: number; cpu: string }): WrkResult {
-  const out = execFileSync('taskset', ['-c', opts.cpu, 'wrk', '-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', url], { encoding: 'utf8' });
+export function runWrk(url: string, opts: { connections: number; seconds: number; cpu: string; threads?: number }): WrkResult {
+  const out = execFileSync('taskset', ['-c', opts.cpu, 'wrk', `-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', url], { encoding: 'utf8' });
   return parseWrk(out);
 }
 

@@ -7,6 +7,8 @@
  * p50/p99 latency and CPU µs per request of the proxy process (from /proc).
  *
  *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--connections 50] [--only gw,nginx]
+ *                          [--rate 2000]   also measure latency at a fixed rate (open loop), p99 added over direct
+ *                          [--unpinned]    everything on every core (compares gw with gw --workers 2 on this box)
  */
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,13 +16,24 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMicros, runWrk, spawnPinned, table, waitForHttp, type WrkResult } from '../lib/measure.js';
+import { cpuMicrosTree, runWrk, spawnPinned, table, waitForHttp, type WrkResult } from '../lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
 const { values } = parseArgs({
-  options: { duration: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } },
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '50' },
+    only: { type: 'string' },
+    rate: { type: 'string' },
+    unpinned: { type: 'boolean', default: false },
+  },
 });
+const rate = values.rate === undefined ? undefined : Number(values.rate);
+/** CPU sets: the proxy, and the load generator + upstream */
+const PROXY_CPU = values.unpinned ? '0-1' : '0';
+const LOAD_CPU = values.unpinned ? '0-1' : '1';
 const duration = Number(values.duration);
 const rounds = Number(values.rounds);
 const connections = Number(values.connections);
@@ -56,16 +69,17 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   upstream up { server 127.0.0.1:${up}; keepalive 64; }
   server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }`,
       );
-      return spawnPinned('0', 'nginx', ['-p', dir, '-c', conf]);
+      return spawnPinned(PROXY_CPU, 'nginx', ['-p', dir, '-c', conf]);
     },
   },
-  { name: 'node-minimal', start: (port, up) => spawnPinned('0', node, [join(here, 'baseline-proxy.js'), String(port), String(up)]) },
-  { name: 'fastify-http-proxy', start: (port, up) => spawnPinned('0', node, [join(here, 'fastify-proxy.js'), String(port), String(up)]) },
+  { name: 'node-minimal', start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'baseline-proxy.js'), String(port), String(up)]) },
+  { name: 'fastify-http-proxy', start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'fastify-proxy.js'), String(port), String(up)]) },
   { name: 'gw', start: (port, up, dir) => startGw(port, up, dir, 1) },
   { name: 'gw-10k-routes', start: (port, up, dir) => startGw(port, up, dir, 10_000) },
+  { name: 'gw-2-workers', start: (port, up, dir) => startGw(port, up, dir, 1, 2) },
 ];
 
-function startGw(port: number, up: number, dir: string, routes: number): ChildProcess {
+function startGw(port: number, up: number, dir: string, routes: number, workers = 1): ChildProcess {
   const file = join(dir, `kong-${routes}.json`);
   const extra = Array.from({ length: routes - 1 }, (_, i) => ({ name: `r${i}`, paths: [`/svc${i}/v1`], service: 'bench' }));
   writeFileSync(
@@ -78,7 +92,18 @@ function startGw(port: number, up: number, dir: string, routes: number): ChildPr
     }),
   );
   const adminPort = port + 1000;
-  return spawnPinned('0', node, [join(root, 'dist/gateway/src/cli.js'), '--store', 'memory', '--config', file, '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn']);
+  return spawnPinned(PROXY_CPU, node, [join(root, 'dist/gateway/src/cli.js'), '--store', 'memory', '--config', file, '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn', '--workers', String(workers)]);
+}
+
+interface FixedRate {
+  name: string;
+  rate: number;
+  sent: number;
+  errors: number;
+  p50ms: number;
+  p90ms: number;
+  p99ms: number;
+  maxms: number;
 }
 
 interface Sample extends WrkResult {
@@ -102,7 +127,7 @@ async function main(): Promise<void> {
   const base = 20_000 + Math.floor(Math.random() * 10_000);
   const upstreamPort = base;
   try {
-    const upstream = spawnPinned('1', node, [join(here, 'upstream.js'), String(upstreamPort)]);
+    const upstream = spawnPinned(LOAD_CPU, node, [join(here, 'upstream.js'), String(upstreamPort)]);
     children.push(upstream);
     await waitForHttp(`http://127.0.0.1:${upstreamPort}/`);
     const procs = new Map<string, { port: number; pid: number | undefined }>();
@@ -120,14 +145,14 @@ async function main(): Promise<void> {
     const samples = new Map<string, Sample[]>();
     for (const c of chosen) {
       // warm-up (JIT, pools)
-      runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: 1, cpu: '1' });
+      runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: 1, cpu: LOAD_CPU });
     }
     for (let r = 0; r < rounds; r++) {
       for (const c of chosen) {
         const p = procs.get(c.name)!;
-        const cpu0 = p.pid ? cpuMicros(p.pid) : 0;
-        const w = runWrk(`http://127.0.0.1:${p.port}/`, { connections, seconds: duration, cpu: '1' });
-        const cpu1 = p.pid ? cpuMicros(p.pid) : 0;
+        const cpu0 = p.pid ? cpuMicrosTree(p.pid) : 0;
+        const w = runWrk(`http://127.0.0.1:${p.port}/`, { connections, seconds: duration, cpu: LOAD_CPU, threads: values.unpinned ? 2 : 1 });
+        const cpu1 = p.pid ? cpuMicrosTree(p.pid) : 0;
         const s: Sample = { ...w, cpuUsPerReq: p.pid ? (cpu1 - cpu0) / w.requests : NaN };
         samples.set(c.name, [...(samples.get(c.name) ?? []), s]);
         console.log(`round ${r + 1} ${c.name}: ${Math.round(s.rps)} req/s, p99 ${s.p99ms.toFixed(2)} ms, ${s.cpuUsPerReq.toFixed(1)} µs CPU/req`);
@@ -150,12 +175,35 @@ async function main(): Promise<void> {
       '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
       errors: s.errors,
     }));
-    console.log(`\nmedian of ${rounds} rounds × ${duration} s, wrk -t1 -c${connections}, proxy on CPU 0, wrk + upstream on CPU 1\n`);
+    console.log(`\nmedian of ${rounds} rounds × ${duration} s, wrk -c${connections}, ${values.unpinned ? 'everything on both CPUs' : 'proxy on CPU 0, wrk + upstream on CPU 1'}\n`);
     console.log(table(rows));
+    let fixedRate: FixedRate[] | undefined;
+    if (rate !== undefined) {
+      fixedRate = [];
+      for (const c of chosen) {
+        const p = procs.get(c.name)!;
+        const out = execFileSync('taskset', ['-c', LOAD_CPU, node, join(here, 'fixed-rate.js'), `http://127.0.0.1:${p.port}/`, String(rate), String(connections), String(duration)], { encoding: 'utf8' });
+        fixedRate.push({ name: c.name, ...(JSON.parse(out) as Omit<FixedRate, 'name'>) });
+      }
+      const d = fixedRate.find((f) => f.name === 'direct');
+      console.log(`\nfixed rate ${rate} req/s over ${connections} connections, ${duration} s, latency from the scheduled send time\n`);
+      console.log(
+        table(
+          fixedRate.map((f) => ({
+            contender: f.name,
+            'p50 ms': f.p50ms.toFixed(2),
+            'p99 ms': f.p99ms.toFixed(2),
+            'max ms': f.maxms.toFixed(2),
+            'p99 added ms': d ? (f.p99ms - d.p99ms).toFixed(2) : '-',
+            errors: f.errors,
+          })),
+        ),
+      );
+    }
     const outDir = join(root, '.bench-out');
     mkdirSync(outDir, { recursive: true });
     const out = join(outDir, 'proxy.json');
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), duration, rounds, connections, results: summary }, null, 2));
+    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), duration, rounds, connections, unpinned: values.unpinned, results: summary, fixedRate }, null, 2));
     console.log(`\nJSON: ${out}`);
   } finally {
     cleanup();
