@@ -6,7 +6,8 @@
  * is removed first, so traffic for one service can never reach another
  * service's new task (Kong issue 7546).
  *
- * Bounded work: the upstreams searched are this instance's own plus those
+ * On gw, one `GET /targets?target=host:port` (a gw extension) finds every
+ * holder at once. On Kong the work is bounded: the upstreams searched are this instance's own plus those
  * tagged `gw` (every upstream the SDK creates is), listed with Kong's
  * pagination, at most {@link MAX_UPSTREAMS}; then one
  * `GET /upstreams/{u}/targets/{host:port}` per upstream, {@link PARALLEL}
@@ -51,7 +52,8 @@ export async function gwUpstreams(admin: KongAdmin, max = MAX_UPSTREAMS, pageSiz
  * `instanceId` (tag value as written), in `ownUpstream` or any gw upstream.
  * Returns what was removed.
  */
-export async function removeStaleHolders(admin: KongAdmin, o: { target: string; instanceId: string; ownUpstream: string; log?: Logger; maxUpstreams?: number; pageSize?: number }): Promise<StaleHolder[]> {
+export async function removeStaleHolders(admin: KongAdmin, o: { target: string; instanceId: string; ownUpstream: string; log?: Logger; maxUpstreams?: number; pageSize?: number; gw?: boolean }): Promise<StaleHolder[]> {
+  if (o.gw) return removeStaleHoldersGw(admin, o);
   const { names, truncated } = await gwUpstreams(admin, o.maxUpstreams, o.pageSize);
   if (truncated) o.log?.warn({ max: o.maxUpstreams ?? MAX_UPSTREAMS }, 'identity guard: more gw upstreams than it searches; the rest are not checked');
   const upstreams = [o.ownUpstream, ...names.filter((n) => n !== o.ownUpstream)];
@@ -72,5 +74,19 @@ export async function removeStaleHolders(admin: KongAdmin, o: { target: string; 
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL, upstreams.length) }, worker));
+  return removed;
+}
+
+/** On gw, one `GET /targets?target=host:port` finds every holder (any upstream, gw-tagged or not). */
+async function removeStaleHoldersGw(admin: KongAdmin, o: { target: string; instanceId: string; log?: Logger }): Promise<StaleHolder[]> {
+  const r = await admin.expect<{ data?: { id: string; target: string; tags?: string[] | null; upstream: { id: string } }[] }>([200], 'GET', `/targets?target=${enc(o.target)}`);
+  const removed: StaleHolder[] = [];
+  for (const t of r.body.data ?? []) {
+    const owner = tagValue(t.tags, TAG.instance);
+    if (owner === undefined || owner === o.instanceId) continue;
+    o.log?.warn({ upstream: t.upstream.id, target: o.target, stale_owner: owner }, 'removing a stale target left at this address by another instance');
+    await admin.expect([204, 404], 'DELETE', `/upstreams/${enc(t.upstream.id)}/targets/${enc(t.id)}`);
+    removed.push({ upstream: t.upstream.id, target: o.target, instanceId: owner });
+  }
   return removed;
 }

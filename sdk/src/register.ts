@@ -136,7 +136,7 @@ class RegistrationImpl implements Registration {
     const stamp = (this.#stamp = resolveStamp(svc?.tags, id.deployment, [stampOf(up?.tags)]));
     // the identity guard reads every gw upstream: run it alongside the writes below, finish it before the target goes in
     const target = `${id.host}:${o.port}`;
-    const guard = removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log });
+    const guard = removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log, gw: this.gateway === 'gw' });
     guard.catch(() => undefined); // awaited below; this only keeps an early throw of the writes from leaving it unhandled
     const upTags = (existing: Entity | undefined) => [...stampTags(existing?.tags, stamp).filter((t) => !t.startsWith(TAG.service)), tag(TAG.service, o.service)];
     switch (decide(up, stamp)) {

@@ -54,3 +54,24 @@ test('identity guard: the search over gw upstreams follows pagination and stops 
   assert.deepEqual(removed, [{ upstream: last, target: '10.0.0.9:80', instanceId: 'gone' }]);
   assert.equal((await gw.admin.call('GET', `/upstreams/${last}/targets/10.0.0.9:80`)).status, 404);
 });
+
+test('identity guard on gw: one GET /targets?target= finds holders in every upstream; Kong-only mode has no such endpoint', async (t) => {
+  const gw = await startTestGateway();
+  t.after(() => gw.close(0));
+  for (let i = 0; i < 30; i++) await gw.admin.call('PUT', `/upstreams/g${i}`, { tags: ['gw'] });
+  await gw.admin.call('PUT', '/upstreams/g17/targets/10.0.0.9:80', { tags: ['gw', 'gw-instance:gone'] });
+  await gw.admin.call('PUT', '/upstreams/g3/targets/10.0.0.9:80', { tags: ['gw', 'gw-instance:me'] });
+  const found = await gw.admin.call<{ data: { target: string; upstream: { id: string } }[]; next: null }>('GET', '/targets?target=10.0.0.9:80');
+  assert.equal(found.status, 200);
+  assert.equal(found.body.data.length, 2);
+  assert.equal((await gw.admin.call('GET', '/targets')).status, 400);
+  assert.equal((await gw.admin.call('GET', '/targets?target=not%20an%20address')).status, 400);
+  const g17 = (await gw.admin.call<{ id: string }>('GET', '/upstreams/g17')).body.id;
+  const removed = await removeStaleHolders(new KongAdmin(gw.adminUrl), { target: '10.0.0.9:80', instanceId: 'me', ownUpstream: 'g3', gw: true });
+  assert.deepEqual(removed, [{ upstream: g17, target: '10.0.0.9:80', instanceId: 'gone' }]);
+  assert.equal((await gw.admin.call('GET', '/upstreams/g17/targets/10.0.0.9:80')).status, 404);
+  assert.equal((await gw.admin.call('GET', '/upstreams/g3/targets/10.0.0.9:80')).status, 200, 'its own target stays');
+  const kong = await startTestGateway({ kongOnly: true });
+  t.after(() => kong.close(0));
+  assert.equal((await kong.admin.call('GET', '/targets?target=10.0.0.9:80')).status, 404);
+});

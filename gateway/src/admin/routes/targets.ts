@@ -5,8 +5,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isUuid, normalizeTarget } from '../../entities/index.js';
 import type { Target, Upstream } from '../../entities/types.js';
 import type { AdminContext } from '../context.js';
-import { notFound } from '../kong-errors.js';
-import { bodyOf, param, resource, type Result } from '../resource.js';
+import { AdminError, notFound } from '../kong-errors.js';
+import { bodyOf, param, query, resource, type Result } from '../resource.js';
 import { listPage } from './entities.js';
 
 export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): void {
@@ -40,6 +40,20 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
   });
   // gw extension: renew a target's lease without resending it
   if (!ctx.kongOnly) {
+    // gw extension: every target at one address, across upstreams (the SDK's identity guard)
+    resource(app, '/targets', {
+      GET: (req) => {
+        const raw = query(req).target;
+        const address = typeof raw === 'string' ? normalizeTarget(raw) : undefined;
+        if (!address) throw new AdminError(400, { message: "query argument 'target' must be host:port, e.g. /targets?target=10.0.1.7:3000" });
+        const data: unknown[] = [];
+        for (const u of ctx.store.all('upstreams')) {
+          const t = ctx.store.getTarget(u.id, address);
+          if (t) data.push(ctx.present(t));
+        }
+        return { status: 200, body: { data, next: null } };
+      },
+    });
     resource(app, '/upstreams/:upstream/targets/:target/heartbeat', {
       POST: (req) =>
         ctx.write(async () => {
