@@ -44,6 +44,8 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
     resource(app, '/targets', {
       GET: (req) => {
         const raw = query(req).target;
+        // without the query argument this is Kong's (absent) /targets: 404 as Kong
+        if (raw === undefined) throw notFound();
         const address = typeof raw === 'string' ? normalizeTarget(raw) : undefined;
         if (!address) throw new AdminError(400, { message: "query argument 'target' must be host:port, e.g. /targets?target=10.0.1.7:3000" });
         const data: unknown[] = [];
