@@ -41,6 +41,8 @@ export const optionsSchema = z
     mode: z.enum(['rolling', 'blue-green']).default('rolling'),
     /** blue-green: switch to this deployment once its upstream has this many healthy targets, or only by promote() (`manual`) */
     promoteWhen: z.union([z.literal('manual'), z.object({ healthyTargets: z.number().int().min(1) }).strict()]).default({ healthyTargets: 1 }),
+    /** the issue's name for `promoteWhen: { healthyTargets: n }` (blue-green) */
+    minHealthy: z.number().int().min(1).optional(),
     /** Kong upstream fields this deployment declares (algorithm, healthchecks, slots, hash_on...); the newest deployment's win (ownership.ts) */
     upstreamSettings: settings(['id', 'name', 'tags']).optional(),
     /** Kong service fields this deployment declares (retries, timeouts, protocol, path...); the newest deployment's win */
@@ -68,6 +70,7 @@ const ENV: Record<string, { key: keyof RegisterOptions; parse: (v: string) => un
   GW_REGISTER_TIMEOUT: { key: 'registerTimeout', parse: Number },
   GW_MODE: { key: 'mode', parse: String },
   GW_PROMOTE_WHEN: { key: 'promoteWhen', parse: (v) => (v === 'manual' ? v : { healthyTargets: Number(v) }) },
+  GW_MIN_HEALTHY: { key: 'minHealthy', parse: Number },
 };
 
 /** Merge env under explicit options and validate; throws an Error naming each bad option. */
@@ -81,6 +84,9 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
   // cross-field rules stay out of the schema so it remains a plain object (gw-agent reads its `shape`)
   const r = optionsSchema
     .superRefine((o, ctx) => {
+      if (o.minHealthy !== undefined && merged.promoteWhen !== undefined) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minHealthy'], message: 'give either minHealthy or promoteWhen, not both' });
+      }
       if (o.mode === 'blue-green' && o.upstream !== undefined) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['upstream'], message: 'cannot be set with mode blue-green (each deployment gets <service>.<deployment>.upstream)' });
       }
@@ -91,5 +97,6 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
     throw new Error(`gw register(): invalid options: ${problems.join('; ')}`);
   }
   const upstream = r.data.upstream ?? `${r.data.service}.upstream`;
-  return { ...r.data, upstream };
+  const promoteWhen = r.data.minHealthy !== undefined ? { healthyTargets: r.data.minHealthy } : r.data.promoteWhen;
+  return { ...r.data, promoteWhen, upstream };
 }

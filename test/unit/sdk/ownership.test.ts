@@ -74,6 +74,9 @@ test('mode and promoteWhen come from GW_MODE and GW_PROMOTE_WHEN; bad settings a
   assert.equal(resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_PROMOTE_WHEN: 'manual' }).promoteWhen, 'manual');
   assert.deepEqual(resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1 }, {}).promoteWhen, { healthyTargets: 1 });
   assert.throws(() => resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_MODE: 'canary' }), /mode/);
+  assert.deepEqual(resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, minHealthy: 4 }, {}).promoteWhen, { healthyTargets: 4 });
+  assert.deepEqual(resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_MIN_HEALTHY: '2' }).promoteWhen, { healthyTargets: 2 });
+  assert.throws(() => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, minHealthy: 2, promoteWhen: 'manual' }, {}), /minHealthy: give either minHealthy or promoteWhen/);
   assert.throws(() => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, upstreamSettings: { name: 'x' } }, {}), /upstreamSettings\.name: set by register\(\) itself/);
   assert.throws(() => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, serviceSettings: { host: 'x' } }, {}), /serviceSettings\.host/);
 });
