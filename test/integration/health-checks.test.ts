@@ -282,3 +282,25 @@ test('GET /metrics: Prometheus text with requests, latency, target state, circui
   assert.match(text, /^gw_target_registrations_total [1-9]/m);
   assert.match(text, /^gw_process_cpu_seconds_total /m);
 });
+
+test('slow start: a target back from unhealthy gets a small share first, its full share after slow_start seconds', async () => {
+  const a = await up('ss1');
+  const b = await up('ss2');
+  await define('slow', { healthchecks: { passive: { unhealthy: { tcp_failures: 5 } } }, gw: { slow_start: 4 } }, [a.address, b.address]);
+  assert.equal((await gw.admin.call('PUT', `/upstreams/slow.up/targets/${a.address}/unhealthy`)).status, 204);
+  assert.equal((await gw.admin.call('PUT', `/upstreams/slow.up/targets/${a.address}/healthy`)).status, 204);
+  const t0 = Date.now();
+  const share = async (n: number) => {
+    const before = a.count;
+    for (let i = 0; i < n; i++) assert.equal((await get('/slow')).status, 200);
+    return (a.count - before) / n;
+  };
+  const early = await share(60);
+  const earlyMs = Date.now() - t0;
+  await waitFor(() => Date.now() - t0 > 4_500, 10_000, 'ramp over');
+  const late = await share(60);
+  console.log(`# slow start: share ${(early * 100).toFixed(0)}% in the first ${earlyMs} ms, ${(late * 100).toFixed(0)}% after the ramp`);
+  if (earlyMs < 1_500) assert.ok(early < 0.3, `early share ${early}`);
+  assert.ok(late > 0.35, `late share ${late}`);
+  assert.ok(early < late);
+});
