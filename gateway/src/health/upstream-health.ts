@@ -243,7 +243,7 @@ export class UpstreamHealth {
       if (t.stalled && now >= t.stalledUntil) this.#set(t, () => (t.stalled = false), 'stall cool-down ended');
       if (t.rampStart !== null && this.#sink) {
         const f = this.#factor(t);
-        if (!this.allUnhealthy || this.#gw.all_unhealthy === 'fail-closed') this.#sink.setAvailability(t.id, t.routable(), f);
+        if (!this.allUnhealthy) this.#sink.setAvailability(t.id, t.routable(), f);
       }
     }
   }
@@ -264,19 +264,28 @@ export class UpstreamHealth {
     const sink = this.#sink;
     let weighted = 0;
     let routable = 0;
+    let totalWeight = 0;
+    let routableWeight = 0;
     for (const t of this.targets.values()) {
       if (t.weight === 0) continue;
       weighted++;
-      if (t.routable()) routable++;
+      totalWeight += t.weight;
+      if (t.routable()) {
+        routable++;
+        routableWeight += t.weight;
+      }
     }
-    const all = weighted > 0 && routable === 0;
+    // Kong's healthchecks.threshold: below this % of the weight available, the whole upstream is unhealthy
+    const threshold = this.upstream.healthchecks.threshold;
+    const all = weighted > 0 && (routable === 0 || (threshold > 0 && (routableWeight / totalWeight) * 100 < threshold));
     if (all !== this.allUnhealthy) {
       this.allUnhealthy = all;
       this.#emit({ kind: 'all-unhealthy', upstream: this.upstream.name, on: all, policy: this.#gw.all_unhealthy });
     }
     if (!sink) return;
     const open = all && this.#gw.all_unhealthy === 'fail-open';
-    for (const t of this.targets.values()) sink.setAvailability(t.id, open || t.routable(), open ? 1 : this.#factor(t));
+    const closed = all && !open;
+    for (const t of this.targets.values()) sink.setAvailability(t.id, open || (!closed && t.routable()), open ? 1 : this.#factor(t));
   }
 
   // ---- internals --------------------------------------------------------

@@ -238,3 +238,15 @@ test('stall guard without any health check: a lost hedge race holds the target o
   off.h.outcome(off.ids[0]!, 'timeout', undefined, 120);
   assert.equal(off.h.targets.get(off.ids[0]!)!.stalled, false);
 });
+
+test('healthchecks.threshold: below that share of the weight available, the whole upstream is unhealthy', () => {
+  const { h, ids, picks } = setup({ healthchecks: { ...PASSIVE, threshold: 60 }, gw: { max_ejection_percent: 100 } }, 4);
+  h.outcome(ids[0]!, 'tcp_failure');
+  h.outcome(ids[0]!, 'tcp_failure');
+  assert.equal(h.allUnhealthy, false, '75 % available');
+  assert.equal(picks().size, 3);
+  h.outcome(ids[1]!, 'tcp_failure');
+  h.outcome(ids[1]!, 'tcp_failure');
+  assert.equal(h.allUnhealthy, true, '50 % < 60 %');
+  assert.equal(picks().size, 0, 'fail-closed: nothing is picked');
+});
