@@ -18,8 +18,8 @@ function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .allowExcessArguments(false);
   for (const s of SETTINGS) {
-    const arg = s.key === 'kongOnly' ? '' : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : 'value'}>`;
-    const def = s.def !== undefined ? `; default ${s.def}` : '';
+    const arg = s.key === 'kongOnly' ? '' : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : 'value'}>`;
+    const def = s.def !== undefined && s.def !== '' ? `; default ${s.def}` : '';
     program.addOption(new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`));
   }
   program.addOption(new Option('--settings <file>', 'YAML/JSON file of settings by camelCase name, e.g. "proxyListen: 0.0.0.0:8000" (env GW_SETTINGS)'));
@@ -30,6 +30,7 @@ Examples:
   gw-gateway                                   # file store in ./gw-data, proxy :8000, admin 127.0.0.1:8001
   gw-gateway --store memory --config kong.yaml # load a Kong declarative file into memory
   GW_ADMIN_TOKEN=s3cret gw-gateway --admin-listen 0.0.0.0:8001
+  gw-gateway --workers 4 --trusted-ips 10.0.0.0/8 # 4 proxy processes behind an ALB in 10/8
 
 Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.`,
   );

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,21 @@ import { deadPort, waitFor } from '../helpers/upstream.js';
 
 const CLI = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_')));
+
+/** Child pids of `pid`, from /proc (no procps needed). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { env: { ...cleanEnv, ...env }, encoding: 'utf8', timeout: 20_000 });
@@ -120,4 +136,25 @@ test('env wins over the settings file; the file fills the rest', async (t) => {
   const exit = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   assert.equal(await exit, 0);
+});
+
+test('--workers 2: the control process serves the Admin API, two workers proxy, SIGTERM stops them all with exit 0', async (t) => {
+  const adminPort = await deadPort();
+  const proxyPort = await deadPort();
+  const child = spawn(process.execPath, [CLI, '--store', 'memory', '--workers', '2', '--proxy-listen', `127.0.0.1:${proxyPort}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'silent'], { env: cleanEnv, stdio: 'ignore' });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const admin = `http://127.0.0.1:${adminPort}`;
+  await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+  const root = (await (await fetch(`${admin}/`)).json()) as { configuration: { workers: number } };
+  assert.equal(root.configuration.workers, 2);
+  const workers = childrenOf(child.pid!);
+  assert.equal(workers.length, 2, 'two proxy processes');
+  const r = await fetch(`http://127.0.0.1:${proxyPort}/nothing`);
+  assert.equal(r.status, 404, 'a worker answers on the proxy port');
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  assert.equal(await exit, 0);
+  for (const pid of workers) assert.throws(() => process.kill(pid, 0), 'worker gone');
 });

@@ -49,7 +49,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--log-level', env: 'GW_LOG_LEVEL', key: 'logLevel', def: 'info', help: 'fatal | error | warn | info | debug | trace | silent (pino JSON on stdout)' },
   { flag: '--kong-only', env: 'GW_KONG_ONLY', key: 'kongOnly', def: 'false', help: 'strict Kong mode: refuse gw extension fields (ttl, gw) as unknown fields' },
   { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes (N > 1: a control process plus N proxy processes sharing the listener)' },
-  { flag: '--trusted-ips', env: 'GW_TRUSTED_IPS', key: 'trustedIps', def: '', help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; default none)" },
+  { flag: '--trusted-ips', env: 'GW_TRUSTED_IPS', key: 'trustedIps', def: '', help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; none by default)" },
 ];
 
 export function parseListen(value: string, where: string): ListenAddress {
