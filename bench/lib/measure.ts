@@ -3,7 +3,7 @@
  * their output, spawning pinned processes, tables.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
@@ -23,10 +23,24 @@ export function cpuMicrosTree(pid: number): number {
     } catch {
       continue; // exited meanwhile
     }
-    const r = spawnSync('pgrep', ['-P', String(p)], { encoding: 'utf8' });
-    for (const line of (r.stdout ?? '').split('\n')) if (line.trim()) stack.push(Number(line));
+    stack.push(...childPids(p));
   }
   return total;
+}
+
+/** Child pids of `pid`, from /proc. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }
 
 export function parseProcStat(stat: string): number {

@@ -41,3 +41,18 @@ test('tables align columns', () => {
   assert.equal(t.length, 4);
   assert.ok(t.every((line) => line.length === t[0]!.length));
 });
+
+test('cpuMicrosTree counts a process and its children', async () => {
+  const { spawn } = await import('node:child_process');
+  const { childPids, cpuMicrosTree, cpuMicros } = await import('../../../bench/lib/measure.js');
+  const parent = spawn(process.execPath, ['-e', "const c=require('child_process').spawn(process.execPath,['-e','setTimeout(()=>{},5000)'],{stdio:'inherit'});setTimeout(()=>{c.kill();process.exit(0)},4000)"], { stdio: 'ignore' });
+  try {
+    const deadline = Date.now() + 5_000;
+    while (childPids(parent.pid!).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(childPids(parent.pid!).length, 1);
+    assert.ok(cpuMicrosTree(parent.pid!) >= cpuMicros(parent.pid!));
+  } finally {
+    for (const c of childPids(parent.pid!)) process.kill(c, 'SIGKILL');
+    parent.kill('SIGKILL');
+  }
+});
