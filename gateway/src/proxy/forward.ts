@@ -122,11 +122,11 @@ const settle = (h: TryHandle): Promise<Settled> =>
   );
 
 /** The first try to succeed, else (all failed) the last failure. */
-function firstSuccess(handles: readonly TryHandle[]): Promise<Settled> {
+function firstSuccess(tries: readonly Promise<Settled>[]): Promise<Settled> {
   return new Promise((resolve) => {
-    let pending = handles.length;
-    for (const h of handles) {
-      void settle(h).then((r) => {
+    let pending = tries.length;
+    for (const t of tries) {
+      void t.then((r) => {
         if (r.ok) resolve(r);
         else if (--pending === 0) resolve(r);
       });
@@ -190,7 +190,7 @@ async function forwardTries(
   let lastFailure: TryFailure | undefined;
 
   /** Send one try to `dest`, with all its accounting (in-flight counts, passive outcome). */
-  const launch = (dest: Destination, race: Race | undefined): { handle: TryHandle; started: number } => {
+  const launch = (dest: Destination, race: Race | undefined): { handle: TryHandle; started: number; settled: Promise<Settled> } => {
     const host = upstreamHost(match.route.preserve_host, req.headers.host, dest.host, dest.port, entry?.upstream.host_header ?? null, service.protocol);
     const headers = upstreamHeaders(req, { host, clientIp: ctx.clientIp, listenPort: deps.listenPort, scheme: routed.scheme, requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId, trusted: routed.trusted }, false);
     const pool = deps.pools.get(dest.host, dest.port, service.connect_timeout, tlsFor(service.protocol, dest.host, entry?.upstream.host_header ?? null, service.tls_verify));
@@ -215,7 +215,8 @@ async function forwardTries(
       }
       return out;
     }, race);
-    void settle(handle).then((r) => {
+    const settled = settle(handle);
+    void settled.then((r) => {
       if (!target || !entry) return;
       if (!r.ok && !(r.err instanceof HedgeLostError)) {
         const f = classify(r.err);
@@ -224,7 +225,7 @@ async function forwardTries(
       outcomes.tryEnded(entry.upstream.id, target.id, token);
       deps.runtime.requestEnded(entry, target.id, performance.now() - tryStart, r.ok);
     });
-    return { handle, started: tryStart };
+    return { handle, started: tryStart, settled };
   };
 
   for (let attempt = 1; attempt <= maxTries; attempt++) {
@@ -240,23 +241,23 @@ async function forwardTries(
     const first = launch(dest, race);
     let result: Settled;
     if (hedgeMs === undefined || !race) {
-      result = await settle(first.handle);
+      result = await first.settled;
     } else {
       let timer: NodeJS.Timeout | undefined;
       const fired = new Promise<'hedge'>((resolve) => (timer = setTimeout(resolve, hedgeMs, 'hedge')));
-      const r = await Promise.race([settle(first.handle), fired]);
+      const r = await Promise.race([first.settled, fired]);
       clearTimeout(timer);
       if (r !== 'hedge') result = r;
-      else if (first.handle.answered || res.headersSent || res.destroyed) result = await settle(first.handle);
+      else if (first.handle.answered || res.headersSent || res.destroyed) result = await first.settled;
       else {
         // still no answer after the adaptive deadline: ask another target too, first answer wins
         tried.add(dest.target!.id);
         const other = pickDestination(entry, service, ctx);
-        if (!other || !other.target) result = await settle(first.handle);
+        if (!other || !other.target) result = await first.settled;
         else {
           const second = launch(other, race);
           deps.stats.hedged++;
-          result = await firstSuccess([first.handle, second.handle]);
+          result = await firstSuccess([first.settled, second.settled]);
           if (race.winner === second.handle && entry) {
             deps.stats.hedgeWins++;
             // the first target never answered within the deadline: a timeout for passive checks
