@@ -107,6 +107,12 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
+// `gw-gateway --help | head`: a closed stdout is not an error worth a stack trace
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
