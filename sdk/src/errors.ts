@@ -13,7 +13,11 @@ export type SdkErrorCode =
   /** rollback: the service was never switched, so there is no previous upstream */
   | 'GW_ERR_SDK_NOTHING_TO_ROLL_BACK'
   /** rollback: the previous upstream was deleted */
-  | 'GW_ERR_SDK_PREVIOUS_GONE';
+  | 'GW_ERR_SDK_PREVIOUS_GONE'
+  /** register() with backend cloudmap: the Cloud Map service id does not exist (in that region/account) */
+  | 'GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE'
+  /** register() with backend cloudmap: an attribute Cloud Map cannot take (not an IPv4 host, a value over 1,024 characters) */
+  | 'GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE';
 
 export class GwSdkError extends Error {
   constructor(

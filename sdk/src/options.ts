@@ -2,6 +2,7 @@
  * register() options: one zod schema, explicit options over `GW_*` env,
  * validated once; errors name every bad option.
  */
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 
@@ -15,7 +16,10 @@ const settings = (managed: string[]) =>
 
 export const optionsSchema = z
   .object({
-    adminUrl: z.string().url(),
+    /** the registrar: `kong` (gw-gateway or Kong, through the Admin API) or `cloudmap` (AWS Cloud Map, cloud-map.ts) */
+    backend: z.enum(['kong', 'cloudmap']).default('kong'),
+    /** required with backend kong (checked in resolveOptions); unused with cloudmap */
+    adminUrl: z.string().url().optional(),
     adminToken: z.string().min(1).optional(),
     service: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'letters, digits and . _ ~ - only'),
     routes: z.array(z.union([z.string().startsWith('/'), z.record(z.unknown())])).default([]),
@@ -47,6 +51,21 @@ export const optionsSchema = z
     upstreamSettings: settings(['id', 'name', 'tags']).optional(),
     /** Kong service fields this deployment declares (retries, timeouts, protocol, path...); the newest deployment's win */
     serviceSettings: settings(['id', 'name', 'host', 'tags']).optional(),
+    /** backend cloudmap: the Cloud Map service this instance registers in */
+    cloudMap: z
+      .object({
+        serviceId: z.string().min(1).max(64),
+        /** AWS region (env GW_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION) */
+        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region like eu-west-1').optional(),
+        /** endpoint override (tests, VPC endpoints); sets `disableHostPrefix` */
+        endpoint: z.string().url().optional(),
+        /** keep-alive: how often to check that the instance is still registered (ms) */
+        checkInterval: durationMs.default(10_000),
+        /** a ServiceDiscoveryClient to use instead of one built from region/endpoint (tests, custom credentials) */
+        client: z.custom<ServiceDiscoveryClient>((v) => typeof v === 'object' && v !== null && typeof (v as ServiceDiscoveryClient).send === 'function').optional(),
+      })
+      .strict()
+      .optional(),
     onShutdown: z.function().optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).info === 'function').optional(),
   })
@@ -55,7 +74,11 @@ export const optionsSchema = z
 export type RegisterOptions = z.input<typeof optionsSchema>;
 export type ResolvedOptions = z.output<typeof optionsSchema> & { upstream: string };
 
+/** Cloud Map attribute values are at most 1,024 characters (AWS limit). */
+export const CLOUD_MAP_ATTR_MAX = 1024;
+
 const ENV: Record<string, { key: keyof RegisterOptions; parse: (v: string) => unknown }> = {
+  GW_BACKEND: { key: 'backend', parse: String },
   GW_ADMIN_URL: { key: 'adminUrl', parse: String },
   GW_ADMIN_TOKEN: { key: 'adminToken', parse: String },
   GW_SERVICE: { key: 'service', parse: String },
@@ -80,7 +103,26 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
     const v = env[name];
     if (v !== undefined && v !== '') merged[spec.key] = spec.parse(v);
   }
+  const cloudEnv: Record<string, unknown> = {};
+  if (env.GW_CLOUDMAP_SERVICE_ID) cloudEnv.serviceId = env.GW_CLOUDMAP_SERVICE_ID;
+  const region = env.GW_AWS_REGION || env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  if (region) cloudEnv.region = region;
+  if (env.GW_CLOUDMAP_ENDPOINT) cloudEnv.endpoint = env.GW_CLOUDMAP_ENDPOINT;
   Object.assign(merged, input);
+  const backend = merged.backend ?? 'kong';
+  if (backend === 'cloudmap' || input.cloudMap !== undefined) {
+    // explicit cloudMap fields win over env, field by field
+    const explicit = typeof input.cloudMap === 'object' && input.cloudMap !== null ? input.cloudMap : {};
+    merged.cloudMap = { ...cloudEnv, ...Object.fromEntries(Object.entries(explicit).filter(([, v]) => v !== undefined)) };
+  }
+  // options required by one backend only: reported alongside the schema's problems
+  const required: string[] = [];
+  if (backend === 'kong' && merged.adminUrl === undefined) required.push('adminUrl: Required');
+  if (backend === 'cloudmap') {
+    const cm = merged.cloudMap as Record<string, unknown>;
+    if (cm.serviceId === undefined) required.push('cloudMap.serviceId: required with backend cloudmap (or set GW_CLOUDMAP_SERVICE_ID)');
+    if (cm.region === undefined && cm.client === undefined) required.push('cloudMap.region: required with backend cloudmap (or set GW_AWS_REGION / AWS_REGION)');
+  }
   // cross-field rules stay out of the schema so it remains a plain object (gw-agent reads its `shape`)
   const r = optionsSchema
     .superRefine((o, ctx) => {
@@ -90,10 +132,23 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
       if (o.mode === 'blue-green' && o.upstream !== undefined) {
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['upstream'], message: 'cannot be set with mode blue-green (each deployment gets <service>.<deployment>.upstream)' });
       }
+      if (o.backend === 'cloudmap') {
+        // what Cloud Map cannot carry is refused, not silently dropped
+        const no = (path: string, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [path], message });
+        if (o.upstream !== undefined) no('upstream', 'backend cloudmap has no upstreams (the instance goes in cloudMap.serviceId)');
+        if (o.mode === 'blue-green') no('mode', 'blue-green needs backend kong (Cloud Map has no upstreams to switch)');
+        if (o.upstreamSettings) no('upstreamSettings', 'Kong upstream settings need backend kong');
+        if (o.serviceSettings) no('serviceSettings', 'Kong service settings need backend kong');
+        if (o.routes.some((r) => typeof r !== 'string')) no('routes', 'backend cloudmap takes paths only, not Kong route objects');
+        else if (o.routes.some((r) => (r as string).includes(','))) no('routes', 'backend cloudmap: a path cannot contain a comma (routes are one comma-joined attribute)');
+        else if (o.routes.join(',').length > CLOUD_MAP_ATTR_MAX) no('routes', `backend cloudmap: the comma-joined paths exceed Cloud Map's ${CLOUD_MAP_ATTR_MAX}-character attribute limit`);
+        if (o.tags.join(',').length > CLOUD_MAP_ATTR_MAX || o.tags.some((t) => t.includes(','))) no('tags', `backend cloudmap: tags are one comma-joined attribute of at most ${CLOUD_MAP_ATTR_MAX} characters, without commas in a tag`);
+        if (o.deployment !== undefined && o.deployment.length > CLOUD_MAP_ATTR_MAX) no('deployment', `backend cloudmap: at most ${CLOUD_MAP_ATTR_MAX} characters`);
+      }
     })
     .safeParse(merged);
-  if (!r.success) {
-    const problems = r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown option(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'options'}: ${i.message}`));
+  if (!r.success || required.length > 0) {
+    const problems = [...(r.success ? [] : r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown option(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'options'}: ${i.message}`))), ...required];
     throw new Error(`gw register(): invalid options: ${problems.join('; ')}`);
   }
   const upstream = r.data.upstream ?? `${r.data.service}.upstream`;

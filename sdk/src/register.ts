@@ -8,6 +8,7 @@
 import pRetry from 'p-retry';
 import { pino, type Logger } from 'pino';
 import { autoPromote, deploymentUpstream, type AutoPromoteOutcome } from './blue-green.js';
+import { CloudMapRegistration } from './cloud-map.js';
 import { detectIdentity, type Identity } from './detect.js';
 import { detectGateway, drainTargets, type DrainProgress, type DrainResult } from './drain.js';
 import { removeStaleHolders } from './identity-guard.js';
@@ -22,9 +23,9 @@ export interface Registration {
   readonly state: RegistrationState;
   /** `host:port` as registered */
   readonly target: string | undefined;
-  /** 'gw' or 'kong', once known */
-  readonly gateway: 'gw' | 'kong' | undefined;
-  /** the upstream the target is in (blue-green: this deployment's, known once registered) */
+  /** 'gw' or 'kong', once known; 'cloudmap' with backend cloudmap */
+  readonly gateway: 'gw' | 'kong' | 'cloudmap' | undefined;
+  /** the upstream the target is in (blue-green: this deployment's, known once registered; backend cloudmap: the Cloud Map service id) */
   readonly upstream: string;
   /** blue-green: the last automatic-promotion check's outcome (undefined in rolling mode or before the first check) */
   readonly promotion: AutoPromoteOutcome | undefined;
@@ -83,7 +84,7 @@ class RegistrationImpl implements Registration {
   constructor(o: ResolvedOptions) {
     this.#o = o;
     this.#upstream = o.mode === 'blue-green' && o.deployment ? deploymentUpstream(o.service, o.deployment) : o.upstream;
-    this.#admin = new KongAdmin(o.adminUrl, o.adminToken);
+    this.#admin = new KongAdmin(o.adminUrl ?? '', o.adminToken); // resolveOptions requires adminUrl with backend kong
     this.#log = (o.logger ?? pino({ name: 'gw-register' })).child({ component: 'gw-register', service: o.service });
   }
 
@@ -298,7 +299,7 @@ class RegistrationImpl implements Registration {
 export async function register(options: Partial<RegisterOptions>): Promise<Registration> {
   const o = resolveOptions(options);
   const onShutdown = o.onShutdown ?? (() => process.exit(0));
-  const reg = new RegistrationImpl({ ...o, onShutdown });
+  const reg = o.backend === 'cloudmap' ? new CloudMapRegistration({ ...o, onShutdown }) : new RegistrationImpl({ ...o, onShutdown });
   if (o.handleSignals) reg.installSignals();
   if (o.background) {
     // keeps trying until registered or closed; failures are logged, the app keeps serving
