@@ -20,7 +20,8 @@ import { Reaper } from './reaper.js';
 export type SidecarState = 'waiting-for-app' | 'registering' | 'registered' | 'down' | 'draining' | 'drained' | 'deregistered' | 'failed';
 
 export interface SidecarConfig {
-  register: Partial<RegisterOptions> & { port: number; service: string; adminUrl: string };
+  /** adminUrl: required with backend kong (the default) */
+  register: Partial<RegisterOptions> & { port: number; service: string };
   healthPath: string | undefined;
   healthIntervalMs: number;
   /** consecutive failed probes that mark the target down */
@@ -143,7 +144,7 @@ export class Sidecar {
           this.#lastState = s;
         }
         if (s === 'failed') {
-          this.#log.error('the gateway refused the registration; exiting');
+          this.#log.error(this.#c.register.backend === 'cloudmap' ? 'Cloud Map refused the registration; exiting' : 'the gateway refused the registration; exiting');
           void this.stop(1);
           return;
         }
@@ -200,7 +201,7 @@ export class Sidecar {
     const signal = this.#stop.signal;
     const o = this.#c.register;
     this.#reaper = new Reaper({
-      admin: new KongAdmin(o.adminUrl, o.adminToken),
+      admin: new KongAdmin(o.adminUrl ?? '', o.adminToken), // run refuses --reap-after without --admin-url (Kong hygiene)
       upstream: this.#reg?.upstream ?? `${o.service}.upstream`,
       reapAfterMs: this.#c.reapAfterMs ?? 0,
       exclude: () => this.#reg?.target,

@@ -24,7 +24,10 @@ export const RUN_FLAGS: FlagSpec[] = [
   { key: 'ttl', flags: '--ttl <duration>', env: 'GW_TTL', help: 'lease on gw, renewed every ttl/3', def: '30s' },
   { key: 'weight', flags: '--weight <n>', env: 'GW_WEIGHT', help: 'target weight', def: '100' },
   { key: 'drainTimeout', flags: '--drain-timeout <duration>', env: 'GW_DRAIN_TIMEOUT', help: 'bound on drain + deregister at SIGTERM (keep it below the ECS stopTimeout)', def: '20s' },
-  { key: 'backend', flags: '--backend <backend>', env: 'GW_BACKEND', help: 'registrar', choices: ['kong', 'cloudmap'], def: 'kong' },
+  { key: 'backend', flags: '--backend <backend>', env: 'GW_BACKEND', help: 'registrar: the gateway\'s Admin API, or AWS Cloud Map', choices: ['kong', 'cloudmap'], def: 'kong' },
+  { key: 'cloudmapServiceId', flags: '--cloudmap-service-id <id>', env: 'GW_CLOUDMAP_SERVICE_ID', help: '--backend cloudmap: the Cloud Map service to register in (srv-...)' },
+  { key: 'awsRegion', flags: '--aws-region <region>', env: 'GW_AWS_REGION', help: '--backend cloudmap: AWS region', def: 'AWS_REGION, else AWS_DEFAULT_REGION' },
+  { key: 'cloudmapEndpoint', flags: '--cloudmap-endpoint <url>', env: 'GW_CLOUDMAP_ENDPOINT', help: '--backend cloudmap: endpoint override (VPC endpoint, tests)', def: 'the regional endpoint' },
   { key: 'upstream', flags: '--upstream <name>', env: 'GW_UPSTREAM', help: 'upstream name', def: '<service>.upstream' },
   { key: 'instanceId', flags: '--instance-id <id>', env: 'GW_INSTANCE_ID', help: 'instance identity', def: 'ECS task ARN, else host-pid-random' },
   { key: 'controlListen', flags: '--control-listen <host:port>', env: 'GW_CONTROL_LISTEN', help: 'local control endpoint (GET /, GET /ready, POST /drain)', def: '127.0.0.1:9901' },
@@ -42,7 +45,8 @@ const ttlSeconds = duration.transform((ms, ctx) => {
 });
 
 export const runSchema = z.object({
-  adminUrl: url,
+  /** required with --backend kong (checked in the action) */
+  adminUrl: url.optional(),
   adminToken: z.string().min(1).optional(),
   service: z.string().regex(/^[A-Za-z0-9._~-]+$/, 'letters, digits and . _ ~ - only'),
   route: list.pipe(z.array(z.string().startsWith('/', 'each route must start with /'))).default([]),
@@ -57,6 +61,9 @@ export const runSchema = z.object({
   weight: int(1, 65535).default('100'),
   drainTimeout: duration.pipe(z.number().min(100, 'must be at least 100ms')).default('20s'),
   backend: z.enum(['kong', 'cloudmap']).default('kong'),
+  cloudmapServiceId: z.string().min(1).max(64).optional(),
+  awsRegion: z.string().min(1).optional(),
+  cloudmapEndpoint: url.optional(),
   upstream: z.string().min(1).optional(),
   instanceId: z.string().min(1).optional(),
   controlListen: hostPort.default('127.0.0.1:9901'),
@@ -87,10 +94,22 @@ SIGTERM/SIGINT: drain (weight 0, wait for in-flight requests), deregister, exit 
   );
   cmd.action(async () => {
     const o = resolve(cmd, RUN_FLAGS, runSchema);
+    const extra: Record<string, unknown> = {};
     if (o.backend === 'cloudmap' && !sdkSupports('backend')) throw new UsageError('--backend cloudmap: not available yet (the SDK has no Cloud Map registrar in this version); use --backend kong');
     if (o.mode === 'blue-green' && !sdkSupports('mode')) throw new UsageError('--mode blue-green: not available yet (the SDK has no blue-green mode in this version); use --mode rolling');
+    if (o.backend === 'kong' && !o.adminUrl) throw new UsageError('--admin-url: required (or set GW_ADMIN_URL)');
+    if (o.backend === 'cloudmap') {
+      const only = (flag: string, v: unknown): void => {
+        if (v !== undefined) throw new UsageError(`${flag} cannot be used with --backend cloudmap`);
+      };
+      only('--mode blue-green', o.mode === 'blue-green' ? o.mode : undefined);
+      only('--upstream', o.upstream);
+      only('--reap-after', o.reapAfter);
+      if (!o.cloudmapServiceId) throw new UsageError('--cloudmap-service-id: required with --backend cloudmap (or set GW_CLOUDMAP_SERVICE_ID)');
+      if (!o.awsRegion && !process.env.AWS_REGION && !process.env.AWS_DEFAULT_REGION) throw new UsageError('--aws-region: required with --backend cloudmap (or set GW_AWS_REGION or AWS_REGION)');
+      extra.cloudMap = { serviceId: o.cloudmapServiceId, region: o.awsRegion, endpoint: o.cloudmapEndpoint };
+    }
     if (o.mode === 'blue-green' && o.upstream) throw new UsageError('--upstream cannot be used with --mode blue-green (each deployment gets <service>.<deployment>.upstream)');
-    const extra: Record<string, unknown> = {};
     if (sdkSupports('mode')) extra.mode = o.mode;
     if (sdkSupports('backend')) extra.backend = o.backend;
     const log = pino({ name: 'gw-agent', level: o.logLevel });
