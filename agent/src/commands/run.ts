@@ -87,6 +87,7 @@ Examples:
   gw-agent run --admin-url http://gateway:8001 --service users --route /api/v1/users --port 3000 --health-path /health
   GW_ADMIN_URL=http://gateway:8001 GW_SERVICE=users GW_ROUTES=/api/v1/users GW_PORT=3000 gw-agent run
   gw-agent run --config /etc/gw-agent.yaml --drain-timeout 25s
+  gw-agent run --backend cloudmap --cloudmap-service-id srv-abc123 --aws-region eu-west-1 --service users --route /api/v1/users --port 3000
 
 Control endpoint (--control-listen): GET / (state JSON), GET /ready (200 while registered: use it as the
 container health check), POST /drain?timeout=30s[&deregister=1] (JSON lines of progress).
