@@ -5,4 +5,3 @@ export { detectGateway, drainTargets, upstreamHealth, type DrainOptions, type Dr
 export { promote, rollback, deploymentUpstream, type PromoteOptions, type RollbackOptions, type SwitchResult, type AutoPromoteOutcome } from './blue-green.js';
 export { GwSdkError, isGwSdkError, type SdkErrorCode } from './errors.js';
 export { AdminApiError } from './kong-admin.js';
-export { CLOUD_MAP_ATTR, cloudMapInstanceId } from './cloud-map.js';

@@ -8,7 +8,6 @@
 import pRetry from 'p-retry';
 import { pino, type Logger } from 'pino';
 import { autoPromote, deploymentUpstream, type AutoPromoteOutcome } from './blue-green.js';
-import { CloudMapRegistration } from './cloud-map.js';
 import { detectIdentity, type Identity } from './detect.js';
 import { detectGateway, drainTargets, type DrainProgress, type DrainResult } from './drain.js';
 import { removeStaleHolders } from './identity-guard.js';
@@ -299,7 +298,8 @@ class RegistrationImpl implements Registration {
 export async function register(options: Partial<RegisterOptions>): Promise<Registration> {
   const o = resolveOptions(options);
   const onShutdown = o.onShutdown ?? (() => process.exit(0));
-  const reg = o.backend === 'cloudmap' ? new CloudMapRegistration({ ...o, onShutdown }) : new RegistrationImpl({ ...o, onShutdown });
+  // loaded on demand: the AWS SDK adds ~80 ms to every start-up that does not use it
+  const reg = o.backend === 'cloudmap' ? new (await import('./cloud-map.js')).CloudMapRegistration({ ...o, onShutdown }) : new RegistrationImpl({ ...o, onShutdown });
   if (o.handleSignals) reg.installSignals();
   if (o.background) {
     // keeps trying until registered or closed; failures are logged, the app keeps serving
