@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-servicediscovery';
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
-import pRetry from 'p-retry';
+import { Lifecycle } from './lifecycle.js';
 import { pino, type Logger } from 'pino';
 import { detectIdentity, type Identity } from './detect.js';
 import type { DrainProgress, DrainResult } from './drain.js';
@@ -79,9 +79,7 @@ export class CloudMapRegistration implements Registration {
   #customHealth: boolean | undefined;
   #drained = false;
   #timer: NodeJS.Timeout | undefined;
-  #closing: Promise<void> | undefined;
-  #abort = new AbortController();
-  #signalHandler: (() => void) | undefined;
+  readonly #life: Lifecycle;
 
   constructor(o: ResolvedOptions) {
     const cm = o.cloudMap;
@@ -90,6 +88,28 @@ export class CloudMapRegistration implements Registration {
     this.#serviceId = cm.serviceId;
     this.#client = cm.client ?? cloudMapClient(cm);
     this.#log = (o.logger ?? pino({ name: 'gw-register' })).child({ component: 'gw-register', service: o.service, backend: 'cloudmap', serviceId: cm.serviceId });
+    this.#life = new Lifecycle(o, this.#log, {
+      registerOnce: () => this.#registerOnce(),
+      retryable: (error) => !(error instanceof GwSdkError) && !FATAL.has(error.name),
+      failure: (err) => {
+        const why = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
+        if (err instanceof GwSdkError) return err;
+        if (errName(err) === 'ServiceNotFound') {
+          return new GwSdkError('GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE', `gw register(): Cloud Map service ${this.#serviceId} does not exist (${why}); check cloudMap.serviceId (GW_CLOUDMAP_SERVICE_ID) and the region`);
+        }
+        return new Error(`gw register(): could not register ${o.service} in Cloud Map service ${this.#serviceId} within ${o.registerTimeout} ms: ${why}`);
+      },
+      registered: () => {
+        this.#log.info({ target: this.target, instanceId: this.instanceId, deployment: this.deployment }, 'registered');
+        if (o.keepAlive) {
+          this.#timer = setInterval(() => void this.#check(), o.cloudMap?.checkInterval ?? 10_000);
+          this.#timer.unref();
+        }
+      },
+      stop: () => clearInterval(this.#timer),
+      drainAndDeregister: () => this.#drainAndDeregister(),
+      setState: (st) => (this.state = st),
+    });
   }
 
   /** The Cloud Map service id: what holds the instances (there is no upstream). */
@@ -104,37 +124,8 @@ export class CloudMapRegistration implements Registration {
   }
 
   /** Register with retries; resolves once registered, rejects at once on a configuration mistake or after registerTimeout. */
-  async start(bounded = true): Promise<void> {
-    const deadline = bounded ? Date.now() + this.#o.registerTimeout : Infinity;
-    try {
-      await pRetry(() => this.#registerOnce(), {
-        retries: 1000,
-        factor: 2,
-        minTimeout: 100,
-        maxTimeout: 5000,
-        randomize: true,
-        signal: this.#abort.signal,
-        shouldRetry: ({ error }) => !(error instanceof GwSdkError) && !FATAL.has(error.name) && Date.now() < deadline,
-        onFailedAttempt: ({ error, attemptNumber }) => this.#log.warn({ err: error.message, attempt: attemptNumber }, 'registration attempt failed'),
-      });
-    } catch (err) {
-      this.state = 'failed';
-      const why = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
-      const e =
-        err instanceof GwSdkError
-          ? err
-          : errName(err) === 'ServiceNotFound'
-            ? new GwSdkError('GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE', `gw register(): Cloud Map service ${this.#serviceId} does not exist (${why}); check cloudMap.serviceId (GW_CLOUDMAP_SERVICE_ID) and the region`)
-            : new Error(`gw register(): could not register ${this.#o.service} in Cloud Map service ${this.#serviceId} within ${this.#o.registerTimeout} ms: ${why}`);
-      this.#log.error({ err: e.message }, 'registration failed');
-      throw e;
-    }
-    this.state = 'registered';
-    this.#log.info({ target: this.target, instanceId: this.instanceId, deployment: this.deployment }, 'registered');
-    if (this.#o.keepAlive) {
-      this.#timer = setInterval(() => void this.#check(), this.#o.cloudMap?.checkInterval ?? 10_000);
-      this.#timer.unref();
-    }
+  start(bounded = true): Promise<void> {
+    return this.#life.start(bounded);
   }
 
   /** The instance's attributes (AWS limits: values of at most 1,024 characters, 30 attributes). */
@@ -161,7 +152,7 @@ export class CloudMapRegistration implements Registration {
     this.#identity ??= await detectIdentity(o);
     const id = this.#identity;
     if (!isIPv4(id.host)) throw new GwSdkError('GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE', `gw register(): Cloud Map needs an IPv4 address (AWS_INSTANCE_IPV4), got host "${id.host}"; set the host option or GW_HOST`);
-    await this.#put(id, this.#abort.signal);
+    await this.#put(id, this.#life.abort.signal);
     this.target = `${id.host}:${o.port}`;
     // registering again resets a custom health check to HEALTHY: keep a marked-down instance down
     if (!this.available) await this.#setHealth('UNHEALTHY');
@@ -200,7 +191,7 @@ export class CloudMapRegistration implements Registration {
   async #check(): Promise<void> {
     if (this.state !== 'registered' || !this.#identity) return;
     try {
-      await this.#client.send(new GetInstanceCommand({ ServiceId: this.#serviceId, InstanceId: cloudMapInstanceId(this.#identity.instanceId) }), { abortSignal: this.#abort.signal });
+      await this.#client.send(new GetInstanceCommand({ ServiceId: this.#serviceId, InstanceId: cloudMapInstanceId(this.#identity.instanceId) }), { abortSignal: this.#life.abort.signal });
     } catch (err) {
       if (errName(err) !== 'InstanceNotFound') {
         this.#log.warn({ err: (err as Error).message }, 'keep-alive check failed; will retry');
@@ -213,7 +204,7 @@ export class CloudMapRegistration implements Registration {
 
   /** Marked down: weight attribute 0 and custom health UNHEALTHY (where the service has custom health); up: back. */
   async setAvailable(up: boolean): Promise<void> {
-    if (this.#drained || this.#closing || this.available === up) return;
+    if (this.#drained || this.#life.closing || this.available === up) return;
     this.available = up;
     if (this.state !== 'registered' || !this.#identity) return; // applied when (re-)registering
     await this.#put(this.#identity);
@@ -252,21 +243,7 @@ export class CloudMapRegistration implements Registration {
   }
 
   close(): Promise<void> {
-    return (this.#closing ??= this.#shutdown());
-  }
-
-  async #shutdown(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#abort.abort();
-    if (this.#signalHandler) {
-      process.off('SIGTERM', this.#signalHandler);
-      process.off('SIGINT', this.#signalHandler);
-    }
-    const o = this.#o;
-    const bounded = new Promise<void>((resolve) => setTimeout(resolve, o.shutdownTimeout).unref());
-    await Promise.race([this.#drainAndDeregister(), bounded]).catch((err: unknown) => this.#log.error({ err: (err as Error).message }, 'deregistration failed'));
-    this.state = 'deregistered';
-    if (o.onShutdown) await (o.onShutdown as () => unknown)();
+    return this.#life.close();
   }
 
   async #drainAndDeregister(): Promise<void> {
@@ -285,8 +262,6 @@ export class CloudMapRegistration implements Registration {
   }
 
   installSignals(): void {
-    this.#signalHandler = () => void this.close();
-    process.once('SIGTERM', this.#signalHandler);
-    process.once('SIGINT', this.#signalHandler);
+    this.#life.installSignals();
   }
 }

@@ -5,12 +5,12 @@
  * Shared objects (service, routes, upstream) are never deleted by an
  * instance leaving.
  */
-import pRetry from 'p-retry';
 import { pino, type Logger } from 'pino';
 import { autoPromote, deploymentUpstream, type AutoPromoteOutcome } from './blue-green.js';
 import { detectIdentity, type Identity } from './detect.js';
 import { detectGateway, drainTargets, type DrainProgress, type DrainResult } from './drain.js';
 import { removeStaleHolders } from './identity-guard.js';
+import { Lifecycle } from './lifecycle.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
 import { resolveOptions, type RegisterOptions, type ResolvedOptions } from './options.js';
 import { decide, resolveStamp, stampOf, stampTags, withLedger, type Stamp } from './ownership.js';
@@ -76,15 +76,29 @@ class RegistrationImpl implements Registration {
   readonly #log: Logger;
   #identity: Identity | undefined;
   #timer: NodeJS.Timeout | undefined;
-  #closing: Promise<void> | undefined;
-  #abort = new AbortController();
-  #signalHandler: (() => void) | undefined;
+  readonly #life: Lifecycle;
 
   constructor(o: ResolvedOptions) {
     this.#o = o;
     this.#upstream = o.mode === 'blue-green' && o.deployment ? deploymentUpstream(o.service, o.deployment) : o.upstream;
     this.#admin = new KongAdmin(o.adminUrl ?? '', o.adminToken); // resolveOptions requires adminUrl with backend kong
     this.#log = (o.logger ?? pino({ name: 'gw-register' })).child({ component: 'gw-register', service: o.service });
+    this.#life = new Lifecycle(o, this.#log, {
+      registerOnce: () => this.#registerOnce(),
+      retryable: (error) => !(error instanceof AdminApiError && !error.retryable),
+      failure: (err) => new Error(`gw register(): could not register ${o.service} within ${o.registerTimeout} ms: ${err instanceof Error ? err.message : String(err)}`),
+      registered: async () => {
+        this.#log.info({ target: this.target, gateway: this.gateway, upstream: this.#upstream, deployment: this.#stamp?.deployment }, 'registered');
+        if (o.keepAlive) this.#keepAlive();
+        await this.#checkPromotion(Date.now());
+      },
+      stop: () => {
+        clearInterval(this.#timer);
+        clearTimeout(this.#promoteTimer);
+      },
+      drainAndDeregister: () => this.#drainAndDeregister(),
+      setState: (st) => (this.state = st),
+    });
   }
 
   get upstream(): string {
@@ -98,29 +112,8 @@ class RegistrationImpl implements Registration {
   }
 
   /** Register with retries; resolves once registered, rejects after registerTimeout. */
-  async start(bounded = true): Promise<void> {
-    const deadline = bounded ? Date.now() + this.#o.registerTimeout : Infinity;
-    try {
-      await pRetry(() => this.#registerOnce(), {
-        retries: 1000,
-        factor: 2,
-        minTimeout: 100,
-        maxTimeout: 5000,
-        randomize: true,
-        signal: this.#abort.signal,
-        shouldRetry: ({ error }) => !(error instanceof AdminApiError && !error.retryable) && Date.now() < deadline,
-        onFailedAttempt: ({ error, attemptNumber }) => this.#log.warn({ err: error.message, attempt: attemptNumber }, 'registration attempt failed'),
-      });
-    } catch (err) {
-      this.state = 'failed';
-      const why = err instanceof Error ? err.message : String(err);
-      this.#log.error({ err: why }, 'registration failed');
-      throw new Error(`gw register(): could not register ${this.#o.service} within ${this.#o.registerTimeout} ms: ${why}`);
-    }
-    this.state = 'registered';
-    this.#log.info({ target: this.target, gateway: this.gateway, upstream: this.#upstream, deployment: this.#stamp?.deployment }, 'registered');
-    if (this.#o.keepAlive) this.#keepAlive();
-    await this.#checkPromotion(Date.now());
+  start(bounded = true): Promise<void> {
+    return this.#life.start(bounded);
   }
 
   async #registerOnce(): Promise<void> {
@@ -204,7 +197,7 @@ class RegistrationImpl implements Registration {
       this.#log.warn({ err: (err as Error).message }, 'blue-green: promotion check failed; will retry');
       this.promotion = 'waiting';
     }
-    if (this.promotion !== 'waiting' || !o.keepAlive || this.#closing) return;
+    if (this.promotion !== 'waiting' || !o.keepAlive || this.#life.closing) return;
     this.#promoteTimer = setTimeout(() => void this.#checkPromotion(since), Date.now() - since < 60_000 ? 1000 : 10_000);
     this.#promoteTimer.unref();
   }
@@ -231,7 +224,7 @@ class RegistrationImpl implements Registration {
   }
 
   async setAvailable(up: boolean): Promise<void> {
-    if (this.#drained || this.#closing || this.available === up) return;
+    if (this.#drained || this.#life.closing || this.available === up) return;
     this.available = up;
     if (this.state !== 'registered' || !this.target) return; // applied when (re-)registering
     await this.#admin.expect([200, 404], 'PATCH', `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target)}`, { weight: up ? this.#o.weight : 0 });
@@ -254,22 +247,7 @@ class RegistrationImpl implements Registration {
   }
 
   close(): Promise<void> {
-    return (this.#closing ??= this.#shutdown());
-  }
-
-  async #shutdown(): Promise<void> {
-    clearInterval(this.#timer);
-    clearTimeout(this.#promoteTimer);
-    this.#abort.abort();
-    if (this.#signalHandler) {
-      process.off('SIGTERM', this.#signalHandler);
-      process.off('SIGINT', this.#signalHandler);
-    }
-    const o = this.#o;
-    const bounded = new Promise<void>((resolve) => setTimeout(resolve, o.shutdownTimeout).unref());
-    await Promise.race([this.#drainAndDeregister(), bounded]).catch((err: unknown) => this.#log.error({ err: (err as Error).message }, 'deregistration failed'));
-    this.state = 'deregistered';
-    if (o.onShutdown) await (o.onShutdown as () => unknown)();
+    return this.#life.close();
   }
 
   async #drainAndDeregister(): Promise<void> {
@@ -284,9 +262,7 @@ class RegistrationImpl implements Registration {
   }
 
   installSignals(): void {
-    this.#signalHandler = () => void this.close();
-    process.once('SIGTERM', this.#signalHandler);
-    process.once('SIGINT', this.#signalHandler);
+    this.#life.installSignals();
   }
 }
 
