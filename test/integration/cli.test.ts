@@ -1,30 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
+import { childPids } from '../../bench/lib/measure.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
 
 const CLI = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
 const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_')));
-
-/** Child pids of `pid`, from /proc (no procps needed). */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return out;
-}
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { env: { ...cleanEnv, ...env }, encoding: 'utf8', timeout: 20_000 });
@@ -149,7 +134,7 @@ test('--workers 2: the control process serves the Admin API, two workers proxy, 
   await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
   const root = (await (await fetch(`${admin}/`)).json()) as { configuration: { workers: number } };
   assert.equal(root.configuration.workers, 2);
-  const workers = childrenOf(child.pid!);
+  const workers = childPids(child.pid!);
   assert.equal(workers.length, 2, 'two proxy processes');
   const r = await fetch(`http://127.0.0.1:${proxyPort}/nothing`);
   assert.equal(r.status, 404, 'a worker answers on the proxy port');
