@@ -231,3 +231,37 @@ test('WebSocket upgrades are proxied both ways', async (t) => {
   ws.send('hi');
   assert.equal(await reply, 'echo:hi');
 });
+
+test('write_timeout: an upload the upstream stops reading ends in 504 after write_timeout, not after read_timeout', async (t) => {
+  const stuck = http.createServer((req) => {
+    req.pause(); // never reads the body, never answers
+  });
+  await new Promise<void>((r) => stuck.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    stuck.closeAllConnections();
+    stuck.close();
+  });
+  const port = (stuck.address() as { port: number }).port;
+  assert.equal((await gw.admin.call('PUT', '/services/wt', { url: `http://127.0.0.1:${port}`, write_timeout: 300, read_timeout: 60_000, retries: 0 })).status, 200);
+  assert.equal((await gw.admin.call('POST', '/services/wt/routes', { paths: ['/wt'] })).status, 201);
+  await waitFor(async () => (await get('/wt-probe-nothing')).status !== 0);
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  let sent = 0;
+  const body = new Readable({
+    read() {
+      // up to 256 MiB: far more than the socket buffers between client, gateway and upstream
+      if (sent >= 256 * 1024 * 1024) return this.push(null);
+      sent += chunk.length;
+      this.push(chunk);
+    },
+  });
+  const t0 = Date.now();
+  const r = await request(gw.proxyUrl + '/wt', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } }).catch((e: unknown) => e as Error);
+  const ms = Date.now() - t0;
+  if (r instanceof Error) assert.fail(`request failed: ${r.message}`);
+  assert.equal(r.statusCode, 504);
+  assert.equal(((await r.body.json()) as { message: string }).message, 'The upstream server is timing out');
+  console.log(`# write_timeout 300 ms: 504 after ${ms} ms, ${(sent / 1048576).toFixed(0)} MiB sent`);
+  assert.ok(ms < 30_000, `answered after ${ms} ms`);
+  assert.ok(sent < 256 * 1024 * 1024, 'the upload was cut short, not buffered');
+});

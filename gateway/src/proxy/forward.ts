@@ -19,6 +19,7 @@ import { downstreamHeaders, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
 import { tlsFor, type Pools } from './pools.js';
 import { upstreamPath } from './uri.js';
+import { watchWrites } from './write-timeout.js';
 
 export const VIA = `1.1 gw/${GW_VERSION}`;
 const ID_PREFIX = randomBytes(6).toString('hex');
@@ -201,6 +202,8 @@ async function forwardTries(
       deps.runtime.requestStarted(entry, target.id);
       token = outcomes.tryStarted(entry.upstream.id, target.id);
     }
+    // a streamed body is watched for write_timeout; a buffered one is written at once
+    const watched = body && buffered === null ? watchWrites(req, service.write_timeout, (err) => handle.abort(err)) : undefined;
     const handle = dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? (body ? req : null), timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
       const upstreamLatency = performance.now() - tryStart;
       if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
@@ -217,6 +220,7 @@ async function forwardTries(
     }, race);
     const settled = settle(handle);
     void settled.then((r) => {
+      watched?.stop();
       if (!target || !entry) return;
       if (!r.ok && !(r.err instanceof HedgeLostError)) {
         const f = classify(r.err);
