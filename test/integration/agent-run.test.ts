@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { startTestGateway } from '../helpers/gateway.js';
+import { steadyLoad } from '../helpers/load.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
 import { getJson, jsonLines, runAgent, startAgent, startTestApp } from './agent-helpers.js';
 
@@ -91,38 +92,19 @@ test('gw-agent run: SIGTERM under load drains with zero failed requests and exit
   const targets = async () => (await gw.admin.call<{ data?: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data ?? [];
   await waitFor(async () => (await targets()).length === 2, 20_000, 'both sidecars registered');
 
-  let ok = 0;
-  let failed = 0;
-  const seen = new Set<string>();
-  let stop = false;
-  const client = async () => {
-    while (!stop) {
-      try {
-        const r = await request(gw.proxyUrl + '/hello/x');
-        const body = (await r.body.json()) as { app?: string };
-        if (r.statusCode === 200) {
-          ok++;
-          if (body.app) seen.add(body.app);
-        } else failed++;
-      } catch {
-        failed++;
-      }
-    }
-  };
-  const clients = Array.from({ length: 8 }, client);
-  await waitFor(() => seen.size === 2, 10_000, 'traffic on both instances');
+  const l = steadyLoad(gw.proxyUrl + '/hello/x', 8);
+  await waitFor(() => l.byApp.size === 2, 10_000, 'traffic on both instances');
   const started = Date.now();
   a.kill('SIGTERM');
   assert.equal(await a.exited, 0);
   const tookMs = Date.now() - started;
-  const afterExit = ok;
-  await waitFor(() => ok > afterExit + 50, 10_000, 'traffic continues on b');
-  stop = true;
-  await Promise.all(clients);
-  assert.equal(failed, 0, `${failed} failed requests of ${ok + failed}`);
+  const afterExit = l.ok;
+  await waitFor(() => l.ok > afterExit + 50, 10_000, 'traffic continues on b');
+  await l.done();
+  assert.equal(l.failed, 0, `${l.failed} failed requests of ${l.ok + l.failed}: ${l.failures.slice(0, 5).join('; ')}`);
   assert.deepEqual((await targets()).map((x) => x.target), [`127.0.0.1:${appB.port}`]);
   assert.ok(a.logs.some((l) => l.msg === 'deregistered'));
-  console.log(`# sidecar SIGTERM under load: ${ok} requests, ${failed} failed, exit after ${tookMs} ms`);
+  console.log(`# sidecar SIGTERM under load: ${l.ok} requests, ${l.failed} failed, exit after ${tookMs} ms`);
 });
 
 test('gw-agent drain with no selector drains the local sidecar through its control endpoint (JSON lines); the lease is kept until SIGTERM', async (t) => {

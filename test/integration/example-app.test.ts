@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { startTestGateway } from '../helpers/gateway.js';
+import { steadyLoad } from '../helpers/load.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
 
 const APP = fileURLToPath(new URL('../../examples/node-http-app/app.js', import.meta.url));
@@ -28,36 +29,17 @@ test('examples/node-http-app: two instances serve; SIGTERM under load drains wit
   await waitFor(async () => (await targets().catch(() => [])).length === 2, 20_000, 'both instances registered');
 
   // steady load from 8 clients while instance a gets SIGTERM
-  let ok = 0;
-  let failed = 0;
-  const seen = new Set<string>();
-  let stop = false;
-  const client = async () => {
-    while (!stop) {
-      try {
-        const r = await request(gw.proxyUrl + '/hello/x');
-        const body = (await r.body.json()) as { app?: string };
-        if (r.statusCode === 200) {
-          ok++;
-          if (body.app) seen.add(body.app);
-        } else failed++;
-      } catch {
-        failed++;
-      }
-    }
-  };
-  const clients = Array.from({ length: 8 }, client);
-  await waitFor(() => seen.size === 2, 10_000, 'traffic on both instances');
+  const l = steadyLoad(gw.proxyUrl + '/hello/x', 8);
+  await waitFor(() => l.byApp.size === 2, 10_000, 'traffic on both instances');
   const exit = new Promise<number | null>((resolve) => a.once('exit', (code) => resolve(code)));
   a.kill('SIGTERM');
   assert.equal(await exit, 0);
-  const afterExit = ok;
-  await waitFor(() => ok > afterExit + 50, 10_000, 'traffic continues on b');
-  stop = true;
-  await Promise.all(clients);
-  assert.equal(failed, 0, `${failed} failed requests of ${ok + failed}`);
+  const afterExit = l.ok;
+  await waitFor(() => l.ok > afterExit + 50, 10_000, 'traffic continues on b');
+  await l.done();
+  assert.equal(l.failed, 0, `${l.failed} failed requests of ${l.ok + l.failed}: ${l.failures.slice(0, 5).join('; ')}`);
   assert.deepEqual((await targets()).map((x) => x.target), [`127.0.0.1:${pb}`]);
-  console.log(`# rolling stop under load: ${ok} requests, ${failed} failed`);
+  console.log(`# rolling stop under load: ${l.ok} requests, ${l.failed} failed`);
 });
 
 test('kill -9 of an instance: its lease runs out and the gateway removes the target', async (t) => {

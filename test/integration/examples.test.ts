@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { startTestGateway } from '../helpers/gateway.js';
+import { steadyLoad } from '../helpers/load.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
 
 const EXAMPLES = ['express-app', 'fastify-app'] as const;
@@ -21,30 +22,6 @@ function startApp(example: string, adminUrl: string, port: number, name: string)
   });
 }
 
-/** `clients` loops of requests through the proxy until stopped. */
-function load(url: string, clients: number) {
-  const s = { ok: 0, failed: 0, seen: new Set<string>(), stop: false, failures: [] as string[] };
-  const loop = async () => {
-    while (!s.stop) {
-      try {
-        const r = await request(url);
-        const body = (await r.body.json()) as { app?: string; message?: string };
-        if (r.statusCode === 200) {
-          s.ok++;
-          if (body.app) s.seen.add(body.app);
-        } else {
-          s.failed++;
-          s.failures.push(`${r.statusCode} ${body.message ?? ''}`);
-        }
-      } catch (err) {
-        s.failed++;
-        s.failures.push((err as Error).message);
-      }
-    }
-  };
-  const running = Array.from({ length: clients }, loop);
-  return Object.assign(s, { done: () => ((s.stop = true), Promise.all(running)) });
-}
 
 const exited = (c: ChildProcess) => new Promise<number | null>((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))));
 
@@ -66,8 +43,8 @@ for (const example of EXAMPLES) {
     assert.equal(first.statusCode, 200);
     assert.equal(body.url, '/42', 'strip_path: the app sees the path after the route prefix');
 
-    const l = load(gw.proxyUrl + '/hello/x', 4);
-    await waitFor(() => l.seen.size === 2, 15_000, 'traffic on both instances');
+    const l = steadyLoad(gw.proxyUrl + '/hello/x', 4);
+    await waitFor(() => l.byApp.size === 2, 15_000, 'traffic on both instances');
     a.kill('SIGTERM');
     assert.equal(await exited(a), 0, 'exit 0 after drain and deregistration');
     assert.deepEqual(await targets(), [`127.0.0.1:${pb}`], 'the stopped instance\'s target is gone');

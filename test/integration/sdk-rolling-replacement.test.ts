@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { request } from 'undici';
 import { startTestGateway } from '../helpers/gateway.js';
+import { steadyLoad } from '../helpers/load.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
 
 const APP = fileURLToPath(new URL('../../examples/node-http-app/app.js', import.meta.url));
@@ -30,29 +30,6 @@ async function startApp(adminUrl: string, name: string, env: Record<string, stri
 
 const exited = (c: ChildProcess) => new Promise<number | null>((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))));
 
-function load(url: string, clients: number) {
-  const s = { ok: 0, failed: 0, byApp: new Map<string, number>(), stop: false, failures: [] as string[] };
-  const loop = async () => {
-    while (!s.stop) {
-      try {
-        const r = await request(url);
-        const body = (await r.body.json()) as { app?: string; message?: string };
-        if (r.statusCode === 200) {
-          s.ok++;
-          s.byApp.set(body.app ?? '?', (s.byApp.get(body.app ?? '?') ?? 0) + 1);
-        } else {
-          s.failed++;
-          s.failures.push(`${r.statusCode} ${body.message ?? ''}`);
-        }
-      } catch (err) {
-        s.failed++;
-        s.failures.push((err as Error).message);
-      }
-    }
-  };
-  const running = Array.from({ length: clients }, loop);
-  return Object.assign(s, { done: () => ((s.stop = true), Promise.all(running)) });
-}
 
 test(`rolling replacement of ${N} instances under load, each new one registered before the old one gets SIGTERM: zero failed requests`, async (t) => {
   const gw = await startTestGateway();
@@ -68,7 +45,7 @@ test(`rolling replacement of ${N} instances under load, each new one registered 
   all.push(...old);
   for (const i of old) await waitFor(() => registered(i), 30_000, `${i.name} registered`);
 
-  const l = load(gw.proxyUrl + '/web/x', 8);
+  const l = steadyLoad(gw.proxyUrl + '/web/x', 8);
   await waitFor(() => l.byApp.size === N, 15_000, 'traffic on every v1 instance');
   const started = Date.now();
   for (let k = 0; k < N; k++) {
@@ -106,7 +83,7 @@ test(`blue-green deploy of ${N} instances under load: promoted when all ${N} new
   await waitFor(async () => (await count('web.web-1.upstream')) === N, 30_000, 'blue registered');
   assert.equal(await host(), 'web.web-1.upstream');
 
-  const l = load(gw.proxyUrl + '/web/x', 8);
+  const l = steadyLoad(gw.proxyUrl + '/web/x', 8);
   await waitFor(() => l.byApp.size === N, 15_000, 'traffic on every blue instance');
   const green: Instance[] = [];
   for (let k = 0; k < N; k++) {
