@@ -108,7 +108,8 @@ export function parseHostPort(input: string): HostPort | null | 'bad-port' {
 export function normalizeTarget(target: string): string | null {
   if (typeof target !== 'string') return null;
   const p = parseHostPort(target);
-  if (p === null || p === 'bad-port') return null;
+  // port 0 is refused (Kong stores it, then its balancer cannot connect)
+  if (p === null || p === 'bad-port' || p.port === 0) return null;
   const host = p.type === 'ipv6' ? `[${p.host}]` : p.host;
   return `${host}:${p.port ?? 8000}`;
 }

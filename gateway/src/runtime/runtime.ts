@@ -33,6 +33,8 @@ export class Runtime {
   /** per-target in-flight counts, by target id (the drain and health work read these) */
   readonly inFlight = new Map<string, number>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
+  /** changes the runtime could not build (the previous router/balancer kept serving) */
+  buildFailures = 0;
 
   constructor(opts: RuntimeOptions) {
     this.#store = opts.store;
@@ -48,7 +50,14 @@ export class Runtime {
   start(): void {
     if (this.#unsubscribe) return;
     const upstreams = new Map<string, UpstreamEntry>();
-    for (const u of this.#store.all('upstreams')) upstreams.set(u.name, this.#entry(u));
+    for (const u of this.#store.all('upstreams')) {
+      try {
+        upstreams.set(u.name, this.#entry(u));
+      } catch (err) {
+        this.buildFailures++;
+        this.#log.error({ err, upstream: u.name }, 'cannot build the balancer for this upstream; it is left out');
+      }
+    }
     this.#snapshot = { version: 1, router: this.#router(), servicesById: this.#services(), upstreams };
     this.#unsubscribe = this.#store.subscribe((events) => this.#onChange(events));
   }
@@ -92,6 +101,12 @@ export class Runtime {
     }
   }
 
+  /**
+   * Never throws: a change the runtime cannot build (it should have been
+   * refused at validation) keeps the last good router or balancer serving,
+   * logged and counted in `buildFailures`. An exception here would run in a
+   * microtask and stop the process.
+   */
   #rebuild(): void {
     this.#scheduled = false;
     const prev = this.snapshot;
@@ -103,18 +118,42 @@ export class Runtime {
       for (const id of this.#pendingUpstreams) {
         const u = this.#store.get('upstreams', id);
         const previous = [...prev.upstreams.values()].find((e) => e.upstream.id === id)?.balancer;
-        if (u) next.set(u.name, this.#entry(u, previous));
+        if (!u) continue;
+        try {
+          next.set(u.name, this.#entry(u, previous));
+        } catch (err) {
+          this.buildFailures++;
+          this.#log.error({ err, upstream: u.name }, 'cannot build the balancer for this upstream; the last good one keeps serving');
+          const old = [...prev.upstreams.values()].find((e) => e.upstream.id === id);
+          if (old) next.set(old.upstream.name, old);
+        }
       }
       upstreams = next;
     }
-    const router = this.#pendingRouter ? this.#router() : prev.router;
-    const servicesById = this.#pendingRouter ? this.#services() : prev.servicesById;
+    let router = prev.router;
+    let servicesById = prev.servicesById;
+    if (this.#pendingRouter) {
+      try {
+        servicesById = this.#services();
+        router = compileRouter(this.#store.all('routes'), servicesById);
+      } catch (err) {
+        this.buildFailures++;
+        servicesById = prev.servicesById;
+        this.#log.error({ err }, 'cannot compile the router; the last good one keeps serving');
+      }
+    }
     this.#pendingRouter = false;
     this.#pendingUpstreams = new Set();
     const snap: Snapshot = { version: prev.version + 1, router, servicesById, upstreams };
     this.#snapshot = snap;
     this.#log.debug({ version: snap.version, ms: +(performance.now() - started).toFixed(3) }, 'snapshot swapped');
-    for (const l of this.#listeners) l(snap);
+    for (const l of this.#listeners) {
+      try {
+        l(snap);
+      } catch (err) {
+        this.#log.error({ err }, 'snapshot listener failed');
+      }
+    }
   }
 
   /** `previous` carries availability and latency state over for targets still present (Kong #7835). */

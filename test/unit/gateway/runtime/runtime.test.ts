@@ -60,3 +60,32 @@ test('a burst of store changes produces one snapshot swap', async () => {
   assert.equal(rt.snapshot.upstreams.size, 20);
   rt.stop();
 });
+
+test('a change the runtime cannot build never throws: the last good balancer keeps serving and the failure is counted', async () => {
+  const store = new MemoryStore();
+  const u = entity('upstreams', { name: 'u' }) as Upstream;
+  const good = entity('targets', { target: '127.0.0.1:81', upstream: { id: u.id } }) as Target;
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: u },
+    { op: 'put', kind: 'targets', entity: good },
+  ]);
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  const before = rt.snapshot.upstreams.get('u')!.balancer;
+  // bypass entity validation, as a corrupt row or a validation bug would
+  const bad = { ...good, id: '00000000-0000-4000-8000-000000000001', target: '127.0.0.1:0' } as Target;
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    await store.apply([{ op: 'put', kind: 'targets', entity: bad }]);
+    await tick();
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+  assert.deepEqual(uncaught, []);
+  assert.equal(rt.buildFailures, 1);
+  assert.equal(rt.snapshot.upstreams.get('u')!.balancer, before, 'the last good balancer is kept');
+  assert.equal(rt.snapshot.upstreams.get('u')!.balancer.pick({ clientIp: '127.0.0.1', headers: {}, path: '/', query: '', tried: new Set() })?.target.address, '127.0.0.1:81');
+  rt.stop();
+});
