@@ -40,7 +40,17 @@ export function resource(app: FastifyInstance, url: string, handlers: Partial<Re
     method: ALL as string[],
     url,
     handler: async (req, reply) => {
-      if (req.method === 'OPTIONS') return reply.code(204).header('Allow', allowHeader).send();
+      if (req.method === 'OPTIONS') {
+        // Kong's pre-flight answer (kong/api/api_helpers.lua): the methods, and
+        // the headers the browser asked for (else Content-Type)
+        const asked = req.headers['access-control-request-headers'];
+        return reply
+          .code(204)
+          .header('Allow', allowHeader)
+          .header('Access-Control-Allow-Methods', allowHeader)
+          .header('Access-Control-Allow-Headers', typeof asked === 'string' && asked !== '' ? asked : 'Content-Type')
+          .send();
+      }
       const method = (req.method === 'HEAD' ? 'GET' : req.method) as Method;
       const h = handlers[method];
       try {

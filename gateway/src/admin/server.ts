@@ -10,6 +10,7 @@ import { WriteLock } from '../store/write-lock.js';
 import { AdminContext } from './context.js';
 import { kFormBody } from './resource.js';
 import { registerEntityRoutes } from './routes/entities.js';
+import { collectEndpoints, registerKongEndpoints } from './routes/kong-endpoints.js';
 import { registerRootRoutes } from './routes/root.js';
 import { registerHealthRoutes, type TargetRuntimeView } from './routes/health.js';
 import { registerTargetRoutes } from './routes/targets.js';
@@ -57,6 +58,10 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     }
   });
   app.addHook('onSend', async (req, reply) => {
+    // Kong's CORS filter with no admin_gui_origin configured: the request's Origin, else *
+    const origin = req.headers.origin;
+    reply.header('Access-Control-Allow-Origin', typeof origin === 'string' && origin !== '' ? origin : '*');
+    reply.header('Access-Control-Allow-Credentials', 'true');
     const start = (req as { gwStart?: bigint }).gwStart;
     if (start !== undefined) reply.header('X-Kong-Admin-Latency', String(Number((process.hrtime.bigint() - start) / 1000000n)));
   });
@@ -103,6 +108,8 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   });
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ message: 'Not found' }));
 
+  const endpoints = collectEndpoints(app);
+  registerKongEndpoints(app, ctx, { isReady: opts.isReady }, endpoints);
   registerRootRoutes(app, ctx, { nodeId: opts.nodeId, isReady: opts.isReady, configuration: opts.configuration ?? {} });
   registerEntityRoutes(app, ctx);
   registerTargetRoutes(app, ctx);

@@ -17,7 +17,8 @@ import { GwError } from '../errors.js';
 import type { WriteOp } from '../store/store.js';
 
 const FORMATS = new Set(['1.1', '2.1', '3.0']);
-const TOP_LEVEL = new Set(['_format_version', '_transform', '_comment', '_workspace', 'services', 'routes', 'upstreams', 'targets']);
+// `_comment` and `_ignore` are Kong's free-form keys (declarative_config.lua), `_info` decK's
+const TOP_LEVEL = new Set(['_format_version', '_transform', '_comment', '_ignore', '_info', '_workspace', 'services', 'routes', 'upstreams', 'targets']);
 /** gw's namespace for UUIDv5 ids of declarative entities. */
 const NAMESPACE = 'f3a1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a5b';
 
@@ -55,12 +56,14 @@ export async function loadDeclarativeFile(path: string, opts: DeclarativeOptions
   return declarativeToOps(doc, path, opts);
 }
 
-export function declarativeToOps(doc: unknown, path: string, opts: DeclarativeOptions): WriteOp[] {
-  if (!isObj(doc)) throw new GwError('GW_ERR_CONFIG_FILE', [path, 'expected a mapping at the top level']);
+export function declarativeToOps(input: unknown, path: string, opts: DeclarativeOptions): WriteOp[] {
+  if (!isObj(input)) throw new GwError('GW_ERR_CONFIG_FILE', [path, 'expected a mapping at the top level']);
+  let doc: Obj = input;
   const fmt = doc._format_version;
   if (typeof fmt !== 'string' || !FORMATS.has(fmt)) {
     throw new GwError('GW_ERR_CONFIG_FILE', [path, `_format_version must be one of "1.1", "2.1", "3.0" (got ${JSON.stringify(fmt)})`]);
   }
+  if (fmt === '1.1' || fmt === '2.1') doc = migrateRoutePaths(doc);
   const unsupported: string[] = [];
   for (const k of Object.keys(doc)) if (!TOP_LEVEL.has(k)) unsupported.push(k);
   const errors: string[] = [];
@@ -79,7 +82,11 @@ export function declarativeToOps(doc: unknown, path: string, opts: DeclarativeOp
   };
 
   const add = (kind: EntityKind, input: Obj, where: string, idKey: string): AnyEntity | undefined => {
-    const withId = { ...input, id: input.id ?? uuidV5(`${kind}:${idKey}`) };
+    // Kong allows `_comment` (a string) and `_ignore` (anything) on every entity record
+    const { _comment, _ignore, ...fields } = input;
+    void _ignore;
+    if (_comment !== undefined && typeof _comment !== 'string') errors.push(`${where}._comment: expected a string`);
+    const withId = { ...fields, id: input.id ?? uuidV5(`${kind}:${idKey}`) };
     const r = parseEntity(kind, withId, { mode: 'create', now: opts.now, kongOnly: opts.kongOnly });
     if (!r.ok) {
       const fields = r.error.fields as Obj;
@@ -167,4 +174,37 @@ export function declarativeToOps(doc: unknown, path: string, opts: DeclarativeOp
   if (unsupported.length > 0) throw new GwError('GW_ERR_CONFIG_UNSUPPORTED', [path, unsupported.join(', ')]);
   if (errors.length > 0) throw new GwError('GW_ERR_CONFIG_FILE', [path, errors.join('; ')]);
   return ops;
+}
+
+/**
+ * Kong 3's migration of `_format_version` "1.1"/"2.1" files
+ * (kong/db/declarative/migrations/route_path.lua, migrate_path_280_300.lua):
+ * a route path with characters outside `[a-zA-Z0-9.\-_~/%]` was a regex in
+ * Kong 2 and gets the `~` prefix, with percent-encoded triplets decoded (regex
+ * meta characters escaped, reserved ones kept encoded). Returns a copy.
+ */
+export function migrateRoutePaths(doc: Obj): Obj {
+  const migrateRoutes = (routes: unknown): unknown =>
+    Array.isArray(routes)
+      ? routes.map((r) => (isObj(r) && Array.isArray(r.paths) ? { ...r, paths: r.paths.map((p) => (typeof p === 'string' ? migratePath(p) : p)) } : r))
+      : routes;
+  const out: Obj = { ...doc };
+  if (doc.routes !== undefined) out.routes = migrateRoutes(doc.routes);
+  if (Array.isArray(doc.services)) out.services = doc.services.map((svc) => (isObj(svc) && svc.routes !== undefined ? { ...svc, routes: migrateRoutes(svc.routes) } : svc));
+  return out;
+}
+
+const RESERVED = new Set([0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2f, 0x3a, 0x3b, 0x3d, 0x3f, 0x40, 0x5b, 0x5d]);
+const REGEX_META: Record<number, string> = { 0x2e: '\\.', 0x5e: '\\^', 0x2d: '\\-', 0x7b: '\\{', 0x7d: '\\}', 0x5c: '\\\\', 0x7c: '\\|' };
+
+function migratePath(path: string): string {
+  if (/^[a-zA-Z0-9.\-_~/%]*$/.test(path)) return path;
+  const decoded = path.includes('%')
+    ? path.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
+        const n = parseInt(hex, 16);
+        if (RESERVED.has(n)) return m.toUpperCase();
+        return REGEX_META[n] ?? String.fromCharCode(n);
+      })
+    : path;
+  return `~${decoded}`;
 }

@@ -79,7 +79,8 @@ export const withDefault = <T extends z.ZodTypeAny>(schema: T, value: z.input<T>
 /** A UUID string ("expected a valid UUID"). */
 export const uuid = () => z.string({ invalid_type_error: 'expected a string' }).refine(isUuid, 'expected a valid UUID');
 
-const TAG_RE = /^[\x21-\x2B\x2D\x2E\x30-\x7E\u{80}-\u{10FFFF}]+$/u;
+// Kong's validate_tag (typedefs.lua): space and printable ASCII except ',' and '/', plus any non-ASCII UTF-8
+const TAG_RE = /^[\x20-\x2B\x2D\x2E\x30-\x7E\u{80}-\u{10FFFF}]+$/u;
 /** Kong's `tags`: a nullable set of tag strings. */
 export const tags = () =>
   nullable(set(str().refine((t) => TAG_RE.test(t), (t) => ({

@@ -52,3 +52,4 @@ export { formatSchemaViolation } from './kong-errors.js';
 export { HEALTHCHECK_DEFAULTS } from './healthchecks.js';
 export { UPSTREAM_GW_DEFAULTS } from './upstreams.js';
 export { coerceFormInput } from './form.js';
+export { describeEntity } from './describe.js';

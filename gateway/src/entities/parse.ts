@@ -86,3 +86,8 @@ function parseUnsafe<K extends EntityKind>(kind: K, input: unknown, opts: ParseO
   };
   return { ok: true, value: entity as unknown as Parsed<K> };
 }
+
+/** The zod schema of an entity kind (for `GET /schemas/{entity}`). */
+export function entitySchema(kind: EntityKind, kongOnly: boolean): import('zod').ZodTypeAny {
+  return specs[kind].schema(kongOnly);
+}

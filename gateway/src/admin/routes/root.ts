@@ -2,6 +2,7 @@
  * `GET /` (identifies the gateway; gw adds a `gw` object so clients can tell
  * it from Kong) and `GET /status` (200 only when ready).
  */
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { AdminContext } from '../context.js';
@@ -52,8 +53,51 @@ export function registerRootRoutes(app: FastifyInstance, ctx: AdminContext, opts
           total_requests: requests,
         },
         database: { reachable: true },
+        configuration_hash: configurationHash(ctx),
       };
       return opts.isReady() ? { status: 200, body } : { status: 503, body: { message: 'not ready', ...body } };
     },
   });
+}
+
+/** Kong's DECLARATIVE_EMPTY_CONFIG_HASH: no configuration at all. */
+export const EMPTY_CONFIG_HASH = '0'.repeat(32);
+const KINDS = ['services', 'routes', 'upstreams', 'targets'] as const;
+let cached: { lists: readonly unknown[]; hash: string } | undefined;
+
+/**
+ * 32 hex characters that change exactly when the configuration does: an MD5
+ * over every entity (timestamps left out, so a rewrite with the same values
+ * keeps it), cached while the store's lists are the same objects.
+ */
+export function configurationHash(ctx: AdminContext): string {
+  const lists = KINDS.map((k) => ctx.store.all(k));
+  if (cached && cached.lists.every((l, i) => l === lists[i])) return cached.hash;
+  let hash = EMPTY_CONFIG_HASH;
+  if (lists.some((l) => l.length > 0)) {
+    const md5 = createHash('md5');
+    lists.forEach((list, i) => {
+      const sorted = [...list].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      md5.update(KINDS[i]!);
+      for (const e of sorted) {
+        const { created_at: _c, updated_at: _u, ...rest } = e as typeof e & { created_at?: number; updated_at?: number };
+        void _c;
+        void _u;
+        md5.update(canonical(rest));
+      }
+    });
+    hash = md5.digest('hex');
+  }
+  cached = { lists, hash };
+  return hash;
+}
+
+/** JSON with object keys sorted, so equal entities hash equally whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
 }

@@ -67,3 +67,38 @@ test('YAML files load; unreadable files name the file', async (t) => {
   assert.equal((await loadDeclarativeFile(f, opts)).length, 2);
   await assert.rejects(loadDeclarativeFile(join(dir, 'missing.yaml'), opts), (err) => isGwError(err) && err.message.includes('missing.yaml'));
 });
+
+test('_comment, _ignore (top level and on any entity) and decK\'s _info are accepted and ignored', async () => {
+  const store = new MemoryStore();
+  await store.apply(
+    declarativeToOps(
+      {
+        _format_version: '3.0',
+        _comment: 'written by hand',
+        _ignore: [{ anything: true }],
+        _info: { select_tags: ['team-a'], defaults: {} },
+        services: [{ name: 'svc', host: 'up', _comment: 'the users service', _ignore: ['x'], routes: [{ name: 'r', paths: ['/r'], _comment: 'api' }] }],
+        upstreams: [{ name: 'up', _ignore: [1], targets: [{ target: '127.0.0.1:8080', _comment: 'one task' }] }],
+      },
+      'kong.yml',
+      opts,
+    ),
+  );
+  assert.equal(store.getByName('services', 'svc')!.host, 'up');
+  assert.ok(store.getByName('routes', 'r'));
+  assert.equal(store.all('targets').length, 1);
+  assert.equal('_comment' in store.getByName('services', 'svc')!, false);
+});
+
+test('Kong 3 migrates regex paths of _format_version 1.1/2.1 files: a path that looks like a regex gets ~ (migrate_path_280_300.lua)', () => {
+  const paths = (fmt: string, p: string[]) => {
+    const ops = declarativeToOps({ _format_version: fmt, services: [{ name: 's', host: 'h', routes: [{ name: 'r', paths: p }] }], routes: [{ name: 'top', service: 's', paths: p }] }, 'kong.yml', opts);
+    return ops.filter((o) => o.op === 'put' && o.kind === 'routes').map((o) => (o as { entity: { paths: string[] } }).entity.paths);
+  };
+  const input = ['/plain/path-1_~.x', '/users/\\d+', '/a%2Eb(c)', '/x%2Fy$'];
+  const want = ['/plain/path-1_~.x', '~/users/\\d+', '~/a\\.b(c)', '~/x%2Fy$'];
+  assert.deepEqual(paths('1.1', input), [want, want]);
+  assert.deepEqual(paths('2.1', input), [want, want]);
+  // 3.0 files are taken as written: without ~ it is a plain prefix path (Kong 3 accepts it as one)
+  assert.deepEqual(paths('3.0', ['/users/\\d+']), [['/users/\\d+'], ['/users/\\d+']]);
+});
