@@ -38,7 +38,6 @@ const ENTITY_COLLECTIONS = new Set<string>([...KINDS, ...UNIMPLEMENTED_KINDS]);
 const NESTED_UNIMPLEMENTED: readonly [string, string][] = [
   ['services', 'plugins'],
   ['routes', 'plugins'],
-  ['upstreams', 'plugins'],
 ];
 
 export interface KongEndpointsOptions {
