@@ -32,7 +32,8 @@ Examples:
   GW_ADMIN_TOKEN=s3cret gw-gateway --admin-listen 0.0.0.0:8001
   gw-gateway --workers 4 --trusted-ips 10.0.0.0/8 # 4 proxy processes behind an ALB in 10/8
 
-Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.`,
+Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.
+SIGHUP re-reads --config and applies the difference without dropping requests (registered targets are kept).`,
   );
   return program;
 }
@@ -104,6 +105,17 @@ async function main(argv: string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // SIGHUP re-reads --config and applies the difference; it never stops the gateway
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      if (!settings.config) {
+        logger.warn({ signal: 'SIGHUP' }, 'no --config file to reload; nothing changed');
+        return;
+      }
+      gw.reload().catch((err: unknown) => {
+        logger.error({ err: isGwError(err) ? err.message : err, file: settings.config }, 'reload refused; the running configuration is unchanged');
+      });
+    });
   });
 }
 

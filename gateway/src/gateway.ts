@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createAdminServer } from './admin/server.js';
-import { loadDeclarativeFile } from './config/declarative.js';
+import { DeclarativeConfig, type ApplySummary } from './config/reload.js';
 import { parseListen } from './config/settings.js';
 import { createLogger, silentLogger, type Logger } from './observability/log.js';
 import { createProxyServer, type ProxyServer } from './proxy/server.js';
@@ -50,6 +50,11 @@ export interface Gateway {
   readonly health: HealthManager;
   /** Stop accepting, let in-flight requests finish (bounded), flush the store. Idempotent. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * Re-read `--config` and apply the difference (SIGHUP); registered targets
+   * are kept. A bad file changes nothing and rejects naming the file.
+   */
+  reload(): Promise<ApplySummary>;
 }
 
 const urlOf = (host: string, port: number): string => `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
@@ -65,6 +70,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
 
   const lock = new WriteLock();
   const leases = new LeaseKeeper({ store, lock, logger, intervalMs: options.leaseSweepMs });
+  const declarative = new DeclarativeConfig({ store, logger, file: options.config, kongOnly: options.kongOnly, exclusive: (fn) => lock.run(fn) });
   let ready = false;
   let runtime: Runtime | undefined;
   let health: HealthManager | undefined;
@@ -87,9 +93,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   try {
     await store.open();
     if (options.config) {
-      const ops = await loadDeclarativeFile(options.config, { now: Date.now() / 1000, kongOnly: options.kongOnly });
-      await store.apply(ops);
-      logger.info({ file: options.config, entities: ops.length }, 'declarative config loaded');
+      const entities = await declarative.loadAtStart();
+      logger.info({ file: options.config, entities }, 'declarative config loaded');
     }
     runtime = new Runtime({ store, logger });
     runtime.start();
@@ -125,6 +130,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         setTargetHealth: (u, t, healthy) => health?.setManual(u, t, healthy) ?? 'no-balancer',
       },
       metrics: metrics.render,
+      declarative,
       adminToken: options.adminToken,
       isReady: () => ready,
       kongOnly: options.kongOnly,
@@ -135,7 +141,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const adminPort = (admin.server.address() as { port: number }).port;
     if (!options.kongOnly) leases.start();
     ready = true;
-    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), store, runtime, leases, health, close };
+    const reload = async (): Promise<ApplySummary> => {
+      const summary = await declarative.reloadFile();
+      logger.info({ file: options.config, ...summary }, 'declarative config reloaded');
+      return summary;
+    };
+    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), store, runtime, leases, health, close, reload };
     logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, store: store.type }, 'gw-gateway ready');
     return gw;
   } catch (err) {

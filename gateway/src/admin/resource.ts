@@ -11,6 +11,8 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export interface Result {
   status: number;
   body?: unknown;
+  /** content type when the body is not JSON */
+  type?: string;
 }
 export type Handler = (req: FastifyRequest) => Promise<Result> | Result;
 
@@ -57,6 +59,7 @@ export function resource(app: FastifyInstance, url: string, handlers: Partial<Re
         if (!h) throw methodNotAllowed();
         const r = await h(req);
         reply.code(r.status);
+        if (r.type !== undefined) reply.type(r.type);
         return r.body === undefined ? reply.send() : reply.send(r.body);
       } catch (err) {
         const e: AdminError = toAdminError(err);

@@ -9,6 +9,8 @@ import type { Store } from '../store/store.js';
 import { WriteLock } from '../store/write-lock.js';
 import { AdminContext } from './context.js';
 import { kFormBody } from './resource.js';
+import type { DeclarativeConfig } from '../config/reload.js';
+import { registerConfigRoutes } from './routes/config.js';
 import { registerEntityRoutes } from './routes/entities.js';
 import { collectEndpoints, registerKongEndpoints } from './routes/kong-endpoints.js';
 import { registerRootRoutes } from './routes/root.js';
@@ -36,6 +38,8 @@ export interface AdminServerOptions {
   lock?: WriteLock;
   /** safe settings echoed under `configuration` by GET / */
   configuration?: Record<string, unknown>;
+  /** declarative configuration: `GET /config` export and `POST /config` (absent: 404) */
+  declarative?: DeclarativeConfig;
   /** Prometheus text for `GET /metrics` (absent: 404) */
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -112,6 +116,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   registerKongEndpoints(app, ctx, { isReady: opts.isReady }, endpoints);
   registerRootRoutes(app, ctx, { nodeId: opts.nodeId, isReady: opts.isReady, configuration: opts.configuration ?? {} });
   registerEntityRoutes(app, ctx);
+  registerConfigRoutes(app, ctx, opts.declarative);
   registerTargetRoutes(app, ctx);
   registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
   const metrics = opts.metrics;
