@@ -30,10 +30,12 @@ RUN echo '{"name":"gw-app","private":true}' > package.json \
  && mkdir -p /data && chown node:node /data
 ENV PATH=/app/node_modules/.bin:$PATH \
     NODE_ENV=production \
-    GW_DATA_DIR=/data
+    GW_DATA_DIR=/data \
+    GW_STATUS_LISTEN=0.0.0.0:8100
 USER node
-EXPOSE 8000 8001
+EXPOSE 8000 8001 8100
+# the status listener answers /status without admin rights (the admin token stays private)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8001/status').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8100/status').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["gw-gateway"]

@@ -76,6 +76,7 @@ async function main(argv: string[]): Promise<number> {
       kongOnly: settings.kongOnly,
       workers: settings.workers,
       trustedIps: settings.trustedIps,
+      statusListen: settings.status ? `${settings.status.host.includes(':') ? `[${settings.status.host}]` : settings.status.host}:${settings.status.port}` : undefined,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

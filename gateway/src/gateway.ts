@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { createAdminServer } from './admin/server.js';
+import { createAdminServer, createStatusServer } from './admin/server.js';
 import { DeclarativeConfig, type ApplySummary } from './config/reload.js';
 import { parseListen } from './config/settings.js';
 import { createLogger, silentLogger, type Logger } from './observability/log.js';
@@ -37,6 +37,8 @@ export interface GatewayOptions {
   leaseSweepMs?: number;
   /** Kong's trusted_ips: IPs/CIDRs whose X-Forwarded-* headers are believed */
   trustedIps?: readonly string[];
+  /** Kong's status_listen: HOST:PORT for /status, /status/ready and /metrics without admin rights (default off) */
+  statusListen?: string | undefined;
   /** period of health timers (cool-downs, slow start, stall guard, probe scheduling), ms (default 100) */
   healthTickMs?: number;
 }
@@ -44,6 +46,8 @@ export interface GatewayOptions {
 export interface Gateway {
   readonly proxyUrl: string;
   readonly adminUrl: string;
+  /** the status listener's URL, when `statusListen` is set */
+  readonly statusUrl: string | undefined;
   readonly store: Store;
   readonly runtime: Runtime;
   readonly leases: LeaseKeeper;
@@ -77,11 +81,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let proxy: ProxyServer | undefined;
   let cluster: ClusterControl | undefined;
   let admin: FastifyInstance | undefined;
+  let status: FastifyInstance | undefined;
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
       await leases.stop();
+      await status?.close();
       await admin?.close();
       await proxy?.close(graceMs);
       await cluster?.close(graceMs);
@@ -139,6 +145,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     });
     await admin.listen({ host: adminAddr.host, port: adminAddr.port });
     const adminPort = (admin.server.address() as { port: number }).port;
+    let statusUrl: string | undefined;
+    if (options.statusListen !== undefined) {
+      const addr = parseListen(options.statusListen, 'statusListen');
+      status = await createStatusServer({ store, isReady: () => ready, metrics: metrics.render, kongOnly: options.kongOnly });
+      await status.listen({ host: addr.host, port: addr.port });
+      statusUrl = urlOf(addr.host, (status.server.address() as { port: number }).port);
+    }
     if (!options.kongOnly) leases.start();
     ready = true;
     const reload = async (): Promise<ApplySummary> => {
@@ -146,8 +159,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       logger.info({ file: options.config, ...summary }, 'declarative config reloaded');
       return summary;
     };
-    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), store, runtime, leases, health, close, reload };
-    logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, store: store.type }, 'gw-gateway ready');
+    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), statusUrl, store, runtime, leases, health, close, reload };
+    logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, ...(statusUrl ? { status: statusUrl } : {}), store: store.type }, 'gw-gateway ready');
     return gw;
   } catch (err) {
     await close(0).catch(() => undefined);

@@ -12,8 +12,9 @@ import { kFormBody } from './resource.js';
 import type { DeclarativeConfig } from '../config/reload.js';
 import { registerConfigRoutes } from './routes/config.js';
 import { registerEntityRoutes } from './routes/entities.js';
-import { collectEndpoints, registerKongEndpoints } from './routes/kong-endpoints.js';
-import { registerRootRoutes } from './routes/root.js';
+import { collectEndpoints, readyHandler, registerKongEndpoints } from './routes/kong-endpoints.js';
+import { registerRootRoutes, statusHandler } from './routes/root.js';
+import { resource } from './resource.js';
 import { registerHealthRoutes, type TargetRuntimeView } from './routes/health.js';
 import { registerTargetRoutes } from './routes/targets.js';
 
@@ -126,6 +127,30 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
       return reply.type(m.contentType).send(m.body);
     });
   }
+  return app;
+}
+
+/**
+ * Kong's `status_listen`: `/status`, `/status/ready` and `/metrics` with no
+ * admin rights (load balancer and ECS health checks, Prometheus), nothing else.
+ */
+export async function createStatusServer(opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly' | 'now'>): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, exposeHeadRoutes: false, routerOptions: { ignoreTrailingSlash: true } });
+  const ctx = new AdminContext(opts.store, opts.now ?? (() => Date.now() / 1000), opts.kongOnly === true, new WriteLock());
+  let requests = 0;
+  app.addHook('onRequest', async () => {
+    requests++;
+  });
+  resource(app, '/status', { GET: statusHandler(ctx, opts.isReady, () => requests) });
+  resource(app, '/status/ready', { GET: readyHandler({ isReady: opts.isReady }) });
+  const metrics = opts.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, reply) => {
+      const m = await metrics();
+      return reply.type(m.contentType).send(m.body);
+    });
+  }
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ message: 'Not found' }));
   return app;
 }
 

@@ -36,13 +36,14 @@ export interface RawSettings {
   kongOnly?: string | boolean;
   workers?: string | number;
   trustedIps?: string | string[];
+  statusListen?: string;
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--proxy-listen', env: 'GW_PROXY_LISTEN', key: 'proxyListen', def: '0.0.0.0:8000', help: 'HOST:PORT the proxy listens on' },
   { flag: '--admin-listen', env: 'GW_ADMIN_LISTEN', key: 'adminListen', def: '127.0.0.1:8001', help: 'HOST:PORT of the Admin API; a non-loopback address needs --admin-token' },
   { flag: '--admin-token', env: 'GW_ADMIN_TOKEN', key: 'adminToken', help: 'token required on every admin request (Authorization: Bearer TOKEN or Kong-Admin-Token: TOKEN)' },
-  { flag: '--store', env: 'GW_STORE', key: 'store', def: 'file', help: 'where entities live: file | memory | postgres' },
+  { flag: '--store', env: 'GW_STORE', key: 'store', def: 'file', help: 'where entities live: file | memory (postgres is refused until the PostgreSQL store lands)' },
   { flag: '--data-dir', env: 'GW_DATA_DIR', key: 'dataDir', def: './gw-data', help: 'directory of the file store' },
   { flag: '--pg-url', env: 'GW_PG_URL', key: 'pgUrl', help: 'PostgreSQL URL (required with --store postgres)' },
   { flag: '--config', env: 'GW_CONFIG', key: 'config', help: 'Kong declarative file (YAML or JSON, _format_version "3.0") loaded at start' },
@@ -50,6 +51,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--kong-only', env: 'GW_KONG_ONLY', key: 'kongOnly', def: 'false', help: 'strict Kong mode: refuse gw extension fields (ttl, gw) as unknown fields' },
   { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes (N > 1: a control process plus N proxy processes sharing the listener)' },
   { flag: '--trusted-ips', env: 'GW_TRUSTED_IPS', key: 'trustedIps', def: '', help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; none by default)" },
+  { flag: '--status-listen', env: 'GW_STATUS_LISTEN', key: 'statusListen', help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights (Kong's status_listen; off by default)" },
 ];
 
 export function parseListen(value: string, where: string): ListenAddress {
@@ -81,6 +83,7 @@ const settingsSchema = z.object({
   kongOnly: z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
   workers: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(64)),
   trustedIps: z.string(),
+  statusListen: z.string().optional(),
 });
 
 export interface Settings {
@@ -96,6 +99,8 @@ export interface Settings {
   workers: number;
   /** IPs/CIDRs whose X-Forwarded-* headers are believed */
   trustedIps: string[];
+  /** Kong's status_listen: /status, /status/ready and /metrics without admin rights */
+  status: ListenAddress | undefined;
 }
 
 /** Read a settings file (YAML or JSON) whose keys are the camelCase setting names. */
@@ -151,6 +156,7 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     kongOnly: v.kongOnly,
     workers: v.workers,
     trustedIps: v.trustedIps.split(',').map((x) => x.trim()).filter((x) => x !== ''),
+    status: v.statusListen === undefined ? undefined : parseListen(v.statusListen, origin.statusListen!),
   };
   compileTrusted(settings.trustedIps, origin.trustedIps);
   if (settings.store === 'postgres' && !settings.pgUrl) {

@@ -46,6 +46,15 @@ export interface KongEndpointsOptions {
   isDraining?: () => boolean;
 }
 
+/** `GET /status/ready` (Kong 3.3+), shared by the admin and the status listener. */
+export function readyHandler(opts: KongEndpointsOptions): () => { status: number; body: unknown } {
+  return () => {
+    if (opts.isDraining?.() === true) return { status: 503, body: { message: 'draining' } };
+    if (!opts.isReady()) return { status: 503, body: { message: 'configuration not loaded yet' } };
+    return { status: 200, body: { message: 'ready' } };
+  };
+}
+
 /**
  * Collect every admin path for `/endpoints`; call before any other route is
  * registered so the list is complete.
@@ -74,13 +83,7 @@ export function registerKongEndpoints(app: FastifyInstance, ctx: AdminContext, o
     GET: () => ({ status: 200, body: { data: [...endpoints].sort() } }),
   });
 
-  resource(app, '/status/ready', {
-    GET: () => {
-      if (opts.isDraining?.() === true) return { status: 503, body: { message: 'draining' } };
-      if (!opts.isReady()) return { status: 503, body: { message: 'configuration not loaded yet' } };
-      return { status: 200, body: { message: 'ready' } };
-    },
-  });
+  resource(app, '/status/ready', { GET: readyHandler(opts) });
 
   resource(app, '/schemas/:name', {
     GET: (req) => {

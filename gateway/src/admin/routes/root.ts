@@ -38,26 +38,30 @@ export function registerRootRoutes(app: FastifyInstance, ctx: AdminContext, opts
       },
     }),
   });
-  resource(app, '/status', {
-    GET: () => {
-      const mem = process.memoryUsage();
-      const body = {
-        memory: { workers_lua_vms: [{ pid: process.pid, http_allocated_gc: `${(mem.heapUsed / 1048576).toFixed(2)} MiB` }], lua_shared_dicts: {} },
-        server: {
-          connections_accepted: requests,
-          connections_active: 0,
-          connections_handled: requests,
-          connections_reading: 0,
-          connections_writing: 0,
-          connections_waiting: 0,
-          total_requests: requests,
-        },
-        database: { reachable: true },
-        configuration_hash: configurationHash(ctx),
-      };
-      return opts.isReady() ? { status: 200, body } : { status: 503, body: { message: 'not ready', ...body } };
-    },
-  });
+  resource(app, '/status', { GET: statusHandler(ctx, opts.isReady, () => requests) });
+}
+
+/** `GET /status` (Kong's shape; 503 until ready), shared by the admin and the status listener. */
+export function statusHandler(ctx: AdminContext, isReady: () => boolean, requests: () => number): () => { status: number; body: unknown } {
+  return () => {
+    const mem = process.memoryUsage();
+    const n = requests();
+    const body = {
+      memory: { workers_lua_vms: [{ pid: process.pid, http_allocated_gc: `${(mem.heapUsed / 1048576).toFixed(2)} MiB` }], lua_shared_dicts: {} },
+      server: {
+        connections_accepted: n,
+        connections_active: 0,
+        connections_handled: n,
+        connections_reading: 0,
+        connections_writing: 0,
+        connections_waiting: 0,
+        total_requests: n,
+      },
+      database: { reachable: true },
+      configuration_hash: configurationHash(ctx),
+    };
+    return isReady() ? { status: 200, body } : { status: 503, body: { message: 'not ready', ...body } };
+  };
 }
 
 /** Kong's DECLARATIVE_EMPTY_CONFIG_HASH: no configuration at all. */
