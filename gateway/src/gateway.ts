@@ -11,7 +11,6 @@ import { createLogger, silentLogger, type Logger } from './observability/log.js'
 import { createProxyServer, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
 import { createStore } from './store/index.js';
-import { WriteLock } from './store/write-lock.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
 import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
@@ -63,8 +62,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       ? options.store
       : createStore({ store: options.store ?? 'memory', dataDir: options.dataDir ?? './gw-data', pgUrl: options.pgUrl });
 
-  const lock = new WriteLock();
-  const leases = new LeaseKeeper({ store, lock, logger, intervalMs: options.leaseSweepMs });
+  const leases = new LeaseKeeper({ store, logger, intervalMs: options.leaseSweepMs });
   let ready = false;
   let runtime: Runtime | undefined;
   let health: HealthManager | undefined;
@@ -87,7 +85,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   try {
     await store.open();
     if (options.config) {
-      const ops = await loadDeclarativeFile(options.config, { now: Date.now() / 1000, kongOnly: options.kongOnly });
+      const ops = await loadDeclarativeFile(options.config, { now: store.now(), kongOnly: options.kongOnly });
       await store.apply(ops);
       logger.info({ file: options.config, entities: ops.length }, 'declarative config loaded');
     }
@@ -118,7 +116,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     admin = await createAdminServer({
       store,
       logger,
-      lock,
       runtime: {
         activeRequests: (id) => (runtime?.inFlight.get(id) ?? 0) + (cluster?.activeRequests(id) ?? 0),
         targetHealth: (u, t) => health?.view(u, t),

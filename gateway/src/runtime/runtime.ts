@@ -2,7 +2,13 @@
  * Runtime: subscribes to the store and keeps an immutable snapshot (router +
  * balancers). Changes are coalesced per microtask; only what changed is
  * rebuilt: the router when routes or services change, one upstream's
- * balancer when it or its targets change.
+ * balancer when it or its targets change. A store `reset` (the runtime
+ * missed changes it cannot be given one by one) rebuilds everything.
+ *
+ * Router compiles are coalesced too: after a compile that took d ms the next
+ * one waits at least d ms, batching every route change that arrived
+ * meanwhile, so a stream of route writes costs at most half the CPU in
+ * compiles while each write is routable within about two compile times.
  */
 import type { Service, Target, Upstream } from '../entities/types.js';
 import type { Balancer } from '../balancer/balancer.js';
@@ -30,6 +36,11 @@ export class Runtime {
   /** upstream ids whose balancer must be rebuilt */
   #pendingUpstreams = new Set<string>();
   #scheduled = false;
+  /** a reset: rebuild every balancer and the router */
+  #pendingFull = false;
+  /** performance.now() before which the next router compile waits */
+  #routerNextAt = 0;
+  #routerTimer: NodeJS.Timeout | undefined;
   /** per-target in-flight counts, by target id (the drain and health work read these) */
   readonly inFlight = new Map<string, number>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
@@ -59,13 +70,21 @@ export class Runtime {
       }
     }
     this.#snapshot = { version: 1, router: this.#router(), servicesById: this.#services(), upstreams };
-    this.#unsubscribe = this.#store.subscribe((events) => this.#onChange(events));
+    this.#unsubscribe = this.#store.subscribe((events) => this.#onChange(events), {
+      fromRevision: this.#store.revision,
+      onReset: () => {
+        this.#pendingFull = true;
+        this.#schedule();
+      },
+    });
   }
 
   /** Unsubscribe. Idempotent. */
   stop(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    clearTimeout(this.#routerTimer);
+    this.#routerTimer = undefined;
   }
 
   /** Called after every snapshot swap (tests, metrics). Returns the unsubscribe function. */
@@ -95,6 +114,10 @@ export class Runtime {
         // proxy looks services' hosts up by upstream name on each request
       } else if (!(e.op === 'update' && balancerUnchanged(e))) this.#pendingUpstreams.add((e.entity as Target).upstream.id);
     }
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.#rebuild());
@@ -111,6 +134,13 @@ export class Runtime {
     this.#scheduled = false;
     const prev = this.snapshot;
     const started = performance.now();
+    if (this.#pendingFull) {
+      this.#pendingFull = false;
+      this.#pendingRouter = true;
+      for (const e of prev.upstreams.values()) this.#pendingUpstreams.add(e.upstream.id);
+      for (const u of this.#store.all('upstreams')) this.#pendingUpstreams.add(u.id);
+      this.#routerNextAt = 0;
+    }
     let upstreams = prev.upstreams;
     if (this.#pendingUpstreams.size > 0) {
       const next = new Map<string, UpstreamEntry>();
@@ -132,7 +162,15 @@ export class Runtime {
     }
     let router = prev.router;
     let servicesById = prev.servicesById;
-    if (this.#pendingRouter) {
+    const routerWait = this.#pendingRouter ? this.#routerNextAt - performance.now() : 0;
+    if (this.#pendingRouter && routerWait > 0) {
+      // compiled moments ago: batch what arrives until the next compile
+      this.#routerTimer ??= setTimeout(() => {
+        this.#routerTimer = undefined;
+        this.#schedule();
+      }, routerWait).unref();
+    } else if (this.#pendingRouter) {
+      const t0 = performance.now();
       try {
         servicesById = this.#services();
         router = compileRouter(this.#store.all('routes'), servicesById);
@@ -141,9 +179,12 @@ export class Runtime {
         servicesById = prev.servicesById;
         this.#log.error({ err }, 'cannot compile the router; the last good one keeps serving');
       }
+      const t1 = performance.now();
+      this.#routerNextAt = t1 + (t1 - t0);
+      this.#pendingRouter = false;
     }
-    this.#pendingRouter = false;
     this.#pendingUpstreams = new Set();
+    if (router === prev.router && upstreams === prev.upstreams) return;
     const snap: Snapshot = { version: prev.version + 1, router, servicesById, upstreams };
     this.#snapshot = snap;
     this.#log.debug({ version: snap.version, ms: +(performance.now() - started).toFixed(3) }, 'snapshot swapped');
