@@ -5,10 +5,11 @@
  * balancer when it or its targets change. A store `reset` (the runtime
  * missed changes it cannot be given one by one) rebuilds everything.
  *
- * Router compiles are coalesced too: after a compile that took d ms the next
- * one waits at least d ms, batching every route change that arrived
- * meanwhile, so a stream of route writes costs at most half the CPU in
- * compiles while each write is routable within about two compile times.
+ * Rebuilds are coalesced over time too: after a rebuild that took d ms
+ * (over 1 ms: a large router or upstream) the next one waits d ms, batching
+ * every change that arrived meanwhile, so a stream of writes costs at most
+ * half the CPU in rebuilds (never one router compile per write) while each
+ * write is live within about two rebuild times.
  */
 import type { Service, Target, Upstream } from '../entities/types.js';
 import type { Balancer } from '../balancer/balancer.js';
@@ -38,9 +39,9 @@ export class Runtime {
   #scheduled = false;
   /** a reset: rebuild every balancer and the router */
   #pendingFull = false;
-  /** performance.now() before which the next router compile waits */
-  #routerNextAt = 0;
-  #routerTimer: NodeJS.Timeout | undefined;
+  /** performance.now() before which the next rebuild waits (coalescing) */
+  #nextAt = 0;
+  #timer: NodeJS.Timeout | undefined;
   /** per-target in-flight counts, by target id (the drain and health work read these) */
   readonly inFlight = new Map<string, number>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
@@ -83,8 +84,8 @@ export class Runtime {
   stop(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
-    clearTimeout(this.#routerTimer);
-    this.#routerTimer = undefined;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /** Called after every snapshot swap (tests, metrics). Returns the unsubscribe function. */
@@ -132,6 +133,15 @@ export class Runtime {
    */
   #rebuild(): void {
     this.#scheduled = false;
+    const wait = this.#nextAt - performance.now();
+    if (wait > 0) {
+      // rebuilt moments ago: batch what arrives until then
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        this.#schedule();
+      }, wait).unref();
+      return;
+    }
     const prev = this.snapshot;
     const started = performance.now();
     if (this.#pendingFull) {
@@ -139,7 +149,6 @@ export class Runtime {
       this.#pendingRouter = true;
       for (const e of prev.upstreams.values()) this.#pendingUpstreams.add(e.upstream.id);
       for (const u of this.#store.all('upstreams')) this.#pendingUpstreams.add(u.id);
-      this.#routerNextAt = 0;
     }
     let upstreams = prev.upstreams;
     if (this.#pendingUpstreams.size > 0) {
@@ -162,15 +171,7 @@ export class Runtime {
     }
     let router = prev.router;
     let servicesById = prev.servicesById;
-    const routerWait = this.#pendingRouter ? this.#routerNextAt - performance.now() : 0;
-    if (this.#pendingRouter && routerWait > 0) {
-      // compiled moments ago: batch what arrives until the next compile
-      this.#routerTimer ??= setTimeout(() => {
-        this.#routerTimer = undefined;
-        this.#schedule();
-      }, routerWait).unref();
-    } else if (this.#pendingRouter) {
-      const t0 = performance.now();
+    if (this.#pendingRouter) {
       try {
         servicesById = this.#services();
         router = compileRouter(this.#store.all('routes'), servicesById);
@@ -179,11 +180,12 @@ export class Runtime {
         servicesById = prev.servicesById;
         this.#log.error({ err }, 'cannot compile the router; the last good one keeps serving');
       }
-      const t1 = performance.now();
-      this.#routerNextAt = t1 + (t1 - t0);
-      this.#pendingRouter = false;
     }
+    this.#pendingRouter = false;
     this.#pendingUpstreams = new Set();
+    // a rebuild that cost d ms (more than 1 ms) is followed by d ms of batching
+    const spent = performance.now() - started;
+    this.#nextAt = spent > 1 ? performance.now() + spent : 0;
     if (router === prev.router && upstreams === prev.upstreams) return;
     const snap: Snapshot = { version: prev.version + 1, router, servicesById, upstreams };
     this.#snapshot = snap;
