@@ -22,6 +22,7 @@ export const errorCatalogue = {
   GW_ERR_STORE_FOREIGN_KEY: { status: 400, message: '%s' },
   GW_ERR_STORE_CORRUPT: { status: 500, message: 'store file %s is unreadable: %s' },
   GW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable: %s' },
+  GW_ERR_STORE_CONFLICT: { status: 409, message: 'conflicting write to %s: %s' },
   // admin API
   GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
   GW_ERR_ADMIN_FORBIDDEN: { status: 403, message: 'Forbidden' },

@@ -11,7 +11,6 @@ import { createLogger, silentLogger, type Logger } from './observability/log.js'
 import { createProxyServer, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
 import { createStore } from './store/index.js';
-import { WriteLock } from './store/write-lock.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
 import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
@@ -72,9 +71,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       ? options.store
       : createStore({ store: options.store ?? 'memory', dataDir: options.dataDir ?? './gw-data', pgUrl: options.pgUrl });
 
-  const lock = new WriteLock();
-  const leases = new LeaseKeeper({ store, lock, logger, intervalMs: options.leaseSweepMs });
-  const declarative = new DeclarativeConfig({ store, logger, file: options.config, kongOnly: options.kongOnly, exclusive: (fn) => lock.run(fn) });
+  const leases = new LeaseKeeper({ store, logger, intervalMs: options.leaseSweepMs });
+  const declarative = new DeclarativeConfig({ store, logger, file: options.config, kongOnly: options.kongOnly, now: () => store.now() });
   let ready = false;
   let runtime: Runtime | undefined;
   let health: HealthManager | undefined;
@@ -129,7 +127,6 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     admin = await createAdminServer({
       store,
       logger,
-      lock,
       runtime: {
         activeRequests: (id) => (runtime?.inFlight.get(id) ?? 0) + (cluster?.activeRequests(id) ?? 0),
         targetHealth: (u, t) => health?.view(u, t),

@@ -1,27 +1,51 @@
 /**
- * What every admin handler needs: the store, the clock, the mode, and one
- * write lock so read-check-write sequences (upserts) are atomic.
+ * What every admin handler needs: the store (and its clock), the mode, and
+ * `write()`, which runs a read-check-write sequence whose store writes carry
+ * preconditions (`ifRevision`, `ifAbsent`): when another writer got there
+ * first the sequence is re-run on fresh state, a few times, then answered 409.
  */
 import type { EntityKind, ParseMode, Parsed } from '../entities/index.js';
 import { isUuid, parseEntity } from '../entities/index.js';
 import type { EntityByKind, Route, Service, Target, Upstream } from '../entities/types.js';
-import type { Store } from '../store/store.js';
-import type { WriteLock } from '../store/write-lock.js';
+import { isGwError } from '../errors.js';
+import type { Store, WriteOp } from '../store/store.js';
 import { foreignKeyUnresolved, foreignKeyViolation, schemaViolation } from './kong-errors.js';
+
+/** attempts of one read-check-write sequence before a conflict reaches the client */
+const WRITE_ATTEMPTS = 5;
 
 export type NamedKind = Exclude<EntityKind, 'targets'>;
 
 export class AdminContext {
   constructor(
     readonly store: Store,
-    readonly now: () => number,
     readonly kongOnly: boolean,
-    readonly lock: WriteLock,
   ) {}
 
-  /** Run `fn` with the store write lock held (shared with lease expiry). */
-  write<T>(fn: () => Promise<T>): Promise<T> {
-    return this.lock.run(fn);
+  /** The store clock (timestamps come from the store, not from this process). */
+  now(): number {
+    return this.store.now();
+  }
+
+  /**
+   * Run a read-check-write sequence; re-run it while its conditional write
+   * loses to a concurrent one (GW_ERR_STORE_CONFLICT), at most a few times.
+   */
+  async write<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(isGwError(err) && err.code === 'GW_ERR_STORE_CONFLICT') || attempt >= WRITE_ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  /** A put conditional on what was read: `existing` unchanged, or nothing there yet. */
+  putOp<K extends EntityKind>(kind: K, entity: EntityByKind[K], existing: EntityByKind[K] | undefined): WriteOp {
+    return existing
+      ? { op: 'put', kind, entity, ifRevision: this.store.revisionOf(kind, existing.id) }
+      : { op: 'put', kind, entity, ifAbsent: true };
   }
 
   /** Look up by id (when the key is a UUID) or by name. */

@@ -6,7 +6,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/log.js';
 import type { Store } from '../store/store.js';
-import { WriteLock } from '../store/write-lock.js';
 import { AdminContext } from './context.js';
 import { kFormBody } from './resource.js';
 import type { DeclarativeConfig } from '../config/reload.js';
@@ -29,14 +28,10 @@ export interface AdminServerOptions {
   kongOnly?: boolean;
   /** node id reported by GET / (a UUID) */
   nodeId: string;
-  /** injected clock, Unix seconds (float) */
-  now?: () => number;
   /** request body limit in bytes (default 1 MiB) */
   bodyLimit?: number;
   /** the runtime's per-target in-flight counts, for /upstreams/{u}/health */
   runtime?: TargetRuntimeView;
-  /** the store write lock, shared with lease expiry (default: a private one) */
-  lock?: WriteLock;
   /** safe settings echoed under `configuration` by GET / */
   configuration?: Record<string, unknown>;
   /** declarative configuration: `GET /config` export and `POST /config` (absent: 404) */
@@ -53,7 +48,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
   });
-  const ctx = new AdminContext(opts.store, opts.now ?? (() => Date.now() / 1000), opts.kongOnly === true, opts.lock ?? new WriteLock());
+  const ctx = new AdminContext(opts.store, opts.kongOnly === true);
   const log = opts.logger.child({ component: 'admin' });
 
   app.addHook('onRequest', async (req, reply) => {
@@ -134,9 +129,9 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
  * Kong's `status_listen`: `/status`, `/status/ready` and `/metrics` with no
  * admin rights (load balancer and ECS health checks, Prometheus), nothing else.
  */
-export async function createStatusServer(opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly' | 'now'>): Promise<FastifyInstance> {
+export async function createStatusServer(opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly'>): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, exposeHeadRoutes: false, routerOptions: { ignoreTrailingSlash: true } });
-  const ctx = new AdminContext(opts.store, opts.now ?? (() => Date.now() / 1000), opts.kongOnly === true, new WriteLock());
+  const ctx = new AdminContext(opts.store, opts.kongOnly === true);
   let requests = 0;
   app.addHook('onRequest', async () => {
     requests++;

@@ -1,33 +1,33 @@
 /**
  * Target leases (gw extension, DESIGN §5): a target with `ttl` expires
- * `ttl` seconds after its last write (`updated_at`) unless renewed by a PUT
- * or `POST …/heartbeat`. The keeper sweeps on an interval and deletes
- * expired targets under the store write lock, so a renewal racing the sweep
- * is never lost.
+ * `ttl` seconds after its last renewal (a PUT, or `POST …/heartbeat`, which
+ * is `store.touch()`) unless renewed again. The store keeps the lease ends on
+ * its own clock; this keeper is the one sweeper: on an interval it deletes
+ * the targets whose lease ended, each delete conditional on the lease still
+ * being over (`ifLeaseExpired`) and the target unchanged (`ifRevision`), so a
+ * renewal or a write racing the sweep is never lost, without any lock.
  */
 import type { Target } from '../entities/types.js';
+import { isGwError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
-import type { Store } from '../store/store.js';
-import type { WriteLock } from '../store/write-lock.js';
+import type { Store, WriteOp } from '../store/store.js';
 
 export interface LeaseKeeperOptions {
   store: Store;
-  lock: WriteLock;
   logger: Logger;
-  /** Unix seconds (float); injected for tests */
-  now?: () => number;
   /** sweep interval, ms (default 1000) */
   intervalMs?: number;
 }
 
-/** When a target's lease ends (Unix seconds), or null if it has none. */
-export function leaseExpiresAt(t: Target): number | null {
-  return t.ttl === null || t.ttl === undefined ? null : t.updated_at + t.ttl;
+/** When a target's lease ends (Unix seconds, store clock), or null if it has none. */
+export function leaseExpiresAt(store: Pick<Store, 'leaseOf'>, t: Target): number | null {
+  return t.ttl === null || t.ttl === undefined ? null : store.leaseOf(t.id);
 }
+
+const MAX_ATTEMPTS = 5;
 
 export class LeaseKeeper {
   readonly #opts: LeaseKeeperOptions;
-  readonly #now: () => number;
   readonly #log: Logger;
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<number> | undefined;
@@ -36,7 +36,6 @@ export class LeaseKeeper {
 
   constructor(opts: LeaseKeeperOptions) {
     this.#opts = opts;
-    this.#now = opts.now ?? (() => Date.now() / 1000);
     this.#log = opts.logger.child({ component: 'leases' });
   }
 
@@ -52,22 +51,32 @@ export class LeaseKeeper {
     await this.#sweeping?.catch(() => undefined);
   }
 
-  /** Delete every target whose lease has expired; returns how many. */
+  /** Delete every target whose lease has ended; returns how many. One sweep at a time. */
   sweep(): Promise<number> {
-    this.#sweeping = this.#opts.lock.run(async () => {
-      const now = this.#now();
-      const expired = this.#opts.store.all('targets').filter((t) => {
-        const end = leaseExpiresAt(t);
-        return end !== null && end <= now;
-      });
+    this.#sweeping ??= this.#sweep().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  async #sweep(): Promise<number> {
+    const store = this.#opts.store;
+    for (let attempt = 1; ; attempt++) {
+      const expired = store.expiredLeases();
       if (expired.length === 0) return 0;
-      await this.#opts.store.apply(expired.map((t) => ({ op: 'delete' as const, kind: 'targets' as const, id: t.id })));
+      const ops: WriteOp[] = expired.map((t) => ({ op: 'delete', kind: 'targets', id: t.id, ifRevision: store.revisionOf('targets', t.id), ifLeaseExpired: true }));
+      try {
+        await store.apply(ops);
+      } catch (err) {
+        // renewed or changed meanwhile: look again
+        if (isGwError(err) && err.code === 'GW_ERR_STORE_CONFLICT' && attempt < MAX_ATTEMPTS) continue;
+        throw err;
+      }
       for (const t of expired) {
-        this.#log.info({ target: t.target, upstream: t.upstream.id, ttl: t.ttl, last_renewed: t.updated_at }, 'lease expired, target removed');
+        this.#log.info({ target: t.target, upstream: t.upstream.id, ttl: t.ttl, last_written: t.updated_at }, 'lease expired, target removed');
       }
       this.expired += expired.length;
       return expired.length;
-    });
-    return this.#sweeping;
+    }
   }
 }

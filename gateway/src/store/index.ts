@@ -4,7 +4,7 @@ import { FileStore } from './file.js';
 import { MemoryStore } from './memory.js';
 import type { Store } from './store.js';
 
-export type { Store, ChangeEvent, WriteOp } from './store.js';
+export type { Store, ChangeEvent, WriteOp, StoreReset, StoreState, SubscribeOptions } from './store.js';
 export { MemoryStore } from './memory.js';
 export { FileStore } from './file.js';
 

@@ -30,7 +30,10 @@ async function put<K extends NamedKind>(ctx: AdminContext, kind: K, key: string,
     const existing = ctx.lookup(kind, key);
     let entity = ctx.resolve(kind, ctx.parse(kind, withKey(input, key), 'upsert', existing));
     if (force) entity = force(entity);
-    await ctx.store.apply([{ op: 'put', kind, entity }]);
+    // by name: "nothing there" must still hold when the write lands (two PUTs
+    // of one new name create it once); by id: a plain upsert by that id
+    const op = existing || !isUuid(key) ? ctx.putOp(kind, entity, existing) : ({ op: 'put', kind, entity } as const);
+    await ctx.store.apply([op]);
     return { status: 200, body: ctx.present(entity) };
   });
 }
@@ -40,7 +43,7 @@ async function patch<K extends NamedKind>(ctx: AdminContext, kind: K, existing: 
     const current = existing && ctx.store.get(kind, existing.id);
     if (!current) throw notFound();
     const entity = ctx.resolve(kind, ctx.parse(kind, input, 'update', current));
-    await ctx.store.apply([{ op: 'put', kind, entity }]);
+    await ctx.store.apply([ctx.putOp(kind, entity, current)]);
     return { status: 200, body: ctx.present(entity) };
   });
 }
@@ -146,10 +149,10 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: AdminContext): v
         const r = routeOf(req);
         const existing = r.service ? ctx.store.get('services', r.service.id) : undefined;
         const service = ctx.parse('services', bodyOf(req, 'services'), 'upsert', existing) as EntityByKind['services'];
-        const ops = [{ op: 'put' as const, kind: 'services' as const, entity: service }];
+        const ops = [ctx.putOp('services', service, existing)];
         if (!existing) {
           const route: Route = { ...r, service: { id: service.id }, updated_at: Math.floor(ctx.now()) };
-          await ctx.store.apply([...ops, { op: 'put', kind: 'routes', entity: route }]);
+          await ctx.store.apply([...ops, ctx.putOp('routes', route, r)]);
         } else {
           await ctx.store.apply(ops);
         }

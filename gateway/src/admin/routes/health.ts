@@ -65,7 +65,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
         state: info.state,
         active_requests: view?.activeRequests(t.id) ?? 0,
         ejected_until: info.ejected_until,
-        lease_expires_at: leaseExpiresAt(t),
+        lease_expires_at: leaseExpiresAt(ctx.store, t),
       };
     }
     return { entry, unavailable };

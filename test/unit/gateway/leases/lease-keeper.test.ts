@@ -4,16 +4,15 @@ import { createAdminServer } from '../../../../gateway/src/admin/server.js';
 import { LeaseKeeper, leaseExpiresAt } from '../../../../gateway/src/leases/lease-keeper.js';
 import { silentLogger } from '../../../../gateway/src/observability/log.js';
 import { MemoryStore } from '../../../../gateway/src/store/memory.js';
-import { WriteLock } from '../../../../gateway/src/store/write-lock.js';
 import { startTestGateway } from '../../../helpers/gateway.js';
 import { waitFor } from '../../../helpers/upstream.js';
 
 async function setup() {
   let now = 1000;
-  const store = new MemoryStore();
-  const lock = new WriteLock();
-  const app = await createAdminServer({ store, lock, logger: silentLogger(), isReady: () => true, nodeId: 'n', now: () => now });
-  const keeper = new LeaseKeeper({ store, lock, logger: silentLogger(), now: () => now });
+  // the store's clock is the one clock for timestamps and leases
+  const store = new MemoryStore({ now: () => now });
+  const app = await createAdminServer({ store, logger: silentLogger(), isReady: () => true, nodeId: 'n' });
+  const keeper = new LeaseKeeper({ store, logger: silentLogger() });
   const call = async (method: string, url: string, payload?: unknown) => {
     const r = await app.inject({ method: method as 'GET', url, payload: payload as string });
     return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {} };
@@ -32,7 +31,9 @@ test('a target with ttl expires ttl seconds after its last write; renewals push 
   // a heartbeat at 1025 would have moved the end to 1055; do one at 1029
   const hb = await call('POST', '/upstreams/up/targets/10.0.0.1:80/heartbeat');
   assert.equal(hb.status, 200);
-  assert.equal(leaseExpiresAt(store.all('targets').find((x) => x.target === '10.0.0.1:80')!), 1059);
+  assert.equal(leaseExpiresAt(store, store.all('targets').find((x) => x.target === '10.0.0.1:80')!), 1059);
+  // a renewal is not an entity write: no change emitted, updated_at stays at the PUT
+  assert.equal((hb.body as { updated_at: number }).updated_at, 1000);
   at(1058);
   assert.equal(await keeper.sweep(), 0);
   // a PUT renews too

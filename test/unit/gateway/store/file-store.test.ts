@@ -7,7 +7,10 @@ import { test } from 'node:test';
 import { parseEntity } from '../../../../gateway/src/entities/index.js';
 import type { AnyEntity } from '../../../../gateway/src/entities/types.js';
 import { isGwError } from '../../../../gateway/src/errors.js';
-import { FileStore, STORE_FILE } from '../../../../gateway/src/store/file.js';
+import { FileStore, LEASE_FILE, LOG_FILE, SNAPSHOT_FILE } from '../../../../gateway/src/store/file.js';
+
+/** what a store directory holds (format 2) */
+const STORE_FILES = new Set([SNAPSHOT_FILE, LOG_FILE, LEASE_FILE]);
 
 function service(name: string): AnyEntity {
   const r = parseEntity('services', { name, host: `${name}.test` }, { mode: 'create', now: 1_700_000_000 });
@@ -49,7 +52,7 @@ test('a writer killed mid-write leaves the previous state readable', async (t) =
   await a.open();
   await a.apply([{ op: 'put', kind: 'services', entity: service('kept') }]);
   await a.close();
-  // a child process opens the same store and writes a large state in a loop; kill it mid-way
+  // a child process opens the same store and appends large records in a loop; kill it mid-way
   const storeUrl = new URL('../../../../gateway/src/store/file.js', import.meta.url).href;
   const script = `
     const { FileStore } = await import(${JSON.stringify(storeUrl)});
@@ -62,15 +65,22 @@ test('a writer killed mid-write leaves the previous state readable', async (t) =
     }`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  // let it get into a few writes of multi-megabyte files, then kill it hard
+  // let it get into a few appends of 200 kB records, then kill it hard
   await new Promise((r) => setTimeout(r, 300));
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const b = new FileStore(dir);
-  await b.open(); // must not throw: the file is either the old or a complete new state
+  await b.open(); // must not throw: a torn last record is ignored
   assert.ok(b.all('services').some((s) => s.name === 'kept'));
-  const leftovers = (await readdir(dir)).filter((f) => f !== STORE_FILE);
+  assert.ok(b.all('services').length > 1, 'the records the writer completed are kept');
+  const leftovers = (await readdir(dir)).filter((f) => !STORE_FILES.has(f));
   assert.deepEqual(leftovers, []);
+  // and the store keeps working after the cut
+  await b.apply([{ op: 'put', kind: 'services', entity: service('after') }]);
+  await b.close();
+  const c = new FileStore(dir);
+  await c.open();
+  assert.ok(c.all('services').some((s) => s.name === 'after'));
 });
 
 test('a truncated temp file from a crash is ignored and cleaned', async (t) => {
@@ -78,19 +88,20 @@ test('a truncated temp file from a crash is ignored and cleaned', async (t) => {
   const a = new FileStore(dir);
   await a.open();
   await a.apply([{ op: 'put', kind: 'services', entity: service('kept') }]);
-  await writeFile(join(dir, `${STORE_FILE}.tmp-999-1`), '{"format":1,"state":{"serv');
+  await a.close();
+  await writeFile(join(dir, `${SNAPSHOT_FILE}.tmp-999-1`), '{"format":2,"state":{"serv');
   const b = new FileStore(dir);
   await b.open();
   assert.deepEqual(b.all('services').map((s) => s.name), ['kept']);
-  assert.deepEqual(await readdir(dir), [STORE_FILE]);
+  assert.deepEqual((await readdir(dir)).filter((f) => !STORE_FILES.has(f)), []);
 });
 
 test('a corrupt store file is refused by name, never silently emptied', async (t) => {
   const dir = await tempDir(t);
-  await writeFile(join(dir, STORE_FILE), '{not json');
+  await writeFile(join(dir, SNAPSHOT_FILE), '{not json');
   const s = new FileStore(dir);
-  await assert.rejects(s.open(), (err) => isGwError(err) && err.code === 'GW_ERR_STORE_CORRUPT' && err.message.includes(STORE_FILE));
-  assert.equal(await readFile(join(dir, STORE_FILE), 'utf8'), '{not json');
+  await assert.rejects(s.open(), (err) => isGwError(err) && err.code === 'GW_ERR_STORE_CORRUPT' && err.message.includes(SNAPSHOT_FILE));
+  assert.equal(await readFile(join(dir, SNAPSHOT_FILE), 'utf8'), '{not json');
 });
 
 test('deleting an upstream cascades to its targets and emits events for both', async (t) => {
@@ -111,4 +122,67 @@ test('deleting an upstream cascades to its targets and emits events for both', a
   await s.apply([{ op: 'delete', kind: 'upstreams', id: upstream.id }]);
   assert.deepEqual(seen, ['delete:targets', 'delete:upstreams']);
   assert.equal(s.all('targets').length, 0);
+});
+
+test('a format-1 gw-store.json is migrated to the snapshot + log format and keeps working', async (t) => {
+  const dir = await tempDir(t);
+  const up = parseEntity('upstreams', { name: 'up' }, { mode: 'create', now: 1 });
+  assert.ok(up.ok);
+  const upstream = up.value as unknown as AnyEntity;
+  const tg = parseEntity('targets', { target: '10.0.0.1:80', upstream: { id: upstream.id }, ttl: 30 }, { mode: 'create', now: 5000 });
+  assert.ok(tg.ok);
+  const target = { ...(tg.value as unknown as AnyEntity), upstream: { id: upstream.id } } as AnyEntity;
+  const legacy = { format: 1, state: { services: [service('old')], routes: [], upstreams: [upstream], targets: [target] } };
+  await writeFile(join(dir, 'gw-store.json'), JSON.stringify(legacy));
+  const a = new FileStore(dir, { now: () => 5010 });
+  await a.open();
+  assert.deepEqual(a.all('services').map((s) => s.name), ['old']);
+  assert.equal(a.all('targets').length, 1);
+  assert.equal(a.leaseOf(target.id), 5030, 'format 1 leases ran from updated_at');
+  assert.ok(a.revision > 0);
+  const files = await readdir(dir);
+  assert.ok(files.includes(SNAPSHOT_FILE));
+  assert.ok(files.includes('gw-store.json.migrated'), 'the old file is kept aside');
+  assert.ok(!files.includes('gw-store.json'));
+  await a.apply([{ op: 'put', kind: 'services', entity: service('new') }]);
+  await a.close();
+  const b = new FileStore(dir, { now: () => 5020 });
+  await b.open();
+  assert.deepEqual(b.all('services').map((s) => s.name), ['old', 'new']);
+  assert.equal(b.getTarget(upstream.id, '10.0.0.1:80')?.id, target.id);
+});
+
+test('a torn last log record is ignored; a bad record in the middle is refused as corrupt', async (t) => {
+  const dir = await tempDir(t);
+  const a = new FileStore(dir);
+  await a.open();
+  await a.apply([{ op: 'put', kind: 'services', entity: service('one') }]);
+  await a.apply([{ op: 'put', kind: 'services', entity: service('two') }]);
+  await a.close();
+  const log = join(dir, LOG_FILE);
+  const good = await readFile(log, 'utf8');
+  await writeFile(log, `${good}{"r":3,"at":1,"c":[["p","services",{"id":"x`);
+  const b = new FileStore(dir);
+  await b.open();
+  assert.deepEqual(b.all('services').map((s) => s.name), ['one', 'two']);
+  await b.close();
+  assert.equal(await readFile(log, 'utf8'), good, 'the torn tail was cut off');
+  const lines = good.split('\n');
+  await writeFile(log, `${lines[0]}\n{garbage\n${lines[1]}\n`);
+  const c = new FileStore(dir);
+  await assert.rejects(c.open(), (err) => isGwError(err) && err.code === 'GW_ERR_STORE_CORRUPT' && err.message.includes(LOG_FILE));
+});
+
+test('the log is compacted into the snapshot once it outgrows it; nothing is lost', async (t) => {
+  const dir = await tempDir(t);
+  const a = new FileStore(dir, { compactBytes: 4096 });
+  await a.open();
+  for (let i = 0; i < 60; i++) await a.apply([{ op: 'put', kind: 'services', entity: service(`s${i}`) }]);
+  const { size } = await import('node:fs/promises').then((fs) => fs.stat(join(dir, LOG_FILE)));
+  assert.ok(size < 60 * 300, `log compacted (${size} bytes)`);
+  await a.close();
+  const b = new FileStore(dir);
+  await b.open();
+  assert.equal(b.all('services').length, 60);
+  assert.equal(b.revision, a.revision);
 });
