@@ -3,6 +3,7 @@
  * health seam (availability and slow-start factor), in-flight counts and the
  * pre-built pick results (a pick allocates nothing on the common path).
  */
+import { splitHostPort } from '../entities/hosts.js';
 import type { Target } from '../entities/types.js';
 import type { BalancerTarget, PickContext, PickResult } from './balancer.js';
 
@@ -18,23 +19,12 @@ export const MIN_FACTOR = 0.01;
  */
 export function toBalancerTarget(t: Pick<Target, 'id' | 'target' | 'weight'>): BalancerTarget {
   const s = t.target;
-  let host = s;
-  let portText: string | undefined;
-  if (s.startsWith('[')) {
-    const close = s.indexOf(']');
-    const rest = close === -1 ? '' : s.slice(close + 1);
-    if (close <= 1 || (rest !== '' && !rest.startsWith(':'))) throw new RangeError(`invalid target address '${s}'`);
-    host = s.slice(1, close);
-    if (rest) portText = rest.slice(1);
-  } else {
-    const colon = s.indexOf(':');
-    // more than one colon and no brackets: a bare IPv6 address without port
-    if (colon !== -1 && colon === s.lastIndexOf(':')) [host, portText] = [s.slice(0, colon), s.slice(colon + 1)];
-  }
-  const port = portText === undefined ? DEFAULT_TARGET_PORT : Number(portText);
-  if (!host || !/^\d{1,5}$/.test(portText ?? '8000') || port < 1 || port > 65535) throw new RangeError(`invalid target address '${s}'`);
+  const parts = splitHostPort(s);
+  const portText = parts?.port ?? String(DEFAULT_TARGET_PORT);
+  const port = Number(portText);
+  if (!parts || !parts.host || !/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) throw new RangeError(`invalid target address '${s}'`);
   if (!Number.isInteger(t.weight) || t.weight < 0) throw new RangeError(`invalid weight ${t.weight} for target '${s}'`);
-  return { id: t.id, address: s, host, port, weight: t.weight };
+  return { id: t.id, address: s, host: parts.host, port, weight: t.weight };
 }
 
 /** Per-upstream target state shared by all algorithms; indices are positions in `targets`. */

@@ -177,9 +177,7 @@ export class HealthManager implements OutcomeSink {
       this.#probing.set(id, running + 1);
       t.probing = true;
       const started = now;
-      const sep = t.address.lastIndexOf(':');
-      const host = t.address.slice(0, sep).replace(/^\[|\]$/g, '');
-      void this.#probe({ host, port: Number(t.address.slice(sep + 1)), address: t.address, hostHeader: h.upstream.host_header, active: a })
+      void this.#probe({ host: t.host, port: t.port, address: t.address, hostHeader: h.upstream.host_header, active: a })
         .catch((): OutcomeKind => 'tcp_failure')
         .then((kind) => {
           t.probing = false;

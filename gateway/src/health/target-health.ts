@@ -12,6 +12,8 @@ export type TargetState = 'warming' | 'healthy' | 'unhealthy' | 'draining' | 'ej
 export class TargetHealth {
   readonly id: string;
   address: string;
+  host: string;
+  port: number;
   weight: number;
   /** active checks reached their unhealthy threshold */
   failedActive = false;
@@ -36,10 +38,12 @@ export class TargetHealth {
   probing = false;
   nextProbeAt = 0;
 
-  constructor(id: string, address: string, weight: number, breaker: BreakerConfig, now: () => number) {
-    this.id = id;
-    this.address = address;
-    this.weight = weight;
+  constructor(ref: { id: string; address: string; host: string; port: number; weight: number }, breaker: BreakerConfig, now: () => number) {
+    this.id = ref.id;
+    this.address = ref.address;
+    this.host = ref.host;
+    this.port = ref.port;
+    this.weight = ref.weight;
     this.breaker = new CircuitBreaker(breaker, now);
   }
 

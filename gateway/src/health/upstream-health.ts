@@ -13,6 +13,7 @@ import type { BreakerConfig, BreakerTransition } from '../breaker/circuit-breake
 import type { Upstream, UpstreamGwExtensions } from '../entities/types.js';
 import { UPSTREAM_GW_DEFAULTS } from '../entities/upstreams.js';
 import type { OutcomeKind, Thresholds } from './counters.js';
+import { balancerHealthy } from './threshold.js';
 import { LatencyStats } from './latency-stats.js';
 import { TargetHealth, type TargetState } from './target-health.js';
 
@@ -31,6 +32,9 @@ export type HealthEvent =
 export interface TargetRef {
   readonly id: string;
   readonly address: string;
+  /** host and port as the balancer parsed them (active probes connect there) */
+  readonly host: string;
+  readonly port: number;
   readonly weight: number;
 }
 
@@ -101,10 +105,12 @@ export class UpstreamHealth {
       const t = this.targets.get(r.id);
       if (t) {
         t.address = r.address;
+        t.host = r.host;
+        t.port = r.port;
         t.weight = r.weight;
         continue;
       }
-      const nt = new TargetHealth(r.id, r.address, r.weight, breakerCfg, this.#now);
+      const nt = new TargetHealth(r, breakerCfg, this.#now);
       if (!initial && this.activeOn() && r.weight > 0) {
         nt.warming = true;
         nt.nextProbeAt = this.#now(); // the manager jitters the first probe
@@ -275,9 +281,8 @@ export class UpstreamHealth {
         routableWeight += t.weight;
       }
     }
-    // Kong's healthchecks.threshold: below this % of the weight available, the whole upstream is unhealthy
-    const threshold = this.upstream.healthchecks.threshold;
-    const all = weighted > 0 && (routable === 0 || (threshold > 0 && (routableWeight / totalWeight) * 100 < threshold));
+    // Kong's healthchecks.threshold: at or below this % of the weight available, the whole upstream is unhealthy
+    const all = weighted > 0 && (routable === 0 || !balancerHealthy(totalWeight, routableWeight, this.upstream.healthchecks.threshold));
     if (all !== this.allUnhealthy) {
       this.allUnhealthy = all;
       this.#emit({ kind: 'all-unhealthy', upstream: this.upstream.name, on: all, policy: this.#gw.all_unhealthy });

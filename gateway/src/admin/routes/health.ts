@@ -5,8 +5,10 @@
  * `PUT /upstreams/{u}/targets/{t}[/{address}]/healthy|unhealthy`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { splitHostPort } from '../../entities/hosts.js';
 import { isUuid, normalizeTarget } from '../../entities/index.js';
 import type { Target, Upstream } from '../../entities/types.js';
+import { balancerHealthy } from '../../health/threshold.js';
 import { leaseExpiresAt } from '../../leases/lease-keeper.js';
 import type { AdminContext } from '../context.js';
 import { AdminError, notFound } from '../kong-errors.js';
@@ -32,9 +34,11 @@ function checksConfigured(u: Upstream): boolean {
   return h.active.healthy.interval > 0 || h.active.unhealthy.interval > 0 || p.tcp_failures > 0 || p.timeouts > 0 || p.http_failures > 0;
 }
 
+/** Kong's `data.host`/`port` of a target (IPv6 stays bracketed, as Kong prints it). */
 function splitAddress(target: string): { ip: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(target);
-  return m ? { ip: m[1]!, port: Number(m[2]) } : { ip: target, port: 8000 };
+  const p = splitHostPort(target);
+  if (!p || p.port === undefined || !/^\d+$/.test(p.port)) return { ip: target, port: 8000 };
+  return { ip: p.ipv6 ? `[${p.host}]` : p.host, port: Number(p.port) };
 }
 
 export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, nodeId: string, view: TargetRuntimeView | undefined): void {
@@ -81,8 +85,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
       if (q.balancer_health === '1' || q.balancer_health === 'true') {
         const total = targets.reduce((a, t) => a + t.weight, 0);
         const unavailable = described.reduce((a, d) => a + d.unavailable, 0);
-        // Kong: healthy when the available share of the weight is above `threshold` percent
-        const healthy = total > 0 && ((total - unavailable) / total) * 100 > u.healthchecks.threshold && total - unavailable > 0;
+        const healthy = balancerHealthy(total, total - unavailable, u.healthchecks.threshold);
         return {
           status: 200,
           body: {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { createBalancer } from '../../../../gateway/src/balancer/registry.js';
 import type { Balancer } from '../../../../gateway/src/balancer/balancer.js';
 import type { Target } from '../../../../gateway/src/entities/types.js';
+import { balancerHealthy } from '../../../../gateway/src/health/threshold.js';
 import { UpstreamHealth, type HealthEvent, type StatusSink } from '../../../../gateway/src/health/upstream-health.js';
 import { ctx, equal, upstream } from '../balancer/fixtures.js';
 
@@ -249,4 +250,19 @@ test('healthchecks.threshold: below that share of the weight available, the whol
   h.outcome(ids[1]!, 'tcp_failure');
   assert.equal(h.allUnhealthy, true, '50 % < 60 %');
   assert.equal(picks().size, 0, 'fail-closed: nothing is picked');
+});
+
+test('healthchecks.threshold: exactly that share available is unhealthy too (Kong: healthy only above it)', () => {
+  const { h, ids, picks } = setup({ healthchecks: { ...PASSIVE, threshold: 50 }, gw: { max_ejection_percent: 100 } }, 4);
+  h.outcome(ids[0]!, 'tcp_failure');
+  h.outcome(ids[0]!, 'tcp_failure');
+  assert.equal(h.allUnhealthy, false, '75 % > 50 %');
+  h.outcome(ids[1]!, 'tcp_failure');
+  h.outcome(ids[1]!, 'tcp_failure');
+  assert.equal(h.allUnhealthy, true, '50 % is not above 50 %');
+  assert.equal(picks().size, 0);
+  assert.equal(balancerHealthy(200, 100, 50), false);
+  assert.equal(balancerHealthy(200, 101, 50), true);
+  assert.equal(balancerHealthy(0, 0, 0), false);
+  assert.equal(balancerHealthy(10, 10, 100), false, 'Kong: threshold 100 is never healthy');
 });
