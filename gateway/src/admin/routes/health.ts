@@ -23,7 +23,8 @@ export interface TargetHealthInfo {
 
 /** What the admin may read of the runtime, without importing it (wired in gateway.ts). */
 export interface TargetRuntimeView {
-  activeRequests(targetId: string): number;
+  /** requests in flight to the target, summed over the node's processes (and, in a cluster, its nodes) */
+  activeRequests(upstreamId: string, targetId: string): number;
   targetHealth?(upstreamId: string, targetId: string): TargetHealthInfo | undefined;
   setTargetHealth?(upstreamId: string, targetId: string, healthy: boolean): 'ok' | 'no-balancer' | 'no-checker' | 'not-found';
 }
@@ -67,7 +68,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
     if (!ctx.kongOnly) {
       entry.gw = {
         state: info.state,
-        active_requests: view?.activeRequests(t.id) ?? 0,
+        active_requests: view?.activeRequests(u.id, t.id) ?? 0,
         ejected_until: info.ejected_until,
         lease_expires_at: leaseExpiresAt(t),
       };
