@@ -104,7 +104,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     runtime.start();
     const workers = options.workers ?? 1;
     if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], store, logger });
-    health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, sinkFor: cluster?.sinkFor });
+    health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, onAvailability: cluster?.onAvailability });
     health.start();
     let registrations = 0;
     store.subscribe((events) => {
@@ -123,12 +123,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
       sources = { requests, proxy: proxy.stats };
     }
-    const metrics = createMetrics({ ...sources, health, runtime, leaseExpiries: () => leases.expired, registrations: () => registrations });
+    const h = health;
+    // the one in-flight count per target: this process's health records, plus the workers' reports on the ClusterBus
+    const activeRequests = (upstreamId: string, targetId: string): number => h.inFlight(upstreamId, targetId) + (cluster?.activeRequests(targetId) ?? 0);
+    const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations });
     admin = await createAdminServer({
       store,
       logger,
       runtime: {
-        activeRequests: (id) => (runtime?.inFlight.get(id) ?? 0) + (cluster?.activeRequests(id) ?? 0),
+        activeRequests,
         targetHealth: (u, t) => health?.view(u, t),
         setTargetHealth: (u, t, healthy) => health?.setManual(u, t, healthy) ?? 'no-balancer',
       },

@@ -58,3 +58,36 @@ test('in Kong-only mode the health entries carry no gw object', async (t) => {
   assert.equal(h.body.data[0]!.health, 'HEALTHY');
   assert.equal('gw' in h.body.data[0]!, false);
 });
+
+test('healthchecks.threshold exactly reached: the Admin API and the proxy agree (Kong: healthy only above it)', async (t) => {
+  const gw = await startTestGateway();
+  const a = await startUpstream('ta');
+  const b = await startUpstream('tb');
+  t.after(async () => {
+    await gw.close(0);
+    await Promise.all([a.close(), b.close()]);
+  });
+  // a checker (passive), two equal targets, threshold 50: one target out leaves exactly 50 % of the weight
+  await gw.admin.call('PUT', '/upstreams/th', { healthchecks: { threshold: 50, passive: { unhealthy: { tcp_failures: 3 } } } });
+  for (const u of [a, b]) await gw.admin.call('PUT', `/upstreams/th/targets/${u.address}`, {});
+  await gw.admin.call('PUT', '/services/ths', { host: 'th' });
+  await gw.admin.call('PUT', '/services/ths/routes/thr', { paths: ['/th'] });
+  const status = async () => {
+    const r = await request(gw.proxyUrl + '/th');
+    await r.body.dump();
+    return r.statusCode;
+  };
+  const balancer = async () => (await gw.admin.call<{ data: { balancer_health: string; details: { weight: { available: number; total: number } } } }>('GET', '/upstreams/th/health?balancer_health=1')).body.data;
+  await waitFor(async () => (await status()) === 200, 10_000, 'routable');
+  assert.equal((await balancer()).balancer_health, 'HEALTHY');
+  assert.equal((await gw.admin.call('PUT', `/upstreams/th/targets/${a.address}/unhealthy`)).status, 204);
+  const at = await balancer();
+  assert.deepEqual([at.details.weight.available, at.details.weight.total], [100, 200]);
+  assert.equal(at.balancer_health, 'UNHEALTHY', '50 % available is not above threshold 50');
+  assert.equal(await status(), 503, 'the proxy agrees: the upstream is unhealthy (fail-closed)');
+  // one point lower and the same weight is healthy for both
+  await gw.admin.call('PATCH', '/upstreams/th', { healthchecks: { threshold: 49, passive: { unhealthy: { tcp_failures: 3 } } } });
+  await waitFor(async () => (await balancer()).balancer_health === 'HEALTHY', 10_000, 'healthy at threshold 49');
+  await waitFor(async () => (await status()) === 200, 10_000, 'the proxy routes again');
+  assert.equal(b.count > 0, true);
+});

@@ -36,19 +36,45 @@ export interface PickResult {
   readonly setCookie?: string;
 }
 
+/**
+ * A target's runtime state as the balancer reads it (STYLE §2.3-2.4). The
+ * record is owned by health (health/target-runtime.ts, one per target,
+ * surviving rebuilds); the balancer never writes it. `available` is derived
+ * by health from the per-source flags and the upstream's all-unhealthy
+ * policy; `inFlight` is the node's one in-flight count of the target.
+ */
+export interface TargetStatus {
+  /** may take new requests */
+  readonly available: boolean;
+  /** slow start: scales the target's weight, in [0, 1] (0 is raised to a trickle) */
+  readonly factor: number;
+  /** tries in flight to the target */
+  readonly inFlight: number;
+  /** Report changes to `watcher` from now on (the record has one watcher: the balancer that routes now). */
+  watch(watcher: StatusWatcher, slot: number): void;
+}
+
+/** What a balancer is told when a record changed; `slot` is the index it gave in {@link TargetStatus.watch}. */
+export interface StatusWatcher {
+  /** availability or factor changed */
+  changed(slot: number): void;
+  /** a try started */
+  started(slot: number): void;
+  /** a try ended after `latencyMs` */
+  ended(slot: number, latencyMs: number, ok: boolean): void;
+}
+
 export interface Balancer {
   readonly algorithm: string;
   /** Pick a target, or undefined when none is available. O(1)/O(log n). */
   pick(ctx: PickContext): PickResult | undefined;
-  /** A request started on `targetId` (least-connections counts these). */
-  onRequestStart(targetId: string): void;
-  /** A request finished; `latencyMs` feeds the latency algorithm. */
-  onRequestEnd(targetId: string, latencyMs: number, ok: boolean): void;
   /**
-   * Health seam (the one narrow method health code calls): whether a target
-   * may receive new requests. `factor` in (0,1] scales its weight (slow start).
+   * The health seam (the one narrow method health code calls): read each
+   * target's state from `statusOf` from now on and watch it. Targets it has
+   * no record for keep the balancer's own (available, factor 1, nothing in
+   * flight). Called by health once per new balancer, before it routes.
    */
-  setAvailability(targetId: string, available: boolean, factor?: number): void;
+  bind(statusOf: (targetId: string) => TargetStatus | undefined): void;
   /** Targets with weight > 0 that are available. */
   availableCount(): number;
   readonly targets: readonly BalancerTarget[];

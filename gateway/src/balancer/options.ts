@@ -1,16 +1,17 @@
 /**
  * Optional knobs of a balancer factory: injected time and randomness (so
  * tests are deterministic) and the balancer being replaced (so a rebuild keeps
- * health state).
+ * latency averages).
  */
 import type { Balancer } from './balancer.js';
 
 export interface BalancerOptions {
   /**
-   * The balancer this one replaces (same upstream, before a target change).
-   * Availability, slow-start factors and latency averages of targets that are
-   * still present carry over. In-flight counts do not: requests started on the
-   * old balancer also end on it.
+   * The balancer this one replaces (same upstream, before a target change):
+   * the latency algorithm's averages of targets still present carry over.
+   * Availability, slow-start factors and in-flight counts are not the
+   * balancer's: they live in health's per-target records, which survive a
+   * rebuild and are bound to the new balancer ({@link Balancer.bind}).
    */
   readonly previous?: Balancer;
   /** Milliseconds clock (latency decay). Default `performance.now`. */

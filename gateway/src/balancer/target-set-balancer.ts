@@ -1,10 +1,11 @@
 /**
  * Base of the algorithms: the Balancer members that only delegate to the
  * shared {@link TargetSet}, written once. Subclasses implement `pick` and
- * override the `changed`/`started`/`ended` hooks to keep their own indexes.
+ * override the `changed`/`started`/`ended` hooks to keep their own indexes;
+ * the hooks run when a target's record (health's) reports a change.
  */
 import type { Target } from '../entities/types.js';
-import type { Balancer, BalancerTarget, PickContext, PickResult } from './balancer.js';
+import type { Balancer, BalancerTarget, PickContext, PickResult, TargetStatus } from './balancer.js';
 import type { BalancerOptions } from './options.js';
 import { TargetSet } from './target-set.js';
 
@@ -12,10 +13,9 @@ export abstract class TargetSetBalancer implements Balancer {
   abstract readonly algorithm: string;
   protected readonly set: TargetSet;
 
-  constructor(targets: readonly Target[], options?: BalancerOptions) {
+  constructor(targets: readonly Target[], _options?: BalancerOptions) {
     this.set = new TargetSet(targets);
-    const prev = options?.previous;
-    if (prev instanceof TargetSetBalancer) this.set.adopt(prev.set);
+    this.set.hooks({ changed: (i) => this.changed(i), started: (i) => this.started(i), ended: (i, ms, ok) => this.ended(i, ms, ok) });
   }
 
   get targets(): readonly BalancerTarget[] {
@@ -24,19 +24,8 @@ export abstract class TargetSetBalancer implements Balancer {
 
   abstract pick(ctx: PickContext): PickResult | undefined;
 
-  onRequestStart(id: string): void {
-    const i = this.set.start(id);
-    if (i !== -1) this.started(i);
-  }
-
-  onRequestEnd(id: string, latencyMs: number, ok: boolean): void {
-    const i = this.set.end(id);
-    if (i !== -1) this.ended(i, latencyMs, ok);
-  }
-
-  setAvailability(id: string, available: boolean, factor?: number): void {
-    const i = this.set.setAvailability(id, available, factor);
-    if (i !== -1) this.changed(i);
+  bind(statusOf: (targetId: string) => TargetStatus | undefined): void {
+    this.set.bind(statusOf);
   }
 
   availableCount(): number {

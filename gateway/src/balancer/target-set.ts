@@ -1,10 +1,13 @@
 /**
  * Bookkeeping every algorithm shares, written once: parsed targets, the
- * health seam (availability and slow-start factor), in-flight counts and the
- * pre-built pick results (a pick allocates nothing on the common path).
+ * health seam (each target's runtime record: availability, slow-start
+ * factor, in-flight count) and the pre-built pick results (a pick allocates
+ * nothing on the common path).
  */
+import { splitHostPort } from '../entities/hosts.js';
 import type { Target } from '../entities/types.js';
-import type { BalancerTarget, PickContext, PickResult } from './balancer.js';
+import type { BalancerTarget, PickContext, PickResult, StatusWatcher, TargetStatus } from './balancer.js';
+import { LocalStatus } from './local-status.js';
 
 /** Kong's port when a target has none. */
 export const DEFAULT_TARGET_PORT = 8000;
@@ -18,116 +21,116 @@ export const MIN_FACTOR = 0.01;
  */
 export function toBalancerTarget(t: Pick<Target, 'id' | 'target' | 'weight'>): BalancerTarget {
   const s = t.target;
-  let host = s;
-  let portText: string | undefined;
-  if (s.startsWith('[')) {
-    const close = s.indexOf(']');
-    const rest = close === -1 ? '' : s.slice(close + 1);
-    if (close <= 1 || (rest !== '' && !rest.startsWith(':'))) throw new RangeError(`invalid target address '${s}'`);
-    host = s.slice(1, close);
-    if (rest) portText = rest.slice(1);
-  } else {
-    const colon = s.indexOf(':');
-    // more than one colon and no brackets: a bare IPv6 address without port
-    if (colon !== -1 && colon === s.lastIndexOf(':')) [host, portText] = [s.slice(0, colon), s.slice(colon + 1)];
-  }
-  const port = portText === undefined ? DEFAULT_TARGET_PORT : Number(portText);
-  if (!host || !/^\d{1,5}$/.test(portText ?? '8000') || port < 1 || port > 65535) throw new RangeError(`invalid target address '${s}'`);
+  const parts = splitHostPort(s);
+  const portText = parts?.port ?? String(DEFAULT_TARGET_PORT);
+  const port = Number(portText);
+  if (!parts || !parts.host || !/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) throw new RangeError(`invalid target address '${s}'`);
   if (!Number.isInteger(t.weight) || t.weight < 0) throw new RangeError(`invalid weight ${t.weight} for target '${s}'`);
-  return { id: t.id, address: s, host, port, weight: t.weight };
+  return { id: t.id, address: s, host: parts.host, port, weight: t.weight };
 }
 
-/** Per-upstream target state shared by all algorithms; indices are positions in `targets`. */
-export class TargetSet {
+/** Hooks of the algorithm that owns a {@link TargetSet}. */
+export interface TargetSetHooks {
+  changed(i: number): void;
+  started(i: number): void;
+  ended(i: number, latencyMs: number, ok: boolean): void;
+}
+
+/**
+ * Per-upstream target list shared by all algorithms; indices are positions
+ * in `targets`. The targets' runtime state is not kept here: `status[i]` is
+ * the target's record (health's, once bound; a {@link LocalStatus} before),
+ * read on every pick. The set only keeps what it derives for O(1) picks
+ * (how many are available, and a version bumped on every flip).
+ */
+export class TargetSet implements StatusWatcher {
   readonly targets: readonly BalancerTarget[];
   /** target id → index in `targets` */
   readonly index = new Map<string, number>();
-  readonly available: Uint8Array;
-  /** slow-start factor in [MIN_FACTOR, 1] */
-  readonly factor: Float64Array;
-  /** requests in flight, as reported by onRequestStart/End */
-  readonly active: Int32Array;
+  /** each target's runtime record */
+  readonly status: TargetStatus[];
   /** `{ target }` per index, built once and handed out by every pick */
   readonly results: readonly PickResult[];
   /** bumped whenever a target's availability flips (algorithms rebuild lazily) */
   version = 0;
+  /** availability as last counted in {@link availableCount} (1/0), updated on `changed` */
+  readonly #counted: Uint8Array;
   #availableCount = 0;
+  #hooks: TargetSetHooks | undefined;
 
   constructor(targets: readonly Pick<Target, 'id' | 'target' | 'weight'>[]) {
     this.targets = targets.map(toBalancerTarget);
     this.targets.forEach((t, i) => this.index.set(t.id, i));
     const n = this.targets.length;
-    this.available = new Uint8Array(n).fill(1);
-    this.factor = new Float64Array(n).fill(1);
-    this.active = new Int32Array(n);
+    this.status = this.targets.map(() => new LocalStatus());
+    this.status.forEach((s, i) => s.watch(this, i));
+    this.#counted = new Uint8Array(n).fill(1);
     this.results = this.targets.map((target) => Object.freeze({ target }));
     for (const t of this.targets) if (t.weight > 0) this.#availableCount++;
   }
 
-  /** Take availability and factors of the targets `prev` also has (a rebuild keeps health state). */
-  adopt(prev: TargetSet): void {
-    for (const [id, i] of this.index) {
-      const j = prev.index.get(id);
-      if (j === undefined) continue;
-      this.#setAvailable(i, prev.available[j] === 1);
-      this.factor[i] = prev.factor[j]!;
+  /** Set by the algorithm (its constructor); called after the set's own bookkeeping. */
+  hooks(h: TargetSetHooks): void {
+    this.#hooks = h;
+  }
+
+  /** Read every target's record from `statusOf` (those it knows) and watch it; every index is re-read. */
+  bind(statusOf: (targetId: string) => TargetStatus | undefined): void {
+    for (let i = 0; i < this.targets.length; i++) {
+      const s = statusOf(this.targets[i]!.id);
+      if (s) this.status[i] = s;
+      this.status[i]!.watch(this, i);
     }
+    for (let i = 0; i < this.targets.length; i++) this.changed(i);
   }
 
   /** Whether target `i` may take a new request (weight > 0, available). */
   live(i: number): boolean {
-    return this.available[i] === 1 && this.targets[i]!.weight > 0;
+    return this.status[i]!.available && this.targets[i]!.weight > 0;
   }
 
   /** Whether target `i` may take this request: live and not tried yet. */
   usable(i: number, ctx: PickContext): boolean {
-    return this.available[i] === 1 && this.targets[i]!.weight > 0 && (ctx.tried.size === 0 || !ctx.tried.has(this.targets[i]!.id));
+    return this.status[i]!.available && this.targets[i]!.weight > 0 && (ctx.tried.size === 0 || !ctx.tried.has(this.targets[i]!.id));
+  }
+
+  /** slow-start factor in [MIN_FACTOR, 1] */
+  factor(i: number): number {
+    const f = this.status[i]!.factor;
+    return f < MIN_FACTOR ? MIN_FACTOR : f;
+  }
+
+  /** tries in flight to target `i` */
+  active(i: number): number {
+    return this.status[i]!.inFlight;
   }
 
   /** weight × slow-start factor */
   effectiveWeight(i: number): number {
-    return this.targets[i]!.weight * this.factor[i]!;
-  }
-
-  /**
-   * The health seam. Returns the target's index, or -1 for an unknown id
-   * (a target removed since: nothing to do). Throws a RangeError for a factor
-   * that is not a number in [0, 1]; 0 is raised to {@link MIN_FACTOR}.
-   */
-  setAvailability(id: string, available: boolean, factor = 1): number {
-    if (typeof factor !== 'number' || !(factor >= 0 && factor <= 1)) throw new RangeError(`availability factor must be a number in [0, 1], got ${factor}`);
-    const i = this.index.get(id);
-    if (i === undefined) return -1;
-    this.#setAvailable(i, available);
-    this.factor[i] = Math.max(MIN_FACTOR, factor);
-    return i;
+    return this.targets[i]!.weight * this.factor(i);
   }
 
   availableCount(): number {
     return this.#availableCount;
   }
 
-  /** Count a request started; returns the index or -1. */
-  start(id: string): number {
-    const i = this.index.get(id);
-    if (i === undefined) return -1;
-    this.active[i]!++;
-    return i;
+  // ---- StatusWatcher: the records report here ------------------------------
+
+  changed(i: number): void {
+    const v = this.status[i]!.available ? 1 : 0;
+    if (this.#counted[i] !== v) {
+      this.#counted[i] = v;
+      this.version++;
+      if (this.targets[i]!.weight > 0) this.#availableCount += v === 1 ? 1 : -1;
+    }
+    this.#hooks?.changed(i);
   }
 
-  /** Count a request ended; returns the index or -1. */
-  end(id: string): number {
-    const i = this.index.get(id);
-    if (i === undefined) return -1;
-    if (this.active[i]! > 0) this.active[i]!--;
-    return i;
+  started(i: number): void {
+    this.#hooks?.started(i);
   }
 
-  #setAvailable(i: number, available: boolean): void {
-    const v = available ? 1 : 0;
-    if (this.available[i] === v) return;
-    this.available[i] = v;
-    this.version++;
-    if (this.targets[i]!.weight > 0) this.#availableCount += available ? 1 : -1;
+  ended(i: number, latencyMs: number, ok: boolean): void {
+    this.#hooks?.ended(i, latencyMs, ok);
   }
 }

@@ -2,19 +2,28 @@
  * The control process of `--workers N`: it owns the store, the Admin API,
  * leases and health (probes, passive verdicts, breakers), and runs no proxy
  * itself. It forks N proxy workers (node:cluster shares the listening
- * socket), sends them every entity write and every availability change,
- * takes their outcomes into the one health state of the node, and sums
- * their in-flight counts (so a drain waits for every worker).
+ * socket). Over the ClusterBus (IPC implementation) it sends them every
+ * entity write and every availability change, takes their outcomes into the
+ * one health state of the node, and sums their in-flight counts (so a drain
+ * waits for every worker).
+ *
+ * Half-open trials and the stall guard behave as in one process: a
+ * half-open target's trial slot is granted to one worker at a time (the
+ * others see the target out; the grantee sends one trial, holds the target
+ * out and reports it, and the breaker here counts it), and each worker's
+ * oldest try still waiting for headers reaches the stall guard here with
+ * its in-flight report (every 100 ms).
  */
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { Balancer } from '../balancer/balancer.js';
 import type { HealthManager } from '../health/health-manager.js';
-import type { StatusSink } from '../health/upstream-health.js';
+import type { TargetRuntime } from '../health/target-runtime.js';
 import type { Logger } from '../observability/log.js';
 import { RequestMetrics, type ProxyStats } from '../observability/metrics.js';
 import type { ChangeEvent, Store, WriteOp } from '../store/store.js';
-import { OUTCOME_CODES, type AvailabilityItem, type FromWorker, type ToWorker } from './messages.js';
+import { ALL_NODES, OUTCOME_CODES, type AvailabilityItem, type BusMessage, type NodeId } from './bus.js';
+import { IpcControlBus } from './ipc-bus.js';
+import { isBusMessage, type FromWorker, type ToWorker } from './messages.js';
 
 export interface ClusterOptions {
   workers: number;
@@ -28,18 +37,28 @@ export interface ClusterOptions {
 const RESPAWN_MS = 1_000;
 const METRICS_TIMEOUT_MS = 1_000;
 
+/** A target's last availability; `grantee`: the one worker holding its half-open trial slot. */
+interface Known {
+  readonly item: AvailabilityItem;
+  grantee: NodeId | undefined;
+}
+
 const toOp = (e: ChangeEvent): WriteOp => (e.op === 'delete' ? { op: 'delete', kind: e.kind, id: e.entity.id } : { op: 'put', kind: e.kind, entity: e.entity });
 
 export class ClusterControl {
   readonly #opts: ClusterOptions;
   readonly #log: Logger;
   readonly #workers = new Map<number, Worker>();
-  /** in-flight counts per worker id, by target id */
-  readonly #inFlight = new Map<number, Map<string, number>>();
-  /** last availability of every target, for workers that start later */
-  readonly #availability = new Map<string, AvailabilityItem>();
-  #pending: AvailabilityItem[] = [];
+  /** the shared runtime state's channel (IPC implementation of the ClusterBus) */
+  readonly bus = new IpcControlBus();
+  /** last availability of every target, for workers that start later, by target id */
+  readonly #availability = new Map<string, Known>();
+  /** targets whose availability changed since the last flush */
+  readonly #pending = new Set<string>();
   #flushScheduled = false;
+  #grants = 0;
+  /** per worker: `upstream id \u0000 target id` → its oldest try waiting for headers (ms) */
+  readonly #waiting = new Map<NodeId, Map<string, number>>();
   #health: HealthManager | undefined;
   #unsubscribe: (() => void) | undefined;
   #closing = false;
@@ -56,29 +75,25 @@ export class ClusterControl {
     this.#log = opts.logger.child({ component: 'cluster' });
   }
 
-  /** The health seam for `HealthManager`: the control's balancer and every worker's. */
-  sinkFor = (upstreamId: string, balancer: Balancer): StatusSink => ({
-    setAvailability: (targetId, available, factor = 1) => {
-      balancer.setAvailability(targetId, available, factor);
-      const prev = this.#availability.get(targetId);
-      if (prev && prev[2] === (available ? 1 : 0) && prev[3] === factor) return;
-      const item: AvailabilityItem = [upstreamId, targetId, available ? 1 : 0, factor];
-      this.#availability.set(targetId, item);
-      this.#pending.push(item);
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flushAvailability());
-      }
-    },
-  });
+  /** For `HealthManager`: every availability change of a target goes to the workers (batched per tick). */
+  onAvailability = (upstreamId: string, t: TargetRuntime, trial: boolean): void => {
+    const item: AvailabilityItem = [upstreamId, t.id, t.available ? 1 : 0, t.factor, trial ? 1 : 0];
+    this.#availability.set(t.id, { item, grantee: trial ? this.#grantee() : undefined });
+    this.#schedule(t.id);
+  };
 
   /** Fork the workers; resolves with the shared proxy port once all listen. */
   async start(health: HealthManager): Promise<{ port: number }> {
     this.#health = health;
-    this.#unsubscribe = this.#opts.store.subscribe((events) => {
+    const unStore = this.#opts.store.subscribe((events) => {
       for (const e of events) if (e.kind === 'targets' && e.op === 'delete') this.#availability.delete(e.entity.id);
-      this.#broadcast({ t: 'changes', ops: events.map(toOp) });
+      this.bus.publish(ALL_NODES, { t: 'changes', ops: events.map(toOp) });
     });
+    const unBus = this.bus.subscribe((m, from) => this.#onBus(m, from));
+    this.#unsubscribe = () => {
+      unStore();
+      unBus();
+    };
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), execArgv: [], silent: false });
     const listening = Array.from({ length: this.#opts.workers }, () => this.#fork());
     const ports = await Promise.all(listening);
@@ -89,9 +104,7 @@ export class ClusterControl {
 
   /** Requests in flight to a target, summed over the workers. */
   activeRequests(targetId: string): number {
-    let n = 0;
-    for (const m of this.#inFlight.values()) n += m.get(targetId) ?? 0;
-    return n;
+    return this.bus.inFlight(targetId);
   }
 
   /** Gather every worker's request metrics and hedging counters (bounded wait). */
@@ -151,6 +164,7 @@ export class ClusterControl {
   #fork(): Promise<number> {
     const w = cluster.fork();
     this.#workers.set(w.id, w);
+    const node = this.bus.add(w);
     return new Promise<number>((resolve, reject) => {
       let listening = false;
       const init = (): void => {
@@ -159,9 +173,13 @@ export class ClusterControl {
         for (const kind of ['services', 'upstreams', 'routes', 'targets'] as const) {
           for (const entity of this.#opts.store.all(kind)) ops.push({ op: 'put', kind, entity });
         }
-        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], workers: this.#opts.workers, ops, availability: [...this.#availability.values()] });
+        // a trial slot nobody holds (no worker was live) goes to the newcomer
+        for (const k of this.#availability.values()) if (k.item[4] === 1 && k.grantee === undefined) k.grantee = node;
+        const availability = [...this.#availability.values()].map((k) => this.#itemFor(k, node));
+        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], workers: this.#opts.workers, ops, availability });
       };
       w.on('message', (m: FromWorker) => {
+        if (isBusMessage(m)) return this.bus.deliver(w, m);
         switch (m.t) {
           case 'ready':
             return init();
@@ -174,11 +192,6 @@ export class ClusterControl {
             if (!listening) reject(err);
             return;
           }
-          case 'outcomes':
-            return this.#outcomes(m);
-          case 'inflight':
-            this.#inFlight.set(w.id, new Map(m.counts));
-            return;
           case 'metrics':
             this.#metricsWaits.get(m.id)?.(m);
             this.#metricsWaits.delete(m.id);
@@ -189,7 +202,8 @@ export class ClusterControl {
       });
       w.on('exit', (code, signal) => {
         this.#workers.delete(w.id);
-        this.#inFlight.delete(w.id);
+        this.bus.remove(w);
+        this.#workerGone(node);
         if (!listening) reject(new Error(`proxy worker exited before listening (code ${code}, signal ${signal})`));
         if (this.#closing) return;
         this.#log.error({ worker: w.process.pid, code, signal }, 'proxy worker died; starting another');
@@ -200,31 +214,100 @@ export class ClusterControl {
     });
   }
 
-  #outcomes(m: Extract<FromWorker, { t: 'outcomes' }>): void {
+  #onBus(m: BusMessage, from: NodeId): void {
+    switch (m.t) {
+      case 'outcomes':
+        return this.#outcomes(m);
+      case 'inflight':
+        return this.#inFlightReport(from, m.counts);
+      default:
+        return; // changes and availability go the other way; manual and drain are for nodes with their own health (PostgreSQL)
+    }
+  }
+
+  #outcomes(m: Extract<BusMessage, { t: 'outcomes' }>): void {
     const h = this.#health;
     if (!h) return;
     for (let i = 0; i < m.u.length; i++) {
       const kind = OUTCOME_CODES[m.k[i]!];
       if (!kind) continue;
+      if (kind === 'trial') {
+        h.trialStarted(m.u[i]!, m.tg[i]!);
+        continue;
+      }
       const status = m.s[i]! || undefined;
       const latency = m.l[i]! >= 0 ? m.l[i] : undefined;
       h.onOutcome(m.u[i]!, m.tg[i]!, 0, kind, status, latency);
     }
   }
 
-  #flushAvailability(): void {
-    this.#flushScheduled = false;
-    if (this.#pending.length === 0) return;
-    const items = this.#pending;
-    this.#pending = [];
-    this.#broadcast({ t: 'availability', items });
+  /** A worker's in-flight report: the stall guard here sees the oldest waiting try over all workers. */
+  #inFlightReport(from: NodeId, counts: readonly [string, string, number, number][]): void {
+    const next = new Map<string, number>();
+    for (const [u, t, , oldest] of counts) if (oldest > 0) next.set(`${u}\u0000${t}`, oldest);
+    const prev = this.#waiting.get(from);
+    this.#waiting.set(from, next);
+    const touched = new Set([...(prev?.keys() ?? []), ...next.keys()]);
+    for (const key of touched) this.#updateWaiting(key);
   }
 
-  #broadcast(m: ToWorker): void {
-    for (const w of this.#workers.values()) this.#send(w, m);
+  #updateWaiting(key: string): void {
+    let min = 0;
+    for (const m of this.#waiting.values()) {
+      const v = m.get(key);
+      if (v !== undefined && (min === 0 || v < min)) min = v;
+    }
+    const sep = key.indexOf('\u0000');
+    this.#health?.remoteWaiting(key.slice(0, sep), key.slice(sep + 1), min);
+  }
+
+  /** A worker exited: its tries no longer wait, and the trial slots it held go to another worker. */
+  #workerGone(node: NodeId): void {
+    const prev = this.#waiting.get(node);
+    this.#waiting.delete(node);
+    for (const key of prev?.keys() ?? []) this.#updateWaiting(key);
+    for (const [id, k] of this.#availability) {
+      if (k.grantee !== node) continue;
+      k.grantee = this.#grantee();
+      this.#schedule(id);
+    }
+  }
+
+  /** The next worker to hold a trial slot (round-robin over the live ones). */
+  #grantee(): NodeId | undefined {
+    const nodes = this.bus.nodes();
+    return nodes.length === 0 ? undefined : nodes[this.#grants++ % nodes.length];
+  }
+
+  /** What `node` is told about a target: the trial slot only if it holds it. */
+  #itemFor(k: Known, node: NodeId): AvailabilityItem {
+    const [u, t, , f, trial] = k.item;
+    return trial === 1 && k.grantee !== node ? [u, t, 0, f, 0] : k.item;
+  }
+
+  #schedule(targetId: string): void {
+    this.#pending.add(targetId);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flushAvailability());
+    }
+  }
+
+  #flushAvailability(): void {
+    this.#flushScheduled = false;
+    if (this.#pending.size === 0) return;
+    const known = [...this.#pending].map((id) => this.#availability.get(id)).filter((k): k is Known => k !== undefined);
+    this.#pending.clear();
+    if (known.length === 0) return;
+    if (known.every((k) => k.item[4] === 0)) {
+      this.bus.publish(ALL_NODES, { t: 'availability', items: known.map((k) => k.item) });
+      return;
+    }
+    for (const node of this.bus.nodes()) this.bus.publish(node, { t: 'availability', items: known.map((k) => this.#itemFor(k, node)) });
   }
 
   #send(w: Worker, m: ToWorker): void {
+    // lifecycle messages only: shared state goes through this.bus
     if (w.isConnected()) w.send(m);
   }
 }

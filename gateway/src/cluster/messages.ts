@@ -1,30 +1,37 @@
 /**
  * What the control process and the proxy workers say to each other over
- * the cluster IPC channel (`--workers N`). Plain JSON: entity writes go one
- * way, outcomes and in-flight counts the other.
+ * the cluster IPC channel (`--workers N`). Plain JSON. Two kinds: the
+ * process lifecycle (init, listening, metrics, close: this file), and the
+ * shared runtime state, which is the {@link BusMessage} vocabulary of the
+ * ClusterBus (bus.ts) carried as is.
  */
 import type { WriteOp } from '../store/store.js';
 import type { ExportedSeries } from '../observability/metrics.js';
+import type { AvailabilityItem, BusMessage } from './bus.js';
 
-/** [upstream id, target id, available 1/0, slow-start factor] */
-export type AvailabilityItem = [string, string, 0 | 1, number];
+export type { AvailabilityItem, InFlightItem } from './bus.js';
+export { OUTCOME_CODES } from './bus.js';
 
-export type ToWorker =
+/** Lifecycle messages to a worker. */
+export type ToWorkerLifecycle =
   | { t: 'init'; proxyListen: string; logLevel: string; trustedIps: string[]; workers: number; ops: WriteOp[]; availability: AvailabilityItem[] }
-  | { t: 'changes'; ops: WriteOp[] }
-  | { t: 'availability'; items: AvailabilityItem[] }
   | { t: 'metrics?'; id: number }
   | { t: 'close'; graceMs: number };
 
-/** Outcome kinds on the wire */
-export const OUTCOME_CODES = ['success', 'http_failure', 'tcp_failure', 'timeout'] as const;
-
-export type FromWorker =
+/** Lifecycle messages from a worker. */
+export type FromWorkerLifecycle =
   /** the worker's message handler is installed (ESM loads after `online`, so `init` waits for this) */
   | { t: 'ready' }
   | { t: 'listening'; port: number }
   | { t: 'error'; message: string; code?: string | undefined }
-  /** parallel arrays, one entry per try outcome */
-  | { t: 'outcomes'; u: string[]; tg: string[]; k: number[]; s: number[]; l: number[] }
-  | { t: 'inflight'; counts: [string, number][] }
   | { t: 'metrics'; id: number; series: ExportedSeries[]; hedged: number; hedgeWins: number };
+
+export type ToWorker = ToWorkerLifecycle | BusMessage;
+export type FromWorker = FromWorkerLifecycle | BusMessage;
+
+const BUS_TYPES: ReadonlySet<string> = new Set<BusMessage['t']>(['changes', 'availability', 'outcomes', 'inflight', 'manual', 'drain']);
+
+/** Whether an IPC message belongs to the ClusterBus (else: lifecycle). */
+export function isBusMessage(m: { t: string }): m is BusMessage {
+  return BUS_TYPES.has(m.t);
+}

@@ -2,17 +2,20 @@
  * A proxy worker (`--workers N`): a replica of the control process's
  * entities in a memory store, its own runtime snapshot (router, balancers)
  * and proxy listener (the listening socket is shared through node:cluster).
- * Availability comes from the control process; outcomes, in-flight counts
- * and metrics go back to it.
+ * Shared runtime state travels on the ClusterBus (IPC implementation):
+ * entity changes and availability come from the control process; outcomes
+ * and in-flight counts go back to it. Lifecycle (init, metrics, close) is
+ * plain IPC beside it.
  */
-import type { Balancer } from '../balancer/balancer.js';
+import cluster from 'node:cluster';
 import { createLogger, type Logger } from '../observability/log.js';
 import { RequestMetrics } from '../observability/metrics.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
-import { Runtime, type Snapshot, type UpstreamEntry } from '../runtime/runtime.js';
+import { Runtime, type UpstreamEntry } from '../runtime/runtime.js';
 import { parseListen } from '../config/settings.js';
 import { MemoryStore } from '../store/memory.js';
-import type { AvailabilityItem, FromWorker, ToWorker } from './messages.js';
+import { IpcWorkerBus } from './ipc-bus.js';
+import { isBusMessage, type FromWorker, type ToWorker } from './messages.js';
 import { WorkerOutcomes } from './worker-outcomes.js';
 
 const INFLIGHT_REPORT_MS = 100;
@@ -21,37 +24,28 @@ export function runWorker(): void {
   const send = (m: FromWorker): void => {
     if (process.connected) process.send?.(m);
   };
+  const bus = new IpcWorkerBus(cluster.worker?.id ?? process.pid);
   let log: Logger | undefined;
   let store: MemoryStore | undefined;
   let proxy: ProxyServer | undefined;
   let outcomes: WorkerOutcomes | undefined;
   const requests = new RequestMetrics();
-  /** last availability the control sent, by target id */
-  const known = new Map<string, [number, number]>();
   let byId = new Map<string, UpstreamEntry>();
-  const attached = new Map<string, Balancer>();
   let queue: Promise<unknown> = Promise.resolve();
 
-  const applyKnown = (entry: UpstreamEntry): void => {
-    for (const t of entry.balancer.targets) {
-      const k = known.get(t.id);
-      if (k) entry.balancer.setAvailability(t.id, k[0] === 1, k[1]);
+  bus.subscribe((m) => {
+    switch (m.t) {
+      case 'changes':
+        queue = queue.then(() => store?.apply(m.ops).catch((err: unknown) => log?.error({ err }, 'replica apply failed')));
+        return;
+      case 'availability':
+        // in order with the changes it may depend on (a target created just before)
+        queue = queue.then(() => outcomes?.applyAvailability(m.items));
+        return;
+      default:
+        return; // outcomes, inflight, manual, drain: for the control process
     }
-  };
-  const onSnapshot = (s: Snapshot): void => {
-    byId = new Map([...s.upstreams.values()].map((e) => [e.upstream.id, e]));
-    for (const e of s.upstreams.values()) {
-      if (attached.get(e.upstream.id) === e.balancer) continue;
-      attached.set(e.upstream.id, e.balancer);
-      applyKnown(e);
-    }
-  };
-  const applyAvailability = (items: readonly AvailabilityItem[]): void => {
-    for (const [u, t, a, f] of items) {
-      known.set(t, [a, f]);
-      byId.get(u)?.balancer.setAvailability(t, a === 1, f);
-    }
-  };
+  });
 
   const init = async (m: Extract<ToWorker, { t: 'init' }>): Promise<void> => {
     log = createLogger(m.logLevel).child({ worker: process.pid });
@@ -60,24 +54,29 @@ export function runWorker(): void {
     await store.apply(m.ops);
     const runtime = new Runtime({ store, logger: log });
     runtime.start();
-    onSnapshot(runtime.snapshot);
-    runtime.onSnapshot(onSnapshot);
-    for (const [, t, a, f] of m.availability) known.set(t, [a, f]);
-    for (const e of byId.values()) applyKnown(e);
-    outcomes = new WorkerOutcomes(send, (id) => byId.get(id)?.upstream, m.workers);
-    proxy = createProxyServer({ runtime, logger: log, outcomes, metrics: requests, trustedIps: m.trustedIps });
+    const o = (outcomes = new WorkerOutcomes(bus, (id) => byId.get(id)?.upstream, m.workers));
+    o.applyAvailability(m.availability);
+    const follow = (s: typeof runtime.snapshot): void => {
+      byId = new Map([...s.upstreams.values()].map((e) => [e.upstream.id, e]));
+      o.follow(s);
+    };
+    follow(runtime.snapshot);
+    runtime.onSnapshot(follow);
+    proxy = createProxyServer({ runtime, logger: log, outcomes: o, metrics: requests, trustedIps: m.trustedIps });
     const addr = parseListen(m.proxyListen, 'proxyListen');
     const { port } = await proxy.listen(addr.host, addr.port);
     let lastSent = 0;
     setInterval(() => {
-      if (runtime.inFlight.size === 0 && lastSent === 0) return;
-      lastSent = runtime.inFlight.size;
-      send({ t: 'inflight', counts: [...runtime.inFlight] });
+      const counts = o.inFlightReport();
+      if (counts.length === 0 && lastSent === 0) return;
+      lastSent = counts.length;
+      bus.reportInFlight(counts);
     }, INFLIGHT_REPORT_MS).unref();
     send({ t: 'listening', port });
   };
 
   process.on('message', (m: ToWorker) => {
+    if (isBusMessage(m)) return bus.deliver(m);
     // in order: a change must not overtake the init it depends on
     queue = queue.then(async () => {
       switch (m.t) {
@@ -86,10 +85,6 @@ export function runWorker(): void {
             send({ t: 'error', message: err.message, code: err.code });
             process.exit(1);
           });
-        case 'changes':
-          return store?.apply(m.ops).catch((err: unknown) => log?.error({ err }, 'replica apply failed'));
-        case 'availability':
-          return applyAvailability(m.items);
         case 'metrics?':
           return send({ t: 'metrics', id: m.id, series: requests.export(), hedged: proxy?.stats.hedged ?? 0, hedgeWins: proxy?.stats.hedgeWins ?? 0 });
         case 'close':

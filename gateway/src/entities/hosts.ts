@@ -63,41 +63,61 @@ function parsePort(s: string): number | null {
   return n <= 65535 ? n : null;
 }
 
+/** `host[:port]` split into its parts, nothing validated but the brackets (see {@link splitHostPort}). */
+export interface HostPortText {
+  /** as written, without brackets */
+  readonly host: string;
+  /** the text after the port colon ('' for `host:`), undefined when there is none */
+  readonly port: string | undefined;
+  /** bracketed, or a bare address with several colons */
+  readonly ipv6: boolean;
+}
+
+/**
+ * The one address parser's syntax step: `[v6]:port`, `[v6]`, a bare IPv6
+ * address (several colons, no port), `host:port` or `host`. Returns null
+ * when the brackets are malformed (`[::1`, `[::1]x`). Callers validate the
+ * parts: {@link parseHostPort} (entities, Kong's rules), the balancer
+ * (`toBalancerTarget`), the Admin API's health view.
+ */
+export function splitHostPort(input: string): HostPortText | null {
+  if (input.startsWith('[')) {
+    const end = input.indexOf(']');
+    if (end < 0) return null;
+    const rest = input.slice(end + 1);
+    if (rest !== '' && !rest.startsWith(':')) return null;
+    return { host: input.slice(1, end), port: rest === '' ? undefined : rest.slice(1), ipv6: true };
+  }
+  const colon = input.indexOf(':');
+  if (colon === -1) return { host: input, port: undefined, ipv6: false };
+  if (colon !== input.lastIndexOf(':')) return { host: input, port: undefined, ipv6: true };
+  return { host: input.slice(0, colon), port: input.slice(colon + 1), ipv6: false };
+}
+
 /**
  * Parse `host[:port]`. Returns null for an invalid host and `'bad-port'` when
  * the host is valid but the port is not (Kong's "invalid port number").
  */
 export function parseHostPort(input: string): HostPort | null | 'bad-port' {
   if (input.length === 0 || input.length > 1024) return null;
-  if (input.startsWith('[')) {
-    const end = input.indexOf(']');
-    if (end < 0) return null;
-    const ip = expandIpv6(input.slice(1, end));
-    if (ip === null) return null;
-    const rest = input.slice(end + 1);
-    if (rest === '') return { type: 'ipv6', host: ip };
-    if (!rest.startsWith(':')) return null;
-    const port = parsePort(rest.slice(1));
-    return port === null ? 'bad-port' : { type: 'ipv6', host: ip, port };
-  }
-  const colons = input.split(':').length - 1;
-  if (colons > 1) {
-    const ip = expandIpv6(input);
-    return ip === null ? null : { type: 'ipv6', host: ip };
-  }
-  const [hostPart, portPart] = input.split(':') as [string, string | undefined];
+  const parts = splitHostPort(input);
+  if (parts === null) return null;
   let hp: HostPort;
-  if (/^[\d.]+$/.test(hostPart)) {
-    const ip = normalizeIpv4(hostPart);
+  if (parts.ipv6) {
+    const ip = expandIpv6(parts.host);
+    if (ip === null) return null;
+    hp = { type: 'ipv6', host: ip };
+  } else if (/^[\d.]+$/.test(parts.host)) {
+    const ip = normalizeIpv4(parts.host);
     if (ip === null) return null;
     hp = { type: 'ipv4', host: ip };
-  } else if (isHostname(hostPart)) {
-    hp = { type: 'name', host: hostPart };
+  } else if (isHostname(parts.host)) {
+    hp = { type: 'name', host: parts.host };
   } else {
     return null;
   }
-  if (portPart === undefined) return hp;
-  const port = parsePort(portPart);
+  if (parts.port === undefined) return hp;
+  const port = parsePort(parts.port);
   return port === null ? 'bad-port' : { ...hp, port };
 }
 

@@ -1,21 +1,21 @@
 /**
  * The node's health and limits, one {@link UpstreamHealth} and
  * {@link UpstreamLimits} per upstream, following the runtime's snapshots:
- * the proxy reports outcomes here ({@link OutcomeSink}), active probes run
- * from here, and availability is pushed into each upstream's balancer.
+ * the proxy reports outcomes here ({@link OutcomeSink}, declared in
+ * health/outcomes.ts), active probes run from here, and each upstream's
+ * balancer is bound to the upstream's per-target records.
  *
- * Data flow: health events → target state → balancer (`setAvailability`).
+ * Data flow: health events → target record → balancer (reads the record).
  */
-import type { Balancer } from '../balancer/balancer.js';
 import type { Upstream } from '../entities/types.js';
 import { UpstreamLimits } from '../limits/upstream-limits.js';
 import type { Logger } from '../observability/log.js';
-import type { OutcomeSink } from '../proxy/outcome.js';
 import type { Runtime, Snapshot } from '../runtime/runtime.js';
 import { probeTarget, type Probe } from './active-prober.js';
 import type { OutcomeKind } from './counters.js';
-import type { TargetHealth, TargetState } from './target-health.js';
-import { UpstreamHealth, type HealthEvent, type StatusSink } from './upstream-health.js';
+import type { OutcomeSink } from './outcomes.js';
+import type { TargetRuntime, TargetState } from './target-runtime.js';
+import { UpstreamHealth, type AvailabilityListener, type HealthEvent } from './upstream-health.js';
 
 export interface HealthManagerOptions {
   runtime: Runtime;
@@ -28,8 +28,8 @@ export interface HealthManagerOptions {
   tickMs?: number;
   /** [0,1) source for probe jitter */
   random?: () => number;
-  /** where an upstream's availability goes (default: its balancer); `--workers` fans it out to the proxies */
-  sinkFor?: (upstreamId: string, balancer: Balancer) => StatusSink;
+  /** told of every availability change (`--workers` pushes them to the proxies) */
+  onAvailability?: AvailabilityListener;
 }
 
 /** What the Admin API shows per target. */
@@ -49,11 +49,11 @@ export class HealthManager implements OutcomeSink {
   readonly #probe: Probe;
   readonly #random: () => number;
   readonly #tickMs: number;
-  readonly #sinkFor: (upstreamId: string, balancer: Balancer) => StatusSink;
+  readonly #onAvailability: AvailabilityListener | undefined;
   readonly #health = new Map<string, UpstreamHealth>();
   readonly #limits = new Map<string, UpstreamLimits>();
-  /** upstream id → the balancer availability was last pushed to */
-  readonly #attached = new Map<string, Balancer>();
+  /** upstream id → the balancer bound to the records last */
+  readonly #attached = new Map<string, object>();
   readonly #listeners = new Set<(e: HealthEvent) => void>();
   /** probes running per upstream id (active.concurrency) */
   readonly #probing = new Map<string, number>();
@@ -69,7 +69,7 @@ export class HealthManager implements OutcomeSink {
     this.#probe = opts.probe ?? probeTarget;
     this.#random = opts.random ?? Math.random;
     this.#tickMs = opts.tickMs ?? 100;
-    this.#sinkFor = opts.sinkFor ?? ((_id, b) => b);
+    this.#onAvailability = opts.onAvailability;
   }
 
   start(): void {
@@ -113,12 +113,37 @@ export class HealthManager implements OutcomeSink {
     this.#limits.get(upstreamId)?.done(failed);
   }
 
-  tryStarted(upstreamId: string, targetId: string): number {
-    return this.#health.get(upstreamId)?.tryStarted(targetId) ?? 0;
+  tryStarted(upstreamId: string, targetId: string, longLived?: boolean): number {
+    return this.#health.get(upstreamId)?.tryStarted(targetId, longLived) ?? 0;
   }
 
-  tryEnded(upstreamId: string, targetId: string, token: number): void {
-    this.#health.get(upstreamId)?.tryEnded(targetId, token);
+  tryEnded(upstreamId: string, targetId: string, token: number, durationMs: number, ok: boolean): void {
+    this.#health.get(upstreamId)?.tryEnded(targetId, token, durationMs, ok);
+  }
+
+  // ---- what other processes of the node report (`--workers`) --------------
+
+  /** A proxy that held a half-open trial slot sent the trial. */
+  trialStarted(upstreamId: string, targetId: string): void {
+    const h = this.#health.get(upstreamId);
+    const t = h?.targets.get(targetId);
+    if (h && t) h.trialStarted(t);
+  }
+
+  /** The oldest try waiting for headers on a target in the other processes (ms, 0 = none). */
+  remoteWaiting(upstreamId: string, targetId: string, oldest: number): void {
+    const t = this.#health.get(upstreamId)?.targets.get(targetId);
+    if (t) t.remoteOldest = oldest;
+  }
+
+  /** Tries in flight to a target on this process. */
+  inFlight(upstreamId: string, targetId: string): number {
+    return this.#health.get(upstreamId)?.targets.get(targetId)?.inFlight ?? 0;
+  }
+
+  /** The record of a target (metrics, tests). */
+  target(upstreamId: string, targetId: string): TargetRuntime | undefined {
+    return this.#health.get(upstreamId)?.targets.get(targetId);
   }
 
   onOutcome(upstreamId: string, targetId: string, token: number, kind: OutcomeKind, status?: number, latencyMs?: number): void {
@@ -177,9 +202,7 @@ export class HealthManager implements OutcomeSink {
       this.#probing.set(id, running + 1);
       t.probing = true;
       const started = now;
-      const sep = t.address.lastIndexOf(':');
-      const host = t.address.slice(0, sep).replace(/^\[|\]$/g, '');
-      void this.#probe({ host, port: Number(t.address.slice(sep + 1)), address: t.address, hostHeader: h.upstream.host_header, active: a })
+      void this.#probe({ host: t.host, port: t.port, address: t.address, hostHeader: h.upstream.host_header, active: a })
         .catch((): OutcomeKind => 'tcp_failure')
         .then((kind) => {
           t.probing = false;
@@ -194,7 +217,7 @@ export class HealthManager implements OutcomeSink {
   }
 
   /** Kong: healthy targets every healthy.interval, unhealthy ones every unhealthy.interval; warming ones at the shorter. */
-  #intervalMs(h: UpstreamHealth, t: TargetHealth, any = false): number {
+  #intervalMs(h: UpstreamHealth, t: TargetRuntime, any = false): number {
     const a = h.upstream.healthchecks.active;
     const hi = a.healthy.interval * 1000;
     const ui = a.unhealthy.interval * 1000;
@@ -211,7 +234,7 @@ export class HealthManager implements OutcomeSink {
       live.add(u.id);
       let h = this.#health.get(u.id);
       if (!h) {
-        h = new UpstreamHealth(u, this.#now, (e) => this.#emit(e));
+        h = new UpstreamHealth(u, this.#now, (e) => this.#emit(e), this.#onAvailability);
         this.#health.set(u.id, h);
         this.#limits.set(u.id, new UpstreamLimits(h.gw, this.#now));
       } else if (h.upstream !== u) {
@@ -219,7 +242,7 @@ export class HealthManager implements OutcomeSink {
       }
       if (this.#attached.get(u.id) !== entry.balancer) {
         h.sync(entry.balancer.targets, initial);
-        h.attach(this.#sinkFor(u.id, entry.balancer));
+        h.attach(entry.balancer);
         this.#attached.set(u.id, entry.balancer);
       }
     }

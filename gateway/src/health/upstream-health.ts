@@ -2,37 +2,39 @@
  * The health of one upstream's targets: passive checks (Kong's counters over
  * real outcomes), the circuit breaker per target, active-check results,
  * manual overrides, warming, slow start, the stall guard, max ejection
- * percent and the all-unhealthy policy. Routability reaches the balancer
- * through one narrow method, {@link StatusSink.setAvailability}.
+ * percent and the all-unhealthy policy, over one {@link TargetRuntime}
+ * record per target. The balancer is bound to those records (one narrow
+ * method, `Balancer.bind`) and reads availability, factor and in-flight
+ * counts from them.
  *
  * Pure state: time is injected, probes and timers belong to the
  * {@link HealthManager}; every real flip is reported once as a
  * {@link HealthEvent}.
  */
+import type { Balancer } from '../balancer/balancer.js';
 import type { BreakerConfig, BreakerTransition } from '../breaker/circuit-breaker.js';
 import type { Upstream, UpstreamGwExtensions } from '../entities/types.js';
 import { UPSTREAM_GW_DEFAULTS } from '../entities/upstreams.js';
 import type { OutcomeKind, Thresholds } from './counters.js';
+import { balancerHealthy } from './threshold.js';
 import { LatencyStats } from './latency-stats.js';
-import { TargetHealth, type TargetState } from './target-health.js';
+import { TargetRuntime, type TargetRef, type TargetState } from './target-runtime.js';
 
-/** The balancer's health seam (Traefik's StatusSetter, Kong's setAddressStatus). */
-export interface StatusSink {
-  setAvailability(targetId: string, available: boolean, factor?: number): void;
-}
+export type { TargetRef } from './target-runtime.js';
+
+/**
+ * Told whenever a target's availability (what balancers read) changed:
+ * `--workers` pushes it to the proxies. `trial`: the target is half-open and
+ * the change admits one trial request (the owner grants that slot to one
+ * process only).
+ */
+export type AvailabilityListener = (upstreamId: string, t: TargetRuntime, trial: boolean) => void;
 
 export type HealthEvent =
   | { readonly kind: 'state'; readonly upstream: string; readonly target: string; readonly from: TargetState; readonly to: TargetState; readonly reason: string }
   | { readonly kind: 'breaker'; readonly upstream: string; readonly target: string; readonly from: string; readonly to: string; readonly reason: string }
   | { readonly kind: 'all-unhealthy'; readonly upstream: string; readonly on: boolean; readonly policy: 'fail-closed' | 'fail-open' }
   | { readonly kind: 'ejection-capped'; readonly upstream: string; readonly target: string; readonly reason: string };
-
-/** What a target looked like to the balancer (id, address, weight). */
-export interface TargetRef {
-  readonly id: string;
-  readonly address: string;
-  readonly weight: number;
-}
 
 /** Stall guard: how many hedging deadlines the oldest in-flight try may wait. */
 export const STALL_DEADLINES = 2;
@@ -41,21 +43,20 @@ const DEADLINE_CAP_MS = 60_000;
 
 export class UpstreamHealth {
   upstream: Upstream;
-  readonly targets = new Map<string, TargetHealth>();
+  readonly targets = new Map<string, TargetRuntime>();
   readonly latency = new LatencyStats();
-  /** requests in flight through this upstream (upstream limits) */
-  requests = 0;
   allUnhealthy = false;
   #gw: UpstreamGwExtensions;
   readonly #breakerCfg: { cooldownMs: number; cooldownMaxMs: number; halfOpenMax: number };
   readonly #now: () => number;
   readonly #emit: (e: HealthEvent) => void;
-  #sink: StatusSink | undefined;
+  readonly #onAvailability: AvailabilityListener | undefined;
   #nextToken = 1;
 
-  constructor(upstream: Upstream, now: () => number, emit: (e: HealthEvent) => void) {
+  constructor(upstream: Upstream, now: () => number, emit: (e: HealthEvent) => void, onAvailability?: AvailabilityListener) {
     this.#now = now;
     this.#emit = emit;
+    this.#onAvailability = onAvailability;
     this.upstream = upstream;
     this.#gw = { ...UPSTREAM_GW_DEFAULTS, ...(upstream.gw ?? {}) };
     this.#breakerCfg = { cooldownMs: 0, cooldownMaxMs: 0, halfOpenMax: 1 };
@@ -101,10 +102,12 @@ export class UpstreamHealth {
       const t = this.targets.get(r.id);
       if (t) {
         t.address = r.address;
+        t.host = r.host;
+        t.port = r.port;
         t.weight = r.weight;
         continue;
       }
-      const nt = new TargetHealth(r.id, r.address, r.weight, breakerCfg, this.#now);
+      const nt = new TargetRuntime(r, breakerCfg, this.#now);
       if (!initial && this.activeOn() && r.weight > 0) {
         nt.warming = true;
         nt.nextProbeAt = this.#now(); // the manager jitters the first probe
@@ -114,31 +117,34 @@ export class UpstreamHealth {
     for (const id of this.targets.keys()) if (!seen.has(id)) this.targets.delete(id);
   }
 
-  /** Use `sink` (the current balancer) from now on and push every target's availability to it. */
-  attach(sink: StatusSink): void {
-    this.#sink = sink;
+  /** Route with `balancer` from now on: bind it to this upstream's records (call after {@link sync}). */
+  attach(balancer: Balancer): void {
     this.applyAll();
+    balancer.bind((id) => this.targets.get(id));
   }
 
   // ---- what the proxy reports -------------------------------------------
 
-  /** A try started on `id`: returns a token for {@link tryEnded}; takes a half-open trial slot. */
-  tryStarted(id: string): number {
+  /** A try started on `id`: counts it in flight, takes a half-open trial slot; returns a token for {@link tryEnded}. */
+  tryStarted(id: string, longLived = false): number {
     const t = this.targets.get(id);
     const token = this.#nextToken++;
     if (!t) return token;
-    t.inFlight.set(token, this.#now());
-    if (t.breaker.state.state === 'half-open') {
-      t.breaker.trialStarted();
-      if (!t.breaker.admits()) this.applyAll();
-    }
+    t.tryStarted(token, this.#now(), !longLived);
+    if (t.breaker.state.state === 'half-open') this.trialStarted(t);
     return token;
   }
 
+  /** A half-open trial request was sent to `t` (here, or by a `--workers` proxy that held the slot). */
+  trialStarted(t: TargetRuntime): void {
+    if (t.breaker.state.state !== 'half-open') return;
+    t.breaker.trialStarted();
+    if (!t.breaker.admits()) this.applyAll();
+  }
+
   /** The try is over (answered, failed or cancelled). */
-  tryEnded(id: string, token: number): void {
-    const t = this.targets.get(id);
-    if (t) t.inFlight.delete(token);
+  tryEnded(id: string, token: number, latencyMs = 0, ok = true): void {
+    this.targets.get(id)?.tryEnded(token, latencyMs, ok);
   }
 
   /**
@@ -150,7 +156,7 @@ export class UpstreamHealth {
     const t = this.targets.get(id);
     if (!t) return;
     const now = this.#now();
-    if (token !== undefined) t.inFlight.delete(token);
+    if (token !== undefined) t.answered(token);
     let k: OutcomeKind | null = kind;
     if (kind === 'success' || kind === 'http_failure') {
       t.lastResponseAt = now;
@@ -234,16 +240,16 @@ export class UpstreamHealth {
     for (const t of this.targets.values()) {
       if (t.breaker.due()) this.#set(t, () => this.#bt(t, t.breaker.halfOpen()), 'cool-down ended');
       if (stallAfter !== undefined && !t.stalled && t.weight > 0) {
-        const oldest = t.oldestInFlight();
+        const oldest = t.oldestWaiting();
         if (oldest !== undefined && now - oldest > stallAfter && this.#othersAnsweredSince(t, oldest)) {
           this.#stall(t, `oldest in-flight request waiting ${Math.round(now - oldest)} ms (limit ${Math.round(stallAfter)} ms)`);
         }
       }
       // a stalled target that never answered gets traffic again after a cool-down (it may have recovered)
       if (t.stalled && now >= t.stalledUntil) this.#set(t, () => (t.stalled = false), 'stall cool-down ended');
-      if (t.rampStart !== null && this.#sink) {
+      if (t.rampStart !== null) {
         const f = this.#factor(t);
-        if (!this.allUnhealthy) this.#sink.setAvailability(t.id, t.routable(), f);
+        if (!this.allUnhealthy) this.#publish(t, t.routable(), f, false);
       }
     }
   }
@@ -259,9 +265,8 @@ export class UpstreamHealth {
     return d === undefined ? undefined : STALL_DEADLINES * d;
   }
 
-  /** Push every target's availability (and the all-unhealthy policy) to the balancer. */
+  /** Derive every target's availability (with the all-unhealthy policy) into its record. */
   applyAll(): void {
-    const sink = this.#sink;
     let weighted = 0;
     let routable = 0;
     let totalWeight = 0;
@@ -275,23 +280,28 @@ export class UpstreamHealth {
         routableWeight += t.weight;
       }
     }
-    // Kong's healthchecks.threshold: below this % of the weight available, the whole upstream is unhealthy
-    const threshold = this.upstream.healthchecks.threshold;
-    const all = weighted > 0 && (routable === 0 || (threshold > 0 && (routableWeight / totalWeight) * 100 < threshold));
+    // Kong's healthchecks.threshold: at or below this % of the weight available, the whole upstream is unhealthy
+    const all = weighted > 0 && (routable === 0 || !balancerHealthy(totalWeight, routableWeight, this.upstream.healthchecks.threshold));
     if (all !== this.allUnhealthy) {
       this.allUnhealthy = all;
       this.#emit({ kind: 'all-unhealthy', upstream: this.upstream.name, on: all, policy: this.#gw.all_unhealthy });
     }
-    if (!sink) return;
     const open = all && this.#gw.all_unhealthy === 'fail-open';
     const closed = all && !open;
-    for (const t of this.targets.values()) sink.setAvailability(t.id, open || (!closed && t.routable()), open ? 1 : this.#factor(t));
+    for (const t of this.targets.values()) {
+      const available = open || (!closed && t.routable());
+      this.#publish(t, available, open ? 1 : this.#factor(t), available && !open && t.breaker.state.state === 'half-open');
+    }
   }
 
   // ---- internals --------------------------------------------------------
 
+  #publish(t: TargetRuntime, available: boolean, factor: number, trial: boolean): void {
+    if (t.setAvailability(available, factor)) this.#onAvailability?.(this.upstream.id, t, trial);
+  }
+
   /** Run `mutate` on `t`, then report the flip (if any) and push availability when routability changed. */
-  #set(t: TargetHealth, mutate: () => void, reason: string): void {
+  #set(t: TargetRuntime, mutate: () => void, reason: string): void {
     const before = t.state();
     const wasRoutable = t.routable();
     mutate();
@@ -303,17 +313,17 @@ export class UpstreamHealth {
     }
   }
 
-  #stall(t: TargetHealth, reason: string): void {
+  #stall(t: TargetRuntime, reason: string): void {
     t.stalledUntil = this.#now() + this.#gw.breaker_cooldown * 1000;
     this.#set(t, () => (t.stalled = true), reason);
   }
 
   /** Report a breaker transition (call inside {@link #set} so the derived flip is reported too). */
-  #bt(t: TargetHealth, tr: BreakerTransition | null): void {
+  #bt(t: TargetRuntime, tr: BreakerTransition | null): void {
     if (tr) this.#emit({ kind: 'breaker', upstream: this.upstream.name, target: t.address, from: tr.from, to: tr.to, reason: tr.reason });
   }
 
-  #factor(t: TargetHealth): number {
+  #factor(t: TargetRuntime): number {
     if (t.rampStart === null) return 1;
     const f = (this.#now() - t.rampStart) / (this.#gw.slow_start * 1000);
     if (f >= 1 || this.#gw.slow_start === 0) {
@@ -335,7 +345,7 @@ export class UpstreamHealth {
     return ejected === 0 || (ejected + 1) * 100 <= this.#gw.max_ejection_percent * total;
   }
 
-  #othersAnsweredSince(t: TargetHealth, since: number): boolean {
+  #othersAnsweredSince(t: TargetRuntime, since: number): boolean {
     for (const o of this.targets.values()) if (o !== t && o.lastResponseAt > since) return true;
     return false;
   }

@@ -103,6 +103,8 @@ export interface MetricsSources {
   beforeScrape?: () => Promise<void>;
   health: HealthManager;
   runtime: Runtime;
+  /** requests in flight per target over the node's processes (default: this process's health records) */
+  activeRequests?: (upstreamId: string, targetId: string) => number;
   leaseExpiries: () => number;
   registrations: () => number;
 }
@@ -194,12 +196,12 @@ export function createMetrics(src: MetricsSources): Metrics {
     ),
     computed('gw_upstream_target_circuit', 'Circuit breaker state per target (closed, open, half-open): 1 for the current one', 'gauge', () =>
       perTarget((upstream, target, id, uid) => {
-        const t = src.health.upstream(uid)?.targets.get(id);
+        const t = src.health.target(uid, id);
         return t ? [{ value: 1, labels: { upstream, target, state: t.breaker.state.state } }] : [];
       }),
     ),
     computed('gw_upstream_target_active_requests', 'Requests in flight per target', 'gauge', () =>
-      perTarget((upstream, target, id) => [{ value: src.runtime.inFlight.get(id) ?? 0, labels: { upstream, target } }]),
+      perTarget((upstream, target, id, uid) => [{ value: src.activeRequests?.(uid, id) ?? src.health.inFlight(uid, id), labels: { upstream, target } }]),
     ),
     computed('gw_upstream_all_unhealthy', '1 while every target of the upstream is unhealthy', 'gauge', () =>
       [...src.runtime.snapshot.upstreams.values()].map((e) => ({ value: src.health.upstream(e.upstream.id)?.allUnhealthy ? 1 : 0, labels: { upstream: e.upstream.name } })),

@@ -197,11 +197,8 @@ async function forwardTries(
     const pool = deps.pools.get(dest.host, dest.port, service.connect_timeout, tlsFor(service.protocol, dest.host, entry?.upstream.host_header ?? null, service.tls_verify));
     const tryStart = performance.now();
     const target = entry ? dest.target : null;
-    let token = 0;
-    if (target && entry) {
-      deps.runtime.requestStarted(entry, target.id);
-      token = outcomes.tryStarted(entry.upstream.id, target.id);
-    }
+    // one report per try: started (in flight, trial slot) … verdict … ended
+    const token = target && entry ? outcomes.tryStarted(entry.upstream.id, target.id) : 0;
     // a streamed body is watched for write_timeout; a buffered one is written at once
     const watched = body && buffered === null ? watchWrites(req, service.write_timeout, (err) => handle.abort(err)) : undefined;
     const handle = dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? (body ? req : null), timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
@@ -226,8 +223,7 @@ async function forwardTries(
         const f = classify(r.err);
         outcomes.onOutcome(entry.upstream.id, target.id, token, f === 'timeout' ? 'timeout' : 'tcp_failure');
       }
-      outcomes.tryEnded(entry.upstream.id, target.id, token);
-      deps.runtime.requestEnded(entry, target.id, performance.now() - tryStart, r.ok);
+      outcomes.tryEnded(entry.upstream.id, target.id, token, performance.now() - tryStart, r.ok);
     });
     return { handle, started: tryStart, settled };
   };

@@ -33,12 +33,13 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
   const headers = upstreamHeaders(req, { host, clientIp: req.socket.remoteAddress ?? '', listenPort: deps.listenPort, scheme: routed.scheme, requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId, trusted: routed.trusted }, true);
   const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
   const upstream: Socket = connect({ host: dest.host, port: dest.port, timeout: service.connect_timeout });
-  if (dest.target && entry) deps.runtime.requestStarted(entry, dest.target.id);
+  // in flight (drains wait for it) but long-lived: not watched by the stall guard
+  const token = dest.target && entry ? deps.outcomes.tryStarted(entry.upstream.id, dest.target.id, true) : 0;
   let done = false;
   const finish = () => {
     if (done) return;
     done = true;
-    if (dest.target && entry) deps.runtime.requestEnded(entry, dest.target.id, 0, true);
+    if (dest.target && entry) deps.outcomes.tryEnded(entry.upstream.id, dest.target.id, token, 0, true);
     upstream.destroy();
     socket.destroy();
   };

@@ -42,8 +42,6 @@ export class Runtime {
   /** performance.now() before which the next rebuild waits (coalescing) */
   #nextAt = 0;
   #timer: NodeJS.Timeout | undefined;
-  /** per-target in-flight counts, by target id (the drain and health work read these) */
-  readonly inFlight = new Map<string, number>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
   /** changes the runtime could not build (the previous router/balancer kept serving) */
   buildFailures = 0;
@@ -92,18 +90,6 @@ export class Runtime {
   onSnapshot(listener: (s: Snapshot) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
-  }
-
-  requestStarted(entry: UpstreamEntry, targetId: string): void {
-    this.inFlight.set(targetId, (this.inFlight.get(targetId) ?? 0) + 1);
-    entry.balancer.onRequestStart(targetId);
-  }
-
-  requestEnded(entry: UpstreamEntry, targetId: string, latencyMs: number, ok: boolean): void {
-    const n = (this.inFlight.get(targetId) ?? 1) - 1;
-    if (n <= 0) this.inFlight.delete(targetId);
-    else this.inFlight.set(targetId, n);
-    entry.balancer.onRequestEnd(targetId, latencyMs, ok);
   }
 
   #onChange(events: readonly ChangeEvent[]): void {
@@ -199,7 +185,11 @@ export class Runtime {
     }
   }
 
-  /** `previous` carries availability and latency state over for targets still present (Kong #7835). */
+  /**
+   * `previous` carries the latency algorithm's averages over; availability
+   * and in-flight counts live in health's per-target records, which survive
+   * the rebuild (Kong #7835).
+   */
   #entry(u: Upstream, previous?: Balancer): UpstreamEntry {
     const balancer: Balancer = createBalancer(u, this.#store.targetsOf(u.id), previous ? { previous } : undefined);
     return { upstream: u, balancer };
@@ -216,8 +206,7 @@ export class Runtime {
 
 /**
  * A target update that keeps address, weight and upstream (a lease renewal,
- * new tags) changes nothing the balancer uses: skip the rebuild so in-flight
- * counts and health state stay put.
+ * new tags) changes nothing the balancer uses: skip the rebuild.
  */
 function balancerUnchanged(e: ChangeEvent): boolean {
   const a = e.old as Target | undefined;

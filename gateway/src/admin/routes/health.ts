@@ -5,8 +5,10 @@
  * `PUT /upstreams/{u}/targets/{t}[/{address}]/healthy|unhealthy`.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { splitHostPort } from '../../entities/hosts.js';
 import { isUuid, normalizeTarget } from '../../entities/index.js';
 import type { Target, Upstream } from '../../entities/types.js';
+import { balancerHealthy } from '../../health/threshold.js';
 import { leaseExpiresAt } from '../../leases/lease-keeper.js';
 import type { AdminContext } from '../context.js';
 import { AdminError, notFound } from '../kong-errors.js';
@@ -21,7 +23,8 @@ export interface TargetHealthInfo {
 
 /** What the admin may read of the runtime, without importing it (wired in gateway.ts). */
 export interface TargetRuntimeView {
-  activeRequests(targetId: string): number;
+  /** requests in flight to the target, summed over the node's processes (and, in a cluster, its nodes) */
+  activeRequests(upstreamId: string, targetId: string): number;
   targetHealth?(upstreamId: string, targetId: string): TargetHealthInfo | undefined;
   setTargetHealth?(upstreamId: string, targetId: string, healthy: boolean): 'ok' | 'no-balancer' | 'no-checker' | 'not-found';
 }
@@ -32,9 +35,11 @@ function checksConfigured(u: Upstream): boolean {
   return h.active.healthy.interval > 0 || h.active.unhealthy.interval > 0 || p.tcp_failures > 0 || p.timeouts > 0 || p.http_failures > 0;
 }
 
+/** Kong's `data.host`/`port` of a target (IPv6 stays bracketed, as Kong prints it). */
 function splitAddress(target: string): { ip: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(target);
-  return m ? { ip: m[1]!, port: Number(m[2]) } : { ip: target, port: 8000 };
+  const p = splitHostPort(target);
+  if (!p || p.port === undefined || !/^\d+$/.test(p.port)) return { ip: target, port: 8000 };
+  return { ip: p.ipv6 ? `[${p.host}]` : p.host, port: Number(p.port) };
 }
 
 export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, nodeId: string, view: TargetRuntimeView | undefined): void {
@@ -63,7 +68,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
     if (!ctx.kongOnly) {
       entry.gw = {
         state: info.state,
-        active_requests: view?.activeRequests(t.id) ?? 0,
+        active_requests: view?.activeRequests(u.id, t.id) ?? 0,
         ejected_until: info.ejected_until,
         lease_expires_at: leaseExpiresAt(ctx.store, t),
       };
@@ -81,8 +86,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
       if (q.balancer_health === '1' || q.balancer_health === 'true') {
         const total = targets.reduce((a, t) => a + t.weight, 0);
         const unavailable = described.reduce((a, d) => a + d.unavailable, 0);
-        // Kong: healthy when the available share of the weight is above `threshold` percent
-        const healthy = total > 0 && ((total - unavailable) / total) * 100 > u.healthchecks.threshold && total - unavailable > 0;
+        const healthy = balancerHealthy(total, total - unavailable, u.healthchecks.threshold);
         return {
           status: 200,
           body: {

@@ -97,7 +97,7 @@ export class LatencyBalancer extends TargetSetBalancer {
   #score(i: number, now: number): number {
     const d = this.#decayed(i, now);
     const e = Number.isNaN(d) ? (this.#known > 0 ? this.#sum / this.#known : 1) : d;
-    return (Math.max(e, 0.001) * (this.set.active[i]! + 1)) / this.set.effectiveWeight(i);
+    return (Math.max(e, 0.001) * (this.set.active(i) + 1)) / this.set.effectiveWeight(i);
   }
 
   /** exact: the lowest score, scanning from a rotating start so ties spread */

@@ -47,7 +47,7 @@ export class LeastConnectionsBalancer extends TargetSetBalancer {
   }
 
   #rescore(i: number): void {
-    this.#score[i] = (this.set.active[i]! + 1) / this.set.effectiveWeight(i);
+    this.#score[i] = (this.set.active(i) + 1) / this.set.effectiveWeight(i);
   }
 
   pick(ctx: PickContext): PickResult | undefined {

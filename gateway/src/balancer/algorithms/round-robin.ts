@@ -77,7 +77,7 @@ export class RoundRobinBalancer extends TargetSetBalancer {
   }
 
   #admit(i: number): boolean {
-    const f = this.set.factor[i]!;
+    const f = this.set.factor(i);
     if (f >= 1) return true;
     const c = this.#credit[i]! + f;
     if (c >= 1 - 1e-9) {

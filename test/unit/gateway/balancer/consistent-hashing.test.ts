@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Balancer, PickContext } from '../../../../gateway/src/balancer/balancer.js';
 import { normalizePath, readCookie, readQueryArg } from '../../../../gateway/src/balancer/hash-input.js';
 import { createBalancer } from '../../../../gateway/src/balancer/registry.js';
-import { ctx, equal, targets, upstream } from './fixtures.js';
+import { ctx, equal, targets, upstream, status } from './fixtures.js';
 
 // set after parsing: Kong's upstream schema turns `hash_on: none` into round-robin
 const ch = (fields: Record<string, unknown>, ts = equal(8)): Balancer => createBalancer({ ...upstream(fields), algorithm: 'consistent-hashing' }, ts);
@@ -54,13 +54,13 @@ test('consistent hashing: an unavailable or tried target is skipped, its keys go
   const b = ch({ hash_on: 'path' }, equal(3));
   const c = ctx({ path: '/k' });
   const first = b.pick(c)!.target.id;
-  b.setAvailability(first, false);
+  status(b).set(first, false);
   const second = b.pick(c)!.target.id;
   assert.notEqual(second, first);
   const third = b.pick(ctx({ path: '/k', tried: new Set([second]) }))!.target.id;
   assert.ok(third !== first && third !== second);
   assert.equal(b.pick(ctx({ path: '/k', tried: new Set([second, third]) })), undefined);
-  b.setAvailability(first, true);
+  status(b).set(first, true);
   assert.equal(b.pick(c)!.target.id, first, 'back to its own target');
 });
 
@@ -68,7 +68,7 @@ test('consistent hashing: weight 0 gets no keys; no available target gives no pi
   const ts = targets(0, 100);
   const b = ch({ hash_on: 'ip' }, ts);
   for (let k = 0; k < 50; k++) assert.equal(at(b, ctx({ clientIp: `10.0.0.${k}` })), ts[1]!.target);
-  b.setAvailability(ts[1]!.id, false);
+  status(b).set(ts[1]!.id, false);
   assert.equal(b.pick(ctx()), undefined);
   assert.equal(ch({ hash_on: 'ip' }, targets(0)).pick(ctx()), undefined);
 });

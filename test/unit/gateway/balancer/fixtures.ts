@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { parseEntity } from '../../../../gateway/src/entities/index.js';
 import type { Target, Upstream } from '../../../../gateway/src/entities/types.js';
 import type { Balancer, PickContext } from '../../../../gateway/src/balancer/balancer.js';
+import { LocalStatusTable } from '../../../../gateway/src/balancer/local-status.js';
 
 export const UPSTREAM_ID = '6f0b6a2e-3c47-4b8e-9d0a-1b2c3d4e5f60';
 
@@ -41,4 +42,24 @@ export function tally(xs: readonly number[]): Map<number, number> {
   const m = new Map<number, number>();
   for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
   return m;
+}
+
+const tables = new WeakMap<Balancer, LocalStatusTable>();
+
+/**
+ * The per-target records a balancer reads, for a balancer without health:
+ * `status(b).set(id, available, factor)`, `.start(id)`, `.end(id, ms, ok)`
+ * play health's part (health/target-runtime.ts in the gateway).
+ */
+export function status(b: Balancer): LocalStatusTable {
+  let t = tables.get(b);
+  if (!t) tables.set(b, (t = new LocalStatusTable(b)));
+  return t;
+}
+
+/** Bind `next` (a rebuilt balancer) to the records of `prev`, as health does after a rebuild. */
+export function rebind(prev: Balancer, next: Balancer): void {
+  const t = status(prev);
+  t.bindTo(next);
+  tables.set(next, t);
 }

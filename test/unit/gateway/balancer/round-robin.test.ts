@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RoundRobinBalancer } from '../../../../gateway/src/balancer/algorithms/round-robin.js';
 import { createBalancer } from '../../../../gateway/src/balancer/registry.js';
-import { ctx, equal, picks, tally, targets, upstream } from './fixtures.js';
+import { ctx, equal, picks, tally, targets, upstream, status } from './fixtures.js';
 
 const rr = (ts: ReturnType<typeof targets>, seed = 0) => createBalancer(upstream(), ts, { seed });
 
@@ -45,10 +45,10 @@ test('round-robin never picks weight 0, and all weight 0 means no target', () =>
 test('round-robin skips an unavailable target and takes it back when available again', () => {
   const ts = equal(3);
   const b = rr(ts);
-  b.setAvailability(ts[1]!.id, false);
+  status(b).set(ts[1]!.id, false);
   assert.equal(b.availableCount(), 2);
   assert.deepEqual(new Set(picks(b, ts, 10)), new Set([0, 2]));
-  b.setAvailability(ts[1]!.id, true);
+  status(b).set(ts[1]!.id, true);
   assert.equal(b.availableCount(), 3);
   assert.deepEqual(tally(picks(b, ts, 30)), new Map([[0, 10], [1, 10], [2, 10]]));
 });
@@ -56,7 +56,7 @@ test('round-robin skips an unavailable target and takes it back when available a
 test('round-robin returns nothing when every target is unavailable', () => {
   const ts = equal(2);
   const b = rr(ts);
-  for (const t of ts) b.setAvailability(t.id, false);
+  for (const t of ts) status(b).set(t.id, false);
   assert.equal(b.pick(ctx()), undefined);
 });
 
@@ -81,7 +81,7 @@ test('round-robin: slow-start factor scales the share (weight 100 at 0.5 vs weig
   for (const weights of [[100, 100], [65535, 65535, 1]]) {
     const ts = targets(...weights);
     const b = rr(ts);
-    b.setAvailability(ts[0]!.id, true, 0.5);
+    status(b).set(ts[0]!.id, true, 0.5);
     const c = tally(picks(b, ts, 3000));
     const ratio = c.get(0)! / c.get(1)!;
     assert.ok(Math.abs(ratio - 0.5) < 0.05, `${weights}: ratio ${ratio}`);
@@ -91,7 +91,7 @@ test('round-robin: slow-start factor scales the share (weight 100 at 0.5 vs weig
 test('round-robin: a factor of 0.01 still lets the target through, rarely', () => {
   const ts = equal(2);
   const b = rr(ts);
-  b.setAvailability(ts[0]!.id, true, 0);
+  status(b).set(ts[0]!.id, true, 0);
   const c = tally(picks(b, ts, 1010));
   assert.equal(c.get(0), 10);
 });
@@ -99,11 +99,11 @@ test('round-robin: a factor of 0.01 still lets the target through, rarely', () =
 test('round-robin: a factor outside [0, 1] is a clear error', () => {
   const ts = equal(1);
   const b = rr(ts);
-  for (const f of [-0.1, 1.5, Number.NaN]) assert.throws(() => b.setAvailability(ts[0]!.id, true, f), /factor must be a number in \[0, 1\]/);
+  for (const f of [-0.1, 1.5, Number.NaN]) assert.throws(() => status(b).set(ts[0]!.id, true, f), /factor must be a number in \[0, 1\]/);
 });
 
 test('round-robin: availability of a removed target is ignored', () => {
   const b = rr(equal(2));
-  b.setAvailability('00000000-0000-4000-8000-000000000000', false);
+  status(b).set('00000000-0000-4000-8000-000000000000', false);
   assert.equal(b.availableCount(), 2);
 });

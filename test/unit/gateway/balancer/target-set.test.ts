@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TargetSet, toBalancerTarget } from '../../../../gateway/src/balancer/target-set.js';
 import { createBalancer } from '../../../../gateway/src/balancer/registry.js';
-import { ctx, equal, picks, upstream } from './fixtures.js';
+import { LocalStatus } from '../../../../gateway/src/balancer/local-status.js';
+import { ctx, equal, picks, rebind, status, upstream } from './fixtures.js';
 
 const parsed: { target: string; host: string; port: number }[] = [
   { target: '10.0.0.1:80', host: '10.0.0.1', port: 80 },
@@ -36,13 +37,15 @@ test('availableCount counts available targets with weight > 0, once per flip', (
     { id: 'b', target: 'b:1', weight: 0 },
     { id: 'c', target: 'c:1', weight: 5 },
   ]);
+  // the set reads each target's record; before health binds its own, a LocalStatus
+  const rec = (i: number) => s.status[i] as LocalStatus;
   assert.equal(s.availableCount(), 2);
-  s.setAvailability('a', false);
-  s.setAvailability('a', false);
-  s.setAvailability('b', false);
+  rec(0).set(false);
+  rec(0).set(false);
+  rec(1).set(false);
   assert.equal(s.availableCount(), 1);
-  s.setAvailability('b', true);
-  s.setAvailability('a', true, 0.5);
+  rec(1).set(true);
+  rec(0).set(true, 0.5);
   assert.equal(s.availableCount(), 2);
   assert.equal(s.effectiveWeight(0), 0.5);
   assert.equal(s.usable(0, ctx({ tried: new Set(['a']) })), false);
@@ -57,9 +60,11 @@ for (const algorithm of ['round-robin', 'least-connections', 'consistent-hashing
   test(`${algorithm}: a rebuilt balancer keeps the health state of targets still present`, () => {
     const ts = equal(3);
     const before = createBalancer(upstream({ algorithm }), ts.slice(0, 2), { seed: 0 });
-    before.setAvailability(ts[0]!.id, false);
-    before.setAvailability(ts[1]!.id, true, 0.5);
+    status(before).set(ts[0]!.id, false);
+    status(before).set(ts[1]!.id, true, 0.5);
+    // the state is in the records (health's), which a rebuilt balancer is bound to
     const after = createBalancer(upstream({ algorithm }), ts, { previous: before, seed: 0 });
+    rebind(before, after);
     assert.equal(after.availableCount(), 2);
     assert.ok(!picks(after, ts, 20).includes(0));
     assert.equal(after.algorithm, algorithm);

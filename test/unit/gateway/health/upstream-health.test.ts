@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { createBalancer } from '../../../../gateway/src/balancer/registry.js';
 import type { Balancer } from '../../../../gateway/src/balancer/balancer.js';
 import type { Target } from '../../../../gateway/src/entities/types.js';
-import { UpstreamHealth, type HealthEvent, type StatusSink } from '../../../../gateway/src/health/upstream-health.js';
+import { balancerHealthy } from '../../../../gateway/src/health/threshold.js';
+import { UpstreamHealth, type HealthEvent } from '../../../../gateway/src/health/upstream-health.js';
 import { ctx, equal, upstream } from '../balancer/fixtures.js';
 
 const PASSIVE = { passive: { unhealthy: { tcp_failures: 2, timeouts: 2, http_failures: 2 } } };
@@ -167,13 +168,12 @@ test('manual unhealthy holds a target out until manual healthy, which also clear
 
 test('slow start ramps the factor linearly after a recovery', () => {
   let t = 0;
-  const calls: [string, boolean, number][] = [];
-  const sink: StatusSink = { setAvailability: (id, a, f = 1) => void calls.push([id, a, f]) };
   const u = upstream({ healthchecks: PASSIVE, gw: { slow_start: 10, breaker_cooldown: 1 } });
   const targets = equal(2);
   const h = new UpstreamHealth(u, () => t, () => undefined);
-  h.sync(createBalancer(u, targets).targets, true);
-  h.attach(sink);
+  const balancer = createBalancer(u, targets);
+  h.sync(balancer.targets, true);
+  h.attach(balancer);
   const id = targets[0]!.id;
   h.outcome(id, 'tcp_failure');
   h.outcome(id, 'tcp_failure');
@@ -183,9 +183,9 @@ test('slow start ramps the factor linearly after a recovery', () => {
   h.outcome(id, 'success', 200, 1, tok);
   const factors: number[] = [];
   for (let s = 0; s <= 12; s += 3) {
-    calls.length = 0;
     h.tick();
-    factors.push(+(calls.find((c) => c[0] === id)?.[2] ?? NaN).toFixed(2));
+    // what the balancer reads: the target's record
+    factors.push(+h.targets.get(id)!.factor.toFixed(2));
     t += 3_000;
   }
   assert.deepEqual(factors.slice(0, 4), [0, 0.3, 0.6, 0.9]);
@@ -249,4 +249,19 @@ test('healthchecks.threshold: below that share of the weight available, the whol
   h.outcome(ids[1]!, 'tcp_failure');
   assert.equal(h.allUnhealthy, true, '50 % < 60 %');
   assert.equal(picks().size, 0, 'fail-closed: nothing is picked');
+});
+
+test('healthchecks.threshold: exactly that share available is unhealthy too (Kong: healthy only above it)', () => {
+  const { h, ids, picks } = setup({ healthchecks: { ...PASSIVE, threshold: 50 }, gw: { max_ejection_percent: 100 } }, 4);
+  h.outcome(ids[0]!, 'tcp_failure');
+  h.outcome(ids[0]!, 'tcp_failure');
+  assert.equal(h.allUnhealthy, false, '75 % > 50 %');
+  h.outcome(ids[1]!, 'tcp_failure');
+  h.outcome(ids[1]!, 'tcp_failure');
+  assert.equal(h.allUnhealthy, true, '50 % is not above 50 %');
+  assert.equal(picks().size, 0);
+  assert.equal(balancerHealthy(200, 100, 50), false);
+  assert.equal(balancerHealthy(200, 101, 50), true);
+  assert.equal(balancerHealthy(0, 0, 0), false);
+  assert.equal(balancerHealthy(10, 10, 100), false, 'Kong: threshold 100 is never healthy');
 });

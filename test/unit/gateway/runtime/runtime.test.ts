@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { parseEntity } from '../../../../gateway/src/entities/index.js';
 import type { AnyEntity, Target, Upstream } from '../../../../gateway/src/entities/types.js';
 import { silentLogger } from '../../../../gateway/src/observability/log.js';
+import { LocalStatusTable } from '../../../../gateway/src/balancer/local-status.js';
 import { Runtime } from '../../../../gateway/src/runtime/runtime.js';
 import { MemoryStore } from '../../../../gateway/src/store/memory.js';
 
@@ -35,10 +36,14 @@ test('only what changed is rebuilt: a lease renewal keeps the balancer, a weight
   assert.notEqual(s3.upstreams.get('a')!.balancer, s1.upstreams.get('a')!.balancer);
   assert.equal(s3.upstreams.get('b')!.balancer, s1.upstreams.get('b')!.balancer);
   assert.equal(s3.router, s1.router, 'target changes do not recompile the router');
-  // availability set by health code survives a rebuild of the upstream's balancer
-  s3.upstreams.get('a')!.balancer.setAvailability(ta.id, false);
+  // availability lives in health's per-target records, not in the balancer: a rebuilt balancer bound to them sees it
+  const records = new LocalStatusTable(s3.upstreams.get('a')!.balancer);
+  records.set(ta.id, false);
+  assert.equal(s3.upstreams.get('a')!.balancer.availableCount(), 0);
   await store.apply([{ op: 'put', kind: 'targets', entity: { ...ta, weight: 6 } }]);
   await tick();
+  assert.notEqual(rt.snapshot.upstreams.get('a')!.balancer, s3.upstreams.get('a')!.balancer);
+  records.bindTo(rt.snapshot.upstreams.get('a')!.balancer);
   assert.equal(rt.snapshot.upstreams.get('a')!.balancer.availableCount(), 0);
   await store.apply([{ op: 'put', kind: 'services', entity: entity('services', { name: 's', host: 'a' }) }]);
   await tick();

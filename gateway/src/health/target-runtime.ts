@@ -1,0 +1,176 @@
+/**
+ * One target's runtime state, in one record owned by health (Envoy's
+ * `Host`): the health flags, one per source (Envoy's host flags, STYLE §4),
+ * the circuit breaker, the node's one in-flight count, the stall guard's
+ * view of tries waiting for an answer, and slow start. Each source sets and
+ * clears only its own flag; routability is derived.
+ *
+ * The balancer reads it through {@link TargetStatus} (`available`,
+ * `factor`, `inFlight`) and is told about changes through the watcher it
+ * registered; it never writes here. The record survives balancer rebuilds
+ * (a rebuild binds the new balancer to the same records).
+ *
+ * Hot path: {@link tryStarted}/{@link answered}/{@link tryEnded} are O(1)
+ * (one Map insert/delete for tries that wait for headers).
+ */
+import type { StatusWatcher, TargetStatus } from '../balancer/balancer.js';
+import { checkFactor } from '../balancer/local-status.js';
+import { CircuitBreaker, type BreakerConfig } from '../breaker/circuit-breaker.js';
+import { HealthCounters } from './counters.js';
+
+/** What the Admin API reports as `gw.state` (DESIGN §5). */
+export type TargetState = 'warming' | 'healthy' | 'unhealthy' | 'draining' | 'ejected';
+
+/** What a target looks like to health (from the balancer: id, address, parsed host/port, weight). */
+export interface TargetRef {
+  readonly id: string;
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  readonly weight: number;
+}
+
+export class TargetRuntime implements TargetStatus {
+  readonly id: string;
+  address: string;
+  host: string;
+  port: number;
+  /** weight 0 = draining (deploys): the flag that comes from the entity */
+  weight: number;
+
+  // ---- health flags, one per source ---------------------------------------
+  /** active checks reached their unhealthy threshold */
+  failedActive = false;
+  /** an operator's `PUT …/unhealthy` */
+  manualUnhealthy = false;
+  /** added to an upstream with active checks and not yet probed successfully */
+  warming = false;
+  /** stall guard: the oldest in-flight request waits far too long while others answer */
+  stalled = false;
+  /** when a stalled target gets traffic again if it has not answered by then (ms) */
+  stalledUntil = 0;
+  /** passive checks' source: their verdict opens the circuit (closed → open → half-open → closed) */
+  readonly breaker: CircuitBreaker;
+  readonly activeCounters = new HealthCounters();
+  readonly passiveCounters = new HealthCounters();
+
+  // ---- what the balancer reads (derived by UpstreamHealth) ------------------
+  /** routable, after the upstream's all-unhealthy policy */
+  available = true;
+  /** slow-start factor in [0, 1] */
+  factor = 1;
+  /** slow start: when the current ramp began (ms), null when not ramping */
+  rampStart: number | null = null;
+
+  // ---- traffic ------------------------------------------------------------
+  /** tries in flight on this process (the one count: balancers, drains and metrics read it) */
+  inFlight = 0;
+  /** tries still waiting for response headers, token → start ms, in start order (the first is the oldest) */
+  readonly #waiting = new Map<number, number>();
+  /**
+   * `--workers`: the oldest waiting start reported by other processes of the
+   * node (ms, 0 = none), so the stall guard of the process that owns health
+   * sees their tries too.
+   */
+  remoteOldest = 0;
+  /** last time this target answered anything (ms) */
+  lastResponseAt = 0;
+
+  // ---- active checks ------------------------------------------------------
+  /** one probe in flight at most; when the next one is due */
+  probing = false;
+  nextProbeAt = 0;
+
+  #watcher: StatusWatcher | undefined;
+  #slot = -1;
+
+  constructor(ref: TargetRef, breaker: BreakerConfig, now: () => number) {
+    this.id = ref.id;
+    this.address = ref.address;
+    this.host = ref.host;
+    this.port = ref.port;
+    this.weight = ref.weight;
+    this.breaker = new CircuitBreaker(breaker, now);
+  }
+
+  // ---- TargetStatus -------------------------------------------------------
+
+  watch(watcher: StatusWatcher, slot: number): void {
+    this.#watcher = watcher;
+    this.#slot = slot;
+  }
+
+  /** Set what the balancer sees; tells it when something changed. Returns whether it did. */
+  setAvailability(available: boolean, factor: number): boolean {
+    checkFactor(factor);
+    if (this.available === available && this.factor === factor) return false;
+    this.available = available;
+    this.factor = factor;
+    this.#watcher?.changed(this.#slot);
+    return true;
+  }
+
+  /** A try started at `now`; `watched` = the stall guard waits for its answer. */
+  tryStarted(token: number, now: number, watched: boolean): void {
+    this.inFlight++;
+    if (watched) this.#waiting.set(token, now);
+    this.#watcher?.started(this.#slot);
+  }
+
+  /** The try's response headers arrived (or it failed): no longer waiting. */
+  answered(token: number): void {
+    this.#waiting.delete(token);
+  }
+
+  /** The try is over. */
+  tryEnded(token: number, latencyMs: number, ok: boolean): void {
+    if (this.inFlight > 0) this.inFlight--;
+    this.#waiting.delete(token);
+    this.#watcher?.ended(this.#slot, latencyMs, ok);
+  }
+
+  /** Start of the oldest try still waiting for headers, here or (`--workers`) in another process, or undefined. */
+  oldestWaiting(): number | undefined {
+    let oldest: number | undefined;
+    for (const start of this.#waiting.values()) {
+      oldest = start;
+      break;
+    }
+    if (this.remoteOldest > 0 && (oldest === undefined || this.remoteOldest < oldest)) return this.remoteOldest;
+    return oldest;
+  }
+
+  /** Start of the oldest try waiting on this process only (what a worker reports). */
+  oldestLocal(): number {
+    for (const start of this.#waiting.values()) return start;
+    return 0;
+  }
+
+  // ---- derived ------------------------------------------------------------
+
+  /** No health source objects (weight is the balancer's business). */
+  routable(): boolean {
+    return !this.failedActive && !this.manualUnhealthy && !this.warming && !this.stalled && this.breaker.admits();
+  }
+
+  /** Unhealthy for a health reason other than warming (what active checks probe at `unhealthy.interval`). */
+  unhealthy(): boolean {
+    return this.failedActive || this.manualUnhealthy || this.breaker.state.state !== 'closed';
+  }
+
+  /** The one word the Admin API shows; the order decides which source wins. */
+  state(): TargetState {
+    if (this.weight === 0) return 'draining';
+    if (this.breaker.state.state !== 'closed') return 'ejected';
+    if (this.manualUnhealthy) return 'unhealthy';
+    // never passed a probe yet: still warming, whatever the failing probes say
+    if (this.warming) return 'warming';
+    if (this.failedActive || this.stalled) return 'unhealthy';
+    return 'healthy';
+  }
+
+  /** Kong's word for the address: HEALTHY unless a health source holds it out. */
+  kongHealth(): 'HEALTHY' | 'UNHEALTHY' {
+    return this.unhealthy() || this.warming ? 'UNHEALTHY' : 'HEALTHY';
+  }
+}
