@@ -12,6 +12,7 @@ import type { Balancer } from '../balancer/balancer.js';
 import type { HealthManager } from '../health/health-manager.js';
 import type { StatusSink } from '../health/upstream-health.js';
 import type { Logger } from '../observability/log.js';
+import type { ProxyLimits } from '../proxy/server.js';
 import { RequestMetrics, type ProxyStats } from '../observability/metrics.js';
 import type { ChangeEvent, Store, WriteOp } from '../store/store.js';
 import { OUTCOME_CODES, type AvailabilityItem, type FromWorker, type ToWorker } from './messages.js';
@@ -21,6 +22,7 @@ export interface ClusterOptions {
   proxyListen: string;
   logLevel: string;
   trustedIps: readonly string[];
+  proxyLimits: Partial<ProxyLimits>;
   store: Store;
   logger: Logger;
 }
@@ -159,7 +161,7 @@ export class ClusterControl {
         for (const kind of ['services', 'upstreams', 'routes', 'targets'] as const) {
           for (const entity of this.#opts.store.all(kind)) ops.push({ op: 'put', kind, entity });
         }
-        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], workers: this.#opts.workers, ops, availability: [...this.#availability.values()] });
+        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], proxyLimits: this.#opts.proxyLimits, workers: this.#opts.workers, ops, availability: [...this.#availability.values()] });
       };
       w.on('message', (m: FromWorker) => {
         switch (m.t) {

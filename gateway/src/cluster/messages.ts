@@ -5,12 +5,13 @@
  */
 import type { WriteOp } from '../store/store.js';
 import type { ExportedSeries } from '../observability/metrics.js';
+import type { ProxyLimits } from '../proxy/server.js';
 
 /** [upstream id, target id, available 1/0, slow-start factor] */
 export type AvailabilityItem = [string, string, 0 | 1, number];
 
 export type ToWorker =
-  | { t: 'init'; proxyListen: string; logLevel: string; trustedIps: string[]; workers: number; ops: WriteOp[]; availability: AvailabilityItem[] }
+  | { t: 'init'; proxyListen: string; logLevel: string; trustedIps: string[]; proxyLimits: Partial<ProxyLimits>; workers: number; ops: WriteOp[]; availability: AvailabilityItem[] }
   | { t: 'changes'; ops: WriteOp[] }
   | { t: 'availability'; items: AvailabilityItem[] }
   | { t: 'metrics?'; id: number }

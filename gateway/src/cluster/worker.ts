@@ -65,7 +65,7 @@ export function runWorker(): void {
     for (const [, t, a, f] of m.availability) known.set(t, [a, f]);
     for (const e of byId.values()) applyKnown(e);
     outcomes = new WorkerOutcomes(send, (id) => byId.get(id)?.upstream, m.workers);
-    proxy = createProxyServer({ runtime, logger: log, outcomes, metrics: requests, trustedIps: m.trustedIps });
+    proxy = createProxyServer({ runtime, logger: log, outcomes, metrics: requests, trustedIps: m.trustedIps, limits: m.proxyLimits });
     const addr = parseListen(m.proxyListen, 'proxyListen');
     const { port } = await proxy.listen(addr.host, addr.port);
     let lastSent = 0;
