@@ -304,6 +304,29 @@ test('a body over the buffer streams as soon as the buffer is full, and a fast o
   await stillServing();
 });
 
+test('a streamed body (over the buffer) is still retried on another target when the first one refuses the connection', async () => {
+  const dead = await deadPort();
+  assert.equal((await admin('PUT', '/upstreams/mixed', {})).status, 200);
+  assert.equal((await admin('POST', '/upstreams/mixed/targets', { target: `127.0.0.1:${dead}` })).status, 201);
+  assert.equal((await admin('POST', '/upstreams/mixed/targets', { target: `127.0.0.1:${up.port}` })).status, 201);
+  assert.equal((await admin('PUT', '/services/mixed', { host: 'mixed', retries: 2 })).status, 200);
+  assert.equal((await admin('PUT', '/services/mixed/routes/mixed', { paths: ['/mixed'] })).status, 200);
+  await waitFor(async () => (await control('/mixed/ready')) === 200, 5000, 'mixed route');
+  const body = Buffer.alloc(1048576, 2);
+  for (let i = 0; i < 4; i++) {
+    const before = up.seen.length;
+    const r = await raw((s) => {
+      s.write(`POST /mixed/${i} HTTP/1.1\r\nhost: m.test\r\ncontent-length: ${body.length}\r\n\r\n`);
+      s.write(body);
+    });
+    assert.deepEqual(responses(r.text), [200], `request ${i}`);
+    r.socket.destroy();
+    assert.equal(up.seen.length, before + 1);
+    assert.equal(up.seen.at(-1)!.bodyBytes, body.length, `request ${i}: the whole body reached the live target`);
+  }
+  await stillServing();
+});
+
 test('pipelined requests reach the upstream one at a time and in order, answered in order', async () => {
   const start = up.seen.length;
   let text = '';
