@@ -37,6 +37,9 @@ export const errorCatalogue = {
   GW_ERR_PROXY_INTERNAL: { status: 500, message: 'An unexpected error occurred' },
   GW_ERR_PROXY_UPSTREAM_LIMIT: { status: 503, message: 'upstream %s is over its limits, retry later' },
   GW_ERR_PROXY_HTTPS_REQUIRED: { status: 426, message: 'Please use HTTPS protocol' },
+  GW_ERR_PROXY_BAD_HOST: { status: 400, message: 'Bad request: invalid Host header (%s)' },
+  GW_ERR_PROXY_HEADERS_TOO_MANY: { status: 431, message: 'Request header fields too large: more than %s header fields' },
+  GW_ERR_PROXY_BODY_TIMEOUT: { status: 408, message: 'Request timeout: no request body data for %s ms (client_body_timeout)' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type GwErrorCode = keyof typeof errorCatalogue;

@@ -8,7 +8,7 @@ import { createAdminServer, createStatusServer } from './admin/server.js';
 import { DeclarativeConfig, type ApplySummary } from './config/reload.js';
 import { parseListen } from './config/settings.js';
 import { createLogger, silentLogger, type Logger } from './observability/log.js';
-import { createProxyServer, type ProxyServer } from './proxy/server.js';
+import { createProxyServer, type ProxyLimits, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
 import { createStore } from './store/index.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
@@ -38,6 +38,8 @@ export interface GatewayOptions {
   trustedIps?: readonly string[];
   /** Kong's status_listen: HOST:PORT for /status, /status/ready and /metrics without admin rights (default off) */
   statusListen?: string | undefined;
+  /** what one client may send to the proxy (body buffer, client_body_timeout, header count; defaults in proxy/server.ts) */
+  proxyLimits?: Partial<ProxyLimits>;
   /** period of health timers (cool-downs, slow start, stall guard, probe scheduling), ms (default 100) */
   healthTickMs?: number;
 }
@@ -103,7 +105,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     runtime = new Runtime({ store, logger });
     runtime.start();
     const workers = options.workers ?? 1;
-    if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], store, logger });
+    if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], proxyLimits: options.proxyLimits ?? {}, store, logger });
     health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, onAvailability: cluster?.onAvailability });
     health.start();
     let registrations = 0;
@@ -119,7 +121,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sources = { requests: { series: () => c.requests.series() }, proxy: c.stats, beforeScrape: () => c.collect() };
     } else {
       const requests = new RequestMetrics();
-      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests, trustedIps: options.trustedIps });
+      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests, trustedIps: options.trustedIps, limits: options.proxyLimits });
       proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
       sources = { requests, proxy: proxy.stats };
     }

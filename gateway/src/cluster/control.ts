@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { HealthManager } from '../health/health-manager.js';
 import type { TargetRuntime } from '../health/target-runtime.js';
 import type { Logger } from '../observability/log.js';
+import type { ProxyLimits } from '../proxy/server.js';
 import { RequestMetrics, type ProxyStats } from '../observability/metrics.js';
 import type { ChangeEvent, Store, WriteOp } from '../store/store.js';
 import { ALL_NODES, OUTCOME_CODES, type AvailabilityItem, type BusMessage, type NodeId } from './bus.js';
@@ -30,6 +31,7 @@ export interface ClusterOptions {
   proxyListen: string;
   logLevel: string;
   trustedIps: readonly string[];
+  proxyLimits: Partial<ProxyLimits>;
   store: Store;
   logger: Logger;
 }
@@ -176,7 +178,7 @@ export class ClusterControl {
         // a trial slot nobody holds (no worker was live) goes to the newcomer
         for (const k of this.#availability.values()) if (k.item[4] === 1 && k.grantee === undefined) k.grantee = node;
         const availability = [...this.#availability.values()].map((k) => this.#itemFor(k, node));
-        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], workers: this.#opts.workers, ops, availability });
+        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], proxyLimits: this.#opts.proxyLimits, workers: this.#opts.workers, ops, availability });
       };
       w.on('message', (m: FromWorker) => {
         if (isBusMessage(m)) return this.bus.deliver(w, m);

@@ -8,13 +8,14 @@
 import type { WriteOp } from '../store/store.js';
 import type { ExportedSeries } from '../observability/metrics.js';
 import type { AvailabilityItem, BusMessage } from './bus.js';
+import type { ProxyLimits } from '../proxy/server.js';
 
 export type { AvailabilityItem, InFlightItem } from './bus.js';
 export { OUTCOME_CODES } from './bus.js';
 
 /** Lifecycle messages to a worker. */
 export type ToWorkerLifecycle =
-  | { t: 'init'; proxyListen: string; logLevel: string; trustedIps: string[]; workers: number; ops: WriteOp[]; availability: AvailabilityItem[] }
+  | { t: 'init'; proxyListen: string; logLevel: string; trustedIps: string[]; proxyLimits: Partial<ProxyLimits>; workers: number; ops: WriteOp[]; availability: AvailabilityItem[] }
   | { t: 'metrics?'; id: number }
   | { t: 'close'; graceMs: number };
 

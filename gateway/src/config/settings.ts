@@ -37,6 +37,10 @@ export interface RawSettings {
   workers?: string | number;
   trustedIps?: string | string[];
   statusListen?: string;
+  clientBodyBufferSize?: string | number;
+  clientBodyTimeout?: string | number;
+  clientHeaderTimeout?: string | number;
+  maxRequestHeaders?: string | number;
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
@@ -52,7 +56,28 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes (N > 1: a control process plus N proxy processes sharing the listener)' },
   { flag: '--trusted-ips', env: 'GW_TRUSTED_IPS', key: 'trustedIps', def: '', help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; none by default)" },
   { flag: '--status-listen', env: 'GW_STATUS_LISTEN', key: 'statusListen', help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights (Kong's status_listen; off by default)" },
+  { flag: '--client-body-buffer-size', env: 'GW_CLIENT_BODY_BUFFER_SIZE', key: 'clientBodyBufferSize', def: '16k', help: "request bodies up to this size (bytes, or with k/m) are read whole before any upstream connection is taken; larger ones stream once this much arrived (nginx's client_body_buffer_size)" },
+  { flag: '--client-body-timeout', env: 'GW_CLIENT_BODY_TIMEOUT', key: 'clientBodyTimeout', def: '60s', help: "longest pause between two reads of a request body being buffered (ms, s or m; a bare number is ms), then 408 (Kong's client_body_timeout)" },
+  { flag: '--client-header-timeout', env: 'GW_CLIENT_HEADER_TIMEOUT', key: 'clientHeaderTimeout', def: '60s', help: "the request line and headers must arrive within this (ms, s or m; at most 300s), then 408 (nginx's client_header_timeout)" },
+  { flag: '--max-request-headers', env: 'GW_MAX_REQUEST_HEADERS', key: 'maxRequestHeaders', def: '100', help: "more request header fields than this are answered 431 (Kong's lua_max_req_headers)" },
 ];
+
+/** `16k`, `1m`, `4096` → bytes. */
+const sizeSetting = z
+  .string()
+  .regex(/^\d+[kKmM]?$/, 'expected bytes, e.g. 16384, 16k or 1m')
+  .transform((v) => {
+    const unit = v.slice(-1).toLowerCase();
+    return parseInt(v, 10) * (unit === 'k' ? 1024 : unit === 'm' ? 1048576 : 1);
+  })
+  .pipe(z.number().int().min(0).max(64 * 1048576, 'at most 64m'));
+
+/** `60s`, `500ms`, `1m`, `250` (ms) → milliseconds. */
+const durationSetting = z
+  .string()
+  .regex(/^\d+(ms|s|m)?$/, 'expected a duration, e.g. 60s, 500ms or 1m')
+  .transform((v) => parseInt(v, 10) * (v.endsWith('ms') ? 1 : v.endsWith('s') ? 1000 : v.endsWith('m') ? 60_000 : 1))
+  .pipe(z.number().int().min(1, 'must be positive').max(3_600_000, 'at most 1 hour'));
 
 export function parseListen(value: string, where: string): ListenAddress {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
@@ -74,7 +99,8 @@ export function isLoopback(host: string): boolean {
 const settingsSchema = z.object({
   proxyListen: z.string(),
   adminListen: z.string(),
-  adminToken: z.string().min(1).optional(),
+  // visible ASCII only: a token with spaces or one short enough to guess is a mistake, refused at start
+  adminToken: z.string().regex(/^[\x21-\x7e]{16,}$/, 'the admin token must be at least 16 visible characters, without spaces').optional(),
   store: z.enum(['file', 'memory', 'postgres']),
   dataDir: z.string().min(1),
   pgUrl: z.string().optional(),
@@ -84,6 +110,11 @@ const settingsSchema = z.object({
   workers: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(64)),
   trustedIps: z.string(),
   statusListen: z.string().optional(),
+  clientBodyBufferSize: sizeSetting,
+  clientBodyTimeout: durationSetting,
+  // node's requestTimeout (the whole request, 300 s) must not be shorter
+  clientHeaderTimeout: durationSetting.pipe(z.number().max(300_000, 'at most 300s')),
+  maxRequestHeaders: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(10_000)),
 });
 
 export interface Settings {
@@ -101,6 +132,8 @@ export interface Settings {
   trustedIps: string[];
   /** Kong's status_listen: /status, /status/ready and /metrics without admin rights */
   status: ListenAddress | undefined;
+  /** what one client may send (docs/proxy.md "Limits") */
+  proxyLimits: { bodyBufferSize: number; clientBodyTimeoutMs: number; clientHeaderTimeoutMs: number; maxRequestHeaders: number };
 }
 
 /** Read a settings file (YAML or JSON) whose keys are the camelCase setting names. */
@@ -141,7 +174,8 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = String(issue.path[0]);
-    throw new GwError('GW_ERR_CONFIG_INVALID', [`${origin[key] ?? key}: '${raw[key]}' is invalid (${issue.message})`]);
+    const shown = key === 'adminToken' ? '(not shown)' : `'${raw[key]}'`; // never echo a secret
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`${origin[key] ?? key}: ${shown} is invalid (${issue.message})`]);
   }
   const v = r.data;
   const settings: Settings = {
@@ -157,6 +191,7 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     workers: v.workers,
     trustedIps: v.trustedIps.split(',').map((x) => x.trim()).filter((x) => x !== ''),
     status: v.statusListen === undefined ? undefined : parseListen(v.statusListen, origin.statusListen!),
+    proxyLimits: { bodyBufferSize: v.clientBodyBufferSize, clientBodyTimeoutMs: v.clientBodyTimeout, clientHeaderTimeoutMs: v.clientHeaderTimeout, maxRequestHeaders: v.maxRequestHeaders },
   };
   compileTrusted(settings.trustedIps, origin.trustedIps);
   if (settings.store === 'postgres' && !settings.pgUrl) {

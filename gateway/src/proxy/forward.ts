@@ -2,7 +2,7 @@
  * One proxied request: route → service → balancer pick → undici request,
  * with Kong's retry rules (§3.5) and error statuses (§3.6).
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { BlockList } from 'node:net';
 import { isTrusted } from '../config/trusted-ips.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -20,11 +20,11 @@ import type { OutcomeSink } from './outcome.js';
 import { tlsFor, type Pools } from './pools.js';
 import { upstreamPath } from './uri.js';
 import { watchWrites } from './write-timeout.js';
+import { StreamedBody, type RequestBody } from './body.js';
 
 export const VIA = `1.1 gw/${GW_VERSION}`;
-const ID_PREFIX = randomBytes(6).toString('hex');
-let idCounter = 0;
-export const nextRequestId = (): string => `${ID_PREFIX}${(++idCounter).toString(36)}`;
+/** Unguessable request ids (node serves randomUUID from a pooled entropy buffer: ~0.1 µs each). */
+export const nextRequestId = (): string => randomUUID();
 
 const NON_IDEMPOTENT = new Set(['POST', 'PATCH', 'LOCK']);
 const NO_TRIED: ReadonlySet<string> = new Set();
@@ -48,20 +48,6 @@ interface Destination {
   port: number;
   /** consistent hashing on a cookie the client lacked */
   setCookie?: string | undefined;
-}
-
-/** Bodies up to this size (known Content-Length) are read first so a retry can replay them; larger ones stream. */
-const REPLAY_LIMIT = 64 * 1024;
-
-async function readSmallBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  return (cl !== undefined && cl !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 /** Resolve what a request routes to, or answer the error itself and return null. */
@@ -135,7 +121,8 @@ function firstSuccess(tries: readonly Promise<Settled>[]): Promise<Settled> {
   });
 }
 
-export async function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** `reqBody`: the request body as read by body.ts (null: none; a Buffer: read whole; else streamed). */
+export async function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse, reqBody: RequestBody): Promise<void> {
   const started = performance.now();
   const requestId = nextRequestId();
   const accept = req.headers.accept;
@@ -158,7 +145,7 @@ export async function forward(deps: ForwardDeps, req: IncomingMessage, res: Serv
       }
       admitted = true;
     }
-    failed = await forwardTries(deps, req, res, routed, entry, requestId, started, errHeaders);
+    failed = await forwardTries(deps, req, res, reqBody, routed, entry, requestId, started, errHeaders);
   } finally {
     if (admitted && entry) outcomes.requestDone(entry.upstream.id, failed);
     deps.metrics?.observe(r.id, routed.service.name ?? routed.service.id, r.name ?? r.id, res.statusCode, (performance.now() - started) / 1000);
@@ -170,6 +157,7 @@ async function forwardTries(
   deps: ForwardDeps,
   req: IncomingMessage,
   res: ServerResponse,
+  reqBody: RequestBody,
   routed: Routed,
   entry: UpstreamEntry | undefined,
   requestId: string,
@@ -180,9 +168,9 @@ async function forwardTries(
   const accept = req.headers.accept;
   const outcomes = deps.outcomes;
   const method = req.method ?? 'GET';
-  const body = hasBody(req);
-  const cl = Number(req.headers['content-length']);
-  const buffered = body && req.headers['transfer-encoding'] === undefined && cl <= REPLAY_LIMIT ? await readSmallBody(req) : null;
+  const body = reqBody !== null;
+  const buffered = reqBody instanceof StreamedBody ? null : reqBody;
+  const streamed = reqBody instanceof StreamedBody ? reqBody : null;
   const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
   const tried = new Set<string>();
   const ctx: PickContext = { clientIp: req.socket.remoteAddress ?? '', headers: req.headers, path, query: query.slice(1), uriCaptures: match.uriCaptures, tried: entry ? tried : NO_TRIED };
@@ -201,7 +189,7 @@ async function forwardTries(
     const token = target && entry ? outcomes.tryStarted(entry.upstream.id, target.id) : 0;
     // a streamed body is watched for write_timeout; a buffered one is written at once
     const watched = body && buffered === null ? watchWrites(req, service.write_timeout, (err) => handle.abort(err)) : undefined;
-    const handle = dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? (body ? req : null), timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
+    const handle = dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? streamed?.take() ?? null, timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
       const upstreamLatency = performance.now() - tryStart;
       if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
       const out = downstreamHeaders(upstreamHeaders_, VIA);
@@ -273,7 +261,7 @@ async function forwardTries(
     lastFailure = failure;
     if (dest.target) tried.add(dest.target.id);
     const sent = failure !== 'connect' && failure !== 'dns';
-    const replayable = !body || buffered !== null || !req.readableDidRead;
+    const replayable = streamed === null || streamed.replayable;
     const retry = attempt < maxTries && !res.headersSent && replayable && (!sent || !NON_IDEMPOTENT.has(method)) && !res.destroyed;
     deps.logger.debug({ requestId, attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message }, 'try failed');
     if (!retry) {

@@ -39,7 +39,8 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
   const drop = connectionTokens(src.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in src) {
-    if (HOP_BY_HOP.has(name) || FORWARDED.has(name) || drop?.has(name)) continue;
+    // `Proxy` is never forwarded (httpoxy: CGI-style upstreams read it as HTTP_PROXY), as in Kong
+    if (HOP_BY_HOP.has(name) || FORWARDED.has(name) || name === 'proxy' || drop?.has(name)) continue;
     const v = src[name];
     if (v !== undefined) out[name] = v;
   }

@@ -1,10 +1,13 @@
 /**
  * The proxy listener (node:http in, undici out).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { forward, type ForwardDeps } from './forward.js';
+import { forward, nextRequestId, VIA, type ForwardDeps } from './forward.js';
+import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS } from './body.js';
+import { normalizePath } from './uri.js';
 import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
@@ -23,6 +26,66 @@ export interface ProxyServerOptions {
   metrics?: RequestMetrics;
   /** Kong's trusted_ips: peers whose X-Forwarded-* headers are believed (default none) */
   trustedIps?: readonly string[];
+  /** limits on what a client may send (defaults: {@link DEFAULT_PROXY_LIMITS}) */
+  limits?: Partial<ProxyLimits>;
+}
+
+/** What one client may send; docs/proxy.md "Limits". */
+export interface ProxyLimits {
+  /** request bodies up to this many bytes are read whole before the first try; larger ones stream once this much arrived */
+  bodyBufferSize: number;
+  /** longest pause between two reads of a body being buffered (ms) → 408 */
+  clientBodyTimeoutMs: number;
+  /** more request header fields than this → 431 */
+  maxRequestHeaders: number;
+  /** the request line and headers must arrive within this (ms) → 408 (nginx's client_header_timeout; node's headersTimeout) */
+  clientHeaderTimeoutMs: number;
+}
+
+export const DEFAULT_PROXY_LIMITS: Readonly<ProxyLimits> = Object.freeze({ bodyBufferSize: DEFAULT_BODY_BUFFER_SIZE, clientBodyTimeoutMs: DEFAULT_CLIENT_BODY_TIMEOUT_MS, maxRequestHeaders: 100, clientHeaderTimeoutMs: 60_000 });
+
+/** Pipelined requests read ahead on one connection before the proxy stops reading it. */
+const PIPELINE_QUEUE = 16;
+
+/** Per client connection: one request served at a time, the others wait in order. */
+interface Conn {
+  busy: boolean;
+  queue: (IncomingMessage | ServerResponse)[];
+  paused: boolean;
+}
+const kConn = Symbol('gw.conn');
+type ClientSocket = Socket & { [kConn]?: Conn; _paused?: boolean };
+
+// reg-name (RFC 3986 unreserved characters, no empty label run) or an IP literal, then an optional port
+const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_~-][A-Za-z0-9._~-]*)(?::\d{0,5})?$/;
+
+/** Why the request head is refused (before routing), or null. */
+function checkHead(req: IncomingMessage, maxHeaders: number): ['GW_ERR_PROXY_BAD_HOST' | 'GW_ERR_PROXY_HEADERS_TOO_MANY', string] | null {
+  const raw = req.rawHeaders;
+  if (raw.length > maxHeaders * 2) return ['GW_ERR_PROXY_HEADERS_TOO_MANY', String(maxHeaders)];
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i]!;
+    if (n.length === 4 && (n === 'Host' || n === 'host' || n.toLowerCase() === 'host')) hosts++;
+  }
+  if (hosts > 1) return ['GW_ERR_PROXY_BAD_HOST', 'more than one'];
+  const host = req.headers.host;
+  if (host === undefined) return null; // HTTP/1.0 (node refuses HTTP/1.1 without Host)
+  if (host === '') return ['GW_ERR_PROXY_BAD_HOST', 'empty'];
+  if (!HOST_RE.test(host) || host.includes('..')) return ['GW_ERR_PROXY_BAD_HOST', 'not a host name'];
+  return null;
+}
+
+/** The status a parser/timeout error on a client connection is answered with. */
+function clientErrorStatus(code: string | undefined): string {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return '408 Request Timeout';
+    case 'HPE_HEADER_OVERFLOW':
+      return '431 Request Header Fields Too Large';
+    default:
+      return '400 Bad Request';
+  }
 }
 
 export interface ProxyServer {
@@ -39,22 +102,111 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const pools = new Pools();
   const logger = opts.logger.child({ component: 'proxy' });
   const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, metrics: opts.metrics, stats: { hedged: 0, hedgeWins: 0 }, logger, listenPort: 0, trusted: compileTrusted(opts.trustedIps ?? []) };
+  const limits: ProxyLimits = { ...DEFAULT_PROXY_LIMITS, ...opts.limits };
+  const bodies = new BodyReader(limits.bodyBufferSize, limits.clientBodyTimeoutMs);
   let inFlight = 0;
   let drained: (() => void) | undefined;
-  const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+
+  /** Refuse a request before routing: the answer, then the connection is closed. */
+  const refuse = (req: IncomingMessage, res: ServerResponse, code: Parameters<typeof sendProxyError>[1], arg: string): void => {
+    const id = nextRequestId();
+    res.shouldKeepAlive = false;
+    sendProxyError(res, code, id, req.headers.accept, { 'x-gw-request-id': id, via: VIA, connection: 'close' }, [arg]);
+  };
+
+  /** Serve one request: head checks, path normalisation, body, then the tries. */
+  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const bad = checkHead(req, limits.maxRequestHeaders);
+    if (bad) return refuse(req, res, bad[0], bad[1]);
+    const url = req.url ?? '/';
+    if (url.charCodeAt(0) === 47 /* / */ && (url.includes('.') || url.includes('%') || url.includes('//'))) {
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      const norm = normalizePath(path);
+      if (norm !== path) req.url = q === -1 ? norm : norm + url.slice(q);
+    }
+    let body;
+    try {
+      body = await bodies.read(req);
+    } catch (err) {
+      if (err instanceof BodyTimeoutError) return refuse(req, res, 'GW_ERR_PROXY_BODY_TIMEOUT', String(err.ms));
+      res.destroy(); // the client broke its own request
+      return;
+    }
+    if (res.destroyed) return;
+    await forward(deps, req, res, body);
+  };
+
+  const start = (conn: Conn, socket: ClientSocket, req: IncomingMessage, res: ServerResponse): void => {
+    conn.busy = true;
     inFlight++;
     res.once('close', () => {
+      // the response is out but the body was not read to its end (e.g. an error before any try): nothing more can be parsed
+      if (!req.complete && !socket.destroyed) socket.end();
+      next(conn, socket);
       if (--inFlight === 0) drained?.();
     });
-    forward(deps, req, res).catch((err: unknown) => {
+    serve(req, res).catch((err: unknown) => {
       logger.error({ err }, 'proxy request failed');
       sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', 'internal', req.headers.accept);
     });
+  };
+
+  /** The previous response is done: serve the next pipelined request, if the client is still there. */
+  const next = (conn: Conn, socket: ClientSocket): void => {
+    conn.busy = false;
+    if (socket.destroyed || socket.writableEnded) {
+      conn.queue.length = 0;
+      return;
+    }
+    if (conn.queue.length > 0) {
+      const req = conn.queue.shift() as IncomingMessage;
+      const res = conn.queue.shift() as ServerResponse;
+      start(conn, socket, req, res);
+    }
+    // read on once the backlog is short again (unless node paused the socket for its own output backpressure)
+    if (conn.paused && conn.queue.length < PIPELINE_QUEUE && !socket._paused) {
+      conn.paused = false;
+      socket.resume();
+    }
+  };
+
+  // node checks header/request timeouts on an interval (30 s by default): often enough for the configured timeout
+  const checkEvery = Math.max(50, Math.min(30_000, Math.floor(limits.clientHeaderTimeoutMs / 4)));
+  const server = createServer({ keepAliveTimeout: 60_000, headersTimeout: limits.clientHeaderTimeoutMs, connectionsCheckingInterval: checkEvery }, (req, res) => {
+    const socket = req.socket as ClientSocket;
+    let conn = socket[kConn];
+    if (conn === undefined) socket[kConn] = conn = { busy: false, queue: [], paused: false };
+    if (!conn.busy) return start(conn, socket, req, res);
+    // pipelined behind a request still being served: wait (RFC 9112 §9.3.2, in order, one at a time)
+    conn.queue.push(req, res);
+    if (conn.queue.length >= PIPELINE_QUEUE * 2 && !conn.paused) {
+      conn.paused = true;
+      socket.pause();
+    }
   });
-  server.on('upgrade', (req, socket, head) => proxyUpgrade(deps, req, socket, head));
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-    else socket.destroy();
+  // one more than the limit, so that "too many" can be told from "exactly the limit" (node drops the rest silently)
+  server.maxHeadersCount = limits.maxRequestHeaders + 1;
+  server.on('upgrade', (req, socket, head) => {
+    const bad = checkHead(req, limits.maxRequestHeaders);
+    if (bad) {
+      socket.end(`HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      return;
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path.charCodeAt(0) === 47) {
+      const norm = normalizePath(path);
+      if (norm !== path) req.url = q === -1 ? norm : norm + url.slice(q);
+    }
+    proxyUpgrade(deps, req, socket, head);
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const s = socket as ClientSocket & { _httpMessage?: { headersSent?: boolean } };
+    // a parse or timeout error: answer it unless a response is already on the wire (then just close)
+    if (s.writable && !s._httpMessage?.headersSent) s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    else s.destroy();
   });
   // targets that left every upstream: close their pools
   const unsubscribe = opts.runtime.onSnapshot((snap) => {
@@ -80,6 +232,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     close(graceMs = 10_000) {
       return (closing ??= (async () => {
         unsubscribe();
+        bodies.close();
         await new Promise<void>((resolve) => {
           if (!server.listening) return resolve();
           server.close(() => resolve());

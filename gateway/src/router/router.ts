@@ -104,9 +104,17 @@ function compare(a: (number | string)[], b: (number | string)[]): number {
   return 0;
 }
 
+/** A route host entry → [name, port]: the name lower-cased, without one trailing dot (as a request's Host is compared). */
 function splitHost(h: string): [string, number | null] {
   const m = /^(.*):(\d+)$/.exec(h);
-  return m && !h.endsWith(']') ? [m[1]!, Number(m[2])] : [h, null];
+  const [name, port] = m && !h.endsWith(']') ? [m[1]!, Number(m[2])] : [h, null];
+  return [hostKey(name), port];
+}
+
+/** Host names compare case-insensitively and ignore one trailing dot (`A.Example.` is `a.example`). */
+function hostKey(name: string): string {
+  const n = name.endsWith('.') ? name.slice(0, -1) : name;
+  return /[A-Z]/.test(n) ? n.toLowerCase() : n;
 }
 
 export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): Router {
@@ -172,6 +180,7 @@ class CompiledRouter implements Router {
     let host = req.host ?? '';
     const colon = host.lastIndexOf(':');
     if (colon > -1 && !host.endsWith(']')) host = host.slice(0, colon);
+    host = hostKey(host);
     let best: Candidate | null = null;
     let bestExec: RegExpExecArray | null = null;
     const consider = (b: Bucket): void => {

@@ -39,7 +39,7 @@ test('bad values name the flag or env variable at fault', () => {
 
 test('admin on a non-loopback address needs a token', () => {
   assert.throws(() => resolveSettings({ adminListen: '0.0.0.0:8001' }, {}), (err) => isGwError(err) && err.code === 'GW_ERR_CONFIG_ADMIN_UNPROTECTED');
-  assert.equal(resolveSettings({ adminListen: '0.0.0.0:8001', adminToken: 't' }, {}).admin.host, '0.0.0.0');
+  assert.equal(resolveSettings({ adminListen: '0.0.0.0:8001', adminToken: 'a-token-of-16-ch' }, {}).admin.host, '0.0.0.0');
   assert.equal(resolveSettings({ adminListen: '[::1]:8001' }, {}).admin.host, '::1');
 });
 
@@ -49,4 +49,36 @@ test('listen addresses parse IPv4, IPv6 and names; loopback is recognised', () =
   assert.throws(() => parseListen('1.2.3.4:70000', 'x'));
   assert.equal(isLoopback('127.0.0.2'), true);
   assert.equal(isLoopback('10.0.0.1'), false);
+});
+
+test('the admin token must be 16 visible characters or more, and is never echoed', () => {
+  for (const bad of ['a', ' ', 'fifteen-chars-x', 'sixteen chars ok']) {
+    assert.throws(
+      () => resolveSettings({ adminToken: bad }, {}),
+      (err) => isGwError(err) && /--admin-token: \(not shown\) is invalid \(the admin token must be at least 16 visible characters/.test(err.message) && !err.message.includes(`'${bad}'`),
+      JSON.stringify(bad),
+    );
+  }
+  assert.throws(() => resolveSettings({}, { GW_ADMIN_TOKEN: 'short' }), (err) => isGwError(err) && err.message.startsWith('invalid setting: GW_ADMIN_TOKEN'));
+  assert.equal(resolveSettings({ adminToken: 'x'.repeat(16) }, {}).adminToken, 'x'.repeat(16));
+});
+
+test('proxy limits: defaults, units, env twins and bad values', () => {
+  assert.deepEqual(resolveSettings({}, {}).proxyLimits, { bodyBufferSize: 16384, clientBodyTimeoutMs: 60_000, clientHeaderTimeoutMs: 60_000, maxRequestHeaders: 100 });
+  const s = resolveSettings({ clientBodyBufferSize: '1m', clientBodyTimeout: '500ms' }, { GW_MAX_REQUEST_HEADERS: '250', GW_CLIENT_BODY_TIMEOUT: '9s' });
+  assert.deepEqual(s.proxyLimits, { bodyBufferSize: 1048576, clientBodyTimeoutMs: 500, clientHeaderTimeoutMs: 60_000, maxRequestHeaders: 250 });
+  assert.equal(resolveSettings({}, { GW_CLIENT_BODY_BUFFER_SIZE: '4096', GW_CLIENT_BODY_TIMEOUT: '2m' }).proxyLimits.bodyBufferSize, 4096);
+  assert.equal(resolveSettings({}, { GW_CLIENT_BODY_TIMEOUT: '2m' }).proxyLimits.clientBodyTimeoutMs, 120_000);
+  assert.equal(resolveSettings({}, { GW_CLIENT_BODY_TIMEOUT: '250' }).proxyLimits.clientBodyTimeoutMs, 250);
+  const cases: [Parameters<typeof resolveSettings>[0], NodeJS.ProcessEnv, RegExp][] = [
+    [{ clientBodyBufferSize: '16kb' }, {}, /--client-body-buffer-size: '16kb' is invalid/],
+    [{ clientBodyBufferSize: '65m' }, {}, /--client-body-buffer-size: '65m' is invalid \(at most 64m\)/],
+    [{}, { GW_CLIENT_BODY_TIMEOUT: '0' }, /GW_CLIENT_BODY_TIMEOUT: '0' is invalid \(must be positive\)/],
+    [{ clientBodyTimeout: '1h' }, {}, /--client-body-timeout: '1h' is invalid/],
+    [{ maxRequestHeaders: '0' }, {}, /--max-request-headers: '0' is invalid/],
+    [{ clientHeaderTimeout: '6m' }, {}, /--client-header-timeout: '6m' is invalid \(at most 300s\)/],
+  ];
+  for (const [flags, env, re] of cases) {
+    assert.throws(() => resolveSettings(flags, env), (err) => isGwError(err) && re.test(err.message), String(re));
+  }
 });
