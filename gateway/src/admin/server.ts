@@ -8,7 +8,7 @@ import type { Logger } from '../observability/log.js';
 import type { Store } from '../store/store.js';
 import { WriteLock } from '../store/write-lock.js';
 import { AdminContext } from './context.js';
-import { kFormBody } from './resource.js';
+import { isWrite, registerBodyParsers, unsupportedMediaType } from './body.js';
 import { registerEntityRoutes } from './routes/entities.js';
 import { registerRootRoutes } from './routes/root.js';
 import { registerHealthRoutes, type TargetRuntimeView } from './routes/health.js';
@@ -61,37 +61,12 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     if (start !== undefined) reply.header('X-Kong-Admin-Latency', String(Number((process.hrtime.bigint() - start) / 1000000n)));
   });
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
-    try {
-      // JSON.parse makes `__proto__` an own key (no pollution); the entity
-      // parser refuses such keys with a schema violation.
-      done(null, JSON.parse(text));
-    } catch {
-      done(jsonError(), undefined);
-    }
-  });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    const flat: Record<string, string | string[]> = Object.create(null);
-    for (const [k, v] of new URLSearchParams(body as string)) {
-      const prev = flat[k];
-      flat[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
-    done(null, { [kFormBody]: flat });
-  });
-  app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => {
-    const e = new Error('multipart bodies are not supported; send JSON or application/x-www-form-urlencoded') as Error & { statusCode: number };
-    e.statusCode = 415;
-    done(e, undefined);
-  });
-  // GET ignores bodies, as Kong does; a write with another type has no usable body
-  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+  registerBodyParsers(app);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if ((err as { gwJson?: boolean }).gwJson) return reply.code(400).send({ message: 'Cannot parse JSON body' });
+    if ((err as { gwJson?: boolean }).gwJson) return reply.code(400).send({ message: err.message });
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body too large' });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && isWrite(req.method)) return reply.code(415).send({ message: unsupportedMediaType(req.headers['content-type']) });
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
       return reply.code(400).send({ message: err.message });
     }
@@ -115,13 +90,6 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     });
   }
   return app;
-}
-
-function jsonError(): Error {
-  const e = new Error('Cannot parse JSON body') as Error & { gwJson: boolean; statusCode: number };
-  e.gwJson = true;
-  e.statusCode = 400;
-  return e;
 }
 
 const sha = (s: string): Buffer => createHash('sha256').update(s).digest();
