@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { IdentityGuard } from './admin/identity-guard.js';
 import { createAdminServer } from './admin/server.js';
 import { loadDeclarativeFile } from './config/declarative.js';
 import { parseListen } from './config/settings.js';
@@ -23,6 +24,10 @@ export interface GatewayOptions {
   proxyListen?: string;
   adminListen?: string;
   adminToken?: string | undefined;
+  /** scoped registration tokens, service name → token (admin/auth.ts) */
+  registrationTokens?: Readonly<Record<string, string>> | undefined;
+  /** audit log of Admin API writes: `stdout`, `off` (the default here; the CLI's is stdout) or a file path */
+  auditLog?: string | undefined;
   /** a store type, or a store instance to use as is */
   store?: 'memory' | 'file' | 'postgres' | Store;
   dataDir?: string;
@@ -114,7 +119,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
       sources = { requests, proxy: proxy.stats };
     }
-    const metrics = createMetrics({ ...sources, health, runtime, leaseExpiries: () => leases.expired, registrations: () => registrations });
+    const identityGuard = new IdentityGuard({ logger });
+    const metrics = createMetrics({ ...sources, health, runtime, leaseExpiries: () => leases.expired, registrations: () => registrations, identityGuardRemovals: () => identityGuard.removed });
     admin = await createAdminServer({
       store,
       logger,
@@ -125,7 +131,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         setTargetHealth: (u, t, healthy) => health?.setManual(u, t, healthy) ?? 'no-balancer',
       },
       metrics: metrics.render,
+      identityGuard,
       adminToken: options.adminToken,
+      registrationTokens: options.registrationTokens,
       isReady: () => ready,
       kongOnly: options.kongOnly,
       nodeId: randomUUID(),

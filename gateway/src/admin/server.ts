@@ -2,12 +2,13 @@
  * Admin API server (fastify), Kong 3.x compatible: wiring only. Endpoints
  * live in `routes/`, error bodies in `kong-errors.ts`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/log.js';
 import type { Store } from '../store/store.js';
 import { WriteLock } from '../store/write-lock.js';
+import { AdminAuth, callerOf, registrationDenial, setCaller } from './auth.js';
 import { AdminContext } from './context.js';
+import { IdentityGuard } from './identity-guard.js';
 import { isWrite, registerBodyParsers, unsupportedMediaType } from './body.js';
 import { registerEntityRoutes } from './routes/entities.js';
 import { registerRootRoutes } from './routes/root.js';
@@ -19,6 +20,8 @@ export interface AdminServerOptions {
   logger: Logger;
   /** when set, every request needs `Authorization: Bearer <token>` or `Kong-Admin-Token: <token>` */
   adminToken?: string | undefined;
+  /** scoped registration tokens, service name → token (auth.ts) */
+  registrationTokens?: Readonly<Record<string, string>> | undefined;
   /** GET /status answers 200 only while this returns true */
   isReady: () => boolean;
   /** strict Kong mode: gw extension fields are refused as unknown fields */
@@ -35,6 +38,8 @@ export interface AdminServerOptions {
   lock?: WriteLock;
   /** safe settings echoed under `configuration` by GET / */
   configuration?: Record<string, unknown>;
+  /** the identity guard applied to target writes (default: a private one); its counter feeds /metrics */
+  identityGuard?: IdentityGuard;
   /** Prometheus text for `GET /metrics` (absent: 404) */
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -50,11 +55,19 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   const ctx = new AdminContext(opts.store, opts.now ?? (() => Date.now() / 1000), opts.kongOnly === true, opts.lock ?? new WriteLock());
   const log = opts.logger.child({ component: 'admin' });
 
+  const auth = new AdminAuth({ adminToken: opts.adminToken, registrationTokens: opts.registrationTokens });
   app.addHook('onRequest', async (req, reply) => {
     (req as { gwStart?: bigint }).gwStart = process.hrtime.bigint();
-    if (opts.adminToken !== undefined && !authorized(req.headers, opts.adminToken)) {
-      return reply.code(401).send({ message: 'Unauthorized' });
-    }
+    const caller = auth.identify(req.headers);
+    if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
+    setCaller(req, caller);
+  });
+  // scoped tokens: decided once the body is parsed (a service body may only point at its own upstreams)
+  app.addHook('preHandler', async (req, reply) => {
+    const caller = callerOf(req);
+    if (caller.kind !== 'registration') return;
+    const reason = registrationDenial(opts.store, caller.service, req);
+    if (reason !== undefined) return reply.code(403).send({ message: `Forbidden: a registration token for service '${caller.service}' may not ${req.method} ${req.url.split('?')[0]}: ${reason}` });
   });
   app.addHook('onSend', async (req, reply) => {
     const start = (req as { gwStart?: bigint }).gwStart;
@@ -80,7 +93,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
 
   registerRootRoutes(app, ctx, { nodeId: opts.nodeId, isReady: opts.isReady, configuration: opts.configuration ?? {} });
   registerEntityRoutes(app, ctx);
-  registerTargetRoutes(app, ctx);
+  registerTargetRoutes(app, ctx, opts.identityGuard ?? new IdentityGuard({ logger: opts.logger }));
   registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
   const metrics = opts.metrics;
   if (metrics) {
@@ -90,19 +103,4 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     });
   }
   return app;
-}
-
-const sha = (s: string): Buffer => createHash('sha256').update(s).digest();
-
-/** Constant-time check of `Authorization: Bearer` or `Kong-Admin-Token`. */
-function authorized(headers: Record<string, string | string[] | undefined>, token: string): boolean {
-  const want = sha(token);
-  const auth = headers.authorization;
-  const candidates: string[] = [];
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) candidates.push(auth.slice(7));
-  const kong = headers['kong-admin-token'];
-  if (typeof kong === 'string') candidates.push(kong);
-  let ok = false;
-  for (const c of candidates) ok = timingSafeEqual(sha(c), want) || ok;
-  return ok;
 }

@@ -5,11 +5,22 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isUuid, normalizeTarget } from '../../entities/index.js';
 import type { Target, Upstream } from '../../entities/types.js';
 import type { AdminContext } from '../context.js';
+import type { IdentityGuard } from '../identity-guard.js';
 import { AdminError, notFound } from '../kong-errors.js';
 import { bodyOf, param, query, resource, type Result } from '../resource.js';
 import { listPage } from './entities.js';
 
-export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): void {
+export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, guard?: IdentityGuard): void {
+  /** Write a target; on gw, with the identity guard's deletes in the same atomic batch. */
+  const writeTarget = async (entity: Target): Promise<void> => {
+    if (!guard || ctx.kongOnly) {
+      await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+      return;
+    }
+    const { ops, stale } = guard.opsFor(ctx.store, entity);
+    await ctx.store.apply(ops);
+    guard.applied(ctx.store, entity, stale);
+  };
   const upstreamOf = (req: FastifyRequest): Upstream => {
     const u = ctx.lookup('upstreams', param(req, 'upstream'));
     if (!u) throw notFound();
@@ -31,7 +42,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
       ctx.write(async (): Promise<Result> => {
         const u = upstreamOf(req);
         const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'create'));
-        await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+        await writeTarget(entity);
         return { status: 201, body: ctx.present(entity) };
       }),
   });
@@ -78,7 +89,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
         const { u, t } = targetOf(req);
         if (!t) throw notFound();
         const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'update', t));
-        await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+        await writeTarget(entity);
         return { status: 200, body: ctx.present(entity) };
       }),
     PUT: (req) =>
@@ -89,7 +100,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
         if (input.target === undefined && !isUuid(key)) input.target = key;
         if (isUuid(key) && !t) input.id = key;
         const entity = asTarget(u, ctx.parse('targets', input, 'upsert', t));
-        await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+        await writeTarget(entity);
         return { status: 200, body: ctx.present(entity) };
       }),
     DELETE: (req) =>
