@@ -134,6 +134,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       identityGuard,
       adminToken: options.adminToken,
       registrationTokens: options.registrationTokens,
+      auditLog: options.auditLog,
       isReady: () => ready,
       kongOnly: options.kongOnly,
       nodeId: randomUUID(),

@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/log.js';
 import type { Store } from '../store/store.js';
 import { WriteLock } from '../store/write-lock.js';
+import { createAuditLog, registerAudit } from './audit.js';
 import { AdminAuth, callerOf, registrationDenial, setCaller } from './auth.js';
 import { AdminContext } from './context.js';
 import { IdentityGuard } from './identity-guard.js';
@@ -38,6 +39,8 @@ export interface AdminServerOptions {
   lock?: WriteLock;
   /** safe settings echoed under `configuration` by GET / */
   configuration?: Record<string, unknown>;
+  /** audit log of writes: `stdout`, `off` (default) or a file path (audit.ts) */
+  auditLog?: string | undefined;
   /** the identity guard applied to target writes (default: a private one); its counter feeds /metrics */
   identityGuard?: IdentityGuard;
   /** Prometheus text for `GET /metrics` (absent: 404) */
@@ -62,6 +65,8 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
     setCaller(req, caller);
   });
+  const audit = createAuditLog(opts.auditLog ?? 'off');
+  if (audit) registerAudit(app, audit);
   // scoped tokens: decided once the body is parsed (a service body may only point at its own upstreams)
   app.addHook('preHandler', async (req, reply) => {
     const caller = callerOf(req);
