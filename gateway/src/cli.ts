@@ -18,9 +18,12 @@ function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .allowExcessArguments(false);
   for (const s of SETTINGS) {
-    const arg = s.key === 'kongOnly' ? '' : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : 'value'}>`;
+    const arg = s.key === 'kongOnly' ? '' : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' ? 'file' : 'value'}>`;
     const def = s.def !== undefined && s.def !== '' ? `; default ${s.def}` : '';
-    program.addOption(new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`));
+    const option = new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`);
+    // repeatable: every occurrence kept
+    if (s.key === 'registrationTokens') option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    program.addOption(option);
   }
   program.addOption(new Option('--settings <file>', 'YAML/JSON file of settings by camelCase name, e.g. "proxyListen: 0.0.0.0:8000" (env GW_SETTINGS)'));
   program.addHelpText(
@@ -30,6 +33,7 @@ Examples:
   gw-gateway                                   # file store in ./gw-data, proxy :8000, admin 127.0.0.1:8001
   gw-gateway --store memory --config kong.yaml # load a Kong declarative file into memory
   GW_ADMIN_TOKEN=$(openssl rand -hex 24) gw-gateway --admin-listen 0.0.0.0:8001
+  gw-gateway --admin-token "$ADMIN" --registration-token users="$USERS_TOKEN" --audit-log /var/log/gw-audit.log
   gw-gateway --workers 4 --trusted-ips 10.0.0.0/8 # 4 proxy processes behind an ALB in 10/8
 
 Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.
@@ -78,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       trustedIps: settings.trustedIps,
       statusListen: settings.status ? `${settings.status.host.includes(':') ? `[${settings.status.host}]` : settings.status.host}:${settings.status.port}` : undefined,
       proxyLimits: settings.proxyLimits,
+      registrationTokens: settings.registrationTokens,
+      auditLog: settings.auditLog,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

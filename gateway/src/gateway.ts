@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { IdentityGuard } from './admin/identity-guard.js';
 import { createAdminServer, createStatusServer } from './admin/server.js';
 import { DeclarativeConfig, type ApplySummary } from './config/reload.js';
 import { parseListen } from './config/settings.js';
@@ -22,6 +23,10 @@ export interface GatewayOptions {
   proxyListen?: string;
   adminListen?: string;
   adminToken?: string | undefined;
+  /** scoped registration tokens, service name → token (admin/auth.ts) */
+  registrationTokens?: Readonly<Record<string, string>> | undefined;
+  /** audit log of Admin API writes: `stdout`, `off` (the default here; the CLI's is stdout) or a file path */
+  auditLog?: string | undefined;
   /** a store type, or a store instance to use as is */
   store?: 'memory' | 'file' | 'postgres' | Store;
   dataDir?: string;
@@ -128,7 +133,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const h = health;
     // the one in-flight count per target: this process's health records, plus the workers' reports on the ClusterBus
     const activeRequests = (upstreamId: string, targetId: string): number => h.inFlight(upstreamId, targetId) + (cluster?.activeRequests(targetId) ?? 0);
-    const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations });
+    const identityGuard = new IdentityGuard({ logger });
+    const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations, identityGuardRemovals: () => identityGuard.removed });
     admin = await createAdminServer({
       store,
       logger,
@@ -139,7 +145,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       },
       metrics: metrics.render,
       declarative,
+      identityGuard,
       adminToken: options.adminToken,
+      registrationTokens: options.registrationTokens,
+      auditLog: options.auditLog,
       isReady: () => ready,
       kongOnly: options.kongOnly,
       nodeId: randomUUID(),

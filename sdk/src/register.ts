@@ -127,9 +127,10 @@ class RegistrationImpl implements Registration {
     const up = await this.#get(`/upstreams/${enc(upstream)}`);
     // newest deployment wins (ownership.ts): each shared object is written only by a deployment newer than the one that wrote it
     const stamp = (this.#stamp = resolveStamp(svc?.tags, id.deployment, [stampOf(up?.tags)]));
-    // the identity guard reads every gw upstream: run it alongside the writes below, finish it before the target goes in
+    // the identity guard reads every gw upstream: run it alongside the writes below, finish it before the target goes in;
+    // gw runs it itself, atomically with the target write (gateway/src/admin/identity-guard.ts), so a scoped token suffices
     const target = `${id.host}:${o.port}`;
-    const guard = removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log, gw: this.gateway === 'gw' });
+    const guard = this.gateway === 'gw' ? Promise.resolve([]) : removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log });
     guard.catch(() => undefined); // awaited below; this only keeps an early throw of the writes from leaving it unhandled
     const upTags = (existing: Entity | undefined) => [...stampTags(existing?.tags, stamp).filter((t) => !t.startsWith(TAG.service)), tag(TAG.service, o.service)];
     switch (decide(up, stamp)) {

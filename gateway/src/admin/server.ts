@@ -2,14 +2,16 @@
  * Admin API server (fastify), Kong 3.x compatible: wiring only. Endpoints
  * live in `routes/`, error bodies in `kong-errors.ts`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/log.js';
 import type { Store } from '../store/store.js';
-import { AdminContext } from './context.js';
-import { kFormBody } from './resource.js';
 import type { DeclarativeConfig } from '../config/reload.js';
 import { registerConfigRoutes } from './routes/config.js';
+import { createAuditLog, registerAudit } from './audit.js';
+import { AdminAuth, callerOf, registrationDenial, setCaller } from './auth.js';
+import { AdminContext } from './context.js';
+import { IdentityGuard } from './identity-guard.js';
+import { isWrite, registerBodyParsers, unsupportedMediaType } from './body.js';
 import { registerEntityRoutes } from './routes/entities.js';
 import { collectEndpoints, readyHandler, registerKongEndpoints } from './routes/kong-endpoints.js';
 import { registerRootRoutes, statusHandler } from './routes/root.js';
@@ -22,6 +24,8 @@ export interface AdminServerOptions {
   logger: Logger;
   /** when set, every request needs `Authorization: Bearer <token>` or `Kong-Admin-Token: <token>` */
   adminToken?: string | undefined;
+  /** scoped registration tokens, service name → token (auth.ts) */
+  registrationTokens?: Readonly<Record<string, string>> | undefined;
   /** GET /status answers 200 only while this returns true */
   isReady: () => boolean;
   /** strict Kong mode: gw extension fields are refused as unknown fields */
@@ -36,6 +40,10 @@ export interface AdminServerOptions {
   configuration?: Record<string, unknown>;
   /** declarative configuration: `GET /config` export and `POST /config` (absent: 404) */
   declarative?: DeclarativeConfig;
+  /** audit log of writes: `stdout`, `off` (default) or a file path (audit.ts) */
+  auditLog?: string | undefined;
+  /** the identity guard applied to target writes (default: a private one); its counter feeds /metrics */
+  identityGuard?: IdentityGuard;
   /** Prometheus text for `GET /metrics` (absent: 404) */
   metrics?: () => Promise<{ contentType: string; body: string }>;
 }
@@ -51,11 +59,21 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   const ctx = new AdminContext(opts.store, opts.kongOnly === true);
   const log = opts.logger.child({ component: 'admin' });
 
+  const auth = new AdminAuth({ adminToken: opts.adminToken, registrationTokens: opts.registrationTokens });
   app.addHook('onRequest', async (req, reply) => {
     (req as { gwStart?: bigint }).gwStart = process.hrtime.bigint();
-    if (opts.adminToken !== undefined && !authorized(req.headers, opts.adminToken)) {
-      return reply.code(401).send({ message: 'Unauthorized' });
-    }
+    const caller = auth.identify(req.headers);
+    if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
+    setCaller(req, caller);
+  });
+  const audit = createAuditLog(opts.auditLog ?? 'off');
+  if (audit) registerAudit(app, audit);
+  // scoped tokens: decided once the body is parsed (a service body may only point at its own upstreams)
+  app.addHook('preHandler', async (req, reply) => {
+    const caller = callerOf(req);
+    if (caller.kind !== 'registration') return;
+    const reason = registrationDenial(opts.store, caller.service, req);
+    if (reason !== undefined) return reply.code(403).send({ message: `Forbidden: a registration token for service '${caller.service}' may not ${req.method} ${req.url.split('?')[0]}: ${reason}` });
   });
   app.addHook('onSend', async (req, reply) => {
     // Kong's CORS filter with no admin_gui_origin configured: the request's Origin, else *
@@ -66,37 +84,12 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     if (start !== undefined) reply.header('X-Kong-Admin-Latency', String(Number((process.hrtime.bigint() - start) / 1000000n)));
   });
 
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, undefined);
-    try {
-      // JSON.parse makes `__proto__` an own key (no pollution); the entity
-      // parser refuses such keys with a schema violation.
-      done(null, JSON.parse(text));
-    } catch {
-      done(jsonError(), undefined);
-    }
-  });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    const flat: Record<string, string | string[]> = Object.create(null);
-    for (const [k, v] of new URLSearchParams(body as string)) {
-      const prev = flat[k];
-      flat[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-    }
-    done(null, { [kFormBody]: flat });
-  });
-  app.addContentTypeParser('multipart/form-data', (_req, _payload, done) => {
-    const e = new Error('multipart bodies are not supported; send JSON or application/x-www-form-urlencoded') as Error & { statusCode: number };
-    e.statusCode = 415;
-    done(e, undefined);
-  });
-  // GET ignores bodies, as Kong does; a write with another type has no usable body
-  app.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
+  registerBodyParsers(app);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if ((err as { gwJson?: boolean }).gwJson) return reply.code(400).send({ message: 'Cannot parse JSON body' });
+    if ((err as { gwJson?: boolean }).gwJson) return reply.code(400).send({ message: err.message });
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body too large' });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && isWrite(req.method)) return reply.code(415).send({ message: unsupportedMediaType(req.headers['content-type']) });
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
       return reply.code(400).send({ message: err.message });
     }
@@ -113,7 +106,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   registerRootRoutes(app, ctx, { nodeId: opts.nodeId, isReady: opts.isReady, configuration: opts.configuration ?? {} });
   registerEntityRoutes(app, ctx);
   registerConfigRoutes(app, ctx, opts.declarative);
-  registerTargetRoutes(app, ctx);
+  registerTargetRoutes(app, ctx, opts.identityGuard ?? new IdentityGuard({ logger: opts.logger }));
   registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
   const metrics = opts.metrics;
   if (metrics) {
@@ -149,24 +142,3 @@ export async function createStatusServer(opts: Pick<AdminServerOptions, 'store' 
   return app;
 }
 
-function jsonError(): Error {
-  const e = new Error('Cannot parse JSON body') as Error & { gwJson: boolean; statusCode: number };
-  e.gwJson = true;
-  e.statusCode = 400;
-  return e;
-}
-
-const sha = (s: string): Buffer => createHash('sha256').update(s).digest();
-
-/** Constant-time check of `Authorization: Bearer` or `Kong-Admin-Token`. */
-function authorized(headers: Record<string, string | string[] | undefined>, token: string): boolean {
-  const want = sha(token);
-  const auth = headers.authorization;
-  const candidates: string[] = [];
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) candidates.push(auth.slice(7));
-  const kong = headers['kong-admin-token'];
-  if (typeof kong === 'string') candidates.push(kong);
-  let ok = false;
-  for (const c of candidates) ok = timingSafeEqual(sha(c), want) || ok;
-  return ok;
-}

@@ -41,6 +41,9 @@ export interface RawSettings {
   clientBodyTimeout?: string | number;
   clientHeaderTimeout?: string | number;
   maxRequestHeaders?: string | number;
+  /** `SERVICE=TOKEN` items (flag repeated, env comma-separated, file list or mapping) */
+  registrationTokens?: string | string[] | Record<string, string>;
+  auditLog?: string;
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
@@ -54,6 +57,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--log-level', env: 'GW_LOG_LEVEL', key: 'logLevel', def: 'info', help: 'fatal | error | warn | info | debug | trace | silent (pino JSON on stdout)' },
   { flag: '--kong-only', env: 'GW_KONG_ONLY', key: 'kongOnly', def: 'false', help: 'strict Kong mode: refuse gw extension fields (ttl, gw) as unknown fields' },
   { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes (N > 1: a control process plus N proxy processes sharing the listener)' },
+  { flag: '--registration-token', env: 'GW_REGISTRATION_TOKENS', key: 'registrationTokens', def: '', help: 'SERVICE=TOKEN, repeatable (env: svc=tok,svc2=tok2): a token that may only register instances of SERVICE (its service, routes, upstreams and their targets); 16+ visible characters' },
+  { flag: '--audit-log', env: 'GW_AUDIT_LOG', key: 'auditLog', def: 'stdout', help: 'where the audit log goes (one JSON line per Admin API write): stdout | off | FILE' },
   { flag: '--trusted-ips', env: 'GW_TRUSTED_IPS', key: 'trustedIps', def: '', help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; none by default)" },
   { flag: '--status-listen', env: 'GW_STATUS_LISTEN', key: 'statusListen', help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights (Kong's status_listen; off by default)" },
   { flag: '--client-body-buffer-size', env: 'GW_CLIENT_BODY_BUFFER_SIZE', key: 'clientBodyBufferSize', def: '16k', help: "request bodies up to this size (bytes, or with k/m) are read whole before any upstream connection is taken; larger ones stream once this much arrived (nginx's client_body_buffer_size)" },
@@ -115,6 +120,8 @@ const settingsSchema = z.object({
   // node's requestTimeout (the whole request, 300 s) must not be shorter
   clientHeaderTimeout: durationSetting.pipe(z.number().max(300_000, 'at most 300s')),
   maxRequestHeaders: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(10_000)),
+  registrationTokens: z.string(),
+  auditLog: z.string().min(1),
 });
 
 export interface Settings {
@@ -134,6 +141,35 @@ export interface Settings {
   status: ListenAddress | undefined;
   /** what one client may send (docs/proxy.md "Limits") */
   proxyLimits: { bodyBufferSize: number; clientBodyTimeoutMs: number; clientHeaderTimeoutMs: number; maxRequestHeaders: number };
+  /** service name → registration token */
+  registrationTokens: Readonly<Record<string, string>>;
+  /** `stdout`, `off` or a file path */
+  auditLog: string;
+}
+
+const SERVICE_NAME = /^[A-Za-z0-9._~-]+$/;
+/** 16 or more visible ASCII characters, no comma (the env list's separator) */
+const TOKEN = /^[\x21-\x2b\x2d-\x7e]{16,}$/;
+
+/**
+ * `svc=tok,svc2=tok2` → `{ svc: tok, svc2: tok2 }`. Errors name the item by
+ * its service, never the token.
+ */
+export function parseRegistrationTokens(list: string, where: string): Readonly<Record<string, string>> {
+  const out: Record<string, string> = Object.create(null);
+  const seen = new Set<string>();
+  for (const item of list.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    const eq = item.indexOf('=');
+    const service = eq < 0 ? '' : item.slice(0, eq);
+    const token = eq < 0 ? '' : item.slice(eq + 1);
+    if (!SERVICE_NAME.test(service)) throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: expected SERVICE=TOKEN items (e.g. users=<token>), got an item ${eq < 0 ? 'without =' : `with service '${service.slice(0, 64)}'`}`]);
+    if (!TOKEN.test(token)) throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: the token of service '${service}' must be 16 or more visible characters without commas`]);
+    if (service in out) throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: service '${service}' has two tokens`]);
+    if (seen.has(token)) throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: two services share one token (service '${service}')`]);
+    seen.add(token);
+    out[service] = token;
+  }
+  return Object.freeze(out);
 }
 
 /** Read a settings file (YAML or JSON) whose keys are the camelCase setting names. */
@@ -165,9 +201,14 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     const fromFlag = flags[s.key];
     const fromEnv = env[s.env];
     const fromFile = file[s.key];
+    if (fromFile !== null && typeof fromFile === 'object' && !Array.isArray(fromFile)) {
+      // a mapping in the settings file (registrationTokens: { users: TOKEN })
+      file = { ...file, [s.key]: Object.entries(fromFile).map(([k, v]) => `${k}=${String(v)}`) };
+    }
+    const fromFileValue = file[s.key] as string | string[] | boolean | number | undefined | null;
     if (fromFlag !== undefined) [raw[s.key], origin[s.key]] = [Array.isArray(fromFlag) ? fromFlag.join(',') : String(fromFlag), s.flag];
     else if (fromEnv !== undefined && fromEnv !== '') [raw[s.key], origin[s.key]] = [fromEnv, s.env];
-    else if (fromFile !== undefined && fromFile !== null) [raw[s.key], origin[s.key]] = [Array.isArray(fromFile) ? fromFile.join(',') : String(fromFile), `settings file key ${s.key}`];
+    else if (fromFileValue !== undefined && fromFileValue !== null) [raw[s.key], origin[s.key]] = [Array.isArray(fromFileValue) ? fromFileValue.join(',') : String(fromFileValue), `settings file key ${s.key}`];
     else [raw[s.key], origin[s.key]] = [s.def, `default of ${s.flag}`];
   }
   const r = settingsSchema.safeParse(raw);
@@ -192,7 +233,12 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     trustedIps: v.trustedIps.split(',').map((x) => x.trim()).filter((x) => x !== ''),
     status: v.statusListen === undefined ? undefined : parseListen(v.statusListen, origin.statusListen!),
     proxyLimits: { bodyBufferSize: v.clientBodyBufferSize, clientBodyTimeoutMs: v.clientBodyTimeout, clientHeaderTimeoutMs: v.clientHeaderTimeout, maxRequestHeaders: v.maxRequestHeaders },
+    registrationTokens: parseRegistrationTokens(v.registrationTokens, origin.registrationTokens!),
+    auditLog: v.auditLog,
   };
+  if (settings.adminToken !== undefined && Object.values(settings.registrationTokens).includes(settings.adminToken)) {
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`${origin.registrationTokens}: a registration token may not equal the admin token`]);
+  }
   compileTrusted(settings.trustedIps, origin.trustedIps);
   if (settings.store === 'postgres' && !settings.pgUrl) {
     throw new GwError('GW_ERR_CONFIG_INVALID', ['--store postgres needs --pg-url (GW_PG_URL)']);

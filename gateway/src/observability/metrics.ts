@@ -19,6 +19,7 @@
  *   gw_upstream_limit_rejections_total                         counter
  *   gw_hedged_requests_total, gw_hedge_wins_total              counter
  *   gw_target_registrations_total, gw_lease_expiries_total     counter
+ *   gw_identity_guard_removals_total                           counter
  *   plus prom-client's default process metrics, prefixed gw_
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -107,6 +108,8 @@ export interface MetricsSources {
   activeRequests?: (upstreamId: string, targetId: string) => number;
   leaseExpiries: () => number;
   registrations: () => number;
+  /** stale targets removed by the identity guard (admin/identity-guard.ts) */
+  identityGuardRemovals?: () => number;
 }
 
 type Labels = Record<string, string | number>;
@@ -215,6 +218,7 @@ export function createMetrics(src: MetricsSources): Metrics {
     computed('gw_hedge_wins_total', 'Hedged tries that answered first', 'counter', () => [{ value: src.proxy.hedgeWins }]),
     computed('gw_target_registrations_total', 'Targets created', 'counter', () => [{ value: src.registrations() }]),
     computed('gw_lease_expiries_total', 'Targets removed because their lease expired', 'counter', () => [{ value: src.leaseExpiries() }]),
+    computed('gw_identity_guard_removals_total', 'Stale targets another instance left at an address, removed when a new instance registered it', 'counter', () => [{ value: src.identityGuardRemovals?.() ?? 0 }]),
   ];
   // prom-client renders any object with name/help/type/get(); these are computed at scrape time
   for (const m of metrics) registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);

@@ -1,3 +1,4 @@
+import type { WriteOp } from '../../store/store.js';
 /**
  * `/upstreams/{u}/targets*`: Kong's special-cased target endpoints.
  */
@@ -5,11 +6,24 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isUuid, normalizeTarget } from '../../entities/index.js';
 import type { Target, Upstream } from '../../entities/types.js';
 import type { AdminContext } from '../context.js';
+import type { IdentityGuard } from '../identity-guard.js';
 import { AdminError, notFound } from '../kong-errors.js';
 import { bodyOf, param, query, resource, type Result } from '../resource.js';
 import { listPage } from './entities.js';
 
-export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): void {
+export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, guard?: IdentityGuard): void {
+  /** Write a target; on gw, with the identity guard's deletes in the same atomic batch. */
+  /** the target write `op` (with its preconditions), plus the identity guard's deletes in the same batch */
+  const writeTarget = async (entity: Target, op: WriteOp = { op: 'put', kind: 'targets', entity }): Promise<void> => {
+    if (!guard || ctx.kongOnly) {
+      await ctx.store.apply([op]);
+      return;
+    }
+    const { ops: guarded, stale } = guard.opsFor(ctx.store, entity);
+    const ops = guarded.map((o) => (o.op === 'put' && o.kind === 'targets' && o.entity.id === entity.id ? op : o));
+    await ctx.store.apply(ops);
+    guard.applied(ctx.store, entity, stale);
+  };
   const upstreamOf = (req: FastifyRequest): Upstream => {
     const u = ctx.lookup('upstreams', param(req, 'upstream'));
     if (!u) throw notFound();
@@ -31,7 +45,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
       ctx.write(async (): Promise<Result> => {
         const u = upstreamOf(req);
         const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'create'));
-        await ctx.store.apply([{ op: 'put', kind: 'targets', entity }]);
+        await writeTarget(entity);
         return { status: 201, body: ctx.present(entity) };
       }),
   });
@@ -77,7 +91,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
         const { u, t } = targetOf(req);
         if (!t) throw notFound();
         const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'update', t));
-        await ctx.store.apply([ctx.putOp('targets', entity, t)]);
+        await writeTarget(entity, ctx.putOp('targets', entity, t));
         return { status: 200, body: ctx.present(entity) };
       }),
     PUT: (req) =>
@@ -92,7 +106,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext): v
         if (t && entity.ttl !== null && entity.ttl !== undefined && sameTarget(t, entity) && (await ctx.store.touch(t.id, entity.ttl)) !== undefined) {
           return { status: 200, body: ctx.present(t) };
         }
-        await ctx.store.apply([t || !isUuid(key) ? ctx.putOp('targets', entity, t) : { op: 'put', kind: 'targets', entity }]);
+        await writeTarget(entity, t || !isUuid(key) ? ctx.putOp('targets', entity, t) : { op: 'put', kind: 'targets', entity });
         return { status: 200, body: ctx.present(entity) };
       }),
     DELETE: (req) =>

@@ -233,9 +233,10 @@ test('form-urlencoded bodies are accepted as Kong does', async (t) => {
   const r = await call('POST', '/services', 'name=f&host=f.test&retries=3', { 'content-type': 'application/x-www-form-urlencoded' });
   assert.equal(r.status, 201);
   assert.equal(r.body.retries, 3);
+  // multipart is accepted too since issue 12/13 (it was 415): simple fields, as `curl -F`
   const multipart = await call('POST', '/services', '--x\r\nContent-Disposition: form-data; name="host"\r\n\r\na.test\r\n--x--\r\n', { 'content-type': 'multipart/form-data; boundary=x' });
-  assert.equal(multipart.status, 415);
-  assert.match(String(multipart.body.message), /multipart/);
+  assert.equal(multipart.status, 201);
+  assert.equal(multipart.body.host, 'a.test');
 });
 
 test('OPTIONS lists allowed methods; unknown methods are 405', async (t) => {

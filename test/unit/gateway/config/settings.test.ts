@@ -82,3 +82,27 @@ test('proxy limits: defaults, units, env twins and bad values', () => {
     assert.throws(() => resolveSettings(flags, env), (err) => isGwError(err) && re.test(err.message), String(re));
   }
 });
+test('registration tokens: --registration-token repeatable, GW_REGISTRATION_TOKENS list, file mapping; errors never show a token', () => {
+  const tok = 'abcdefghijklmnop1234';
+  assert.deepEqual({ ...resolveSettings({ registrationTokens: [`users=${tok}`, `billing=${tok}x`] }, {}).registrationTokens }, { users: tok, billing: `${tok}x` });
+  assert.deepEqual({ ...resolveSettings({}, { GW_REGISTRATION_TOKENS: `users=${tok}, search.v2=${tok}y` }).registrationTokens }, { users: tok, 'search.v2': `${tok}y` });
+  assert.deepEqual({ ...resolveSettings({}, {}, { registrationTokens: { users: tok } }).registrationTokens }, { users: tok });
+  assert.deepEqual({ ...resolveSettings({}, {}).registrationTokens }, {});
+  const bad: [Parameters<typeof resolveSettings>[0], NodeJS.ProcessEnv, RegExp][] = [
+    [{ registrationTokens: ['users'] }, {}, /--registration-token: expected SERVICE=TOKEN items/],
+    [{ registrationTokens: ['users=short-secret'] }, {}, /--registration-token: the token of service 'users' must be 16 or more visible characters/],
+    [{}, { GW_REGISTRATION_TOKENS: `users=${tok},users=${tok}z` }, /GW_REGISTRATION_TOKENS: service 'users' has two tokens/],
+    [{}, { GW_REGISTRATION_TOKENS: `a=${tok},b=${tok}` }, /two services share one token/],
+    [{ registrationTokens: [`a b=${tok}`] }, {}, /got an item with service 'a b'/],
+    [{ adminToken: tok, registrationTokens: [`a=${tok}`] }, {}, /may not equal the admin token/],
+  ];
+  for (const [flags, env, re] of bad) {
+    assert.throws(() => resolveSettings(flags, env), (err) => isGwError(err) && re.test(err.message) && !err.message.includes(tok) && !err.message.includes('short-secret'), String(re));
+  }
+});
+
+test('audit log: stdout by default, --audit-log / GW_AUDIT_LOG', () => {
+  assert.equal(resolveSettings({}, {}).auditLog, 'stdout');
+  assert.equal(resolveSettings({}, { GW_AUDIT_LOG: '/var/log/gw-audit.log' }).auditLog, '/var/log/gw-audit.log');
+  assert.equal(resolveSettings({ auditLog: 'off' }, { GW_AUDIT_LOG: '/x' }).auditLog, 'off');
+});
