@@ -55,7 +55,7 @@ function unwrap(s: z.ZodTypeAny): z.ZodTypeAny {
 }
 
 const names = fc.constantFrom('s0', 's1', 's2', 'u0', 'u1', 'r0', 'r1', 'a.b', 'x');
-const plainString = fc.oneof(names, fc.constantFrom('10.0.0.1:80', '10.0.0.2', 'localhost:0', '[::1]:8080', 'host.test', '/api', 'http', 'https', 'GET', '*.example.com'), fc.string({ maxLength: 12 }));
+const plainString = fc.oneof(names, fc.constantFrom('127.0.0.1:80', '127.0.0.2', 'localhost:0', '[::1]:8080', 'host.test', '/api', 'http', 'https', 'GET', '*.example.com'), fc.string({ maxLength: 12 }));
 
 /** A value shaped like `schema` (often valid, sometimes not: constraints are not modelled), or junk. */
 function near(schema: z.ZodTypeAny, depth = 0): fc.Arbitrary<unknown> {
@@ -93,7 +93,7 @@ const objectOf = (s: z.ZodTypeAny) => unwrap(s) as z.ZodObject<z.ZodRawShape>;
 const svc = fc.constantFrom('s0', 's1', 's2');
 const ups = fc.constantFrom('u0', 'u1', 'u2');
 const rt = fc.constantFrom('r0', 'r1', 'r2');
-const tgt = fc.constantFrom('10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:8080');
+const tgt = fc.constantFrom('127.0.0.1:80', '127.0.0.2:80', '127.0.0.3:8080');
 
 interface Req {
   method: string;
@@ -106,7 +106,7 @@ interface Req {
 /** most bodies carry what the entity requires, so writes also succeed and the state grows */
 const withRequired = <T extends Record<string, unknown>>(a: fc.Arbitrary<T>, required: Record<string, fc.Arbitrary<unknown>>) =>
   fc.tuple(a, fc.record(required), fc.integer({ min: 0, max: 3 })).map(([b, r, n]) => (n === 0 ? b : { ...r, ...b }));
-const serviceBody = withRequired(body(objectOf(serviceSchema)), { host: fc.constantFrom('s.test', 'u0', 'u1', '10.0.0.9') });
+const serviceBody = withRequired(body(objectOf(serviceSchema)), { host: fc.constantFrom('s.test', 'u0', 'u1', '127.0.0.9') });
 const routeBody = fc
   .tuple(withRequired(body(objectOf(routeSchema)), { paths: fc.constantFrom(['/a'], ['/b', '/c'], ['/r0']) }), fc.option(svc))
   .map(([b, s]) => (s ? { ...b, service: { name: s } } : b));
@@ -128,7 +128,7 @@ const request: fc.Arbitrary<Req> = fc.oneof(
   upstreamBody.map((b) => ({ method: 'POST', path: '/upstreams', body: b })),
   fc.tuple(fc.constantFrom('PUT', 'PATCH'), ups, tgt, targetBody).map(([m, u, t, b]) => ({ method: m, path: `/upstreams/${u}/targets/${t}`, body: b })),
   fc.tuple(ups, targetBody).map(([u, b]) => ({ method: 'POST', path: `/upstreams/${u}/targets`, body: b })),
-  fc.tuple(fc.constantFrom('PUT', 'PATCH', 'POST'), fc.constantFrom('/services/s0', '/upstreams/u0', '/upstreams/u0/targets/10.0.0.1:80', '/services'), rawBody).map(([m, p, r]) => ({ method: m, path: p, ...r })),
+  fc.tuple(fc.constantFrom('PUT', 'PATCH', 'POST'), fc.constantFrom('/services/s0', '/upstreams/u0', '/upstreams/u0/targets/127.0.0.1:80', '/services'), rawBody).map(([m, p, r]) => ({ method: m, path: p, ...r })),
   fc.tuple(fc.constantFrom('/services/', '/routes/', '/upstreams/'), fc.constantFrom('s0', 'r0', 'u1', 'u2')).map(([p, k]) => ({ method: 'DELETE', path: p + k })),
   fc.tuple(ups, tgt).map(([u, t]) => ({ method: 'DELETE', path: `/upstreams/${u}/targets/${t}` })),
 );

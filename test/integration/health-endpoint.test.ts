@@ -53,7 +53,7 @@ test('in Kong-only mode the health entries carry no gw object', async (t) => {
   const gw = await startTestGateway({ kongOnly: true });
   t.after(() => gw.close(0));
   await gw.admin.call('PUT', '/upstreams/ku', { healthchecks: { passive: { unhealthy: { tcp_failures: 2 } } } });
-  await gw.admin.call('PUT', '/upstreams/ku/targets/10.0.0.1:80', {});
+  await gw.admin.call('PUT', '/upstreams/ku/targets/127.0.0.1:80', {});
   const h = await gw.admin.call<{ data: HealthEntry[] }>('GET', '/upstreams/ku/health');
   assert.equal(h.body.data[0]!.health, 'HEALTHY');
   assert.equal('gw' in h.body.data[0]!, false);

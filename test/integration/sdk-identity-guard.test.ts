@@ -45,36 +45,36 @@ test('identity guard: the search over gw upstreams follows pagination and stops 
   // the stale holder sits in the upstream listed last
   const names = (await gw.admin.call<{ data: { name: string }[] }>('GET', '/upstreams?tags=gw&size=1000')).body.data.map((u) => u.name);
   const last = names[names.length - 1]!;
-  await gw.admin.call('PUT', `/upstreams/${last}/targets/10.0.0.9:80`, { tags: ['gw', 'gw-instance:gone'] });
+  await gw.admin.call('PUT', `/upstreams/${last}/targets/127.0.0.9:80`, { tags: ['gw', 'gw-instance:gone'] });
   const admin = new KongAdmin(gw.adminUrl);
 
-  const bounded = await removeStaleHolders(admin, { target: '10.0.0.9:80', instanceId: 'me', ownUpstream: 'mine', pageSize: 5, maxUpstreams: 10 });
+  const bounded = await removeStaleHolders(admin, { target: '127.0.0.9:80', instanceId: 'me', ownUpstream: 'mine', pageSize: 5, maxUpstreams: 10 });
   assert.deepEqual(bounded, [], 'beyond the bound: not searched');
-  const removed = await removeStaleHolders(admin, { target: '10.0.0.9:80', instanceId: 'me', ownUpstream: 'mine', pageSize: 5 });
-  assert.deepEqual(removed, [{ upstream: last, target: '10.0.0.9:80', instanceId: 'gone' }]);
-  assert.equal((await gw.admin.call('GET', `/upstreams/${last}/targets/10.0.0.9:80`)).status, 404);
+  const removed = await removeStaleHolders(admin, { target: '127.0.0.9:80', instanceId: 'me', ownUpstream: 'mine', pageSize: 5 });
+  assert.deepEqual(removed, [{ upstream: last, target: '127.0.0.9:80', instanceId: 'gone' }]);
+  assert.equal((await gw.admin.call('GET', `/upstreams/${last}/targets/127.0.0.9:80`)).status, 404);
 });
 
 test('identity guard on gw: one GET /targets?target= finds holders in every upstream; Kong-only mode has no such endpoint', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.close(0));
   for (let i = 0; i < 30; i++) await gw.admin.call('PUT', `/upstreams/g${i}`, { tags: ['gw'] });
-  await gw.admin.call('PUT', '/upstreams/g17/targets/10.0.0.9:80', { tags: ['gw', 'gw-instance:gone'] });
-  await gw.admin.call('PUT', '/upstreams/g3/targets/10.0.0.9:80', { tags: ['gw', 'gw-instance:me'] });
-  await gw.admin.call('PUT', '/upstreams/g25/targets/10.0.0.9:80', {}); // no gw tags: never a stale holder
-  const found = await gw.admin.call<{ data: { target: string; upstream: { id: string } }[]; next: null }>('GET', '/targets?target=10.0.0.9:80');
+  await gw.admin.call('PUT', '/upstreams/g17/targets/127.0.0.9:80', { tags: ['gw', 'gw-instance:gone'] });
+  await gw.admin.call('PUT', '/upstreams/g3/targets/127.0.0.9:80', { tags: ['gw', 'gw-instance:me'] });
+  await gw.admin.call('PUT', '/upstreams/g25/targets/127.0.0.9:80', {}); // no gw tags: never a stale holder
+  const found = await gw.admin.call<{ data: { target: string; upstream: { id: string } }[]; next: null }>('GET', '/targets?target=127.0.0.9:80');
   assert.equal(found.status, 200);
   // since issue 12 the gateway runs the guard itself, in the write of g3's target: g17's stale holder is already gone
   assert.equal(found.body.data.length, 2);
-  assert.equal((await gw.admin.call('GET', '/upstreams/g17/targets/10.0.0.9:80')).status, 404);
+  assert.equal((await gw.admin.call('GET', '/upstreams/g17/targets/127.0.0.9:80')).status, 404);
   assert.equal((await gw.admin.call('GET', '/targets')).status, 404, 'no query argument: Kong has no /targets');
   assert.equal((await gw.admin.call('GET', '/targets?target=not%20an%20address')).status, 400);
   // the SDK's gw path (no longer used by register() on gw) finds nothing left to remove
-  const removed = await removeStaleHolders(new KongAdmin(gw.adminUrl), { target: '10.0.0.9:80', instanceId: 'me', ownUpstream: 'g3', gw: true });
+  const removed = await removeStaleHolders(new KongAdmin(gw.adminUrl), { target: '127.0.0.9:80', instanceId: 'me', ownUpstream: 'g3', gw: true });
   assert.deepEqual(removed, []);
-  assert.equal((await gw.admin.call('GET', '/upstreams/g3/targets/10.0.0.9:80')).status, 200, 'its own target stays');
-  assert.equal((await gw.admin.call('GET', '/upstreams/g25/targets/10.0.0.9:80')).status, 200, 'untagged targets stay');
+  assert.equal((await gw.admin.call('GET', '/upstreams/g3/targets/127.0.0.9:80')).status, 200, 'its own target stays');
+  assert.equal((await gw.admin.call('GET', '/upstreams/g25/targets/127.0.0.9:80')).status, 200, 'untagged targets stay');
   const kong = await startTestGateway({ kongOnly: true });
   t.after(() => kong.close(0));
-  assert.equal((await kong.admin.call('GET', '/targets?target=10.0.0.9:80')).status, 404);
+  assert.equal((await kong.admin.call('GET', '/targets?target=127.0.0.9:80')).status, 404);
 });

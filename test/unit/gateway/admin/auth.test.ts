@@ -73,7 +73,7 @@ test('a registration token: allowed and 403 matrix', async (t) => {
   assert.equal((await call(ADMIN, 'PUT', '/upstreams/billing.upstream', { tags: ['gw-service:billing'] })).status, 200);
   assert.equal((await call(ADMIN, 'PUT', '/services/billing', { host: 'billing.upstream' })).status, 200);
   assert.equal((await call(ADMIN, 'PUT', '/services/billing/routes/billing-r', { paths: ['/billing'] })).status, 200);
-  assert.equal((await call(ADMIN, 'PUT', '/upstreams/billing.upstream/targets/10.0.0.2:80', {})).status, 200);
+  assert.equal((await call(ADMIN, 'PUT', '/upstreams/billing.upstream/targets/127.0.0.2:80', {})).status, 200);
 
   const allowed: [string, string, unknown?][] = [
     ['GET', '/'],
@@ -94,15 +94,15 @@ test('a registration token: allowed and 403 matrix', async (t) => {
     ['PATCH', '/routes/users-r', { strip_path: false }],
     ['POST', '/routes', { name: 'users-r3', paths: ['/u3'], service: { name: 'users' } }],
     ['GET', '/services/users/routes'],
-    ['PUT', '/upstreams/users.upstream/targets/10.0.0.1:80', { tags: ['gw'], ttl: 30 }],
-    ['POST', '/upstreams/users.upstream/targets', { target: '10.0.0.3:80' }],
-    ['POST', '/upstreams/users.upstream/targets/10.0.0.1:80/heartbeat'],
-    ['PATCH', '/upstreams/users.upstream/targets/10.0.0.1:80', { weight: 0 }],
-    ['GET', '/upstreams/users.upstream/targets/10.0.0.1:80'],
+    ['PUT', '/upstreams/users.upstream/targets/127.0.0.1:80', { tags: ['gw'], ttl: 30 }],
+    ['POST', '/upstreams/users.upstream/targets', { target: '127.0.0.3:80' }],
+    ['POST', '/upstreams/users.upstream/targets/127.0.0.1:80/heartbeat'],
+    ['PATCH', '/upstreams/users.upstream/targets/127.0.0.1:80', { weight: 0 }],
+    ['GET', '/upstreams/users.upstream/targets/127.0.0.1:80'],
     ['GET', '/upstreams/users.upstream/targets'],
     ['GET', '/upstreams/users.upstream/health'],
     ['GET', '/upstreams/users.upstream'],
-    ['DELETE', '/upstreams/users.upstream/targets/10.0.0.1:80'],
+    ['DELETE', '/upstreams/users.upstream/targets/127.0.0.1:80'],
   ];
   for (const [method, url, body] of allowed) {
     const r = await call(USERS, method, url, body);
@@ -121,9 +121,9 @@ test('a registration token: allowed and 403 matrix', async (t) => {
     ['PUT', '/upstreams/billing.upstream', {}],
     ['GET', '/upstreams/billing.upstream/health'],
     ['GET', '/upstreams/billing.upstream/targets'],
-    ['PUT', '/upstreams/billing.upstream/targets/10.0.0.9:80', {}],
-    ['DELETE', '/upstreams/billing.upstream/targets/10.0.0.2:80'],
-    ['PATCH', '/upstreams/billing.upstream/targets/10.0.0.2:80', { weight: 0 }],
+    ['PUT', '/upstreams/billing.upstream/targets/127.0.0.9:80', {}],
+    ['DELETE', '/upstreams/billing.upstream/targets/127.0.0.2:80'],
+    ['PATCH', '/upstreams/billing.upstream/targets/127.0.0.2:80', { weight: 0 }],
     ['GET', '/routes/billing-r'],
     ['PATCH', '/routes/billing-r', { paths: ['/users'] }],
     ['PUT', '/services/users/routes/billing-r', { paths: ['/x'] }],
@@ -134,7 +134,7 @@ test('a registration token: allowed and 403 matrix', async (t) => {
     // pointing its service elsewhere, renaming
     ['PATCH', '/services/users', { host: 'billing.upstream' }],
     ['PATCH', '/services/users', { host: '169.254.169.254' }],
-    ['PATCH', '/services/users', { url: 'http://10.0.0.1:80/' }],
+    ['PATCH', '/services/users', { url: 'http://127.0.0.1:80/' }],
     ['PATCH', '/services/users', { name: 'billing2' }],
     ['POST', '/services', { name: 'other', host: 'other.upstream' }],
     ['PATCH', '/upstreams/users.upstream', { name: 'renamed' }],
@@ -148,9 +148,9 @@ test('a registration token: allowed and 403 matrix', async (t) => {
     ['GET', '/services'],
     ['GET', '/upstreams'],
     ['GET', '/routes'],
-    ['GET', '/targets?target=10.0.0.2:80'],
+    ['GET', '/targets?target=127.0.0.2:80'],
     ['GET', '/metrics'],
-    ['PUT', '/upstreams/users.upstream/targets/10.0.0.3:80/unhealthy'],
+    ['PUT', '/upstreams/users.upstream/targets/127.0.0.3:80/unhealthy'],
     ['GET', '/routes/users-r/service'],
     ['PUT', '/routes/users-r/service', { host: 'users.upstream' }],
   ];

@@ -23,7 +23,7 @@ test('a write whose JSON body is not an object is 400 and changes nothing (issue
   t.after(() => app.close());
   assert.equal((await call('PUT', '/services/s', '{"host":"s.test","retries":2}', json)).status, 200);
   assert.equal((await call('PUT', '/upstreams/u', '{"slots":100}', json)).status, 200);
-  assert.equal((await call('PUT', '/upstreams/u/targets/10.0.0.1:80', '{"weight":7}', json)).status, 200);
+  assert.equal((await call('PUT', '/upstreams/u/targets/127.0.0.1:80', '{"weight":7}', json)).status, 200);
   const before = JSON.stringify([store.all('services'), store.all('upstreams'), store.all('targets')]);
   const cases: [string, string][] = [
     ['123', 'a number'],
@@ -39,8 +39,8 @@ test('a write whose JSON body is not an object is 400 and changes nothing (issue
       ['PATCH', '/services/s'],
       ['POST', '/services'],
       ['PUT', '/upstreams/u'],
-      ['PATCH', '/upstreams/u/targets/10.0.0.1:80'],
-      ['PUT', '/upstreams/u/targets/10.0.0.1:80'],
+      ['PATCH', '/upstreams/u/targets/127.0.0.1:80'],
+      ['PUT', '/upstreams/u/targets/127.0.0.1:80'],
       ['POST', '/upstreams/u/targets'],
     ] as const) {
       const r = await call(method, url, body, json);

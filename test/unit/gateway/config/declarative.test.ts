@@ -16,7 +16,7 @@ test('the nested form loads services with routes and upstreams with targets', as
       {
         _format_version: '3.0',
         services: [{ name: 'svc-a', url: 'http://up-a', routes: [{ name: 'r1', paths: ['/a'] }] }],
-        upstreams: [{ name: 'up-a', healthchecks: { passive: { unhealthy: { tcp_failures: 3 } } }, targets: [{ target: '10.0.0.1:8080', weight: 100 }] }],
+        upstreams: [{ name: 'up-a', healthchecks: { passive: { unhealthy: { tcp_failures: 3 } } }, targets: [{ target: '127.0.0.1:8080', weight: 100 }] }],
       },
       'kong.yml',
       opts,
@@ -27,7 +27,7 @@ test('the nested form loads services with routes and upstreams with targets', as
   assert.equal(store.getByName('routes', 'r1')!.service!.id, svc.id);
   const up = store.getByName('upstreams', 'up-a')!;
   assert.equal(up.healthchecks.passive.unhealthy.tcp_failures, 3);
-  assert.equal(store.targetsOf(up.id)[0]!.target, '10.0.0.1:8080');
+  assert.equal(store.targetsOf(up.id)[0]!.target, '127.0.0.1:8080');
 });
 
 test('the flat form references parents by name; ids are deterministic', () => {
@@ -36,7 +36,7 @@ test('the flat form references parents by name; ids are deterministic', () => {
     services: [{ name: 'svc', host: 'up' }],
     routes: [{ name: 'r', service: 'svc', paths: ['/r'] }, { name: 'r2', service: { name: 'svc' }, paths: ['/r2'] }],
     upstreams: [{ name: 'up' }],
-    targets: [{ upstream: 'up', target: '10.0.0.2' }],
+    targets: [{ upstream: 'up', target: '127.0.0.2' }],
   };
   const a = declarativeToOps(doc, 'f', opts);
   const b = declarativeToOps(doc, 'f', opts);

@@ -48,7 +48,7 @@ test('listen addresses parse IPv4, IPv6 and names; loopback is recognised', () =
   assert.deepEqual(parseListen('localhost:0', 'x'), { host: 'localhost', port: 0 });
   assert.throws(() => parseListen('1.2.3.4:70000', 'x'));
   assert.equal(isLoopback('127.0.0.2'), true);
-  assert.equal(isLoopback('10.0.0.1'), false);
+  assert.equal(isLoopback('192.0.2.1'), false); // TEST-NET-1, never contacted
 });
 
 test('the admin token must be 16 visible characters or more, and is never echoed', () => {

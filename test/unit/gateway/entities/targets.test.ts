@@ -19,7 +19,7 @@ test('in Kong-only mode a target has no ttl and refuses one', () => {
 const normal: [string, string | null][] = [
   ['konghq.test', 'konghq.test:8000'],
   ['KongHQ.Test:80', 'KongHQ.Test:80'],
-  ['10.0.0.1', '10.0.0.1:8000'],
+  ['127.0.0.1', '127.0.0.1:8000'],
   ['010.001.0.1:81', '10.1.0.1:81'],
   ['::1', '[0000:0000:0000:0000:0000:0000:0000:0001]:8000'],
   ['[::1]:9000', '[0000:0000:0000:0000:0000:0000:0000:0001]:9000'],
@@ -65,8 +65,8 @@ for (const [name, input, fields] of invalid) {
 }
 
 test('weight 0 and a ttl are accepted', () => {
-  const v = ok('targets', { target: '10.0.0.2:3000', upstream: { id: UUID }, weight: 0, ttl: 30 });
-  assert.deepEqual([v.weight, v.ttl, v.target], [0, 30, '10.0.0.2:3000']);
+  const v = ok('targets', { target: '127.0.0.2:3000', upstream: { id: UUID }, weight: 0, ttl: 30 });
+  assert.deepEqual([v.weight, v.ttl, v.target], [0, 30, '127.0.0.2:3000']);
 });
 
 test('null ttl on update removes the lease', () => {

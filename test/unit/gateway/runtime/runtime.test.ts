@@ -18,7 +18,7 @@ test('only what changed is rebuilt: a lease renewal keeps the balancer, a weight
   const store = new MemoryStore();
   const a = entity('upstreams', { name: 'a' }) as Upstream;
   const b = entity('upstreams', { name: 'b' }) as Upstream;
-  const ta = entity('targets', { target: '10.0.0.1:80', upstream: { id: a.id } }) as Target;
+  const ta = entity('targets', { target: '127.0.0.1:80', upstream: { id: a.id } }) as Target;
   await store.apply([
     { op: 'put', kind: 'upstreams', entity: a },
     { op: 'put', kind: 'upstreams', entity: b },

@@ -54,10 +54,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
   test(`${name}: names and upstream+target are unique; a failed batch changes nothing`, async (t) => {
     const { store } = await make(t);
     const u = upstream('u');
-    await store.apply([put('services', service('a')), put('upstreams', u), put('targets', target(u, '10.0.0.1:80'))]);
+    await store.apply([put('services', service('a')), put('upstreams', u), put('targets', target(u, '127.0.0.1:80'))]);
     const rev = store.revision;
     await rejectsWith(store.apply([put('services', service('b')), put('services', service('a'))]), 'GW_ERR_STORE_UNIQUE');
-    await rejectsWith(store.apply([put('targets', target(u, '10.0.0.1:80'))]), 'GW_ERR_STORE_UNIQUE');
+    await rejectsWith(store.apply([put('targets', target(u, '127.0.0.1:80'))]), 'GW_ERR_STORE_UNIQUE');
     assert.equal(store.getByName('services', 'b'), undefined, 'the first op of the failed batch was rolled back');
     assert.deepEqual(store.all('services').map((s) => s.name), ['a']);
     assert.equal(store.revision, rev);
@@ -75,12 +75,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const s = service();
     const u = upstream();
     await rejectsWith(store.apply([put('routes', route(s))]), 'GW_ERR_STORE_FOREIGN_KEY');
-    await rejectsWith(store.apply([put('targets', target(u, '10.0.0.1:80'))]), 'GW_ERR_STORE_FOREIGN_KEY');
+    await rejectsWith(store.apply([put('targets', target(u, '127.0.0.1:80'))]), 'GW_ERR_STORE_FOREIGN_KEY');
     const r = route(s);
-    await store.apply([put('services', s), put('routes', r), put('upstreams', u), put('targets', target(u, '10.0.0.1:80')), put('targets', target(u, '10.0.0.2:80'))]);
+    await store.apply([put('services', s), put('routes', r), put('upstreams', u), put('targets', target(u, '127.0.0.1:80')), put('targets', target(u, '127.0.0.2:80'))]);
     assert.deepEqual(store.routesOf(s.id).map((x) => x.id), [r.id]);
-    assert.deepEqual(store.targetsOf(u.id).map((x) => x.target), ['10.0.0.1:80', '10.0.0.2:80']);
-    assert.equal(store.getTarget(u.id, '10.0.0.2:80')?.target, '10.0.0.2:80');
+    assert.deepEqual(store.targetsOf(u.id).map((x) => x.target), ['127.0.0.1:80', '127.0.0.2:80']);
+    assert.equal(store.getTarget(u.id, '127.0.0.2:80')?.target, '127.0.0.2:80');
     await assert.rejects(store.apply([del('services', s.id)]), (err) => isGwError(err) && err.code === 'GW_ERR_STORE_FOREIGN_KEY' && err.details?.referencedBy === 'routes');
     const seen: string[] = [];
     store.subscribe((events) => seen.push(...events.map((e) => `${e.op}:${e.kind}`)));
@@ -88,7 +88,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual(seen, ['delete:targets', 'delete:targets', 'delete:upstreams']);
     assert.deepEqual(store.all('targets'), []);
     assert.deepEqual(store.targetsOf(u.id), []);
-    assert.equal(store.getTarget(u.id, '10.0.0.1:80'), undefined);
+    assert.equal(store.getTarget(u.id, '127.0.0.1:80'), undefined);
     await store.apply([del('routes', r.id), del('services', s.id)]);
     assert.deepEqual(store.routesOf(s.id), []);
   });
@@ -105,7 +105,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const writes = Array.from({ length: 20 }, () => store.apply([put('services', service())]));
     const results = await Promise.all(writes);
     const u = upstream();
-    await store.apply([put('upstreams', u), put('targets', target(u, '10.0.0.1:80'))]);
+    await store.apply([put('upstreams', u), put('targets', target(u, '127.0.0.1:80'))]);
     const revs = events.map((e) => e.revision);
     assert.equal(revs.length, 22);
     for (let i = 1; i < revs.length; i++) assert.ok(revs[i]! > revs[i - 1]!, `revisions increase: ${revs.join(',')}`);
@@ -178,9 +178,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const { store, at } = await make(t);
     const u = upstream();
     at(1000);
-    await store.apply([put('upstreams', u), put('targets', target(u, '10.0.0.1:80', { ttl: 30 })), put('targets', target(u, '10.0.0.2:80'))]);
-    const leased = store.getTarget(u.id, '10.0.0.1:80')!;
-    const plain = store.getTarget(u.id, '10.0.0.2:80')!;
+    await store.apply([put('upstreams', u), put('targets', target(u, '127.0.0.1:80', { ttl: 30 })), put('targets', target(u, '127.0.0.2:80'))]);
+    const leased = store.getTarget(u.id, '127.0.0.1:80')!;
+    const plain = store.getTarget(u.id, '127.0.0.2:80')!;
     assert.equal(store.leaseOf(leased.id), 1030);
     assert.equal(store.leaseOf(plain.id), null);
     const rev = store.revision;
@@ -241,10 +241,10 @@ export function persistentStoreContract(name: string, factory: StoreFactory): vo
     const store = h.store;
     const u = upstream();
     const s = service('kept');
-    await store.apply([put('services', s), put('upstreams', u), put('targets', target(u, '10.0.0.1:80', { ttl: 30 }))]);
+    await store.apply([put('services', s), put('upstreams', u), put('targets', target(u, '127.0.0.1:80', { ttl: 30 }))]);
     await Promise.all(Array.from({ length: 30 }, (_, i) => store.apply([put('services', service(`c${i}`))])));
     await store.apply([del('services', store.getByName('services', 'c3')!.id)]);
-    const tg = store.getTarget(u.id, '10.0.0.1:80')!;
+    const tg = store.getTarget(u.id, '127.0.0.1:80')!;
     now = 1010;
     await store.touch(tg.id, 30);
     const rev = store.revision;
@@ -254,7 +254,7 @@ export function persistentStoreContract(name: string, factory: StoreFactory): vo
     assert.equal(b.revisionOf('services', s.id), sRev);
     assert.equal(b.all('services').length, 30);
     assert.equal(b.getByName('services', 'c3'), undefined);
-    assert.equal(b.getTarget(u.id, '10.0.0.1:80')?.id, tg.id);
+    assert.equal(b.getTarget(u.id, '127.0.0.1:80')?.id, tg.id);
     assert.equal(b.leaseOf(tg.id), 1040, 'the renewal was flushed on close');
     // revisions go on from where they were
     const [e] = await b.apply([put('services', service('next'))]);

@@ -111,7 +111,7 @@ test('deleting an upstream cascades to its targets and emits events for both', a
   const up = parseEntity('upstreams', { name: 'up' }, { mode: 'create', now: 1 });
   assert.ok(up.ok);
   const upstream = up.value as unknown as AnyEntity;
-  const tg = parseEntity('targets', { target: '10.0.0.1:80', upstream: { id: upstream.id } }, { mode: 'create', now: 1 });
+  const tg = parseEntity('targets', { target: '127.0.0.1:80', upstream: { id: upstream.id } }, { mode: 'create', now: 1 });
   assert.ok(tg.ok);
   await s.apply([
     { op: 'put', kind: 'upstreams', entity: upstream },
@@ -129,7 +129,7 @@ test('a format-1 gw-store.json is migrated to the snapshot + log format and keep
   const up = parseEntity('upstreams', { name: 'up' }, { mode: 'create', now: 1 });
   assert.ok(up.ok);
   const upstream = up.value as unknown as AnyEntity;
-  const tg = parseEntity('targets', { target: '10.0.0.1:80', upstream: { id: upstream.id }, ttl: 30 }, { mode: 'create', now: 5000 });
+  const tg = parseEntity('targets', { target: '127.0.0.1:80', upstream: { id: upstream.id }, ttl: 30 }, { mode: 'create', now: 5000 });
   assert.ok(tg.ok);
   const target = { ...(tg.value as unknown as AnyEntity), upstream: { id: upstream.id } } as AnyEntity;
   const legacy = { format: 1, state: { services: [service('old')], routes: [], upstreams: [upstream], targets: [target] } };
@@ -149,7 +149,7 @@ test('a format-1 gw-store.json is migrated to the snapshot + log format and keep
   const b = new FileStore(dir, { now: () => 5020 });
   await b.open();
   assert.deepEqual(b.all('services').map((s) => s.name), ['old', 'new']);
-  assert.equal(b.getTarget(upstream.id, '10.0.0.1:80')?.id, target.id);
+  assert.equal(b.getTarget(upstream.id, '127.0.0.1:80')?.id, target.id);
 });
 
 test('a torn last log record is ignored; a bad record in the middle is refused as corrupt', async (t) => {

@@ -17,7 +17,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 test('store.load() (a resync) reaches the runtime as a reset and rebuilds router and balancers', async () => {
   const store = new MemoryStore();
   const a = entity('upstreams', { name: 'a' }) as Upstream;
-  const ta = { ...(entity('targets', { target: '10.0.0.1:80', upstream: { id: a.id } }) as Target), upstream: { id: a.id } };
+  const ta = { ...(entity('targets', { target: '127.0.0.1:80', upstream: { id: a.id } }) as Target), upstream: { id: a.id } };
   const s = entity('services', { name: 's', host: 'a' }) as Service;
   const r = entity('routes', { name: 'r', paths: ['/r'], service: { id: s.id } }) as Route;
   await store.apply([
@@ -36,7 +36,7 @@ test('store.load() (a resync) reaches the runtime as a reset and rebuilds router
   store.subscribe((ev) => diff.push(...ev.map((e) => `${e.op}:${e.kind}`)));
   // the new truth: upstream b with a target instead of a, no routes
   const b = entity('upstreams', { name: 'b' }) as Upstream;
-  const tb = { ...(entity('targets', { target: '10.0.0.2:80', upstream: { id: b.id } }) as Target), upstream: { id: b.id } };
+  const tb = { ...(entity('targets', { target: '127.0.0.2:80', upstream: { id: b.id } }) as Target), upstream: { id: b.id } };
   await store.load({ services: [s], routes: [], upstreams: [b], targets: [tb] });
   await tick();
   assert.deepEqual(resets, [store.revision]);
