@@ -23,6 +23,8 @@ export const errorCatalogue = {
   GW_ERR_STORE_CORRUPT: { status: 500, message: 'store file %s is unreadable: %s' },
   GW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable: %s' },
   GW_ERR_STORE_CONFLICT: { status: 409, message: 'conflicting write to %s: %s' },
+  GW_ERR_STORE_DB_UNAVAILABLE: { status: 503, message: 'database unavailable: %s' },
+  GW_ERR_STORE_SCHEMA: { status: 500, message: 'database schema: %s' },
   // admin API
   GW_ERR_ADMIN_UNAUTHORIZED: { status: 401, message: 'Unauthorized' },
   GW_ERR_ADMIN_FORBIDDEN: { status: 403, message: 'Forbidden' },

@@ -2,16 +2,20 @@
 import { GwError } from '../errors.js';
 import { FileStore } from './file.js';
 import { MemoryStore } from './memory.js';
+import { PostgresStore } from './postgres.js';
+import type { Logger } from '../observability/log.js';
 import type { Store } from './store.js';
 
 export type { Store, ChangeEvent, WriteOp, StoreReset, StoreState, SubscribeOptions } from './store.js';
 export { MemoryStore } from './memory.js';
 export { FileStore } from './file.js';
+export { PostgresStore } from './postgres.js';
 
 export interface StoreSettings {
   store: 'memory' | 'file' | 'postgres';
   dataDir: string;
   pgUrl?: string | undefined;
+  logger?: Logger | undefined;
 }
 
 export function createStore(s: StoreSettings): Store {
@@ -21,6 +25,7 @@ export function createStore(s: StoreSettings): Store {
     case 'file':
       return new FileStore(s.dataDir);
     case 'postgres':
-      throw new GwError('GW_ERR_CONFIG_INVALID', ['--store postgres is not implemented yet (use file or memory)']);
+      if (!s.pgUrl) throw new GwError('GW_ERR_CONFIG_INVALID', ['--store postgres needs --pg-url (GW_PG_URL), e.g. postgres://gw:secret@db.internal:5432/gw']);
+      return new PostgresStore({ url: s.pgUrl, ...(s.logger ? { logger: s.logger } : {}) });
   }
 }

@@ -39,6 +39,8 @@ interface Subscriber {
 interface Batch {
   events: readonly ChangeEvent[];
   done: boolean;
+  /** restores the state before this batch (entities, revisions, leases) */
+  undo?: (() => void) | undefined;
 }
 
 const targetKey = (upstreamId: string, target: string): string => `${upstreamId} ${target}`;
@@ -154,15 +156,21 @@ export class MemoryStore implements Store {
 
   async apply(ops: readonly WriteOp[]): Promise<readonly ChangeEvent[]> {
     this.beforeWrite();
-    const events = this.#commit(ops);
+    const { events, undo } = this.#commit(ops);
     if (events.length === 0) return events;
-    const batch: Batch = { events, done: false };
+    const batch: Batch = { events, done: false, undo };
     this.#unemitted.push(batch);
     try {
       await this.persist(events);
     } catch (err) {
-      // not durable: never emitted; later batches still are, in order
-      this.#unemitted.splice(this.#unemitted.indexOf(batch), 1);
+      // not durable: never emitted; later batches still are, in order. The
+      // latest batch is also rolled back in memory (nothing was built on it).
+      const i = this.#unemitted.indexOf(batch);
+      this.#unemitted.splice(i, 1);
+      if (i === this.#unemitted.length && this.#assigned === events[events.length - 1]!.revision) {
+        undo();
+        this.#assigned = events[0]!.revision - 1;
+      }
       this.#drain();
       throw err;
     }
@@ -208,7 +216,7 @@ export class MemoryStore implements Store {
       for (const e of state[kind] ?? []) if (this.#tables[kind].get(e.id) !== e) ops.push({ op: 'put', kind, entity: e });
     }
     if (ops.length === 0) return;
-    const events = this.#commit(ops);
+    const { events } = this.#commit(ops);
     const batch: Batch = { events, done: false };
     this.#unemitted.push(batch);
     await this.persist(events);
@@ -276,21 +284,113 @@ export class MemoryStore implements Store {
     if (revision > this.#assigned) this.#assigned = this.#revision = revision;
   }
 
+  /**
+   * Take in changes another writer committed (a shared database's change
+   * feed), at their revisions, and emit them. Changes at or below the current
+   * revision are skipped; no constraint checks (the writer made them). Must
+   * not run while a local write is being made durable.
+   */
+  protected ingest(changes: readonly ChangeEvent[], leaseEnds?: ReadonlyMap<string, number | null>): void {
+    const fresh = changes.filter((c) => c.revision > this.#assigned);
+    if (fresh.length === 0) return;
+    if (this.#unemitted.length > 0) throw new Error('ingest() while a local write is in flight');
+    const now = this.now();
+    for (const c of fresh) {
+      if (c.op === 'delete') {
+        this.#remove(c.kind, c.entity.id);
+        this.#revs[c.kind].delete(c.entity.id);
+        if (c.kind === 'targets') this.#leases.delete(c.entity.id);
+      } else {
+        this.#set(c.kind, c.entity);
+        this.#revs[c.kind].set(c.entity.id, c.revision);
+        if (c.kind === 'targets') {
+          const ttl = (c.entity as Target).ttl;
+          const known = leaseEnds?.get(c.entity.id);
+          if (ttl === null || ttl === undefined) this.#leases.delete(c.entity.id);
+          else this.#leases.set(c.entity.id, known ?? leaseEnd(now, ttl));
+        }
+      }
+      this.#assigned = c.revision;
+    }
+    this.#unemitted.push({ events: fresh, done: true });
+    this.#drain();
+  }
+
+  /** Move the revision forward without a change (a shared log's rows that were skipped). */
+  protected advanceTo(revision: number): void {
+    if (this.#unemitted.length > 0 || revision <= this.#assigned) return;
+    this.#assigned = this.#revision = revision;
+  }
+
+  /**
+   * Replace the whole state with a shared database's (a resync after missed
+   * changes): subscribers with `onReset` get the full state; the others get
+   * the difference, every change stamped with `revision`.
+   */
+  protected resetTo(state: StoreState, revision: number, revisions: Record<EntityKind, ReadonlyMap<string, number>>, leases: ReadonlyMap<string, number>): void {
+    if (this.#unemitted.length > 0) throw new Error('resetTo() while a local write is in flight');
+    const diff: ChangeEvent[] = [];
+    const next = new Set<string>();
+    for (const kind of ENTITY_KINDS) for (const e of state[kind] ?? []) next.add(`${kind} ${e.id}`);
+    for (const kind of ['routes', 'targets', 'services', 'upstreams'] as const) {
+      for (const e of this.#tables[kind].values()) if (!next.has(`${kind} ${e.id}`)) diff.push({ op: 'delete', kind, entity: e, old: e, revision });
+    }
+    for (const kind of ['services', 'upstreams', 'routes', 'targets'] as const) {
+      for (const e of state[kind] ?? []) {
+        const old = this.#tables[kind].get(e.id);
+        if (!old) diff.push({ op: 'create', kind, entity: e, revision });
+        else if (this.#revs[kind].get(e.id) !== revisions[kind].get(e.id)) diff.push({ op: 'update', kind, entity: e, old, revision });
+      }
+    }
+    this.#tables = emptyTables();
+    for (const kind of ENTITY_KINDS) this.#revs[kind] = new Map();
+    for (const kind of ['services', 'routes', 'upstreams'] as const) this.#names[kind] = new Map();
+    this.#targetKeys = new Map();
+    this.#targetsByUpstream = new Map();
+    this.#routesByService = new Map();
+    this.#allCache.clear();
+    this.#targetsOfCache.clear();
+    this.#routesOfCache.clear();
+    this.#leases = new Map(leases);
+    for (const kind of ENTITY_KINDS) {
+      for (const e of state[kind] ?? []) {
+        this.#set(kind, e);
+        this.#revs[kind].set(e.id, revisions[kind].get(e.id) ?? revision);
+      }
+    }
+    const previous = this.#revision;
+    this.#assigned = this.#revision = Math.max(revision, previous);
+    // history cannot bridge a reset
+    this.#history = [];
+    if (this.#revision === previous && diff.length === 0) return;
+    let frozen: readonly ChangeEvent[] | undefined;
+    for (const s of [...this.#subscribers]) {
+      s.seen = this.#revision;
+      if (s.onReset) s.onReset({ revision: this.#revision, state: this.snapshotState() });
+      else if (diff.length > 0) s.listener((frozen ??= Object.freeze(diff)));
+    }
+  }
+
   /** Set a lease without persisting (open()). */
   protected setLease(targetId: string, end: number | null): void {
     if (end === null) this.#leases.delete(targetId);
     else this.#leases.set(targetId, end);
   }
 
-  /** Validate and apply every op in place (undo on failure); assign revisions. */
-  #commit(ops: readonly WriteOp[]): ChangeEvent[] {
+  /**
+   * Validate and apply every op in place (undo on failure); assign revisions.
+   * Returns the events and a function that undoes the whole batch.
+   */
+  #commit(ops: readonly WriteOp[]): { events: ChangeEvent[]; undo: () => void } {
     const changes: Omit<ChangeEvent, 'revision'>[] = [];
-    this.#undo = [];
+    const undoLog: (() => void)[] = (this.#undo = []);
+    const undo = (): void => {
+      for (let i = undoLog.length - 1; i >= 0; i--) undoLog[i]!();
+    };
     try {
       for (const w of ops) this.#applyOne(w, changes);
     } catch (err) {
-      const undo = this.#undo;
-      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      undo();
       throw err;
     } finally {
       this.#undo = undefined;
@@ -300,6 +400,16 @@ export class MemoryStore implements Store {
     for (const c of changes) {
       const revision = ++this.#assigned;
       events.push({ ...c, revision });
+      const id = c.entity.id;
+      const oldRev = this.#revs[c.kind].get(id);
+      const oldLease = c.kind === 'targets' ? this.#leases.get(id) : undefined;
+      undoLog.push(() => {
+        if (oldRev === undefined) this.#revs[c.kind].delete(id);
+        else this.#revs[c.kind].set(id, oldRev);
+        if (c.kind !== 'targets') return;
+        if (oldLease === undefined) this.#leases.delete(id);
+        else this.#leases.set(id, oldLease);
+      });
       if (c.op === 'delete') {
         this.#revs[c.kind].delete(c.entity.id);
         if (c.kind === 'targets') this.#leases.delete(c.entity.id);
@@ -312,7 +422,7 @@ export class MemoryStore implements Store {
         }
       }
     }
-    return events;
+    return { events, undo };
   }
 
   #applyOne(w: WriteOp, changes: Omit<ChangeEvent, 'revision'>[]): void {
