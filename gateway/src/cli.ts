@@ -75,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       store: settings.store,
       dataDir: settings.dataDir,
       pgUrl: settings.pgUrl,
+      nodeId: settings.nodeId,
       config: settings.config,
       logger,
       kongOnly: settings.kongOnly,

@@ -2,7 +2,9 @@
  * `startGateway()`: wiring only, in the order of the data flow:
  * store → declarative config → runtime (router + balancers) → proxy → admin.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { IdentityGuard } from './admin/identity-guard.js';
 import { createAdminServer, createStatusServer } from './admin/server.js';
@@ -17,6 +19,11 @@ import { HealthManager } from './health/health-manager.js';
 import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
 import { ClusterControl } from './cluster/control.js';
 import type { Store } from './store/store.js';
+import { PostgresStore } from './store/postgres.js';
+import { PgBus } from './cluster/pg-bus.js';
+import { NodeSync } from './cluster/node-sync.js';
+import type { ClusterNodeView } from './admin/routes/cluster.js';
+import { GW_VERSION } from './version.js';
 
 export interface GatewayOptions {
   /** HOST:PORT, default 127.0.0.1:0 (embedders and tests; the CLI passes its settings) */
@@ -47,6 +54,8 @@ export interface GatewayOptions {
   proxyLimits?: Partial<ProxyLimits>;
   /** period of health timers (cool-downs, slow start, stall guard, probe scheduling), ms (default 100) */
   healthTickMs?: number;
+  /** this node's id in cluster mode (default: host name + a short random suffix) */
+  nodeId?: string | undefined;
 }
 
 export interface Gateway {
@@ -58,6 +67,8 @@ export interface Gateway {
   readonly runtime: Runtime;
   readonly leases: LeaseKeeper;
   readonly health: HealthManager;
+  /** this node's id (`GET /cluster/nodes`) */
+  readonly nodeId: string;
   /** Stop accepting, let in-flight requests finish (bounded), flush the store. Idempotent. */
   close(graceMs?: number): Promise<void>;
   /**
@@ -76,7 +87,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const store =
     typeof options.store === 'object'
       ? options.store
-      : createStore({ store: options.store ?? 'memory', dataDir: options.dataDir ?? './gw-data', pgUrl: options.pgUrl });
+      : createStore({ store: options.store ?? 'memory', dataDir: options.dataDir ?? './gw-data', pgUrl: options.pgUrl, logger });
+  const nodeId = options.nodeId ?? defaultNodeId();
 
   const leases = new LeaseKeeper({ store, logger, intervalMs: options.leaseSweepMs });
   const declarative = new DeclarativeConfig({ store, logger, file: options.config, kongOnly: options.kongOnly, now: () => store.now() });
@@ -87,22 +99,39 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let cluster: ClusterControl | undefined;
   let admin: FastifyInstance | undefined;
   let status: FastifyInstance | undefined;
+  let waiting: Server[] = [];
+  let bus: PgBus | undefined;
+  let sync: NodeSync | undefined;
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
+      await Promise.all(waiting.map((w) => new Promise((r) => w.close(r))));
       await leases.stop();
       await status?.close();
       await admin?.close();
       await proxy?.close(graceMs);
       await cluster?.close(graceMs);
+      sync?.stop();
+      await bus?.close();
       health?.stop();
       runtime?.stop();
       await store.close();
     })());
 
   try {
+    if (store instanceof PostgresStore) {
+      // until the database answered and the state is loaded: /status (and everything else) is 503, the node does not exit
+      const body = JSON.stringify({ message: `database unavailable: waiting for PostgreSQL at ${store.link.describe()}` });
+      waiting = await Promise.all(
+        [adminAddr, ...(options.statusListen !== undefined ? [parseListen(options.statusListen, 'statusListen')] : [])]
+          .filter((a) => a.port !== 0)
+          .map((a) => listenWaiting(a.host, a.port, body)),
+      );
+    }
     await store.open();
+    await Promise.all(waiting.map((w) => new Promise((r) => w.close(r))));
+    waiting = [];
     if (options.config) {
       const entities = await declarative.loadAtStart();
       logger.info({ file: options.config, entities }, 'declarative config loaded');
@@ -113,6 +142,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], proxyLimits: options.proxyLimits ?? {}, store, logger });
     health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, onAvailability: cluster?.onAvailability });
     health.start();
+    if (store instanceof PostgresStore) {
+      bus = new PgBus({ link: store.link, self: nodeId, version: GW_VERSION, logger, revision: () => store.revision });
+      await bus.start();
+    }
     let registrations = 0;
     store.subscribe((events) => {
       for (const e of events) if (e.kind === 'targets' && e.op === 'create') registrations++;
@@ -131,8 +164,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sources = { requests, proxy: proxy.stats };
     }
     const h = health;
-    // the one in-flight count per target: this process's health records, plus the workers' reports on the ClusterBus
-    const activeRequests = (upstreamId: string, targetId: string): number => h.inFlight(upstreamId, targetId) + (cluster?.activeRequests(targetId) ?? 0);
+    // the one in-flight count per target: this process's health records, plus the workers' reports on the ClusterBus,
+    // plus (cluster mode) every other live node's report
+    const localInFlight = (upstreamId: string, targetId: string): number => h.inFlight(upstreamId, targetId) + (cluster?.activeRequests(targetId) ?? 0);
+    const activeRequests = (upstreamId: string, targetId: string): number => localInFlight(upstreamId, targetId) + (bus?.inFlight(targetId) ?? 0);
+    if (bus) {
+      sync = new NodeSync({ bus, health, store, logger, localInFlight });
+      sync.start();
+    }
+    const s = sync;
+    const clusterNodes = (): ClusterNodeView[] =>
+      bus?.list() ?? [{ id: nodeId, hostname: hostname(), version: GW_VERSION, revision: store.revision, last_seen: store.now(), reachable: true, self: true }];
     const identityGuard = new IdentityGuard({ logger });
     const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations, identityGuardRemovals: () => identityGuard.removed });
     admin = await createAdminServer({
@@ -141,18 +183,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       runtime: {
         activeRequests,
         targetHealth: (u, t) => health?.view(u, t),
-        setTargetHealth: (u, t, healthy) => health?.setManual(u, t, healthy) ?? 'no-balancer',
+        setTargetHealth: (u, t, healthy) => (s ? s.setManual(u, t, healthy) : (health?.setManual(u, t, healthy) ?? 'no-balancer')),
       },
       metrics: metrics.render,
       declarative,
       identityGuard,
+      cluster: { nodes: clusterNodes },
       adminToken: options.adminToken,
       registrationTokens: options.registrationTokens,
       auditLog: options.auditLog,
       isReady: () => ready,
       kongOnly: options.kongOnly,
       nodeId: randomUUID(),
-      configuration: { proxy_listen: `${proxyAddr.host}:${proxyPort}`, admin_listen: `${adminAddr.host}:${adminAddr.port}`, database: store.type, kong_only: options.kongOnly === true, workers },
+      configuration: { proxy_listen: `${proxyAddr.host}:${proxyPort}`, admin_listen: `${adminAddr.host}:${adminAddr.port}`, database: store.type, node_id: nodeId, kong_only: options.kongOnly === true, workers },
     });
     await admin.listen({ host: adminAddr.host, port: adminAddr.port });
     const adminPort = (admin.server.address() as { port: number }).port;
@@ -170,11 +213,28 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       logger.info({ file: options.config, ...summary }, 'declarative config reloaded');
       return summary;
     };
-    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), statusUrl, store, runtime, leases, health, close, reload };
-    logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, ...(statusUrl ? { status: statusUrl } : {}), store: store.type }, 'gw-gateway ready');
+    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), statusUrl, store, runtime, leases, health, nodeId, close, reload };
+    logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, ...(statusUrl ? { status: statusUrl } : {}), store: store.type, ...(bus ? { node_id: nodeId } : {}) }, 'gw-gateway ready');
     return gw;
   } catch (err) {
     await close(0).catch(() => undefined);
     throw err;
   }
+}
+
+/** Host name plus a short random suffix: unique per process even when tasks share a host name. */
+export function defaultNodeId(): string {
+  return `${hostname()}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A placeholder on an admin or status address while the store is not loaded yet: every request 503. */
+function listenWaiting(host: string, port: number, body: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const srv = createHttpServer((_req, res) => {
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body);
+    });
+    srv.once('error', reject);
+    srv.listen(port, host, () => resolve(srv));
+  });
 }

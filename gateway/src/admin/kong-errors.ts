@@ -51,7 +51,7 @@ export function toAdminError(err: unknown): AdminError {
       }
       return new AdminError(400, { code: 4, name: 'foreign key violation', message: err.message, fields: { [String(d.field)]: { id: d.id } } });
     }
-    if (err.code === 'GW_ERR_STORE_UNAVAILABLE') return new AdminError(503, { message: err.message });
+    if (err.code === 'GW_ERR_STORE_UNAVAILABLE' || err.code === 'GW_ERR_STORE_DB_UNAVAILABLE') return new AdminError(503, { message: err.message });
     // Kong has no optimistic-concurrency error; its plain `{ message }` shape, with a name to branch on
     if (err.code === 'GW_ERR_STORE_CONFLICT') return new AdminError(409, { name: 'conflict', message: `${err.message}; retry the request` });
   }

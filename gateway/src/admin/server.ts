@@ -2,6 +2,7 @@
  * Admin API server (fastify), Kong 3.x compatible: wiring only. Endpoints
  * live in `routes/`, error bodies in `kong-errors.ts`.
  */
+import { registerClusterRoutes, type ClusterView } from './routes/cluster.js';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../observability/log.js';
 import type { Store } from '../store/store.js';
@@ -46,6 +47,8 @@ export interface AdminServerOptions {
   identityGuard?: IdentityGuard;
   /** Prometheus text for `GET /metrics` (absent: 404) */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** the nodes for `GET /cluster/nodes` (absent: 404) */
+  cluster?: ClusterView;
 }
 
 /** Build the admin fastify instance (not listening; the caller listens). */
@@ -108,6 +111,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   registerConfigRoutes(app, ctx, opts.declarative);
   registerTargetRoutes(app, ctx, opts.identityGuard ?? new IdentityGuard({ logger: opts.logger }));
   registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
+  if (opts.cluster) registerClusterRoutes(app, opts.cluster);
   const metrics = opts.metrics;
   if (metrics) {
     app.get('/metrics', async (_req, reply) => {

@@ -47,7 +47,9 @@ export type BusMessage =
   /** an operator's `PUT …/healthy|unhealthy`, for nodes that keep their own health state (PostgreSQL cluster) */
   | { t: 'manual'; upstream: string; target: string; healthy: boolean }
   /** a target's weight went to 0 (drain) on some node, for nodes whose store has not caught up yet (PostgreSQL cluster) */
-  | { t: 'drain'; upstream: string; target: string };
+  | { t: 'drain'; upstream: string; target: string }
+  /** passive checks or the circuit breaker ejected a target on the sending node (PostgreSQL cluster): every node ejects it too */
+  | { t: 'eject'; upstream: string; target: string; reason: string };
 
 export interface ClusterBus {
   /** this node's id */

@@ -31,6 +31,7 @@ export interface RawSettings {
   store?: string;
   dataDir?: string;
   pgUrl?: string;
+  nodeId?: string;
   config?: string;
   logLevel?: string;
   kongOnly?: string | boolean;
@@ -50,9 +51,10 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--proxy-listen', env: 'GW_PROXY_LISTEN', key: 'proxyListen', def: '0.0.0.0:8000', help: 'HOST:PORT the proxy listens on' },
   { flag: '--admin-listen', env: 'GW_ADMIN_LISTEN', key: 'adminListen', def: '127.0.0.1:8001', help: 'HOST:PORT of the Admin API; a non-loopback address needs --admin-token' },
   { flag: '--admin-token', env: 'GW_ADMIN_TOKEN', key: 'adminToken', help: 'token required on every admin request (Authorization: Bearer TOKEN or Kong-Admin-Token: TOKEN)' },
-  { flag: '--store', env: 'GW_STORE', key: 'store', def: 'file', help: 'where entities live: file | memory (postgres is refused until the PostgreSQL store lands)' },
+  { flag: '--store', env: 'GW_STORE', key: 'store', def: 'file', help: 'where entities live: file (one node) | memory (tests) | postgres (cluster mode: many nodes on one PostgreSQL, needs --pg-url)' },
   { flag: '--data-dir', env: 'GW_DATA_DIR', key: 'dataDir', def: './gw-data', help: 'directory of the file store' },
-  { flag: '--pg-url', env: 'GW_PG_URL', key: 'pgUrl', help: 'PostgreSQL URL (required with --store postgres)' },
+  { flag: '--pg-url', env: 'GW_PG_URL', key: 'pgUrl', help: 'PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (required with --store postgres; the password is never logged)' },
+  { flag: '--node-id', env: 'GW_NODE_ID', key: 'nodeId', help: 'this node\'s id in cluster mode (GET /cluster/nodes); default: host name + a short random suffix' },
   { flag: '--config', env: 'GW_CONFIG', key: 'config', help: 'Kong declarative file (YAML or JSON, _format_version "3.0") loaded at start' },
   { flag: '--log-level', env: 'GW_LOG_LEVEL', key: 'logLevel', def: 'info', help: 'fatal | error | warn | info | debug | trace | silent (pino JSON on stdout)' },
   { flag: '--kong-only', env: 'GW_KONG_ONLY', key: 'kongOnly', def: 'false', help: 'strict Kong mode: refuse gw extension fields (ttl, gw) as unknown fields' },
@@ -108,7 +110,17 @@ const settingsSchema = z.object({
   adminToken: z.string().regex(/^[\x21-\x7e]{16,}$/, 'the admin token must be at least 16 visible characters, without spaces').optional(),
   store: z.enum(['file', 'memory', 'postgres']),
   dataDir: z.string().min(1),
-  pgUrl: z.string().optional(),
+  pgUrl: z
+    .string()
+    .refine((v) => {
+      try {
+        return ['postgres:', 'postgresql:'].includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, 'expected postgres://USER:PASSWORD@HOST:PORT/DATABASE')
+    .optional(),
+  nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'letters, digits, . _ : - (at most 100)').optional(),
   config: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   kongOnly: z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
@@ -131,6 +143,7 @@ export interface Settings {
   store: 'file' | 'memory' | 'postgres';
   dataDir: string;
   pgUrl: string | undefined;
+  nodeId: string | undefined;
   config: string | undefined;
   logLevel: string;
   kongOnly: boolean;
@@ -215,7 +228,7 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const key = String(issue.path[0]);
-    const shown = key === 'adminToken' ? '(not shown)' : `'${raw[key]}'`; // never echo a secret
+    const shown = key === 'adminToken' ? '(not shown)' : key === 'pgUrl' ? `'${redactUrl(String(raw[key]))}'` : `'${raw[key]}'`; // never echo a secret
     throw new GwError('GW_ERR_CONFIG_INVALID', [`${origin[key] ?? key}: ${shown} is invalid (${issue.message})`]);
   }
   const v = r.data;
@@ -226,6 +239,7 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     store: v.store,
     dataDir: v.dataDir,
     pgUrl: v.pgUrl,
+    nodeId: v.nodeId,
     config: v.config,
     logLevel: v.logLevel,
     kongOnly: v.kongOnly,
@@ -247,4 +261,9 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     throw new GwError('GW_ERR_CONFIG_ADMIN_UNPROTECTED', [`${settings.admin.host}:${settings.admin.port}`]);
   }
   return Object.freeze(settings);
+}
+
+/** A URL with its password replaced by `***` (for messages). */
+function redactUrl(v: string): string {
+  return v.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }

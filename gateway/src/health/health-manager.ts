@@ -176,6 +176,15 @@ export class HealthManager implements OutcomeSink {
     return h.manual(targetId, healthy) ? 'ok' : 'not-found';
   }
 
+  /** Another node ejected a target (cluster mode), named as health events name it: upstream name and target address. */
+  ejectedElsewhere(upstreamName: string, address: string, reason: string): boolean {
+    for (const h of this.#health.values()) {
+      if (h.upstream.name !== upstreamName) continue;
+      for (const t of h.targets.values()) if (t.address === address) return h.ejectedElsewhere(t.id, reason);
+    }
+    return false;
+  }
+
   // ---- time ---------------------------------------------------------------
 
   /** Time-driven work: breaker cool-downs, slow-start ramps, the stall guard, due probes. */

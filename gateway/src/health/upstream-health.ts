@@ -231,6 +231,20 @@ export class UpstreamHealth {
     return true;
   }
 
+  /**
+   * Another gateway node ejected this target (its passive checks or breaker,
+   * cluster mode): open the breaker here too, with the same cool-down and
+   * max_ejection_percent; a target already ejected here is left as it is.
+   * Returns whether it was ejected now.
+   */
+  ejectedElsewhere(id: string, reason: string): boolean {
+    const t = this.targets.get(id);
+    if (!t || t.breaker.state.state !== 'closed' || !this.#canEject()) return false;
+    t.passiveCounters.reset();
+    this.#set(t, () => this.#bt(t, t.breaker.open(reason)), reason);
+    return true;
+  }
+
   // ---- time -------------------------------------------------------------
 
   /** Advance time-driven transitions: open → half-open, slow-start ramps, the stall guard. */

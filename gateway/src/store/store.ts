@@ -90,6 +90,8 @@ export interface Store {
   open(): Promise<void>;
   /** Flush pending writes and release resources. Idempotent. */
   close(): Promise<void>;
+  /** False while a shared database cannot be reached (cluster mode); absent: always reachable. */
+  readonly reachable?: boolean;
   /** The store clock, Unix seconds (float): timestamps and leases. */
   now(): number;
   /** Revision of the latest committed change (0 for a new store). */

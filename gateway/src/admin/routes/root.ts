@@ -57,7 +57,8 @@ export function statusHandler(ctx: AdminContext, isReady: () => boolean, request
         connections_waiting: 0,
         total_requests: n,
       },
-      database: { reachable: true },
+      // Kong's shape; during an outage still 200 (the node keeps proxying), reachable false
+      database: { reachable: ctx.store.reachable ?? true, revision: ctx.store.revision },
       configuration_hash: configurationHash(ctx),
     };
     return isReady() ? { status: 200, body } : { status: 503, body: { message: 'not ready', ...body } };

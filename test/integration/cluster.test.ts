@@ -1,0 +1,201 @@
+/**
+ * Cluster mode: three real gateway nodes (each with its own proxy and Admin
+ * API on 127.0.0.1) sharing the real PostgreSQL, a database per test. Every
+ * node reaches PostgreSQL through a TCP relay the test controls, so the
+ * database can be cut mid-load.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { request } from 'undici';
+import { PostgresStore } from '../../gateway/src/store/postgres.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import { startTestGateway } from '../helpers/gateway.js';
+import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
+import { deadPort, startUpstream, waitFor } from '../helpers/upstream.js';
+
+type Node = Awaited<ReturnType<typeof startTestGateway>>;
+
+async function cluster(t: { after: (fn: () => Promise<void>) => void }, n = 3): Promise<{ nodes: Node[]; relay: TcpRelay; url: string }> {
+  const db = await createTestDatabase();
+  const relay = await startTcpRelay(5432);
+  const u = new URL(db.url);
+  u.port = String(relay.port);
+  const nodes: Node[] = [];
+  t.after(async () => {
+    await Promise.all(nodes.map((g) => g.close(1000)));
+    await relay.close();
+    await db.drop();
+  });
+  // all at once, on an empty database: every node migrates or waits for the one that does
+  const started = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      startTestGateway({
+        store: new PostgresStore({ url: u.toString(), pollMs: 250, backoffMs: [50, 250], queryTimeoutMs: 2000 }),
+        nodeId: `node-${'abc'[i]}`,
+        leaseSweepMs: 200,
+        healthTickMs: 50,
+      }),
+    ),
+  );
+  nodes.push(...started);
+  return { nodes, relay, url: db.url };
+}
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const r = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+  return { status: r.statusCode, body: await r.body.text() };
+}
+
+async function setup(a: Node, upstreamName: string, extra: Record<string, unknown> = {}): Promise<void> {
+  assert.equal((await a.admin.call('PUT', `/upstreams/${upstreamName}`, extra)).status, 200);
+  assert.equal((await a.admin.call('PUT', `/services/${upstreamName}`, { host: upstreamName, retries: 0 })).status, 200);
+  const r = await a.admin.call('PUT', `/services/${upstreamName}/routes/${upstreamName}`, { paths: [`/${upstreamName}`] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}
+
+test('cluster: three nodes start at once on an empty database; a registration through A is routable through C; /cluster/nodes lists them', async (t) => {
+  const { nodes } = await cluster(t);
+  const [a, , c] = nodes as [Node, Node, Node];
+  const app = await startUpstream('app');
+  t.after(() => app.close());
+  await setup(a, 'users');
+  const started = Date.now();
+  assert.equal((await a.admin.call('POST', '/upstreams/users/targets', { target: app.address, ttl: 30 })).status, 201);
+  await waitFor(async () => (await get(`${c.proxyUrl}/users/x`)).status === 200, 10_000, 'the route and target on node C');
+  const ms = Date.now() - started;
+  t.diagnostic(`registration through A routable through C after ${ms} ms`);
+  assert.ok(ms < 5000, `${ms} ms`);
+  const list = await c.admin.call<{ data: { id: string; reachable: boolean; self: boolean; revision: number; version: string; hostname: string; last_seen: number }[] }>('GET', '/cluster/nodes');
+  assert.equal(list.status, 200);
+  await waitFor(async () => (await c.admin.call<{ data: unknown[] }>('GET', '/cluster/nodes')).body.data.length === 3, 5000, 'three nodes listed');
+  const again = await c.admin.call<{ data: { id: string; reachable: boolean; self: boolean; revision: number; version: string; last_seen: number }[] }>('GET', '/cluster/nodes');
+  assert.deepEqual(again.body.data.map((x) => x.id).sort(), ['node-a', 'node-b', 'node-c']);
+  assert.ok(again.body.data.every((x) => x.reachable && typeof x.version === 'string' && x.last_seen > 1e9));
+  assert.deepEqual(again.body.data.filter((x) => x.self).map((x) => x.id), ['node-c']);
+  const status = await c.admin.call<{ database: { reachable: boolean; revision: number } }>('GET', '/status');
+  assert.equal(status.status, 200);
+  assert.equal(status.body.database.reachable, true);
+  assert.equal(status.body.database.revision, c.store.revision);
+});
+
+test('cluster: a request in flight on node B holds a drain through node C; a passive ejection on A stops traffic to that target on B', async (t) => {
+  const { nodes } = await cluster(t);
+  const [a, b, c] = nodes as [Node, Node, Node];
+  let release: (() => void) | undefined;
+  const slow = await startUpstream('slow', (req, res) => {
+    if (!req.url?.includes('hold')) return 'default';
+    release = () => res.end('done');
+  });
+  t.after(() => slow.close());
+  await setup(a, 'held');
+  const tg = await a.admin.call<{ id: string }>('POST', '/upstreams/held/targets', { target: slow.address });
+  assert.equal(tg.status, 201);
+  await waitFor(async () => (await get(`${b.proxyUrl}/held/ok`)).status === 200, 10_000, 'route on B');
+  const held = get(`${b.proxyUrl}/held/hold`);
+  await waitFor(() => release !== undefined, 5000, 'the request reached the upstream');
+  const active = async (): Promise<number> => {
+    const h = await c.admin.call<{ data: { target: string; data?: { gw?: { active_requests?: number } }; gw?: { active_requests?: number } }[] }>('GET', '/upstreams/held/health');
+    const row = h.body.data.find((x) => x.target === slow.address);
+    return row?.gw?.active_requests ?? row?.data?.gw?.active_requests ?? -1;
+  };
+  const seenAfter = Date.now();
+  await waitFor(async () => (await active()) === 1, 5000, 'C reports the request in flight on B');
+  t.diagnostic(`in-flight count on B visible on C after ${Date.now() - seenAfter} ms`);
+  // the drain: weight 0 through C, then wait for zero in flight everywhere
+  assert.equal((await c.admin.call('PATCH', `/upstreams/held/targets/${tg.body.id}`, { weight: 0 })).status, 200);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(await active(), 1, 'still in flight on B: the drain must keep waiting');
+  release!();
+  assert.equal((await held).status, 200);
+  await waitFor(async () => (await active()) === 0, 5000, 'zero in flight on every node');
+
+  // passive ejection shared: a target that refuses connections, tcp_failures 1
+  const good = await startUpstream('good');
+  t.after(() => good.close());
+  const bad = `127.0.0.1:${await deadPort()}`;
+  await setup(a, 'ej', { healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } });
+  await a.admin.call('POST', '/upstreams/ej/targets', { target: good.address });
+  await a.admin.call('POST', '/upstreams/ej/targets', { target: bad });
+  const health = async (g: Node): Promise<string | undefined> => {
+    const h = await g.admin.call<{ data: { target: string; health: string }[] }>('GET', '/upstreams/ej/health');
+    return h.body.data?.find((x) => x.target === bad)?.health;
+  };
+  await waitFor(async () => (await health(b)) === 'HEALTHY', 5000, 'B knows the targets');
+  // through A only, until A ejects the bad target (round robin: at most a few requests)
+  for (let i = 0; i < 20 && (await health(a)) !== 'UNHEALTHY'; i++) await get(`${a.proxyUrl}/ej/x`);
+  assert.equal(await health(a), 'UNHEALTHY');
+  const ejectedAt = Date.now();
+  await waitFor(async () => (await health(b)) === 'UNHEALTHY', 2000, 'B ejects it too within 2 s');
+  t.diagnostic(`passive ejection on A applied on B after ${Date.now() - ejectedAt} ms`);
+  const before = good.count;
+  for (let i = 0; i < 10; i++) assert.equal((await get(`${b.proxyUrl}/ej/x`)).status, 200, 'no request through B goes to the ejected target');
+  assert.equal(good.count - before, 10);
+});
+
+test('cluster: a dead instance\'s lease is reaped once for the whole cluster, within ttl + 1 s', async (t) => {
+  const { nodes } = await cluster(t);
+  const [a, b] = nodes as [Node, Node, Node];
+  const app = await startUpstream('app');
+  t.after(() => app.close());
+  await setup(a, 'leased');
+  const r = await b.admin.call<{ id: string }>('POST', '/upstreams/leased/targets', { target: app.address, ttl: 2 });
+  assert.equal(r.status, 201);
+  await waitFor(() => nodes.every((g) => g.store.get('targets', r.body.id)), 5000, 'every node has the target');
+  // ttl 2 s, renewed once through C, then never again (the instance was killed)
+  const renewed = Date.now();
+  assert.equal((await nodes[2]!.admin.call('POST', `/upstreams/leased/targets/${r.body.id}/heartbeat`)).status < 300, true);
+  await waitFor(() => nodes.every((g) => g.store.get('targets', r.body.id) === undefined), 8000, 'the target is gone on every node');
+  const after = Date.now() - renewed;
+  t.diagnostic(`reaped ${after} ms after the last renewal (ttl 2000 ms)`);
+  assert.ok(after >= 1900, `not before the lease ended (${after} ms)`);
+  assert.ok(after <= 3000 + 1000, `within ttl + 1 s, with slack for a busy machine (${after} ms)`);
+  assert.equal(nodes.reduce((n, g) => n + g.leases.expired, 0), 1, 'reaped once, not once per node');
+});
+
+test('cluster: the database cut mid-load: 0 failed proxied requests, admin writes 503, and after it returns a write on A reaches C', async (t) => {
+  const { nodes, relay } = await cluster(t);
+  const [a, , c] = nodes as [Node, Node, Node];
+  const app = await startUpstream('app');
+  t.after(() => app.close());
+  await setup(a, 'steady');
+  assert.equal((await a.admin.call('POST', '/upstreams/steady/targets', { target: app.address, ttl: 5 })).status, 201);
+  await waitFor(async () => (await Promise.all(nodes.map((g) => get(`${g.proxyUrl}/steady/x`)))).every((x) => x.status === 200), 10_000, 'routable on every node');
+  let ok = 0;
+  const failures: string[] = [];
+  let stop = false;
+  const loop = async (g: Node): Promise<void> => {
+    for (let i = 0; i < 5000 && !stop; i++) {
+      try {
+        const r = await get(`${g.proxyUrl}/steady/x`);
+        if (r.status === 200) ok++;
+        else failures.push(`${r.status} ${r.body}`);
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  };
+  const loops = nodes.map(loop);
+  await waitFor(() => ok > 50, 10_000, 'load running');
+  await relay.cut();
+  await waitFor(() => nodes.every((g) => !g.store.reachable), 5000, 'every node sees the outage');
+  const w = await c.admin.call<{ message: string }>('POST', '/services', { name: 'during', host: 'x.test' });
+  assert.equal(w.status, 503);
+  assert.match(w.body.message, /^database unavailable: /);
+  const st = await c.admin.call<{ database: { reachable: boolean } }>('GET', '/status');
+  assert.equal(st.status, 200, '/status stays 200 (the node proxies): load balancers keep it');
+  assert.equal(st.body.database.reachable, false);
+  const okAtCut = ok;
+  // the lease (ttl 5 s) cannot be renewed now; it must not be expired for this outage
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok(ok > okAtCut, 'proxying went on during the outage');
+  await relay.restore();
+  await waitFor(() => nodes.every((g) => g.store.reachable), 15_000, 'every node reconnected');
+  const s = await a.admin.call('PUT', '/services/after', { host: 'after.test' });
+  assert.equal(s.status, 200);
+  await waitFor(() => c.store.getByName('services', 'after') !== undefined, 5000, 'the write on A reaches C');
+  stop = true;
+  await Promise.all(loops);
+  t.diagnostic(`database cut for ~1.5 s under load: ${ok} ok, ${failures.length} failed`);
+  assert.deepEqual(failures, []);
+  assert.ok(nodes.every((g) => g.store.all('targets').length === 1), 'no lease expired because of the outage');
+});
