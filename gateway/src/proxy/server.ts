@@ -8,6 +8,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { forward, nextRequestId, VIA, type ForwardDeps } from './forward.js';
 import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS } from './body.js';
 import { normalizePath } from './uri.js';
+import { errorCatalogue } from '../errors.js';
 import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
@@ -74,6 +75,14 @@ function checkHead(req: IncomingMessage, maxHeaders: number): ['GW_ERR_PROXY_BAD
   if (host === '') return ['GW_ERR_PROXY_BAD_HOST', 'empty'];
   if (!HOST_RE.test(host) || host.includes('..')) return ['GW_ERR_PROXY_BAD_HOST', 'not a host name'];
   return null;
+}
+
+/** Header field lines in the raw head of a request that failed to parse (the request line not counted). */
+function headerLines(raw: Buffer | undefined): number {
+  if (!raw) return 0;
+  const text = raw.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  return (end === -1 ? text : text.slice(0, end)).split('\r\n').length - 1;
 }
 
 /** The status a parser/timeout error on a client connection is answered with. */
@@ -205,8 +214,17 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const s = socket as ClientSocket & { _httpMessage?: { headersSent?: boolean } };
     // a parse or timeout error: answer it unless a response is already on the wire (then just close)
-    if (s.writable && !s._httpMessage?.headersSent) s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-    else s.destroy();
+    if (!s.writable || s._httpMessage?.headersSent) {
+      s.destroy();
+      return;
+    }
+    // Node 22+ reports more than maxHeadersCount fields as a header overflow (20 dropped them): say which limit it was
+    if (err.code === 'HPE_HEADER_OVERFLOW' && headerLines((err as { rawPacket?: Buffer }).rawPacket) > limits.maxRequestHeaders) {
+      const body = JSON.stringify({ message: errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders)) });
+      s.end(`HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   });
   // targets that left every upstream: close their pools
   const unsubscribe = opts.runtime.onSnapshot((snap) => {
