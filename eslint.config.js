@@ -25,13 +25,21 @@ const BOUNDARIES = [
     why: 'production code must not depend on tests, benchmarks or examples',
   })),
   { scope: 'gateway/src/*', forbid: ['gateway.js', 'cli.js'], why: 'only the entry points wire the components together' },
-  { scope: 'gateway/src/health', forbid: ['proxy'], why: 'health reaches the balancer through the target record; the proxy only reports outcomes to health' },
+  {
+    scope: 'gateway/src/health',
+    forbid: ['proxy'],
+    why: 'health reaches the balancer through the target record; the proxy only reports outcomes to health',
+  },
   {
     scope: 'gateway/src/store',
     forbid: ['admin', 'proxy', 'runtime', 'router', 'balancer', 'health'],
     why: 'the store persists entities and emits change events; everything downstream reads it, not the reverse',
   },
-  { scope: 'gateway/src/entities', forbid: ['admin', 'proxy', 'runtime', 'store'], why: 'entities are pure schemas and types at the bottom of the graph' },
+  {
+    scope: 'gateway/src/entities',
+    forbid: ['admin', 'proxy', 'runtime', 'store'],
+    why: 'entities are pure schemas and types at the bottom of the graph',
+  },
   { scope: 'gateway/src/router', forbid: ['admin', 'proxy'], why: 'the router is built by the runtime snapshot and read by the proxy' },
   { scope: 'gateway/src/balancer', forbid: ['admin', 'proxy'], why: 'the balancer is built by the runtime snapshot and read by the proxy' },
 ];
@@ -52,7 +60,8 @@ function regexFor(name) {
   return `(^|\\x2F)${n}(\\x2F|$)`;
 }
 
-const scopeMatches = (scope, dir) => (scope.endsWith('/*') ? dir.startsWith(scope.slice(0, -1)) : dir === scope || dir.startsWith(scope + '/'));
+const scopeMatches = (scope, dir) =>
+  scope.endsWith('/*') ? dir.startsWith(scope.slice(0, -1)) : dir === scope || dir.startsWith(scope + '/');
 
 // One config object per distinct scope, ordered from the widest to the narrowest, each carrying the union of all rows
 // that apply to it (in flat config a later object's options for a rule replace an earlier one's, they do not merge).
@@ -61,7 +70,9 @@ const scopes = [...new Set(BOUNDARIES.map((b) => b.scope))].sort((a, b) => depth
 const boundaryConfigs = scopes.map((scope) => {
   const probe = scope.endsWith('/*') ? scope.slice(0, -1) + 'x' : scope;
   const rows = BOUNDARIES.filter((b) => scopeMatches(b.scope, probe));
-  const forbidden = rows.flatMap((row) => row.forbid.map((name) => ({ name, message: `${row.scope} must not import ${name}: ${row.why} (boundary table in eslint.config.js).` })));
+  const forbidden = rows.flatMap((row) =>
+    row.forbid.map((name) => ({ name, message: `${row.scope} must not import ${name}: ${row.why} (boundary table in eslint.config.js).` })),
+  );
   return {
     name: `gw/boundaries ${scope}`,
     files: [`${scope}/**/*.ts`],
@@ -69,7 +80,10 @@ const boundaryConfigs = scopes.map((scope) => {
       'no-restricted-imports': ['error', { patterns: forbidden.map(({ name, message }) => ({ group: groupsFor(name), message })) }],
       'no-restricted-syntax': [
         'error',
-        ...forbidden.map(({ name, message }) => ({ selector: `ImportExpression[source.type='Literal'][source.value=/${regexFor(name)}/]`, message })),
+        ...forbidden.map(({ name, message }) => ({
+          selector: `ImportExpression[source.type='Literal'][source.value=/${regexFor(name)}/]`,
+          message,
+        })),
       ],
     },
   };
