@@ -44,19 +44,14 @@ const BOUNDARIES = [
   { scope: 'gateway/src/balancer', forbid: ['admin', 'proxy'], why: 'the balancer is built by the runtime snapshot and read by the proxy' },
 ];
 
-// Package names are matched as the whole specifier or its first segment; folder names anywhere in the path.
-function groupsFor(name) {
-  if (name === 'gw-agent') return ['gw-agent', 'gw-agent/**'];
-  if (name.endsWith('.js')) return [`**/${name}`];
-  return [`**/${name}`, `**/${name}/**`];
-}
-
-// The same match for `import('...')` with a literal path, which no-restricted-imports does not see. The regex goes
-// into an esquery selector, whose regex literal cannot contain '/', hence \x2F.
+// One regex per forbidden name, for no-restricted-imports and for `import('...')` with a literal path (which
+// no-restricted-imports does not see; no-restricted-syntax does). A folder matches as a whole path segment anywhere
+// ('../proxy/server.js', '../../proxy'), the package name as the first segment, an entry point only from inside
+// gateway/src ('../gateway.js'). \x2F is '/', which an esquery regex literal cannot contain.
 function regexFor(name) {
   const n = name.replace(/[.]/g, '\\.').replace(/\//g, '\\x2F');
   if (name === 'gw-agent') return `^${n}(\\x2F|$)`;
-  if (name.endsWith('.js')) return `(^|\\x2F)${n}$`;
+  if (name.endsWith('.js')) return `^(\\.\\.\\x2F)+${n}$`;
   return `(^|\\x2F)${n}(\\x2F|$)`;
 }
 
@@ -77,7 +72,7 @@ const boundaryConfigs = scopes.map((scope) => {
     name: `gw/boundaries ${scope}`,
     files: [`${scope}/**/*.ts`],
     rules: {
-      'no-restricted-imports': ['error', { patterns: forbidden.map(({ name, message }) => ({ group: groupsFor(name), message })) }],
+      'no-restricted-imports': ['error', { patterns: forbidden.map(({ name, message }) => ({ regex: regexFor(name), message })) }],
       'no-restricted-syntax': [
         'error',
         ...forbidden.map(({ name, message }) => ({
