@@ -174,7 +174,7 @@ export function resolve<S extends z.ZodTypeAny>(cmd: Command, specs: FlagSpec[],
     });
     throw new UsageError(problems.join('; '));
   }
-  return Object.freeze(r.data);
+  return Object.freeze(r.data as z.output<S>);
 }
 
 export function flagName(s: FlagSpec): string {

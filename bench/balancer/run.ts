@@ -70,7 +70,7 @@ function contexts(): PickContext[] {
 function cycle(b: Balancer, ctxs: PickContext[], n: number): number {
   // the per-target records health keeps in the gateway (in-flight counts, availability)
   const records = new LocalStatusTable(b);
-  const inFlight: string[] = new Array(64);
+  const inFlight = new Array<string>(64);
   let head = 0;
   let misses = 0;
   for (let k = 0; k < n; k++) {

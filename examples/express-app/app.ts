@@ -10,6 +10,7 @@
  * The instance's address is detected (ECS task metadata, else the first
  * non-internal IPv4); set GW_HOST to override it.
  */
+import { once } from 'node:events';
 import express from 'express';
 import { register } from '../../sdk/src/index.js';
 
@@ -26,18 +27,18 @@ app.use((req, res) => {
   setTimeout(() => res.json({ app: name, framework: 'express', url: req.url }), delayMs);
 });
 
-const server = app.listen(port, listenHost, async () => {
-  // adminUrl, service and routes come from GW_ADMIN_URL, GW_SERVICE, GW_ROUTES
-  const reg = await register({
-    port,
-    onShutdown: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-          process.exit(0);
-        });
-        server.closeIdleConnections();
-      }),
-  });
-  console.log(JSON.stringify({ msg: 'registered', target: reg.target, gateway: reg.gateway, upstream: reg.upstream }));
+const server = app.listen(port, listenHost);
+await once(server, 'listening'); // rejects on a listen error
+// adminUrl, service and routes come from GW_ADMIN_URL, GW_SERVICE, GW_ROUTES
+const reg = await register({
+  port,
+  onShutdown: () =>
+    new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+        process.exit(0);
+      });
+      server.closeIdleConnections();
+    }),
 });
+console.log(JSON.stringify({ msg: 'registered', target: reg.target, gateway: reg.gateway, upstream: reg.upstream }));

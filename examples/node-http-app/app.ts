@@ -5,6 +5,7 @@
  *
  *   GW_ADMIN_URL=http://127.0.0.1:8001 GW_SERVICE=hello GW_ROUTES=/hello PORT=3000 node dist/examples/node-http-app/app.js
  */
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { register } from '../../sdk/src/index.js';
 
@@ -19,19 +20,19 @@ const server = createServer((req, res) => {
   }, delayMs);
 });
 
-server.listen(port, '127.0.0.1', async () => {
-  const reg = await register({
-    host: '127.0.0.1',
-    port,
-    // adminUrl, service and routes come from GW_ADMIN_URL, GW_SERVICE, GW_ROUTES
-    onShutdown: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-          process.exit(0);
-        });
-        server.closeIdleConnections();
-      }),
-  });
-  console.log(JSON.stringify({ msg: 'registered', target: reg.target, gateway: reg.gateway }));
+server.listen(port, '127.0.0.1');
+await once(server, 'listening'); // rejects on a listen error
+const reg = await register({
+  host: '127.0.0.1',
+  port,
+  // adminUrl, service and routes come from GW_ADMIN_URL, GW_SERVICE, GW_ROUTES
+  onShutdown: () =>
+    new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+        process.exit(0);
+      });
+      server.closeIdleConnections();
+    }),
 });
+console.log(JSON.stringify({ msg: 'registered', target: reg.target, gateway: reg.gateway }));

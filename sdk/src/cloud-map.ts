@@ -139,7 +139,8 @@ export class CloudMapRegistration implements Registration {
       [CLOUD_MAP_ATTR.deployment]: id.deployment,
       [CLOUD_MAP_ATTR.instance]: id.instanceId,
     };
-    if (o.routes.length > 0) a[CLOUD_MAP_ATTR.routes] = o.routes.join(',');
+    // paths only: options.ts refuses Kong route objects with backend cloudmap
+    if (o.routes.length > 0) a[CLOUD_MAP_ATTR.routes] = (o.routes as string[]).join(',');
     if (o.tags.length > 0) a[CLOUD_MAP_ATTR.tags] = o.tags.join(',');
     for (const [k, v] of Object.entries(a)) {
       if (v.length > CLOUD_MAP_ATTR_MAX) throw new GwSdkError('GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE', `gw register(): Cloud Map attribute ${k} is ${v.length} characters, over the ${CLOUD_MAP_ATTR_MAX} allowed`);

@@ -141,7 +141,7 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
         if (o.serviceSettings) no('serviceSettings', 'Kong service settings need backend kong');
         if (o.routes.some((r) => typeof r !== 'string')) no('routes', 'backend cloudmap takes paths only, not Kong route objects');
         else if (o.routes.some((r) => (r as string).includes(','))) no('routes', 'backend cloudmap: a path cannot contain a comma (routes are one comma-joined attribute)');
-        else if (o.routes.join(',').length > CLOUD_MAP_ATTR_MAX) no('routes', `backend cloudmap: the comma-joined paths exceed Cloud Map's ${CLOUD_MAP_ATTR_MAX}-character attribute limit`);
+        else if ((o.routes as string[]).join(',').length > CLOUD_MAP_ATTR_MAX) no('routes', `backend cloudmap: the comma-joined paths exceed Cloud Map's ${CLOUD_MAP_ATTR_MAX}-character attribute limit`);
         if (o.tags.join(',').length > CLOUD_MAP_ATTR_MAX || o.tags.some((t) => t.includes(','))) no('tags', `backend cloudmap: tags are one comma-joined attribute of at most ${CLOUD_MAP_ATTR_MAX} characters, without commas in a tag`);
         if (o.deployment !== undefined && o.deployment.length > CLOUD_MAP_ATTR_MAX) no('deployment', `backend cloudmap: at most ${CLOUD_MAP_ATTR_MAX} characters`);
       }

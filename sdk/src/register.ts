@@ -162,7 +162,7 @@ class RegistrationImpl implements Registration {
       const declared: Record<string, unknown> = typeof r === 'string' ? { paths: [r] } : { ...r };
       // one name per path, whatever the settings, so deployments that disagree on them write the same route
       const paths = Array.isArray(declared.paths) ? (declared.paths as unknown[]) : [];
-      const name = typeof r === 'string' ? routeName(o.service, r) : String(declared.name ?? routeName(o.service, typeof paths[0] === 'string' ? paths[0] : JSON.stringify(r)));
+      const name = typeof r === 'string' ? routeName(o.service, r) : typeof declared.name === 'string' ? declared.name : routeName(o.service, typeof paths[0] === 'string' ? paths[0] : JSON.stringify(r));
       const existing = await this.#get(`/routes/${enc(name)}`);
       if (decide(existing, stamp) === 'keep') continue;
       const own = Array.isArray(declared.tags) ? (declared.tags as string[]) : [];

@@ -71,7 +71,7 @@ function near(schema: z.ZodTypeAny, depth = 0): fc.Arbitrary<unknown> {
     if (t instanceof z.ZodArray) return fc.array(near(t.element as z.ZodTypeAny, depth + 1), { maxLength: 4 });
     if (t instanceof z.ZodSet) return fc.array(near(t._def.valueType as z.ZodTypeAny, depth + 1), { maxLength: 4 });
     if (t instanceof z.ZodRecord) return fc.dictionary(fc.string({ maxLength: 6 }), near(t.valueSchema as z.ZodTypeAny, depth + 1), { maxKeys: 3 });
-    if (t instanceof z.ZodObject) return body(t, depth + 1);
+    if (t instanceof z.ZodObject) return body(t as z.ZodObject<z.ZodRawShape>, depth + 1);
     return junk;
   })();
   return fc.oneof({ weight: 12, arbitrary: shaped }, { weight: 1, arbitrary: junk });

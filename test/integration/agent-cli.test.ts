@@ -25,7 +25,7 @@ test('gw-agent --help and every command --help exit 0 with examples; no command 
   for (const c of COMMANDS) {
     const r = await runAgent([c, '--help']);
     assert.equal(r.code, 0, c);
-    assert.match(r.stdout, /Examples:\n  gw-agent /, c);
+    assert.match(r.stdout, /Examples:\n {2}gw-agent /, c);
   }
   const none = await runAgent([]);
   assert.equal(none.code, 2);

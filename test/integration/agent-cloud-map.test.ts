@@ -62,7 +62,7 @@ test('gw-agent run --backend cloudmap: waits for the app, registers the instance
   agent.kill('SIGTERM');
   assert.equal(await agent.exited, 0, agent.stderr);
   assert.equal(cm.instance(sid, 'sidecar-cm'), undefined, 'deregistered');
-  const last = cm.calls.slice(before).map((c) => `${c.operation}${c.body.Status ? ` ${String(c.body.Status)}` : ''}`);
+  const last = cm.calls.slice(before).map((c) => `${c.operation}${c.body.Status ? ` ${c.body.Status as string}` : ''}`);
   assert.deepEqual(last, ['RegisterInstance', 'UpdateInstanceCustomHealthStatus UNHEALTHY', 'DeregisterInstance']);
   for (const c of cm.calls) assert.match(String(c.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIAFAKEFAKEFAKEFAKE\/\d{8}\/eu-west-1\/servicediscovery\//);
 });

@@ -64,7 +64,7 @@ test('the gateway starts with a declarative file, serves the Admin API, and exit
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const admin = `http://127.0.0.1:${adminPort}`;
   await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
   const routes = (await (await fetch(`${admin}/routes`)).json()) as { data: { name: string }[] };

@@ -163,7 +163,7 @@ test('all targets unhealthy: fail-closed answers 503 at once with the Kong messa
   await waitFor(async () => (await get('/allbad')).status === 503, 5_000, '503');
   const r = await get('/allbad');
   assert.equal(r.status, 503);
-  assert.equal(JSON.parse(r.text).message, 'failure to get a peer from the ring-balancer');
+  assert.equal((JSON.parse(r.text) as { message: string }).message, 'failure to get a peer from the ring-balancer');
   assert.ok(r.ms < 1_000, `answered in ${r.ms.toFixed(1)} ms`);
   console.log(`# all-unhealthy 503 in ${r.ms.toFixed(2)} ms`);
   assert.equal((await gw.admin.call('PATCH', '/upstreams/allbad.up', { gw: { all_unhealthy: 'fail-open' } })).status, 200);
@@ -202,7 +202,7 @@ test('upstream limits: over max_concurrent_requests a request is refused at once
   const r = await get('/limited');
   assert.equal(r.status, 503);
   assert.equal(r.headers['retry-after'], '1');
-  assert.equal(JSON.parse(r.text).message, 'upstream limited.up is over its limits, retry later');
+  assert.equal((JSON.parse(r.text) as { message: string }).message, 'upstream limited.up is over its limits, retry later');
   for (const f of release.splice(0)) f();
   assert.deepEqual((await Promise.all(held)).map((x) => x.status), [200, 200]);
   const again = get('/limited');

@@ -67,7 +67,7 @@ test('X-Forwarded-* from a trusted peer are kept; from anyone else they are repl
 test('an https-only route over plain HTTP: 426 with Kong\'s message, or the configured redirect', async () => {
   const r = await get(plain.proxyUrl, '/secure');
   assert.equal(r.status, 426);
-  assert.equal(JSON.parse(r.text).message, 'Please use HTTPS protocol');
+  assert.equal((JSON.parse(r.text) as { message: string }).message, 'Please use HTTPS protocol');
   const m = await get(plain.proxyUrl, '/moved/x?y=1', { host: 'api.example.com:8000' });
   assert.equal(m.status, 301);
   assert.equal(m.headers.location, 'https://api.example.com/moved/x?y=1');

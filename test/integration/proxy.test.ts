@@ -69,7 +69,7 @@ test('forwarded headers, Host, Via and request ids follow Kong', async () => {
   const r = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; json: () => EchoBody }>((resolve, reject) => {
     const req = http.get(gw.proxyUrl + '/hdr/x', { headers: { 'x-forwarded-for': '10.1.1.1', connection: 'keep-alive, x-secret', 'x-secret': 'drop me', 'x-keep': 'yes' }, agent: false }, (res) => {
       let text = '';
-      res.on('data', (c: Buffer) => (text += c));
+      res.on('data', (c: Buffer) => (text += c.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: () => JSON.parse(text) as EchoBody }));
     });
     req.on('error', reject);
@@ -214,7 +214,7 @@ test('large bodies stream through without being buffered', async () => {
 test('WebSocket upgrades are proxied both ways', async (t) => {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => wss.once('listening', r));
-  wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`echo:${String(m)}`)));
+  wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`echo:${(m as Buffer).toString()}`)));
   const port = (wss.address() as { port: number }).port;
   await gw.admin.call('PUT', '/services/ws', { url: `http://127.0.0.1:${port}` });
   await gw.admin.call('PUT', '/services/ws/routes/ws-route', { paths: ['/ws'] });
@@ -228,7 +228,7 @@ test('WebSocket upgrades are proxied both ways', async (t) => {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  const reply = new Promise<string>((resolve) => ws.once('message', (m) => resolve(String(m))));
+  const reply = new Promise<string>((resolve) => ws.once('message', (m: Buffer) => resolve(m.toString())));
   ws.send('hi');
   assert.equal(await reply, 'echo:hi');
 });

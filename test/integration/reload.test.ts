@@ -43,7 +43,7 @@ test('SIGHUP re-reads --config under load: a new route is routable, a removed on
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   const admin = new AdminClient(`http://127.0.0.1:${adminPort}`);
   const proxy = `http://127.0.0.1:${proxyPort}`;
   await waitFor(async () => (await fetch(`${admin.url}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');

@@ -62,6 +62,9 @@ export function table(rows: TargetRow[]): string {
   return [head, ...cells].map((c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
 
+/** A sidecar status value as text: scalars as they are, objects as JSON (not `[object Object]`). */
+const show = (v: unknown): string => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+
 async function sidecarStatus(o: z.output<typeof schema>): Promise<void> {
   let body: Record<string, unknown>;
   try {
@@ -84,9 +87,9 @@ async function sidecarStatus(o: z.output<typeof schema>): Promise<void> {
     ['weight', body.weight],
     ['deployment', body.deployment],
     ['gateway', body.gateway],
-    ['app health', app.health_path ? `${app.healthy === null ? 'not checked yet' : app.healthy ? 'healthy' : 'failing'} (${String(app.health_path)})` : 'not checked (no --health-path)'],
+    ['app health', app.health_path ? `${app.healthy === null ? 'not checked yet' : app.healthy ? 'healthy' : 'failing'} (${show(app.health_path)})` : 'not checked (no --health-path)'],
   ];
-  process.stdout.write(lines.map(([k, v]) => `${k.padEnd(11)} ${v === null || v === undefined ? '-' : String(v)}`).join('\n') + '\n');
+  process.stdout.write(lines.map(([k, v]) => `${k.padEnd(11)} ${v === null || v === undefined ? '-' : show(v)}`).join('\n') + '\n');
 }
 
 export function statusCommand(): Command {

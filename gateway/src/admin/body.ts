@@ -42,7 +42,7 @@ function add(flat: Flat, k: string, v: string): void {
  * well-formed multipart for `boundary`.
  */
 export function parseMultipart(body: string, boundary: string): Flat | undefined {
-  const flat: Flat = Object.create(null);
+  const flat = Object.create(null) as Flat;
   const delimiter = `--${boundary}`;
   const start = body.indexOf(delimiter);
   if (start < 0) return body.trim() === '' ? flat : undefined;
@@ -86,7 +86,7 @@ export function registerBodyParsers(app: FastifyInstance): void {
   });
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (req, body, done) => {
     if (!writes(req)) return done(null, undefined);
-    const flat: Flat = Object.create(null);
+    const flat = Object.create(null) as Flat;
     for (const [k, v] of new URLSearchParams(body as string)) add(flat, k, v);
     done(null, { [kFormBody]: flat });
   });

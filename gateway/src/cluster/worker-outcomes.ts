@@ -86,7 +86,7 @@ export class WorkerOutcomes implements OutcomeSink {
       live.add(uid);
       if (this.#attached.get(uid) === e.balancer) continue;
       let recs = this.#records.get(uid);
-      if (!recs) this.#records.set(uid, (recs = new Map()));
+      if (!recs) this.#records.set(uid, (recs = new Map<string, TargetRuntime>()));
       const seen = new Set<string>();
       for (const t of e.balancer.targets) {
         seen.add(t.id);

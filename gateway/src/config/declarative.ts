@@ -33,6 +33,8 @@ export function uuidV5(name: string, namespace: string = NAMESPACE): string {
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A file value as text for a label: scalars as they are, a mapping or a list as JSON (not `[object Object]`). */
+const show = (v: unknown): string => (typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
 
 export interface DeclarativeOptions {
   now: number;
@@ -108,8 +110,8 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   const pendingRoutes: { input: Obj; where: string; service: string | ForeignRef | null }[] = [];
   list('services').forEach((raw, i) => {
     const where = `services[${i}]`;
-    const { routes, ...svc } = takeNestedPlugins(raw, `service ${String(raw.name ?? i)}`);
-    const e = add('services', svc, where, String(svc.name ?? svc.id ?? i));
+    const { routes, ...svc } = takeNestedPlugins(raw, `service ${show(raw.name ?? i)}`);
+    const e = add('services', svc, where, show(svc.name ?? svc.id ?? i));
     if (e) {
       ops.push({ op: 'put', kind: 'services', entity: e });
       services.set(e.id, e.id);
@@ -119,12 +121,12 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     if (Array.isArray(routes)) {
       routes.forEach((r, j) => {
         if (!isObj(r)) return errors.push(`${where}.routes[${j}]: expected a mapping`);
-        pendingRoutes.push({ input: takeNestedPlugins(r, `route ${String(r.name ?? j)}`), where: `${where}.routes[${j}]`, service: e ? { id: e.id } : null });
+        pendingRoutes.push({ input: takeNestedPlugins(r, `route ${show(r.name ?? j)}`), where: `${where}.routes[${j}]`, service: e ? { id: e.id } : null });
       });
     }
   });
   list('routes').forEach((r, i) => {
-    const { service, ...rest } = takeNestedPlugins(r, `route ${String(r.name ?? i)}`);
+    const { service, ...rest } = takeNestedPlugins(r, `route ${show(r.name ?? i)}`);
     pendingRoutes.push({ input: rest, where: `routes[${i}]`, service: (service ?? null) as string | ForeignRef | null });
   });
   for (const pr of pendingRoutes) {
@@ -137,7 +139,7 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
         continue;
       }
     }
-    const e = add('routes', { ...pr.input, service: serviceId ? { id: serviceId } : null }, pr.where, String(pr.input.name ?? `${serviceId}:${JSON.stringify(pr.input.paths)}`));
+    const e = add('routes', { ...pr.input, service: serviceId ? { id: serviceId } : null }, pr.where, show(pr.input.name ?? `${serviceId}:${JSON.stringify(pr.input.paths)}`));
     if (e) ops.push({ op: 'put', kind: 'routes', entity: e });
   }
 
@@ -145,7 +147,7 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   list('upstreams').forEach((raw, i) => {
     const where = `upstreams[${i}]`;
     const { targets, ...up } = raw;
-    const e = add('upstreams', up, where, String(up.name ?? i));
+    const e = add('upstreams', up, where, show(up.name ?? i));
     if (e) {
       ops.push({ op: 'put', kind: 'upstreams', entity: e });
       upstreams.set(e.id, e.id);
@@ -186,11 +188,11 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
 export function migrateRoutePaths(doc: Obj): Obj {
   const migrateRoutes = (routes: unknown): unknown =>
     Array.isArray(routes)
-      ? routes.map((r) => (isObj(r) && Array.isArray(r.paths) ? { ...r, paths: r.paths.map((p) => (typeof p === 'string' ? migratePath(p) : p)) } : r))
+      ? (routes as unknown[]).map((r) => (isObj(r) && Array.isArray(r.paths) ? { ...r, paths: (r.paths as unknown[]).map((p) => (typeof p === 'string' ? migratePath(p) : p)) } : r))
       : routes;
   const out: Obj = { ...doc };
   if (doc.routes !== undefined) out.routes = migrateRoutes(doc.routes);
-  if (Array.isArray(doc.services)) out.services = doc.services.map((svc) => (isObj(svc) && svc.routes !== undefined ? { ...svc, routes: migrateRoutes(svc.routes) } : svc));
+  if (Array.isArray(doc.services)) out.services = (doc.services as unknown[]).map((svc) => (isObj(svc) && svc.routes !== undefined ? { ...svc, routes: migrateRoutes(svc.routes) } : svc));
   return out;
 }
 

@@ -169,7 +169,7 @@ const TOKEN = /^[\x21-\x2b\x2d-\x7e]{16,}$/;
  * its service, never the token.
  */
 export function parseRegistrationTokens(list: string, where: string): Readonly<Record<string, string>> {
-  const out: Record<string, string> = Object.create(null);
+  const out = Object.create(null) as Record<string, string>;
   const seen = new Set<string>();
   for (const item of list.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
     const eq = item.indexOf('=');
@@ -204,6 +204,18 @@ export function readSettingsFile(path: string): RawSettings {
 }
 
 /**
+ * A flag or settings-file value as the env-style text the schema parses: a list
+ * is comma-joined, a mapping (registrationTokens: { users: TOKEN }) becomes
+ * `users=TOKEN` items; absent (undefined or null) stays undefined.
+ */
+function settingText(v: RawSettings[keyof RawSettings] | null): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) return v.join(',');
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}=${String(x)}`).join(',');
+  return String(v);
+}
+
+/**
  * Resolve settings: `flags` (only those given) win over `env`, env over
  * `file`, file over defaults.
  */
@@ -211,17 +223,12 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
   const raw: Record<string, string | undefined> = {};
   const origin: Record<string, string> = {};
   for (const s of SETTINGS) {
-    const fromFlag = flags[s.key];
+    const fromFlag = settingText(flags[s.key]);
     const fromEnv = env[s.env];
-    const fromFile = file[s.key];
-    if (fromFile !== null && typeof fromFile === 'object' && !Array.isArray(fromFile)) {
-      // a mapping in the settings file (registrationTokens: { users: TOKEN })
-      file = { ...file, [s.key]: Object.entries(fromFile).map(([k, v]) => `${k}=${String(v)}`) };
-    }
-    const fromFileValue = file[s.key] as string | string[] | boolean | number | undefined | null;
-    if (fromFlag !== undefined) [raw[s.key], origin[s.key]] = [Array.isArray(fromFlag) ? fromFlag.join(',') : String(fromFlag), s.flag];
+    const fromFile = settingText(file[s.key]);
+    if (fromFlag !== undefined) [raw[s.key], origin[s.key]] = [fromFlag, s.flag];
     else if (fromEnv !== undefined && fromEnv !== '') [raw[s.key], origin[s.key]] = [fromEnv, s.env];
-    else if (fromFileValue !== undefined && fromFileValue !== null) [raw[s.key], origin[s.key]] = [Array.isArray(fromFileValue) ? fromFileValue.join(',') : String(fromFileValue), `settings file key ${s.key}`];
+    else if (fromFile !== undefined) [raw[s.key], origin[s.key]] = [fromFile, `settings file key ${s.key}`];
     else [raw[s.key], origin[s.key]] = [s.def, `default of ${s.flag}`];
   }
   const r = settingsSchema.safeParse(raw);

@@ -129,7 +129,8 @@ function computed(name: string, help: string, type: 'counter' | 'gauge' | 'histo
 
 export interface Metrics {
   readonly registry: Registry;
-  render(): Promise<{ contentType: string; body: string }>;
+  /** an arrow (no `this`): safe to hand on detached, as `metrics: m.render` */
+  readonly render: () => Promise<{ contentType: string; body: string }>;
 }
 
 export function createMetrics(src: MetricsSources): Metrics {

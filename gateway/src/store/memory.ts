@@ -538,7 +538,7 @@ export class MemoryStore implements Store {
       const t = e as Target;
       this.#targetKeys.set(targetKey(t.upstream.id, t.target), t.id);
       let m = this.#targetsByUpstream.get(t.upstream.id);
-      if (!m) this.#targetsByUpstream.set(t.upstream.id, (m = new Map()));
+      if (!m) this.#targetsByUpstream.set(t.upstream.id, (m = new Map<string, Target>()));
       m.set(t.id, t);
       this.#targetsOfCache.delete(t.upstream.id);
       return;
@@ -549,7 +549,7 @@ export class MemoryStore implements Store {
       const sid = (e as Route).service?.id;
       if (sid !== undefined) {
         let m = this.#routesByService.get(sid);
-        if (!m) this.#routesByService.set(sid, (m = new Map()));
+        if (!m) this.#routesByService.set(sid, (m = new Map<string, Route>()));
         m.set(e.id, e as Route);
         this.#routesOfCache.delete(sid);
       }

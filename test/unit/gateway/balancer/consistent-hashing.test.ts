@@ -20,7 +20,7 @@ test('consistent hashing: the same key always lands on the same target, keys spr
     seen.set(a, (seen.get(a) ?? 0) + 1);
   }
   assert.equal(seen.size, 4);
-  for (const n of seen.values()) assert.ok(n > 700 && n < 1300, `uneven: ${[...seen.values()]}`);
+  for (const n of seen.values()) assert.ok(n > 700 && n < 1300, `uneven: ${[...seen.values()].join(',')}`);
 });
 
 test('consistent hashing: weights shift the share of keys', () => {

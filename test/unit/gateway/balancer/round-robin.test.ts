@@ -68,8 +68,8 @@ test('round-robin never returns a tried target while another exists', () => {
       const tried = new Set<string>();
       for (let attempt = 0; attempt < ts.length; attempt++) {
         const r = b.pick(ctx({ tried }));
-        assert.ok(r, `attempt ${attempt} for ${weights}`);
-        assert.ok(!tried.has(r.target.id), `repeated ${r.target.address} for ${weights}`);
+        assert.ok(r, `attempt ${attempt} for ${weights.join(',')}`);
+        assert.ok(!tried.has(r.target.id), `repeated ${r.target.address} for ${weights.join(',')}`);
         tried.add(r.target.id);
       }
       assert.equal(b.pick(ctx({ tried })), undefined, 'everything tried');
@@ -84,7 +84,7 @@ test('round-robin: slow-start factor scales the share (weight 100 at 0.5 vs weig
     status(b).set(ts[0]!.id, true, 0.5);
     const c = tally(picks(b, ts, 3000));
     const ratio = c.get(0)! / c.get(1)!;
-    assert.ok(Math.abs(ratio - 0.5) < 0.05, `${weights}: ratio ${ratio}`);
+    assert.ok(Math.abs(ratio - 0.5) < 0.05, `${weights.join(',')}: ratio ${ratio}`);
   }
 });
 
