@@ -130,7 +130,7 @@ test('postgres: an expired lease is reaped once for the whole cluster', async (t
     },
     10_000,
   );
-  assert.equal(swept.reduce((x, y) => x + y), 1, `swept ${swept}`);
+  assert.equal(swept.reduce((x, y) => x + y), 1, `swept ${swept.join(",")}`);
   assert.deepEqual(deletes, [1, 1, 1]);
 });
 
