@@ -15,6 +15,7 @@ import { createStore } from './store/index.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
 import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
+import { checkAccessLog } from './observability/access-log.js';
 import { ClusterControl } from './cluster/control.js';
 import type { Store } from './store/store.js';
 
@@ -27,6 +28,8 @@ export interface GatewayOptions {
   registrationTokens?: Readonly<Record<string, string>> | undefined;
   /** audit log of Admin API writes: `stdout`, `off` (the default here; the CLI's is stdout) or a file path */
   auditLog?: string | undefined;
+  /** access log of proxied requests: `stdout`, `off` (the default here; the CLI's is stdout) or a file path */
+  accessLog?: string | undefined;
   /** a store type, or a store instance to use as is */
   store?: 'memory' | 'file' | 'postgres' | Store;
   dataDir?: string;
@@ -110,7 +113,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     runtime = new Runtime({ store, logger });
     runtime.start();
     const workers = options.workers ?? 1;
-    if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], proxyLimits: options.proxyLimits ?? {}, store, logger });
+    const accessLog = options.accessLog ?? 'off';
+    // --workers: each worker opens the access log itself; refuse a bad FILE here, at start, naming the flag
+    if (workers > 1) checkAccessLog(accessLog);
+    if (workers > 1) cluster = new ClusterControl({ accessLog, workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], proxyLimits: options.proxyLimits ?? {}, store, logger });
     health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, onAvailability: cluster?.onAvailability });
     health.start();
     let registrations = 0;
@@ -126,7 +132,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sources = { requests: { series: () => c.requests.series() }, proxy: c.stats, beforeScrape: () => c.collect() };
     } else {
       const requests = new RequestMetrics();
-      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests, trustedIps: options.trustedIps, limits: options.proxyLimits });
+      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests, accessLog, trustedIps: options.trustedIps, limits: options.proxyLimits });
       proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
       sources = { requests, proxy: proxy.stats };
     }
@@ -134,7 +140,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     // the one in-flight count per target: this process's health records, plus the workers' reports on the ClusterBus
     const activeRequests = (upstreamId: string, targetId: string): number => h.inFlight(upstreamId, targetId) + (cluster?.activeRequests(targetId) ?? 0);
     const identityGuard = new IdentityGuard({ logger });
-    const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations, identityGuardRemovals: () => identityGuard.removed });
+    const nodeId = randomUUID();
+    // the hook for a store that can lose its backend (kong_datastore_reachable); the stores here are always usable
+    const datastoreReachable = (): boolean => true;
+    const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations, identityGuardRemovals: () => identityGuard.removed, datastoreReachable, nodeId });
     admin = await createAdminServer({
       store,
       logger,
@@ -151,7 +160,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       auditLog: options.auditLog,
       isReady: () => ready,
       kongOnly: options.kongOnly,
-      nodeId: randomUUID(),
+      nodeId,
       configuration: { proxy_listen: `${proxyAddr.host}:${proxyPort}`, admin_listen: `${adminAddr.host}:${adminAddr.port}`, database: store.type, kong_only: options.kongOnly === true, workers },
     });
     await admin.listen({ host: adminAddr.host, port: adminAddr.port });
