@@ -118,7 +118,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const logger = opts.logger.child({ component: 'proxy' });
   const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, stats: { hedged: 0, hedgeWins: 0 }, logger, listenPort: 0, trusted: compileTrusted(opts.trustedIps ?? []) };
   const metrics = opts.metrics;
-  const accessLog: AccessLog | undefined = createAccessLog(opts.accessLog ?? 'off');
+  const accessLog: AccessLog | undefined = createAccessLog(opts.accessLog ?? 'off', { warn: (msg, err) => logger.warn({ err }, msg) });
   const observed = metrics !== undefined || accessLog !== undefined;
   const limits: ProxyLimits = { ...DEFAULT_PROXY_LIMITS, ...opts.limits };
   const bodies = new BodyReader(limits.bodyBufferSize, limits.clientBodyTimeoutMs);
