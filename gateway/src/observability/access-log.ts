@@ -164,11 +164,23 @@ function countLines(buf: Buffer): number {
 const q = JSON.stringify;
 const ms = (v: number): number => Math.round(v * 1000) / 1000;
 
+let isoMs = -1;
+let isoText = '';
+/** ISO 8601 time of now, formatted once per millisecond (several lines share one at load). */
+function isoNow(): string {
+  const t = Date.now();
+  if (t !== isoMs) {
+    isoMs = t;
+    isoText = new Date(t).toISOString();
+  }
+  return isoText;
+}
+
 /** One access-log line (with its newline). */
-export function accessLine(rec: RequestRecord, req: RecordedRequest, now: Date = new Date()): string {
+export function accessLine(rec: RequestRecord, req: RecordedRequest, now?: Date): string {
   const url = req.url ?? '/';
   const at = url.indexOf('?');
-  let line = `{"level":"info","time":"${now.toISOString()}","log":"access","request_id":${q(rec.id)},"client_ip":${q(req.socket.remoteAddress ?? '')},"method":${q(req.method ?? '')},"path":${q(at === -1 ? url : url.slice(0, at))},"status":${rec.status},"bytes_in":${rec.bytesIn},"bytes_out":${rec.bytesOut}`;
+  let line = `{"level":"info","time":"${now ? now.toISOString() : isoNow()}","log":"access","request_id":${q(rec.id)},"client_ip":${q(req.socket.remoteAddress ?? '')},"method":${q(req.method ?? '')},"path":${q(at === -1 ? url : url.slice(0, at))},"status":${rec.status},"bytes_in":${rec.bytesIn},"bytes_out":${rec.bytesOut}`;
   if (rec.service) line += `,"service":${q(rec.service.name ?? rec.service.id)}`;
   if (rec.route) line += `,"route":${q(rec.route.name ?? rec.route.id)}`;
   if (rec.upstream !== null) line += `,"upstream":${q(rec.upstream)}`;
