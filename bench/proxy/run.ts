@@ -1,8 +1,9 @@
 /**
  * Proxy benchmark: the same 64-byte upstream behind (a) nothing, (b) nginx
  * with 1 worker and upstream keepalive, (c) a minimal node:http + undici
- * proxy, (d) @fastify/http-proxy, (e) gw-gateway, (f) gw-gateway with
- * 10,000 routes. The proxy runs pinned to CPU 0; wrk and the upstream to
+ * proxy, (d) @fastify/http-proxy, (e) gw-gateway (access log off), (f)
+ * gw-gateway with its access log to a file (gw-access-log), (g) gw-gateway
+ * with 10,000 routes. The proxy runs pinned to CPU 0; wrk and the upstream to
  * CPU 1. Rounds are interleaved. Reported per contender: requests/s,
  * p50/p99 latency and CPU µs per request of the proxy process (from /proc).
  *
@@ -75,11 +76,13 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   { name: 'node-minimal', start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'baseline-proxy.js'), String(port), String(up)]) },
   { name: 'fastify-http-proxy', start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'fastify-proxy.js'), String(port), String(up)]) },
   { name: 'gw', start: (port, up, dir) => startGw(port, up, dir, 1) },
+  { name: 'gw-access-log', start: (port, up, dir) => startGw(port, up, dir, 1, 1, join(dir, 'access.log')) },
   { name: 'gw-10k-routes', start: (port, up, dir) => startGw(port, up, dir, 10_000) },
   { name: 'gw-2-workers', start: (port, up, dir) => startGw(port, up, dir, 1, 2) },
 ];
 
-function startGw(port: number, up: number, dir: string, routes: number, workers = 1): ChildProcess {
+/** `accessLog`: off unless a file is given (the CLI's default, stdout, would go to /dev/null here). */
+function startGw(port: number, up: number, dir: string, routes: number, workers = 1, accessLog = 'off'): ChildProcess {
   const file = join(dir, `kong-${routes}.json`);
   const extra = Array.from({ length: routes - 1 }, (_, i) => ({ name: `r${i}`, paths: [`/svc${i}/v1`], service: 'bench' }));
   writeFileSync(
@@ -92,7 +95,7 @@ function startGw(port: number, up: number, dir: string, routes: number, workers 
     }),
   );
   const adminPort = port + 1000;
-  return spawnPinned(PROXY_CPU, node, [join(root, 'dist/gateway/src/cli.js'), '--store', 'memory', '--config', file, '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn', '--workers', String(workers)]);
+  return spawnPinned(PROXY_CPU, node, [join(root, 'dist/gateway/src/cli.js'), '--store', 'memory', '--config', file, '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn', '--workers', String(workers), '--access-log', accessLog]);
 }
 
 interface FixedRate {

@@ -18,7 +18,7 @@ function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .allowExcessArguments(false);
   for (const s of SETTINGS) {
-    const arg = s.key === 'kongOnly' ? '' : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' ? 'file' : 'value'}>`;
+    const arg = s.key === 'kongOnly' ? '' : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' || s.key === 'accessLog' ? 'file' : 'value'}>`;
     const def = s.def !== undefined && s.def !== '' ? `; default ${s.def}` : '';
     const option = new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`);
     // repeatable: every occurrence kept
@@ -35,6 +35,7 @@ Examples:
   GW_ADMIN_TOKEN=$(openssl rand -hex 24) gw-gateway --admin-listen 0.0.0.0:8001
   gw-gateway --admin-token "$ADMIN" --registration-token users="$USERS_TOKEN" --audit-log /var/log/gw-audit.log
   gw-gateway --workers 4 --trusted-ips 10.0.0.0/8 # 4 proxy processes behind an ALB in 10/8
+  gw-gateway --access-log /var/log/gw-access.log  # access log to a file (stdout by default, off to disable)
 
 Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.
 SIGHUP re-reads --config and applies the difference without dropping requests (registered targets are kept).`,
@@ -85,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
       proxyLimits: settings.proxyLimits,
       registrationTokens: settings.registrationTokens,
       auditLog: settings.auditLog,
+      accessLog: settings.accessLog,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -137,7 +139,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    // pino writes synchronously to stdout; nothing else should hold the loop
+    // pino writes synchronously to stdout (the access log was flushed by close); nothing else should hold the loop
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err: unknown) => {

@@ -17,6 +17,7 @@ import { createStore } from './store/index.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
 import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
+import { checkAccessLog } from './observability/access-log.js';
 import { ClusterControl } from './cluster/control.js';
 import type { Store } from './store/store.js';
 import { PostgresStore } from './store/postgres.js';
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   registrationTokens?: Readonly<Record<string, string>> | undefined;
   /** audit log of Admin API writes: `stdout`, `off` (the default here; the CLI's is stdout) or a file path */
   auditLog?: string | undefined;
+  /** access log of proxied requests: `stdout`, `off` (the default here; the CLI's is stdout) or a file path */
+  accessLog?: string | undefined;
   /** a store type, or a store instance to use as is */
   store?: 'memory' | 'file' | 'postgres' | Store;
   dataDir?: string;
@@ -139,7 +142,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     runtime = new Runtime({ store, logger });
     runtime.start();
     const workers = options.workers ?? 1;
-    if (workers > 1) cluster = new ClusterControl({ workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], proxyLimits: options.proxyLimits ?? {}, store, logger });
+    const accessLog = options.accessLog ?? 'off';
+    // --workers: each worker opens the access log itself; refuse a bad FILE here, at start, naming the flag
+    if (workers > 1) checkAccessLog(accessLog);
+    if (workers > 1) cluster = new ClusterControl({ accessLog, workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], proxyLimits: options.proxyLimits ?? {}, store, logger });
     health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, onAvailability: cluster?.onAvailability });
     health.start();
     if (store instanceof PostgresStore) {
@@ -159,7 +165,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sources = { requests: { series: () => c.requests.series() }, proxy: c.stats, beforeScrape: () => c.collect() };
     } else {
       const requests = new RequestMetrics();
-      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests, trustedIps: options.trustedIps, limits: options.proxyLimits });
+      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests, accessLog, trustedIps: options.trustedIps, limits: options.proxyLimits });
       proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
       sources = { requests, proxy: proxy.stats };
     }
@@ -176,7 +182,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const clusterNodes = (): ClusterNodeView[] =>
       bus?.list() ?? [{ id: nodeId, hostname: hostname(), version: GW_VERSION, revision: store.revision, last_seen: store.now(), reachable: true, self: true }];
     const identityGuard = new IdentityGuard({ logger });
-    const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations, identityGuardRemovals: () => identityGuard.removed });
+    // Kong's node_id (a UUID, GET / and kong_node_info); the cluster node id is `nodeId`
+    const kongNodeId = randomUUID();
+    // kong_datastore_reachable: false while a shared database is away (cluster mode)
+    const datastoreReachable = (): boolean => store.reachable ?? true;
+    const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations, identityGuardRemovals: () => identityGuard.removed, datastoreReachable, nodeId: kongNodeId });
     admin = await createAdminServer({
       store,
       logger,
@@ -194,7 +204,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       auditLog: options.auditLog,
       isReady: () => ready,
       kongOnly: options.kongOnly,
-      nodeId: randomUUID(),
+      nodeId: kongNodeId,
       configuration: { proxy_listen: `${proxyAddr.host}:${proxyPort}`, admin_listen: `${adminAddr.host}:${adminAddr.port}`, database: store.type, node_id: nodeId, kong_only: options.kongOnly === true, workers },
     });
     await admin.listen({ host: adminAddr.host, port: adminAddr.port });

@@ -32,6 +32,8 @@ export interface ClusterOptions {
   logLevel: string;
   trustedIps: readonly string[];
   proxyLimits: Partial<ProxyLimits>;
+  /** `--access-log`: each worker writes its own lines (a FILE: appended by each) */
+  accessLog?: string;
   store: Store;
   logger: Logger;
 }
@@ -178,7 +180,7 @@ export class ClusterControl {
         // a trial slot nobody holds (no worker was live) goes to the newcomer
         for (const k of this.#availability.values()) if (k.item[4] === 1 && k.grantee === undefined) k.grantee = node;
         const availability = [...this.#availability.values()].map((k) => this.#itemFor(k, node));
-        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], proxyLimits: this.#opts.proxyLimits, workers: this.#opts.workers, ops, availability });
+        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], proxyLimits: this.#opts.proxyLimits, accessLog: this.#opts.accessLog ?? 'off', workers: this.#opts.workers, ops, availability });
       };
       w.on('message', (m: FromWorker) => {
         if (isBusMessage(m)) return this.bus.deliver(w, m);

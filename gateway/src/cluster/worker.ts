@@ -62,7 +62,7 @@ export function runWorker(): void {
     };
     follow(runtime.snapshot);
     runtime.onSnapshot(follow);
-    proxy = createProxyServer({ runtime, logger: log, outcomes: o, metrics: requests, trustedIps: m.trustedIps, limits: m.proxyLimits });
+    proxy = createProxyServer({ runtime, logger: log, outcomes: o, metrics: requests, accessLog: m.accessLog, trustedIps: m.trustedIps, limits: m.proxyLimits });
     const addr = parseListen(m.proxyListen, 'proxyListen');
     const { port } = await proxy.listen(addr.host, addr.port);
     let lastSent = 0;

@@ -45,6 +45,7 @@ export interface RawSettings {
   /** `SERVICE=TOKEN` items (flag repeated, env comma-separated, file list or mapping) */
   registrationTokens?: string | string[] | Record<string, string>;
   auditLog?: string;
+  accessLog?: string;
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
@@ -61,6 +62,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes (N > 1: a control process plus N proxy processes sharing the listener)' },
   { flag: '--registration-token', env: 'GW_REGISTRATION_TOKENS', key: 'registrationTokens', def: '', help: 'SERVICE=TOKEN, repeatable (env: svc=tok,svc2=tok2): a token that may only register instances of SERVICE (its service, routes, upstreams and their targets); 16+ visible characters' },
   { flag: '--audit-log', env: 'GW_AUDIT_LOG', key: 'auditLog', def: 'stdout', help: 'where the audit log goes (one JSON line per Admin API write): stdout | off | FILE' },
+  { flag: '--access-log', env: 'GW_ACCESS_LOG', key: 'accessLog', def: 'stdout', help: 'where the access log goes (one JSON line per proxied request): stdout | off | FILE (appended; with --workers every worker appends its own lines)' },
   { flag: '--trusted-ips', env: 'GW_TRUSTED_IPS', key: 'trustedIps', def: '', help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; none by default)" },
   { flag: '--status-listen', env: 'GW_STATUS_LISTEN', key: 'statusListen', help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights (Kong's status_listen; off by default)" },
   { flag: '--client-body-buffer-size', env: 'GW_CLIENT_BODY_BUFFER_SIZE', key: 'clientBodyBufferSize', def: '16k', help: "request bodies up to this size (bytes, or with k/m) are read whole before any upstream connection is taken; larger ones stream once this much arrived (nginx's client_body_buffer_size)" },
@@ -134,6 +136,7 @@ const settingsSchema = z.object({
   maxRequestHeaders: z.string().regex(/^\d+$/, 'expected a whole number').transform(Number).pipe(z.number().int().min(1).max(10_000)),
   registrationTokens: z.string(),
   auditLog: z.string().min(1),
+  accessLog: z.string().min(1),
 });
 
 export interface Settings {
@@ -158,6 +161,8 @@ export interface Settings {
   registrationTokens: Readonly<Record<string, string>>;
   /** `stdout`, `off` or a file path */
   auditLog: string;
+  /** `stdout`, `off` or a file path */
+  accessLog: string;
 }
 
 const SERVICE_NAME = /^[A-Za-z0-9._~-]+$/;
@@ -256,6 +261,7 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     proxyLimits: { bodyBufferSize: v.clientBodyBufferSize, clientBodyTimeoutMs: v.clientBodyTimeout, clientHeaderTimeoutMs: v.clientHeaderTimeout, maxRequestHeaders: v.maxRequestHeaders },
     registrationTokens: parseRegistrationTokens(v.registrationTokens, origin.registrationTokens!),
     auditLog: v.auditLog,
+    accessLog: v.accessLog,
   };
   if (settings.adminToken !== undefined && Object.values(settings.registrationTokens).includes(settings.adminToken)) {
     throw new GwError('GW_ERR_CONFIG_INVALID', [`${origin.registrationTokens}: a registration token may not equal the admin token`]);

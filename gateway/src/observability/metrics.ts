@@ -1,9 +1,10 @@
 /**
  * Prometheus metrics for `GET /metrics` on the admin listener (prom-client).
  *
- * The hot path never touches prom-client: the proxy adds to plain per-route
- * arrays ({@link RequestMetrics}), health events bump plain counters, and
- * everything is turned into Prometheus samples when scraped.
+ * The hot path never touches prom-client: the proxy hands each finished
+ * request's record to {@link RequestMetrics} (plain per-route arrays),
+ * health events bump plain counters, and everything is turned into
+ * Prometheus samples when scraped.
  *
  * Declared names (STYLE §19):
  *   gw_http_requests_total{service,route,status}             counter
@@ -21,40 +22,154 @@
  *   gw_target_registrations_total, gw_lease_expiries_total     counter
  *   gw_identity_guard_removals_total                           counter
  *   plus prom-client's default process metrics, prefixed gw_
+ *
+ * Kong's prometheus plugin (exporter.lua, Kong 3.x), so Kong's Grafana
+ * dashboard works unchanged; requests no route matched are not counted here
+ * (Kong's exporter returns early for them), only in gw_*:
+ *   kong_http_requests_total{service,route,code,source,workspace,consumer}   counter
+ *   kong_request_latency_ms{service,route,workspace}     histogram (UPSTREAM_LATENCY_BUCKETS)
+ *   kong_upstream_latency_ms{service,route,workspace}    histogram (UPSTREAM_LATENCY_BUCKETS)
+ *   kong_kong_latency_ms{service,route,workspace}        histogram (KONG_LATENCY_BUCKETS)
+ *   kong_bandwidth_bytes{service,route,direction,workspace,consumer}         counter
+ *   kong_upstream_target_health{upstream,target,address,state,subsystem}     gauge (4 states, 1 = current)
+ *   kong_datastore_reachable                                                 gauge
+ *   kong_node_info{node_id,version}                                          gauge
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { HealthManager } from '../health/health-manager.js';
 import type { Runtime } from '../runtime/runtime.js';
+import type { Route, Service } from '../entities/types.js';
+import { GW_VERSION } from '../version.js';
+import type { RequestObserver, RequestRecord } from './request-record.js';
 
 /** Latency buckets, seconds. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+/** Kong's prometheus plugin: buckets of kong_kong_latency_ms, ms (exporter.lua KONG_LATENCY_BUCKETS). */
+export const KONG_LATENCY_BUCKETS = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000] as const;
+/** Kong's buckets of kong_upstream_latency_ms and kong_request_latency_ms, ms (UPSTREAM_LATENCY_BUCKETS). */
+export const UPSTREAM_LATENCY_BUCKETS = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000] as const;
+/** Kong OSS has one workspace, `default`; its label is kept so Kong's queries match. */
+export const KONG_WORKSPACE = 'default';
 
-export interface RouteSeries {
-  service: string;
-  route: string;
-  statuses: Map<number, number>;
-  buckets: Float64Array;
+/** One histogram's counts (non-cumulative per bucket; cumulated at scrape). */
+export class Histogram {
+  readonly buckets: Float64Array;
+  sum = 0;
+  count = 0;
+  constructor(readonly bounds: readonly number[]) {
+    this.buckets = new Float64Array(bounds.length);
+  }
+  observe(v: number): void {
+    const b = this.bounds;
+    let i = 0;
+    while (i < b.length && v > b[i]!) i++;
+    if (i < b.length) this.buckets[i]!++;
+    this.sum += v;
+    this.count++;
+  }
+  export(): ExportedHistogram {
+    return { buckets: [...this.buckets], sum: this.sum, count: this.count };
+  }
+  merge(e: ExportedHistogram): void {
+    e.buckets.forEach((n, i) => (this.buckets[i]! += n));
+    this.sum += e.sum;
+    this.count += e.count;
+  }
+}
+
+export interface ExportedHistogram {
+  buckets: number[];
   sum: number;
   count: number;
 }
 
-/** Per-route request counts and latency, kept in plain arrays for the proxy's hot path. */
-export class RequestMetrics {
-  readonly #series = new Map<string, RouteSeries>();
+/**
+ * The figures of one (route, service) pair. gw labels: service = name or id;
+ * Kong labels (exporter.lua): service = name or host, route = name or id.
+ */
+export interface RouteSeries {
+  service: string;
+  route: string;
+  /** a route matched (Kong records nothing for requests no route matched) */
+  matched: boolean;
+  kongService: string;
+  statuses: Map<number, number>;
+  /** status × 2 + (1 when the gateway answered itself): kong_http_requests_total{code,source} */
+  codes: Map<number, number>;
+  /** gw_http_request_duration_seconds */
+  duration: Histogram;
+  /** kong_request_latency_ms, kong_upstream_latency_ms, kong_kong_latency_ms */
+  kongRequest: Histogram;
+  kongUpstream: Histogram;
+  kongLatency: Histogram;
+  ingress: number;
+  egress: number;
+}
 
-  /** One finished request (`key` = route id, or '' when nothing matched). */
-  observe(key: string, service: string, route: string, status: number, seconds: number): void {
-    let s = this.#series.get(key);
-    if (!s) {
-      s = { service, route, statuses: new Map(), buckets: new Float64Array(DURATION_BUCKETS.length), sum: 0, count: 0 };
-      this.#series.set(key, s);
-    }
+const newSeries = (service: string, route: string, matched: boolean, kongService: string): RouteSeries => ({
+  service,
+  route,
+  matched,
+  kongService,
+  statuses: new Map(),
+  codes: new Map(),
+  duration: new Histogram(DURATION_BUCKETS),
+  kongRequest: new Histogram(UPSTREAM_LATENCY_BUCKETS),
+  kongUpstream: new Histogram(UPSTREAM_LATENCY_BUCKETS),
+  kongLatency: new Histogram(KONG_LATENCY_BUCKETS),
+  ingress: 0,
+  egress: 0,
+});
+
+const addCounts = (into: Map<number, number>, from: Iterable<[number, number]>): void => {
+  for (const [k, n] of from) into.set(k, (into.get(k) ?? 0) + n);
+};
+
+/**
+ * Per-route request counts, latencies and bytes, kept in plain arrays for
+ * the proxy's hot path (a finished request costs a WeakMap lookup, two Map
+ * updates and four bucket scans); turned into Prometheus samples at scrape.
+ */
+export class RequestMetrics implements RequestObserver {
+  readonly #series = new Map<string, RouteSeries>();
+  /** route entity (one per snapshot) → its series, checked against the service it was resolved with */
+  readonly #byRoute = new WeakMap<Route, { service: Service | null; series: RouteSeries }>();
+  #unmatched: RouteSeries | undefined;
+
+  /** One finished request (the proxy's record). */
+  finished(rec: RequestRecord): void {
+    const s = this.#seriesOf(rec.route, rec.service);
+    const status = rec.status;
     s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1);
-    let i = 0;
-    while (i < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[i]!) i++;
-    if (i < DURATION_BUCKETS.length) s.buckets[i]!++;
-    s.sum += seconds;
-    s.count++;
+    s.duration.observe(rec.totalMs / 1000);
+    if (!s.matched) return;
+    const code = status * 2 + (rec.answered ? 0 : 1);
+    s.codes.set(code, (s.codes.get(code) ?? 0) + 1);
+    s.kongRequest.observe(rec.totalMs);
+    if (rec.upstreamMs >= 0) s.kongUpstream.observe(rec.upstreamMs);
+    if (rec.gatewayMs >= 0) s.kongLatency.observe(rec.gatewayMs);
+    s.ingress += rec.bytesIn;
+    s.egress += rec.bytesOut;
+  }
+
+  #seriesOf(route: Route | null, service: Service | null): RouteSeries {
+    if (route === null) return (this.#unmatched ??= this.#get('', newSeries('', '', false, '')));
+    const cached = this.#byRoute.get(route);
+    if (cached !== undefined && cached.service === service) return cached.series;
+    const gwService = service ? (service.name ?? service.id) : '';
+    const kongService = service ? (service.name ?? service.host) : '';
+    const routeLabel = route.name ?? route.id;
+    const key = `${route.id}\0${service?.id ?? ''}\0${gwService}\0${kongService}\0${routeLabel}`;
+    const series = this.#get(key, newSeries(gwService, routeLabel, true, kongService));
+    this.#byRoute.set(route, { service, series });
+    return series;
+  }
+
+  #get(key: string, fresh: RouteSeries): RouteSeries {
+    const s = this.#series.get(key);
+    if (s) return s;
+    this.#series.set(key, fresh);
+    return fresh;
   }
 
   series(): Iterable<RouteSeries> {
@@ -63,21 +178,35 @@ export class RequestMetrics {
 
   /** Plain data for another process (`--workers`). */
   export(): ExportedSeries[] {
-    return [...this.#series].map(([key, s]) => ({ key, service: s.service, route: s.route, statuses: [...s.statuses], buckets: [...s.buckets], sum: s.sum, count: s.count }));
+    return [...this.#series].map(([key, s]) => ({
+      key,
+      service: s.service,
+      route: s.route,
+      matched: s.matched,
+      kongService: s.kongService,
+      statuses: [...s.statuses],
+      codes: [...s.codes],
+      duration: s.duration.export(),
+      kongRequest: s.kongRequest.export(),
+      kongUpstream: s.kongUpstream.export(),
+      kongLatency: s.kongLatency.export(),
+      ingress: s.ingress,
+      egress: s.egress,
+    }));
   }
 
   /** Add another process's series to these. */
   merge(series: readonly ExportedSeries[]): void {
     for (const e of series) {
-      let s = this.#series.get(e.key);
-      if (!s) {
-        s = { service: e.service, route: e.route, statuses: new Map(), buckets: new Float64Array(DURATION_BUCKETS.length), sum: 0, count: 0 };
-        this.#series.set(e.key, s);
-      }
-      for (const [status, n] of e.statuses) s.statuses.set(status, (s.statuses.get(status) ?? 0) + n);
-      e.buckets.forEach((n, i) => (s.buckets[i]! += n));
-      s.sum += e.sum;
-      s.count += e.count;
+      const s = this.#get(e.key, newSeries(e.service, e.route, e.matched, e.kongService));
+      addCounts(s.statuses, e.statuses);
+      addCounts(s.codes, e.codes);
+      s.duration.merge(e.duration);
+      s.kongRequest.merge(e.kongRequest);
+      s.kongUpstream.merge(e.kongUpstream);
+      s.kongLatency.merge(e.kongLatency);
+      s.ingress += e.ingress;
+      s.egress += e.egress;
     }
   }
 }
@@ -86,10 +215,16 @@ export interface ExportedSeries {
   key: string;
   service: string;
   route: string;
+  matched: boolean;
+  kongService: string;
   statuses: [number, number][];
-  buckets: number[];
-  sum: number;
-  count: number;
+  codes: [number, number][];
+  duration: ExportedHistogram;
+  kongRequest: ExportedHistogram;
+  kongUpstream: ExportedHistogram;
+  kongLatency: ExportedHistogram;
+  ingress: number;
+  egress: number;
 }
 
 export interface ProxyStats {
@@ -110,6 +245,13 @@ export interface MetricsSources {
   registrations: () => number;
   /** stale targets removed by the identity guard (admin/identity-guard.ts) */
   identityGuardRemovals?: () => number;
+  /**
+   * Whether the store is usable (kong_datastore_reachable); the hook for
+   * stores that can lose their backend. Default: always reachable.
+   */
+  datastoreReachable?: () => boolean;
+  /** this node's id (kong_node_info) */
+  nodeId?: string;
 }
 
 type Labels = Record<string, string | number>;
@@ -125,6 +267,21 @@ function computed(name: string, help: string, type: 'counter' | 'gauge' | 'histo
     get: () => ({ name, help, type, values: values(), aggregator: 'sum' as const }),
     reset: () => undefined,
   };
+}
+
+/** Kong's target states, in its exporter's order: one series each, 1 for the current one. */
+export const KONG_TARGET_STATES = ['healthchecks_off', 'healthy', 'unhealthy', 'dns_error'] as const;
+
+/** The `_bucket` (cumulative), `_sum` and `_count` samples of one histogram. */
+function histogramSamples(out: Sample[], name: string, labels: Labels, h: Histogram): void {
+  let cum = 0;
+  for (let i = 0; i < h.bounds.length; i++) {
+    cum += h.buckets[i]!;
+    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: h.bounds[i]! }, value: cum });
+  }
+  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count });
+  out.push({ metricName: `${name}_sum`, labels, value: h.sum });
+  out.push({ metricName: `${name}_count`, labels, value: h.count });
 }
 
 export interface Metrics {
@@ -171,6 +328,13 @@ export function createMetrics(src: MetricsSources): Metrics {
     return out;
   };
 
+  const kongHistogram = (name: string, help: string, of: (s: RouteSeries) => Histogram) =>
+    computed(name, help, 'histogram', () => {
+      const out: Sample[] = [];
+      for (const s of src.requests.series()) if (s.matched) histogramSamples(out, name, { service: s.kongService, route: s.route, workspace: KONG_WORKSPACE }, of(s));
+      return out;
+    });
+
   const metrics = [
     computed('gw_http_requests_total', 'Proxied requests by service, route and status', 'counter', () => {
       const out: Sample[] = [];
@@ -179,17 +343,7 @@ export function createMetrics(src: MetricsSources): Metrics {
     }),
     computed('gw_http_request_duration_seconds', 'Time from request to the end of the response, by service and route', 'histogram', () => {
       const out: Sample[] = [];
-      for (const s of src.requests.series()) {
-        const labels = { service: s.service, route: s.route };
-        let cum = 0;
-        DURATION_BUCKETS.forEach((le, i) => {
-          cum += s.buckets[i]!;
-          out.push({ metricName: 'gw_http_request_duration_seconds_bucket', labels: { ...labels, le }, value: cum });
-        });
-        out.push({ metricName: 'gw_http_request_duration_seconds_bucket', labels: { ...labels, le: '+Inf' }, value: s.count });
-        out.push({ metricName: 'gw_http_request_duration_seconds_sum', labels, value: s.sum });
-        out.push({ metricName: 'gw_http_request_duration_seconds_count', labels, value: s.count });
-      }
+      for (const s of src.requests.series()) histogramSamples(out, 'gw_http_request_duration_seconds', { service: s.service, route: s.route }, s.duration);
       return out;
     }),
     computed('gw_upstream_target_state', 'Target state (warming, healthy, unhealthy, draining, ejected): 1 for the current one', 'gauge', () =>
@@ -220,6 +374,37 @@ export function createMetrics(src: MetricsSources): Metrics {
     computed('gw_target_registrations_total', 'Targets created', 'counter', () => [{ value: src.registrations() }]),
     computed('gw_lease_expiries_total', 'Targets removed because their lease expired', 'counter', () => [{ value: src.leaseExpiries() }]),
     computed('gw_identity_guard_removals_total', 'Stale targets another instance left at an address, removed when a new instance registered it', 'counter', () => [{ value: src.identityGuardRemovals?.() ?? 0 }]),
+    // ---- Kong's prometheus plugin (kong/plugins/prometheus/exporter.lua): names, labels and buckets ----
+    computed('kong_http_requests_total', 'HTTP status codes per consumer/service/route in Kong', 'counter', () => {
+      const out: Sample[] = [];
+      for (const s of src.requests.series()) {
+        if (!s.matched) continue;
+        for (const [code, n] of s.codes) out.push({ value: n, labels: { service: s.kongService, route: s.route, code: code >> 1, source: code & 1 ? 'kong' : 'service', workspace: KONG_WORKSPACE, consumer: '' } });
+      }
+      return out;
+    }),
+    kongHistogram('kong_request_latency_ms', 'Total latency incurred during requests for each service/route in Kong', (s) => s.kongRequest),
+    kongHistogram('kong_upstream_latency_ms', 'Latency added by upstream response for each service/route in Kong', (s) => s.kongUpstream),
+    kongHistogram('kong_kong_latency_ms', 'Latency added by Kong and enabled plugins for each service/route in Kong', (s) => s.kongLatency),
+    computed('kong_bandwidth_bytes', 'Total bandwidth (ingress/egress) throughput in bytes', 'counter', () => {
+      const out: Sample[] = [];
+      for (const s of src.requests.series()) {
+        if (!s.matched) continue;
+        const labels = (direction: string) => ({ service: s.kongService, route: s.route, direction, workspace: KONG_WORKSPACE, consumer: '' });
+        if (s.ingress > 0) out.push({ value: s.ingress, labels: labels('ingress') });
+        if (s.egress > 0) out.push({ value: s.egress, labels: labels('egress') });
+      }
+      return out;
+    }),
+    computed('kong_upstream_target_health', 'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.', 'gauge', () =>
+      perTarget((upstream, target, id, uid) => {
+        // the Admin API's word for the target (GET /upstreams/{u}/health), lower-cased as Kong's exporter does
+        const state = src.health.view(uid, id)?.health.toLowerCase() ?? 'healthchecks_off';
+        return KONG_TARGET_STATES.map((s) => ({ value: s === state ? 1 : 0, labels: { upstream, target, address: target, state: s, subsystem: 'http' } }));
+      }),
+    ),
+    computed('kong_datastore_reachable', 'Datastore reachable from Kong, 0 is unreachable', 'gauge', () => [{ value: (src.datastoreReachable?.() ?? true) ? 1 : 0 }]),
+    computed('kong_node_info', 'Kong Node metadata information', 'gauge', () => [{ value: 1, labels: { node_id: src.nodeId ?? '', version: GW_VERSION } }]),
   ];
   // prom-client renders any object with name/help/type/get(); these are computed at scrape time
   for (const m of metrics) registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);

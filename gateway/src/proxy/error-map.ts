@@ -45,8 +45,18 @@ export function failureCode(f: TryFailure): ProxyErrorCode {
   }
 }
 
+/** Set on a response the gateway answered with an error (the access log's `error`). */
+export const kProxyError = Symbol('gw.proxyError');
+type Marked = ServerResponse & { [kProxyError]?: ProxyErrorCode };
+
+/** The code of the error the gateway answered `res` with, if it did. */
+export function proxyErrorOf(res: ServerResponse): ProxyErrorCode | undefined {
+  return (res as Marked)[kProxyError];
+}
+
 /** Send Kong's error response: JSON unless `Accept` asks for html, xml or plain text. */
 export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, requestId: string, accept: string | undefined, extraHeaders?: Record<string, string>, args: readonly string[] = []): void {
+  (res as Marked)[kProxyError] = code;
   if (res.headersSent) {
     res.destroy();
     return;

@@ -11,7 +11,8 @@ import type { Service } from '../entities/types.js';
 import type { Logger } from '../observability/log.js';
 import type { RouteMatch } from '../router/router.js';
 import type { Runtime, UpstreamEntry } from '../runtime/runtime.js';
-import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
+import type { ProxyStats } from '../observability/metrics.js';
+import type { RequestRecord } from '../observability/request-record.js';
 import { GW_VERSION } from '../version.js';
 import { dispatchTry, HedgeLostError, type Race, type TryHandle } from './dispatch.js';
 import { classify, failureCode, sendProxyError, type TryFailure } from './error-map.js';
@@ -33,8 +34,6 @@ export interface ForwardDeps {
   runtime: Runtime;
   pools: Pools;
   outcomes: OutcomeSink;
-  /** per-route counts and latency (none: not recorded) */
-  metrics: RequestMetrics | undefined;
   stats: ProxyStats;
   logger: Logger;
   listenPort: number;
@@ -121,20 +120,22 @@ function firstSuccess(tries: readonly Promise<Settled>[]): Promise<Settled> {
   });
 }
 
-/** `reqBody`: the request body as read by body.ts (null: none; a Buffer: read whole; else streamed). */
-export async function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse, reqBody: RequestBody): Promise<void> {
-  const started = performance.now();
-  const requestId = nextRequestId();
+/**
+ * `reqBody`: the request body as read by body.ts (null: none; a Buffer: read
+ * whole; else streamed). `rec` is filled as the request goes (route, tries,
+ * latencies); the caller hands it to the observers once the response is done.
+ */
+export async function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse, reqBody: RequestBody, rec: RequestRecord): Promise<void> {
+  const requestId = rec.id;
   const accept = req.headers.accept;
   const errHeaders: Record<string, string> = { 'x-gw-request-id': requestId, 'x-kong-request-id': requestId, via: VIA };
   const routed = route(deps, req, res, requestId);
-  if (!routed) {
-    deps.metrics?.observe('', '', '', res.statusCode, (performance.now() - started) / 1000);
-    return;
-  }
+  if (!routed) return;
+  rec.route = routed.match.route;
+  rec.service = routed.service;
   const entry = deps.runtime.snapshot.upstreams.get(routed.service.host);
+  if (entry) rec.upstream = entry.upstream.name;
   const outcomes = deps.outcomes;
-  const r = routed.match.route;
   let admitted = false;
   let failed = true;
   try {
@@ -145,10 +146,9 @@ export async function forward(deps: ForwardDeps, req: IncomingMessage, res: Serv
       }
       admitted = true;
     }
-    failed = await forwardTries(deps, req, res, reqBody, routed, entry, requestId, started, errHeaders);
+    failed = await forwardTries(deps, req, res, reqBody, routed, entry, rec, errHeaders);
   } finally {
     if (admitted && entry) outcomes.requestDone(entry.upstream.id, failed);
-    deps.metrics?.observe(r.id, routed.service.name ?? routed.service.id, r.name ?? r.id, res.statusCode, (performance.now() - started) / 1000);
   }
 }
 
@@ -160,10 +160,11 @@ async function forwardTries(
   reqBody: RequestBody,
   routed: Routed,
   entry: UpstreamEntry | undefined,
-  requestId: string,
-  started: number,
+  rec: RequestRecord,
   errHeaders: Record<string, string>,
 ): Promise<boolean> {
+  const requestId = rec.id;
+  const started = rec.started;
   const { match, service, path, query } = routed;
   const accept = req.headers.accept;
   const outcomes = deps.outcomes;
@@ -185,12 +186,17 @@ async function forwardTries(
     const pool = deps.pools.get(dest.host, dest.port, service.connect_timeout, tlsFor(service.protocol, dest.host, entry?.upstream.host_header ?? null, service.tls_verify));
     const tryStart = performance.now();
     const target = entry ? dest.target : null;
+    rec.addTarget(target ? target.address : `${dest.host}:${dest.port}`);
     // one report per try: started (in flight, trial slot) … verdict … ended
     const token = target && entry ? outcomes.tryStarted(entry.upstream.id, target.id) : 0;
     // a streamed body is watched for write_timeout; a buffered one is written at once
     const watched = body && buffered === null ? watchWrites(req, service.write_timeout, (err) => handle.abort(err)) : undefined;
     const handle = dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? streamed?.take() ?? null, timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
       const upstreamLatency = performance.now() - tryStart;
+      // only the try that owns the response gets here (a hedge's loser is cancelled before)
+      rec.answered = true;
+      rec.upstreamMs = upstreamLatency;
+      rec.gatewayMs = tryStart - started;
       if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
       const out = downstreamHeaders(upstreamHeaders_, VIA);
       out['x-gw-request-id'] = requestId;

@@ -6,15 +6,17 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { forward, nextRequestId, VIA, type ForwardDeps } from './forward.js';
-import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS } from './body.js';
+import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS, type RequestBody } from './body.js';
 import { normalizePath } from './uri.js';
 import { errorCatalogue } from '../errors.js';
 import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
-import { sendProxyError } from './error-map.js';
+import { proxyErrorOf, sendProxyError } from './error-map.js';
 import { compileTrusted } from '../config/trusted-ips.js';
 import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
+import { createAccessLog, type AccessLog, type AccessLogTarget } from '../observability/access-log.js';
+import { RequestRecord } from '../observability/request-record.js';
 
 export type { OutcomeSink, OutcomeKind } from './outcome.js';
 
@@ -25,6 +27,8 @@ export interface ProxyServerOptions {
   outcomes?: OutcomeSink;
   /** per-route request metrics (default: not recorded) */
   metrics?: RequestMetrics;
+  /** one JSON line per request: `off` (default), `stdout` or a file path (observability/access-log.ts) */
+  accessLog?: AccessLogTarget | undefined;
   /** Kong's trusted_ips: peers whose X-Forwarded-* headers are believed (default none) */
   trustedIps?: readonly string[];
   /** limits on what a client may send (defaults: {@link DEFAULT_PROXY_LIMITS}) */
@@ -85,6 +89,17 @@ function headerLines(raw: Buffer | undefined): number {
   return (end === -1 ? text : text.slice(0, end)).split('\r\n').length - 1;
 }
 
+/** nginx's request_length: the request line, the header lines and the body. */
+function requestLength(req: IncomingMessage, body: RequestBody | undefined): number {
+  const raw = req.rawHeaders;
+  // "METHOD URL HTTP/1.1\r\n" … "name: value\r\n" … "\r\n"
+  let n = (req.method?.length ?? 0) + (req.url?.length ?? 0) + 14;
+  for (let i = 0; i < raw.length; i += 2) n += raw[i]!.length + raw[i + 1]!.length + 4;
+  if (body instanceof Buffer) return n + body.length;
+  const cl = req.headers['content-length'];
+  return cl === undefined ? n : n + (Number(cl) || 0);
+}
+
 /** The status a parser/timeout error on a client connection is answered with. */
 function clientErrorStatus(code: string | undefined): string {
   switch (code) {
@@ -110,23 +125,26 @@ export interface ProxyServer {
 export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const pools = new Pools();
   const logger = opts.logger.child({ component: 'proxy' });
-  const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, metrics: opts.metrics, stats: { hedged: 0, hedgeWins: 0 }, logger, listenPort: 0, trusted: compileTrusted(opts.trustedIps ?? []) };
+  const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, stats: { hedged: 0, hedgeWins: 0 }, logger, listenPort: 0, trusted: compileTrusted(opts.trustedIps ?? []) };
+  const metrics = opts.metrics;
+  const accessLog: AccessLog | undefined = createAccessLog(opts.accessLog ?? 'off', { warn: (msg, err) => logger.warn({ err }, msg) });
+  const observed = metrics !== undefined || accessLog !== undefined;
   const limits: ProxyLimits = { ...DEFAULT_PROXY_LIMITS, ...opts.limits };
   const bodies = new BodyReader(limits.bodyBufferSize, limits.clientBodyTimeoutMs);
   let inFlight = 0;
   let drained: (() => void) | undefined;
 
   /** Refuse a request before routing: the answer, then the connection is closed. */
-  const refuse = (req: IncomingMessage, res: ServerResponse, code: Parameters<typeof sendProxyError>[1], arg: string): void => {
-    const id = nextRequestId();
+  const refuse = (req: IncomingMessage, res: ServerResponse, rec: RequestRecord, code: Parameters<typeof sendProxyError>[1], arg: string): undefined => {
     res.shouldKeepAlive = false;
-    sendProxyError(res, code, id, req.headers.accept, { 'x-gw-request-id': id, via: VIA, connection: 'close' }, [arg]);
+    sendProxyError(res, code, rec.id, req.headers.accept, { 'x-gw-request-id': rec.id, via: VIA, connection: 'close' }, [arg]);
+    return undefined;
   };
 
-  /** Serve one request: head checks, path normalisation, body, then the tries. */
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /** Serve one request: head checks, path normalisation, body, then the tries; resolves with the body read (bytes in). */
+  const serve = async (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): Promise<RequestBody | undefined> => {
     const bad = checkHead(req, limits.maxRequestHeaders);
-    if (bad) return refuse(req, res, bad[0], bad[1]);
+    if (bad) return refuse(req, res, rec, bad[0], bad[1]);
     const url = req.url ?? '/';
     if (url.charCodeAt(0) === 47 /* / */ && (url.includes('.') || url.includes('%') || url.includes('//'))) {
       const q = url.indexOf('?');
@@ -138,12 +156,31 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     try {
       body = await bodies.read(req);
     } catch (err) {
-      if (err instanceof BodyTimeoutError) return refuse(req, res, 'GW_ERR_PROXY_BODY_TIMEOUT', String(err.ms));
+      if (err instanceof BodyTimeoutError) return refuse(req, res, rec, 'GW_ERR_PROXY_BODY_TIMEOUT', String(err.ms));
       res.destroy(); // the client broke its own request
       return;
     }
-    if (res.destroyed) return;
-    await forward(deps, req, res, body);
+    if (res.destroyed) return body;
+    await forward(deps, req, res, body, rec);
+    return body;
+  };
+
+  /** The one "request finished" point: complete the record, hand it to the metrics and the access log. */
+  const finish = (req: IncomingMessage, res: ServerResponse, rec: RequestRecord, body: RequestBody | undefined): void => {
+    if (!observed) return;
+    rec.totalMs = performance.now() - rec.started;
+    // nothing was answered: the client went away first (nginx logs 499)
+    rec.status = res.headersSent ? res.statusCode : 499;
+    rec.error = proxyErrorOf(res);
+    if (!rec.answered) rec.gatewayMs = rec.totalMs;
+    rec.bytesIn = requestLength(req, body);
+    rec.bytesOut = ((res.socket ?? req.socket).bytesWritten ?? 0) - rec.bytesOutBefore;
+    try {
+      metrics?.finished(rec);
+      accessLog?.finished(rec, req);
+    } catch (err) {
+      logger.error({ err }, 'request observer failed');
+    }
   };
 
   const start = (conn: Conn, socket: ClientSocket, req: IncomingMessage, res: ServerResponse): void => {
@@ -155,10 +192,15 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       next(conn, socket);
       if (--inFlight === 0) drained?.();
     });
-    serve(req, res).catch((err: unknown) => {
-      logger.error({ err }, 'proxy request failed');
-      sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', 'internal', req.headers.accept);
-    });
+    const rec = new RequestRecord(nextRequestId(), performance.now(), observed ? (socket.bytesWritten ?? 0) : 0);
+    serve(req, res, rec).then(
+      (body) => finish(req, res, rec, body),
+      (err: unknown) => {
+        logger.error({ err }, 'proxy request failed');
+        sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', rec.id, req.headers.accept);
+        finish(req, res, rec, undefined);
+      },
+    );
   };
 
   /** The previous response is done: serve the next pipelined request, if the client is still there. */
@@ -263,6 +305,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
           });
         });
         await pools.close();
+        await accessLog?.close();
       })());
     },
   };
