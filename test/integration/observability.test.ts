@@ -165,7 +165,8 @@ test('Kong prometheus series and the access log: a proxied 200, a 404 without a 
     assert.equal(l.client_ip, '127.0.0.1');
     assert.equal(typeof (l.latency_ms as { total: number }).total, 'number');
   }
-  const [okLine, nfLine, badLine] = got.slice(-3) as Record<string, any>[];
+  type Line = Record<string, unknown> & { latency_ms: { upstream?: number; gateway: number; total: number } };
+  const [okLine, nfLine, badLine] = got.slice(-3) as Line[];
   assert.deepEqual(
     { method: okLine!.method, path: okLine!.path, status: okLine!.status, service: okLine!.service, route: okLine!.route, upstream: okLine!.upstream, targets: okLine!.targets, tries: okLine!.tries, source: okLine!.source, error: okLine!.error },
     { method: 'POST', path: '/echo/items', status: 200, service: 'echo', route: 'r-echo', upstream: 'echo.up', targets: [up.address], tries: 1, source: 'service', error: undefined },
@@ -173,7 +174,7 @@ test('Kong prometheus series and the access log: a proxied 200, a 404 without a 
   // exact byte counts: the raw request sent, the raw response received
   assert.equal(okLine!.bytes_in, Buffer.byteLength(post));
   assert.equal(okLine!.bytes_out, ok.bytes);
-  assert.ok(okLine!.latency_ms.upstream >= 0 && okLine!.latency_ms.gateway >= 0 && okLine!.latency_ms.total >= okLine!.latency_ms.upstream);
+  assert.ok(okLine!.latency_ms.upstream! >= 0 && okLine!.latency_ms.gateway >= 0 && okLine!.latency_ms.total >= okLine!.latency_ms.upstream!);
   assert.deepEqual(
     { method: nfLine!.method, path: nfLine!.path, status: nfLine!.status, service: nfLine!.service, route: nfLine!.route, tries: nfLine!.tries, source: nfLine!.source, error: nfLine!.error },
     { method: 'GET', path: '/nowhere', status: 404, service: undefined, route: undefined, tries: 0, source: 'kong', error: 'GW_ERR_PROXY_NO_ROUTE' },
@@ -234,7 +235,7 @@ test('--access-log off writes nothing; the default (stdout) writes one line per 
       if (child.exitCode === null) child.kill('SIGKILL');
     });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const admin = new AdminClient(`http://127.0.0.1:${adminPort}`);
     await waitFor(async () => (await fetch(`${admin.url}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
     assert.equal((await admin.call('PUT', '/services/s', { url: `http://${up.address}` })).status, 200);
