@@ -8,7 +8,7 @@
 import { pino, type Logger } from 'pino';
 import { autoPromote, deploymentUpstream, type AutoPromoteOutcome } from './blue-green.js';
 import { detectIdentity, type Identity } from './detect.js';
-import { detectGateway, drainTargets, type DrainProgress, type DrainResult } from './drain.js';
+import { detectGateway, drainTargets, isMarkedDrained, wasDrainedAway, type DrainProgress, type DrainResult, type TargetEntity } from './drain.js';
 import { removeStaleHolders } from './identity-guard.js';
 import { Lifecycle } from './lifecycle.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
@@ -16,7 +16,14 @@ import { resolveOptions, type RegisterOptions, type ResolvedOptions } from './op
 import { decide, resolveStamp, stampOf, stampTags, withLedger, type Stamp } from './ownership.js';
 import { tag, TAG } from './tags.js';
 
-export type RegistrationState = 'registering' | 'registered' | 'draining' | 'deregistered' | 'failed';
+/**
+ * `drained`: an operator drained this target from outside (`gw-agent drain`,
+ * `gw-agent deregister`: weight 0 and tag `gw-drained`, or deleted after
+ * such a drain). The registration leaves it that way until the process
+ * restarts: no re-registration, no weight change; a drained lease is still
+ * renewed, a deleted target stays gone. close() still deregisters.
+ */
+export type RegistrationState = 'registering' | 'registered' | 'drained' | 'draining' | 'deregistered' | 'failed';
 
 export interface Registration {
   readonly state: RegistrationState;
@@ -68,6 +75,10 @@ class RegistrationImpl implements Registration {
   available = true;
   promotion: AutoPromoteOutcome | undefined;
   #drained = false;
+  /** the registered target's created_at (the gateway's): tells our target from a later one at the same address */
+  #createdAt: number | undefined;
+  /** drained by an operator and then deleted: nothing left to renew or delete */
+  #gone = false;
   #upstream: string;
   #stamp: Stamp | undefined;
   #promoteTimer: NodeJS.Timeout | undefined;
@@ -171,8 +182,9 @@ class RegistrationImpl implements Registration {
     await guard;
     const body: Record<string, unknown> = { weight: this.available ? o.weight : 0, tags: ['gw', tag(TAG.instance, id.instanceId), tag(TAG.deployment, id.deployment), ...o.tags] };
     if (this.gateway === 'gw' && o.lease) body.ttl = o.ttl;
-    const t = await this.#admin.expect<{ target: string }>([200], 'PUT', `/upstreams/${enc(upstream)}/targets/${enc(target)}`, body);
+    const t = await this.#admin.expect<TargetEntity>([200], 'PUT', `/upstreams/${enc(upstream)}/targets/${enc(target)}`, body);
     this.target = t.body.target;
+    this.#createdAt = t.body.created_at;
   }
 
   /** GET an entity; undefined on 404. */
@@ -203,32 +215,63 @@ class RegistrationImpl implements Registration {
     this.#promoteTimer.unref();
   }
 
+  /** Lease renewal on gw, a check on Kong (no leases there): every ttl/3, at least a second apart (10 s with the default ttl). */
   #keepAlive(): void {
-    const lease = this.gateway === 'gw' && this.#o.lease;
-    const every = lease ? Math.max(1000, (this.#o.ttl * 1000) / 3) : 10_000;
+    const every = Math.max(1000, (this.#o.ttl * 1000) / 3);
     this.#timer = setInterval(() => void this.#renew(), every);
     this.#timer.unref();
   }
 
+  #targetPath(): string {
+    return `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target ?? '')}`;
+  }
+
   async #renew(): Promise<void> {
-    if (this.state !== 'registered' || !this.target) return;
-    const path = `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target)}`;
+    if ((this.state !== 'registered' && this.state !== 'drained') || !this.target || this.#gone) return;
+    const path = this.#targetPath();
     try {
-      const r = this.gateway === 'gw' && this.#o.lease ? await this.#admin.call('POST', `${path}/heartbeat`) : await this.#admin.call('GET', path);
-      if (r.status === 404) {
-        this.#log.warn({ target: this.target }, 'the gateway no longer knows this target; registering again');
-        await this.#registerOnce();
-      }
+      const r = this.gateway === 'gw' && this.#o.lease ? await this.#admin.call<TargetEntity>('POST', `${path}/heartbeat`) : await this.#admin.call<TargetEntity>('GET', path);
+      if (this.#life.closing) return;
+      if (r.status === 200 && this.state === 'registered' && isMarkedDrained(r.body)) this.#operatorDrained(false);
+      if (r.status !== 404) return;
+      if (this.state === 'drained') return this.#operatorDrained(true);
+      // deleted: by an operator's drain (a note on the upstream), else lost (expired lease, a gateway restarted empty)
+      const up = await this.#admin.call<Entity>('GET', `/upstreams/${enc(this.#upstream)}`);
+      if (up.status === 200 && wasDrainedAway(up.body.tags, this.target, this.#createdAt)) return this.#operatorDrained(true);
+      this.#log.warn({ target: this.target }, 'the gateway no longer knows this target; registering again');
+      await this.#registerOnce();
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'keep-alive failed; will retry');
     }
   }
 
+  /** An operator drained this target (gone: and deleted it): leave it so until the process restarts. */
+  #operatorDrained(gone: boolean): void {
+    const first = this.state !== 'drained';
+    this.state = 'drained';
+    this.available = false;
+    this.#drained = true;
+    clearTimeout(this.#promoteTimer);
+    if (gone && !this.#gone) {
+      this.#gone = true;
+      clearInterval(this.#timer); // nothing left to renew
+      this.#log.warn({ target: this.target }, 'an operator drained and deregistered this target; it stays out of the gateway until this process restarts');
+    } else if (first) {
+      this.#log.warn({ target: this.target }, 'an operator drained this target (weight 0, tag gw-drained); it stays drained until this process restarts (the lease is still renewed)');
+    }
+  }
+
   async setAvailable(up: boolean): Promise<void> {
     if (this.#drained || this.#life.closing || this.available === up) return;
+    if (this.state === 'registered' && this.target) {
+      // an operator's drain wins over the app's health: read before writing
+      const cur = await this.#admin.expect<TargetEntity>([200, 404], 'GET', this.#targetPath());
+      if (cur.status === 200 && isMarkedDrained(cur.body)) return this.#operatorDrained(false);
+    }
+    if (this.#drained) return;
     this.available = up;
     if (this.state !== 'registered' || !this.target) return; // applied when (re-)registering
-    await this.#admin.expect([200, 404], 'PATCH', `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target)}`, { weight: up ? this.#o.weight : 0 });
+    await this.#admin.expect([200, 404], 'PATCH', this.#targetPath(), { weight: up ? this.#o.weight : 0 });
     this.#log.info({ target: this.target, weight: up ? this.#o.weight : 0 }, up ? 'marked up' : 'marked down');
   }
 
@@ -252,7 +295,8 @@ class RegistrationImpl implements Registration {
   }
 
   async #drainAndDeregister(): Promise<void> {
-    if (!this.target) return;
+    // gone after an operator's drain: the address may hold another instance's target by now
+    if (!this.target || this.#gone) return;
     const o = this.#o;
     this.state = 'draining';
     this.available = false;

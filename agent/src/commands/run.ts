@@ -21,7 +21,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { key: 'unhealthyAfter', flags: '--unhealthy-after <n>', env: 'GW_UNHEALTHY_AFTER', help: 'failed probes in a row that mark the target down (weight 0)', def: '2' },
   { key: 'deployment', flags: '--deployment <name>', env: 'GW_DEPLOYMENT', help: 'deployment tag', def: 'ECS family:revision, else "default"' },
   { key: 'mode', flags: '--mode <mode>', env: 'GW_MODE', help: 'deploy mode', choices: ['rolling', 'blue-green'], def: 'rolling' },
-  { key: 'ttl', flags: '--ttl <duration>', env: 'GW_TTL', help: 'lease on gw, renewed every ttl/3', def: '30s' },
+  { key: 'ttl', flags: '--ttl <duration>', env: 'GW_TTL', help: 'lease on gw, renewed every ttl/3 (Kong: the target is checked every ttl/3)', def: '30s' },
   { key: 'weight', flags: '--weight <n>', env: 'GW_WEIGHT', help: 'target weight', def: '100' },
   { key: 'drainTimeout', flags: '--drain-timeout <duration>', env: 'GW_DRAIN_TIMEOUT', help: 'bound on drain + deregister at SIGTERM (keep it below the ECS stopTimeout)', def: '20s' },
   { key: 'backend', flags: '--backend <backend>', env: 'GW_BACKEND', help: 'registrar: the gateway\'s Admin API, or AWS Cloud Map', choices: ['kong', 'cloudmap'], def: 'kong' },
