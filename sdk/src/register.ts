@@ -66,6 +66,9 @@ export function routeName(service: string, path: string): string {
 interface Entity {
   tags?: string[] | null;
   host?: string;
+  name?: string;
+  paths?: string[] | null;
+  [field: string]: unknown;
 }
 
 class RegistrationImpl implements Registration {
@@ -154,6 +157,8 @@ class RegistrationImpl implements Registration {
       case 'keep':
         break;
     }
+    // a service made by hand (or by an older SDK) is taken over: say exactly what changes, once
+    const takeover = svc && !stampOf(svc.tags) ? await this.#takeover(svc, upstream, up) : undefined;
     switch (decide(svc, stamp)) {
       case 'create':
         // blue-green: the first deployment of a service is live at once
@@ -176,15 +181,58 @@ class RegistrationImpl implements Registration {
       const name = typeof r === 'string' ? routeName(o.service, r) : String(declared.name ?? routeName(o.service, typeof paths[0] === 'string' ? paths[0] : JSON.stringify(r)));
       const existing = await this.#get(`/routes/${enc(name)}`);
       if (decide(existing, stamp) === 'keep') continue;
+      takeover?.route(name, paths, existing);
       const own = Array.isArray(declared.tags) ? (declared.tags as string[]) : [];
       await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}/routes/${enc(name)}`, { ...declared, name, tags: stampTags(own, stamp) });
     }
+    takeover?.report();
     await guard;
     const body: Record<string, unknown> = { weight: this.available ? o.weight : 0, tags: ['gw', tag(TAG.instance, id.instanceId), tag(TAG.deployment, id.deployment), ...o.tags] };
     if (this.gateway === 'gw' && o.lease) body.ttl = o.ttl;
     const t = await this.#admin.expect<TargetEntity>([200], 'PUT', `/upstreams/${enc(upstream)}/targets/${enc(target)}`, body);
     this.target = t.body.target;
     this.#createdAt = t.body.created_at;
+  }
+
+  /**
+   * The changes register() is about to make to a hand-made service `svc`
+   * (no deployment stamp): its host, its declared settings, and the routes
+   * it adds or rewrites. report() logs them as one warning.
+   */
+  async #takeover(svc: Entity, upstream: string, up: Entity | undefined): Promise<{ route(name: string, paths: unknown[], existing: Entity | undefined): void; report(): void }> {
+    const o = this.#o;
+    const changes: string[] = [];
+    let hint: string | undefined;
+    if (o.mode !== 'blue-green' && svc.host !== upstream) {
+      changes.push(`service host ${String(svc.host)} → ${upstream}`);
+      // the hand-made host names an upstream: say how to keep it
+      if (typeof svc.host === 'string' && o.upstream === `${o.service}.upstream` && (await this.#get(`/upstreams/${enc(svc.host)}`))) {
+        hint = `to keep using upstream ${svc.host}, register with upstream: '${svc.host}' (gw-agent run --upstream ${svc.host}, env GW_UPSTREAM)`;
+      }
+    }
+    for (const [k, v] of Object.entries(o.serviceSettings ?? {})) {
+      if (JSON.stringify(svc[k]) !== JSON.stringify(v)) changes.push(`service ${k} ${JSON.stringify(svc[k] ?? null)} → ${JSON.stringify(v)}`);
+    }
+    if (!up) changes.push(`created upstream ${upstream}`);
+    else if (!stampOf(up.tags)) changes.push(`adopted the hand-made upstream ${upstream} (tagged gw${o.upstreamSettings ? `, settings ${Object.keys(o.upstreamSettings).join(', ')}` : ''})`);
+    // the service's routes as they were, to name those that already serve a path register() adds a route for
+    const r = await this.#admin.call<{ data?: Entity[] }>('GET', `/services/${enc(o.service)}/routes`);
+    const before = r.status === 200 ? (r.body.data ?? []) : [];
+    return {
+      route: (name, paths, existing) => {
+        const list = paths.map(String);
+        if (existing) {
+          if (!stampOf(existing.tags)) changes.push(`rewrote the hand-made route ${name}`);
+          return;
+        }
+        const same = before.filter((x) => x.name !== name && (x.paths ?? []).some((p) => list.includes(p))).map((x) => x.name ?? '(unnamed)');
+        changes.push(`added route ${name} (${list.join(', ')})${same.length ? `; route ${same.join(', ')} of the service already has ${same.length === 1 ? 'that path' : 'those paths'}` : ''}`);
+      },
+      report: () => {
+        if (changes.length === 0) return;
+        this.#log.warn({ service: o.service, changes, ...(hint ? { hint } : {}) }, `took over the hand-made service ${o.service}: ${changes.join('; ')}${hint ? `; ${hint}` : ''}`);
+      },
+    };
   }
 
   /** GET an entity; undefined on 404. */

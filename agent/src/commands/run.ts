@@ -28,7 +28,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { key: 'cloudmapServiceId', flags: '--cloudmap-service-id <id>', env: 'GW_CLOUDMAP_SERVICE_ID', help: '--backend cloudmap: the Cloud Map service to register in (srv-...)' },
   { key: 'awsRegion', flags: '--aws-region <region>', env: 'GW_AWS_REGION', help: '--backend cloudmap: AWS region', def: 'AWS_REGION, else AWS_DEFAULT_REGION' },
   { key: 'cloudmapEndpoint', flags: '--cloudmap-endpoint <url>', env: 'GW_CLOUDMAP_ENDPOINT', help: '--backend cloudmap: endpoint override (VPC endpoint, tests)', def: 'the regional endpoint' },
-  { key: 'upstream', flags: '--upstream <name>', env: 'GW_UPSTREAM', help: 'upstream name', def: '<service>.upstream' },
+  { key: 'upstream', flags: '--upstream <name>', env: 'GW_UPSTREAM', help: 'upstream name; an existing one is adopted (e.g. the upstream a hand-made service points at)', def: '<service>.upstream' },
   { key: 'instanceId', flags: '--instance-id <id>', env: 'GW_INSTANCE_ID', help: 'instance identity', def: 'ECS task ARN, else host-pid-random' },
   { key: 'controlListen', flags: '--control-listen <host:port>', env: 'GW_CONTROL_LISTEN', help: 'local control endpoint (GET /, GET /ready, POST /drain)', def: '127.0.0.1:9901' },
   { key: 'reapAfter', flags: '--reap-after <duration>', env: 'GW_REAP_AFTER', help: 'Kong hygiene: remove gw targets of the upstream unhealthy for longer than this', def: 'off' },
