@@ -100,7 +100,7 @@ class RegistrationImpl implements Registration {
     this.#life = new Lifecycle(o, this.#log, {
       registerOnce: () => this.#registerOnce(),
       retryable: (error) => !(error instanceof AdminApiError && !error.retryable),
-      failure: (err) => new Error(`gw register(): could not register ${o.service} within ${o.registerTimeout} ms: ${err instanceof Error ? err.message : String(err)}`),
+      failure: (err, bounded) => new Error(`gw register(): could not register ${o.service}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${err instanceof Error ? err.message : String(err)}`),
       registered: async () => {
         this.#log.info({ target: this.target, gateway: this.gateway, upstream: this.#upstream, deployment: this.#stamp?.deployment }, 'registered');
         if (o.keepAlive) this.#keepAlive();
@@ -350,7 +350,11 @@ class RegistrationImpl implements Registration {
     this.available = false;
     this.#log.info({ target: this.target }, 'draining');
     // a timed-out drain still deregisters: the instance is leaving either way
-    await drainTargets(this.#admin, { upstream: this.#upstream, targets: [this.target], gateway: this.gateway ?? 'kong', timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true });
+    const r = await drainTargets(this.#admin, { upstream: this.#upstream, targets: [this.target], gateway: this.gateway ?? 'kong', timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true });
+    if (!r.drained && r.deregistered.length > 0) {
+      const what = this.gateway === 'gw' ? `with ${r.inFlight} request${r.inFlight === 1 ? '' : 's'} still in flight` : `before the drain delay (${o.drainDelay} ms) was over`;
+      this.#log.warn({ target: this.target, in_flight: r.inFlight, drain_timeout_ms: o.drainTimeout }, `drain timed out after ${o.drainTimeout} ms ${what}; deregistering anyway (those requests may fail)`);
+    }
     this.#log.info({ target: this.target }, 'deregistered');
   }
 
