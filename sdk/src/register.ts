@@ -206,7 +206,8 @@ class RegistrationImpl implements Registration {
     if (o.mode !== 'blue-green' && svc.host !== upstream) {
       changes.push(`service host ${String(svc.host)} → ${upstream}`);
       // the hand-made host names an upstream: say how to keep it
-      if (typeof svc.host === 'string' && o.upstream === `${o.service}.upstream` && (await this.#get(`/upstreams/${enc(svc.host)}`))) {
+      // (a plain call: a registration token may not read another upstream, and a hint is not worth failing for)
+      if (typeof svc.host === 'string' && o.upstream === `${o.service}.upstream` && (await this.#admin.call('GET', `/upstreams/${enc(svc.host)}`)).status === 200) {
         hint = `to keep using upstream ${svc.host}, register with upstream: '${svc.host}' (gw-agent run --upstream ${svc.host}, env GW_UPSTREAM)`;
       }
     }
