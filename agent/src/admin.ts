@@ -31,8 +31,14 @@ export async function step<T>(admin: KongAdmin, what: string, fn: () => Promise<
 export function asAgentError(admin: KongAdmin, what: string, err: unknown): AgentError {
   if (err instanceof AgentError) return err;
   if (err instanceof AdminApiError) {
-    const hint = err.status === 401 ? ' (check --admin-token)' : err.status === 403 ? ' (the token may not do this)' : '';
-    return new AgentError('gateway', `${what}: ${err.message}${hint}`);
+    // 401/403 are about the token, whatever the request: say so in one line
+    if (err.status === 401) {
+      return new AgentError('gateway', admin.token ? `the gateway refused the admin token (401) at ${admin.url}; check --admin-token / GW_ADMIN_TOKEN` : `the gateway at ${admin.url} needs an admin token (401); give --admin-token or set GW_ADMIN_TOKEN`);
+    }
+    const reason = typeof err.body === 'object' && err.body !== null && 'message' in err.body ? `: ${String((err.body as { message: unknown }).message)}` : '';
+    if (err.status === 403) return new AgentError('gateway', `the gateway at ${admin.url} does not allow this token to ${what} (403)${reason}; a registration token covers one service only`);
+    // the SDK's message already starts with the request
+    return new AgentError('gateway', err.message.startsWith(`${what}:`) ? err.message : `${what}: ${err.message}`);
   }
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.code ?? e.cause?.code;

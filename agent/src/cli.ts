@@ -13,6 +13,7 @@ import { reapCommand } from './commands/reap.js';
 import { registerCommand } from './commands/register.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
+import { exitQuietlyOnClosedStdout } from '../../gateway/src/cli-stdout.js';
 import { EXIT, isAgentError } from './errors.js';
 
 /** Commander settings every command shares: throw instead of exiting, no stray arguments. */
@@ -62,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
     throw err;
   }
 }
+
+exitQuietlyOnClosedStdout();
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -8,6 +8,9 @@
  * States (user-visible, `GET /` on the control endpoint):
  *   waiting-for-app → registering → registered ⇄ down → draining → drained
  *   → deregistered; `failed` when the gateway refuses the registration.
+ *   `drained` also when an operator drained the target from outside
+ *   (`gw-agent drain`/`deregister` through the Admin API, register.ts): it
+ *   stays drained (or gone) until the sidecar restarts.
  */
 import type { Logger } from 'pino';
 import type { DrainProgress, DrainResult } from '../../sdk/src/drain.js';
@@ -82,6 +85,8 @@ export class Sidecar {
         return 'draining';
       case 'deregistered':
         return 'deregistered';
+      case 'drained':
+        return 'drained';
       case 'registered':
         if (this.#drain !== 'none') return this.#drain;
         return reg.available ? 'registered' : 'down';
@@ -104,6 +109,8 @@ export class Sidecar {
       deployment: r?.deployment ?? o.deployment ?? null,
       instance_id: r?.instanceId ?? o.instanceId ?? null,
       weight: r ? (r.available ? (o.weight ?? 100) : 0) : null,
+      // who drained it: this sidecar (POST /drain, `gw-agent drain` without a selector) or an operator through the Admin API
+      drained_by: r?.state === 'drained' ? 'operator' : this.#drain === 'drained' ? 'sidecar' : null,
       app: { port: o.port, health_path: this.#c.healthPath ?? null, healthy: this.#appHealthy ?? null, consecutive_failures: this.#failures, last_check_at: this.#lastCheckAt ?? null },
       reaped: this.#reaper?.reaped ?? [],
       started_at: this.#startedAt,

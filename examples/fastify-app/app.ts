@@ -8,14 +8,18 @@
  *   GW_ADMIN_URL=http://127.0.0.1:8001 GW_SERVICE=hello GW_ROUTES=/hello PORT=3000 \
  *     node dist/examples/fastify-app/app.js
  *
- * The instance's address is detected (ECS task metadata, else the first
- * non-internal IPv4); set GW_HOST to override it.
+ * It listens on LISTEN_HOST (default 127.0.0.1) and registers that address;
+ * with LISTEN_HOST=0.0.0.0 (e.g. on ECS) it registers the detected address
+ * (ECS task metadata, else the first non-internal IPv4). GW_HOST overrides
+ * the registered address. See examples/README.md.
  */
 import Fastify from 'fastify';
 import { register } from '../../sdk/src/index.js';
 
 const port = Number(process.env.PORT ?? 3000);
-const listenHost = process.env.LISTEN_HOST ?? '0.0.0.0';
+const listenHost = process.env.LISTEN_HOST || '127.0.0.1';
+// the address the gateway reaches us at: GW_HOST, else the one we listen on, else (a wildcard) detected by register()
+const host = process.env.GW_HOST || (['0.0.0.0', '::'].includes(listenHost) ? undefined : listenHost);
 const name = process.env.APP_NAME ?? `fastify-${port}`;
 const delayMs = Number(process.env.APP_DELAY_MS ?? 0);
 
@@ -29,6 +33,7 @@ app.all('/*', async (req) => {
 await app.listen({ port, host: listenHost });
 // adminUrl, service and routes come from GW_ADMIN_URL, GW_SERVICE, GW_ROUTES
 const reg = await register({
+  host,
   port,
   onShutdown: async () => {
     await app.close();

@@ -9,6 +9,7 @@ import { isGwError } from './errors.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { createLogger } from './observability/log.js';
 import { GW_VERSION } from './version.js';
+import { exitQuietlyOnClosedStdout } from './cli-stdout.js';
 
 function buildProgram(): Command {
   const program = new Command('gw-gateway')
@@ -130,11 +131,7 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-// `gw-gateway --help | head`: a closed stdout is not an error worth a stack trace
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
+exitQuietlyOnClosedStdout();
 
 main(process.argv.slice(2)).then(
   (code) => {

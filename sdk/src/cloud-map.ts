@@ -91,13 +91,13 @@ export class CloudMapRegistration implements Registration {
     this.#life = new Lifecycle(o, this.#log, {
       registerOnce: () => this.#registerOnce(),
       retryable: (error) => !(error instanceof GwSdkError) && !FATAL.has(error.name),
-      failure: (err) => {
+      failure: (err, bounded) => {
         const why = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
         if (err instanceof GwSdkError) return err;
         if (errName(err) === 'ServiceNotFound') {
           return new GwSdkError('GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE', `gw register(): Cloud Map service ${this.#serviceId} does not exist (${why}); check cloudMap.serviceId (GW_CLOUDMAP_SERVICE_ID) and the region`);
         }
-        return new Error(`gw register(): could not register ${o.service} in Cloud Map service ${this.#serviceId} within ${o.registerTimeout} ms: ${why}`);
+        return new Error(`gw register(): could not register ${o.service} in Cloud Map service ${this.#serviceId}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${why}`);
       },
       registered: () => {
         this.#log.info({ target: this.target, instanceId: this.instanceId, deployment: this.deployment }, 'registered');

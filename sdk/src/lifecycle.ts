@@ -10,13 +10,25 @@ import type { Logger } from 'pino';
 import type { ResolvedOptions } from './options.js';
 import type { RegistrationState } from './register.js';
 
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
 export interface LifecycleSteps {
   /** one registration attempt (the lifecycle retries it) */
   registerOnce(): Promise<void>;
   /** false: a mistake that retrying cannot fix (bad credentials, unknown service) */
   retryable(err: Error): boolean;
-  /** the error start() rejects with once retries are over */
-  failure(err: unknown): Error;
+  /** the error start() rejects with once retries are over (`bounded`: registerTimeout applied) */
+  failure(err: unknown, bounded: boolean): Error;
   /** registered: log, start keep-alive */
   registered(): Promise<void> | void;
   /** stop timers before draining */
@@ -44,23 +56,44 @@ export class Lifecycle {
     return this.#closing !== undefined;
   }
 
-  /** Register with retries; resolves once registered, rejects with steps.failure() after registerTimeout (or at once when not retryable). */
+  /**
+   * Register with retries; resolves once registered, rejects with
+   * steps.failure() after registerTimeout (or at once when not retryable).
+   * Backoff 100 ms doubling to 5 s, plus up to as much again of jitter; each
+   * failed attempt that will be retried is one warning saying when the next
+   * one comes. close() stops it quietly (no error, no abort message).
+   */
   async start(bounded = true): Promise<void> {
     const deadline = bounded ? Date.now() + this.#o.registerTimeout : Infinity;
+    const signal = this.abort.signal;
+    const willRetry = (error: Error): boolean => this.#steps.retryable(error) && Date.now() < deadline;
     try {
       await pRetry(() => this.#steps.registerOnce(), {
         retries: 1000,
         factor: 2,
         minTimeout: 100,
         maxTimeout: 5000,
-        randomize: true,
-        signal: this.abort.signal,
-        shouldRetry: ({ error }) => this.#steps.retryable(error) && Date.now() < deadline,
-        onFailedAttempt: ({ error, attemptNumber }) => this.#log.warn({ err: error.message, attempt: attemptNumber }, 'registration attempt failed'),
+        // the jitter is added in onFailedAttempt, so the warning can say when the next attempt comes
+        randomize: false,
+        signal,
+        shouldRetry: ({ error }) => willRetry(error),
+        onFailedAttempt: async ({ error, attemptNumber, retriesConsumed }) => {
+          if (signal.aborted || !willRetry(error)) return;
+          const base = Math.min(5000, 100 * 2 ** retriesConsumed);
+          const jitter = Math.round(Math.random() * base);
+          const next = base + jitter;
+          this.#log.warn({ err: error.message, attempt: attemptNumber, next_attempt_ms: next }, `could not register ${this.#o.service}: ${error.message}; retrying, next attempt in ${(next / 1000).toFixed(1)} s`);
+          await sleep(jitter, signal);
+        },
       });
     } catch (err) {
+      if (signal.aborted) {
+        // close() (e.g. SIGTERM) before the gateway took the registration: not a failure
+        this.#log.info({ service: this.#o.service }, 'registration stopped: closed before it completed');
+        throw new Error(`gw register(): closed before ${this.#o.service} was registered`);
+      }
       this.#steps.setState('failed');
-      const e = this.#steps.failure(err);
+      const e = this.#steps.failure(err, bounded);
       this.#log.error({ err: e.message }, 'registration failed');
       throw e;
     }

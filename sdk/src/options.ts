@@ -26,7 +26,7 @@ export const optionsSchema = z
     upstream: z.string().optional(),
     port: z.number().int().min(1).max(65535),
     host: z.string().min(1).optional(),
-    weight: z.number().int().min(1).max(65535).default(100),
+    weight: z.number().int().min(0).max(65535).default(100),
     ttl: z.number().int().min(1).max(86400).default(30),
     /** false: register without a lease (no `ttl`; the target never expires), e.g. a one-shot `gw-agent register` */
     lease: z.boolean().default(true),

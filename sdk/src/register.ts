@@ -8,7 +8,7 @@
 import { pino, type Logger } from 'pino';
 import { autoPromote, deploymentUpstream, type AutoPromoteOutcome } from './blue-green.js';
 import { detectIdentity, type Identity } from './detect.js';
-import { detectGateway, drainTargets, type DrainProgress, type DrainResult } from './drain.js';
+import { detectGateway, drainTargets, isMarkedDrained, wasDrainedAway, type DrainProgress, type DrainResult, type TargetEntity } from './drain.js';
 import { removeStaleHolders } from './identity-guard.js';
 import { Lifecycle } from './lifecycle.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
@@ -16,7 +16,14 @@ import { resolveOptions, type RegisterOptions, type ResolvedOptions } from './op
 import { decide, resolveStamp, stampOf, stampTags, withLedger, type Stamp } from './ownership.js';
 import { tag, TAG } from './tags.js';
 
-export type RegistrationState = 'registering' | 'registered' | 'draining' | 'deregistered' | 'failed';
+/**
+ * `drained`: an operator drained this target from outside (`gw-agent drain`,
+ * `gw-agent deregister`: weight 0 and tag `gw-drained`, or deleted after
+ * such a drain). The registration leaves it that way until the process
+ * restarts: no re-registration, no weight change; a drained lease is still
+ * renewed, a deleted target stays gone. close() still deregisters.
+ */
+export type RegistrationState = 'registering' | 'registered' | 'drained' | 'draining' | 'deregistered' | 'failed';
 
 export interface Registration {
   readonly state: RegistrationState;
@@ -59,6 +66,9 @@ export function routeName(service: string, path: string): string {
 interface Entity {
   tags?: string[] | null;
   host?: string;
+  name?: string;
+  paths?: string[] | null;
+  [field: string]: unknown;
 }
 
 class RegistrationImpl implements Registration {
@@ -68,6 +78,10 @@ class RegistrationImpl implements Registration {
   available = true;
   promotion: AutoPromoteOutcome | undefined;
   #drained = false;
+  /** the registered target's created_at (the gateway's): tells our target from a later one at the same address */
+  #createdAt: number | undefined;
+  /** drained by an operator and then deleted: nothing left to renew or delete */
+  #gone = false;
   #upstream: string;
   #stamp: Stamp | undefined;
   #promoteTimer: NodeJS.Timeout | undefined;
@@ -86,7 +100,7 @@ class RegistrationImpl implements Registration {
     this.#life = new Lifecycle(o, this.#log, {
       registerOnce: () => this.#registerOnce(),
       retryable: (error) => !(error instanceof AdminApiError && !error.retryable),
-      failure: (err) => new Error(`gw register(): could not register ${o.service} within ${o.registerTimeout} ms: ${err instanceof Error ? err.message : String(err)}`),
+      failure: (err, bounded) => new Error(`gw register(): could not register ${o.service}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${err instanceof Error ? err.message : String(err)}`),
       registered: async () => {
         this.#log.info({ target: this.target, gateway: this.gateway, upstream: this.#upstream, deployment: this.#stamp?.deployment }, 'registered');
         if (o.keepAlive) this.#keepAlive();
@@ -143,6 +157,8 @@ class RegistrationImpl implements Registration {
       case 'keep':
         break;
     }
+    // a service made by hand (or by an older SDK) is taken over: say exactly what changes, once
+    const takeover = svc && !stampOf(svc.tags) ? await this.#takeover(svc, upstream, up) : undefined;
     switch (decide(svc, stamp)) {
       case 'create':
         // blue-green: the first deployment of a service is live at once
@@ -165,14 +181,59 @@ class RegistrationImpl implements Registration {
       const name = typeof r === 'string' ? routeName(o.service, r) : typeof declared.name === 'string' ? declared.name : routeName(o.service, typeof paths[0] === 'string' ? paths[0] : JSON.stringify(r));
       const existing = await this.#get(`/routes/${enc(name)}`);
       if (decide(existing, stamp) === 'keep') continue;
+      takeover?.route(name, paths, existing);
       const own = Array.isArray(declared.tags) ? (declared.tags as string[]) : [];
       await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}/routes/${enc(name)}`, { ...declared, name, tags: stampTags(own, stamp) });
     }
+    takeover?.report();
     await guard;
     const body: Record<string, unknown> = { weight: this.available ? o.weight : 0, tags: ['gw', tag(TAG.instance, id.instanceId), tag(TAG.deployment, id.deployment), ...o.tags] };
     if (this.gateway === 'gw' && o.lease) body.ttl = o.ttl;
-    const t = await this.#admin.expect<{ target: string }>([200], 'PUT', `/upstreams/${enc(upstream)}/targets/${enc(target)}`, body);
+    const t = await this.#admin.expect<TargetEntity>([200], 'PUT', `/upstreams/${enc(upstream)}/targets/${enc(target)}`, body);
     this.target = t.body.target;
+    this.#createdAt = t.body.created_at;
+  }
+
+  /**
+   * The changes register() is about to make to a hand-made service `svc`
+   * (no deployment stamp): its host, its declared settings, and the routes
+   * it adds or rewrites. report() logs them as one warning.
+   */
+  async #takeover(svc: Entity, upstream: string, up: Entity | undefined): Promise<{ route(name: string, paths: unknown[], existing: Entity | undefined): void; report(): void }> {
+    const o = this.#o;
+    const changes: string[] = [];
+    let hint: string | undefined;
+    if (o.mode !== 'blue-green' && svc.host !== upstream) {
+      changes.push(`service host ${String(svc.host)} → ${upstream}`);
+      // the hand-made host names an upstream: say how to keep it
+      // (a plain call: a registration token may not read another upstream, and a hint is not worth failing for)
+      if (typeof svc.host === 'string' && o.upstream === `${o.service}.upstream` && (await this.#admin.call('GET', `/upstreams/${enc(svc.host)}`)).status === 200) {
+        hint = `to keep using upstream ${svc.host}, register with upstream: '${svc.host}' (gw-agent run --upstream ${svc.host}, env GW_UPSTREAM)`;
+      }
+    }
+    for (const [k, v] of Object.entries(o.serviceSettings ?? {})) {
+      if (JSON.stringify(svc[k]) !== JSON.stringify(v)) changes.push(`service ${k} ${JSON.stringify(svc[k] ?? null)} → ${JSON.stringify(v)}`);
+    }
+    if (!up) changes.push(`created upstream ${upstream}`);
+    else if (!stampOf(up.tags)) changes.push(`adopted the hand-made upstream ${upstream} (tagged gw${o.upstreamSettings ? `, settings ${Object.keys(o.upstreamSettings).join(', ')}` : ''})`);
+    // the service's routes as they were, to name those that already serve a path register() adds a route for
+    const r = await this.#admin.call<{ data?: Entity[] }>('GET', `/services/${enc(o.service)}/routes`);
+    const before = r.status === 200 ? (r.body.data ?? []) : [];
+    return {
+      route: (name, paths, existing) => {
+        const list = paths.map(String);
+        if (existing) {
+          if (!stampOf(existing.tags)) changes.push(`rewrote the hand-made route ${name}`);
+          return;
+        }
+        const same = before.filter((x) => x.name !== name && (x.paths ?? []).some((p) => list.includes(p))).map((x) => x.name ?? '(unnamed)');
+        changes.push(`added route ${name} (${list.join(', ')})${same.length ? `; route ${same.join(', ')} of the service already has ${same.length === 1 ? 'that path' : 'those paths'}` : ''}`);
+      },
+      report: () => {
+        if (changes.length === 0) return;
+        this.#log.warn({ service: o.service, changes, ...(hint ? { hint } : {}) }, `took over the hand-made service ${o.service}: ${changes.join('; ')}${hint ? `; ${hint}` : ''}`);
+      },
+    };
   }
 
   /** GET an entity; undefined on 404. */
@@ -203,32 +264,63 @@ class RegistrationImpl implements Registration {
     this.#promoteTimer.unref();
   }
 
+  /** Lease renewal on gw, a check on Kong (no leases there): every ttl/3, at least a second apart (10 s with the default ttl). */
   #keepAlive(): void {
-    const lease = this.gateway === 'gw' && this.#o.lease;
-    const every = lease ? Math.max(1000, (this.#o.ttl * 1000) / 3) : 10_000;
+    const every = Math.max(1000, (this.#o.ttl * 1000) / 3);
     this.#timer = setInterval(() => void this.#renew(), every);
     this.#timer.unref();
   }
 
+  #targetPath(): string {
+    return `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target ?? '')}`;
+  }
+
   async #renew(): Promise<void> {
-    if (this.state !== 'registered' || !this.target) return;
-    const path = `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target)}`;
+    if ((this.state !== 'registered' && this.state !== 'drained') || !this.target || this.#gone) return;
+    const path = this.#targetPath();
     try {
-      const r = this.gateway === 'gw' && this.#o.lease ? await this.#admin.call('POST', `${path}/heartbeat`) : await this.#admin.call('GET', path);
-      if (r.status === 404) {
-        this.#log.warn({ target: this.target }, 'the gateway no longer knows this target; registering again');
-        await this.#registerOnce();
-      }
+      const r = this.gateway === 'gw' && this.#o.lease ? await this.#admin.call<TargetEntity>('POST', `${path}/heartbeat`) : await this.#admin.call<TargetEntity>('GET', path);
+      if (this.#life.closing) return;
+      if (r.status === 200 && this.state === 'registered' && isMarkedDrained(r.body)) this.#operatorDrained(false);
+      if (r.status !== 404) return;
+      if (this.state === 'drained') return this.#operatorDrained(true);
+      // deleted: by an operator's drain (a note on the upstream), else lost (expired lease, a gateway restarted empty)
+      const up = await this.#admin.call<Entity>('GET', `/upstreams/${enc(this.#upstream)}`);
+      if (up.status === 200 && wasDrainedAway(up.body.tags, this.target, this.#createdAt)) return this.#operatorDrained(true);
+      this.#log.warn({ target: this.target }, 'the gateway no longer knows this target; registering again');
+      await this.#registerOnce();
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'keep-alive failed; will retry');
     }
   }
 
+  /** An operator drained this target (gone: and deleted it): leave it so until the process restarts. */
+  #operatorDrained(gone: boolean): void {
+    const first = this.state !== 'drained';
+    this.state = 'drained';
+    this.available = false;
+    this.#drained = true;
+    clearTimeout(this.#promoteTimer);
+    if (gone && !this.#gone) {
+      this.#gone = true;
+      clearInterval(this.#timer); // nothing left to renew
+      this.#log.warn({ target: this.target }, 'an operator drained and deregistered this target; it stays out of the gateway until this process restarts');
+    } else if (first) {
+      this.#log.warn({ target: this.target }, 'an operator drained this target (weight 0, tag gw-drained); it stays drained until this process restarts (the lease is still renewed)');
+    }
+  }
+
   async setAvailable(up: boolean): Promise<void> {
     if (this.#drained || this.#life.closing || this.available === up) return;
+    if (this.state === 'registered' && this.target) {
+      // an operator's drain wins over the app's health: read before writing
+      const cur = await this.#admin.expect<TargetEntity>([200, 404], 'GET', this.#targetPath());
+      if (cur.status === 200 && isMarkedDrained(cur.body)) return this.#operatorDrained(false);
+    }
+    if (this.#drained) return;
     this.available = up;
     if (this.state !== 'registered' || !this.target) return; // applied when (re-)registering
-    await this.#admin.expect([200, 404], 'PATCH', `/upstreams/${enc(this.#upstream)}/targets/${enc(this.target)}`, { weight: up ? this.#o.weight : 0 });
+    await this.#admin.expect([200, 404], 'PATCH', this.#targetPath(), { weight: up ? this.#o.weight : 0 });
     this.#log.info({ target: this.target, weight: up ? this.#o.weight : 0 }, up ? 'marked up' : 'marked down');
   }
 
@@ -252,13 +344,18 @@ class RegistrationImpl implements Registration {
   }
 
   async #drainAndDeregister(): Promise<void> {
-    if (!this.target) return;
+    // gone after an operator's drain: the address may hold another instance's target by now
+    if (!this.target || this.#gone) return;
     const o = this.#o;
     this.state = 'draining';
     this.available = false;
     this.#log.info({ target: this.target }, 'draining');
     // a timed-out drain still deregisters: the instance is leaving either way
-    await drainTargets(this.#admin, { upstream: this.#upstream, targets: [this.target], gateway: this.gateway ?? 'kong', timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true });
+    const r = await drainTargets(this.#admin, { upstream: this.#upstream, targets: [this.target], gateway: this.gateway ?? 'kong', timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true });
+    if (!r.drained && r.deregistered.length > 0) {
+      const what = this.gateway === 'gw' ? `with ${r.inFlight} request${r.inFlight === 1 ? '' : 's'} still in flight` : `before the drain delay (${o.drainDelay} ms) was over`;
+      this.#log.warn({ target: this.target, in_flight: r.inFlight, drain_timeout_ms: o.drainTimeout }, `drain timed out after ${o.drainTimeout} ms ${what}; deregistering anyway (those requests may fail)`);
+    }
     this.#log.info({ target: this.target }, 'deregistered');
   }
 

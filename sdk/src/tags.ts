@@ -4,7 +4,7 @@
  * percent-encoded for those characters; {@link tagValue} decodes.
  */
 
-/** Tag prefixes. Targets: instance, deployment. Services and upstreams: deployment, deployment-at. Services: seen, previous, rolled-back. */
+/** Tag prefixes. Targets: instance, deployment, drained. Services and upstreams: deployment, deployment-at. Services: seen, previous, rolled-back. Upstreams: drained-away. */
 export const TAG = {
   gw: 'gw',
   instance: 'gw-instance:',
@@ -14,6 +14,10 @@ export const TAG = {
   seen: 'gw-seen:',
   previous: 'gw-previous:',
   rolledBack: 'gw-rolled-back:',
+  /** targets: an operator drained this target (`gw-agent drain`/`deregister`); its SDK must not undo it (drain.ts) */
+  drained: 'gw-drained',
+  /** upstreams: `gw-drained:<target>@<created_at>`, a target an operator drained and deleted (drain.ts) */
+  drainedAway: 'gw-drained:',
 } as const;
 
 /** Encode a value so that `prefix + value` is a valid Kong tag. */

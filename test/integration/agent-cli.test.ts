@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { pino } from 'pino';
 import { register } from '../../sdk/src/index.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { deadPort } from '../helpers/upstream.js';
-import { runAgent } from './agent-helpers.js';
+import { CLI, runAgent } from './agent-helpers.js';
 
 interface TargetBody {
   target: string;
@@ -229,4 +230,44 @@ test('gw-agent promote and rollback switch a blue-green service between deployme
   const d = await runAgent(['drain', '--admin-url', gw.adminUrl, '--service', 'shop', '--deployment', 'shop:2', '--timeout', '5s']);
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stderr, new RegExp(`drained 1 target of deployment shop:2 in upstream ${green.upstream.replace(/\./g, '\\.')}`));
+});
+
+test('--weight 0 registers a target that takes no traffic; --route help names its env twin once; a bad or missing admin token is one clear line', async (t) => {
+  const TOKEN = 'admin-token-0123456789abcdef';
+  const gw = await startTestGateway({ adminToken: TOKEN });
+  t.after(() => gw.close(0));
+  const r = await runAgent(['register', '--admin-url', gw.adminUrl, '--admin-token', TOKEN, '--service', 'w0', '--route', '/w0', '--host', '127.0.0.1', '--port', '4100', '--weight', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await gw.admin.call<TargetBody>('GET', '/upstreams/w0.upstream/targets/127.0.0.1:4100')).body.weight, 0);
+  const neg = await runAgent(['register', '--admin-url', gw.adminUrl, '--service', 'w0', '--port', '4100', '--weight', '-1']);
+  assert.equal(neg.code, 2);
+  assert.match(neg.stderr, /--weight: expected an integer from 0 to 65535, got "-1"/);
+  await assert.doesNotReject(register({ adminUrl: gw.adminUrl, adminToken: TOKEN, service: 'w0', host: '127.0.0.1', port: 4101, weight: 0, keepAlive: false, handleSignals: false, logger: pino({ level: 'silent' }) }));
+
+  const help = await runAgent(['run', '--help']);
+  const lines = help.stdout.split('\n');
+  const at = lines.findIndex((l) => l.includes('--route <path>'));
+  const next = lines.findIndex((l, i) => i > at && /^ {2}--/.test(l));
+  const line = lines.slice(at, next).join(' ');
+  assert.equal(line.match(/\(env/g)?.length, 1, line);
+  assert.match(line, /\(env: GW_ROUTES\)/);
+
+  const wrong = await runAgent(['status', '--admin-url', gw.adminUrl, '--admin-token', 'not-the-token', '--service', 'w0']);
+  assert.equal(wrong.code, 1);
+  assert.equal(wrong.stderr, `gw-agent status: the gateway refused the admin token (401) at ${gw.adminUrl}; check --admin-token / GW_ADMIN_TOKEN\n`);
+  const none = await runAgent(['drain', '--admin-url', gw.adminUrl, '--service', 'w0', '--deployment', 'd']);
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, `gw-agent drain: the gateway at ${gw.adminUrl} needs an admin token (401); give --admin-token or set GW_ADMIN_TOKEN\n`);
+});
+
+test('gw-agent --help into a pipe closed early (| head -1) exits 0 without an EPIPE stack', async () => {
+  for (let i = 0; i < 3; i++) {
+    const p = spawn(process.execPath, [CLI, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout.destroy(); // the reader is gone before the help is written
+    let stderr = '';
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((resolve) => p.on('exit', resolve));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Error/);
+  }
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
-import { startTestGateway } from '../helpers/gateway.js';
+import { AdminClient, startTestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/upstream.js';
 import { jsonLines, runAgent, startTestApp } from './agent-helpers.js';
 
@@ -93,4 +93,34 @@ test('gw-agent drain: usage errors exit 2 with one line naming the flags', async
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re, args.join(' '));
   }
+});
+
+test('gw-agent drain --deregister and status work with a registration token scoped to the service (the ECS recipe), and not for another service', async (t) => {
+  const ADMIN = 'admin-token-0123456789abcdef';
+  const USERS = 'users-registration-token-0123456789';
+  const gw = await startTestGateway({ adminToken: ADMIN, registrationTokens: { users: USERS } });
+  t.after(() => gw.close(0));
+  const admin = new AdminClient(gw.adminUrl, ADMIN);
+  const apps = [await startTestApp('old'), await startTestApp('new')];
+  t.after(async () => {
+    for (const a of apps) await a.close();
+  });
+  for (const [app, deployment] of [[apps[0]!, 'users:41'], [apps[1]!, 'users:42']] as const) {
+    const r = await runAgent(['register', '--admin-url', gw.adminUrl, '--admin-token', USERS, '--service', 'users', '--route', '/users', '--host', '127.0.0.1', '--port', String(app.port), '--deployment', deployment]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const status = await runAgent(['status', '--admin-url', gw.adminUrl, '--admin-token', USERS, '--service', 'users', '--json']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal((JSON.parse(status.stdout) as { targets: unknown[] }).targets.length, 2);
+  const d = await runAgent(['drain', '--admin-url', gw.adminUrl, '--admin-token', USERS, '--service', 'users', '--deployment', 'users:41', '--timeout', '10s', '--deregister']);
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stderr, /drained 1 target of deployment users:41 .*, deregistered 1 target/);
+  const left = (await admin.call<{ data: { target: string }[] }>('GET', '/upstreams/users.upstream/targets')).body.data.map((x) => x.target);
+  assert.deepEqual(left, [`127.0.0.1:${apps[1]!.port}`]);
+  // the note the drain leaves on the upstream (so a running sidecar does not come back) was written with the scoped token
+  const up = await admin.call<{ tags: string[] }>('GET', '/upstreams/users.upstream');
+  assert.ok(up.body.tags.some((x) => x.startsWith(`gw-drained:127.0.0.1:${apps[0]!.port}@`)), up.body.tags.join(' '));
+  const other = await runAgent(['drain', '--admin-url', gw.adminUrl, '--admin-token', USERS, '--service', 'billing', '--deployment', 'b:1']);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /^gw-agent drain: the gateway at http:\/\/127\.0\.0\.1:\d+ does not allow this token to GET \/services\/billing \(403\)/);
 });

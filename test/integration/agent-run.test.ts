@@ -164,3 +164,47 @@ test('gw-agent run: bad settings exit 2 naming the flag; an address in use for -
   assert.equal(r2.code, 2);
   assert.match(r2.stderr, /--control-listen 127\.0\.0\.1:\d+: cannot listen \(EADDRINUSE\)/);
 });
+
+test('gw-agent run: an unreachable gateway is one warning per attempt saying when the next one comes; SIGTERM while registering exits 0 without an error or abort message', async (t) => {
+  const app = await startTestApp('a');
+  const [dead, cport] = [await deadPort(), await deadPort()];
+  const agent = startAgent(['run', '--admin-url', `http://127.0.0.1:${dead}`, '--service', 'rc', '--port', String(app.port), '--host', '127.0.0.1', '--control-listen', `127.0.0.1:${cport}`]);
+  t.after(async () => {
+    agent.kill();
+    await app.close();
+  });
+  const retrying = () => agent.logs.filter((l) => l.level === 40 && typeof l.msg === 'string' && /^could not register rc: .+; retrying, next attempt in \d+\.\d s$/.test(l.msg));
+  await waitFor(() => retrying().length >= 2, 20_000, 'two retry warnings');
+  assert.equal(typeof retrying()[0]!.next_attempt_ms, 'number');
+  assert.equal((await getJson(`http://127.0.0.1:${cport}`))!.body.state, 'registering');
+  agent.kill('SIGTERM');
+  assert.equal(await agent.exited, 0);
+  const text = JSON.stringify(agent.logs);
+  assert.ok(!/abort/i.test(text), `no abort message: ${text.slice(0, 2000)}`);
+  assert.deepEqual(agent.logs.filter((l) => (l.level as number) >= 50), [], 'nothing at error level');
+  assert.ok(agent.logs.some((l) => l.msg === 'registration stopped: closed before it completed'));
+});
+
+test('gw-agent run: a drain that times out at SIGTERM with a request in flight says so (with the count) and deregisters anyway', async (t) => {
+  const gw = await startTestGateway();
+  const app = await startTestApp('a');
+  const cport = await deadPort();
+  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, cport, ['--drain-timeout', '1500ms']));
+  t.after(async () => {
+    agent.kill();
+    await app.close();
+    await gw.close(0);
+  });
+  await waitFor(async () => (await getJson(`http://127.0.0.1:${cport}`))?.body.state === 'registered', 20_000, 'registered');
+  const hung = request(gw.proxyUrl + '/hello/hang').catch((e: unknown) => e);
+  await waitFor(() => app.hanging === 1, 10_000, 'a request in flight');
+  agent.kill('SIGTERM');
+  assert.equal(await agent.exited, 0);
+  const warn = agent.logs.find((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith('drain timed out'));
+  assert.ok(warn, JSON.stringify(agent.logs.map((l) => l.msg)));
+  assert.match(String(warn.msg), /^drain timed out after \d+ ms with 1 request still in flight; deregistering anyway/);
+  assert.equal(warn.in_flight, 1);
+  assert.equal((await gw.admin.call('GET', `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`)).status, 404);
+  app.release();
+  await hung;
+});

@@ -143,3 +143,36 @@ test('--workers 2: the control process serves the Admin API, two workers proxy, 
   assert.equal(await exit, 0);
   for (const pid of workers) assert.throws(() => process.kill(pid, 0), 'worker gone');
 });
+
+test('a declarative name clash at start names the file: twice in the file, or against an entity the Admin API made', async (t) => {
+  const dir = await tempDir(t);
+  const dup = join(dir, 'dup.yml');
+  await writeFile(dup, '_format_version: "3.0"\nservices:\n- name: users\n  host: a.test\nupstreams:\n- name: u\n  targets:\n  - target: 127.0.0.1:1\n  - target: 127.0.0.1:1\n- name: users-2\n- name: u\n');
+  const r = run(['--config', dup, '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`^gw-gateway: cannot load declarative config ${dup.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+  assert.match(r.stderr, /upstreams\[2\]: name 'u' is already declared by upstreams\[0\] \(uniqueness violation\)/);
+  assert.match(r.stderr, /upstreams\[0\]\.targets\[1\]: target '127\.0\.0\.1:1' is already declared by upstreams\[0\]\.targets\[0\]/);
+
+  // the file store has a service 'users' made through the Admin API (another id); the file declares one too
+  const data = join(dir, 'data');
+  const adminPort = await deadPort();
+  const child = spawn(process.execPath, [CLI, '--data-dir', data, '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'silent'], { env: cleanEnv, stdio: 'ignore' });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const admin = `http://127.0.0.1:${adminPort}`;
+  await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+  const put = await fetch(`${admin}/services/users`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: 'by-hand.test' }) });
+  assert.equal(put.status, 200);
+  const exit = new Promise((res) => child.once('exit', res));
+  child.kill('SIGTERM');
+  await exit;
+  const file = join(dir, 'kong.yml');
+  await writeFile(file, '_format_version: "3.0"\nservices:\n- name: users\n  host: from-file.test\n');
+  const clash = run(['--config', file, '--data-dir', data, '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+  assert.equal(clash.status, 2, clash.stderr);
+  assert.equal(clash.stderr.trim().split('\n').length, 1, clash.stderr);
+  assert.ok(clash.stderr.startsWith(`gw-gateway: cannot load declarative config ${file}: services with name 'users': the store already has one with that name and another id`), clash.stderr);
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { request } from 'undici';
@@ -88,4 +89,56 @@ test('objects made by hand (no deployment stamp) are taken over by the first dep
   assert.equal(up.algorithm, 'round-robin');
   assert.equal(up.slots, 100, 'undeclared fields are left as they were');
   assert.ok(up.tags.includes('team-a') && up.tags.includes('gw-deployment:d1'), up.tags.join(' '));
+});
+
+function captureLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+/** README's hand-made `users` service: host users-upstream, a route on /api/v1/users, an upstream with one target. */
+async function handMade(gw: Awaited<ReturnType<typeof startTestGateway>>, upstreamPort: number): Promise<void> {
+  assert.equal((await gw.admin.call('PUT', '/upstreams/users-upstream', {})).status, 200);
+  assert.equal((await gw.admin.call('POST', '/upstreams/users-upstream/targets', { target: `127.0.0.1:${upstreamPort}` })).status, 201);
+  assert.equal((await gw.admin.call('PUT', '/services/users', { host: 'users-upstream' })).status, 200);
+  assert.equal((await gw.admin.call('PUT', '/services/users/routes/users-route', { paths: ['/api/v1/users'] })).status, 200);
+}
+
+test('taking over a hand-made service: one warning names the host change and the added route (with the hand-made route on the same path) and how to keep the upstream; upstream: adopts it', async (t) => {
+  const gw = await startTestGateway();
+  t.after(() => gw.close(0));
+  await handMade(gw, 19_999);
+  const { logger, lines } = captureLogger();
+  const reg = await register({ ...base, logger, adminUrl: gw.adminUrl, service: 'users', routes: ['/api/v1/users'], port: 20_001, deployment: 'v1' });
+  t.after(() => reg.close());
+  const warns = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('took over the hand-made service users'));
+  assert.equal(warns.length, 1, JSON.stringify(lines));
+  assert.equal(warns[0]!.level, 40, 'warn');
+  assert.deepEqual(warns[0]!.changes, ['service host users-upstream → users.upstream', 'created upstream users.upstream', 'added route users-api-v1-users (/api/v1/users); route users-route of the service already has that path']);
+  assert.match(String(warns[0]!.msg), /to keep using upstream users-upstream, register with upstream: 'users-upstream' \(gw-agent run --upstream users-upstream, env GW_UPSTREAM\)/);
+  assert.equal((await gw.admin.call<{ host: string }>('GET', '/services/users')).body.host, 'users.upstream');
+  // a second instance finds the service stamped: no warning again
+  const again = await register({ ...base, logger, adminUrl: gw.adminUrl, service: 'users', routes: ['/api/v1/users'], port: 20_002, deployment: 'v1' });
+  t.after(() => again.close());
+  assert.equal(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('took over')).length, 1);
+
+  // upstream: the hand-made one is adopted: the service's host stays, the hand-made target stays beside ours
+  const gw2 = await startTestGateway();
+  t.after(() => gw2.close(0));
+  await handMade(gw2, 19_999);
+  const c2 = captureLogger();
+  const adopt = await register({ ...base, logger: c2.logger, adminUrl: gw2.adminUrl, service: 'users', upstream: 'users-upstream', routes: ['/api/v1/users'], port: 20_003, deployment: 'v1' });
+  t.after(() => adopt.close());
+  assert.equal(adopt.upstream, 'users-upstream');
+  assert.equal((await gw2.admin.call<{ host: string }>('GET', '/services/users')).body.host, 'users-upstream');
+  const targets = (await gw2.admin.call<{ data: { target: string }[] }>('GET', '/upstreams/users-upstream/targets')).body.data.map((x) => x.target).sort();
+  assert.deepEqual(targets, ['127.0.0.1:19999', '127.0.0.1:20003']);
+  const w2 = c2.lines.find((l) => typeof l.msg === 'string' && l.msg.startsWith('took over'));
+  assert.deepEqual(w2?.changes, ['adopted the hand-made upstream users-upstream (tagged gw)', 'added route users-api-v1-users (/api/v1/users); route users-route of the service already has that path']);
 });

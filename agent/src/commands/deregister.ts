@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { detectIdentity } from '../../../sdk/src/detect.js';
-import { drainTargets } from '../../../sdk/src/drain.js';
+import { drainTargets, noteDrainedAway, type TargetEntity } from '../../../sdk/src/drain.js';
 import { adminClient, gatewayKind, requireUpstream, step, upstreamOfService } from '../admin.js';
 import { UsageError } from '../errors.js';
 import { ADMIN_FLAGS, addFlags, CONFIG_FLAG, duration, formatDuration, hostPort, int, JSON_FLAG, resolve, url, type FlagSpec } from '../options.js';
@@ -67,10 +67,16 @@ A target that is already gone is not an error (exit 0).`,
     } else upstream = await upstreamOfService(admin, o.service!);
     let r;
     if (o.now) {
-      const d = await step(admin, `DELETE /upstreams/${upstream}/targets/${target}`, () => admin.expect([204, 404], 'DELETE', `/upstreams/${encodeURIComponent(upstream)}/targets/${encodeURIComponent(target)}`));
+      // an operator's removal: the instance's own SDK/sidecar must not register it again (sdk/src/drain.ts)
+      const d = await step(admin, `DELETE /upstreams/${upstream}/targets/${target}`, async () => {
+        const path = `/upstreams/${encodeURIComponent(upstream)}/targets/${encodeURIComponent(target)}`;
+        const cur = await admin.expect<TargetEntity>([200, 404], 'GET', path);
+        if (cur.status === 200) await noteDrainedAway(admin, upstream, [cur.body]);
+        return admin.expect([204, 404], 'DELETE', path);
+      });
       r = { drained: false, targets: d.status === 204 ? [target] : [], deregistered: d.status === 204 ? [target] : [], inFlight: 0, elapsedMs: 0, targetsLeft: 0 };
     } else {
-      r = await step(admin, `deregister ${target}`, () => drainTargets(admin, { upstream, targets: [target], gateway, timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true }));
+      r = await step(admin, `deregister ${target}`, () => drainTargets(admin, { upstream, targets: [target], gateway, timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true, mark: true }));
     }
     if (o.json) process.stdout.write(JSON.stringify({ target, upstream, gateway, deregistered: r.deregistered.length > 0, drained: r.drained, in_flight: r.inFlight, elapsed_ms: r.elapsedMs }) + '\n');
     if (r.deregistered.length === 0) {

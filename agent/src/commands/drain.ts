@@ -139,6 +139,8 @@ async function viaAdmin(o: DrainConfig, reporter: DrainReporter): Promise<void> 
           timeoutMs: o.timeout,
           delayMs: o.drainDelay,
           deregister: o.deregister,
+          // an operator's drain: the instance's own SDK/sidecar must not undo it (sdk/src/drain.ts)
+          mark: true,
           onProgress: (x) => {
             latest.set(p.upstream, x);
             const sum = [...latest.values()].reduce((a, v) => ({ targetsLeft: a.targetsLeft + v.targetsLeft, inFlight: a.inFlight + v.inFlight, elapsedMs: Date.now() - started }), { targetsLeft: 0, inFlight: 0, elapsedMs: 0 });

@@ -30,7 +30,7 @@ const schema = z.object({
   port: int(1, 65535),
   host: z.string().min(1).optional(),
   deployment: z.string().min(1).optional(),
-  weight: int(1, 65535).default('100'),
+  weight: int(0, 65535).default('100'),
   upstream: z.string().min(1).optional(),
   instanceId: z.string().min(1).optional(),
   ttl: duration.pipe(z.number().min(1000, 'must be at least 1s').max(86_400_000, 'must be at most 24h')).optional(),

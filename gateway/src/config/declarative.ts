@@ -83,6 +83,26 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     return v.map((e, i) => (isObj(e) ? e : (errors.push(`${key}[${i}]: expected a mapping`), {})));
   };
 
+  /** where each id and each unique key (name; a target's upstream and address) was first declared: Kong refuses a second one */
+  const declared = new Map<string, string>();
+  const once = (kind: EntityKind, e: AnyEntity, where: string): boolean => {
+    const x = e as unknown as { id: string; name?: string | null; target?: string; upstream?: { id: string } };
+    // the name first: an id derived from the name clashes too, but the name is what the author wrote
+    const keys: [string, string][] = [];
+    if (kind === 'targets') keys.push([`${kind} ${x.upstream?.id ?? ''} ${x.target ?? ''}`, `target '${x.target}'`]);
+    else if (x.name) keys.push([`${kind} name ${x.name}`, `name '${x.name}'`]);
+    keys.push([`${kind} id ${x.id}`, `id '${x.id}'`]);
+    for (const [key, what] of keys) {
+      const first = declared.get(key);
+      if (first !== undefined) {
+        errors.push(`${where}: ${what} is already declared by ${first} (uniqueness violation)`);
+        return false;
+      }
+    }
+    for (const [key] of keys) declared.set(key, where);
+    return true;
+  };
+
   const add = (kind: EntityKind, input: Obj, where: string, idKey: string): AnyEntity | undefined => {
     // Kong allows `_comment` (a string) and `_ignore` (anything) on every entity record
     const { _comment, _ignore, ...fields } = input;
@@ -96,7 +116,10 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
       errors.push(...msgs);
       return undefined;
     }
-    return r.value as unknown as AnyEntity;
+    const e = r.value as unknown as AnyEntity;
+    // targets are checked once their upstream reference is set (below)
+    if (kind !== 'targets' && !once(kind, e, where)) return undefined;
+    return e;
   };
 
   const takeNestedPlugins = (e: Obj, where: string): Obj => {
@@ -170,7 +193,8 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   for (const pt of pendingTargets) {
     if (pt.upstream === undefined) continue;
     const e = add('targets', { ...pt.input, upstream: { id: pt.upstream } }, pt.where, `${pt.upstream}:${String(pt.input.target)}`);
-    if (e) ops.push({ op: 'put', kind: 'targets', entity: { ...e, upstream: { id: pt.upstream } } as AnyEntity });
+    const entity = e && ({ ...e, upstream: { id: pt.upstream } } as AnyEntity);
+    if (entity && once('targets', entity, pt.where)) ops.push({ op: 'put', kind: 'targets', entity });
   }
 
   if (unsupported.length > 0) throw new GwError('GW_ERR_CONFIG_UNSUPPORTED', [path, unsupported.join(', ')]);
@@ -209,4 +233,17 @@ function migratePath(path: string): string {
       })
     : path;
   return `~${decoded}`;
+}
+
+/**
+ * A store UNIQUE violation while applying a declarative source, as an error
+ * naming the source (the `--config` file) and the clashing entity: another
+ * entity of that name exists outside the file (made through the Admin API,
+ * or by an earlier version of the file with other ids). Other errors as they are.
+ */
+export function clashInSource(err: unknown, source: string): unknown {
+  if (!(err instanceof GwError) || err.code !== 'GW_ERR_STORE_UNIQUE') return err;
+  const d = (err.details ?? {}) as { kind?: string; fields?: Record<string, unknown> };
+  const what = d.fields ? Object.entries(d.fields).map(([k, v]) => `${k} '${typeof v === 'string' ? v : JSON.stringify(v)}'`).join(', ') : err.message;
+  return new GwError('GW_ERR_CONFIG_FILE', [source, `${d.kind ?? 'an entity'} with ${what}: the store already has one with that name and another id (made through the Admin API, or by an earlier file); delete it, or give this entry its id`]);
 }

@@ -14,7 +14,7 @@ import type { AnyEntity, EntityKind, Route, Target } from '../entities/types.js'
 import { GwError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Store, WriteOp } from '../store/store.js';
-import { declarativeToOps, loadDeclarativeFile } from './declarative.js';
+import { clashInSource, declarativeToOps, loadDeclarativeFile } from './declarative.js';
 
 const KINDS: readonly EntityKind[] = ['services', 'routes', 'upstreams', 'targets'];
 /** delete order: children before parents */
@@ -66,8 +66,11 @@ export class DeclarativeConfig {
   /** Start-up: upsert the file's entities (entities made through the Admin API are kept). */
   async loadAtStart(): Promise<number> {
     if (!this.#o.file) return 0;
-    const ops = await loadDeclarativeFile(this.#o.file, { now: this.#now(), kongOnly: this.#o.kongOnly });
-    await this.#exclusive(() => this.#o.store.apply(ops));
+    const file = this.#o.file;
+    const ops = await loadDeclarativeFile(file, { now: this.#now(), kongOnly: this.#o.kongOnly });
+    await this.#exclusive(() => this.#o.store.apply(ops)).catch((err: unknown) => {
+      throw clashInSource(err, file);
+    });
     this.#owned = idsOf(ops);
     return ops.length;
   }
@@ -83,7 +86,9 @@ export class DeclarativeConfig {
     const ops = await loadDeclarativeFile(file, { now: this.#now(), kongOnly: this.#o.kongOnly });
     return this.#exclusive(async () => {
       const plan = this.#plan(ops, (e) => this.#owned.has(e.id));
-      await this.#o.store.apply(plan.ops);
+      await this.#o.store.apply(plan.ops).catch((err: unknown) => {
+        throw clashInSource(err, file);
+      });
       this.#owned = idsOf(ops);
       return plan.summary;
     });

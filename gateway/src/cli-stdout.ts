@@ -1,0 +1,12 @@
+/**
+ * `gw-gateway --help | head`, `gw-agent --help | head -1`: a reader that
+ * closes the pipe early is not an error worth a stack trace. Both CLIs call
+ * this once at start-up: EPIPE on stdout exits 0 quietly; any other stdout
+ * error is still thrown.
+ */
+export function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
