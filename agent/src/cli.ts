@@ -13,7 +13,7 @@ import { reapCommand } from './commands/reap.js';
 import { registerCommand } from './commands/register.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
-import { exitQuietlyOnClosedStdout } from '../../gateway/src/cli-stdout.js';
+import { exitQuietlyOnClosedStdout } from '../../sdk/src/cli-stdout.js';
 import { EXIT, isAgentError } from './errors.js';
 
 /** Commander settings every command shares: throw instead of exiting, no stray arguments. */

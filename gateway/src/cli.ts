@@ -9,7 +9,6 @@ import { isGwError } from './errors.js';
 import { startGateway, type Gateway } from './gateway.js';
 import { createLogger } from './observability/log.js';
 import { GW_VERSION } from './version.js';
-import { exitQuietlyOnClosedStdout } from './cli-stdout.js';
 
 function buildProgram(): Command {
   const program = new Command('gw-gateway')
@@ -131,7 +130,12 @@ async function main(argv: string[]): Promise<number> {
   });
 }
 
-exitQuietlyOnClosedStdout();
+// `gw-gateway --help | head`: a closed stdout is not an error worth a stack trace
+// (the same rule as sdk/src/cli-stdout.ts for gw-agent; the gateway may not import the SDK)
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -1,6 +1,6 @@
 /**
- * `gw-gateway --help | head`, `gw-agent --help | head -1`: a reader that
- * closes the pipe early is not an error worth a stack trace. Both CLIs call
+ * `gw-agent --help | head -1`: a reader that
+ * closes the pipe early is not an error worth a stack trace. The CLI calls
  * this once at start-up: EPIPE on stdout exits 0 quietly; any other stdout
  * error is still thrown.
  */
