@@ -33,10 +33,22 @@ export function asAgentError(admin: KongAdmin, what: string, err: unknown): Agen
   if (err instanceof AdminApiError) {
     // 401/403 are about the token, whatever the request: say so in one line
     if (err.status === 401) {
-      return new AgentError('gateway', admin.token ? `the gateway refused the admin token (401) at ${admin.url}; check --admin-token / GW_ADMIN_TOKEN` : `the gateway at ${admin.url} needs an admin token (401); give --admin-token or set GW_ADMIN_TOKEN`);
+      return new AgentError(
+        'gateway',
+        admin.token
+          ? `the gateway refused the admin token (401) at ${admin.url}; check --admin-token / GW_ADMIN_TOKEN`
+          : `the gateway at ${admin.url} needs an admin token (401); give --admin-token or set GW_ADMIN_TOKEN`,
+      );
     }
-    const reason = typeof err.body === 'object' && err.body !== null && 'message' in err.body ? `: ${String((err.body as { message: unknown }).message)}` : '';
-    if (err.status === 403) return new AgentError('gateway', `the gateway at ${admin.url} does not allow this token to ${what} (403)${reason}; a registration token covers one service only`);
+    const reason =
+      typeof err.body === 'object' && err.body !== null && 'message' in err.body
+        ? `: ${String((err.body as { message: unknown }).message)}`
+        : '';
+    if (err.status === 403)
+      return new AgentError(
+        'gateway',
+        `the gateway at ${admin.url} does not allow this token to ${what} (403)${reason}; a registration token covers one service only`,
+      );
     // the SDK's message already starts with the request
     return new AgentError('gateway', err.message.startsWith(`${what}:`) ? err.message : `${what}: ${err.message}`);
   }
@@ -53,12 +65,17 @@ export async function gatewayKind(admin: KongAdmin): Promise<GatewayKind> {
 export async function upstreamOfService(admin: KongAdmin, service: string): Promise<string> {
   const s = await step(admin, `GET /services/${service}`, () => admin.call<{ host?: string }>('GET', `/services/${enc(service)}`));
   if (s.status === 404) throw new AgentError('failed', `--service ${service}: no such service on ${admin.url}`);
-  if (s.status !== 200 || !s.body.host) throw asAgentError(admin, `GET /services/${service}`, new AdminApiError(s.status, s.body, `GET /services/${service}`));
+  if (s.status !== 200 || !s.body.host)
+    throw asAgentError(admin, `GET /services/${service}`, new AdminApiError(s.status, s.body, `GET /services/${service}`));
   await requireUpstream(admin, s.body.host, `--service ${service} points at host ${s.body.host}, which is not an upstream`);
   return s.body.host;
 }
 
-export async function requireUpstream(admin: KongAdmin, upstream: string, notFound = `--upstream ${upstream}: no such upstream`): Promise<void> {
+export async function requireUpstream(
+  admin: KongAdmin,
+  upstream: string,
+  notFound = `--upstream ${upstream}: no such upstream`,
+): Promise<void> {
   if (!(await upstreamExists(admin, upstream))) throw new AgentError('failed', `${notFound} on ${admin.url}`);
 }
 
@@ -67,8 +84,10 @@ export async function targetsWithHealth(admin: KongAdmin, upstream: string): Pro
   const out: TargetHealth[] = [];
   let path: string | null = `/upstreams/${enc(upstream)}/health?size=1000`;
   while (path) {
-    const page: { status: number; body: { data?: TargetHealth[]; next?: string | null } } = await step(admin, `GET /upstreams/${upstream}/health`, () =>
-      admin.expect<{ data?: TargetHealth[]; next?: string | null }>([200], 'GET', path!),
+    const page: { status: number; body: { data?: TargetHealth[]; next?: string | null } } = await step(
+      admin,
+      `GET /upstreams/${upstream}/health`,
+      () => admin.expect<{ data?: TargetHealth[]; next?: string | null }>([200], 'GET', path!),
     );
     out.push(...(page.body.data ?? []));
     path = page.body.next ?? null;
@@ -90,7 +109,8 @@ export function instanceOf(tags: string[] | null | undefined): string | undefine
 export async function upstreamExists(admin: KongAdmin, upstream: string): Promise<boolean> {
   const u = await step(admin, `GET /upstreams/${upstream}`, () => admin.call('GET', `/upstreams/${enc(upstream)}`));
   if (u.status === 404) return false;
-  if (u.status !== 200) throw asAgentError(admin, `GET /upstreams/${upstream}`, new AdminApiError(u.status, u.body, `GET /upstreams/${upstream}`));
+  if (u.status !== 200)
+    throw asAgentError(admin, `GET /upstreams/${upstream}`, new AdminApiError(u.status, u.body, `GET /upstreams/${upstream}`));
   return true;
 }
 

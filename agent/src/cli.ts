@@ -26,7 +26,17 @@ export function buildProgram(): Command {
   const program = strict(new Command('gw-agent'))
     .description('gw-agent: register ECS tasks in gw-gateway or Kong from outside the app (sidecar), and drain them from deploy pipelines.')
     .version(AGENT_VERSION, '-V, --version');
-  for (const cmd of [runCommand(), drainCommand(), registerCommand(), deregisterCommand(), statusCommand(), reapCommand(), promoteCommand(), rollbackCommand()]) program.addCommand(strict(cmd));
+  for (const cmd of [
+    runCommand(),
+    drainCommand(),
+    registerCommand(),
+    deregisterCommand(),
+    statusCommand(),
+    reapCommand(),
+    promoteCommand(),
+    rollbackCommand(),
+  ])
+    program.addCommand(strict(cmd));
   program.addHelpText(
     'after',
     `
@@ -73,7 +83,9 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 100).unref();
   },
   (err: unknown) => {
-    process.stderr.write(`gw-agent: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `gw-agent: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -14,7 +14,11 @@ import { parseDuration } from './options.js';
 export interface ControlHandlers {
   state(): Record<string, unknown>;
   ready(): boolean;
-  drain(o: { timeoutMs: number | undefined; deregister: boolean; onProgress: (p: DrainProgress) => void }): Promise<DrainResult & { target?: string | undefined }>;
+  drain(o: {
+    timeoutMs: number | undefined;
+    deregister: boolean;
+    onProgress: (p: DrainProgress) => void;
+  }): Promise<DrainResult & { target?: string | undefined }>;
 }
 
 export interface ControlServer {
@@ -37,13 +41,27 @@ async function handle(h: ControlHandlers, req: IncomingMessage, res: ServerRespo
   if (req.method === 'POST' && u.pathname === '/drain') {
     const t = u.searchParams.get('timeout');
     const timeoutMs = t === null ? undefined : parseDuration(t);
-    if (t !== null && timeoutMs === undefined) return json(res, 400, { message: `timeout: expected a duration like 500ms, 30s, 5m, got "${t}"` });
+    if (t !== null && timeoutMs === undefined)
+      return json(res, 400, { message: `timeout: expected a duration like 500ms, 30s, 5m, got "${t}"` });
     const deregister = ['1', 'true', 'yes'].includes(u.searchParams.get('deregister') ?? '');
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     const write = (e: Record<string, unknown>): void => void res.write(JSON.stringify(e) + '\n');
     try {
-      const r = await h.drain({ timeoutMs, deregister, onProgress: (p) => write({ event: 'progress', targets_left: p.targetsLeft, in_flight: p.inFlight, elapsed_ms: p.elapsedMs }) });
-      write({ event: 'done', drained: r.drained, target: r.target ?? null, targets: r.targets, deregistered: r.deregistered, targets_left: r.targetsLeft, in_flight: r.inFlight, elapsed_ms: r.elapsedMs });
+      const r = await h.drain({
+        timeoutMs,
+        deregister,
+        onProgress: (p) => write({ event: 'progress', targets_left: p.targetsLeft, in_flight: p.inFlight, elapsed_ms: p.elapsedMs }),
+      });
+      write({
+        event: 'done',
+        drained: r.drained,
+        target: r.target ?? null,
+        targets: r.targets,
+        deregistered: r.deregistered,
+        targets_left: r.targetsLeft,
+        in_flight: r.inFlight,
+        elapsed_ms: r.elapsedMs,
+      });
     } catch (err) {
       write({ event: 'error', message: (err as Error).message });
     }

@@ -61,9 +61,14 @@ export const hostPort = z.string().transform((v, ctx) => {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port, text: v.trim() };
 });
 
-export const url = z.string().refine((v) => /^https?:\/\/[^/\s]+/.test(v), (v) => ({ message: `expected an http(s) URL, got "${v}"` }));
+export const url = z.string().refine(
+  (v) => /^https?:\/\/[^/\s]+/.test(v),
+  (v) => ({ message: `expected an http(s) URL, got "${v}"` }),
+);
 
-export const list = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
+export const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter(Boolean));
 
 /** One flag of the table: `key` is commander's camelCase attribute name. */
 export interface FlagSpec {
@@ -81,7 +86,12 @@ export interface FlagSpec {
 /** Flags shared by every command that talks to the Admin API. */
 export const ADMIN_FLAGS: FlagSpec[] = [
   { key: 'adminUrl', flags: '--admin-url <url>', env: 'GW_ADMIN_URL', help: 'Admin API of gw-gateway or Kong, e.g. http://gateway:8001' },
-  { key: 'adminToken', flags: '--admin-token <token>', env: 'GW_ADMIN_TOKEN', help: 'admin or registration token, sent as Authorization: Bearer' },
+  {
+    key: 'adminToken',
+    flags: '--admin-token <token>',
+    env: 'GW_ADMIN_TOKEN',
+    help: 'admin or registration token, sent as Authorization: Bearer',
+  },
 ];
 
 export const CONFIG_FLAG: FlagSpec = {
@@ -91,7 +101,13 @@ export const CONFIG_FLAG: FlagSpec = {
   help: 'YAML or JSON file of settings by flag name (camelCase or kebab-case), e.g. "service: users"',
 };
 
-export const CONTROL_URL_FLAG: FlagSpec = { key: 'controlUrl', flags: '--control-url <url>', env: 'GW_CONTROL_URL', help: 'control endpoint of the local sidecar', def: 'http://127.0.0.1:9901' };
+export const CONTROL_URL_FLAG: FlagSpec = {
+  key: 'controlUrl',
+  flags: '--control-url <url>',
+  env: 'GW_CONTROL_URL',
+  help: 'control endpoint of the local sidecar',
+  def: 'http://127.0.0.1:9901',
+};
 
 export const JSON_FLAG: FlagSpec = { key: 'json', flags: '--json', help: 'print JSON (JSON lines for progress) on stdout' };
 
@@ -103,7 +119,14 @@ export function addFlags(cmd: Command, specs: FlagSpec[]): Command {
     if (s.env) o.env(s.env);
     if (s.choices) o.choices(s.choices);
     // repeatable flags collect; env twins of them are comma-separated
-    if (s.repeatable) o.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(',').map((x) => x.trim()).filter(Boolean)]);
+    if (s.repeatable)
+      o.argParser((v: string, prev: string[] | undefined) => [
+        ...(prev ?? []),
+        ...v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ]);
     cmd.addOption(o);
   }
   return cmd;
@@ -126,7 +149,8 @@ export function readConfigFile(file: string, known: Set<string>): Record<string,
     throw new UsageError(`--config ${file}: not valid YAML or JSON (${(err as Error).message.split('\n')[0]})`);
   }
   if (data === null || data === undefined) return {};
-  if (typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`--config ${file}: expected a mapping of settings, e.g. "service: users"`);
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new UsageError(`--config ${file}: expected a mapping of settings, e.g. "service: users"`);
   const out: Record<string, unknown> = {};
   const unknown: string[] = [];
   for (const [k, v] of Object.entries(data as Record<string, unknown>)) {
@@ -167,7 +191,11 @@ export function resolve<S extends z.ZodTypeAny>(cmd: Command, specs: FlagSpec[],
     const problems = (r.error as z.ZodError).issues.map((i) => {
       const key = String(i.path[0] ?? '');
       const spec = specs.find((s) => s.key === key);
-      const where = spec ? (source[key] && source[key] !== flagName(spec) ? `${flagName(spec)} (from ${source[key]})` : flagName(spec)) : key || 'options';
+      const where = spec
+        ? source[key] && source[key] !== flagName(spec)
+          ? `${flagName(spec)} (from ${source[key]})`
+          : flagName(spec)
+        : key || 'options';
       const missing = raw[key] === undefined && (i.code === 'invalid_type' || i.code === 'invalid_union');
       const msg = missing ? `required${spec?.env ? ` (or set ${spec.env})` : ''}` : i.message;
       return `${where}: ${msg}`;

@@ -56,6 +56,15 @@ export class DrainReporter {
 
   done(r: DrainResult, extra: Record<string, unknown> = {}): void {
     if (this.#liveShown) this.#err.write('\n');
-    this.event({ event: 'done', drained: r.drained, targets: r.targets, deregistered: r.deregistered, targets_left: r.targetsLeft, in_flight: r.inFlight, elapsed_ms: r.elapsedMs, ...extra });
+    this.event({
+      event: 'done',
+      drained: r.drained,
+      targets: r.targets,
+      deregistered: r.deregistered,
+      targets_left: r.targetsLeft,
+      in_flight: r.inFlight,
+      elapsed_ms: r.elapsedMs,
+      ...extra,
+    });
   }
 }

@@ -57,7 +57,9 @@ export class Reaper {
       this.#firstSeen.set(h.target, since);
       const forMs = now - since;
       if (forMs >= this.#o.reapAfterMs) {
-        await step(admin, `DELETE /upstreams/${upstream}/targets/${h.target}`, () => admin.expect([204, 404], 'DELETE', `/upstreams/${enc(upstream)}/targets/${enc(h.target)}`));
+        await step(admin, `DELETE /upstreams/${upstream}/targets/${h.target}`, () =>
+          admin.expect([204, 404], 'DELETE', `/upstreams/${enc(upstream)}/targets/${enc(h.target)}`),
+        );
         this.#o.logger?.warn({ upstream, target: h.target, unhealthy_ms: forMs }, 'reaped a target unhealthy for longer than --reap-after');
         out.reaped.push(h.target);
         this.reaped.push(h.target);

@@ -111,7 +111,13 @@ export class Sidecar {
       weight: r ? (r.available ? (o.weight ?? 100) : 0) : null,
       // who drained it: this sidecar (POST /drain, `gw-agent drain` without a selector) or an operator through the Admin API
       drained_by: r?.state === 'drained' ? 'operator' : this.#drain === 'drained' ? 'sidecar' : null,
-      app: { port: o.port, health_path: this.#c.healthPath ?? null, healthy: this.#appHealthy ?? null, consecutive_failures: this.#failures, last_check_at: this.#lastCheckAt ?? null },
+      app: {
+        port: o.port,
+        health_path: this.#c.healthPath ?? null,
+        healthy: this.#appHealthy ?? null,
+        consecutive_failures: this.#failures,
+        last_check_at: this.#lastCheckAt ?? null,
+      },
       reaped: this.#reaper?.reaped ?? [],
       started_at: this.#startedAt,
       pid: process.pid,
@@ -141,7 +147,16 @@ export class Sidecar {
       this.#log.info({ url: this.#healthUrl() }, 'the app is ready');
     }
     this.#waiting = false;
-    this.#reg = await register({ ...this.#c.register, background: true, handleSignals: false, keepAlive: true, logger: this.#log, onShutdown: () => undefined, drainTimeout: this.#drainBudget(), shutdownTimeout: this.#c.drainTimeoutMs });
+    this.#reg = await register({
+      ...this.#c.register,
+      background: true,
+      handleSignals: false,
+      keepAlive: true,
+      logger: this.#log,
+      onShutdown: () => undefined,
+      drainTimeout: this.#drainBudget(),
+      shutdownTimeout: this.#c.drainTimeoutMs,
+    });
     // follow the registration: log transitions, stop on a refused registration
     const watch = async (): Promise<void> => {
       while (!signal.aborted) {
@@ -151,7 +166,11 @@ export class Sidecar {
           this.#lastState = s;
         }
         if (s === 'failed') {
-          this.#log.error(this.#c.register.backend === 'cloudmap' ? 'Cloud Map refused the registration; exiting' : 'the gateway refused the registration; exiting');
+          this.#log.error(
+            this.#c.register.backend === 'cloudmap'
+              ? 'Cloud Map refused the registration; exiting'
+              : 'the gateway refused the registration; exiting',
+          );
           void this.stop(1);
           return;
         }
@@ -217,7 +236,9 @@ export class Sidecar {
     const every = Math.min(10_000, Math.max(250, (this.#c.reapAfterMs ?? 0) / 4));
     while (!signal.aborted) {
       if (this.#reg?.state === 'registered') {
-        await this.#reaper.sweep().catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'reap sweep failed; will retry'));
+        await this.#reaper
+          .sweep()
+          .catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'reap sweep failed; will retry'));
       }
       await sleep(every, signal);
     }
@@ -230,7 +251,11 @@ export class Sidecar {
   }
 
   /** Drain without leaving (control endpoint / `gw-agent drain`); with `deregister`, also remove the target. */
-  async drain(o: { timeoutMs: number | undefined; deregister: boolean; onProgress: (p: DrainProgress) => void }): Promise<DrainResult & { target: string | undefined }> {
+  async drain(o: {
+    timeoutMs: number | undefined;
+    deregister: boolean;
+    onProgress: (p: DrainProgress) => void;
+  }): Promise<DrainResult & { target: string | undefined }> {
     const reg = this.#reg;
     const target = reg?.target;
     if (!reg || !target || reg.state !== 'registered') {
@@ -244,7 +269,10 @@ export class Sidecar {
       await reg.close();
       r.deregistered = [target];
     }
-    this.#log.info({ target, drained: r.drained, in_flight: r.inFlight, deregistered: r.deregistered.length > 0 }, r.drained ? 'drained' : 'drain timed out');
+    this.#log.info(
+      { target, drained: r.drained, in_flight: r.inFlight, deregistered: r.deregistered.length > 0 },
+      r.drained ? 'drained' : 'drain timed out',
+    );
     return { ...r, target };
   }
 

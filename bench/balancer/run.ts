@@ -27,7 +27,11 @@ const cases: Case[] = [
   { name: 'round-robin, weights 1..100', upstream: { algorithm: 'round-robin' }, weight: (i) => (i % 100) + 1 },
   { name: 'least-connections', upstream: { algorithm: 'least-connections' }, weight: () => 100 },
   { name: 'consistent-hashing on ip', upstream: { algorithm: 'consistent-hashing', hash_on: 'ip' }, weight: () => 100 },
-  { name: 'consistent-hashing on header, fallback ip', upstream: { algorithm: 'consistent-hashing', hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'ip' }, weight: () => 100 },
+  {
+    name: 'consistent-hashing on header, fallback ip',
+    upstream: { algorithm: 'consistent-hashing', hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'ip' },
+    weight: () => 100,
+  },
   { name: 'latency', upstream: { algorithm: 'latency' }, weight: () => 100 },
 ];
 

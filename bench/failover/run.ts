@@ -227,7 +227,9 @@ async function freePort(): Promise<number> {
 const hasTool = (t: string): boolean => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
 
 function spawnMaybePinned(pin: boolean, cpu: string, cmd: string, args: string[]): ChildProcess {
-  return pin ? spawn('taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'] }) : spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  return pin
+    ? spawn('taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 interface Gateway {
@@ -242,7 +244,17 @@ const children = new Set<ChildProcess>();
 
 async function startGateway(pin: boolean): Promise<Gateway> {
   const [proxy, admin] = [await freePort(), await freePort()];
-  const proc = spawnMaybePinned(pin, '0', process.execPath, [GATEWAY_CLI, '--store', 'memory', '--proxy-listen', `127.0.0.1:${proxy}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn']);
+  const proc = spawnMaybePinned(pin, '0', process.execPath, [
+    GATEWAY_CLI,
+    '--store',
+    'memory',
+    '--proxy-listen',
+    `127.0.0.1:${proxy}`,
+    '--admin-listen',
+    `127.0.0.1:${admin}`,
+    '--log-level',
+    'warn',
+  ]);
   children.add(proc);
   const adminUrl = `http://127.0.0.1:${admin}`;
   const proxyUrl = `http://127.0.0.1:${proxy}`;
@@ -265,7 +277,12 @@ async function startGateway(pin: boolean): Promise<Gateway> {
 
 // ---- Admin API -------------------------------------------------------------
 
-async function call<T = unknown>(gw: Gateway, method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function call<T = unknown>(
+  gw: Gateway,
+  method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const r = await request(gw.adminUrl + path, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -294,7 +311,11 @@ interface HealthView {
 }
 
 async function healthOf(gw: Gateway, upstream: string, address: string): Promise<HealthView | undefined> {
-  const r = await call<{ data: { target: string; gw?: { state: string; ejected_until: string | null } }[] }>(gw, 'GET', `/upstreams/${upstream}/health`);
+  const r = await call<{ data: { target: string; gw?: { state: string; ejected_until: string | null } }[] }>(
+    gw,
+    'GET',
+    `/upstreams/${upstream}/health`,
+  );
   const e = r.body.data.find((x) => x.target === address);
   if (!e?.gw) return undefined;
   return { state: e.gw.state, ejectedUntil: e.gw.ejected_until === null ? null : Date.parse(e.gw.ejected_until) };
@@ -306,7 +327,14 @@ async function healthOf(gw: Gateway, upstream: string, address: string): Promise
  * one that did not (`before`: the change happened in between) and the view,
  * or null after `timeoutMs`.
  */
-async function waitState(gw: Gateway, upstream: string, address: string, want: (v: HealthView) => boolean, timeoutMs: number, everyMs = 10): Promise<{ at: number; before: number; view: HealthView } | null> {
+async function waitState(
+  gw: Gateway,
+  upstream: string,
+  address: string,
+  want: (v: HealthView) => boolean,
+  timeoutMs: number,
+  everyMs = 10,
+): Promise<{ at: number; before: number; view: HealthView } | null> {
   let before = performance.now();
   const end = before + timeoutMs;
   for (;;) {
@@ -351,7 +379,12 @@ async function counters(gw: Gateway, upstream: string): Promise<Counters> {
   };
 }
 
-const diff = (a: Counters, b: Counters): Counters => ({ hedged: b.hedged - a.hedged, hedgeWins: b.hedgeWins - a.hedgeWins, opened: b.opened - a.opened, capped: b.capped - a.capped });
+const diff = (a: Counters, b: Counters): Counters => ({
+  hedged: b.hedged - a.hedged,
+  hedgeWins: b.hedgeWins - a.hedgeWins,
+  opened: b.opened - a.opened,
+  capped: b.capped - a.capped,
+});
 
 async function states(gw: Gateway, upstream: string, bs: readonly Backend[]): Promise<string[]> {
   return Promise.all(bs.map(async (b) => (await healthOf(gw, upstream, b.address))?.state ?? '?'));
@@ -448,7 +481,13 @@ interface Sample {
  * `concurrency` workers sending GET `path` back to back until `stop()` is
  * true or `maxMs` passed; `at` runs callbacks at offsets (ms) from the start.
  */
-async function runLoad(proxyUrl: string, path: string, concurrency: number, maxMs: number, opts: { stop?: () => boolean; at?: [number, () => void][] } = {}): Promise<Sample[]> {
+async function runLoad(
+  proxyUrl: string,
+  path: string,
+  concurrency: number,
+  maxMs: number,
+  opts: { stop?: () => boolean; at?: [number, () => void][] } = {},
+): Promise<Sample[]> {
   const pool = new Pool(proxyUrl, { connections: concurrency, headersTimeout: 10_000, bodyTimeout: 10_000, keepAliveTimeout: 30_000 });
   const samples: Sample[] = [];
   const end = performance.now() + maxMs;
@@ -504,8 +543,30 @@ interface Sizes {
   overheadSeconds: number;
 }
 
-const FULL: Sizes = { warmupMs: 1_000, killMs: 5_000, killAtMs: 2_000, steadyMs: 5_000, hangMs: 5_000, hangAtMs: 1_500, activeCycles: 4, passiveCycles: 2, overheadRounds: 6, overheadSeconds: 2 };
-const QUICK: Sizes = { warmupMs: 300, killMs: 1_200, killAtMs: 500, steadyMs: 800, hangMs: 1_500, hangAtMs: 500, activeCycles: 1, passiveCycles: 1, overheadRounds: 2, overheadSeconds: 1 };
+const FULL: Sizes = {
+  warmupMs: 1_000,
+  killMs: 5_000,
+  killAtMs: 2_000,
+  steadyMs: 5_000,
+  hangMs: 5_000,
+  hangAtMs: 1_500,
+  activeCycles: 4,
+  passiveCycles: 2,
+  overheadRounds: 6,
+  overheadSeconds: 2,
+};
+const QUICK: Sizes = {
+  warmupMs: 300,
+  killMs: 1_200,
+  killAtMs: 500,
+  steadyMs: 800,
+  hangMs: 1_500,
+  hangAtMs: 500,
+  activeCycles: 1,
+  passiveCycles: 1,
+  overheadRounds: 2,
+  overheadSeconds: 1,
+};
 
 interface Ctx {
   sizes: Sizes;
@@ -520,15 +581,27 @@ async function scenarioKill(c: Ctx): Promise<KillResult> {
   const gw = await startGateway(c.pin);
   const bs = await backends(3, c.latency);
   try {
-    await define(gw, 'kill', { healthchecks: PASSIVE }, bs.map((b) => b.address));
+    await define(
+      gw,
+      'kill',
+      { healthchecks: PASSIVE },
+      bs.map((b) => b.address),
+    );
     await runLoad(gw.proxyUrl, '/kill', c.concurrency, c.sizes.warmupMs); // warm-up (JIT, pools), not reported
     let watch: Promise<{ at: number; before: number } | null> = Promise.resolve(null);
     const samples = await runLoad(gw.proxyUrl, '/kill', c.concurrency, c.sizes.killMs, {
-      at: [[c.sizes.killAtMs, () => {
-        const t0 = performance.now();
-        bs[0]!.kill();
-        watch = waitState(gw, 'kill.up', bs[0]!.address, (v) => v.state === 'ejected', 5_000).then((r) => (r ? { at: r.at - t0, before: r.before - t0 } : null));
-      }]],
+      at: [
+        [
+          c.sizes.killAtMs,
+          () => {
+            const t0 = performance.now();
+            bs[0]!.kill();
+            watch = waitState(gw, 'kill.up', bs[0]!.address, (v) => v.state === 'ejected', 5_000).then((r) =>
+              r ? { at: r.at - t0, before: r.before - t0 } : null,
+            );
+          },
+        ],
+      ],
     });
     const ejected = await watch;
     return { ...summarizeLoad(samples), ejectMs: ejected ? r1(ejected.at) : null, ejectAfterMs: ejected ? r1(ejected.before) : null };
@@ -544,23 +617,37 @@ async function scenarioHang(c: Ctx, checks: 'passive' | 'none'): Promise<HangRes
   const name = checks === 'passive' ? 'hang' : 'hangdefault';
   const up = `${name}.up`;
   try {
-    await define(gw, name, checks === 'passive' ? { healthchecks: PASSIVE } : {}, bs.map((b) => b.address));
+    await define(
+      gw,
+      name,
+      checks === 'passive' ? { healthchecks: PASSIVE } : {},
+      bs.map((b) => b.address),
+    );
     await runLoad(gw.proxyUrl, `/${name}`, c.concurrency, c.sizes.warmupMs); // warm-up (JIT, pools), not reported
     // steady state: no failure, how many hedges does normal latency variance cost?
     const c0 = await counters(gw, up);
-    const steady = summarizeLoad(await runLoad(gw.proxyUrl, `/${name}`, c.concurrency, checks === 'passive' ? c.sizes.steadyMs : c.sizes.warmupMs));
+    const steady = summarizeLoad(
+      await runLoad(gw.proxyUrl, `/${name}`, c.concurrency, checks === 'passive' ? c.sizes.steadyMs : c.sizes.warmupMs),
+    );
     const c1 = await counters(gw, up);
     let out: Promise<number | null> = Promise.resolve(null);
     let ejected: Promise<{ at: number; before: number } | null> = Promise.resolve(null);
     let statesAtHang: Promise<string[]> = Promise.resolve([]);
     const samples = await runLoad(gw.proxyUrl, `/${name}`, c.concurrency, c.sizes.hangMs, {
-      at: [[c.sizes.hangAtMs, () => {
-        const t0 = performance.now();
-        bs[0]!.hang = true;
-        statesAtHang = states(gw, up, bs);
-        out = waitState(gw, up, bs[0]!.address, (v) => v.state !== 'healthy', c.sizes.hangMs).then((r) => (r ? r.at - t0 : null));
-        ejected = waitState(gw, up, bs[0]!.address, (v) => v.state === 'ejected', c.sizes.hangMs).then((r) => (r ? { at: r.at - t0, before: r.before - t0 } : null));
-      }]],
+      at: [
+        [
+          c.sizes.hangAtMs,
+          () => {
+            const t0 = performance.now();
+            bs[0]!.hang = true;
+            statesAtHang = states(gw, up, bs);
+            out = waitState(gw, up, bs[0]!.address, (v) => v.state !== 'healthy', c.sizes.hangMs).then((r) => (r ? r.at - t0 : null));
+            ejected = waitState(gw, up, bs[0]!.address, (v) => v.state === 'ejected', c.sizes.hangMs).then((r) =>
+              r ? { at: r.at - t0, before: r.before - t0 } : null,
+            );
+          },
+        ],
+      ],
     });
     const c2 = await counters(gw, up);
     const load = summarizeLoad(samples);
@@ -570,7 +657,15 @@ async function scenarioHang(c: Ctx, checks: 'passive' | 'none'): Promise<HangRes
     return {
       ...load,
       checks,
-      steady: { requests: steady.requests, failed: steady.failed, hedged: s.hedged, hedgedPct: r2((s.hedged / steady.requests) * 100), ejections: s.opened, p50ms: steady.p50ms, p99ms: steady.p99ms },
+      steady: {
+        requests: steady.requests,
+        failed: steady.failed,
+        hedged: s.hedged,
+        hedgedPct: r2((s.hedged / steady.requests) * 100),
+        ejections: s.opened,
+        p50ms: steady.p50ms,
+        p99ms: steady.p99ms,
+      },
       outMs: o === null ? null : r1(o),
       ejectMs: e ? r1(e.at) : null,
       ejectAfterMs: e ? r1(e.before) : null,
@@ -596,10 +691,16 @@ async function scenarioRecovery(c: Ctx): Promise<RecoveryResult> {
   try {
     // (a) active checks only
     const intervalS = 1;
-    await define(gw, 'active', { healthchecks: { active: { healthy: { interval: intervalS, successes: 1 }, unhealthy: { interval: intervalS, tcp_failures: 1 } } } }, bs.map((b) => b.address));
+    await define(
+      gw,
+      'active',
+      { healthchecks: { active: { healthy: { interval: intervalS, successes: 1 }, unhealthy: { interval: intervalS, tcp_failures: 1 } } } },
+      bs.map((b) => b.address),
+    );
     // targets added at run time warm up until their first good probe
     for (const b of bs) {
-      if (!(await waitState(gw, 'active.up', b.address, (v) => v.state === 'healthy', 5_000))) throw new Error(`${b.address} never warmed up`);
+      if (!(await waitState(gw, 'active.up', b.address, (v) => v.state === 'healthy', 5_000)))
+        throw new Error(`${b.address} never warmed up`);
     }
     const activeCycles: ActiveRecoveryCycle[] = [];
     let done = false;
@@ -617,7 +718,9 @@ async function scenarioRecovery(c: Ctx): Promise<RecoveryResult> {
         const t1 = performance.now();
         const up = await waitState(gw, 'active.up', b.address, (v) => v.state === 'healthy', 5_000);
         activeCycles.push({ downMs: down ? r1(down.at - t0) : null, upMs: up ? r1(up.at - t1) : null });
-        c.log(`  active cycle ${i + 1}: kill → unhealthy ${activeCycles.at(-1)!.downMs} ms, restart → healthy ${activeCycles.at(-1)!.upMs} ms`);
+        c.log(
+          `  active cycle ${i + 1}: kill → unhealthy ${activeCycles.at(-1)!.downMs} ms, restart → healthy ${activeCycles.at(-1)!.upMs} ms`,
+        );
       }
     } finally {
       done = true;
@@ -626,7 +729,12 @@ async function scenarioRecovery(c: Ctx): Promise<RecoveryResult> {
 
     // (b) passive only, 1 s breaker cool-down: back through a half-open trial, no manual call
     const cooldownS = 1;
-    await define(gw, 'passive', { healthchecks: PASSIVE, gw: { breaker_cooldown: cooldownS } }, ps.map((b) => b.address));
+    await define(
+      gw,
+      'passive',
+      { healthchecks: PASSIVE, gw: { breaker_cooldown: cooldownS } },
+      ps.map((b) => b.address),
+    );
     const passiveCycles: PassiveRecoveryCycle[] = [];
     done = false;
     const passiveLoad = runLoad(gw.proxyUrl, '/passive', c.concurrency, 60_000, { stop: () => done });
@@ -660,10 +768,16 @@ async function scenarioRecovery(c: Ctx): Promise<RecoveryResult> {
       done = true;
     }
     const passiveSummary = summarizeLoad(await passiveLoad);
-    const maxOf = (xs: (number | null)[]): number | null => (xs.some((x) => x === null) || xs.length === 0 ? null : Math.max(...(xs as number[])));
+    const maxOf = (xs: (number | null)[]): number | null =>
+      xs.some((x) => x === null) || xs.length === 0 ? null : Math.max(...(xs as number[]));
     return {
       active: { intervalS, cycles: activeCycles, maxUpMs: maxOf(activeCycles.map((x) => x.upMs)), load: activeSummary },
-      passive: { breakerCooldownS: cooldownS, cycles: passiveCycles, maxUpMs: maxOf(passiveCycles.map((x) => x.upMs)), load: passiveSummary },
+      passive: {
+        breakerCooldownS: cooldownS,
+        cycles: passiveCycles,
+        maxUpMs: maxOf(passiveCycles.map((x) => x.upMs)),
+        load: passiveSummary,
+      },
     };
   } finally {
     for (const b of [...bs, ...ps]) b.stop();
@@ -738,10 +852,13 @@ async function scenarioOverhead(c: Ctx): Promise<OverheadResult> {
         const off = m.find((x) => x.variant === 'off')!;
         const o = m.find((x) => x.variant === other)!;
         byRound[other]!.push(r2((o.cpuUsPerReq / off.cpuUsPerReq - 1) * 100));
-        c.log(`  round ${r + 1}: ${m.map((x) => `gw${x.gateway + 1} ${x.variant} ${x.rps} req/s ${x.cpuUsPerReq} µs/req${x.errors ? ` (${x.errors} errors)` : ''}`).join(' | ')} → ${other} ${byRound[other]!.at(-1)}%`);
+        c.log(
+          `  round ${r + 1}: ${m.map((x) => `gw${x.gateway + 1} ${x.variant} ${x.rps} req/s ${x.cpuUsPerReq} µs/req${x.errors ? ` (${x.errors} errors)` : ''}`).join(' | ')} → ${other} ${byRound[other]!.at(-1)}%`,
+        );
       }
     }
-    const med = (k: 'cpuUsPerReq' | 'statCpuUsPerReq') => Object.fromEntries(variants.map(([v]) => [v, r2(median(rounds.filter((x) => x.variant === v).map((x) => x[k])))]));
+    const med = (k: 'cpuUsPerReq' | 'statCpuUsPerReq') =>
+      Object.fromEntries(variants.map(([v]) => [v, r2(median(rounds.filter((x) => x.variant === v).map((x) => x[k])))]));
     return {
       tool,
       connections,
@@ -767,7 +884,8 @@ async function scenarioOverhead(c: Ctx): Promise<OverheadResult> {
 
 export function goals(s: FailoverReport['scenarios']): Goal[] {
   const g: Goal[] = [];
-  const add = (scenario: string, measure: string, value: number | null, goal: string, met: (v: number) => boolean) => g.push({ scenario, measure, value, goal, met: value !== null && met(value) });
+  const add = (scenario: string, measure: string, value: number | null, goal: string, met: (v: number) => boolean) =>
+    g.push({ scenario, measure, value, goal, met: value !== null && met(value) });
   if (s.kill) {
     add('kill', 'failed requests', s.kill.failed, '0', (v) => v === 0);
     add('kill', 'kill → ejected ms', s.kill.ejectMs, 'first failed try', () => true);
@@ -788,7 +906,9 @@ export function goals(s: FailoverReport['scenarios']): Goal[] {
     add('recovery', `active: restart → healthy max ms`, a.maxUpMs, `≤ ${a.intervalS * 1000 + 500}`, (v) => v <= a.intervalS * 1000 + 500);
     const p = s.recovery.passive;
     const cds = p.cycles.map((x) => x.cooldownMs ?? '?').join('/');
-    add('recovery', 'passive: restart → healthy max ms', p.maxUpMs, `≤ cool-down (${cds} ms)`, () => p.cycles.every((x) => x.upMs !== null && x.cooldownMs !== null && x.upMs <= x.cooldownMs));
+    add('recovery', 'passive: restart → healthy max ms', p.maxUpMs, `≤ cool-down (${cds} ms)`, () =>
+      p.cycles.every((x) => x.upMs !== null && x.cooldownMs !== null && x.upMs <= x.cooldownMs),
+    );
     add('recovery', 'failed requests', a.load.failed + p.load.failed, '0', (v) => v === 0);
   }
   if (s.overhead) add('overhead', 'CPU/req passive vs off %', s.overhead.passiveVsOffPct, '< 3%', (v) => v < 3);
@@ -810,23 +930,62 @@ export async function runFailoverBench(o: RunOptions): Promise<FailoverReport> {
   const c: Ctx = { sizes: o.quick ? QUICK : FULL, pin, concurrency: 24, latency: [5, 35], load: o.load, log };
   const want = (s: string): boolean => !o.only || o.only.has(s);
   const scenarios: FailoverReport['scenarios'] = {};
-  const show = (rows: Record<string, string | number | null>[]) => log(`${table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v ?? '-']))))}\n`);
+  const show = (rows: Record<string, string | number | null>[]) =>
+    log(`${table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v ?? '-']))))}\n`);
 
   if (want('kill')) {
     log('kill: 3 targets, 24-way GETs, one target killed mid-run');
     const k = (scenarios.kill = await scenarioKill(c));
-    show([{ scenario: 'kill', requests: k.requests, failed: k.failed, 'kill → ejected ms': k.ejectMs === null ? null : `${k.ejectAfterMs} … ${k.ejectMs}`, 'p50 ms': k.p50ms, 'p99 ms': k.p99ms, 'max ms': k.maxMs }]);
+    show([
+      {
+        scenario: 'kill',
+        requests: k.requests,
+        failed: k.failed,
+        'kill → ejected ms': k.ejectMs === null ? null : `${k.ejectAfterMs} … ${k.ejectMs}`,
+        'p50 ms': k.p50ms,
+        'p99 ms': k.p99ms,
+        'max ms': k.maxMs,
+      },
+    ]);
   }
   const hangRows = (label: string, h: HangResult) => [
-    { scenario: `${label}: steady`, requests: h.steady.requests, failed: h.steady.failed, '> 500 ms': '-', 'p50 ms': h.steady.p50ms, 'p99 ms': h.steady.p99ms, 'max ms': '-', 'hang → out ms': '-', 'hang → ejected ms': '-', hedged: h.steady.hedged, 'hedged %': h.steady.hedgedPct, ejections: h.steady.ejections, 'states (hung first)': '-' },
-    { scenario: label, requests: h.requests, failed: h.failed, '> 500 ms': h.over500ms, 'p50 ms': h.p50ms, 'p99 ms': h.p99ms, 'max ms': h.maxMs, 'hang → out ms': h.outMs, 'hang → ejected ms': h.ejectMs === null ? null : `${h.ejectAfterMs} … ${h.ejectMs}`, hedged: h.hedged, 'hedged %': h.hedgedPct, ejections: `${h.ejections}${h.ejectionsCapped ? ` (+${h.ejectionsCapped} capped)` : ''}`, 'states (hung first)': `${h.statesAtHang.join('/')} → ${h.statesAtEnd.join('/')}` },
+    {
+      scenario: `${label}: steady`,
+      requests: h.steady.requests,
+      failed: h.steady.failed,
+      '> 500 ms': '-',
+      'p50 ms': h.steady.p50ms,
+      'p99 ms': h.steady.p99ms,
+      'max ms': '-',
+      'hang → out ms': '-',
+      'hang → ejected ms': '-',
+      hedged: h.steady.hedged,
+      'hedged %': h.steady.hedgedPct,
+      ejections: h.steady.ejections,
+      'states (hung first)': '-',
+    },
+    {
+      scenario: label,
+      requests: h.requests,
+      failed: h.failed,
+      '> 500 ms': h.over500ms,
+      'p50 ms': h.p50ms,
+      'p99 ms': h.p99ms,
+      'max ms': h.maxMs,
+      'hang → out ms': h.outMs,
+      'hang → ejected ms': h.ejectMs === null ? null : `${h.ejectAfterMs} … ${h.ejectMs}`,
+      hedged: h.hedged,
+      'hedged %': h.hedgedPct,
+      ejections: `${h.ejections}${h.ejectionsCapped ? ` (+${h.ejectionsCapped} capped)` : ''}`,
+      'states (hung first)': `${h.statesAtHang.join('/')} → ${h.statesAtEnd.join('/')}`,
+    },
   ];
   if (want('hang')) {
     log('hang: passive checks as in kill; steady phase, then one target accepts and never answers');
     show(hangRows('hang', (scenarios.hang = await scenarioHang(c, 'passive'))));
   }
   if (want('hang-no-checks')) {
-    log('hang-no-checks: the same with no healthchecks (Kong defaults): only gw\'s stall guard and hedging');
+    log("hang-no-checks: the same with no healthchecks (Kong defaults): only gw's stall guard and hedging");
     show(hangRows('hang, no checks', (scenarios.hangNoChecks = await scenarioHang(c, 'none'))));
   }
   if (want('recovery')) {
@@ -834,19 +993,51 @@ export async function runFailoverBench(o: RunOptions): Promise<FailoverReport> {
     const r = (scenarios.recovery = await scenarioRecovery(c));
     const ups = (xs: (number | null)[]) => xs.map((x) => x ?? '-').join(', ');
     show([
-      { scenario: 'recovery (a) active', cycles: r.active.cycles.length, 'down ms': ups(r.active.cycles.map((x) => x.downMs)), 'restart → healthy ms': ups(r.active.cycles.map((x) => x.upMs)), 'max ms': r.active.maxUpMs, requests: r.active.load.requests, failed: r.active.load.failed },
-      { scenario: 'recovery (b) passive', cycles: r.passive.cycles.length, 'down ms': ups(r.passive.cycles.map((x) => x.ejectMs)), 'restart → healthy ms': ups(r.passive.cycles.map((x) => x.upMs)), 'max ms': r.passive.maxUpMs, requests: r.passive.load.requests, failed: r.passive.load.failed },
+      {
+        scenario: 'recovery (a) active',
+        cycles: r.active.cycles.length,
+        'down ms': ups(r.active.cycles.map((x) => x.downMs)),
+        'restart → healthy ms': ups(r.active.cycles.map((x) => x.upMs)),
+        'max ms': r.active.maxUpMs,
+        requests: r.active.load.requests,
+        failed: r.active.load.failed,
+      },
+      {
+        scenario: 'recovery (b) passive',
+        cycles: r.passive.cycles.length,
+        'down ms': ups(r.passive.cycles.map((x) => x.ejectMs)),
+        'restart → healthy ms': ups(r.passive.cycles.map((x) => x.upMs)),
+        'max ms': r.passive.maxUpMs,
+        requests: r.passive.load.requests,
+        failed: r.passive.load.failed,
+      },
     ]);
   }
   if (want('overhead')) {
     log('overhead: gateway CPU per request, passive checks vs none');
     const ov = (scenarios.overhead = await scenarioOverhead(c));
-    show(Object.entries(ov.cpuUsPerReq).map(([v, us]) => ({ scenario: 'overhead', variant: v, 'CPU µs/req (median)': us, '/proc/stat µs/req': ov.statCpuUsPerReq[v] ?? '-', 'vs off %': v === 'off' ? '-' : v === 'passive' ? ov.passiveVsOffPct : ov.noHedgingVsOffPct, load: `${ov.tool} 2 × ${ov.connections} conns`, 'per-round range %': v === 'passive' ? `${Math.min(...ov.passiveVsOffByRoundPct)} … ${Math.max(...ov.passiveVsOffByRoundPct)}` : '-', 'mean ± s.e. %': v === 'passive' ? `${ov.passiveVsOffMeanPct} ± ${ov.passiveVsOffSemPct}` : '-', rounds: ov.rounds.filter((x) => x.variant === v).length })));
+    show(
+      Object.entries(ov.cpuUsPerReq).map(([v, us]) => ({
+        scenario: 'overhead',
+        variant: v,
+        'CPU µs/req (median)': us,
+        '/proc/stat µs/req': ov.statCpuUsPerReq[v] ?? '-',
+        'vs off %': v === 'off' ? '-' : v === 'passive' ? ov.passiveVsOffPct : ov.noHedgingVsOffPct,
+        load: `${ov.tool} 2 × ${ov.connections} conns`,
+        'per-round range %':
+          v === 'passive' ? `${Math.min(...ov.passiveVsOffByRoundPct)} … ${Math.max(...ov.passiveVsOffByRoundPct)}` : '-',
+        'mean ± s.e. %': v === 'passive' ? `${ov.passiveVsOffMeanPct} ± ${ov.passiveVsOffSemPct}` : '-',
+        rounds: ov.rounds.filter((x) => x.variant === v).length,
+      })),
+    );
   }
   const report: FailoverReport = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version },
-    command: `node ${process.argv.slice(1).map((a) => (a.startsWith('/') ? a.slice(root.length + 1) || a : a)).join(' ')}`,
+    command: `node ${process.argv
+      .slice(1)
+      .map((a) => (a.startsWith('/') ? a.slice(root.length + 1) || a : a))
+      .join(' ')}`,
     quick: o.quick,
     pinned: pin,
     concurrency: c.concurrency,
@@ -854,7 +1045,17 @@ export async function runFailoverBench(o: RunOptions): Promise<FailoverReport> {
     scenarios,
     goals: goals(scenarios),
   };
-  log(table(report.goals.map((x) => ({ scenario: x.scenario, measure: x.measure, value: x.value ?? '-', goal: x.goal, met: x.met ? 'yes' : 'NO' }))));
+  log(
+    table(
+      report.goals.map((x) => ({
+        scenario: x.scenario,
+        measure: x.measure,
+        value: x.value ?? '-',
+        goal: x.goal,
+        met: x.met ? 'yes' : 'NO',
+      })),
+    ),
+  );
   return report;
 }
 
@@ -879,7 +1080,12 @@ async function main(): Promise<void> {
     process.exit(130);
   });
   process.on('exit', cleanup);
-  const report = await runFailoverBench({ quick, pin: !values['no-pin'] && !quick, load, only: values.only ? new Set(values.only.split(',')) : undefined });
+  const report = await runFailoverBench({
+    quick,
+    pin: !values['no-pin'] && !quick,
+    load,
+    only: values.only ? new Set(values.only.split(',')) : undefined,
+  });
   const out = values.out ?? join(root, '.bench-out', 'failover.json');
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(report, null, 2));

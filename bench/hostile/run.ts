@@ -104,14 +104,36 @@ async function measure(phase: string, port: number, up: Upstream, ms: number): P
   }
   lat.sort((a, b) => a - b);
   const q = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  return { phase, samples: lat.length + errors, errors, p50: q(0.5), p99: q(0.99), max: lat.at(-1) ?? NaN, upstreamConnections: up.connections - conns };
+  return {
+    phase,
+    samples: lat.length + errors,
+    errors,
+    p50: q(0.5),
+    p99: q(0.99),
+    max: lat.at(-1) ?? NaN,
+    upstreamConnections: up.connections - conns,
+  };
 }
 
 async function main(): Promise<void> {
   const up = await startUpstream();
   const adminPort = await freePort();
   const proxyPort = await freePort();
-  const gw = spawn(process.execPath, [CLI, '--store', 'memory', '--proxy-listen', `127.0.0.1:${proxyPort}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const gw = spawn(
+    process.execPath,
+    [
+      CLI,
+      '--store',
+      'memory',
+      '--proxy-listen',
+      `127.0.0.1:${proxyPort}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
   const sockets: Socket[] = [];
   let drip: NodeJS.Timeout | undefined;
   try {
@@ -172,8 +194,15 @@ async function main(): Promise<void> {
         })),
       ),
     );
-    const extra = { uploadersStillConnected: alive, uploadsSeenByUpstream: up.seen.get('upload') ?? 0, pipelinedSeenByUpstream: hangBefore, pipelinedSeenAfterClientClosed5s: hangAfterClose };
-    console.log(`\nuploaders still connected at the end: ${alive}/${uploaders}; uploads that reached the upstream: ${extra.uploadsSeenByUpstream}`);
+    const extra = {
+      uploadersStillConnected: alive,
+      uploadsSeenByUpstream: up.seen.get('upload') ?? 0,
+      pipelinedSeenByUpstream: hangBefore,
+      pipelinedSeenAfterClientClosed5s: hangAfterClose,
+    };
+    console.log(
+      `\nuploaders still connected at the end: ${alive}/${uploaders}; uploads that reached the upstream: ${extra.uploadsSeenByUpstream}`,
+    );
     console.log(`pipelined GETs that reached the upstream: ${hangBefore}/300; in the 5 s after the client closed: ${hangAfterClose}`);
     const outDir = join(root, '.bench-out');
     mkdirSync(outDir, { recursive: true });

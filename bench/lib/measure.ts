@@ -78,7 +78,11 @@ export function parseWrk(out: string): WrkResult {
 }
 
 export function runWrk(url: string, opts: { connections: number; seconds: number; cpu: string; threads?: number }): WrkResult {
-  const out = execFileSync('taskset', ['-c', opts.cpu, 'wrk', `-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', url], { encoding: 'utf8' });
+  const out = execFileSync(
+    'taskset',
+    ['-c', opts.cpu, 'wrk', `-t${opts.threads ?? 1}`, `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', url],
+    { encoding: 'utf8' },
+  );
   return parseWrk(out);
 }
 

@@ -42,7 +42,9 @@ function finish(): void {
   if (++done < total) return;
   const sorted = Array.from(latencies).sort((a, b) => a - b);
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-  process.stdout.write(`${JSON.stringify({ rate, connections, seconds, sent: total, errors, p50ms: q(0.5), p90ms: q(0.9), p99ms: q(0.99), maxms: sorted[sorted.length - 1] })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ rate, connections, seconds, sent: total, errors, p50ms: q(0.5), p90ms: q(0.9), p99ms: q(0.99), maxms: sorted[sorted.length - 1] })}\n`,
+  );
   void pool.close().then(() => process.exit(0));
 }
 

@@ -44,7 +44,14 @@ function ensureTools(): void {
   if (missing.length === 0) return;
   if (process.getuid?.() === 0) {
     console.log(`installing ${missing.join(', ')} from Debian packages...`);
-    execFileSync('sh', ['-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.map((m) => (m === 'taskset' ? 'util-linux' : m)).join(' ')}`], { stdio: 'inherit' });
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.map((m) => (m === 'taskset' ? 'util-linux' : m)).join(' ')}`,
+      ],
+      { stdio: 'inherit' },
+    );
   } else {
     throw new Error(`missing ${missing.join(', ')}: apt-get install ${missing.join(' ')}`);
   }
@@ -74,7 +81,10 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     },
   },
   { name: 'node-minimal', start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'baseline-proxy.js'), String(port), String(up)]) },
-  { name: 'fastify-http-proxy', start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'fastify-proxy.js'), String(port), String(up)]) },
+  {
+    name: 'fastify-http-proxy',
+    start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'fastify-proxy.js'), String(port), String(up)]),
+  },
   { name: 'gw', start: (port, up, dir) => startGw(port, up, dir, 1) },
   { name: 'gw-access-log', start: (port, up, dir) => startGw(port, up, dir, 1, 1, join(dir, 'access.log')) },
   { name: 'gw-10k-routes', start: (port, up, dir) => startGw(port, up, dir, 10_000) },
@@ -95,7 +105,23 @@ function startGw(port: number, up: number, dir: string, routes: number, workers 
     }),
   );
   const adminPort = port + 1000;
-  return spawnPinned(PROXY_CPU, node, [join(root, 'dist/gateway/src/cli.js'), '--store', 'memory', '--config', file, '--proxy-listen', `127.0.0.1:${port}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'warn', '--workers', String(workers), '--access-log', accessLog]);
+  return spawnPinned(PROXY_CPU, node, [
+    join(root, 'dist/gateway/src/cli.js'),
+    '--store',
+    'memory',
+    '--config',
+    file,
+    '--proxy-listen',
+    `127.0.0.1:${port}`,
+    '--admin-listen',
+    `127.0.0.1:${adminPort}`,
+    '--log-level',
+    'warn',
+    '--workers',
+    String(workers),
+    '--access-log',
+    accessLog,
+  ]);
 }
 
 interface FixedRate {
@@ -154,17 +180,31 @@ async function main(): Promise<void> {
       for (const c of chosen) {
         const p = procs.get(c.name)!;
         const cpu0 = p.pid ? cpuMicrosTree(p.pid) : 0;
-        const w = runWrk(`http://127.0.0.1:${p.port}/`, { connections, seconds: duration, cpu: LOAD_CPU, threads: values.unpinned ? 2 : 1 });
+        const w = runWrk(`http://127.0.0.1:${p.port}/`, {
+          connections,
+          seconds: duration,
+          cpu: LOAD_CPU,
+          threads: values.unpinned ? 2 : 1,
+        });
         const cpu1 = p.pid ? cpuMicrosTree(p.pid) : 0;
         const s: Sample = { ...w, cpuUsPerReq: p.pid ? (cpu1 - cpu0) / w.requests : NaN };
         samples.set(c.name, [...(samples.get(c.name) ?? []), s]);
-        console.log(`round ${r + 1} ${c.name}: ${Math.round(s.rps)} req/s, p99 ${s.p99ms.toFixed(2)} ms, ${s.cpuUsPerReq.toFixed(1)} µs CPU/req`);
+        console.log(
+          `round ${r + 1} ${c.name}: ${Math.round(s.rps)} req/s, p99 ${s.p99ms.toFixed(2)} ms, ${s.cpuUsPerReq.toFixed(1)} µs CPU/req`,
+        );
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const summary = chosen.map((c) => {
       const s = samples.get(c.name)!;
-      return { name: c.name, rps: median(s.map((x) => x.rps)), p50ms: median(s.map((x) => x.p50ms)), p99ms: median(s.map((x) => x.p99ms)), cpuUsPerReq: median(s.map((x) => x.cpuUsPerReq)), errors: s.reduce((a, x) => a + x.errors, 0) };
+      return {
+        name: c.name,
+        rps: median(s.map((x) => x.rps)),
+        p50ms: median(s.map((x) => x.p50ms)),
+        p99ms: median(s.map((x) => x.p99ms)),
+        cpuUsPerReq: median(s.map((x) => x.cpuUsPerReq)),
+        errors: s.reduce((a, x) => a + x.errors, 0),
+      };
     });
     const nginx = summary.find((s) => s.name === 'nginx');
     const direct = summary.find((s) => s.name === 'direct');
@@ -178,14 +218,29 @@ async function main(): Promise<void> {
       '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
       errors: s.errors,
     }));
-    console.log(`\nmedian of ${rounds} rounds × ${duration} s, wrk -c${connections}, ${values.unpinned ? 'everything on both CPUs' : 'proxy on CPU 0, wrk + upstream on CPU 1'}\n`);
+    console.log(
+      `\nmedian of ${rounds} rounds × ${duration} s, wrk -c${connections}, ${values.unpinned ? 'everything on both CPUs' : 'proxy on CPU 0, wrk + upstream on CPU 1'}\n`,
+    );
     console.log(table(rows));
     let fixedRate: FixedRate[] | undefined;
     if (rate !== undefined) {
       fixedRate = [];
       for (const c of chosen) {
         const p = procs.get(c.name)!;
-        const out = execFileSync('taskset', ['-c', LOAD_CPU, node, join(here, 'fixed-rate.js'), `http://127.0.0.1:${p.port}/`, String(rate), String(connections), String(duration)], { encoding: 'utf8' });
+        const out = execFileSync(
+          'taskset',
+          [
+            '-c',
+            LOAD_CPU,
+            node,
+            join(here, 'fixed-rate.js'),
+            `http://127.0.0.1:${p.port}/`,
+            String(rate),
+            String(connections),
+            String(duration),
+          ],
+          { encoding: 'utf8' },
+        );
         fixedRate.push({ name: c.name, ...(JSON.parse(out) as Omit<FixedRate, 'name'>) });
       }
       const d = fixedRate.find((f) => f.name === 'direct');
@@ -206,7 +261,14 @@ async function main(): Promise<void> {
     const outDir = join(root, '.bench-out');
     mkdirSync(outDir, { recursive: true });
     const out = join(outDir, 'proxy.json');
-    writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), duration, rounds, connections, unpinned: values.unpinned, results: summary, fixedRate }, null, 2));
+    writeFileSync(
+      out,
+      JSON.stringify(
+        { date: new Date().toISOString(), duration, rounds, connections, unpinned: values.unpinned, results: summary, fixedRate },
+        null,
+        2,
+      ),
+    );
     console.log(`\nJSON: ${out}`);
   } finally {
     cleanup();

@@ -6,6 +6,4 @@ const port = Number(process.argv[2]);
 createServer((_req, res) => {
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length });
   res.end(body);
-})
-  .listen(port, '127.0.0.1')
-  .keepAliveTimeout = 60_000;
+}).listen(port, '127.0.0.1').keepAliveTimeout = 60_000;

@@ -88,7 +88,21 @@ async function startApp(): Promise<{ server: Server; port: number }> {
 
 async function startGatewayProcess(): Promise<{ proc: ChildProcess; proxyUrl: string; adminUrl: string }> {
   const [proxy, admin] = [await freePort(), await freePort()];
-  const proc = spawn(process.execPath, [GATEWAY_CLI, '--store', 'memory', '--proxy-listen', `127.0.0.1:${proxy}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [
+      GATEWAY_CLI,
+      '--store',
+      'memory',
+      '--proxy-listen',
+      `127.0.0.1:${proxy}`,
+      '--admin-listen',
+      `127.0.0.1:${admin}`,
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const adminUrl = `http://127.0.0.1:${admin}`;
   const end = Date.now() + 20_000;
   for (;;) {
@@ -129,13 +143,25 @@ export async function runRegistrationBench(o: BenchOptions): Promise<{ phases: P
     const i = seq++;
     const service = `bench-${i}`;
     const t0 = performance.now();
-    await register({ adminUrl: gw.adminUrl, service, routes: [`/${service}`], port, host: '127.0.0.1', instanceId: `bench-instance-${i}`, handleSignals: false, keepAlive: false, logger: silent, onShutdown: () => undefined });
+    await register({
+      adminUrl: gw.adminUrl,
+      service,
+      routes: [`/${service}`],
+      port,
+      host: '127.0.0.1',
+      instanceId: `bench-instance-${i}`,
+      handleSignals: false,
+      keepAlive: false,
+      logger: silent,
+      onShutdown: () => undefined,
+    });
     const t1 = performance.now();
     for (;;) {
       const r = await request(`${gw.proxyUrl}/${service}/`, { dispatcher });
       await r.body.dump();
       if (r.statusCode === 200) break;
-      if (performance.now() - t1 > 10_000) throw new Error(`${service} not routable 10 s after register() resolved (last status ${r.statusCode})`);
+      if (performance.now() - t1 > 10_000)
+        throw new Error(`${service} not routable 10 s after register() resolved (last status ${r.statusCode})`);
     }
     const t2 = performance.now();
     timed.register.push(t1 - t0);
@@ -165,7 +191,16 @@ export async function runRegistrationBench(o: BenchOptions): Promise<{ phases: P
       }),
     );
     const wall = performance.now() - t0;
-    const r: PhaseResult = { phase, n: timed.total.length, concurrency, register: summarize(timed.register), routable: summarize(timed.routable), total: summarize(timed.total), perSecond: Math.round((timed.total.length / wall) * 1000 * 10) / 10, truncated };
+    const r: PhaseResult = {
+      phase,
+      n: timed.total.length,
+      concurrency,
+      register: summarize(timed.register),
+      routable: summarize(timed.routable),
+      total: summarize(timed.total),
+      perSecond: Math.round((timed.total.length / wall) * 1000 * 10) / 10,
+      truncated,
+    };
     if (note) r.note = note;
     log(`${phase}: ${r.n} registrations, routable p99 ${r.routable!.p99} ms`);
     return r;
@@ -193,13 +228,31 @@ export async function runRegistrationBench(o: BenchOptions): Promise<{ phases: P
             }
             const k = i++;
             const s = performance.now();
-            await register({ adminUrl: gw.adminUrl, service: 'bench-fleet', routes: ['/bench-fleet'], port: 20_000 + k, host: '127.0.0.1', instanceId: `fleet-${k}`, handleSignals: false, keepAlive: false, logger: silent, onShutdown: () => undefined });
+            await register({
+              adminUrl: gw.adminUrl,
+              service: 'bench-fleet',
+              routes: ['/bench-fleet'],
+              port: 20_000 + k,
+              host: '127.0.0.1',
+              instanceId: `fleet-${k}`,
+              handleSignals: false,
+              keepAlive: false,
+              logger: silent,
+              onShutdown: () => undefined,
+            });
             times.push(performance.now() - s);
           }
         }),
       );
       const wall = performance.now() - t0;
-      phases.push({ phase: 'throughput (one service)', n: times.length, concurrency: o.concurrency, register: summarize(times), perSecond: Math.round((times.length / wall) * 1000 * 10) / 10, truncated });
+      phases.push({
+        phase: 'throughput (one service)',
+        n: times.length,
+        concurrency: o.concurrency,
+        register: summarize(times),
+        perSecond: Math.round((times.length / wall) * 1000 * 10) / 10,
+        truncated,
+      });
       log(`throughput: ${times.length} registrations in ${Math.round(wall)} ms`);
     }
 
@@ -213,7 +266,14 @@ export async function runRegistrationBench(o: BenchOptions): Promise<{ phases: P
           }
         }),
       );
-      phases.push(await latencyPhase(`crowded (${o.crowd} other gw upstreams)`, Math.min(o.n, 50), 1, 'the identity guard looks up this address in every gw upstream'));
+      phases.push(
+        await latencyPhase(
+          `crowded (${o.crowd} other gw upstreams)`,
+          Math.min(o.n, 50),
+          1,
+          'the identity guard looks up this address in every gw upstream',
+        ),
+      );
     }
   } finally {
     await dispatcher.close();
@@ -237,9 +297,16 @@ async function main(): Promise<void> {
       out: { type: 'string', default: join(process.cwd(), '.bench-out', 'registration.json') },
     },
   });
-  const opts: BenchOptions = { n: Number(values.n), concurrency: Number(values.concurrency), crowd: Number(values.crowd), budgetMs: Number(values.budget) * 1000, log: (l) => console.error(`# ${l}`) };
+  const opts: BenchOptions = {
+    n: Number(values.n),
+    concurrency: Number(values.concurrency),
+    crowd: Number(values.crowd),
+    budgetMs: Number(values.budget) * 1000,
+    log: (l) => console.error(`# ${l}`),
+  };
   for (const [k, v] of Object.entries({ n: opts.n, concurrency: opts.concurrency, crowd: opts.crowd, budget: opts.budgetMs })) {
-    if (!Number.isInteger(v) || v < (k === 'crowd' ? 0 : 1)) throw new Error(`--${k} must be a positive integer (got ${String(values[k as keyof typeof values])})`);
+    if (!Number.isInteger(v) || v < (k === 'crowd' ? 0 : 1))
+      throw new Error(`--${k} must be a positive integer (got ${String(values[k as keyof typeof values])})`);
   }
   const started = Date.now();
   const { phases, gateway } = await runRegistrationBench(opts);
@@ -259,10 +326,26 @@ async function main(): Promise<void> {
   const met = headline?.routable !== undefined && headline.routable.p99 <= TARGET_P99_MS;
   console.log(`\nregister() → first 200 through the proxy, ms (${gateway}; node ${process.version})\n`);
   console.log(tableOf(rows));
-  console.log(`\ntarget: routable p99 ≤ ${TARGET_P99_MS} ms (sequential): ${met ? 'met' : 'NOT met'} (${headline?.routable?.p99 ?? '-'} ms); ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `\ntarget: routable p99 ≤ ${TARGET_P99_MS} ms (sequential): ${met ? 'met' : 'NOT met'} (${headline?.routable?.p99 ?? '-'} ms); ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   const out = resolve(values.out);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, gateway, options: { n: opts.n, concurrency: opts.concurrency, crowd: opts.crowd }, target: { routableP99Ms: TARGET_P99_MS, met }, phases }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        node: process.version,
+        gateway,
+        options: { n: opts.n, concurrency: opts.concurrency, crowd: opts.crowd },
+        target: { routableP99Ms: TARGET_P99_MS, met },
+        phases,
+      },
+      null,
+      2,
+    ),
+  );
   console.log(`JSON: ${out}`);
 }
 

@@ -83,9 +83,26 @@ async function startGatewayProcess(dataDir: string): Promise<{ proc: ChildProces
   const [proxy, admin] = [await freePort(), await freePort()];
   // e.g. GW_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the gateway
   const nodeArgs = (process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(process.execPath, [...nodeArgs, GATEWAY_CLI, '--store', 'file', '--data-dir', dataDir, '--proxy-listen', `127.0.0.1:${proxy}`, '--admin-listen', `127.0.0.1:${admin}`, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      GATEWAY_CLI,
+      '--store',
+      'file',
+      '--data-dir',
+      dataDir,
+      '--proxy-listen',
+      `127.0.0.1:${proxy}`,
+      '--admin-listen',
+      `127.0.0.1:${admin}`,
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const adminUrl = `http://127.0.0.1:${admin}`;
   const end = Date.now() + 20_000;
   for (;;) {
@@ -104,7 +121,12 @@ async function startGatewayProcess(dataDir: string): Promise<{ proc: ChildProces
 }
 
 /** `n` requests made by `writers` concurrent loops; each one timed. */
-async function writers(pid: number, n: number, count: number, one: (i: number) => Promise<void>): Promise<{ ms: number[]; wallMs: number; cpuUs: number }> {
+async function writers(
+  pid: number,
+  n: number,
+  count: number,
+  one: (i: number) => Promise<void>,
+): Promise<{ ms: number[]; wallMs: number; cpuUs: number }> {
   const ms: number[] = [];
   let next = 0;
   const cpu0 = cpuMicros(pid);
@@ -135,31 +157,59 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleReport> {
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   const appPort = (app.address() as AddressInfo).port;
   const call = async (method: 'PUT' | 'POST' | 'GET', path: string, body?: unknown, ok = [200, 201]): Promise<void> => {
-    const r = await pool.request({ method, path, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await pool.request({
+      method,
+      path,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await r.body.text();
     if (!ok.includes(r.statusCode)) throw new Error(`${method} ${path}: ${r.statusCode} ${text}`);
   };
   const pid = gw.proc.pid!;
   const phases: ScalePhase[] = [];
   const phase = (name: string, n: number, run: { ms: number[]; wallMs: number; cpuUs: number }): ScalePhase => {
-    const p: ScalePhase = { phase: name, n, writers: o.writers, perSecond: Math.round((n / run.wallMs) * 1000), latency: summarize(run.ms), cpuMsPerOp: Math.round(run.cpuUs / n) / 1000 };
+    const p: ScalePhase = {
+      phase: name,
+      n,
+      writers: o.writers,
+      perSecond: Math.round((n / run.wallMs) * 1000),
+      latency: summarize(run.ms),
+      cpuMsPerOp: Math.round(run.cpuUs / n) / 1000,
+    };
     phases.push(p);
-    log(`${name}: ${n} in ${(run.wallMs / 1000).toFixed(1)} s, ${p.perSecond}/s, p50 ${p.latency.p50} ms, p99 ${p.latency.p99} ms, gateway CPU ${p.cpuMsPerOp} ms/op`);
+    log(
+      `${name}: ${n} in ${(run.wallMs / 1000).toFixed(1)} s, ${p.perSecond}/s, p50 ${p.latency.p50} ms, p99 ${p.latency.p99} ms, gateway CPU ${p.cpuMsPerOp} ms/op`,
+    );
     return p;
   };
   try {
     // 1. targets into one upstream
     await call('PUT', '/upstreams/scale', {});
-    const targets = phase(`targets (to ${o.targets}, one upstream)`, o.targets, await writers(pid, o.targets, o.writers, (i) => call('PUT', `/upstreams/scale/targets/${address(i)}`, { ttl: 3600, tags: ['gw-bench'] })));
+    const targets = phase(
+      `targets (to ${o.targets}, one upstream)`,
+      o.targets,
+      await writers(pid, o.targets, o.writers, (i) =>
+        call('PUT', `/upstreams/scale/targets/${address(i)}`, { ttl: 3600, tags: ['gw-bench'] }),
+      ),
+    );
     const targetsMb = rssMb(pid);
     targets.rssMb = targetsMb;
     // 2. one renewal per target through the heartbeat endpoint
-    phase(`renewals (at ${o.targets} leased targets)`, o.targets, await writers(pid, o.targets, o.writers, (i) => call('POST', `/upstreams/scale/targets/${address(i)}/heartbeat`)));
+    phase(
+      `renewals (at ${o.targets} leased targets)`,
+      o.targets,
+      await writers(pid, o.targets, o.writers, (i) => call('POST', `/upstreams/scale/targets/${address(i)}/heartbeat`)),
+    );
     // 3. routes on one service
     await call('PUT', '/upstreams/app', {});
     await call('PUT', `/upstreams/app/targets/127.0.0.1:${appPort}`, {});
     await call('PUT', '/services/scale', { host: 'app', port: appPort });
-    const routes = phase(`routes (to ${o.routes}, one service)`, o.routes, await writers(pid, o.routes, o.writers, (i) => call('PUT', `/services/scale/routes/r${i}`, { paths: [`/r${i}`] })));
+    const routes = phase(
+      `routes (to ${o.routes}, one service)`,
+      o.routes,
+      await writers(pid, o.routes, o.writers, (i) => call('PUT', `/services/scale/routes/r${i}`, { paths: [`/r${i}`] })),
+    );
     const routesMb = rssMb(pid);
     routes.rssMb = routesMb;
     // write → routable, one at a time, at the full route table
@@ -178,9 +228,17 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleReport> {
       }
       lag.push(performance.now() - s);
     }
-    phase(`write → routable (at ${o.routes} routes)`, o.routableSamples, { ms: lag, wallMs: performance.now() - t0, cpuUs: cpuMicros(pid) - cpu0 });
+    phase(`write → routable (at ${o.routes} routes)`, o.routableSamples, {
+      ms: lag,
+      wallMs: performance.now() - t0,
+      cpuUs: cpuMicros(pid) - cpu0,
+    });
     // 4. many upstreams
-    const up = phase(`upstreams (to ${o.upstreams})`, o.upstreams, await writers(pid, o.upstreams, o.writers, (i) => call('PUT', `/upstreams/many-${i}`, {})));
+    const up = phase(
+      `upstreams (to ${o.upstreams})`,
+      o.upstreams,
+      await writers(pid, o.upstreams, o.writers, (i) => call('PUT', `/upstreams/many-${i}`, {})),
+    );
     const upstreamsMb = rssMb(pid);
     up.rssMb = upstreamsMb;
     const met = {
@@ -223,7 +281,17 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const report = await runScaleBench(opts);
-  const rows = report.phases.map((p) => ({ phase: p.phase, n: p.n, writers: p.writers, 'per s': p.perSecond, 'p50 ms': p.latency.p50, 'p99 ms': p.latency.p99, 'max ms': p.latency.max, 'gw CPU ms/op': p.cpuMsPerOp, 'RSS MB': p.rssMb ?? '' }));
+  const rows = report.phases.map((p) => ({
+    phase: p.phase,
+    n: p.n,
+    writers: p.writers,
+    'per s': p.perSecond,
+    'p50 ms': p.latency.p50,
+    'p99 ms': p.latency.p99,
+    'max ms': p.latency.max,
+    'gw CPU ms/op': p.cpuMsPerOp,
+    'RSS MB': p.rssMb ?? '',
+  }));
   console.log(`\nAdmin API writes on the file store (gw-gateway process; node ${process.version})\n`);
   console.log(table(rows));
   const m = report.goals.met;
@@ -233,7 +301,10 @@ async function main(): Promise<void> {
   );
   const out = resolve(values.out);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, options: { ...opts, log: undefined }, ...report }, null, 2));
+  writeFileSync(
+    out,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, options: { ...opts, log: undefined }, ...report }, null, 2),
+  );
   console.log(`JSON: ${out}`);
 }
 

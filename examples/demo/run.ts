@@ -60,14 +60,26 @@ async function main(): Promise<number> {
   const has = async (port: number): Promise<boolean> => (await targets()).includes(`127.0.0.1:${port}`);
   /** `gw-agent status` as a user would type it (async: the gateway runs in this process) */
   const status = async (): Promise<void> => {
-    const p = spawn(process.execPath, [AGENT, 'status', '--admin-url', gw.adminUrl, '--service', SERVICE], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [AGENT, 'status', '--admin-url', gw.adminUrl, '--service', SERVICE], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     await new Promise((r) => p.once('close', r));
     process.stdout.write(out.trimEnd().replace(/^/gm, '        ') + '\n');
   };
 
-  const env = (name: string, port: number, deployment: string): NodeJS.ProcessEnv => ({ ...process.env, GW_ADMIN_URL: gw.adminUrl, GW_SERVICE: SERVICE, GW_ROUTES: '/hello', GW_TTL: String(TTL), GW_DEPLOYMENT: deployment, PORT: String(port), APP_NAME: name, APP_DELAY_MS: '5' });
+  const env = (name: string, port: number, deployment: string): NodeJS.ProcessEnv => ({
+    ...process.env,
+    GW_ADMIN_URL: gw.adminUrl,
+    GW_SERVICE: SERVICE,
+    GW_ROUTES: '/hello',
+    GW_TTL: String(TTL),
+    GW_DEPLOYMENT: deployment,
+    PORT: String(port),
+    APP_NAME: name,
+    APP_DELAY_MS: '5',
+  });
   const start = async (name: string, how: 'sdk' | 'sidecar', deployment: string): Promise<Instance> => {
     const port = await freePort();
     const procs: ChildProcess[] = [];
@@ -76,15 +88,33 @@ async function main(): Promise<number> {
     } else {
       procs.push(quiet(spawn(process.execPath, [PLAIN_APP], { env: env(name, port, deployment), stdio: 'ignore' })));
       const control = await freePort();
-      const sidecarEnv = { ...env(name, port, deployment), GW_PORT: String(port), GW_HOST: '127.0.0.1', GW_HEALTH_PATH: '/health', GW_HEALTH_INTERVAL: '500ms', GW_CONTROL_LISTEN: `127.0.0.1:${control}`, GW_LOG_LEVEL: 'silent' };
+      const sidecarEnv = {
+        ...env(name, port, deployment),
+        GW_PORT: String(port),
+        GW_HOST: '127.0.0.1',
+        GW_HEALTH_PATH: '/health',
+        GW_HEALTH_INTERVAL: '500ms',
+        GW_CONTROL_LISTEN: `127.0.0.1:${control}`,
+        GW_LOG_LEVEL: 'silent',
+      };
       // stderr shown: a sidecar that cannot start says why in one line
-      procs.push(quiet(spawn(process.execPath, [AGENT, 'run', '--ttl', `${TTL}s`, '--drain-timeout', '10s'], { env: sidecarEnv, stdio: ['ignore', 'ignore', 'inherit'] })));
+      procs.push(
+        quiet(
+          spawn(process.execPath, [AGENT, 'run', '--ttl', `${TTL}s`, '--drain-timeout', '10s'], {
+            env: sidecarEnv,
+            stdio: ['ignore', 'ignore', 'inherit'],
+          }),
+        ),
+      );
     }
     await waitFor(`${name} to register`, () => has(port));
-    say(`${name} (${how === 'sdk' ? 'register() in the app' : 'gw-agent run sidecar'}, deployment ${deployment}) registered as 127.0.0.1:${port}`);
+    say(
+      `${name} (${how === 'sdk' ? 'register() in the app' : 'gw-agent run sidecar'}, deployment ${deployment}) registered as 127.0.0.1:${port}`,
+    );
     return { name, port, how, procs };
   };
-  const exited = (p: ChildProcess): Promise<number | null> => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (code) => r(code))));
+  const exited = (p: ChildProcess): Promise<number | null> =>
+    p.exitCode !== null || p.signalCode !== null ? Promise.resolve(p.exitCode) : new Promise((r) => p.once('exit', (code) => r(code)));
   /** a clean stop: the SDK app drains itself on SIGTERM; the sidecar drains, then ECS would stop the app */
   const stop = async (i: Instance): Promise<void> => {
     const began = Date.now();
@@ -95,7 +125,9 @@ async function main(): Promise<number> {
       app.kill('SIGTERM');
       await exited(app);
     }
-    say(`${i.name} stopped with SIGTERM: drained and deregistered in ${Date.now() - began} ms (exit ${code}); still registered: ${(await targets()).length}`);
+    say(
+      `${i.name} stopped with SIGTERM: drained and deregistered in ${Date.now() - began} ms (exit ${code}); still registered: ${(await targets()).length}`,
+    );
   };
 
   let ok = 0;
@@ -148,7 +180,9 @@ async function main(): Promise<number> {
     const killedAt = Date.now();
     victim.procs.forEach((p) => p.kill('SIGKILL'));
     await waitFor(`the lease of ${victim.name} to expire`, async () => !(await has(victim.port)), (TTL + 5) * 1000);
-    say(`gateway removed ${victim.name}'s target ${Date.now() - killedAt} ms after the crash (lease ${TTL} s); requests meanwhile retried on the others`);
+    say(
+      `gateway removed ${victim.name}'s target ${Date.now() - killedAt} ms after the crash (lease ${TTL} s); requests meanwhile retried on the others`,
+    );
     const before = ok;
     await waitFor('more traffic after the crash', () => ok > before + 100);
     running = false;

@@ -12,20 +12,27 @@ import { GW_VERSION } from './version.js';
 
 function buildProgram(): Command {
   const program = new Command('gw-gateway')
-    .description('gw-gateway: a Kong-compatible API gateway (Admin API + proxy) with registration leases, health checks and circuit breaking.\nFlags win over env variables, env over --settings file keys, those over defaults.')
+    .description(
+      'gw-gateway: a Kong-compatible API gateway (Admin API + proxy) with registration leases, health checks and circuit breaking.\nFlags win over env variables, env over --settings file keys, those over defaults.',
+    )
     .version(GW_VERSION, '-V, --version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .allowExcessArguments(false);
   for (const s of SETTINGS) {
-    const arg = s.key === 'kongOnly' ? '' : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' || s.key === 'accessLog' ? 'file' : 'value'}>`;
+    const arg =
+      s.key === 'kongOnly'
+        ? ''
+        : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' || s.key === 'accessLog' ? 'file' : 'value'}>`;
     const def = s.def !== undefined && s.def !== '' ? `; default ${s.def}` : '';
     const option = new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`);
     // repeatable: every occurrence kept
     if (s.key === 'registrationTokens') option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     program.addOption(option);
   }
-  program.addOption(new Option('--settings <file>', 'YAML/JSON file of settings by camelCase name, e.g. "proxyListen: 0.0.0.0:8000" (env GW_SETTINGS)'));
+  program.addOption(
+    new Option('--settings <file>', 'YAML/JSON file of settings by camelCase name, e.g. "proxyListen: 0.0.0.0:8000" (env GW_SETTINGS)'),
+  );
   program.addHelpText(
     'after',
     `
@@ -82,7 +89,9 @@ async function main(argv: string[]): Promise<number> {
       kongOnly: settings.kongOnly,
       workers: settings.workers,
       trustedIps: settings.trustedIps,
-      statusListen: settings.status ? `${settings.status.host.includes(':') ? `[${settings.status.host}]` : settings.status.host}:${settings.status.port}` : undefined,
+      statusListen: settings.status
+        ? `${settings.status.host.includes(':') ? `[${settings.status.host}]` : settings.status.host}:${settings.status.port}`
+        : undefined,
       proxyLimits: settings.proxyLimits,
       registrationTokens: settings.registrationTokens,
       auditLog: settings.auditLog,
@@ -124,7 +133,10 @@ async function main(argv: string[]): Promise<number> {
         return;
       }
       gw.reload().catch((err: unknown) => {
-        logger.error({ err: isGwError(err) ? err.message : err, file: settings.config }, 'reload refused; the running configuration is unchanged');
+        logger.error(
+          { err: isGwError(err) ? err.message : err, file: settings.config },
+          'reload refused; the running configuration is unchanged',
+        );
       });
     });
   });
@@ -144,7 +156,9 @@ main(process.argv.slice(2)).then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err: unknown) => {
-    process.stderr.write(`gw-gateway: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `gw-gateway: unexpected error, please report it: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

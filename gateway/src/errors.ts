@@ -14,7 +14,10 @@ export interface ErrorSpec {
 export const errorCatalogue = {
   // configuration and CLI
   GW_ERR_CONFIG_INVALID: { status: 500, message: 'invalid setting: %s' },
-  GW_ERR_CONFIG_ADMIN_UNPROTECTED: { status: 500, message: 'refusing to listen for admin on non-loopback address %s without --admin-token (GW_ADMIN_TOKEN)' },
+  GW_ERR_CONFIG_ADMIN_UNPROTECTED: {
+    status: 500,
+    message: 'refusing to listen for admin on non-loopback address %s without --admin-token (GW_ADMIN_TOKEN)',
+  },
   GW_ERR_CONFIG_FILE: { status: 500, message: 'cannot load declarative config %s: %s' },
   GW_ERR_CONFIG_UNSUPPORTED: { status: 500, message: 'declarative config %s uses what gw does not implement: %s' },
   // store

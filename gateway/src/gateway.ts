@@ -81,7 +81,8 @@ export interface Gateway {
   reload(): Promise<ApplySummary>;
 }
 
-const urlOf = (host: string, port: number): string => `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+const urlOf = (host: string, port: number): string =>
+  `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
@@ -145,7 +146,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     const accessLog = options.accessLog ?? 'off';
     // --workers: each worker opens the access log itself; refuse a bad FILE here, at start, naming the flag
     if (workers > 1) checkAccessLog(accessLog);
-    if (workers > 1) cluster = new ClusterControl({ accessLog, workers, proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`, logLevel: options.logLevel ?? logger.level, trustedIps: options.trustedIps ?? [], proxyLimits: options.proxyLimits ?? {}, store, logger });
+    if (workers > 1)
+      cluster = new ClusterControl({
+        accessLog,
+        workers,
+        proxyListen: `${proxyAddr.host.includes(':') ? `[${proxyAddr.host}]` : proxyAddr.host}:${proxyAddr.port}`,
+        logLevel: options.logLevel ?? logger.level,
+        trustedIps: options.trustedIps ?? [],
+        proxyLimits: options.proxyLimits ?? {},
+        store,
+        logger,
+      });
     health = new HealthManager({ runtime, logger, tickMs: options.healthTickMs, onAvailability: cluster?.onAvailability });
     health.start();
     if (store instanceof PostgresStore) {
@@ -165,28 +176,58 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sources = { requests: { series: () => c.requests.series() }, proxy: c.stats, beforeScrape: () => c.collect() };
     } else {
       const requests = new RequestMetrics();
-      proxy = createProxyServer({ runtime, logger, outcomes: health, metrics: requests, accessLog, trustedIps: options.trustedIps, limits: options.proxyLimits });
+      proxy = createProxyServer({
+        runtime,
+        logger,
+        outcomes: health,
+        metrics: requests,
+        accessLog,
+        trustedIps: options.trustedIps,
+        limits: options.proxyLimits,
+      });
       proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
       sources = { requests, proxy: proxy.stats };
     }
     const h = health;
     // the one in-flight count per target: this process's health records, plus the workers' reports on the ClusterBus,
     // plus (cluster mode) every other live node's report
-    const localInFlight = (upstreamId: string, targetId: string): number => h.inFlight(upstreamId, targetId) + (cluster?.activeRequests(targetId) ?? 0);
-    const activeRequests = (upstreamId: string, targetId: string): number => localInFlight(upstreamId, targetId) + (bus?.inFlight(targetId) ?? 0);
+    const localInFlight = (upstreamId: string, targetId: string): number =>
+      h.inFlight(upstreamId, targetId) + (cluster?.activeRequests(targetId) ?? 0);
+    const activeRequests = (upstreamId: string, targetId: string): number =>
+      localInFlight(upstreamId, targetId) + (bus?.inFlight(targetId) ?? 0);
     if (bus) {
       sync = new NodeSync({ bus, health, store, logger, localInFlight });
       sync.start();
     }
     const s = sync;
     const clusterNodes = (): ClusterNodeView[] =>
-      bus?.list() ?? [{ id: nodeId, hostname: hostname(), version: GW_VERSION, revision: store.revision, last_seen: store.now(), reachable: true, self: true }];
+      bus?.list() ?? [
+        {
+          id: nodeId,
+          hostname: hostname(),
+          version: GW_VERSION,
+          revision: store.revision,
+          last_seen: store.now(),
+          reachable: true,
+          self: true,
+        },
+      ];
     const identityGuard = new IdentityGuard({ logger });
     // Kong's node_id (a UUID, GET / and kong_node_info); the cluster node id is `nodeId`
     const kongNodeId = randomUUID();
     // kong_datastore_reachable: false while a shared database is away (cluster mode)
     const datastoreReachable = (): boolean => store.reachable ?? true;
-    const metrics = createMetrics({ ...sources, health, runtime, activeRequests, leaseExpiries: () => leases.expired, registrations: () => registrations, identityGuardRemovals: () => identityGuard.removed, datastoreReachable, nodeId: kongNodeId });
+    const metrics = createMetrics({
+      ...sources,
+      health,
+      runtime,
+      activeRequests,
+      leaseExpiries: () => leases.expired,
+      registrations: () => registrations,
+      identityGuardRemovals: () => identityGuard.removed,
+      datastoreReachable,
+      nodeId: kongNodeId,
+    });
     admin = await createAdminServer({
       store,
       logger,
@@ -205,7 +246,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       isReady: () => ready,
       kongOnly: options.kongOnly,
       nodeId: kongNodeId,
-      configuration: { proxy_listen: `${proxyAddr.host}:${proxyPort}`, admin_listen: `${adminAddr.host}:${adminAddr.port}`, database: store.type, node_id: nodeId, kong_only: options.kongOnly === true, workers },
+      configuration: {
+        proxy_listen: `${proxyAddr.host}:${proxyPort}`,
+        admin_listen: `${adminAddr.host}:${adminAddr.port}`,
+        database: store.type,
+        node_id: nodeId,
+        kong_only: options.kongOnly === true,
+        workers,
+      },
     });
     await admin.listen({ host: adminAddr.host, port: adminAddr.port });
     const adminPort = (admin.server.address() as { port: number }).port;
@@ -223,8 +271,28 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       logger.info({ file: options.config, ...summary }, 'declarative config reloaded');
       return summary;
     };
-    const gw: Gateway = { proxyUrl: urlOf(proxyAddr.host, proxyPort), adminUrl: urlOf(adminAddr.host, adminPort), statusUrl, store, runtime, leases, health, nodeId, close, reload };
-    logger.info({ proxy: gw.proxyUrl, admin: gw.adminUrl, ...(statusUrl ? { status: statusUrl } : {}), store: store.type, ...(bus ? { node_id: nodeId } : {}) }, 'gw-gateway ready');
+    const gw: Gateway = {
+      proxyUrl: urlOf(proxyAddr.host, proxyPort),
+      adminUrl: urlOf(adminAddr.host, adminPort),
+      statusUrl,
+      store,
+      runtime,
+      leases,
+      health,
+      nodeId,
+      close,
+      reload,
+    };
+    logger.info(
+      {
+        proxy: gw.proxyUrl,
+        admin: gw.adminUrl,
+        ...(statusUrl ? { status: statusUrl } : {}),
+        store: store.type,
+        ...(bus ? { node_id: nodeId } : {}),
+      },
+      'gw-gateway ready',
+    );
     return gw;
   } catch (err) {
     await close(0).catch(() => undefined);
@@ -241,7 +309,11 @@ export function defaultNodeId(): string {
 function listenWaiting(host: string, port: number, body: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const srv = createHttpServer((_req, res) => {
-      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.writeHead(503, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+      });
       res.end(body);
     });
     srv.once('error', reject);

@@ -107,11 +107,18 @@ async function getUpstream(admin: KongAdmin, name: string): Promise<{ tags?: str
 }
 
 /** Point the service at `to`, remembering `from` as previous. */
-async function switchTo(admin: KongAdmin, service: string, svc: ServiceBody, to: string, extraTags: { previous: string; rolledBack?: string }): Promise<void> {
+async function switchTo(
+  admin: KongAdmin,
+  service: string,
+  svc: ServiceBody,
+  to: string,
+  extraTags: { previous: string; rolledBack?: string },
+): Promise<void> {
   let tags = withoutTags(svc.tags, TAG.previous);
   tags = tags.filter((t) => t !== tag(TAG.rolledBack, to));
   tags.push(tag(TAG.previous, extraTags.previous));
-  if (extraTags.rolledBack !== undefined && !tags.includes(tag(TAG.rolledBack, extraTags.rolledBack))) tags.push(tag(TAG.rolledBack, extraTags.rolledBack));
+  if (extraTags.rolledBack !== undefined && !tags.includes(tag(TAG.rolledBack, extraTags.rolledBack)))
+    tags.push(tag(TAG.rolledBack, extraTags.rolledBack));
   await admin.expect([200], 'PATCH', `/services/${enc(service)}`, { host: to, tags });
 }
 
@@ -129,17 +136,25 @@ export async function promote(o: PromoteOptions): Promise<SwitchResult> {
   const up = await getUpstream(admin, upstream);
   const owner = tagValue(up?.tags, TAG.deployment);
   if (!up || (owner !== undefined && deploymentSlug(owner) !== deploymentSlug(o.deployment))) {
-    throw new GwSdkError('GW_ERR_SDK_UNKNOWN_DEPLOYMENT', `unknown deployment "${o.deployment}" of service "${o.service}": no upstream "${upstream}" (has an instance of it registered with mode blue-green?)`);
+    throw new GwSdkError(
+      'GW_ERR_SDK_UNKNOWN_DEPLOYMENT',
+      `unknown deployment "${o.deployment}" of service "${o.service}": no upstream "${upstream}" (has an instance of it registered with mode blue-green?)`,
+    );
   }
   if (svc.host === upstream) {
     // already live; an explicit promote still lifts a rollback mark
     if ((svc.tags ?? []).includes(tag(TAG.rolledBack, upstream))) {
-      await admin.expect([200], 'PATCH', `/services/${enc(o.service)}`, { tags: (svc.tags ?? []).filter((t) => t !== tag(TAG.rolledBack, upstream)) });
+      await admin.expect([200], 'PATCH', `/services/${enc(o.service)}`, {
+        tags: (svc.tags ?? []).filter((t) => t !== tag(TAG.rolledBack, upstream)),
+      });
     }
     return { service: o.service, upstream, previous: upstream, changed: false };
   }
   if (!o.force && (await healthyTargets(admin, upstream)) === 0) {
-    throw new GwSdkError('GW_ERR_SDK_NOT_READY', `deployment "${o.deployment}" of service "${o.service}" has no healthy target in "${upstream}"; not switching (force: true to switch anyway)`);
+    throw new GwSdkError(
+      'GW_ERR_SDK_NOT_READY',
+      `deployment "${o.deployment}" of service "${o.service}" has no healthy target in "${upstream}"; not switching (force: true to switch anyway)`,
+    );
   }
   await switchTo(admin, o.service, svc, upstream, { previous: svc.host });
   return { service: o.service, upstream, previous: svc.host, changed: true };
@@ -158,11 +173,17 @@ export async function rollback(o: RollbackOptions): Promise<SwitchResult> {
   const svc = await getService(admin, o.service);
   const previous = tagValue(svc.tags, TAG.previous);
   if (previous === undefined) {
-    throw new GwSdkError('GW_ERR_SDK_NOTHING_TO_ROLL_BACK', `nothing to roll back to: service "${o.service}" was never switched between deployments (no ${TAG.previous} tag)`);
+    throw new GwSdkError(
+      'GW_ERR_SDK_NOTHING_TO_ROLL_BACK',
+      `nothing to roll back to: service "${o.service}" was never switched between deployments (no ${TAG.previous} tag)`,
+    );
   }
   if (previous === svc.host) return { service: o.service, upstream: previous, previous, changed: false };
   if (!(await getUpstream(admin, previous))) {
-    throw new GwSdkError('GW_ERR_SDK_PREVIOUS_GONE', `cannot roll back service "${o.service}": its previous upstream "${previous}" no longer exists`);
+    throw new GwSdkError(
+      'GW_ERR_SDK_PREVIOUS_GONE',
+      `cannot roll back service "${o.service}": its previous upstream "${previous}" no longer exists`,
+    );
   }
   // previous stays as it is, so a second rollback is a no-op rather than a switch forward
   await switchTo(admin, o.service, svc, previous, { previous, rolledBack: svc.host });
@@ -186,7 +207,10 @@ export type AutoPromoteOutcome =
  * and it is newer than the live one (an old deployment's instance that
  * restarts never takes traffic back).
  */
-export async function autoPromote(admin: KongAdmin, o: { service: string; upstream: string; stamp: Stamp; healthyTargets: number; log?: Logger }): Promise<AutoPromoteOutcome> {
+export async function autoPromote(
+  admin: KongAdmin,
+  o: { service: string; upstream: string; stamp: Stamp; healthyTargets: number; log?: Logger },
+): Promise<AutoPromoteOutcome> {
   const svc = await getService(admin, o.service);
   if (svc.host === o.upstream) return 'live';
   if ((svc.tags ?? []).includes(tag(TAG.rolledBack, o.upstream))) return 'not-eligible';

@@ -42,7 +42,17 @@ export const CLOUD_MAP_ATTR = {
 } as const;
 
 /** Cloud Map answers that a retry cannot fix: a configuration mistake. */
-const FATAL = new Set(['ServiceNotFound', 'NamespaceNotFound', 'InvalidInput', 'ResourceLimitExceeded', 'AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException', 'InvalidClientTokenId', 'RequestExpired']);
+const FATAL = new Set([
+  'ServiceNotFound',
+  'NamespaceNotFound',
+  'InvalidInput',
+  'ResourceLimitExceeded',
+  'AccessDeniedException',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'InvalidClientTokenId',
+  'RequestExpired',
+]);
 
 const errName = (err: unknown): string => (err instanceof Error ? err.name : '');
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -87,7 +97,12 @@ export class CloudMapRegistration implements Registration {
     this.#o = o;
     this.#serviceId = cm.serviceId;
     this.#client = cm.client ?? cloudMapClient(cm);
-    this.#log = (o.logger ?? pino({ name: 'gw-register' })).child({ component: 'gw-register', service: o.service, backend: 'cloudmap', serviceId: cm.serviceId });
+    this.#log = (o.logger ?? pino({ name: 'gw-register' })).child({
+      component: 'gw-register',
+      service: o.service,
+      backend: 'cloudmap',
+      serviceId: cm.serviceId,
+    });
     this.#life = new Lifecycle(o, this.#log, {
       registerOnce: () => this.#registerOnce(),
       retryable: (error) => !(error instanceof GwSdkError) && !FATAL.has(error.name),
@@ -95,9 +110,14 @@ export class CloudMapRegistration implements Registration {
         const why = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
         if (err instanceof GwSdkError) return err;
         if (errName(err) === 'ServiceNotFound') {
-          return new GwSdkError('GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE', `gw register(): Cloud Map service ${this.#serviceId} does not exist (${why}); check cloudMap.serviceId (GW_CLOUDMAP_SERVICE_ID) and the region`);
+          return new GwSdkError(
+            'GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE',
+            `gw register(): Cloud Map service ${this.#serviceId} does not exist (${why}); check cloudMap.serviceId (GW_CLOUDMAP_SERVICE_ID) and the region`,
+          );
         }
-        return new Error(`gw register(): could not register ${o.service} in Cloud Map service ${this.#serviceId}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${why}`);
+        return new Error(
+          `gw register(): could not register ${o.service} in Cloud Map service ${this.#serviceId}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${why}`,
+        );
       },
       registered: () => {
         this.#log.info({ target: this.target, instanceId: this.instanceId, deployment: this.deployment }, 'registered');
@@ -143,7 +163,11 @@ export class CloudMapRegistration implements Registration {
     if (o.routes.length > 0) a[CLOUD_MAP_ATTR.routes] = (o.routes as string[]).join(',');
     if (o.tags.length > 0) a[CLOUD_MAP_ATTR.tags] = o.tags.join(',');
     for (const [k, v] of Object.entries(a)) {
-      if (v.length > CLOUD_MAP_ATTR_MAX) throw new GwSdkError('GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE', `gw register(): Cloud Map attribute ${k} is ${v.length} characters, over the ${CLOUD_MAP_ATTR_MAX} allowed`);
+      if (v.length > CLOUD_MAP_ATTR_MAX)
+        throw new GwSdkError(
+          'GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE',
+          `gw register(): Cloud Map attribute ${k} is ${v.length} characters, over the ${CLOUD_MAP_ATTR_MAX} allowed`,
+        );
     }
     return a;
   }
@@ -152,7 +176,11 @@ export class CloudMapRegistration implements Registration {
     const o = this.#o;
     this.#identity ??= await detectIdentity(o);
     const id = this.#identity;
-    if (!isIPv4(id.host)) throw new GwSdkError('GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE', `gw register(): Cloud Map needs an IPv4 address (AWS_INSTANCE_IPV4), got host "${id.host}"; set the host option or GW_HOST`);
+    if (!isIPv4(id.host))
+      throw new GwSdkError(
+        'GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE',
+        `gw register(): Cloud Map needs an IPv4 address (AWS_INSTANCE_IPV4), got host "${id.host}"; set the host option or GW_HOST`,
+      );
     await this.#put(id, this.#life.abort.signal);
     this.target = `${id.host}:${o.port}`;
     // registering again resets a custom health check to HEALTHY: keep a marked-down instance down
@@ -161,7 +189,14 @@ export class CloudMapRegistration implements Registration {
 
   /** RegisterInstance: creates the instance, or replaces its attributes (an upsert). */
   async #put(id: Identity, abortSignal?: AbortSignal): Promise<void> {
-    await this.#client.send(new RegisterInstanceCommand({ ServiceId: this.#serviceId, InstanceId: cloudMapInstanceId(id.instanceId), Attributes: this.#attributes(id) }), { abortSignal });
+    await this.#client.send(
+      new RegisterInstanceCommand({
+        ServiceId: this.#serviceId,
+        InstanceId: cloudMapInstanceId(id.instanceId),
+        Attributes: this.#attributes(id),
+      }),
+      { abortSignal },
+    );
   }
 
   /**
@@ -173,7 +208,13 @@ export class CloudMapRegistration implements Registration {
     if (this.#customHealth === false || !this.#identity) return false;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#client.send(new UpdateInstanceCustomHealthStatusCommand({ ServiceId: this.#serviceId, InstanceId: cloudMapInstanceId(this.#identity.instanceId), Status: status }));
+        await this.#client.send(
+          new UpdateInstanceCustomHealthStatusCommand({
+            ServiceId: this.#serviceId,
+            InstanceId: cloudMapInstanceId(this.#identity.instanceId),
+            Status: status,
+          }),
+        );
         this.#customHealth = true;
         return true;
       } catch (err) {
@@ -192,7 +233,10 @@ export class CloudMapRegistration implements Registration {
   async #check(): Promise<void> {
     if (this.state !== 'registered' || !this.#identity) return;
     try {
-      await this.#client.send(new GetInstanceCommand({ ServiceId: this.#serviceId, InstanceId: cloudMapInstanceId(this.#identity.instanceId) }), { abortSignal: this.#life.abort.signal });
+      await this.#client.send(
+        new GetInstanceCommand({ ServiceId: this.#serviceId, InstanceId: cloudMapInstanceId(this.#identity.instanceId) }),
+        { abortSignal: this.#life.abort.signal },
+      );
     } catch (err) {
       if (errName(err) !== 'InstanceNotFound') {
         this.#log.warn({ err: (err as Error).message }, 'keep-alive check failed; will retry');
@@ -253,9 +297,13 @@ export class CloudMapRegistration implements Registration {
     this.state = 'draining';
     this.available = false;
     // a failed health update still deregisters: the instance is leaving either way
-    await this.#drainFor(this.#o.drainTimeout, markDown).catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, 'drain failed; deregistering anyway'));
+    await this.#drainFor(this.#o.drainTimeout, markDown).catch((err: unknown) =>
+      this.#log.warn({ err: (err as Error).message }, 'drain failed; deregistering anyway'),
+    );
     try {
-      await this.#client.send(new DeregisterInstanceCommand({ ServiceId: this.#serviceId, InstanceId: cloudMapInstanceId(this.#identity.instanceId) }));
+      await this.#client.send(
+        new DeregisterInstanceCommand({ ServiceId: this.#serviceId, InstanceId: cloudMapInstanceId(this.#identity.instanceId) }),
+      );
     } catch (err) {
       if (errName(err) !== 'InstanceNotFound') throw err;
     }

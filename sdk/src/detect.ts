@@ -38,11 +38,14 @@ function firstIPv4(): string | undefined {
   return undefined;
 }
 
-export async function detectIdentity(opts: { host?: string | undefined; instanceId?: string | undefined; deployment?: string | undefined }, env: NodeJS.ProcessEnv = process.env): Promise<Identity> {
+export async function detectIdentity(
+  opts: { host?: string | undefined; instanceId?: string | undefined; deployment?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Identity> {
   const task = await ecsTask(env);
   const ecsIp = task?.Containers?.flatMap((c) => c.Networks ?? []).find((n) => (n.IPv4Addresses?.length ?? 0) > 0)?.IPv4Addresses?.[0];
   const host = opts.host ?? ecsIp ?? firstIPv4();
-  if (!host) throw new Error('gw register(): cannot detect this instance\'s address; set the `host` option or GW_HOST');
+  if (!host) throw new Error("gw register(): cannot detect this instance's address; set the `host` option or GW_HOST");
   return {
     host,
     instanceId: opts.instanceId ?? task?.TaskARN ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,

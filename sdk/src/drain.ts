@@ -103,7 +103,9 @@ export async function drainTargets(admin: KongAdmin, o: DrainOptions): Promise<D
   if (!o.skipWeight) {
     const present: string[] = [];
     for (const t of o.targets) {
-      const r = o.mark ? await markDrained(admin, o.upstream, t) : await admin.expect<TargetEntity>([200, 404], 'PATCH', base + enc(t), { weight: 0 });
+      const r = o.mark
+        ? await markDrained(admin, o.upstream, t)
+        : await admin.expect<TargetEntity>([200, 404], 'PATCH', base + enc(t), { weight: 0 });
       if (r.status === 200) {
         present.push(t);
         entities.set(t, r.body);
@@ -119,7 +121,11 @@ export async function drainTargets(admin: KongAdmin, o: DrainOptions): Promise<D
       const health = await upstreamHealth(admin, o.upstream);
       const mine = health.filter((h) => targets.includes(h.target));
       const busy = mine.filter((h) => (h.gw?.active_requests ?? 0) > 0);
-      progress = { targetsLeft: busy.length, inFlight: busy.reduce((a, h) => a + (h.gw?.active_requests ?? 0), 0), elapsedMs: Date.now() - started };
+      progress = {
+        targetsLeft: busy.length,
+        inFlight: busy.reduce((a, h) => a + (h.gw?.active_requests ?? 0), 0),
+        elapsedMs: Date.now() - started,
+      };
       o.onProgress?.(progress);
       if (busy.length === 0) break;
       if (Date.now() >= end || o.signal?.aborted) {
@@ -143,7 +149,12 @@ export async function drainTargets(admin: KongAdmin, o: DrainOptions): Promise<D
   const deregistered: string[] = [];
   if (o.deregister && (drained || o.deregisterOnTimeout)) {
     // the note first: a keep-alive that finds the target gone must already find it
-    if (o.mark) await noteDrainedAway(admin, o.upstream, targets.map((t) => entities.get(t)).filter((e): e is TargetEntity => e !== undefined));
+    if (o.mark)
+      await noteDrainedAway(
+        admin,
+        o.upstream,
+        targets.map((t) => entities.get(t)).filter((e): e is TargetEntity => e !== undefined),
+      );
     for (const t of targets) {
       await admin.expect([204, 404], 'DELETE', base + enc(t));
       deregistered.push(t);
@@ -174,7 +185,10 @@ export async function markDrained(admin: KongAdmin, upstream: string, target: st
   const cur = await admin.expect<TargetEntity>([200, 404], 'GET', path);
   if (cur.status === 404) return cur;
   const tags = cur.body.tags ?? [];
-  return admin.expect<TargetEntity>([200, 404], 'PATCH', path, { weight: 0, tags: tags.includes(TAG.drained) ? tags : [...tags, TAG.drained] });
+  return admin.expect<TargetEntity>([200, 404], 'PATCH', path, {
+    weight: 0,
+    tags: tags.includes(TAG.drained) ? tags : [...tags, TAG.drained],
+  });
 }
 
 function noteOf(t: TargetEntity): string {

@@ -34,7 +34,11 @@ interface Page<T> {
 }
 
 /** Names of upstreams tagged `gw`, following `next`, at most `max`. */
-export async function gwUpstreams(admin: KongAdmin, max = MAX_UPSTREAMS, pageSize = PAGE): Promise<{ names: string[]; truncated: boolean }> {
+export async function gwUpstreams(
+  admin: KongAdmin,
+  max = MAX_UPSTREAMS,
+  pageSize = PAGE,
+): Promise<{ names: string[]; truncated: boolean }> {
   const names: string[] = [];
   let path: string | null = `/upstreams?tags=${TAG.gw}&size=${pageSize}`;
   while (path && names.length < max) {
@@ -52,10 +56,14 @@ export async function gwUpstreams(admin: KongAdmin, max = MAX_UPSTREAMS, pageSiz
  * `instanceId` (tag value as written), in `ownUpstream` or any gw upstream.
  * Returns what was removed.
  */
-export async function removeStaleHolders(admin: KongAdmin, o: { target: string; instanceId: string; ownUpstream: string; log?: Logger; maxUpstreams?: number; pageSize?: number; gw?: boolean }): Promise<StaleHolder[]> {
+export async function removeStaleHolders(
+  admin: KongAdmin,
+  o: { target: string; instanceId: string; ownUpstream: string; log?: Logger; maxUpstreams?: number; pageSize?: number; gw?: boolean },
+): Promise<StaleHolder[]> {
   if (o.gw) return removeStaleHoldersGw(admin, o);
   const { names, truncated } = await gwUpstreams(admin, o.maxUpstreams, o.pageSize);
-  if (truncated) o.log?.warn({ max: o.maxUpstreams ?? MAX_UPSTREAMS }, 'identity guard: more gw upstreams than it searches; the rest are not checked');
+  if (truncated)
+    o.log?.warn({ max: o.maxUpstreams ?? MAX_UPSTREAMS }, 'identity guard: more gw upstreams than it searches; the rest are not checked');
   const upstreams = [o.ownUpstream, ...names.filter((n) => n !== o.ownUpstream)];
   const removed: StaleHolder[] = [];
   let next = 0;
@@ -68,7 +76,10 @@ export async function removeStaleHolders(admin: KongAdmin, o: { target: string; 
       if (r.status !== 200) throw new AdminApiError(r.status, r.body, `GET ${path}`);
       const owner = tagValue(r.body.tags, TAG.instance);
       if (owner === undefined || owner === o.instanceId) continue;
-      o.log?.warn({ upstream: u, target: o.target, stale_owner: owner }, 'removing a stale target left at this address by another instance');
+      o.log?.warn(
+        { upstream: u, target: o.target, stale_owner: owner },
+        'removing a stale target left at this address by another instance',
+      );
       await admin.expect([204, 404], 'DELETE', path);
       removed.push({ upstream: u, target: o.target, instanceId: owner });
     }
@@ -79,12 +90,19 @@ export async function removeStaleHolders(admin: KongAdmin, o: { target: string; 
 
 /** On gw, one `GET /targets?target=host:port` finds every holder (any upstream, gw-tagged or not). */
 async function removeStaleHoldersGw(admin: KongAdmin, o: { target: string; instanceId: string; log?: Logger }): Promise<StaleHolder[]> {
-  const r = await admin.expect<{ data?: { id: string; target: string; tags?: string[] | null; upstream: { id: string } }[] }>([200], 'GET', `/targets?target=${enc(o.target)}`);
+  const r = await admin.expect<{ data?: { id: string; target: string; tags?: string[] | null; upstream: { id: string } }[] }>(
+    [200],
+    'GET',
+    `/targets?target=${enc(o.target)}`,
+  );
   const removed: StaleHolder[] = [];
   for (const t of r.body.data ?? []) {
     const owner = tagValue(t.tags, TAG.instance);
     if (owner === undefined || owner === o.instanceId) continue;
-    o.log?.warn({ upstream: t.upstream.id, target: o.target, stale_owner: owner }, 'removing a stale target left at this address by another instance');
+    o.log?.warn(
+      { upstream: t.upstream.id, target: o.target, stale_owner: owner },
+      'removing a stale target left at this address by another instance',
+    );
     await admin.expect([204, 404], 'DELETE', `/upstreams/${enc(t.upstream.id)}/targets/${enc(t.id)}`);
     removed.push({ upstream: t.upstream.id, target: o.target, instanceId: owner });
   }

@@ -9,7 +9,9 @@ export class AdminApiError extends Error {
     readonly body: unknown,
     what: string,
   ) {
-    super(`${what}: gateway answered ${status}${typeof body === 'object' && body !== null && 'message' in body ? ` (${String((body as { message: unknown }).message)})` : ''}`);
+    super(
+      `${what}: gateway answered ${status}${typeof body === 'object' && body !== null && 'message' in body ? ` (${String((body as { message: unknown }).message)})` : ''}`,
+    );
     this.name = 'AdminApiError';
   }
   /** 5xx and 429 are worth retrying; other 4xx are our mistake. */
@@ -24,11 +26,21 @@ export class KongAdmin {
     readonly token?: string,
   ) {}
 
-  async call<T = Record<string, unknown>>(method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async call<T = Record<string, unknown>>(
+    method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const r = await request(this.url.replace(/\/$/, '') + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const r = await request(this.url.replace(/\/$/, '') + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
     const text = await r.body.text();
     let parsed: unknown = {};
     try {
@@ -40,7 +52,12 @@ export class KongAdmin {
   }
 
   /** Call and throw AdminApiError unless the status is one of `ok`. */
-  async expect<T = Record<string, unknown>>(ok: number[], method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async expect<T = Record<string, unknown>>(
+    ok: number[],
+    method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
     const r = await this.call<T>(method, path, body);
     if (!ok.includes(r.status)) throw new AdminApiError(r.status, r.body, `${method} ${path}`);
     return r;

@@ -82,7 +82,10 @@ export class Lifecycle {
           const base = Math.min(5000, 100 * 2 ** retriesConsumed);
           const jitter = Math.round(Math.random() * base);
           const next = base + jitter;
-          this.#log.warn({ err: error.message, attempt: attemptNumber, next_attempt_ms: next }, `could not register ${this.#o.service}: ${error.message}; retrying, next attempt in ${(next / 1000).toFixed(1)} s`);
+          this.#log.warn(
+            { err: error.message, attempt: attemptNumber, next_attempt_ms: next },
+            `could not register ${this.#o.service}: ${error.message}; retrying, next attempt in ${(next / 1000).toFixed(1)} s`,
+          );
           await sleep(jitter, signal);
         },
       });
@@ -120,7 +123,9 @@ export class Lifecycle {
     }
     const o = this.#o;
     const bounded = new Promise<void>((resolve) => setTimeout(resolve, o.shutdownTimeout).unref());
-    await Promise.race([this.#steps.drainAndDeregister(), bounded]).catch((err: unknown) => this.#log.error({ err: (err as Error).message }, 'deregistration failed'));
+    await Promise.race([this.#steps.drainAndDeregister(), bounded]).catch((err: unknown) =>
+      this.#log.error({ err: (err as Error).message }, 'deregistration failed'),
+    );
     this.#steps.setState('deregistered');
     if (o.onShutdown) await (o.onShutdown as () => unknown)();
   }

@@ -11,7 +11,8 @@ const durationMs = z.number().int().positive();
 /** Kong fields of an entity the SDK declares, minus those it manages itself. */
 const settings = (managed: string[]) =>
   z.record(z.unknown()).superRefine((v, ctx) => {
-    for (const k of managed) if (k in v) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: `set by register() itself; remove it` });
+    for (const k of managed)
+      if (k in v) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k], message: `set by register() itself; remove it` });
   });
 
 export const optionsSchema = z
@@ -44,7 +45,9 @@ export const optionsSchema = z
     /** `rolling`: one upstream for all deployments; `blue-green`: one per deployment, the service switched to the new one (blue-green.ts) */
     mode: z.enum(['rolling', 'blue-green']).default('rolling'),
     /** blue-green: switch to this deployment once its upstream has this many healthy targets, or only by promote() (`manual`) */
-    promoteWhen: z.union([z.literal('manual'), z.object({ healthyTargets: z.number().int().min(1) }).strict()]).default({ healthyTargets: 1 }),
+    promoteWhen: z
+      .union([z.literal('manual'), z.object({ healthyTargets: z.number().int().min(1) }).strict()])
+      .default({ healthyTargets: 1 }),
     /** the issue's name for `promoteWhen: { healthyTargets: n }` (blue-green) */
     minHealthy: z.number().int().min(1).optional(),
     /** Kong upstream fields this deployment declares (algorithm, healthchecks, slots, hash_on...); the newest deployment's win (ownership.ts) */
@@ -56,13 +59,20 @@ export const optionsSchema = z
       .object({
         serviceId: z.string().min(1).max(64),
         /** AWS region (env GW_AWS_REGION, AWS_REGION, AWS_DEFAULT_REGION) */
-        region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region like eu-west-1').optional(),
+        region: z
+          .string()
+          .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region like eu-west-1')
+          .optional(),
         /** endpoint override (tests, VPC endpoints); sets `disableHostPrefix` */
         endpoint: z.string().url().optional(),
         /** keep-alive: how often to check that the instance is still registered (ms) */
         checkInterval: durationMs.default(10_000),
         /** a ServiceDiscoveryClient to use instead of one built from region/endpoint (tests, custom credentials) */
-        client: z.custom<ServiceDiscoveryClient>((v) => typeof v === 'object' && v !== null && typeof (v as ServiceDiscoveryClient).send === 'function').optional(),
+        client: z
+          .custom<ServiceDiscoveryClient>(
+            (v) => typeof v === 'object' && v !== null && typeof (v as ServiceDiscoveryClient).send === 'function',
+          )
+          .optional(),
       })
       .strict()
       .optional(),
@@ -82,7 +92,14 @@ const ENV: Record<string, { key: keyof RegisterOptions; parse: (v: string) => un
   GW_ADMIN_URL: { key: 'adminUrl', parse: String },
   GW_ADMIN_TOKEN: { key: 'adminToken', parse: String },
   GW_SERVICE: { key: 'service', parse: String },
-  GW_ROUTES: { key: 'routes', parse: (v) => v.split(',').map((s) => s.trim()).filter(Boolean) },
+  GW_ROUTES: {
+    key: 'routes',
+    parse: (v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+  },
   GW_UPSTREAM: { key: 'upstream', parse: String },
   GW_PORT: { key: 'port', parse: Number },
   GW_HOST: { key: 'host', parse: String },
@@ -121,7 +138,8 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
   if (backend === 'cloudmap') {
     const cm = merged.cloudMap as Record<string, unknown>;
     if (cm.serviceId === undefined) required.push('cloudMap.serviceId: required with backend cloudmap (or set GW_CLOUDMAP_SERVICE_ID)');
-    if (cm.region === undefined && cm.client === undefined) required.push('cloudMap.region: required with backend cloudmap (or set GW_AWS_REGION / AWS_REGION)');
+    if (cm.region === undefined && cm.client === undefined)
+      required.push('cloudMap.region: required with backend cloudmap (or set GW_AWS_REGION / AWS_REGION)');
   }
   // cross-field rules stay out of the schema so it remains a plain object (gw-agent reads its `shape`)
   const r = optionsSchema
@@ -130,7 +148,11 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minHealthy'], message: 'give either minHealthy or promoteWhen, not both' });
       }
       if (o.mode === 'blue-green' && o.upstream !== undefined) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['upstream'], message: 'cannot be set with mode blue-green (each deployment gets <service>.<deployment>.upstream)' });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['upstream'],
+          message: 'cannot be set with mode blue-green (each deployment gets <service>.<deployment>.upstream)',
+        });
       }
       if (o.backend === 'cloudmap') {
         // what Cloud Map cannot carry is refused, not silently dropped
@@ -140,15 +162,29 @@ export function resolveOptions(input: Partial<RegisterOptions>, env: NodeJS.Proc
         if (o.upstreamSettings) no('upstreamSettings', 'Kong upstream settings need backend kong');
         if (o.serviceSettings) no('serviceSettings', 'Kong service settings need backend kong');
         if (o.routes.some((r) => typeof r !== 'string')) no('routes', 'backend cloudmap takes paths only, not Kong route objects');
-        else if (o.routes.some((r) => (r as string).includes(','))) no('routes', 'backend cloudmap: a path cannot contain a comma (routes are one comma-joined attribute)');
-        else if ((o.routes as string[]).join(',').length > CLOUD_MAP_ATTR_MAX) no('routes', `backend cloudmap: the comma-joined paths exceed Cloud Map's ${CLOUD_MAP_ATTR_MAX}-character attribute limit`);
-        if (o.tags.join(',').length > CLOUD_MAP_ATTR_MAX || o.tags.some((t) => t.includes(','))) no('tags', `backend cloudmap: tags are one comma-joined attribute of at most ${CLOUD_MAP_ATTR_MAX} characters, without commas in a tag`);
-        if (o.deployment !== undefined && o.deployment.length > CLOUD_MAP_ATTR_MAX) no('deployment', `backend cloudmap: at most ${CLOUD_MAP_ATTR_MAX} characters`);
+        else if (o.routes.some((r) => (r as string).includes(',')))
+          no('routes', 'backend cloudmap: a path cannot contain a comma (routes are one comma-joined attribute)');
+        else if ((o.routes as string[]).join(',').length > CLOUD_MAP_ATTR_MAX)
+          no('routes', `backend cloudmap: the comma-joined paths exceed Cloud Map's ${CLOUD_MAP_ATTR_MAX}-character attribute limit`);
+        if (o.tags.join(',').length > CLOUD_MAP_ATTR_MAX || o.tags.some((t) => t.includes(',')))
+          no(
+            'tags',
+            `backend cloudmap: tags are one comma-joined attribute of at most ${CLOUD_MAP_ATTR_MAX} characters, without commas in a tag`,
+          );
+        if (o.deployment !== undefined && o.deployment.length > CLOUD_MAP_ATTR_MAX)
+          no('deployment', `backend cloudmap: at most ${CLOUD_MAP_ATTR_MAX} characters`);
       }
     })
     .safeParse(merged);
   if (!r.success || required.length > 0) {
-    const problems = [...(r.success ? [] : r.error.issues.map((i) => (i.code === 'unrecognized_keys' ? `unknown option(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'options'}: ${i.message}`))), ...required];
+    const problems = [
+      ...(r.success
+        ? []
+        : r.error.issues.map((i) =>
+            i.code === 'unrecognized_keys' ? `unknown option(s) ${i.keys.join(', ')}` : `${i.path.join('.') || 'options'}: ${i.message}`,
+          )),
+      ...required,
+    ];
     throw new Error(`gw register(): invalid options: ${problems.join('; ')}`);
   }
   const upstream = r.data.upstream ?? `${r.data.service}.upstream`;

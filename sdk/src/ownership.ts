@@ -85,11 +85,18 @@ export function resolveStamp(serviceTags: Tags, deployment: string, known: (Stam
 
 /** `existing` tags with our stamp (and `gw`) in place of any other stamp; other tags kept. */
 export function stampTags(existing: Tags, s: Stamp): string[] {
-  return ['gw', ...withoutTags(existing, TAG.gw, TAG.deployment, TAG.deploymentAt), tag(TAG.deployment, s.deployment), tag(TAG.deploymentAt, s.at)];
+  return [
+    'gw',
+    ...withoutTags(existing, TAG.gw, TAG.deployment, TAG.deploymentAt),
+    tag(TAG.deployment, s.deployment),
+    tag(TAG.deploymentAt, s.at),
+  ];
 }
 
 /** `existing` service tags with `s` recorded in the ledger (newest {@link LEDGER_SIZE} kept). */
 export function withLedger(existing: Tags, s: Stamp): string[] {
-  const entries = [...ledger(existing).filter((e) => e.deployment !== s.deployment), s].sort((a, b) => compareStamps(b, a)).slice(0, LEDGER_SIZE);
+  const entries = [...ledger(existing).filter((e) => e.deployment !== s.deployment), s]
+    .sort((a, b) => compareStamps(b, a))
+    .slice(0, LEDGER_SIZE);
   return [...withoutTags(existing, TAG.seen), ...entries.map((e) => `${tag(TAG.seen, e.deployment)}@${e.at}`)];
 }

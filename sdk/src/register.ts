@@ -8,7 +8,15 @@
 import { pino, type Logger } from 'pino';
 import { autoPromote, deploymentUpstream, type AutoPromoteOutcome } from './blue-green.js';
 import { detectIdentity, type Identity } from './detect.js';
-import { detectGateway, drainTargets, isMarkedDrained, wasDrainedAway, type DrainProgress, type DrainResult, type TargetEntity } from './drain.js';
+import {
+  detectGateway,
+  drainTargets,
+  isMarkedDrained,
+  wasDrainedAway,
+  type DrainProgress,
+  type DrainResult,
+  type TargetEntity,
+} from './drain.js';
 import { removeStaleHolders } from './identity-guard.js';
 import { Lifecycle } from './lifecycle.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
@@ -59,7 +67,10 @@ export interface Registration {
 
 /** Route name derived from service and path, so every instance upserts the same route. */
 export function routeName(service: string, path: string): string {
-  const slug = path.replace(/^~/, 're-').replace(/[^A-Za-z0-9._~-]+/g, '-').replace(/^-+|-+$/g, '');
+  const slug = path
+    .replace(/^~/, 're-')
+    .replace(/[^A-Za-z0-9._~-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return `${service}-${slug || 'root'}`;
 }
 
@@ -100,9 +111,15 @@ class RegistrationImpl implements Registration {
     this.#life = new Lifecycle(o, this.#log, {
       registerOnce: () => this.#registerOnce(),
       retryable: (error) => !(error instanceof AdminApiError && !error.retryable),
-      failure: (err, bounded) => new Error(`gw register(): could not register ${o.service}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${err instanceof Error ? err.message : String(err)}`),
+      failure: (err, bounded) =>
+        new Error(
+          `gw register(): could not register ${o.service}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${err instanceof Error ? err.message : String(err)}`,
+        ),
       registered: async () => {
-        this.#log.info({ target: this.target, gateway: this.gateway, upstream: this.#upstream, deployment: this.#stamp?.deployment }, 'registered');
+        this.#log.info(
+          { target: this.target, gateway: this.gateway, upstream: this.#upstream, deployment: this.#stamp?.deployment },
+          'registered',
+        );
         if (o.keepAlive) this.#keepAlive();
         await this.#checkPromotion(Date.now());
       },
@@ -144,9 +161,15 @@ class RegistrationImpl implements Registration {
     // the identity guard reads every gw upstream: run it alongside the writes below, finish it before the target goes in;
     // gw runs it itself, atomically with the target write (gateway/src/admin/identity-guard.ts), so a scoped token suffices
     const target = `${id.host}:${o.port}`;
-    const guard = this.gateway === 'gw' ? Promise.resolve([]) : removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log });
+    const guard =
+      this.gateway === 'gw'
+        ? Promise.resolve([])
+        : removeStaleHolders(this.#admin, { target, instanceId: id.instanceId, ownUpstream: upstream, log: this.#log });
     guard.catch(() => undefined); // awaited below; this only keeps an early throw of the writes from leaving it unhandled
-    const upTags = (existing: Entity | undefined) => [...stampTags(existing?.tags, stamp).filter((t) => !t.startsWith(TAG.service)), tag(TAG.service, o.service)];
+    const upTags = (existing: Entity | undefined) => [
+      ...stampTags(existing?.tags, stamp).filter((t) => !t.startsWith(TAG.service)),
+      tag(TAG.service, o.service),
+    ];
     switch (decide(up, stamp)) {
       case 'create':
         await this.#admin.expect([200, 409], 'PUT', `/upstreams/${enc(upstream)}`, { ...o.upstreamSettings, tags: upTags(undefined) });
@@ -162,7 +185,11 @@ class RegistrationImpl implements Registration {
     switch (decide(svc, stamp)) {
       case 'create':
         // blue-green: the first deployment of a service is live at once
-        await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}`, { ...o.serviceSettings, host: upstream, tags: withLedger(stampTags([], stamp), stamp) });
+        await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}`, {
+          ...o.serviceSettings,
+          host: upstream,
+          tags: withLedger(stampTags([], stamp), stamp),
+        });
         break;
       case 'update': {
         const body: Record<string, unknown> = { ...o.serviceSettings, tags: withLedger(stampTags(svc?.tags, stamp), stamp) };
@@ -178,16 +205,28 @@ class RegistrationImpl implements Registration {
       const declared: Record<string, unknown> = typeof r === 'string' ? { paths: [r] } : { ...r };
       // one name per path, whatever the settings, so deployments that disagree on them write the same route
       const paths = Array.isArray(declared.paths) ? (declared.paths as unknown[]) : [];
-      const name = typeof r === 'string' ? routeName(o.service, r) : typeof declared.name === 'string' ? declared.name : routeName(o.service, typeof paths[0] === 'string' ? paths[0] : JSON.stringify(r));
+      const name =
+        typeof r === 'string'
+          ? routeName(o.service, r)
+          : typeof declared.name === 'string'
+            ? declared.name
+            : routeName(o.service, typeof paths[0] === 'string' ? paths[0] : JSON.stringify(r));
       const existing = await this.#get(`/routes/${enc(name)}`);
       if (decide(existing, stamp) === 'keep') continue;
       takeover?.route(name, paths, existing);
       const own = Array.isArray(declared.tags) ? (declared.tags as string[]) : [];
-      await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}/routes/${enc(name)}`, { ...declared, name, tags: stampTags(own, stamp) });
+      await this.#admin.expect([200], 'PUT', `/services/${enc(o.service)}/routes/${enc(name)}`, {
+        ...declared,
+        name,
+        tags: stampTags(own, stamp),
+      });
     }
     takeover?.report();
     await guard;
-    const body: Record<string, unknown> = { weight: this.available ? o.weight : 0, tags: ['gw', tag(TAG.instance, id.instanceId), tag(TAG.deployment, id.deployment), ...o.tags] };
+    const body: Record<string, unknown> = {
+      weight: this.available ? o.weight : 0,
+      tags: ['gw', tag(TAG.instance, id.instanceId), tag(TAG.deployment, id.deployment), ...o.tags],
+    };
     if (this.gateway === 'gw' && o.lease) body.ttl = o.ttl;
     const t = await this.#admin.expect<TargetEntity>([200], 'PUT', `/upstreams/${enc(upstream)}/targets/${enc(target)}`, body);
     this.target = t.body.target;
@@ -199,7 +238,11 @@ class RegistrationImpl implements Registration {
    * (no deployment stamp): its host, its declared settings, and the routes
    * it adds or rewrites. report() logs them as one warning.
    */
-  async #takeover(svc: Entity, upstream: string, up: Entity | undefined): Promise<{ route(name: string, paths: unknown[], existing: Entity | undefined): void; report(): void }> {
+  async #takeover(
+    svc: Entity,
+    upstream: string,
+    up: Entity | undefined,
+  ): Promise<{ route(name: string, paths: unknown[], existing: Entity | undefined): void; report(): void }> {
     const o = this.#o;
     const changes: string[] = [];
     let hint: string | undefined;
@@ -207,15 +250,23 @@ class RegistrationImpl implements Registration {
       changes.push(`service host ${String(svc.host)} → ${upstream}`);
       // the hand-made host names an upstream: say how to keep it
       // (a plain call: a registration token may not read another upstream, and a hint is not worth failing for)
-      if (typeof svc.host === 'string' && o.upstream === `${o.service}.upstream` && (await this.#admin.call('GET', `/upstreams/${enc(svc.host)}`)).status === 200) {
+      if (
+        typeof svc.host === 'string' &&
+        o.upstream === `${o.service}.upstream` &&
+        (await this.#admin.call('GET', `/upstreams/${enc(svc.host)}`)).status === 200
+      ) {
         hint = `to keep using upstream ${svc.host}, register with upstream: '${svc.host}' (gw-agent run --upstream ${svc.host}, env GW_UPSTREAM)`;
       }
     }
     for (const [k, v] of Object.entries(o.serviceSettings ?? {})) {
-      if (JSON.stringify(svc[k]) !== JSON.stringify(v)) changes.push(`service ${k} ${JSON.stringify(svc[k] ?? null)} → ${JSON.stringify(v)}`);
+      if (JSON.stringify(svc[k]) !== JSON.stringify(v))
+        changes.push(`service ${k} ${JSON.stringify(svc[k] ?? null)} → ${JSON.stringify(v)}`);
     }
     if (!up) changes.push(`created upstream ${upstream}`);
-    else if (!stampOf(up.tags)) changes.push(`adopted the hand-made upstream ${upstream} (tagged gw${o.upstreamSettings ? `, settings ${Object.keys(o.upstreamSettings).join(', ')}` : ''})`);
+    else if (!stampOf(up.tags))
+      changes.push(
+        `adopted the hand-made upstream ${upstream} (tagged gw${o.upstreamSettings ? `, settings ${Object.keys(o.upstreamSettings).join(', ')}` : ''})`,
+      );
     // the service's routes as they were, to name those that already serve a path register() adds a route for
     const r = await this.#admin.call<{ data?: Entity[] }>('GET', `/services/${enc(o.service)}/routes`);
     const before = r.status === 200 ? (r.body.data ?? []) : [];
@@ -226,12 +277,19 @@ class RegistrationImpl implements Registration {
           if (!stampOf(existing.tags)) changes.push(`rewrote the hand-made route ${name}`);
           return;
         }
-        const same = before.filter((x) => x.name !== name && (x.paths ?? []).some((p) => list.includes(p))).map((x) => x.name ?? '(unnamed)');
-        changes.push(`added route ${name} (${list.join(', ')})${same.length ? `; route ${same.join(', ')} of the service already has ${same.length === 1 ? 'that path' : 'those paths'}` : ''}`);
+        const same = before
+          .filter((x) => x.name !== name && (x.paths ?? []).some((p) => list.includes(p)))
+          .map((x) => x.name ?? '(unnamed)');
+        changes.push(
+          `added route ${name} (${list.join(', ')})${same.length ? `; route ${same.join(', ')} of the service already has ${same.length === 1 ? 'that path' : 'those paths'}` : ''}`,
+        );
       },
       report: () => {
         if (changes.length === 0) return;
-        this.#log.warn({ service: o.service, changes, ...(hint ? { hint } : {}) }, `took over the hand-made service ${o.service}: ${changes.join('; ')}${hint ? `; ${hint}` : ''}`);
+        this.#log.warn(
+          { service: o.service, changes, ...(hint ? { hint } : {}) },
+          `took over the hand-made service ${o.service}: ${changes.join('; ')}${hint ? `; ${hint}` : ''}`,
+        );
       },
     };
   }
@@ -254,7 +312,13 @@ class RegistrationImpl implements Registration {
     const o = this.#o;
     if (o.mode !== 'blue-green' || o.promoteWhen === 'manual' || !this.#stamp || this.state !== 'registered') return;
     try {
-      this.promotion = await autoPromote(this.#admin, { service: o.service, upstream: this.#upstream, stamp: this.#stamp, healthyTargets: o.promoteWhen.healthyTargets, log: this.#log });
+      this.promotion = await autoPromote(this.#admin, {
+        service: o.service,
+        upstream: this.#upstream,
+        stamp: this.#stamp,
+        healthyTargets: o.promoteWhen.healthyTargets,
+        log: this.#log,
+      });
     } catch (err) {
       this.#log.warn({ err: (err as Error).message }, 'blue-green: promotion check failed; will retry');
       this.promotion = 'waiting';
@@ -279,7 +343,10 @@ class RegistrationImpl implements Registration {
     if ((this.state !== 'registered' && this.state !== 'drained') || !this.target || this.#gone) return;
     const path = this.#targetPath();
     try {
-      const r = this.gateway === 'gw' && this.#o.lease ? await this.#admin.call<TargetEntity>('POST', `${path}/heartbeat`) : await this.#admin.call<TargetEntity>('GET', path);
+      const r =
+        this.gateway === 'gw' && this.#o.lease
+          ? await this.#admin.call<TargetEntity>('POST', `${path}/heartbeat`)
+          : await this.#admin.call<TargetEntity>('GET', path);
       if (this.#life.closing) return;
       if (r.status === 200 && this.state === 'registered' && isMarkedDrained(r.body)) this.#operatorDrained(false);
       if (r.status !== 404) return;
@@ -304,9 +371,15 @@ class RegistrationImpl implements Registration {
     if (gone && !this.#gone) {
       this.#gone = true;
       clearInterval(this.#timer); // nothing left to renew
-      this.#log.warn({ target: this.target }, 'an operator drained and deregistered this target; it stays out of the gateway until this process restarts');
+      this.#log.warn(
+        { target: this.target },
+        'an operator drained and deregistered this target; it stays out of the gateway until this process restarts',
+      );
     } else if (first) {
-      this.#log.warn({ target: this.target }, 'an operator drained this target (weight 0, tag gw-drained); it stays drained until this process restarts (the lease is still renewed)');
+      this.#log.warn(
+        { target: this.target },
+        'an operator drained this target (weight 0, tag gw-drained); it stays drained until this process restarts (the lease is still renewed)',
+      );
     }
   }
 
@@ -351,10 +424,24 @@ class RegistrationImpl implements Registration {
     this.available = false;
     this.#log.info({ target: this.target }, 'draining');
     // a timed-out drain still deregisters: the instance is leaving either way
-    const r = await drainTargets(this.#admin, { upstream: this.#upstream, targets: [this.target], gateway: this.gateway ?? 'kong', timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true });
+    const r = await drainTargets(this.#admin, {
+      upstream: this.#upstream,
+      targets: [this.target],
+      gateway: this.gateway ?? 'kong',
+      timeoutMs: o.drainTimeout,
+      delayMs: o.drainDelay,
+      deregister: true,
+      deregisterOnTimeout: true,
+    });
     if (!r.drained && r.deregistered.length > 0) {
-      const what = this.gateway === 'gw' ? `with ${r.inFlight} request${r.inFlight === 1 ? '' : 's'} still in flight` : `before the drain delay (${o.drainDelay} ms) was over`;
-      this.#log.warn({ target: this.target, in_flight: r.inFlight, drain_timeout_ms: o.drainTimeout }, `drain timed out after ${o.drainTimeout} ms ${what}; deregistering anyway (those requests may fail)`);
+      const what =
+        this.gateway === 'gw'
+          ? `with ${r.inFlight} request${r.inFlight === 1 ? '' : 's'} still in flight`
+          : `before the drain delay (${o.drainDelay} ms) was over`;
+      this.#log.warn(
+        { target: this.target, in_flight: r.inFlight, drain_timeout_ms: o.drainTimeout },
+        `drain timed out after ${o.drainTimeout} ms ${what}; deregistering anyway (those requests may fail)`,
+      );
     }
     this.#log.info({ target: this.target }, 'deregistered');
   }
@@ -373,7 +460,10 @@ export async function register(options: Partial<RegisterOptions>): Promise<Regis
   const o = resolveOptions(options);
   const onShutdown = o.onShutdown ?? (() => process.exit(0));
   // loaded on demand: the AWS SDK adds ~80 ms to every start-up that does not use it
-  const reg = o.backend === 'cloudmap' ? new (await import('./cloud-map.js')).CloudMapRegistration({ ...o, onShutdown }) : new RegistrationImpl({ ...o, onShutdown });
+  const reg =
+    o.backend === 'cloudmap'
+      ? new (await import('./cloud-map.js')).CloudMapRegistration({ ...o, onShutdown })
+      : new RegistrationImpl({ ...o, onShutdown });
   if (o.handleSignals) reg.installSignals();
   if (o.background) {
     // keeps trying until registered or closed; failures are logged, the app keeps serving

@@ -55,14 +55,19 @@ function unwrap(s: z.ZodTypeAny): z.ZodTypeAny {
 }
 
 const names = fc.constantFrom('s0', 's1', 's2', 'u0', 'u1', 'r0', 'r1', 'a.b', 'x');
-const plainString = fc.oneof(names, fc.constantFrom('127.0.0.1:80', '127.0.0.2', 'localhost:0', '[::1]:8080', 'host.test', '/api', 'http', 'https', 'GET', '*.example.com'), fc.string({ maxLength: 12 }));
+const plainString = fc.oneof(
+  names,
+  fc.constantFrom('127.0.0.1:80', '127.0.0.2', 'localhost:0', '[::1]:8080', 'host.test', '/api', 'http', 'https', 'GET', '*.example.com'),
+  fc.string({ maxLength: 12 }),
+);
 
 /** A value shaped like `schema` (often valid, sometimes not: constraints are not modelled), or junk. */
 function near(schema: z.ZodTypeAny, depth = 0): fc.Arbitrary<unknown> {
   const t = unwrap(schema);
   const shaped = ((): fc.Arbitrary<unknown> => {
     if (t instanceof z.ZodString) return plainString;
-    if (t instanceof z.ZodNumber) return fc.oneof(fc.integer({ min: -2, max: 70_000 }), fc.constantFrom(0, 1, 5, 10, 30, 100, 1000, 65535, 86400, 0.5));
+    if (t instanceof z.ZodNumber)
+      return fc.oneof(fc.integer({ min: -2, max: 70_000 }), fc.constantFrom(0, 1, 5, 10, 30, 100, 1000, 65535, 86400, 0.5));
     if (t instanceof z.ZodBoolean) return fc.boolean();
     if (t instanceof z.ZodEnum) return fc.constantFrom(...(t.options as string[]));
     if (t instanceof z.ZodLiteral) return fc.constant(t.value as unknown);
@@ -70,7 +75,8 @@ function near(schema: z.ZodTypeAny, depth = 0): fc.Arbitrary<unknown> {
     if (depth > 4) return junk;
     if (t instanceof z.ZodArray) return fc.array(near(t.element as z.ZodTypeAny, depth + 1), { maxLength: 4 });
     if (t instanceof z.ZodSet) return fc.array(near(t._def.valueType as z.ZodTypeAny, depth + 1), { maxLength: 4 });
-    if (t instanceof z.ZodRecord) return fc.dictionary(fc.string({ maxLength: 6 }), near(t.valueSchema as z.ZodTypeAny, depth + 1), { maxKeys: 3 });
+    if (t instanceof z.ZodRecord)
+      return fc.dictionary(fc.string({ maxLength: 6 }), near(t.valueSchema as z.ZodTypeAny, depth + 1), { maxKeys: 3 });
     if (t instanceof z.ZodObject) return body(t as z.ZodObject<z.ZodRawShape>, depth + 1);
     return junk;
   })();
@@ -85,7 +91,12 @@ function body(schema: z.ZodObject<z.ZodRawShape>, depth = 0): fc.Arbitrary<Recor
   const fields = fc
     .subarray([...keys, 'id', 'created_at'], { maxLength: depth === 0 ? 3 : 2 })
     .chain((ks) => fc.record(Object.fromEntries(ks.map((k) => [k, near(shape[k]!, depth)]))) as fc.Arbitrary<Record<string, unknown>>);
-  const extra = fc.option(fc.dictionary(fc.constantFrom('extra', '__proto__', 'constructor', 'gw', 'ttl', 'upstream', 'service', 'url', 'plugins'), junk, { maxKeys: 2 }), { freq: 4 });
+  const extra = fc.option(
+    fc.dictionary(fc.constantFrom('extra', '__proto__', 'constructor', 'gw', 'ttl', 'upstream', 'service', 'url', 'plugins'), junk, {
+      maxKeys: 2,
+    }),
+    { freq: 4 },
+  );
   return fc.tuple(fields, extra).map(([f, e]) => (e ? { ...f, ...JSON.parse(JSON.stringify(e)) } : f) as Record<string, unknown>);
 }
 
@@ -114,8 +125,22 @@ const upstreamBody = body(objectOf(upstreamSchema));
 const targetBody = body(objectOf(targetSchema));
 /** a body that is not an object, or not JSON, or of another type */
 const rawBody = fc.oneof(
-  fc.constantFrom('123', 'true', 'null', '"x"', '[]', '[{}]', '{', '{"a":', '', ' ', '{"__proto__":{"x":1}}').map((raw) => ({ raw, type: 'application/json' })),
-  fc.tuple(fc.string({ maxLength: 40 }), fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=b', 'multipart/form-data', 'application/xml', 'invalid')).map(([raw, type]) => ({ raw, type })),
+  fc
+    .constantFrom('123', 'true', 'null', '"x"', '[]', '[{}]', '{', '{"a":', '', ' ', '{"__proto__":{"x":1}}')
+    .map((raw) => ({ raw, type: 'application/json' })),
+  fc
+    .tuple(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom(
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data; boundary=b',
+        'multipart/form-data',
+        'application/xml',
+        'invalid',
+      ),
+    )
+    .map(([raw, type]) => ({ raw, type })),
 );
 
 const request: fc.Arbitrary<Req> = fc.oneof(
@@ -126,16 +151,27 @@ const request: fc.Arbitrary<Req> = fc.oneof(
   fc.tuple(fc.constantFrom('PUT', 'PATCH'), rt, routeBody).map(([m, r, b]) => ({ method: m, path: `/routes/${r}`, body: b })),
   fc.tuple(fc.constantFrom('PUT', 'PATCH'), ups, upstreamBody).map(([m, u, b]) => ({ method: m, path: `/upstreams/${u}`, body: b })),
   upstreamBody.map((b) => ({ method: 'POST', path: '/upstreams', body: b })),
-  fc.tuple(fc.constantFrom('PUT', 'PATCH'), ups, tgt, targetBody).map(([m, u, t, b]) => ({ method: m, path: `/upstreams/${u}/targets/${t}`, body: b })),
+  fc
+    .tuple(fc.constantFrom('PUT', 'PATCH'), ups, tgt, targetBody)
+    .map(([m, u, t, b]) => ({ method: m, path: `/upstreams/${u}/targets/${t}`, body: b })),
   fc.tuple(ups, targetBody).map(([u, b]) => ({ method: 'POST', path: `/upstreams/${u}/targets`, body: b })),
-  fc.tuple(fc.constantFrom('PUT', 'PATCH', 'POST'), fc.constantFrom('/services/s0', '/upstreams/u0', '/upstreams/u0/targets/127.0.0.1:80', '/services'), rawBody).map(([m, p, r]) => ({ method: m, path: p, ...r })),
-  fc.tuple(fc.constantFrom('/services/', '/routes/', '/upstreams/'), fc.constantFrom('s0', 'r0', 'u1', 'u2')).map(([p, k]) => ({ method: 'DELETE', path: p + k })),
+  fc
+    .tuple(
+      fc.constantFrom('PUT', 'PATCH', 'POST'),
+      fc.constantFrom('/services/s0', '/upstreams/u0', '/upstreams/u0/targets/127.0.0.1:80', '/services'),
+      rawBody,
+    )
+    .map(([m, p, r]) => ({ method: m, path: p, ...r })),
+  fc
+    .tuple(fc.constantFrom('/services/', '/routes/', '/upstreams/'), fc.constantFrom('s0', 'r0', 'u1', 'u2'))
+    .map(([p, k]) => ({ method: 'DELETE', path: p + k })),
   fc.tuple(ups, tgt).map(([u, t]) => ({ method: 'DELETE', path: `/upstreams/${u}/targets/${t}` })),
 );
 
 function invariants(store: Store): void {
   for (const t of store.all('targets')) assert.ok(store.get('upstreams', t.upstream.id), `target ${t.target} points at a missing upstream`);
-  for (const r of store.all('routes')) if (r.service) assert.ok(store.get('services', r.service.id), `route ${r.id} points at a missing service`);
+  for (const r of store.all('routes'))
+    if (r.service) assert.ok(store.get('services', r.service.id), `route ${r.id} points at a missing service`);
   for (const kind of ['services', 'routes', 'upstreams'] as const) {
     const seen = new Set<string>();
     for (const e of store.all(kind)) {
@@ -152,7 +188,10 @@ function invariants(store: Store): void {
   }
 }
 
-const dump = (store: Store) => Object.fromEntries((['services', 'routes', 'upstreams', 'targets'] as const).map((k) => [k, [...store.all(k)].sort((a, b) => a.id.localeCompare(b.id))]));
+const dump = (store: Store) =>
+  Object.fromEntries(
+    (['services', 'routes', 'upstreams', 'targets'] as const).map((k) => [k, [...store.all(k)].sort((a, b) => a.id.localeCompare(b.id))]),
+  );
 
 test(`Admin API fuzz: ${RUNS} generated requests, no 5xx, invariants hold, state survives a restart`, { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'gw-fuzz-'));
@@ -189,7 +228,9 @@ test(`Admin API fuzz: ${RUNS} generated requests, no 5xx, invariants hold, state
   const status = await pool.request({ method: 'GET', path: '/status' });
   assert.equal(status.statusCode, 200, 'still serving');
   await status.body.dump();
-  t.diagnostic(`seed ${SEED}: ${sent} requests in ${Date.now() - started} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}; entities ${JSON.stringify(Object.fromEntries(Object.entries(dump(gw.store)).map(([k, v]) => [k, v.length])))}`);
+  t.diagnostic(
+    `seed ${SEED}: ${sent} requests in ${Date.now() - started} ms; statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}; entities ${JSON.stringify(Object.fromEntries(Object.entries(dump(gw.store)).map(([k, v]) => [k, v.length])))}`,
+  );
   assert.ok(sent >= RUNS, `${sent} requests`);
   await pool.close();
   await gw.close(0);

@@ -61,7 +61,15 @@ class ApiError extends Error {
 
 const INSTANCE_ID = /^[0-9a-zA-Z_/:.@-]+$/;
 const RESERVED_PREFIX = 'AWS_';
-const AWS_ATTRS = new Set(['AWS_ALIAS_DNS_NAME', 'AWS_EC2_INSTANCE_ID', 'AWS_INIT_HEALTH_STATUS', 'AWS_INSTANCE_CNAME', 'AWS_INSTANCE_IPV4', 'AWS_INSTANCE_IPV6', 'AWS_INSTANCE_PORT']);
+const AWS_ATTRS = new Set([
+  'AWS_ALIAS_DNS_NAME',
+  'AWS_EC2_INSTANCE_ID',
+  'AWS_INIT_HEALTH_STATUS',
+  'AWS_INSTANCE_CNAME',
+  'AWS_INSTANCE_IPV4',
+  'AWS_INSTANCE_IPV6',
+  'AWS_INSTANCE_PORT',
+]);
 
 export async function startCloudMapServer(): Promise<CloudMapServer> {
   const services = new Map<string, FakeService>();
@@ -77,7 +85,8 @@ export async function startCloudMapServer(): Promise<CloudMapServer> {
   };
   const instanceIdOf = (body: Record<string, unknown>): string => {
     const id = body.InstanceId;
-    if (typeof id !== 'string' || id.length === 0 || id.length > 64 || !INSTANCE_ID.test(id)) throw new ApiError('InvalidInput', `InstanceId must be 1 to 64 characters of [0-9a-zA-Z_/:.@-], got ${JSON.stringify(id)}`);
+    if (typeof id !== 'string' || id.length === 0 || id.length > 64 || !INSTANCE_ID.test(id))
+      throw new ApiError('InvalidInput', `InstanceId must be 1 to 64 characters of [0-9a-zA-Z_/:.@-], got ${JSON.stringify(id)}`);
     return id;
   };
   const instance = (s: FakeService, body: Record<string, unknown>): FakeInstance => {
@@ -97,15 +106,23 @@ export async function startCloudMapServer(): Promise<CloudMapServer> {
       if (entries.length > 30) throw new ApiError('InvalidInput', 'at most 30 attributes');
       for (const [k, v] of entries) {
         if (k.length > 255) throw new ApiError('InvalidInput', `attribute key over 255 characters: ${k.slice(0, 20)}…`);
-        if (typeof v !== 'string' || v.length > 1024) throw new ApiError('InvalidInput', `attribute ${k}: a string of at most 1024 characters`);
+        if (typeof v !== 'string' || v.length > 1024)
+          throw new ApiError('InvalidInput', `attribute ${k}: a string of at most 1024 characters`);
         if (k.startsWith(RESERVED_PREFIX) && !AWS_ATTRS.has(k)) throw new ApiError('InvalidInput', `reserved attribute key ${k}`);
       }
       const a = attrs as Record<string, string>;
-      if (a.AWS_INSTANCE_IPV4 !== undefined && !/^(\d{1,3}\.){3}\d{1,3}$/.test(a.AWS_INSTANCE_IPV4)) throw new ApiError('InvalidInput', `AWS_INSTANCE_IPV4: not an IPv4 address: ${a.AWS_INSTANCE_IPV4}`);
-      if (a.AWS_INSTANCE_PORT !== undefined && !/^\d{1,5}$/.test(a.AWS_INSTANCE_PORT)) throw new ApiError('InvalidInput', `AWS_INSTANCE_PORT: not a port: ${a.AWS_INSTANCE_PORT}`);
+      if (a.AWS_INSTANCE_IPV4 !== undefined && !/^(\d{1,3}\.){3}\d{1,3}$/.test(a.AWS_INSTANCE_IPV4))
+        throw new ApiError('InvalidInput', `AWS_INSTANCE_IPV4: not an IPv4 address: ${a.AWS_INSTANCE_IPV4}`);
+      if (a.AWS_INSTANCE_PORT !== undefined && !/^\d{1,5}$/.test(a.AWS_INSTANCE_PORT))
+        throw new ApiError('InvalidInput', `AWS_INSTANCE_PORT: not a port: ${a.AWS_INSTANCE_PORT}`);
       // like Cloud Map: registering an existing instance replaces it (and resets its custom health)
       const init = a.AWS_INIT_HEALTH_STATUS === 'UNHEALTHY' ? 'UNHEALTHY' : 'HEALTHY';
-      s.instances.set(id, { id, attributes: { ...a }, creatorRequestId: typeof body.CreatorRequestId === 'string' ? body.CreatorRequestId : undefined, health: s.customHealth ? init : undefined });
+      s.instances.set(id, {
+        id,
+        attributes: { ...a },
+        creatorRequestId: typeof body.CreatorRequestId === 'string' ? body.CreatorRequestId : undefined,
+        health: s.customHealth ? init : undefined,
+      });
       return { OperationId: operationId() };
     },
     DeregisterInstance(body) {
@@ -125,7 +142,8 @@ export async function startCloudMapServer(): Promise<CloudMapServer> {
     UpdateInstanceCustomHealthStatus(body) {
       const s = service(body);
       const i = instance(s, body);
-      if (!s.customHealth) throw new ApiError('CustomHealthNotFound', `The service ${String(body.ServiceId)} has no custom health check configuration`);
+      if (!s.customHealth)
+        throw new ApiError('CustomHealthNotFound', `The service ${String(body.ServiceId)} has no custom health check configuration`);
       if (body.Status !== 'HEALTHY' && body.Status !== 'UNHEALTHY') throw new ApiError('InvalidInput', 'Status: HEALTHY or UNHEALTHY');
       i.health = body.Status;
       return {};
@@ -142,13 +160,19 @@ export async function startCloudMapServer(): Promise<CloudMapServer> {
     req.on('end', () => {
       const reply = (status: number, body: Record<string, unknown>): void => {
         const text = JSON.stringify(body);
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': operationId() });
+        res.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'content-length': Buffer.byteLength(text),
+          'x-amzn-requestid': operationId(),
+        });
         res.end(text);
       };
       try {
         const target = String(req.headers['x-amz-target'] ?? '');
-        if (req.method !== 'POST' || req.url !== '/' || !target.startsWith(TARGET_PREFIX)) throw new ApiError('UnknownOperationException', `expected POST / with X-Amz-Target ${TARGET_PREFIX}<Operation>`);
-        if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
+        if (req.method !== 'POST' || req.url !== '/' || !target.startsWith(TARGET_PREFIX))
+          throw new ApiError('UnknownOperationException', `expected POST / with X-Amz-Target ${TARGET_PREFIX}<Operation>`);
+        if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 '))
+          throw new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403);
         const operation = target.slice(TARGET_PREFIX.length);
         let body: Record<string, unknown>;
         try {

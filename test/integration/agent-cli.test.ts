@@ -42,9 +42,23 @@ test('gw-agent register is one-shot (no lease unless --ttl, the process exits); 
   const gw = await startTestGateway();
   t.after(() => gw.close(0));
   const base = ['--admin-url', gw.adminUrl, '--service', 'users', '--host', '127.0.0.1'];
-  const r = await runAgent(['register', ...base, '--route', '/users', '--port', '4001', '--deployment', 'users:7', '--instance-id', 'arn:aws:ecs:task/abc']);
+  const r = await runAgent([
+    'register',
+    ...base,
+    '--route',
+    '/users',
+    '--port',
+    '4001',
+    '--deployment',
+    'users:7',
+    '--instance-id',
+    'arn:aws:ecs:task/abc',
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stderr, 'gw-agent register: registered 127.0.0.1:4001 in upstream users.upstream of service users (gw, deployment users:7, no lease)\n');
+  assert.equal(
+    r.stderr,
+    'gw-agent register: registered 127.0.0.1:4001 in upstream users.upstream of service users (gw, deployment users:7, no lease)\n',
+  );
   const t1 = (await gw.admin.call<TargetBody>('GET', '/upstreams/users.upstream/targets/127.0.0.1:4001')).body;
   assert.equal(t1.ttl ?? null, null, 'no lease without --ttl');
   assert.ok(t1.tags.includes('gw-deployment:users:7'));
@@ -68,7 +82,16 @@ test('gw-agent register is one-shot (no lease unless --ttl, the process exits); 
   const d2 = await runAgent(['deregister', '--admin-url', gw.adminUrl, '--service', 'users', '--host', '127.0.0.1', '--port', '4001']);
   assert.equal(d2.code, 0);
   assert.match(d2.stderr, /nothing to do: 127\.0\.0\.1:4001 is not in upstream users\.upstream/);
-  const now = await runAgent(['deregister', '--admin-url', gw.adminUrl, '--upstream', 'users.upstream', '--target', '127.0.0.1:4002', '--now']);
+  const now = await runAgent([
+    'deregister',
+    '--admin-url',
+    gw.adminUrl,
+    '--upstream',
+    'users.upstream',
+    '--target',
+    '127.0.0.1:4002',
+    '--now',
+  ]);
   assert.equal(now.code, 0, now.stderr);
   assert.match(now.stderr, /without draining/);
   assert.equal((await gw.admin.call('GET', '/services/users')).status, 200, 'the service stays');
@@ -99,7 +122,12 @@ test('settings: a flag beats its GW_* env twin, which beats the --config file, w
   writeFileSync(typo, `admin-url: ${gw.adminUrl}\nservice: x\nport: 80000\n`);
   const r2 = await runAgent(['register', '--config', typo]);
   assert.equal(r2.code, 2);
-  assert.match(r2.stderr, new RegExp(`--port \\(from --port in --config ${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): expected an integer from 1 to 65535, got "80000"`));
+  assert.match(
+    r2.stderr,
+    new RegExp(
+      `--port \\(from --port in --config ${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): expected an integer from 1 to 65535, got "80000"`,
+    ),
+  );
   const missing = await runAgent(['register', '--config', join(dir, 'nope.yaml')]);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--config .*nope\.yaml: cannot read it \(ENOENT\)/);
@@ -132,11 +160,19 @@ test('gw-agent status: a table of targets (deployment, weight, state, in-flight,
   const lines = s.stdout.trim().split('\n');
   assert.equal(lines[0], 'upstream orders.upstream (gw): 2 targets');
   assert.match(lines[1]!, /^TARGET\s+DEPLOYMENT\s+WEIGHT\s+STATE\s+IN-FLIGHT\s+LEASE-LEFT$/);
-  assert.match(lines[2]!, /^127\.0\.0\.1:5001\s+orders:1\s+100\s+healthy\s+0\s+(4\d|5\d|60)s$/, "lease left: a 60 s ttl read at most a few seconds later on a busy machine");
+  assert.match(
+    lines[2]!,
+    /^127\.0\.0\.1:5001\s+orders:1\s+100\s+healthy\s+0\s+(4\d|5\d|60)s$/,
+    'lease left: a 60 s ttl read at most a few seconds later on a busy machine',
+  );
   assert.match(lines[3]!, /^127\.0\.0\.1:5002\s+orders:2\s+0\s+draining\s+0\s+-$/);
   const j = await runAgent(['status', '--admin-url', gw.adminUrl, '--upstream', 'orders.upstream', '--json']);
   assert.equal(j.code, 0, j.stderr);
-  const body = JSON.parse(j.stdout) as { upstream: string; gateway: string; targets: { target: string; deployment: string; state: string; in_flight: number; lease_left_ms: number | null }[] };
+  const body = JSON.parse(j.stdout) as {
+    upstream: string;
+    gateway: string;
+    targets: { target: string; deployment: string; state: string; in_flight: number; lease_left_ms: number | null }[];
+  };
   assert.equal(body.gateway, 'gw');
   assert.deepEqual(
     body.targets.map((x) => [x.target, x.deployment, x.state, x.in_flight]),
@@ -157,24 +193,52 @@ test('gw-agent reap against a Kong-only gateway removes gw targets unhealthy for
   const base = ['register', '--admin-url', gw.adminUrl, '--service', 'legacy', '--host', '127.0.0.1'];
   for (const p of ['6001', '6002', '6003']) assert.equal((await runAgent([...base, '--port', p])).code, 0);
   // Kong only takes manual health changes on an upstream with a health checker (here: passive checks)
-  assert.equal((await gw.admin.call('PATCH', '/upstreams/legacy.upstream', { healthchecks: { passive: { unhealthy: { http_failures: 3 } } } })).status, 200);
+  assert.equal(
+    (await gw.admin.call('PATCH', '/upstreams/legacy.upstream', { healthchecks: { passive: { unhealthy: { http_failures: 3 } } } })).status,
+    200,
+  );
   // a target someone added by hand (no gw tag) is never reaped
   await gw.admin.call('POST', '/upstreams/legacy.upstream/targets', { target: '127.0.0.1:6009' });
   for (const tg of ['127.0.0.1:6001', '127.0.0.1:6003', '127.0.0.1:6009']) {
     assert.equal((await gw.admin.call('PUT', `/upstreams/legacy.upstream/targets/${tg}/unhealthy`)).status, 204, tg);
   }
-  const list = async () => (await gw.admin.call<{ data: { target: string }[] }>('GET', '/upstreams/legacy.upstream/targets')).body.data.map((x) => x.target).sort();
+  const list = async () =>
+    (await gw.admin.call<{ data: { target: string }[] }>('GET', '/upstreams/legacy.upstream/targets')).body.data
+      .map((x) => x.target)
+      .sort();
 
   const started = Date.now();
-  const r = await runAgent(['reap', '--admin-url', gw.adminUrl, '--service', 'legacy', '--reap-after', '1s', '--interval', '200ms', '--json']);
+  const r = await runAgent([
+    'reap',
+    '--admin-url',
+    gw.adminUrl,
+    '--service',
+    'legacy',
+    '--reap-after',
+    '1s',
+    '--interval',
+    '200ms',
+    '--json',
+  ]);
   const took = Date.now() - started;
   assert.equal(r.code, 0, r.stderr);
   assert.ok(took >= 1000, `waited ${took} ms for --reap-after 1s`);
-  assert.equal(r.stderr, 'gw-agent reap: removed 2 targets of upstream legacy.upstream (unhealthy for 1s): 127.0.0.1:6001, 127.0.0.1:6003\n');
+  assert.equal(
+    r.stderr,
+    'gw-agent reap: removed 2 targets of upstream legacy.upstream (unhealthy for 1s): 127.0.0.1:6001, 127.0.0.1:6003\n',
+  );
   assert.deepEqual(await list(), ['127.0.0.1:6002', '127.0.0.1:6009']);
-  const sweeps = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event: string; reaped: string[] });
+  const sweeps = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { event: string; reaped: string[] });
   assert.ok(sweeps.length >= 3, 'looked several times');
-  assert.deepEqual(sweeps.at(-1), { event: 'done', upstream: 'legacy.upstream', reaped: ['127.0.0.1:6001', '127.0.0.1:6003'], still_unhealthy: [] });
+  assert.deepEqual(sweeps.at(-1), {
+    event: 'done',
+    upstream: 'legacy.upstream',
+    reaped: ['127.0.0.1:6001', '127.0.0.1:6003'],
+    still_unhealthy: [],
+  });
 
   // --reap-after 0: what is unhealthy now, in one look; nothing unhealthy → stops at once
   const healthyOnly = await runAgent(['reap', '--admin-url', gw.adminUrl, '--upstream', 'legacy.upstream', '--reap-after', '10m']);
@@ -195,7 +259,17 @@ test('gw-agent promote and rollback switch a blue-green service between deployme
   const gw = await startTestGateway();
   t.after(() => gw.close(0));
   const silent = pino({ level: 'silent' });
-  const common = { adminUrl: gw.adminUrl, service: 'shop', routes: ['/shop'], host: '127.0.0.1', mode: 'blue-green' as const, handleSignals: false, logger: silent, onShutdown: () => undefined, drainDelay: 10 };
+  const common = {
+    adminUrl: gw.adminUrl,
+    service: 'shop',
+    routes: ['/shop'],
+    host: '127.0.0.1',
+    mode: 'blue-green' as const,
+    handleSignals: false,
+    logger: silent,
+    onShutdown: () => undefined,
+    drainDelay: 10,
+  };
   const blue = await register({ ...common, port: 7001, deployment: 'shop:1', instanceId: 'blue-1' });
   const green = await register({ ...common, port: 7002, deployment: 'shop:2', instanceId: 'green-1', promoteWhen: 'manual' });
   t.after(async () => {
@@ -209,7 +283,10 @@ test('gw-agent promote and rollback switch a blue-green service between deployme
   assert.equal(p.code, 0, p.stderr);
   assert.equal(await host(), green.upstream);
   assert.deepEqual(JSON.parse(p.stdout), { service: 'shop', upstream: green.upstream, previous: blue.upstream, changed: true });
-  assert.equal(p.stderr, `gw-agent promote: promoted deployment shop:2: service shop now uses upstream ${green.upstream} (was ${blue.upstream})\n`);
+  assert.equal(
+    p.stderr,
+    `gw-agent promote: promoted deployment shop:2: service shop now uses upstream ${green.upstream} (was ${blue.upstream})\n`,
+  );
   const again = await runAgent(['promote', '--admin-url', gw.adminUrl, '--service', 'shop', '--deployment', 'shop:2']);
   assert.equal(again.code, 0);
   assert.match(again.stderr, /nothing to change/);
@@ -236,13 +313,41 @@ test('--weight 0 registers a target that takes no traffic; --route help names it
   const TOKEN = 'admin-token-0123456789abcdef';
   const gw = await startTestGateway({ adminToken: TOKEN });
   t.after(() => gw.close(0));
-  const r = await runAgent(['register', '--admin-url', gw.adminUrl, '--admin-token', TOKEN, '--service', 'w0', '--route', '/w0', '--host', '127.0.0.1', '--port', '4100', '--weight', '0']);
+  const r = await runAgent([
+    'register',
+    '--admin-url',
+    gw.adminUrl,
+    '--admin-token',
+    TOKEN,
+    '--service',
+    'w0',
+    '--route',
+    '/w0',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '4100',
+    '--weight',
+    '0',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal((await gw.admin.call<TargetBody>('GET', '/upstreams/w0.upstream/targets/127.0.0.1:4100')).body.weight, 0);
   const neg = await runAgent(['register', '--admin-url', gw.adminUrl, '--service', 'w0', '--port', '4100', '--weight', '-1']);
   assert.equal(neg.code, 2);
   assert.match(neg.stderr, /--weight: expected an integer from 0 to 65535, got "-1"/);
-  await assert.doesNotReject(register({ adminUrl: gw.adminUrl, adminToken: TOKEN, service: 'w0', host: '127.0.0.1', port: 4101, weight: 0, keepAlive: false, handleSignals: false, logger: pino({ level: 'silent' }) }));
+  await assert.doesNotReject(
+    register({
+      adminUrl: gw.adminUrl,
+      adminToken: TOKEN,
+      service: 'w0',
+      host: '127.0.0.1',
+      port: 4101,
+      weight: 0,
+      keepAlive: false,
+      handleSignals: false,
+      logger: pino({ level: 'silent' }),
+    }),
+  );
 
   const help = await runAgent(['run', '--help']);
   const lines = help.stdout.split('\n');
@@ -254,10 +359,16 @@ test('--weight 0 registers a target that takes no traffic; --route help names it
 
   const wrong = await runAgent(['status', '--admin-url', gw.adminUrl, '--admin-token', 'not-the-token', '--service', 'w0']);
   assert.equal(wrong.code, 1);
-  assert.equal(wrong.stderr, `gw-agent status: the gateway refused the admin token (401) at ${gw.adminUrl}; check --admin-token / GW_ADMIN_TOKEN\n`);
+  assert.equal(
+    wrong.stderr,
+    `gw-agent status: the gateway refused the admin token (401) at ${gw.adminUrl}; check --admin-token / GW_ADMIN_TOKEN\n`,
+  );
   const none = await runAgent(['drain', '--admin-url', gw.adminUrl, '--service', 'w0', '--deployment', 'd']);
   assert.equal(none.code, 1);
-  assert.equal(none.stderr, `gw-agent drain: the gateway at ${gw.adminUrl} needs an admin token (401); give --admin-token or set GW_ADMIN_TOKEN\n`);
+  assert.equal(
+    none.stderr,
+    `gw-agent drain: the gateway at ${gw.adminUrl} needs an admin token (401); give --admin-token or set GW_ADMIN_TOKEN\n`,
+  );
 });
 
 test('gw-agent --help into a pipe closed early (| head -1) exits 0 without an EPIPE stack', async () => {

@@ -10,7 +10,14 @@ import { startCloudMapServer } from '../helpers/cloud-map-server.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
 import { getJson, runAgent, startAgent, startTestApp } from './agent-helpers.js';
 
-const AWS_ENV = { AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE', AWS_SECRET_ACCESS_KEY: 'fake-secret', AWS_EC2_METADATA_DISABLED: 'true', AWS_PROFILE: undefined, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined };
+const AWS_ENV = {
+  AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
+  AWS_SECRET_ACCESS_KEY: 'fake-secret',
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_PROFILE: undefined,
+  AWS_REGION: undefined,
+  AWS_DEFAULT_REGION: undefined,
+};
 
 test('gw-agent run --backend cloudmap: waits for the app, registers the instance, follows its health, SIGTERM marks it UNHEALTHY, deregisters, exit 0', async (t) => {
   const cm = await startCloudMapServer();
@@ -18,7 +25,35 @@ test('gw-agent run --backend cloudmap: waits for the app, registers the instance
   const app = await startTestApp('a', { healthStatus: 503 });
   const cport = await deadPort();
   const agent = startAgent(
-    ['run', '--backend', 'cloudmap', '--cloudmap-service-id', sid, '--aws-region', 'eu-west-1', '--cloudmap-endpoint', cm.endpoint, '--service', 'hello', '--route', '/hello', '--port', String(app.port), '--host', '127.0.0.1', '--health-path', '/health', '--health-interval', '200ms', '--control-listen', `127.0.0.1:${cport}`, '--instance-id', 'sidecar-cm', '--deployment', 'v1'],
+    [
+      'run',
+      '--backend',
+      'cloudmap',
+      '--cloudmap-service-id',
+      sid,
+      '--aws-region',
+      'eu-west-1',
+      '--cloudmap-endpoint',
+      cm.endpoint,
+      '--service',
+      'hello',
+      '--route',
+      '/hello',
+      '--port',
+      String(app.port),
+      '--host',
+      '127.0.0.1',
+      '--health-path',
+      '/health',
+      '--health-interval',
+      '200ms',
+      '--control-listen',
+      `127.0.0.1:${cport}`,
+      '--instance-id',
+      'sidecar-cm',
+      '--deployment',
+      'v1',
+    ],
     AWS_ENV,
   );
   t.after(async () => {
@@ -54,7 +89,11 @@ test('gw-agent run --backend cloudmap: waits for the app, registers the instance
   assert.equal(cm.instance(sid, 'sidecar-cm')?.attributes.GW_WEIGHT, '0');
   app.healthStatus = 200;
   // marking up re-registers (which resets custom health) and then sets HEALTHY: wait for the last step
-  await waitFor(() => cm.calls.some((c) => c.operation === 'UpdateInstanceCustomHealthStatus' && c.body.Status === 'HEALTHY'), 10_000, 'marked up');
+  await waitFor(
+    () => cm.calls.some((c) => c.operation === 'UpdateInstanceCustomHealthStatus' && c.body.Status === 'HEALTHY'),
+    10_000,
+    'marked up',
+  );
   assert.equal(cm.instance(sid, 'sidecar-cm')?.health, 'HEALTHY');
   assert.equal(cm.instance(sid, 'sidecar-cm')?.attributes.GW_WEIGHT, '100');
 
@@ -64,7 +103,11 @@ test('gw-agent run --backend cloudmap: waits for the app, registers the instance
   assert.equal(cm.instance(sid, 'sidecar-cm'), undefined, 'deregistered');
   const last = cm.calls.slice(before).map((c) => `${c.operation}${c.body.Status ? ` ${c.body.Status as string}` : ''}`);
   assert.deepEqual(last, ['RegisterInstance', 'UpdateInstanceCustomHealthStatus UNHEALTHY', 'DeregisterInstance']);
-  for (const c of cm.calls) assert.match(String(c.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIAFAKEFAKEFAKEFAKE\/\d{8}\/eu-west-1\/servicediscovery\//);
+  for (const c of cm.calls)
+    assert.match(
+      String(c.headers.authorization),
+      /^AWS4-HMAC-SHA256 Credential=AKIAFAKEFAKEFAKEFAKE\/\d{8}\/eu-west-1\/servicediscovery\//,
+    );
 });
 
 test('gw-agent run --backend cloudmap: usage errors name the flag and exit 2', async () => {
@@ -87,7 +130,26 @@ test('gw-agent run --backend cloudmap with an unknown service id exits 1 with a 
   const cm = await startCloudMapServer();
   t.after(() => cm.close());
   const cport = await deadPort();
-  const r = await runAgent(['run', '--backend', 'cloudmap', '--cloudmap-service-id', 'srv-missing', '--cloudmap-endpoint', cm.endpoint, '--service', 'hello', '--port', '3000', '--host', '127.0.0.1', '--control-listen', `127.0.0.1:${cport}`], { ...AWS_ENV, AWS_REGION: 'eu-west-1' });
+  const r = await runAgent(
+    [
+      'run',
+      '--backend',
+      'cloudmap',
+      '--cloudmap-service-id',
+      'srv-missing',
+      '--cloudmap-endpoint',
+      cm.endpoint,
+      '--service',
+      'hello',
+      '--port',
+      '3000',
+      '--host',
+      '127.0.0.1',
+      '--control-listen',
+      `127.0.0.1:${cport}`,
+    ],
+    { ...AWS_ENV, AWS_REGION: 'eu-west-1' },
+  );
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /Cloud Map service srv-missing does not exist/);
 });

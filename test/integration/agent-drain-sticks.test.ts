@@ -26,14 +26,44 @@ const TTL_S = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function sidecar(adminUrl: string, app: TestApp, controlPort: number, deployment: string): LongRunning {
-  return startAgent(['run', '--admin-url', adminUrl, '--service', 'side', '--route', '/side', '--port', String(app.port), '--host', '127.0.0.1', '--health-path', '/health', '--health-interval', '200ms', '--unhealthy-after', '1', '--ttl', `${TTL_S}s`, '--deployment', deployment, '--instance-id', `side-${deployment}`, '--control-listen', `127.0.0.1:${controlPort}`]);
+  return startAgent([
+    'run',
+    '--admin-url',
+    adminUrl,
+    '--service',
+    'side',
+    '--route',
+    '/side',
+    '--port',
+    String(app.port),
+    '--host',
+    '127.0.0.1',
+    '--health-path',
+    '/health',
+    '--health-interval',
+    '200ms',
+    '--unhealthy-after',
+    '1',
+    '--ttl',
+    `${TTL_S}s`,
+    '--deployment',
+    deployment,
+    '--instance-id',
+    `side-${deployment}`,
+    '--control-listen',
+    `127.0.0.1:${controlPort}`,
+  ]);
 }
 
 async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): void }): Promise<void> {
   const gw = await startTestGateway(kongOnly ? { kongOnly: true } : { leaseSweepMs: 100 });
   const [appOld, appGone, appNew] = [await startTestApp('old'), await startTestApp('gone'), await startTestApp('new')];
   const [cOld, cGone, cNew] = [await deadPort(), await deadPort(), await deadPort()];
-  const agents = [sidecar(gw.adminUrl, appOld, cOld, 'old:1'), sidecar(gw.adminUrl, appGone, cGone, 'gone:1'), sidecar(gw.adminUrl, appNew, cNew, 'new:2')];
+  const agents = [
+    sidecar(gw.adminUrl, appOld, cOld, 'old:1'),
+    sidecar(gw.adminUrl, appGone, cGone, 'gone:1'),
+    sidecar(gw.adminUrl, appNew, cNew, 'new:2'),
+  ];
   const [old, gone] = agents as [LongRunning, LongRunning, LongRunning];
   t.after(async () => {
     for (const a of agents) a.kill();
@@ -42,9 +72,24 @@ async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): 
   });
   const control = (port: number) => `http://127.0.0.1:${port}`;
   const path = (app: TestApp) => `/upstreams/side.upstream/targets/127.0.0.1:${app.port}`;
-  for (const c of [cOld, cGone, cNew]) await waitFor(async () => (await getJson(control(c)))?.body.state === 'registered', 30_000, `sidecar on ${c} registered`);
+  for (const c of [cOld, cGone, cNew])
+    await waitFor(async () => (await getJson(control(c)))?.body.state === 'registered', 30_000, `sidecar on ${c} registered`);
 
-  const drain = (deployment: string, extra: string[] = []) => runAgent(['drain', '--admin-url', gw.adminUrl, '--service', 'side', '--deployment', deployment, '--timeout', '10s', '--drain-delay', '200ms', ...extra]);
+  const drain = (deployment: string, extra: string[] = []) =>
+    runAgent([
+      'drain',
+      '--admin-url',
+      gw.adminUrl,
+      '--service',
+      'side',
+      '--deployment',
+      deployment,
+      '--timeout',
+      '10s',
+      '--drain-delay',
+      '200ms',
+      ...extra,
+    ]);
   const d1 = await drain('old:1');
   assert.equal(d1.code, 0, d1.stderr);
   assert.match(d1.stderr, /drained 1 target of deployment old:1/);
@@ -53,7 +98,8 @@ async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): 
   assert.match(d2.stderr, /deregistered 1 target/);
 
   // both sidecars notice and say so on their control endpoint
-  for (const c of [cOld, cGone]) await waitFor(async () => (await getJson(control(c)))?.body.state === 'drained', 15_000, `sidecar on ${c} reports drained`);
+  for (const c of [cOld, cGone])
+    await waitFor(async () => (await getJson(control(c)))?.body.state === 'drained', 15_000, `sidecar on ${c} reports drained`);
   const oldState = (await getJson(control(cOld)))!.body;
   assert.equal(oldState.drained_by, 'operator');
   assert.equal(oldState.weight, 0);
@@ -68,7 +114,10 @@ async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): 
   await waitFor(() => appOld.healthChecks >= checks2 + 3, 10_000, 'good probes of the drained app');
 
   // over two lease periods: the drained target stays at weight 0 (its lease renewed on gw), the deregistered one stays gone
-  const lease = async () => (await gw.admin.call<HealthBody>('GET', '/upstreams/side.upstream/health')).body.data.find((h) => h.target === `127.0.0.1:${appOld.port}`)?.gw?.lease_expires_at ?? 0;
+  const lease = async () =>
+    (await gw.admin.call<HealthBody>('GET', '/upstreams/side.upstream/health')).body.data.find(
+      (h) => h.target === `127.0.0.1:${appOld.port}`,
+    )?.gw?.lease_expires_at ?? 0;
   const firstLease = await lease();
   const until = Date.now() + 2 * TTL_S * 1000 + 1500;
   while (Date.now() < until) {

@@ -13,7 +13,21 @@ test('gw-agent drain: by target it times out (exit 1) while a request never fini
     await gw.close(0);
   });
   const reg = async (port: number, deployment: string) => {
-    const r = await runAgent(['register', '--admin-url', gw.adminUrl, '--service', 'hello', '--route', '/hello', '--host', '127.0.0.1', '--port', String(port), '--deployment', deployment]);
+    const r = await runAgent([
+      'register',
+      '--admin-url',
+      gw.adminUrl,
+      '--service',
+      'hello',
+      '--route',
+      '/hello',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--deployment',
+      deployment,
+    ]);
     assert.equal(r.code, 0, r.stderr);
   };
   await reg(apps[0]!.port, 'v1');
@@ -24,7 +38,18 @@ test('gw-agent drain: by target it times out (exit 1) while a request never fini
   await reg(apps[2]!.port, 'v2');
 
   const a = `127.0.0.1:${apps[0]!.port}`;
-  const timedOut = await runAgent(['drain', '--admin-url', gw.adminUrl, '--upstream', 'hello.upstream', '--target', a, '--timeout', '1s', '--json']);
+  const timedOut = await runAgent([
+    'drain',
+    '--admin-url',
+    gw.adminUrl,
+    '--upstream',
+    'hello.upstream',
+    '--target',
+    a,
+    '--timeout',
+    '1s',
+    '--json',
+  ]);
   assert.equal(timedOut.code, 1, timedOut.stderr);
   assert.equal(timedOut.stderr, 'gw-agent drain: timed out after 1s: 1 target of upstream hello.upstream still has 1 request in flight\n');
   const events = jsonLines(timedOut.stdout);
@@ -44,12 +69,26 @@ test('gw-agent drain: by target it times out (exit 1) while a request never fini
   assert.match(drained.stderr, /^draining 1 target: 0 left, 0 requests in flight, \d+ms elapsed\n/);
 
   // every target of deployment v1, then deleted
-  const byDeployment = await runAgent(['drain', '--admin-url', gw.adminUrl, '--service', 'hello', '--deployment', 'v1', '--timeout', '10s', '--deregister', '--json']);
+  const byDeployment = await runAgent([
+    'drain',
+    '--admin-url',
+    gw.adminUrl,
+    '--service',
+    'hello',
+    '--deployment',
+    'v1',
+    '--timeout',
+    '10s',
+    '--deregister',
+    '--json',
+  ]);
   assert.equal(byDeployment.code, 0, byDeployment.stderr);
   assert.match(byDeployment.stderr, /drained 2 targets of deployment v1 in upstream hello\.upstream in \S+, deregistered 2 targets/);
   const done = jsonLines(byDeployment.stdout).at(-1)!;
   assert.equal((done.deregistered as string[]).length, 2);
-  const left = (await gw.admin.call<{ data: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data.map((x) => x.target);
+  const left = (await gw.admin.call<{ data: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data.map(
+    (x) => x.target,
+  );
   assert.deepEqual(left, [`127.0.0.1:${apps[2]!.port}`]);
   // traffic still flows to v2
   const r = await request(gw.proxyUrl + '/hello/after');
@@ -66,13 +105,38 @@ test('gw-agent drain on Kong waits --drain-delay (no in-flight counts there)', a
   await gw.admin.call('PUT', '/upstreams/k.upstream', {});
   await gw.admin.call('PUT', '/upstreams/k.upstream/targets/127.0.0.1:5001', { tags: ['gw', 'gw-deployment:old'] });
   const started = Date.now();
-  const r = await runAgent(['drain', '--admin-url', gw.adminUrl, '--upstream', 'k.upstream', '--deployment', 'old', '--drain-delay', '700ms', '--timeout', '5s', '--deregister']);
+  const r = await runAgent([
+    'drain',
+    '--admin-url',
+    gw.adminUrl,
+    '--upstream',
+    'k.upstream',
+    '--deployment',
+    'old',
+    '--drain-delay',
+    '700ms',
+    '--timeout',
+    '5s',
+    '--deregister',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(Date.now() - started >= 700);
   assert.equal((await gw.admin.call('GET', '/upstreams/k.upstream/targets/127.0.0.1:5001')).status, 404);
   // a delay longer than the timeout cannot drain in time
   await gw.admin.call('PUT', '/upstreams/k.upstream/targets/127.0.0.1:5002', { tags: ['gw', 'gw-deployment:old'] });
-  const late = await runAgent(['drain', '--admin-url', gw.adminUrl, '--upstream', 'k.upstream', '--target', '127.0.0.1:5002', '--drain-delay', '5s', '--timeout', '300ms']);
+  const late = await runAgent([
+    'drain',
+    '--admin-url',
+    gw.adminUrl,
+    '--upstream',
+    'k.upstream',
+    '--target',
+    '127.0.0.1:5002',
+    '--drain-delay',
+    '5s',
+    '--timeout',
+    '300ms',
+  ]);
   assert.equal(late.code, 1);
   assert.match(late.stderr, /timed out after 300ms/);
 });
@@ -105,22 +169,72 @@ test('gw-agent drain --deregister and status work with a registration token scop
   t.after(async () => {
     for (const a of apps) await a.close();
   });
-  for (const [app, deployment] of [[apps[0]!, 'users:41'], [apps[1]!, 'users:42']] as const) {
-    const r = await runAgent(['register', '--admin-url', gw.adminUrl, '--admin-token', USERS, '--service', 'users', '--route', '/users', '--host', '127.0.0.1', '--port', String(app.port), '--deployment', deployment]);
+  for (const [app, deployment] of [
+    [apps[0]!, 'users:41'],
+    [apps[1]!, 'users:42'],
+  ] as const) {
+    const r = await runAgent([
+      'register',
+      '--admin-url',
+      gw.adminUrl,
+      '--admin-token',
+      USERS,
+      '--service',
+      'users',
+      '--route',
+      '/users',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(app.port),
+      '--deployment',
+      deployment,
+    ]);
     assert.equal(r.code, 0, r.stderr);
   }
   const status = await runAgent(['status', '--admin-url', gw.adminUrl, '--admin-token', USERS, '--service', 'users', '--json']);
   assert.equal(status.code, 0, status.stderr);
   assert.equal((JSON.parse(status.stdout) as { targets: unknown[] }).targets.length, 2);
-  const d = await runAgent(['drain', '--admin-url', gw.adminUrl, '--admin-token', USERS, '--service', 'users', '--deployment', 'users:41', '--timeout', '10s', '--deregister']);
+  const d = await runAgent([
+    'drain',
+    '--admin-url',
+    gw.adminUrl,
+    '--admin-token',
+    USERS,
+    '--service',
+    'users',
+    '--deployment',
+    'users:41',
+    '--timeout',
+    '10s',
+    '--deregister',
+  ]);
   assert.equal(d.code, 0, d.stderr);
   assert.match(d.stderr, /drained 1 target of deployment users:41 .*, deregistered 1 target/);
-  const left = (await admin.call<{ data: { target: string }[] }>('GET', '/upstreams/users.upstream/targets')).body.data.map((x) => x.target);
+  const left = (await admin.call<{ data: { target: string }[] }>('GET', '/upstreams/users.upstream/targets')).body.data.map(
+    (x) => x.target,
+  );
   assert.deepEqual(left, [`127.0.0.1:${apps[1]!.port}`]);
   // the note the drain leaves on the upstream (so a running sidecar does not come back) was written with the scoped token
   const up = await admin.call<{ tags: string[] }>('GET', '/upstreams/users.upstream');
-  assert.ok(up.body.tags.some((x) => x.startsWith(`gw-drained:127.0.0.1:${apps[0]!.port}@`)), up.body.tags.join(' '));
-  const other = await runAgent(['drain', '--admin-url', gw.adminUrl, '--admin-token', USERS, '--service', 'billing', '--deployment', 'b:1']);
+  assert.ok(
+    up.body.tags.some((x) => x.startsWith(`gw-drained:127.0.0.1:${apps[0]!.port}@`)),
+    up.body.tags.join(' '),
+  );
+  const other = await runAgent([
+    'drain',
+    '--admin-url',
+    gw.adminUrl,
+    '--admin-token',
+    USERS,
+    '--service',
+    'billing',
+    '--deployment',
+    'b:1',
+  ]);
   assert.equal(other.code, 1);
-  assert.match(other.stderr, /^gw-agent drain: the gateway at http:\/\/127\.0\.0\.1:\d+ does not allow this token to GET \/services\/billing \(403\)/);
+  assert.match(
+    other.stderr,
+    /^gw-agent drain: the gateway at http:\/\/127\.0\.0\.1:\d+ does not allow this token to GET \/services\/billing \(403\)/,
+  );
 });

@@ -5,7 +5,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 
 // the JSON and shell files are not compiled: find the repository (dist/test/integration → root), else the working directory
-const ROOT = [new URL('../../../', import.meta.url), new URL('../../', import.meta.url), pathToFileURL(process.cwd() + '/')].find((u) => existsSync(new URL('examples/ecs/task-definition.json', u)))!;
+const ROOT = [new URL('../../../', import.meta.url), new URL('../../', import.meta.url), pathToFileURL(process.cwd() + '/')].find((u) =>
+  existsSync(new URL('examples/ecs/task-definition.json', u)),
+)!;
 const read = (p: string): string => readFileSync(new URL(p, ROOT), 'utf8');
 
 interface Container {
@@ -33,8 +35,12 @@ test('examples/ecs/task-definition.json: app + gw-agent sidecar that stops first
   assert.ok(agent.healthCheck?.command.join(' ').includes('127.0.0.1:9901/ready'));
   const env = Object.fromEntries((agent.environment ?? []).map((e) => [e.name, e.value]));
   assert.equal(env.GW_PORT, String(app.portMappings?.[0]?.containerPort));
-  for (const k of ['GW_ADMIN_URL', 'GW_SERVICE', 'GW_ROUTES', 'GW_HEALTH_PATH', 'GW_DRAIN_TIMEOUT', 'GW_CONTROL_LISTEN']) assert.ok(env[k], k);
-  assert.ok((agent.secrets ?? []).some((s) => s.name === 'GW_ADMIN_TOKEN'), 'the token comes from a secret, not plain env');
+  for (const k of ['GW_ADMIN_URL', 'GW_SERVICE', 'GW_ROUTES', 'GW_HEALTH_PATH', 'GW_DRAIN_TIMEOUT', 'GW_CONTROL_LISTEN'])
+    assert.ok(env[k], k);
+  assert.ok(
+    (agent.secrets ?? []).some((s) => s.name === 'GW_ADMIN_TOKEN'),
+    'the token comes from a secret, not plain env',
+  );
   const drainS = Number(/^(\d+)s$/.exec(env.GW_DRAIN_TIMEOUT!)![1]);
   assert.ok(agent.stopTimeout! > drainS, 'stopTimeout leaves room for drain + deregister');
   assert.ok(agent.stopTimeout! <= 120, 'Fargate caps stopTimeout at 120 s');

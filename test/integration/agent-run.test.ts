@@ -17,7 +17,28 @@ interface HealthBody {
 }
 
 function sidecarArgs(adminUrl: string, appPort: number, controlPort: number, extra: string[] = []): string[] {
-  return ['run', '--admin-url', adminUrl, '--service', 'hello', '--route', '/hello', '--port', String(appPort), '--host', '127.0.0.1', '--health-path', '/health', '--health-interval', '200ms', '--control-listen', `127.0.0.1:${controlPort}`, '--log-level', 'info', ...extra];
+  return [
+    'run',
+    '--admin-url',
+    adminUrl,
+    '--service',
+    'hello',
+    '--route',
+    '/hello',
+    '--port',
+    String(appPort),
+    '--host',
+    '127.0.0.1',
+    '--health-path',
+    '/health',
+    '--health-interval',
+    '200ms',
+    '--control-listen',
+    `127.0.0.1:${controlPort}`,
+    '--log-level',
+    'info',
+    ...extra,
+  ];
 }
 
 test('gw-agent run: waits for the app to answer 2xx, registers with a renewed lease, follows the app health down and up, /ready, SIGTERM deregisters and exits 0', async (t) => {
@@ -55,7 +76,8 @@ test('gw-agent run: waits for the app to answer 2xx, registers with a renewed le
   assert.equal(((await r.body.json()) as { app: string }).app, 'a');
 
   // the lease is renewed past its ttl
-  const lease = async () => (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+  const lease = async () =>
+    (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
   const first = await lease();
   await waitFor(async () => (await lease()) > first + 1.5, 10_000, 'lease renewed twice');
   assert.equal((await gw.admin.call('GET', targetPath)).status, 200);
@@ -89,7 +111,8 @@ test('gw-agent run: SIGTERM under load drains with zero failed requests and exit
     await appB.close();
     await gw.close(0);
   });
-  const targets = async () => (await gw.admin.call<{ data?: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data ?? [];
+  const targets = async () =>
+    (await gw.admin.call<{ data?: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data ?? [];
   await waitFor(async () => (await targets()).length === 2, 20_000, 'both sidecars registered');
 
   const l = steadyLoad(gw.proxyUrl + '/hello/x', 8);
@@ -102,7 +125,10 @@ test('gw-agent run: SIGTERM under load drains with zero failed requests and exit
   await waitFor(() => l.ok > afterExit + 50, 10_000, 'traffic continues on b');
   await l.done();
   assert.equal(l.failed, 0, `${l.failed} failed requests of ${l.ok + l.failed}: ${l.failures.slice(0, 5).join('; ')}`);
-  assert.deepEqual((await targets()).map((x) => x.target), [`127.0.0.1:${appB.port}`]);
+  assert.deepEqual(
+    (await targets()).map((x) => x.target),
+    [`127.0.0.1:${appB.port}`],
+  );
   assert.ok(a.logs.some((l) => l.msg === 'deregistered'));
   console.log(`# sidecar SIGTERM under load: ${l.ok} requests, ${l.failed} failed, exit after ${tookMs} ms`);
 });
@@ -132,7 +158,8 @@ test('gw-agent drain with no selector drains the local sidecar through its contr
   assert.equal((await getJson(control))!.body.state, 'drained');
   assert.equal((await getJson(`${control}/ready`))!.status, 200, 'still registered: ECS must not replace a drained task');
   // drained is not undone by the app's health check, and the lease (3 s) is still renewed
-  const lease = async () => (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+  const lease = async () =>
+    (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
   const first = await lease();
   await waitFor(async () => (await lease()) > first + 2, 10_000, 'lease renewed while drained');
   const still = await gw.admin.call<TargetBody>('GET', targetPath);
@@ -168,12 +195,27 @@ test('gw-agent run: bad settings exit 2 naming the flag; an address in use for -
 test('gw-agent run: an unreachable gateway is one warning per attempt saying when the next one comes; SIGTERM while registering exits 0 without an error or abort message', async (t) => {
   const app = await startTestApp('a');
   const [dead, cport] = [await deadPort(), await deadPort()];
-  const agent = startAgent(['run', '--admin-url', `http://127.0.0.1:${dead}`, '--service', 'rc', '--port', String(app.port), '--host', '127.0.0.1', '--control-listen', `127.0.0.1:${cport}`]);
+  const agent = startAgent([
+    'run',
+    '--admin-url',
+    `http://127.0.0.1:${dead}`,
+    '--service',
+    'rc',
+    '--port',
+    String(app.port),
+    '--host',
+    '127.0.0.1',
+    '--control-listen',
+    `127.0.0.1:${cport}`,
+  ]);
   t.after(async () => {
     agent.kill();
     await app.close();
   });
-  const retrying = () => agent.logs.filter((l) => l.level === 40 && typeof l.msg === 'string' && /^could not register rc: .+; retrying, next attempt in \d+\.\d s$/.test(l.msg));
+  const retrying = () =>
+    agent.logs.filter(
+      (l) => l.level === 40 && typeof l.msg === 'string' && /^could not register rc: .+; retrying, next attempt in \d+\.\d s$/.test(l.msg),
+    );
   await waitFor(() => retrying().length >= 2, 20_000, 'two retry warnings');
   assert.equal(typeof retrying()[0]!.next_attempt_ms, 'number');
   assert.equal((await getJson(`http://127.0.0.1:${cport}`))!.body.state, 'registering');
@@ -181,7 +223,11 @@ test('gw-agent run: an unreachable gateway is one warning per attempt saying whe
   assert.equal(await agent.exited, 0);
   const text = JSON.stringify(agent.logs);
   assert.ok(!/abort/i.test(text), `no abort message: ${text.slice(0, 2000)}`);
-  assert.deepEqual(agent.logs.filter((l) => (l.level as number) >= 50), [], 'nothing at error level');
+  assert.deepEqual(
+    agent.logs.filter((l) => (l.level as number) >= 50),
+    [],
+    'nothing at error level',
+  );
   assert.ok(agent.logs.some((l) => l.msg === 'registration stopped: closed before it completed'));
 });
 

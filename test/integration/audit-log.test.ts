@@ -30,7 +30,9 @@ test('audit log: one JSON line per Admin API write (refused ones too), caller an
   const up = await admin.call<{ id: string }>('PUT', '/upstreams/users.upstream', { tags: [secretTag] });
   assert.equal(up.status, 200);
   assert.equal((await admin.call('GET', '/upstreams/users.upstream')).status, 200); // reads are not audited
-  const target = await users.call<{ id: string }>('PUT', '/upstreams/users.upstream/targets/127.0.0.1:80?x=1', { tags: ['gw', 'gw-instance:a'] });
+  const target = await users.call<{ id: string }>('PUT', '/upstreams/users.upstream/targets/127.0.0.1:80?x=1', {
+    tags: ['gw', 'gw-instance:a'],
+  });
   assert.equal(target.status, 200);
   assert.equal((await users.call('DELETE', '/services/billing')).status, 403);
   assert.equal((await new AdminClient(gw.adminUrl).call('POST', '/services', { name: 'x', host: 'x' })).status, 401);
@@ -44,16 +46,37 @@ test('audit log: one JSON line per Admin API write (refused ones too), caller an
     assert.equal(l.log, 'audit');
   }
   const pick = (l: Record<string, unknown>) => [l.caller, l.method, l.path, l.status, l.entity];
-  assert.deepEqual(pick(got[0]!), ['admin', 'PUT', '/upstreams/users.upstream', 200, { kind: 'upstreams', key: 'users.upstream', id: up.body.id }]);
-  assert.deepEqual(pick(got[1]!), ['registration:users', 'PUT', '/upstreams/users.upstream/targets/127.0.0.1:80', 200, { kind: 'targets', key: '127.0.0.1:80', id: target.body.id }]);
+  assert.deepEqual(pick(got[0]!), [
+    'admin',
+    'PUT',
+    '/upstreams/users.upstream',
+    200,
+    { kind: 'upstreams', key: 'users.upstream', id: up.body.id },
+  ]);
+  assert.deepEqual(pick(got[1]!), [
+    'registration:users',
+    'PUT',
+    '/upstreams/users.upstream/targets/127.0.0.1:80',
+    200,
+    { kind: 'targets', key: '127.0.0.1:80', id: target.body.id },
+  ]);
   assert.deepEqual(pick(got[2]!), ['registration:users', 'DELETE', '/services/billing', 403, { kind: 'services', key: 'billing' }]);
   assert.deepEqual(pick(got[3]!), ['anonymous', 'POST', '/services', 401, { kind: 'services' }]);
-  assert.deepEqual(pick(got[4]!), ['registration:users', 'DELETE', '/upstreams/users.upstream/targets/127.0.0.1:80', 204, { kind: 'targets', key: '127.0.0.1:80' }]);
+  assert.deepEqual(pick(got[4]!), [
+    'registration:users',
+    'DELETE',
+    '/upstreams/users.upstream/targets/127.0.0.1:80',
+    204,
+    { kind: 'targets', key: '127.0.0.1:80' },
+  ]);
   const text = await readFile(file, 'utf8');
   for (const secret of [ADMIN, USERS, secretTag, 'gw-instance']) assert.ok(!text.includes(secret), `${secret} leaked into the audit log`);
 });
 
 test('audit log: an unwritable --audit-log path fails start-up with a clear message', async () => {
   const missing = join(tmpdir(), `gw-no-such-dir-${process.pid}`, 'audit.log');
-  await assert.rejects(startGateway({ store: 'memory', auditLog: missing }), (err: unknown) => isGwError(err) && err.message.includes(`--audit-log ${missing}: cannot open it for appending (ENOENT)`));
+  await assert.rejects(
+    startGateway({ store: 'memory', auditLog: missing }),
+    (err: unknown) => isGwError(err) && err.message.includes(`--audit-log ${missing}: cannot open it for appending (ENOENT)`),
+  );
 });

@@ -15,13 +15,23 @@ test('npm run bench:scale with a tiny N prints the table and writes the JSON', a
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-scale-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'scale.json');
-  const { stdout } = await promisify(execFile)(process.execPath, [RUN, '--quick', '--targets', '40', '--routes', '20', '--upstreams', '10', '--writers', '4', '--out', out], { timeout: 120_000 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [RUN, '--quick', '--targets', '40', '--routes', '20', '--upstreams', '10', '--writers', '4', '--out', out],
+    { timeout: 120_000 },
+  );
   assert.match(stdout, /goals: registrations ≥ 2000\/s with p99 ≤ 20 ms: (met|NOT met)/);
   assert.match(stdout, /gw CPU ms\/op/);
   const report = JSON.parse(readFileSync(out, 'utf8')) as ScaleReport;
   assert.deepEqual(
     report.phases.map((p) => p.phase),
-    ['targets (to 40, one upstream)', 'renewals (at 40 leased targets)', 'routes (to 20, one service)', 'write → routable (at 20 routes)', 'upstreams (to 10)'],
+    [
+      'targets (to 40, one upstream)',
+      'renewals (at 40 leased targets)',
+      'routes (to 20, one service)',
+      'write → routable (at 20 routes)',
+      'upstreams (to 10)',
+    ],
   );
   for (const p of report.phases) {
     assert.ok(p.perSecond > 0, p.phase);

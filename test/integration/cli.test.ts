@@ -24,7 +24,23 @@ async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise
 test('--help explains every flag with its env variable and default', () => {
   const r = run(['--help']);
   assert.equal(r.status, 0);
-  for (const s of ['--proxy-listen', 'GW_PROXY_LISTEN', '0.0.0.0:8000', '--admin-listen', '127.0.0.1:8001', '--admin-token', 'GW_ADMIN_TOKEN', '--store', '--data-dir', './gw-data', '--pg-url', '--config', 'GW_CONFIG', '--log-level', 'GW_LOG_LEVEL']) {
+  for (const s of [
+    '--proxy-listen',
+    'GW_PROXY_LISTEN',
+    '0.0.0.0:8000',
+    '--admin-listen',
+    '127.0.0.1:8001',
+    '--admin-token',
+    'GW_ADMIN_TOKEN',
+    '--store',
+    '--data-dir',
+    './gw-data',
+    '--pg-url',
+    '--config',
+    'GW_CONFIG',
+    '--log-level',
+    'GW_LOG_LEVEL',
+  ]) {
     assert.ok(r.stdout.includes(s), `help lacks ${s}`);
   }
 });
@@ -35,7 +51,11 @@ test('bad usage and settings exit 2 with one line naming the problem', () => {
     [['--admin-listen', '0.0.0.0:8001'], {}, /without --admin-token/],
     [[], { GW_PROXY_LISTEN: 'nope' }, /GW_PROXY_LISTEN: 'nope' is not HOST:PORT/],
     [['--store', 'mysql'], {}, /--store: 'mysql' is invalid/],
-    [['--config', '/nonexistent/kong.yml', '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], {}, /kong\.yml/],
+    [
+      ['--config', '/nonexistent/kong.yml', '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
+      {},
+      /kong\.yml/,
+    ],
   ];
   for (const [args, env, re] of cases) {
     const r = run(args, env);
@@ -57,9 +77,28 @@ test('a declarative file using plugins is refused, naming them', async (t) => {
 test('the gateway starts with a declarative file, serves the Admin API, and exits 0 on SIGTERM', async (t) => {
   const dir = await tempDir(t);
   const f = join(dir, 'kong.yml');
-  await writeFile(f, '_format_version: "3.0"\nservices:\n- name: svc-a\n  url: http://up-a\n  routes: [{name: r1, paths: ["/a"]}]\nupstreams:\n- name: up-a\n  targets: [{target: "10.0.0.1:8080"}]\n');
+  await writeFile(
+    f,
+    '_format_version: "3.0"\nservices:\n- name: svc-a\n  url: http://up-a\n  routes: [{name: r1, paths: ["/a"]}]\nupstreams:\n- name: up-a\n  targets: [{target: "10.0.0.1:8080"}]\n',
+  );
   const adminPort = await deadPort();
-  const child = spawn(process.execPath, [CLI, '--config', f, '--data-dir', join(dir, 'data'), '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'info'], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      '--config',
+      f,
+      '--data-dir',
+      join(dir, 'data'),
+      '--proxy-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      '--log-level',
+      'info',
+    ],
+    { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -68,7 +107,10 @@ test('the gateway starts with a declarative file, serves the Admin API, and exit
   const admin = `http://127.0.0.1:${adminPort}`;
   await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
   const routes = (await (await fetch(`${admin}/routes`)).json()) as { data: { name: string }[] };
-  assert.deepEqual(routes.data.map((r) => r.name), ['r1']);
+  assert.deepEqual(
+    routes.data.map((r) => r.name),
+    ['r1'],
+  );
   const targets = (await (await fetch(`${admin}/upstreams/up-a/targets`)).json()) as { data: { target: string }[] };
   assert.equal(targets.data[0]!.target, '10.0.0.1:8080');
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -81,7 +123,21 @@ test('the file store keeps what the Admin API wrote across a restart', async (t)
   const dir = await tempDir(t);
   const start = async () => {
     const adminPort = await deadPort();
-    const child = spawn(process.execPath, [CLI, '--data-dir', join(dir, 'data'), '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'silent'], { env: cleanEnv, stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        '--data-dir',
+        join(dir, 'data'),
+        '--proxy-listen',
+        '127.0.0.1:0',
+        '--admin-listen',
+        `127.0.0.1:${adminPort}`,
+        '--log-level',
+        'silent',
+      ],
+      { env: cleanEnv, stdio: 'ignore' },
+    );
     const admin = `http://127.0.0.1:${adminPort}`;
     await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
     const stop = async () => {
@@ -95,7 +151,11 @@ test('the file store keeps what the Admin API wrote across a restart', async (t)
     return { admin, stop };
   };
   const first = await start();
-  const put = await fetch(`${first.admin}/services/kept`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: 'kept.test' }) });
+  const put = await fetch(`${first.admin}/services/kept`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ host: 'kept.test' }),
+  });
   assert.equal(put.status, 200);
   await first.stop();
   const second = await start();
@@ -111,11 +171,18 @@ test('env wins over the settings file; the file fills the rest', async (t) => {
   const filePort = await deadPort();
   const envPort = await deadPort();
   await writeFile(settings, `adminListen: 127.0.0.1:${filePort}\nstore: memory\nlogLevel: silent\nproxyListen: 127.0.0.1:0\n`);
-  const child = spawn(process.execPath, [CLI, '--settings', settings], { env: { ...cleanEnv, GW_ADMIN_LISTEN: `127.0.0.1:${envPort}` }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [CLI, '--settings', settings], {
+    env: { ...cleanEnv, GW_ADMIN_LISTEN: `127.0.0.1:${envPort}` },
+    stdio: 'ignore',
+  });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${envPort}/status`).catch(() => undefined))?.status === 200, 15_000, 'env admin port');
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${envPort}/status`).catch(() => undefined))?.status === 200,
+    15_000,
+    'env admin port',
+  );
   const root = (await (await fetch(`http://127.0.0.1:${envPort}/`)).json()) as { gw: { store: string } };
   assert.equal(root.gw.store, 'memory');
   const exit = new Promise((r) => child.once('exit', r));
@@ -126,7 +193,23 @@ test('env wins over the settings file; the file fills the rest', async (t) => {
 test('--workers 2: the control process serves the Admin API, two workers proxy, SIGTERM stops them all with exit 0', async (t) => {
   const adminPort = await deadPort();
   const proxyPort = await deadPort();
-  const child = spawn(process.execPath, [CLI, '--store', 'memory', '--workers', '2', '--proxy-listen', `127.0.0.1:${proxyPort}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'silent'], { env: cleanEnv, stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      '--store',
+      'memory',
+      '--workers',
+      '2',
+      '--proxy-listen',
+      `127.0.0.1:${proxyPort}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      '--log-level',
+      'silent',
+    ],
+    { env: cleanEnv, stdio: 'ignore' },
+  );
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -147,7 +230,10 @@ test('--workers 2: the control process serves the Admin API, two workers proxy, 
 test('a declarative name clash at start names the file: twice in the file, or against an entity the Admin API made', async (t) => {
   const dir = await tempDir(t);
   const dup = join(dir, 'dup.yml');
-  await writeFile(dup, '_format_version: "3.0"\nservices:\n- name: users\n  host: a.test\nupstreams:\n- name: u\n  targets:\n  - target: 127.0.0.1:1\n  - target: 127.0.0.1:1\n- name: users-2\n- name: u\n');
+  await writeFile(
+    dup,
+    '_format_version: "3.0"\nservices:\n- name: users\n  host: a.test\nupstreams:\n- name: u\n  targets:\n  - target: 127.0.0.1:1\n  - target: 127.0.0.1:1\n- name: users-2\n- name: u\n',
+  );
   const r = run(['--config', dup, '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -158,13 +244,21 @@ test('a declarative name clash at start names the file: twice in the file, or ag
   // the file store has a service 'users' made through the Admin API (another id); the file declares one too
   const data = join(dir, 'data');
   const adminPort = await deadPort();
-  const child = spawn(process.execPath, [CLI, '--data-dir', data, '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'silent'], { env: cleanEnv, stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [CLI, '--data-dir', data, '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'silent'],
+    { env: cleanEnv, stdio: 'ignore' },
+  );
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   const admin = `http://127.0.0.1:${adminPort}`;
   await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
-  const put = await fetch(`${admin}/services/users`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: 'by-hand.test' }) });
+  const put = await fetch(`${admin}/services/users`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ host: 'by-hand.test' }),
+  });
   assert.equal(put.status, 200);
   const exit = new Promise((res) => child.once('exit', res));
   child.kill('SIGTERM');
@@ -174,5 +268,10 @@ test('a declarative name clash at start names the file: twice in the file, or ag
   const clash = run(['--config', file, '--data-dir', data, '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
   assert.equal(clash.status, 2, clash.stderr);
   assert.equal(clash.stderr.trim().split('\n').length, 1, clash.stderr);
-  assert.ok(clash.stderr.startsWith(`gw-gateway: cannot load declarative config ${file}: services with name 'users': the store already has one with that name and another id`), clash.stderr);
+  assert.ok(
+    clash.stderr.startsWith(
+      `gw-gateway: cannot load declarative config ${file}: services with name 'users': the store already has one with that name and another id`,
+    ),
+    clash.stderr,
+  );
 });

@@ -65,13 +65,24 @@ test('cluster: three nodes start at once on an empty database; a registration th
   const ms = Date.now() - started;
   t.diagnostic(`registration through A routable through C after ${ms} ms`);
   assert.ok(ms < 5000, `${ms} ms`);
-  const list = await c.admin.call<{ data: { id: string; reachable: boolean; self: boolean; revision: number; version: string; hostname: string; last_seen: number }[] }>('GET', '/cluster/nodes');
+  const list = await c.admin.call<{
+    data: { id: string; reachable: boolean; self: boolean; revision: number; version: string; hostname: string; last_seen: number }[];
+  }>('GET', '/cluster/nodes');
   assert.equal(list.status, 200);
-  await waitFor(async () => (await c.admin.call<{ data: unknown[] }>('GET', '/cluster/nodes')).body.data.length === 3, 5000, 'three nodes listed');
-  const again = await c.admin.call<{ data: { id: string; reachable: boolean; self: boolean; revision: number; version: string; last_seen: number }[] }>('GET', '/cluster/nodes');
+  await waitFor(
+    async () => (await c.admin.call<{ data: unknown[] }>('GET', '/cluster/nodes')).body.data.length === 3,
+    5000,
+    'three nodes listed',
+  );
+  const again = await c.admin.call<{
+    data: { id: string; reachable: boolean; self: boolean; revision: number; version: string; last_seen: number }[];
+  }>('GET', '/cluster/nodes');
   assert.deepEqual(again.body.data.map((x) => x.id).sort(), ['node-a', 'node-b', 'node-c']);
   assert.ok(again.body.data.every((x) => x.reachable && typeof x.version === 'string' && x.last_seen > 1e9));
-  assert.deepEqual(again.body.data.filter((x) => x.self).map((x) => x.id), ['node-c']);
+  assert.deepEqual(
+    again.body.data.filter((x) => x.self).map((x) => x.id),
+    ['node-c'],
+  );
   const status = await c.admin.call<{ database: { reachable: boolean; revision: number } }>('GET', '/status');
   assert.equal(status.status, 200);
   assert.equal(status.body.database.reachable, true);
@@ -94,7 +105,9 @@ test('cluster: a request in flight on node B holds a drain through node C; a pas
   const held = get(`${b.proxyUrl}/held/hold`);
   await waitFor(() => release !== undefined, 5000, 'the request reached the upstream');
   const active = async (): Promise<number> => {
-    const h = await c.admin.call<{ data: { target: string; data?: { gw?: { active_requests?: number } }; gw?: { active_requests?: number } }[] }>('GET', '/upstreams/held/health');
+    const h = await c.admin.call<{
+      data: { target: string; data?: { gw?: { active_requests?: number } }; gw?: { active_requests?: number } }[];
+    }>('GET', '/upstreams/held/health');
     const row = h.body.data.find((x) => x.target === slow.address);
     return row?.gw?.active_requests ?? row?.data?.gw?.active_requests ?? -1;
   };
@@ -128,11 +141,12 @@ test('cluster: a request in flight on node B holds a drain through node C; a pas
   await waitFor(async () => (await health(b)) === 'UNHEALTHY', 2000, 'B ejects it too within 2 s');
   t.diagnostic(`passive ejection on A applied on B after ${Date.now() - ejectedAt} ms`);
   const before = good.count;
-  for (let i = 0; i < 10; i++) assert.equal((await get(`${b.proxyUrl}/ej/x`)).status, 200, 'no request through B goes to the ejected target');
+  for (let i = 0; i < 10; i++)
+    assert.equal((await get(`${b.proxyUrl}/ej/x`)).status, 200, 'no request through B goes to the ejected target');
   assert.equal(good.count - before, 10);
 });
 
-test('cluster: a dead instance\'s lease is reaped once for the whole cluster, within ttl + 1 s', async (t) => {
+test("cluster: a dead instance's lease is reaped once for the whole cluster, within ttl + 1 s", async (t) => {
   const { nodes } = await cluster(t);
   const [a, b] = nodes as [Node, Node, Node];
   const app = await startUpstream('app');
@@ -149,7 +163,11 @@ test('cluster: a dead instance\'s lease is reaped once for the whole cluster, wi
   t.diagnostic(`reaped ${after} ms after the last renewal (ttl 2000 ms)`);
   assert.ok(after >= 1900, `not before the lease ended (${after} ms)`);
   assert.ok(after <= 3000 + 1000, `within ttl + 1 s, with slack for a busy machine (${after} ms)`);
-  assert.equal(nodes.reduce((n, g) => n + g.leases.expired, 0), 1, 'reaped once, not once per node');
+  assert.equal(
+    nodes.reduce((n, g) => n + g.leases.expired, 0),
+    1,
+    'reaped once, not once per node',
+  );
 });
 
 test('cluster: the database cut mid-load: 0 failed proxied requests, admin writes 503, and after it returns a write on A reaches C', async (t) => {
@@ -159,7 +177,11 @@ test('cluster: the database cut mid-load: 0 failed proxied requests, admin write
   t.after(() => app.close());
   await setup(a, 'steady');
   assert.equal((await a.admin.call('POST', '/upstreams/steady/targets', { target: app.address, ttl: 5 })).status, 201);
-  await waitFor(async () => (await Promise.all(nodes.map((g) => get(`${g.proxyUrl}/steady/x`)))).every((x) => x.status === 200), 10_000, 'routable on every node');
+  await waitFor(
+    async () => (await Promise.all(nodes.map((g) => get(`${g.proxyUrl}/steady/x`)))).every((x) => x.status === 200),
+    10_000,
+    'routable on every node',
+  );
   let ok = 0;
   const failures: string[] = [];
   let stop = false;
@@ -197,5 +219,8 @@ test('cluster: the database cut mid-load: 0 failed proxied requests, admin write
   await Promise.all(loops);
   t.diagnostic(`database cut for ~1.5 s under load: ${ok} ok, ${failures.length} failed`);
   assert.deepEqual(failures, []);
-  assert.ok(nodes.every((g) => g.store.all('targets').length === 1), 'no lease expired because of the outage');
+  assert.ok(
+    nodes.every((g) => g.store.all('targets').length === 1),
+    'no lease expired because of the outage',
+  );
 });

@@ -11,7 +11,16 @@ const APP = fileURLToPath(new URL('../../examples/node-http-app/app.js', import.
 
 function startApp(adminUrl: string, port: number, name: string, ttl = 30): ChildProcess {
   return spawn(process.execPath, [APP], {
-    env: { ...process.env, GW_ADMIN_URL: adminUrl, GW_SERVICE: 'hello', GW_ROUTES: '/hello', GW_TTL: String(ttl), PORT: String(port), APP_NAME: name, APP_DELAY_MS: '20' },
+    env: {
+      ...process.env,
+      GW_ADMIN_URL: adminUrl,
+      GW_SERVICE: 'hello',
+      GW_ROUTES: '/hello',
+      GW_TTL: String(ttl),
+      PORT: String(port),
+      APP_NAME: name,
+      APP_DELAY_MS: '20',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
 }
@@ -25,7 +34,8 @@ test('examples/node-http-app: two instances serve; SIGTERM under load drains wit
     for (const c of [a, b]) if (c.exitCode === null) c.kill('SIGKILL');
     await gw.close(0);
   });
-  const targets = async () => (await gw.admin.call<{ data: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data ?? [];
+  const targets = async () =>
+    (await gw.admin.call<{ data: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data ?? [];
   await waitFor(async () => (await targets().catch(() => [])).length === 2, 20_000, 'both instances registered');
 
   // steady load from 8 clients while instance a gets SIGTERM
@@ -38,7 +48,10 @@ test('examples/node-http-app: two instances serve; SIGTERM under load drains wit
   await waitFor(() => l.ok > afterExit + 50, 10_000, 'traffic continues on b');
   await l.done();
   assert.equal(l.failed, 0, `${l.failed} failed requests of ${l.ok + l.failed}: ${l.failures.slice(0, 5).join('; ')}`);
-  assert.deepEqual((await targets()).map((x) => x.target), [`127.0.0.1:${pb}`]);
+  assert.deepEqual(
+    (await targets()).map((x) => x.target),
+    [`127.0.0.1:${pb}`],
+  );
   console.log(`# rolling stop under load: ${l.ok} requests, ${l.failed} failed`);
 });
 

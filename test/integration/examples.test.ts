@@ -20,13 +20,23 @@ const EXAMPLES = ['express-app', 'fastify-app'] as const;
 function startApp(example: string, adminUrl: string, port: number, name: string): ChildProcess {
   const file = fileURLToPath(new URL(`../../examples/${example}/app.js`, import.meta.url));
   return spawn(process.execPath, [file], {
-    env: { ...process.env, GW_ADMIN_URL: adminUrl, GW_SERVICE: 'hello', GW_ROUTES: '/hello', GW_HOST: '127.0.0.1', LISTEN_HOST: '127.0.0.1', PORT: String(port), APP_NAME: name, APP_DELAY_MS: '10' },
+    env: {
+      ...process.env,
+      GW_ADMIN_URL: adminUrl,
+      GW_SERVICE: 'hello',
+      GW_ROUTES: '/hello',
+      GW_HOST: '127.0.0.1',
+      LISTEN_HOST: '127.0.0.1',
+      PORT: String(port),
+      APP_NAME: name,
+      APP_DELAY_MS: '10',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
-
-const exited = (c: ChildProcess) => new Promise<number | null>((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))));
+const exited = (c: ChildProcess) =>
+  new Promise<number | null>((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))));
 
 for (const example of EXAMPLES) {
   test(`examples/${example}: registers, serves through the proxy, and on SIGTERM leaves with zero failed requests under load`, async (t) => {
@@ -38,7 +48,10 @@ for (const example of EXAMPLES) {
       for (const c of [a, b]) if (c.exitCode === null) c.kill('SIGKILL');
       await gw.close(0);
     });
-    const targets = async () => ((await gw.admin.call<{ data?: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data ?? []).map((x) => x.target).sort();
+    const targets = async () =>
+      ((await gw.admin.call<{ data?: { target: string }[] }>('GET', '/upstreams/hello.upstream/targets')).body.data ?? [])
+        .map((x) => x.target)
+        .sort();
     await waitFor(async () => (await targets().catch(() => [])).length === 2, 30_000, `two ${example} instances registered`);
 
     const first = await request(gw.proxyUrl + '/hello/42');
@@ -50,7 +63,7 @@ for (const example of EXAMPLES) {
     await waitFor(() => l.byApp.size === 2, 15_000, 'traffic on both instances');
     a.kill('SIGTERM');
     assert.equal(await exited(a), 0, 'exit 0 after drain and deregistration');
-    assert.deepEqual(await targets(), [`127.0.0.1:${pb}`], 'the stopped instance\'s target is gone');
+    assert.deepEqual(await targets(), [`127.0.0.1:${pb}`], "the stopped instance's target is gone");
     const atExit = l.ok;
     await waitFor(() => l.ok > atExit + 20, 10_000, 'traffic continues on the other instance');
     await l.done();
@@ -67,7 +80,10 @@ for (const example of EXAMPLES) {
 function startWith(example: string, env: Record<string, string>): { child: ChildProcess; target: Promise<string> } {
   const file = fileURLToPath(new URL(`../../examples/${example}/app.js`, import.meta.url));
   const parent = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_') && k !== 'LISTEN_HOST'));
-  const child = spawn(process.execPath, [file], { env: { ...parent, GW_SERVICE: 'hello', GW_ROUTES: '/hello', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [file], {
+    env: { ...parent, GW_SERVICE: 'hello', GW_ROUTES: '/hello', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const target = new Promise<string>((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (c: Buffer) => {

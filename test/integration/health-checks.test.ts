@@ -20,14 +20,22 @@ after(async () => {
   await Promise.all(upstreams.map((u) => u.close()));
 });
 
-async function up(name: string, behave?: (req: IncomingMessage, res: ServerResponse, n: number) => void | 'default'): Promise<TestUpstream> {
+async function up(
+  name: string,
+  behave?: (req: IncomingMessage, res: ServerResponse, n: number) => void | 'default',
+): Promise<TestUpstream> {
   const u = await startUpstream(name, behave);
   upstreams.push(u);
   return u;
 }
 
 /** upstream `<name>.up` with `fields`, its targets, a service and a route `/<name>` */
-async function define(name: string, fields: Record<string, unknown>, targets: string[], service: Record<string, unknown> = {}): Promise<void> {
+async function define(
+  name: string,
+  fields: Record<string, unknown>,
+  targets: string[],
+  service: Record<string, unknown> = {},
+): Promise<void> {
   const a = gw.admin;
   assert.equal((await a.call('PUT', `/upstreams/${name}.up`, fields)).status, 200);
   for (const t of targets) assert.equal((await a.call('POST', `/upstreams/${name}.up/targets`, { target: t })).status, 201);
@@ -35,7 +43,9 @@ async function define(name: string, fields: Record<string, unknown>, targets: st
   assert.equal((await a.call('POST', `/services/${name}/routes`, { name, paths: [`/${name}`] })).status, 201);
 }
 
-async function get(path: string): Promise<{ status: number; ms: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+async function get(
+  path: string,
+): Promise<{ status: number; ms: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   const t0 = performance.now();
   const r = await request(gw.proxyUrl + path);
   const text = await r.body.text();
@@ -59,7 +69,11 @@ async function load(path: string, concurrency: number, count: number, during?: (
   return results;
 }
 
-interface HealthEntry { target: string; health: string; gw: { state: string; ejected_until: string | null } }
+interface HealthEntry {
+  target: string;
+  health: string;
+  gw: { state: string; ejected_until: string | null };
+}
 async function health(name: string): Promise<Map<string, HealthEntry>> {
   const r = await gw.admin.call<{ data: HealthEntry[] }>('GET', `/upstreams/${name}.up/health`);
   return new Map(r.body.data.map((e) => [e.target, e]));
@@ -68,7 +82,11 @@ const stateOf = async (name: string, target: string) => (await health(name)).get
 
 test('a target killed under load costs zero client errors and is ejected after its first failed try', async () => {
   const targets = [await up('k1'), await up('k2'), await up('k3')];
-  await define('kill', { healthchecks: { passive: { unhealthy: { tcp_failures: 1, timeouts: 1 } } } }, targets.map((t) => t.address));
+  await define(
+    'kill',
+    { healthchecks: { passive: { unhealthy: { tcp_failures: 1, timeouts: 1 } } } },
+    targets.map((t) => t.address),
+  );
   const results = await load('/kill', 8, 600, async (i) => {
     if (i === 200) await targets[0]!.close();
   });
@@ -87,18 +105,29 @@ test('passive only: an ejected target comes back through a half-open trial with 
     res.end('boom');
   });
   const good = await up('hg');
-  await define('halfopen', { healthchecks: { passive: { unhealthy: { http_failures: 2 } } }, gw: { breaker_cooldown: 1 } }, [bad.address, good.address]);
-  await waitFor(async () => {
-    await get('/halfopen');
-    return (await stateOf('halfopen', bad.address)) === 'ejected';
-  }, 10_000, 'ejection');
+  await define('halfopen', { healthchecks: { passive: { unhealthy: { http_failures: 2 } } }, gw: { breaker_cooldown: 1 } }, [
+    bad.address,
+    good.address,
+  ]);
+  await waitFor(
+    async () => {
+      await get('/halfopen');
+      return (await stateOf('halfopen', bad.address)) === 'ejected';
+    },
+    10_000,
+    'ejection',
+  );
   broken = false;
   const before = bad.count;
   // traffic keeps flowing; after the 1 s cool-down one trial request closes the circuit
-  await waitFor(async () => {
-    await get('/halfopen');
-    return (await stateOf('halfopen', bad.address)) === 'healthy' && bad.count > before + 1;
-  }, 15_000, 'half-open recovery');
+  await waitFor(
+    async () => {
+      await get('/halfopen');
+      return (await stateOf('halfopen', bad.address)) === 'healthy' && bad.count > before + 1;
+    },
+    15_000,
+    'half-open recovery',
+  );
   const r = await load('/halfopen', 2, 20);
   assert.ok(r.every((x) => x.status === 200));
 });
@@ -107,7 +136,15 @@ test('warming: a target added to an upstream with active checks gets no traffic 
   let ready = false;
   let proxied = 0;
   const first = await up('w1');
-  await define('warm', { healthchecks: { active: { http_path: '/ready', healthy: { interval: 0.2, successes: 1 }, unhealthy: { interval: 0.2, http_failures: 1 } } } }, [first.address]);
+  await define(
+    'warm',
+    {
+      healthchecks: {
+        active: { http_path: '/ready', healthy: { interval: 0.2, successes: 1 }, unhealthy: { interval: 0.2, http_failures: 1 } },
+      },
+    },
+    [first.address],
+  );
   // every target added at run time warms, the first one too
   await waitFor(async () => (await stateOf('warm', first.address)) === 'healthy', 5_000, 'first target warmed up');
   const late = await up('w2', (req, res) => {
@@ -142,7 +179,15 @@ test('active checks take a dead target out and bring it back when it answers aga
     void res;
   });
   const steady = await up('f2');
-  await define('active', { healthchecks: { active: { healthy: { interval: 0.2, successes: 2 }, unhealthy: { interval: 0.2, tcp_failures: 2, http_failures: 2, timeouts: 2 } } } }, [flappy.address, steady.address]);
+  await define(
+    'active',
+    {
+      healthchecks: {
+        active: { healthy: { interval: 0.2, successes: 2 }, unhealthy: { interval: 0.2, tcp_failures: 2, http_failures: 2, timeouts: 2 } },
+      },
+    },
+    [flappy.address, steady.address],
+  );
   await waitFor(async () => (await stateOf('active', flappy.address)) === 'healthy', 5_000, 'warmed up');
   down = true;
   await waitFor(async () => (await stateOf('active', flappy.address)) === 'unhealthy', 10_000, 'active ejection');
@@ -204,7 +249,10 @@ test('upstream limits: over max_concurrent_requests a request is refused at once
   assert.equal(r.headers['retry-after'], '1');
   assert.equal((JSON.parse(r.text) as { message: string }).message, 'upstream limited.up is over its limits, retry later');
   for (const f of release.splice(0)) f();
-  assert.deepEqual((await Promise.all(held)).map((x) => x.status), [200, 200]);
+  assert.deepEqual(
+    (await Promise.all(held)).map((x) => x.status),
+    [200, 200],
+  );
   const again = get('/limited');
   await waitFor(() => release.length === 1, 5_000, 'admitted again once a slot is free');
   release.shift()!();
@@ -221,16 +269,26 @@ test('a target that hangs costs no failed request: hedging answers from another 
   });
   const h2 = await up('h2', (_req, res) => void jitter(res));
   const h3 = await up('h3', (_req, res) => void jitter(res));
-  await define('hang', { healthchecks: { passive: { unhealthy: { timeouts: 3, tcp_failures: 3 } } } }, [h1.address, h2.address, h3.address], { read_timeout: 5_000 });
+  await define(
+    'hang',
+    { healthchecks: { passive: { unhealthy: { timeouts: 3, tcp_failures: 3 } } } },
+    [h1.address, h2.address, h3.address],
+    { read_timeout: 5_000 },
+  );
   const results = await load('/hang', 12, 900, (i) => {
     if (i === 300) hang = true;
   });
   for (const r of held) r.destroy();
   const failed = results.filter((r) => r.status !== 200);
   const slow = results.filter((r) => r.ms > 500).length;
-  console.log(`# hang: ${results.length} requests, ${failed.length} failed, ${slow} slower than 500 ms, ${held.length} held by the hung target`);
+  console.log(
+    `# hang: ${results.length} requests, ${failed.length} failed, ${slow} slower than 500 ms, ${held.length} held by the hung target`,
+  );
   assert.deepEqual(failed, []);
-  assert.ok(results.every((r) => r.ms < 5_000), 'no request waited for the read timeout');
+  assert.ok(
+    results.every((r) => r.ms < 5_000),
+    'no request waited for the read timeout',
+  );
   assert.equal(await stateOf('hang', h1.address), 'ejected');
 });
 
@@ -248,18 +306,28 @@ test('with no health check configured, the stall guard still takes a hung target
   hang = true;
   const results = await load('/nocheckhang', 8, 400);
   for (const r of held) r.destroy();
-  assert.deepEqual(results.filter((r) => r.status !== 200), []);
+  assert.deepEqual(
+    results.filter((r) => r.status !== 200),
+    [],
+  );
   assert.ok(held.length < 40, `the hung target got ${held.length} requests before being held out`);
   assert.equal(await stateOf('nocheckhang', n1.address), 'unhealthy');
 });
 
 test('max_ejection_percent keeps half the pool when most targets fail', async () => {
-  const bad = await Promise.all(['x1', 'x2', 'x3'].map((n) => up(n, (_req, res) => {
-    res.statusCode = 503;
-    res.end();
-  })));
+  const bad = await Promise.all(
+    ['x1', 'x2', 'x3'].map((n) =>
+      up(n, (_req, res) => {
+        res.statusCode = 503;
+        res.end();
+      }),
+    ),
+  );
   const good = await up('x4');
-  await define('cap', { healthchecks: { passive: { unhealthy: { http_failures: 1 } } }, gw: { max_ejection_percent: 50 } }, [...bad.map((b) => b.address), good.address]);
+  await define('cap', { healthchecks: { passive: { unhealthy: { http_failures: 1 } } }, gw: { max_ejection_percent: 50 } }, [
+    ...bad.map((b) => b.address),
+    good.address,
+  ]);
   await load('/cap', 2, 60);
   const states = [...(await health('cap')).values()].map((e) => e.gw.state);
   assert.equal(states.filter((s) => s === 'ejected').length, 2, states.join(','));

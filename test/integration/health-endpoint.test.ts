@@ -28,7 +28,8 @@ test('GET /upstreams/{u}/health reports Kong health words and gw in-flight count
   await gw.admin.call('PUT', '/services/hs/routes/hr', { paths: ['/held'] });
 
   const inflight = request(gw.proxyUrl + '/held');
-  const health = async () => (await gw.admin.call<{ data: HealthEntry[]; next: null; node_id: string }>('GET', '/upstreams/hu/health')).body;
+  const health = async () =>
+    (await gw.admin.call<{ data: HealthEntry[]; next: null; node_id: string }>('GET', '/upstreams/hu/health')).body;
   await waitFor(async () => (await health()).data[0]?.gw?.active_requests === 1, 10_000, 'one request in flight');
   // drain: weight 0 → no new requests, the one in flight still counts
   await gw.admin.call('PATCH', `/upstreams/hu/targets/${held.address}`, { weight: 0 });
@@ -38,12 +39,15 @@ test('GET /upstreams/{u}/health reports Kong health words and gw in-flight count
   assert.equal(h.data[0]!.gw!.active_requests, 1);
   assert.equal(typeof h.data[0]!.gw!.lease_expires_at, 'number');
   assert.equal(h.next, null);
-  assert.equal((await request(gw.proxyUrl + '/held').then((r) => r.body.text().then(() => r.statusCode))), 503);
+  assert.equal(await request(gw.proxyUrl + '/held').then((r) => r.body.text().then(() => r.statusCode)), 503);
   release!();
   assert.equal((await inflight).statusCode, 200);
   await waitFor(async () => (await health()).data[0]?.gw?.active_requests === 0, 10_000, 'in-flight back to 0');
 
-  const bh = await gw.admin.call<{ data: { balancer_health: string; health: string; details: { healthy: boolean } } }>('GET', '/upstreams/hu/health?balancer_health=1');
+  const bh = await gw.admin.call<{ data: { balancer_health: string; health: string; details: { healthy: boolean } } }>(
+    'GET',
+    '/upstreams/hu/health?balancer_health=1',
+  );
   assert.equal(bh.body.data.balancer_health, 'UNHEALTHY'); // total weight 0
   assert.equal(bh.body.data.health, 'HEALTHCHECKS_OFF');
   assert.equal((await gw.admin.call('GET', '/upstreams/none/health')).status, 404);
@@ -77,7 +81,13 @@ test('healthchecks.threshold exactly reached: the Admin API and the proxy agree 
     await r.body.dump();
     return r.statusCode;
   };
-  const balancer = async () => (await gw.admin.call<{ data: { balancer_health: string; details: { weight: { available: number; total: number } } } }>('GET', '/upstreams/th/health?balancer_health=1')).body.data;
+  const balancer = async () =>
+    (
+      await gw.admin.call<{ data: { balancer_health: string; details: { weight: { available: number; total: number } } } }>(
+        'GET',
+        '/upstreams/th/health?balancer_health=1',
+      )
+    ).body.data;
   await waitFor(async () => (await status()) === 200, 10_000, 'routable');
   assert.equal((await balancer()).balancer_health, 'HEALTHY');
   assert.equal((await gw.admin.call('PUT', `/upstreams/th/targets/${a.address}/unhealthy`)).status, 204);

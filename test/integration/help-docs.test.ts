@@ -53,10 +53,15 @@ function assertSame(what: string, docs: Set<string>, helpText: Set<string>): voi
 }
 
 test('the parsers find flags and env variables in a help text and in a docs table', () => {
-  const h = fromHelp('Options:\n  -V, --version  v\n  --proxy-listen <a>  x (env GW_PROXY_LISTEN;\n  --port <p>  y (env: GW_PORT)\n\nExamples:\n  gw --bogus\n');
+  const h = fromHelp(
+    'Options:\n  -V, --version  v\n  --proxy-listen <a>  x (env GW_PROXY_LISTEN;\n  --port <p>  y (env: GW_PORT)\n\nExamples:\n  gw --bogus\n',
+  );
   assert.deepEqual([...h.flags], ['--proxy-listen', '--port']);
   assert.deepEqual([...h.envs], ['GW_PROXY_LISTEN', 'GW_PORT']);
-  const d = fromDocs('## S\n\n| flag | env |\n|---|---|\n| `--a X` | `GW_A` |\n| `--b`, `--c` | `GW_B`, `GW_C` |\n\nafter\n| `--z` | `GW_Z` |', '## S');
+  const d = fromDocs(
+    '## S\n\n| flag | env |\n|---|---|\n| `--a X` | `GW_A` |\n| `--b`, `--c` | `GW_B`, `GW_C` |\n\nafter\n| `--z` | `GW_Z` |',
+    '## S',
+  );
   assert.deepEqual([...d.flags], ['--a', '--b', '--c']);
   assert.deepEqual([...d.envs], ['GW_A', 'GW_B', 'GW_C']);
 });

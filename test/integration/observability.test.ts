@@ -83,20 +83,28 @@ test('Kong prometheus series and the access log: a proxied 200, a 404 without a 
   assert.equal((await admin.call('PUT', '/services/echo', { host: 'echo.up' })).status, 200);
   assert.equal((await admin.call('PUT', '/routes/r-echo', { paths: ['/echo'], service: { name: 'echo' } })).status, 200);
   // passive checks: the one failed try marks the target unhealthy
-  assert.equal((await admin.call('PUT', '/upstreams/dead.up', { healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } })).status, 200);
+  assert.equal(
+    (await admin.call('PUT', '/upstreams/dead.up', { healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } })).status,
+    200,
+  );
   assert.equal((await admin.call('POST', '/upstreams/dead.up/targets', { target: `127.0.0.1:${dead}` })).status, 201);
   assert.equal((await admin.call('PUT', '/services/dead', { host: 'dead.up', retries: 0 })).status, 200);
   assert.equal((await admin.call('PUT', '/routes/r-dead', { paths: ['/dead'], service: { name: 'dead' } })).status, 200);
   let readyTries = 0;
-  await waitFor(async () => {
-    readyTries++;
-    const r = await request(`${gw.proxyUrl}/echo/ready`);
-    await r.body.dump();
-    return r.statusCode === 200;
-  }, 5_000, 'route r-echo routable');
+  await waitFor(
+    async () => {
+      readyTries++;
+      const r = await request(`${gw.proxyUrl}/echo/ready`);
+      await r.body.dump();
+      return r.statusCode === 200;
+    },
+    5_000,
+    'route r-echo routable',
+  );
 
   // raw requests, so that the bytes each way are known exactly
-  const post = 'POST /echo/items?token=secret-query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello';
+  const post =
+    'POST /echo/items?token=secret-query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello';
   const ok = await rawRequest(gw.proxyUrl, post);
   assert.match(ok.text, /^HTTP\/1\.1 200 /);
   const noRoute = 'GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
@@ -108,25 +116,56 @@ test('Kong prometheus series and the access log: a proxied 200, a 404 without a 
   await bad.body.dump();
 
   // ---- /metrics
-  await waitFor(async () => {
-    const m = parseProm(await (await fetch(`${gw.adminUrl}/metrics`)).text());
-    return find(m, 'kong_upstream_target_health', { upstream: 'dead.up', state: 'unhealthy' })[0]?.value === 1;
-  }, 5_000, 'dead.up target unhealthy in kong_upstream_target_health');
+  await waitFor(
+    async () => {
+      const m = parseProm(await (await fetch(`${gw.adminUrl}/metrics`)).text());
+      return find(m, 'kong_upstream_target_health', { upstream: 'dead.up', state: 'unhealthy' })[0]?.value === 1;
+    },
+    5_000,
+    'dead.up target unhealthy in kong_upstream_target_health',
+  );
   const res = await fetch(`${gw.adminUrl}/metrics`);
   assert.equal(res.status, 200);
   const m = parseProm(await res.text());
   const kongLabels = { workspace: 'default', consumer: '' };
   // the readiness request plus the POST
-  assert.equal(find(m, 'kong_http_requests_total', { service: 'echo', route: 'r-echo', code: '200', source: 'service', ...kongLabels })[0]?.value, 2);
-  assert.equal(find(m, 'kong_http_requests_total', { service: 'dead', route: 'r-dead', code: '502', source: 'kong', ...kongLabels })[0]?.value, 1);
-  for (const s of find(m, 'kong_http_requests_total')) assert.deepEqual(Object.keys(s.labels).sort(), ['code', 'consumer', 'route', 'service', 'source', 'workspace']);
+  assert.equal(
+    find(m, 'kong_http_requests_total', { service: 'echo', route: 'r-echo', code: '200', source: 'service', ...kongLabels })[0]?.value,
+    2,
+  );
+  assert.equal(
+    find(m, 'kong_http_requests_total', { service: 'dead', route: 'r-dead', code: '502', source: 'kong', ...kongLabels })[0]?.value,
+    1,
+  );
+  for (const s of find(m, 'kong_http_requests_total'))
+    assert.deepEqual(Object.keys(s.labels).sort(), ['code', 'consumer', 'route', 'service', 'source', 'workspace']);
   // Kong's exporter records nothing without a route; gw_* counts it
   assert.equal(find(m, 'kong_http_requests_total', { code: '404' }).length, 0);
   assert.equal(find(m, 'gw_http_requests_total', { service: '', route: '', status: '404' })[0]?.value, readyTries);
 
   // histograms: Kong's names, labels and buckets
-  const les = (name: string) => find(m, `${name}_bucket`, { service: 'echo', route: 'r-echo', workspace: 'default' }).map((s) => s.labels.le);
-  assert.deepEqual(les('kong_kong_latency_ms'), ['1', '2', '5', '7', '10', '15', '20', '30', '50', '75', '100', '200', '500', '750', '1000', '3000', '6000', '+Inf']);
+  const les = (name: string) =>
+    find(m, `${name}_bucket`, { service: 'echo', route: 'r-echo', workspace: 'default' }).map((s) => s.labels.le);
+  assert.deepEqual(les('kong_kong_latency_ms'), [
+    '1',
+    '2',
+    '5',
+    '7',
+    '10',
+    '15',
+    '20',
+    '30',
+    '50',
+    '75',
+    '100',
+    '200',
+    '500',
+    '750',
+    '1000',
+    '3000',
+    '6000',
+    '+Inf',
+  ]);
   const upstreamBuckets = ['25', '50', '80', '100', '250', '400', '700', '1000', '2000', '5000', '10000', '30000', '60000', '+Inf'];
   assert.deepEqual(les('kong_upstream_latency_ms'), upstreamBuckets);
   assert.deepEqual(les('kong_request_latency_ms'), upstreamBuckets);
@@ -140,11 +179,13 @@ test('Kong prometheus series and the access log: a proxied 200, a 404 without a 
   assert.equal(count('kong_upstream_latency_ms', 'dead') ?? 0, 0);
   for (const s of find(m, 'kong_request_latency_ms_bucket', { service: 'echo', le: '+Inf' })) assert.equal(s.value, 2);
 
-  const bw = (direction: string) => find(m, 'kong_bandwidth_bytes', { service: 'echo', route: 'r-echo', direction, ...kongLabels })[0]?.value ?? 0;
+  const bw = (direction: string) =>
+    find(m, 'kong_bandwidth_bytes', { service: 'echo', route: 'r-echo', direction, ...kongLabels })[0]?.value ?? 0;
   assert.ok(bw('ingress') >= Buffer.byteLength(post), `ingress ${bw('ingress')}`);
   assert.ok(bw('egress') >= ok.bytes, `egress ${bw('egress')}`);
 
-  const health = (upstream: string) => Object.fromEntries(find(m, 'kong_upstream_target_health', { upstream, subsystem: 'http' }).map((s) => [s.labels.state, s.value]));
+  const health = (upstream: string) =>
+    Object.fromEntries(find(m, 'kong_upstream_target_health', { upstream, subsystem: 'http' }).map((s) => [s.labels.state, s.value]));
   assert.deepEqual(health('echo.up'), { healthchecks_off: 1, healthy: 0, unhealthy: 0, dns_error: 0 });
   assert.deepEqual(health('dead.up'), { healthchecks_off: 0, healthy: 0, unhealthy: 1, dns_error: 0 });
   const t0 = find(m, 'kong_upstream_target_health', { upstream: 'echo.up', state: 'healthchecks_off' })[0]!;
@@ -168,22 +209,84 @@ test('Kong prometheus series and the access log: a proxied 200, a 404 without a 
   type Line = Record<string, unknown> & { latency_ms: { upstream?: number; gateway: number; total: number } };
   const [okLine, nfLine, badLine] = got.slice(-3) as Line[];
   assert.deepEqual(
-    { method: okLine!.method, path: okLine!.path, status: okLine!.status, service: okLine!.service, route: okLine!.route, upstream: okLine!.upstream, targets: okLine!.targets, tries: okLine!.tries, source: okLine!.source, error: okLine!.error },
-    { method: 'POST', path: '/echo/items', status: 200, service: 'echo', route: 'r-echo', upstream: 'echo.up', targets: [up.address], tries: 1, source: 'service', error: undefined },
+    {
+      method: okLine!.method,
+      path: okLine!.path,
+      status: okLine!.status,
+      service: okLine!.service,
+      route: okLine!.route,
+      upstream: okLine!.upstream,
+      targets: okLine!.targets,
+      tries: okLine!.tries,
+      source: okLine!.source,
+      error: okLine!.error,
+    },
+    {
+      method: 'POST',
+      path: '/echo/items',
+      status: 200,
+      service: 'echo',
+      route: 'r-echo',
+      upstream: 'echo.up',
+      targets: [up.address],
+      tries: 1,
+      source: 'service',
+      error: undefined,
+    },
   );
   // exact byte counts: the raw request sent, the raw response received
   assert.equal(okLine!.bytes_in, Buffer.byteLength(post));
   assert.equal(okLine!.bytes_out, ok.bytes);
-  assert.ok(okLine!.latency_ms.upstream! >= 0 && okLine!.latency_ms.gateway >= 0 && okLine!.latency_ms.total >= okLine!.latency_ms.upstream!);
+  assert.ok(
+    okLine!.latency_ms.upstream! >= 0 && okLine!.latency_ms.gateway >= 0 && okLine!.latency_ms.total >= okLine!.latency_ms.upstream!,
+  );
   assert.deepEqual(
-    { method: nfLine!.method, path: nfLine!.path, status: nfLine!.status, service: nfLine!.service, route: nfLine!.route, tries: nfLine!.tries, source: nfLine!.source, error: nfLine!.error },
-    { method: 'GET', path: '/nowhere', status: 404, service: undefined, route: undefined, tries: 0, source: 'kong', error: 'GW_ERR_PROXY_NO_ROUTE' },
+    {
+      method: nfLine!.method,
+      path: nfLine!.path,
+      status: nfLine!.status,
+      service: nfLine!.service,
+      route: nfLine!.route,
+      tries: nfLine!.tries,
+      source: nfLine!.source,
+      error: nfLine!.error,
+    },
+    {
+      method: 'GET',
+      path: '/nowhere',
+      status: 404,
+      service: undefined,
+      route: undefined,
+      tries: 0,
+      source: 'kong',
+      error: 'GW_ERR_PROXY_NO_ROUTE',
+    },
   );
   assert.equal(nfLine!.bytes_in, Buffer.byteLength(noRoute));
   assert.equal(nfLine!.bytes_out, nf.bytes);
   assert.deepEqual(
-    { request_id: badLine!.request_id, status: badLine!.status, service: badLine!.service, route: badLine!.route, upstream: badLine!.upstream, targets: badLine!.targets, tries: badLine!.tries, source: badLine!.source, error: badLine!.error },
-    { request_id: badId, status: 502, service: 'dead', route: 'r-dead', upstream: 'dead.up', targets: [`127.0.0.1:${dead}`], tries: 1, source: 'kong', error: 'GW_ERR_PROXY_BAD_RESPONSE' },
+    {
+      request_id: badLine!.request_id,
+      status: badLine!.status,
+      service: badLine!.service,
+      route: badLine!.route,
+      upstream: badLine!.upstream,
+      targets: badLine!.targets,
+      tries: badLine!.tries,
+      source: badLine!.source,
+      error: badLine!.error,
+    },
+    {
+      request_id: badId,
+      status: 502,
+      service: 'dead',
+      route: 'r-dead',
+      upstream: 'dead.up',
+      targets: [`127.0.0.1:${dead}`],
+      tries: 1,
+      source: 'kong',
+      error: 'GW_ERR_PROXY_BAD_RESPONSE',
+    },
   );
   assert.equal(badLine!.latency_ms.upstream, undefined);
   assert.ok(badLine!.latency_ms.gateway >= 0);
@@ -211,9 +314,13 @@ test('access log with --workers 2: each worker appends its own lines to the FILE
   };
   await waitFor(async () => (await get()) === 200, 5_000, 'routable through the workers');
   const statuses = await Promise.all(Array.from({ length: 30 }, get));
-  assert.ok(statuses.every((s) => s === 200), String(statuses));
+  assert.ok(
+    statuses.every((s) => s === 200),
+    String(statuses),
+  );
   const scrape = async () => parseProm(await (await fetch(`${gw.adminUrl}/metrics`)).text());
-  const total = (m: PromSample[]) => find(m, 'kong_http_requests_total', { service: 'w', route: 'rw', code: '200', source: 'service' })[0]?.value ?? 0;
+  const total = (m: PromSample[]) =>
+    find(m, 'kong_http_requests_total', { service: 'w', route: 'rw', code: '200', source: 'service' })[0]?.value ?? 0;
   // the readiness probes may have been more than one
   const served = total(await scrape());
   assert.ok(served >= 31, `kong_http_requests_total ${served}`);
@@ -230,7 +337,22 @@ test('--access-log off writes nothing; the default (stdout) writes one line per 
   const runCli = async (extra: string[]): Promise<string> => {
     const adminPort = await deadPort();
     const proxyPort = await deadPort();
-    const child = spawn(process.execPath, [CLI, '--store', 'memory', '--proxy-listen', `127.0.0.1:${proxyPort}`, '--admin-listen', `127.0.0.1:${adminPort}`, '--audit-log', 'off', ...extra], { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        '--store',
+        'memory',
+        '--proxy-listen',
+        `127.0.0.1:${proxyPort}`,
+        '--admin-listen',
+        `127.0.0.1:${adminPort}`,
+        '--audit-log',
+        'off',
+        ...extra,
+      ],
+      { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     t.after(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
@@ -240,11 +362,15 @@ test('--access-log off writes nothing; the default (stdout) writes one line per 
     await waitFor(async () => (await fetch(`${admin.url}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
     assert.equal((await admin.call('PUT', '/services/s', { url: `http://${up.address}` })).status, 200);
     assert.equal((await admin.call('PUT', '/routes/r', { paths: ['/s'], service: { name: 's' } })).status, 200);
-    await waitFor(async () => {
-      const r = await request(`http://127.0.0.1:${proxyPort}/s`);
-      await r.body.dump();
-      return r.statusCode === 200;
-    }, 5_000, 'route routable');
+    await waitFor(
+      async () => {
+        const r = await request(`http://127.0.0.1:${proxyPort}/s`);
+        await r.body.dump();
+        return r.statusCode === 200;
+      },
+      5_000,
+      'route routable',
+    );
     const r = await request(`http://127.0.0.1:${proxyPort}/nothing-here`);
     await r.body.dump();
     assert.equal(r.statusCode, 404);
@@ -257,7 +383,10 @@ test('--access-log off writes nothing; the default (stdout) writes one line per 
   const off = await runCli(['--access-log', 'off']);
   assert.ok(!off.includes('"log":"access"'), off);
   const on = await runCli([]);
-  const access = on.split('\n').filter((l) => l.includes('"log":"access"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const access = on
+    .split('\n')
+    .filter((l) => l.includes('"log":"access"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(access.length >= 2, on);
   assert.deepEqual(access.at(-1)!.status, 404);
   assert.deepEqual(access.at(-1)!.path, '/nothing-here');
@@ -266,6 +395,9 @@ test('--access-log off writes nothing; the default (stdout) writes one line per 
 test('an --access-log FILE that cannot be opened stops the start, naming the flag', async () => {
   const missing = join(tmpdir(), `gw-no-such-dir-${process.pid}`, 'access.log');
   for (const workers of [1, 2]) {
-    await assert.rejects(startGateway({ store: 'memory', accessLog: missing, workers }), (err: unknown) => isGwError(err) && err.message.includes(`--access-log ${missing}: cannot open it for appending (ENOENT)`));
+    await assert.rejects(
+      startGateway({ store: 'memory', accessLog: missing, workers }),
+      (err: unknown) => isGwError(err) && err.message.includes(`--access-log ${missing}: cannot open it for appending (ENOENT)`),
+    );
   }
 });

@@ -15,32 +15,51 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_') && !k.startsWith('npm_')));
 
-test('npm pack → npm install <tgz> in an empty app: gw-gateway --help, gw-agent --help, register and startGateway import and run', { timeout: 240_000 }, async (t) => {
-  const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string>; files: string[] };
-  assert.match(pkg.scripts.prepack ?? '', /npm run build/, 'npm pack from a fresh clone builds dist/ first');
+test(
+  'npm pack → npm install <tgz> in an empty app: gw-gateway --help, gw-agent --help, register and startGateway import and run',
+  { timeout: 240_000 },
+  async (t) => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string>; files: string[] };
+    assert.match(pkg.scripts.prepack ?? '', /npm run build/, 'npm pack from a fresh clone builds dist/ first');
 
-  const dir = await mkdtemp(join(tmpdir(), 'gw-pack-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  // dist/ is already built by `npm test`; --ignore-scripts skips a second tsc run
-  const packed = await execFileP(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: root, env, maxBuffer: 16 << 20 });
-  const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-  const files = info[0]!.files.map((f) => f.path);
-  assert.ok(files.includes('dist/gateway/src/cli.js') && files.includes('dist/agent/src/cli.js') && files.includes('dist/sdk/src/index.js'));
-  assert.ok(!files.some((f) => f.startsWith('dist/test/') || f.startsWith('gateway/src/')), 'no tests or TypeScript sources in the package');
-  const tgz = join(dir, (await readdir(dir)).find((f) => f.endsWith('.tgz'))!);
+    const dir = await mkdtemp(join(tmpdir(), 'gw-pack-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    // dist/ is already built by `npm test`; --ignore-scripts skips a second tsc run
+    const packed = await execFileP(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+      cwd: root,
+      env,
+      maxBuffer: 16 << 20,
+    });
+    const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
+    const files = info[0]!.files.map((f) => f.path);
+    assert.ok(
+      files.includes('dist/gateway/src/cli.js') && files.includes('dist/agent/src/cli.js') && files.includes('dist/sdk/src/index.js'),
+    );
+    assert.ok(
+      !files.some((f) => f.startsWith('dist/test/') || f.startsWith('gateway/src/')),
+      'no tests or TypeScript sources in the package',
+    );
+    const tgz = join(
+      dir,
+      (await readdir(dir)).find((f) => f.endsWith('.tgz'))!,
+    );
 
-  const app = join(dir, 'app');
-  await execFileP('mkdir', ['-p', app]);
-  await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'empty-app', private: true, type: 'module' }));
-  await execFileP(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--omit=dev', tgz], { cwd: app, env, maxBuffer: 16 << 20 });
+    const app = join(dir, 'app');
+    await execFileP('mkdir', ['-p', app]);
+    await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'empty-app', private: true, type: 'module' }));
+    await execFileP(npm, ['install', '--no-audit', '--no-fund', '--prefer-offline', '--omit=dev', tgz], {
+      cwd: app,
+      env,
+      maxBuffer: 16 << 20,
+    });
 
-  const bin = (name: string) => join(app, 'node_modules', '.bin', name);
-  const gw = await execFileP(process.execPath, [bin('gw-gateway'), '--help'], { cwd: app, env });
-  assert.match(gw.stdout, /Usage: gw-gateway/);
-  const agent = await execFileP(process.execPath, [bin('gw-agent'), '--help'], { cwd: app, env });
-  assert.match(agent.stdout, /Usage: gw-agent/);
+    const bin = (name: string) => join(app, 'node_modules', '.bin', name);
+    const gw = await execFileP(process.execPath, [bin('gw-gateway'), '--help'], { cwd: app, env });
+    assert.match(gw.stdout, /Usage: gw-gateway/);
+    const agent = await execFileP(process.execPath, [bin('gw-agent'), '--help'], { cwd: app, env });
+    assert.match(agent.stdout, /Usage: gw-agent/);
 
-  const script = `
+    const script = `
     import { register } from 'gw-agent';
     import { startGateway } from 'gw-agent/gateway';
     if (typeof register !== 'function') throw new Error('register is not exported');
@@ -49,6 +68,7 @@ test('npm pack → npm install <tgz> in an empty app: gw-gateway --help, gw-agen
     await gw.close();
     console.log(JSON.stringify({ status: status.status }));
   `;
-  const run = await execFileP(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env });
-  assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').at(-1)!), { status: 200 });
-});
+    const run = await execFileP(process.execPath, ['--input-type=module', '-e', script], { cwd: app, env });
+    assert.deepEqual(JSON.parse(run.stdout.trim().split('\n').at(-1)!), { status: 200 });
+  },
+);

@@ -71,7 +71,11 @@ const up = new Recorder('up');
 const other = new Recorder('other');
 
 async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(adminUrl + path, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(adminUrl + path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
@@ -80,10 +84,32 @@ before(async () => {
   await up.listen();
   await other.listen();
   const adminPort = await deadPort();
-  child = spawn(process.execPath, [CLI, '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'info', '--client-body-timeout', '1500ms', '--client-header-timeout', '1s'], { env: cleanEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  child = spawn(
+    process.execPath,
+    [
+      CLI,
+      '--store',
+      'memory',
+      '--proxy-listen',
+      '127.0.0.1:0',
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      '--log-level',
+      'info',
+      '--client-body-timeout',
+      '1500ms',
+      '--client-header-timeout',
+      '1s',
+    ],
+    { env: cleanEnv, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  const ready = await waitFor(() => /"msg":"gw-gateway ready"/.test(out) && /"proxy":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out), 20_000, 'gateway ready');
+  const ready = await waitFor(
+    () => /"msg":"gw-gateway ready"/.test(out) && /"proxy":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out),
+    20_000,
+    'gateway ready',
+  );
   proxyPort = Number((ready as RegExpExecArray)[1]);
   adminUrl = `http://127.0.0.1:${adminPort}`;
   pid = (await admin('GET', '/')).body.pids ? ((await admin('GET', '/')).body.pids as { master: number }).master : 0;
@@ -108,7 +134,11 @@ after(async () => {
 });
 
 /** Send raw bytes, collect the answer until `until` says so, the server closes, or `ms` pass. */
-function raw(payload: string | Buffer | ((s: Socket) => void), until: (text: string) => boolean = (t) => responses(t).length > 0 && complete(t), ms = 5000): Promise<{ text: string; closed: boolean; socket: Socket }> {
+function raw(
+  payload: string | Buffer | ((s: Socket) => void),
+  until: (text: string) => boolean = (t) => responses(t).length > 0 && complete(t),
+  ms = 5000,
+): Promise<{ text: string; closed: boolean; socket: Socket }> {
   return new Promise((resolve) => {
     const s = connect(proxyPort, '127.0.0.1');
     let text = '';
@@ -248,7 +278,11 @@ test('header timeout and body timeout answer 408; a body being buffered holds no
   assert.deepEqual(responses(h.text), [408], 'client_header_timeout');
   assert.ok(performance.now() - t0 < 8000);
   const t1 = performance.now();
-  const b = await raw((s) => s.write('POST /slow-body HTTP/1.1\r\nhost: t.test\r\ncontent-length: 1000\r\n\r\nfirst bytes'), undefined, 10_000);
+  const b = await raw(
+    (s) => s.write('POST /slow-body HTTP/1.1\r\nhost: t.test\r\ncontent-length: 1000\r\n\r\nfirst bytes'),
+    undefined,
+    10_000,
+  );
   const ms = performance.now() - t1;
   assert.deepEqual(responses(b.text), [408], 'client_body_timeout');
   assert.match(b.text, /client_body_timeout/);
@@ -296,7 +330,9 @@ test('a body over the buffer streams as soon as the buffer is full, and a fast o
   assert.deepEqual(responses(r.text), [200]);
   r.socket.destroy();
   assert.match(r.text, new RegExp(`"bodyBytes":${body.length}`));
-  const chunked = await raw('POST /chunked HTTP/1.1\r\nhost: b.test\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n');
+  const chunked = await raw(
+    'POST /chunked HTTP/1.1\r\nhost: b.test\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
+  );
   assert.deepEqual(responses(chunked.text), [200]);
   chunked.socket.destroy();
   assert.match(chunked.text, /"bodyBytes":11/);
@@ -332,7 +368,9 @@ test('pipelined requests reach the upstream one at a time and in order, answered
   let text = '';
   for (let round = 0; round < 5; round++) {
     const r = await raw(
-      `POST /order/1 HTTP/1.1\r\nhost: o.test\r\ncontent-length: 5\r\n\r\nhello` + `DELETE /order/2 HTTP/1.1\r\nhost: o.test\r\n\r\n` + `GET /order/3 HTTP/1.1\r\nhost: o.test\r\n\r\n`,
+      `POST /order/1 HTTP/1.1\r\nhost: o.test\r\ncontent-length: 5\r\n\r\nhello` +
+        `DELETE /order/2 HTTP/1.1\r\nhost: o.test\r\n\r\n` +
+        `GET /order/3 HTTP/1.1\r\nhost: o.test\r\n\r\n`,
       (t) => responses(t).length === 3 && complete(t.slice(t.lastIndexOf('HTTP/1.1 '))),
     );
     r.socket.destroy();

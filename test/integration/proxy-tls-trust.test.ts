@@ -32,8 +32,21 @@ before(async () => {
   for (const gw of [trusting, plain]) {
     assert.equal((await gw.admin.call('PUT', '/services/echo', { url: `http://${echo.address}` })).status, 200);
     assert.equal((await gw.admin.call('POST', '/services/echo/routes', { name: 'open', paths: ['/open'] })).status, 201);
-    assert.equal((await gw.admin.call('POST', '/services/echo/routes', { name: 'secure', paths: ['/secure'], protocols: ['https'] })).status, 201);
-    assert.equal((await gw.admin.call('POST', '/services/echo/routes', { name: 'moved', paths: ['/moved'], protocols: ['https'], https_redirect_status_code: 301 })).status, 201);
+    assert.equal(
+      (await gw.admin.call('POST', '/services/echo/routes', { name: 'secure', paths: ['/secure'], protocols: ['https'] })).status,
+      201,
+    );
+    assert.equal(
+      (
+        await gw.admin.call('POST', '/services/echo/routes', {
+          name: 'moved',
+          paths: ['/moved'],
+          protocols: ['https'],
+          https_redirect_status_code: 301,
+        })
+      ).status,
+      201,
+    );
   }
 });
 after(async () => {
@@ -51,7 +64,12 @@ async function get(base: string, path: string, headers: Record<string, string> =
 }
 
 test('X-Forwarded-* from a trusted peer are kept; from anyone else they are replaced (Kong trusted_ips)', async () => {
-  const sent = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example.com', 'x-forwarded-port': '443', 'x-forwarded-for': '203.0.113.9' };
+  const sent = {
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': 'api.example.com',
+    'x-forwarded-port': '443',
+    'x-forwarded-for': '203.0.113.9',
+  };
   const t = JSON.parse((await get(trusting.proxyUrl, '/open', sent)).text) as EchoBody;
   assert.equal(t.headers['x-forwarded-proto'], 'https');
   assert.equal(t.headers['x-forwarded-host'], 'api.example.com');
@@ -64,7 +82,7 @@ test('X-Forwarded-* from a trusted peer are kept; from anyone else they are repl
   assert.equal(p.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'X-Forwarded-For is always appended to');
 });
 
-test('an https-only route over plain HTTP: 426 with Kong\'s message, or the configured redirect', async () => {
+test("an https-only route over plain HTTP: 426 with Kong's message, or the configured redirect", async () => {
   const r = await get(plain.proxyUrl, '/secure');
   assert.equal(r.status, 426);
   assert.equal((JSON.parse(r.text) as { message: string }).message, 'Please use HTTPS protocol');
@@ -73,7 +91,11 @@ test('an https-only route over plain HTTP: 426 with Kong\'s message, or the conf
   assert.equal(m.headers.location, 'https://api.example.com/moved/x?y=1');
   // behind a trusted TLS-terminating load balancer the same request is https
   assert.equal((await get(trusting.proxyUrl, '/secure', { 'x-forwarded-proto': 'https' })).status, 200);
-  assert.equal((await get(plain.proxyUrl, '/secure', { 'x-forwarded-proto': 'https' })).status, 426, 'an untrusted peer cannot claim https');
+  assert.equal(
+    (await get(plain.proxyUrl, '/secure', { 'x-forwarded-proto': 'https' })).status,
+    426,
+    'an untrusted peer cannot claim https',
+  );
 });
 
 test('a service with protocol https is reached over TLS; tls_verify decides whether a self-signed certificate is accepted', async () => {

@@ -25,7 +25,12 @@ after(async () => {
 async function get(path: string, headers: Record<string, string> = {}, method = 'GET', body?: string) {
   const r = await request(gw.proxyUrl + path, { method: method as 'GET', headers, body });
   const text = await r.body.text();
-  return { status: r.statusCode, headers: r.headers, text, json: () => JSON.parse(text) as EchoBody & { message: string; request_id: string } };
+  return {
+    status: r.statusCode,
+    headers: r.headers,
+    text,
+    json: () => JSON.parse(text) as EchoBody & { message: string; request_id: string },
+  };
 }
 
 test('a service behind an upstream is balanced round-robin over its targets, with Kong URI rewriting', async () => {
@@ -67,11 +72,18 @@ test('forwarded headers, Host, Via and request ids follow Kong', async () => {
   await gw.admin.call('PUT', '/services/hdr/routes/hdr-route', { paths: ['/hdr'] });
   // node:http, because undici's client will not send custom Connection tokens
   const r = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; json: () => EchoBody }>((resolve, reject) => {
-    const req = http.get(gw.proxyUrl + '/hdr/x', { headers: { 'x-forwarded-for': '10.1.1.1', connection: 'keep-alive, x-secret', 'x-secret': 'drop me', 'x-keep': 'yes' }, agent: false }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: () => JSON.parse(text) as EchoBody }));
-    });
+    const req = http.get(
+      gw.proxyUrl + '/hdr/x',
+      {
+        headers: { 'x-forwarded-for': '10.1.1.1', connection: 'keep-alive, x-secret', 'x-secret': 'drop me', 'x-keep': 'yes' },
+        agent: false,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, json: () => JSON.parse(text) as EchoBody }));
+      },
+    );
     req.on('error', reject);
   });
   assert.equal(r.status, 200);
@@ -202,7 +214,11 @@ test('large bodies stream through without being buffered', async () => {
       yield chunk;
     }
   }
-  const r = await request(gw.proxyUrl + '/big', { method: 'POST', body: Readable.from(gen()), headers: { 'content-type': 'application/octet-stream' } });
+  const r = await request(gw.proxyUrl + '/big', {
+    method: 'POST',
+    body: Readable.from(gen()),
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   const echo = (await r.body.json()) as EchoBody;
   assert.equal(echo.bodyBytes, total);
   console.log(`# rss growth while streaming ${total / 1048576} MiB: ${((peak - rssBefore) / 1048576).toFixed(1)} MiB`);
@@ -243,7 +259,11 @@ test('write_timeout: an upload the upstream stops reading ends in 504 after writ
     stuck.close();
   });
   const port = (stuck.address() as { port: number }).port;
-  assert.equal((await gw.admin.call('PUT', '/services/wt', { url: `http://127.0.0.1:${port}`, write_timeout: 300, read_timeout: 60_000, retries: 0 })).status, 200);
+  assert.equal(
+    (await gw.admin.call('PUT', '/services/wt', { url: `http://127.0.0.1:${port}`, write_timeout: 300, read_timeout: 60_000, retries: 0 }))
+      .status,
+    200,
+  );
   assert.equal((await gw.admin.call('POST', '/services/wt/routes', { paths: ['/wt'] })).status, 201);
   await waitFor(async () => (await get('/wt-probe-nothing')).status !== 0);
   const chunk = Buffer.alloc(64 * 1024, 1);
@@ -257,7 +277,9 @@ test('write_timeout: an upload the upstream stops reading ends in 504 after writ
     },
   });
   const t0 = Date.now();
-  const r = await request(gw.proxyUrl + '/wt', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } }).catch((e: unknown) => e as Error);
+  const r = await request(gw.proxyUrl + '/wt', { method: 'POST', body, headers: { 'content-type': 'application/octet-stream' } }).catch(
+    (e: unknown) => e as Error,
+  );
   const ms = Date.now() - t0;
   if (r instanceof Error) assert.fail(`request failed: ${r.message}`);
   assert.equal(r.statusCode, 504);

@@ -24,12 +24,19 @@ test('npm run bench:registration with a tiny N prints the table and writes the J
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-reg-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'registration.json');
-  const { stdout } = await promisify(execFile)(process.execPath, [RUN, '--n', '6', '--concurrency', '2', '--crowd', '10', '--budget', '30', '--out', out], { timeout: 90_000 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [RUN, '--n', '6', '--concurrency', '2', '--crowd', '10', '--budget', '30', '--out', out],
+    { timeout: 90_000 },
+  );
   assert.match(stdout, /routable p99/);
   assert.match(stdout, /target: routable p99 ≤ 20 ms/);
   const report = JSON.parse(readFileSync(out, 'utf8')) as { phases: PhaseResult[]; target: { routableP99Ms: number } };
   assert.equal(report.target.routableP99Ms, 20);
-  assert.deepEqual(report.phases.map((p) => p.phase), ['sequential', 'concurrent', 'throughput (one service)', 'crowded (10 other gw upstreams)']);
+  assert.deepEqual(
+    report.phases.map((p) => p.phase),
+    ['sequential', 'concurrent', 'throughput (one service)', 'crowded (10 other gw upstreams)'],
+  );
   for (const p of report.phases) {
     assert.equal(p.n, 6, p.phase);
     assert.ok(p.perSecond > 0, p.phase);

@@ -66,7 +66,11 @@ test('blue-green: the first deployment is live at once; the next one switches th
   // an explicit promote does
   const fwd = await promote({ adminUrl: gw.adminUrl, service: 'shop', deployment: 'shop:2' });
   assert.deepEqual(fwd, { service: 'shop', upstream: 'shop.shop-2.upstream', previous: 'shop.shop-1.upstream', changed: true });
-  assert.equal((await promote({ adminUrl: gw.adminUrl, service: 'shop', deployment: 'shop:2' })).changed, false, 'a second promote changes nothing');
+  assert.equal(
+    (await promote({ adminUrl: gw.adminUrl, service: 'shop', deployment: 'shop:2' })).changed,
+    false,
+    'a second promote changes nothing',
+  );
   await waitFor(async () => (await answeredBy(gw.proxyUrl, '/shop/a')).startsWith('green'), 5000, 'traffic on green again');
   const after = (await gw.admin.call<ServiceBody>('GET', '/services/shop')).body;
   assert.ok(!after.tags.some((x) => x.startsWith('gw-rolled-back:shop.shop-2')), 'promote lifts the rollback mark');
@@ -109,12 +113,28 @@ test('blue-green: promoteWhen manual waits for promote(); promote refuses an emp
   assert.equal(rb.promotion, undefined);
   assert.equal((await gw.admin.call<ServiceBody>('GET', '/services/pay')).body.host, 'pay.one.upstream');
 
-  await assert.rejects(rollback({ adminUrl: gw.adminUrl, service: 'pay' }), (e: unknown) => e instanceof GwSdkError && e.code === 'GW_ERR_SDK_NOTHING_TO_ROLL_BACK' && /nothing to roll back to/.test(e.message));
-  await assert.rejects(promote({ adminUrl: gw.adminUrl, service: 'pay', deployment: 'three' }), (e: unknown) => e instanceof GwSdkError && e.code === 'GW_ERR_SDK_UNKNOWN_DEPLOYMENT' && /"three"/.test(e.message) && /pay\.three\.upstream/.test(e.message));
-  await assert.rejects(promote({ adminUrl: gw.adminUrl, service: 'nope', deployment: 'one' }), (e: unknown) => e instanceof GwSdkError && e.code === 'GW_ERR_SDK_UNKNOWN_SERVICE');
+  await assert.rejects(
+    rollback({ adminUrl: gw.adminUrl, service: 'pay' }),
+    (e: unknown) => e instanceof GwSdkError && e.code === 'GW_ERR_SDK_NOTHING_TO_ROLL_BACK' && /nothing to roll back to/.test(e.message),
+  );
+  await assert.rejects(
+    promote({ adminUrl: gw.adminUrl, service: 'pay', deployment: 'three' }),
+    (e: unknown) =>
+      e instanceof GwSdkError &&
+      e.code === 'GW_ERR_SDK_UNKNOWN_DEPLOYMENT' &&
+      /"three"/.test(e.message) &&
+      /pay\.three\.upstream/.test(e.message),
+  );
+  await assert.rejects(
+    promote({ adminUrl: gw.adminUrl, service: 'nope', deployment: 'one' }),
+    (e: unknown) => e instanceof GwSdkError && e.code === 'GW_ERR_SDK_UNKNOWN_SERVICE',
+  );
 
   await rb.close(); // deployment two has no target left
-  await assert.rejects(promote({ adminUrl: gw.adminUrl, service: 'pay', deployment: 'two' }), (e: unknown) => e instanceof GwSdkError && e.code === 'GW_ERR_SDK_NOT_READY');
+  await assert.rejects(
+    promote({ adminUrl: gw.adminUrl, service: 'pay', deployment: 'two' }),
+    (e: unknown) => e instanceof GwSdkError && e.code === 'GW_ERR_SDK_NOT_READY',
+  );
   assert.equal((await promote({ adminUrl: gw.adminUrl, service: 'pay', deployment: 'two', force: true })).changed, true);
   assert.equal((await gw.admin.call<ServiceBody>('GET', '/services/pay')).body.host, 'pay.two.upstream');
   assert.equal((await rollback({ adminUrl: gw.adminUrl, service: 'pay' })).upstream, 'pay.one.upstream');
@@ -122,7 +142,10 @@ test('blue-green: promoteWhen manual waits for promote(); promote refuses an emp
 });
 
 test('blue-green: the upstream option is refused (each deployment has its own)', async () => {
-  await assert.rejects(register({ ...base, adminUrl: 'http://127.0.0.1:1', service: 's', port: 1, upstream: 'x' }), /upstream: cannot be set with mode blue-green/);
+  await assert.rejects(
+    register({ ...base, adminUrl: 'http://127.0.0.1:1', service: 's', port: 1, upstream: 'x' }),
+    /upstream: cannot be set with mode blue-green/,
+  );
 });
 
 test('blue-green against a Kong-only gateway: Kong health words count (HEALTHCHECKS_OFF is routable), promotion and rollback work the same', async (t) => {

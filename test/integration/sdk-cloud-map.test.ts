@@ -36,7 +36,9 @@ const base = (cm: CloudMapServer, serviceId: string, extra: Partial<RegisterOpti
 });
 
 /** A fake Cloud Map for one test; registrations passed to `own` are closed before it stops. */
-async function fakeCloudMap(t: { after: (fn: () => Promise<void>) => void }): Promise<CloudMapServer & { own(reg: Registration): Registration }> {
+async function fakeCloudMap(t: {
+  after: (fn: () => Promise<void>) => void;
+}): Promise<CloudMapServer & { own(reg: Registration): Registration }> {
   const cm = await startCloudMapServer();
   const regs: Registration[] = [];
   t.after(async () => {
@@ -67,7 +69,10 @@ test('register: RegisterInstance with IPv4, port and the gw attributes, over the
   const call = cm.calls.find((c) => c.operation === 'RegisterInstance')!;
   assert.equal(call.headers['x-amz-target'], 'Route53AutoNaming_v20170314.RegisterInstance');
   assert.match(String(call.headers['content-type']), /application\/x-amz-json-1\.1/);
-  assert.match(String(call.headers.authorization), /^AWS4-HMAC-SHA256 Credential=AKIAFAKEFAKEFAKEFAKE\/\d{8}\/eu-west-1\/servicediscovery\/aws4_request/);
+  assert.match(
+    String(call.headers.authorization),
+    /^AWS4-HMAC-SHA256 Credential=AKIAFAKEFAKEFAKEFAKE\/\d{8}\/eu-west-1\/servicediscovery\/aws4_request/,
+  );
   assert.equal(call.headers.host, new URL(cm.endpoint).host, 'disableHostPrefix: the endpoint override is used as is');
   assert.equal(call.body.ServiceId, sid);
 });
@@ -110,7 +115,11 @@ test('an unknown service id rejects at once with GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SE
   const started = Date.now();
   await assert.rejects(
     register(base(cm, 'srv-doesnotexist', { registerTimeout: 20_000 })),
-    (err: unknown) => err instanceof GwSdkError && err.code === 'GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE' && /srv-doesnotexist/.test(err.message) && /GW_CLOUDMAP_SERVICE_ID/.test(err.message),
+    (err: unknown) =>
+      err instanceof GwSdkError &&
+      err.code === 'GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE' &&
+      /srv-doesnotexist/.test(err.message) &&
+      /GW_CLOUDMAP_SERVICE_ID/.test(err.message),
   );
   assert.ok(Date.now() - started < 10_000, 'not retried until registerTimeout');
 });
@@ -119,13 +128,18 @@ test('an unreachable Cloud Map is retried until registerTimeout, then rejects cl
   const cm = await fakeCloudMap(t);
   const endpoint = cm.endpoint;
   await cm.close();
-  await assert.rejects(register({ ...base(cm, 'srv-x', { registerTimeout: 1500 }), cloudMap: { serviceId: 'srv-x', region: 'eu-west-1', endpoint } }), /could not register users in Cloud Map service srv-x within 1500 ms/);
+  await assert.rejects(
+    register({ ...base(cm, 'srv-x', { registerTimeout: 1500 }), cloudMap: { serviceId: 'srv-x', region: 'eu-west-1', endpoint } }),
+    /could not register users in Cloud Map service srv-x within 1500 ms/,
+  );
 });
 
 test('keep-alive: an instance that vanished from Cloud Map is registered again', async (t) => {
   const cm = await fakeCloudMap(t);
   const sid = cm.addService();
-  const reg = cm.own(await register(base(cm, sid, { cloudMap: { serviceId: sid, region: 'eu-west-1', endpoint: cm.endpoint, checkInterval: 100 } })));
+  const reg = cm.own(
+    await register(base(cm, sid, { cloudMap: { serviceId: sid, region: 'eu-west-1', endpoint: cm.endpoint, checkInterval: 100 } })),
+  );
   await waitFor(() => cm.operations().includes('GetInstance'), 10_000, 'a keep-alive check');
   cm.services.get(sid)!.instances.clear();
   await waitFor(() => cm.instance(sid, 'users-a') !== undefined, 10_000, 're-registration');
@@ -158,7 +172,12 @@ test('setAvailable(false/true) and drain(): weight attribute and custom health f
 test('an injected ServiceDiscoveryClient is used; an ECS task ARN becomes the task id (InstanceId is at most 64 characters)', async (t) => {
   const cm = await fakeCloudMap(t);
   const sid = cm.addService();
-  const client = new ServiceDiscoveryClient({ region: 'us-east-1', endpoint: cm.endpoint, disableHostPrefix: true, credentials: { accessKeyId: 'AKIAINJECTED', secretAccessKey: 'x' } });
+  const client = new ServiceDiscoveryClient({
+    region: 'us-east-1',
+    endpoint: cm.endpoint,
+    disableHostPrefix: true,
+    credentials: { accessKeyId: 'AKIAINJECTED', secretAccessKey: 'x' },
+  });
   t.after(() => client.destroy());
   const arn = 'arn:aws:ecs:us-west-2:111122223333:task/default/158d1c8083dd49d6b527399fd6414f5c';
   const reg = cm.own(await register(base(cm, sid, { cloudMap: { serviceId: sid, client }, instanceId: arn })));
@@ -172,25 +191,66 @@ test('an injected ServiceDiscoveryClient is used; an ECS task ARN becomes the ta
 });
 
 test('options: backend cloudmap needs cloudMap.serviceId and a region, not adminUrl; env fills them; what Cloud Map cannot carry is refused', () => {
-  const env = { GW_BACKEND: 'cloudmap', GW_CLOUDMAP_SERVICE_ID: 'srv-env', AWS_REGION: 'eu-central-1', GW_CLOUDMAP_ENDPOINT: 'http://127.0.0.1:1' };
+  const env = {
+    GW_BACKEND: 'cloudmap',
+    GW_CLOUDMAP_SERVICE_ID: 'srv-env',
+    AWS_REGION: 'eu-central-1',
+    GW_CLOUDMAP_ENDPOINT: 'http://127.0.0.1:1',
+  };
   const o = resolveOptions({ service: 'users', port: 3000 }, env);
   assert.equal(o.backend, 'cloudmap');
   assert.equal(o.adminUrl, undefined);
-  assert.deepEqual({ ...o.cloudMap }, { serviceId: 'srv-env', region: 'eu-central-1', endpoint: 'http://127.0.0.1:1', checkInterval: 10_000 });
-  assert.equal(resolveOptions({ service: 'users', port: 3000, cloudMap: { serviceId: 'srv-mine' } }, { ...env, GW_AWS_REGION: 'us-east-2' }).cloudMap?.region, 'us-east-2', 'GW_AWS_REGION before AWS_REGION');
-  assert.equal(resolveOptions({ service: 'users', port: 3000, cloudMap: { serviceId: 'srv-mine' } }, env).cloudMap?.serviceId, 'srv-mine', 'explicit wins over env');
-  assert.throws(() => resolveOptions({ backend: 'cloudmap', service: 'users', port: 3000 }, {}), (err: Error) => /cloudMap\.serviceId: required/.test(err.message) && /cloudMap\.region: required/.test(err.message) && !/adminUrl/.test(err.message));
+  assert.deepEqual(
+    { ...o.cloudMap },
+    { serviceId: 'srv-env', region: 'eu-central-1', endpoint: 'http://127.0.0.1:1', checkInterval: 10_000 },
+  );
+  assert.equal(
+    resolveOptions({ service: 'users', port: 3000, cloudMap: { serviceId: 'srv-mine' } }, { ...env, GW_AWS_REGION: 'us-east-2' }).cloudMap
+      ?.region,
+    'us-east-2',
+    'GW_AWS_REGION before AWS_REGION',
+  );
+  assert.equal(
+    resolveOptions({ service: 'users', port: 3000, cloudMap: { serviceId: 'srv-mine' } }, env).cloudMap?.serviceId,
+    'srv-mine',
+    'explicit wins over env',
+  );
+  assert.throws(
+    () => resolveOptions({ backend: 'cloudmap', service: 'users', port: 3000 }, {}),
+    (err: Error) =>
+      /cloudMap\.serviceId: required/.test(err.message) && /cloudMap\.region: required/.test(err.message) && !/adminUrl/.test(err.message),
+  );
   assert.throws(() => resolveOptions({ service: 'users', port: 3000 }, {}), /adminUrl: Required/);
-  assert.throws(() => resolveOptions({ service: 'users', port: 3000, mode: 'blue-green', upstream: 'u' }, env), (err: Error) => /mode: blue-green needs backend kong/.test(err.message) && /upstream: backend cloudmap has no upstreams/.test(err.message));
-  assert.throws(() => resolveOptions({ service: 'users', port: 3000, routes: [{ paths: ['/a'] }] }, env), /routes: backend cloudmap takes paths only/);
-  assert.throws(() => resolveOptions({ service: 'users', port: 3000, routes: Array.from({ length: 60 }, (_, i) => `/a-rather-long-path/number/${i}`) }, env), /routes: .*1024-character attribute limit/);
-  assert.throws(() => resolveOptions({ service: 'users', port: 3000, cloudMap: { serviceId: 'srv-1', region: 'nowhere' } }, {}), /cloudMap\.region: an AWS region/);
+  assert.throws(
+    () => resolveOptions({ service: 'users', port: 3000, mode: 'blue-green', upstream: 'u' }, env),
+    (err: Error) =>
+      /mode: blue-green needs backend kong/.test(err.message) && /upstream: backend cloudmap has no upstreams/.test(err.message),
+  );
+  assert.throws(
+    () => resolveOptions({ service: 'users', port: 3000, routes: [{ paths: ['/a'] }] }, env),
+    /routes: backend cloudmap takes paths only/,
+  );
+  assert.throws(
+    () =>
+      resolveOptions(
+        { service: 'users', port: 3000, routes: Array.from({ length: 60 }, (_, i) => `/a-rather-long-path/number/${i}`) },
+        env,
+      ),
+    /routes: .*1024-character attribute limit/,
+  );
+  assert.throws(
+    () => resolveOptions({ service: 'users', port: 3000, cloudMap: { serviceId: 'srv-1', region: 'nowhere' } }, {}),
+    /cloudMap\.region: an AWS region/,
+  );
   assert.throws(() => resolveOptions({ backend: 'nope' as 'kong', adminUrl: 'http://x', service: 'users', port: 3000 }, {}), /backend/);
 });
 
 test('a host that is not an IPv4 address is refused clearly (AWS_INSTANCE_IPV4)', async (t) => {
   const cm = await fakeCloudMap(t);
   const sid = cm.addService();
-  await assert.rejects(register(base(cm, sid, { host: 'app.internal' })), (err: unknown) => err instanceof GwSdkError && err.code === 'GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE' && /IPv4/.test(err.message));
+  await assert.rejects(
+    register(base(cm, sid, { host: 'app.internal' })),
+    (err: unknown) => err instanceof GwSdkError && err.code === 'GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE' && /IPv4/.test(err.message),
+  );
   assert.equal(cm.calls.length, 0);
 });

@@ -24,7 +24,17 @@ test('register() creates upstream, service, route and a tagged target with a lea
     await app.close();
   });
   let shutdownCalls = 0;
-  const reg = await register({ ...base, adminUrl: gw.adminUrl, service: 'users', routes: ['/api/v1/users'], port: app.port, instanceId: 'task-1', deployment: 'users:7', ttl: 30, onShutdown: () => void shutdownCalls++ });
+  const reg = await register({
+    ...base,
+    adminUrl: gw.adminUrl,
+    service: 'users',
+    routes: ['/api/v1/users'],
+    port: app.port,
+    instanceId: 'task-1',
+    deployment: 'users:7',
+    ttl: 30,
+    onShutdown: () => void shutdownCalls++,
+  });
   assert.equal(reg.state, 'registered');
   assert.equal(reg.gateway, 'gw');
   assert.equal(reg.target, app.address);
@@ -48,13 +58,17 @@ test('register() creates upstream, service, route and a tagged target with a lea
 test('20 instances registering at once make one service, one route, one upstream and 20 targets', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.close(0));
-  const regs = await Promise.all(Array.from({ length: 20 }, (_, i) => register({ ...base, adminUrl: gw.adminUrl, service: 'orders', routes: ['/orders'], port: 10_000 + i, instanceId: `task-${i}` })));
+  const regs = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      register({ ...base, adminUrl: gw.adminUrl, service: 'orders', routes: ['/orders'], port: 10_000 + i, instanceId: `task-${i}` }),
+    ),
+  );
   t.after(() => Promise.all(regs.map((r) => r.close())));
   assert.ok(regs.every((r) => r.state === 'registered'));
-  assert.equal(((await gw.admin.call<{ data: unknown[] }>('GET', '/services')).body.data).length, 1);
-  assert.equal(((await gw.admin.call<{ data: unknown[] }>('GET', '/routes')).body.data).length, 1);
-  assert.equal(((await gw.admin.call<{ data: unknown[] }>('GET', '/upstreams')).body.data).length, 1);
-  assert.equal(((await gw.admin.call<{ data: unknown[] }>('GET', '/upstreams/orders.upstream/targets')).body.data).length, 20);
+  assert.equal((await gw.admin.call<{ data: unknown[] }>('GET', '/services')).body.data.length, 1);
+  assert.equal((await gw.admin.call<{ data: unknown[] }>('GET', '/routes')).body.data.length, 1);
+  assert.equal((await gw.admin.call<{ data: unknown[] }>('GET', '/upstreams')).body.data.length, 1);
+  assert.equal((await gw.admin.call<{ data: unknown[] }>('GET', '/upstreams/orders.upstream/targets')).body.data.length, 20);
 });
 
 test('a stale target left at the same address by another instance is replaced', async (t) => {
@@ -83,10 +97,16 @@ test('against a Kong-only gateway no ttl is sent', async (t) => {
 
 test('bad options are refused naming them; an unreachable gateway rejects after registerTimeout', async () => {
   await assert.rejects(register({ ...base, adminUrl: 'not a url', service: 'x', port: 0 } as never), /adminUrl.*port|port.*adminUrl/s);
-  await assert.rejects(register({ ...base, adminUrl: 'http://127.0.0.1:1', service: 'x', port: 1, colour: 'red' } as never), /unknown option\(s\) colour/);
+  await assert.rejects(
+    register({ ...base, adminUrl: 'http://127.0.0.1:1', service: 'x', port: 1, colour: 'red' } as never),
+    /unknown option\(s\) colour/,
+  );
   const port = await deadPort();
   const started = Date.now();
-  await assert.rejects(register({ ...base, adminUrl: `http://127.0.0.1:${port}`, service: 'x', port: 1, registerTimeout: 500 }), /could not register x within 500 ms/);
+  await assert.rejects(
+    register({ ...base, adminUrl: `http://127.0.0.1:${port}`, service: 'x', port: 1, registerTimeout: 500 }),
+    /could not register x within 500 ms/,
+  );
   assert.ok(Date.now() - started < 10_000);
 });
 

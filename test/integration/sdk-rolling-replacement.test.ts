@@ -22,14 +22,23 @@ interface Instance {
 async function startApp(adminUrl: string, name: string, env: Record<string, string>): Promise<Instance> {
   const port = await deadPort();
   const proc = spawn(process.execPath, [APP], {
-    env: { ...process.env, GW_ADMIN_URL: adminUrl, GW_SERVICE: 'web', GW_ROUTES: '/web', PORT: String(port), APP_NAME: name, APP_DELAY_MS: '5', ...env },
+    env: {
+      ...process.env,
+      GW_ADMIN_URL: adminUrl,
+      GW_SERVICE: 'web',
+      GW_ROUTES: '/web',
+      PORT: String(port),
+      APP_NAME: name,
+      APP_DELAY_MS: '5',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return { proc, port, name };
 }
 
-const exited = (c: ChildProcess) => new Promise<number | null>((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))));
-
+const exited = (c: ChildProcess) =>
+  new Promise<number | null>((resolve) => (c.exitCode !== null ? resolve(c.exitCode) : c.once('exit', (code) => resolve(code))));
 
 test(`rolling replacement of ${N} instances under load, each new one registered before the old one gets SIGTERM: zero failed requests`, async (t) => {
   const gw = await startTestGateway();

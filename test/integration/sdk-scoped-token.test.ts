@@ -21,20 +21,57 @@ test('register() with a service-scoped registration token: rolling and blue-gree
     await app.close();
   });
   // an old task of "search" held this address and died without deregistering
-  const stale = await register({ ...base, adminUrl: gw.adminUrl, adminToken: SEARCH, service: 'search', routes: ['/search'], port: app.port, instanceId: 'task/old-search', lease: false, keepAlive: false });
+  const stale = await register({
+    ...base,
+    adminUrl: gw.adminUrl,
+    adminToken: SEARCH,
+    service: 'search',
+    routes: ['/search'],
+    port: app.port,
+    instanceId: 'task/old-search',
+    lease: false,
+    keepAlive: false,
+  });
   assert.equal(stale.state, 'registered');
 
-  const reg = await register({ ...base, adminUrl: gw.adminUrl, adminToken: USERS, service: 'users', routes: ['/api/users'], port: app.port, instanceId: 'task/users-1', deployment: 'users:1', ttl: 30 });
+  const reg = await register({
+    ...base,
+    adminUrl: gw.adminUrl,
+    adminToken: USERS,
+    service: 'users',
+    routes: ['/api/users'],
+    port: app.port,
+    instanceId: 'task/users-1',
+    deployment: 'users:1',
+    ttl: 30,
+  });
   assert.equal(reg.state, 'registered');
   assert.equal(reg.gateway, 'gw');
   assert.equal((await new AdminClient(gw.adminUrl, ADMIN).call('GET', `/upstreams/users.upstream/targets/${app.address}`)).status, 200);
-  assert.equal((await new AdminClient(gw.adminUrl, ADMIN).call('GET', `/upstreams/search.upstream/targets/${app.address}`)).status, 404, 'the gateway removed the stale holder of another service');
+  assert.equal(
+    (await new AdminClient(gw.adminUrl, ADMIN).call('GET', `/upstreams/search.upstream/targets/${app.address}`)).status,
+    404,
+    'the gateway removed the stale holder of another service',
+  );
   const r = await request(gw.proxyUrl + '/api/users/1');
   assert.equal(r.statusCode, 200);
   await r.body.dump();
 
   // blue-green with the same token: its deployment upstream users.<slug>.upstream is in scope, and promote() too
-  const green = await register({ ...base, adminUrl: gw.adminUrl, adminToken: USERS, service: 'users', routes: ['/api/users'], port: app.port + 0, host: '127.0.0.2', instanceId: 'task/users-2', deployment: 'users:2', mode: 'blue-green', promoteWhen: 'manual', ttl: 30 });
+  const green = await register({
+    ...base,
+    adminUrl: gw.adminUrl,
+    adminToken: USERS,
+    service: 'users',
+    routes: ['/api/users'],
+    port: app.port + 0,
+    host: '127.0.0.2',
+    instanceId: 'task/users-2',
+    deployment: 'users:2',
+    mode: 'blue-green',
+    promoteWhen: 'manual',
+    ttl: 30,
+  });
   assert.equal(green.state, 'registered');
   const a = new AdminClient(gw.adminUrl, ADMIN);
   assert.equal((await a.call('GET', `/upstreams/users.users-2.upstream/targets/127.0.0.2:${app.port}`)).status, 200);
@@ -42,7 +79,9 @@ test('register() with a service-scoped registration token: rolling and blue-gree
   assert.equal(promoted.upstream, 'users.users-2.upstream');
 
   // the users token cannot touch search, even through the SDK's own calls
-  const forbidden = await new AdminClient(gw.adminUrl, USERS).call<{ message: string }>('PATCH', `/upstreams/search.upstream`, { slots: 10 });
+  const forbidden = await new AdminClient(gw.adminUrl, USERS).call<{ message: string }>('PATCH', `/upstreams/search.upstream`, {
+    slots: 10,
+  });
   assert.equal(forbidden.status, 403);
 
   await green.close();

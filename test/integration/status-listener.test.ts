@@ -20,7 +20,10 @@ test('the status listener serves /status, /status/ready and /metrics without the
   assert.equal(metrics.status, 200);
   assert.match(await metrics.text(), /^# (HELP|TYPE) /m);
   for (const path of ['/', '/services', '/config']) assert.equal((await fetch(`${gw.statusUrl}${path}`)).status, 404, path);
-  assert.equal((await fetch(`${gw.statusUrl}/services`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status, 404);
+  assert.equal(
+    (await fetch(`${gw.statusUrl}/services`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status,
+    404,
+  );
 });
 
 test('without --status-listen there is no status listener', async (t) => {

@@ -43,11 +43,19 @@ test('a route created through the control Admin API is served by the workers, an
   await a.close();
   const after = [];
   for (let i = 0; i < 60; i++) after.push(await get('/w'));
-  assert.deepEqual(after.filter((s) => s !== 200), [], 'the dead target costs no client error');
-  await waitFor(async () => {
-    const h = await admin.call<{ data: { target: string; gw: { state: string } }[] }>('GET', '/upstreams/w.up/health');
-    return h.body.data.find((d) => d.target === a.address)?.gw.state === 'ejected';
-  }, 5_000, 'ejection seen by the control process');
+  assert.deepEqual(
+    after.filter((s) => s !== 200),
+    [],
+    'the dead target costs no client error',
+  );
+  await waitFor(
+    async () => {
+      const h = await admin.call<{ data: { target: string; gw: { state: string } }[] }>('GET', '/upstreams/w.up/health');
+      return h.body.data.find((d) => d.target === a.address)?.gw.state === 'ejected';
+    },
+    5_000,
+    'ejection seen by the control process',
+  );
   const bBefore = b.count;
   for (let i = 0; i < 20; i++) assert.equal(await get('/w'), 200);
   assert.equal(b.count - bBefore, 20, 'every worker stopped sending to the ejected target');
@@ -68,14 +76,15 @@ test('in-flight counts are summed over workers, so a drain sees requests held by
   });
   const pending = Array.from({ length: 4 }, () => get('/d'));
   await waitFor(() => held.length === 4, 5_000, 'four requests held');
-  const active = async () => (await admin.call<{ data: { gw: { active_requests: number } }[] }>('GET', '/upstreams/d.up/health')).body.data[0]!.gw.active_requests;
+  const active = async () =>
+    (await admin.call<{ data: { gw: { active_requests: number } }[] }>('GET', '/upstreams/d.up/health')).body.data[0]!.gw.active_requests;
   await waitFor(async () => (await active()) === 4, 5_000, 'control sees 4 in flight');
   for (const r of held) r.end('done');
   assert.deepEqual(await Promise.all(pending), [200, 200, 200, 200]);
   await waitFor(async () => (await active()) === 0, 5_000, 'back to 0');
 });
 
-test('GET /metrics on the control process sums the workers\' request counts', async () => {
+test("GET /metrics on the control process sums the workers' request counts", async () => {
   const text = await (await fetch(`${gw.adminUrl}/metrics`)).text();
   const m = /^gw_http_requests_total\{service="w",route="[^"]+",status="200"\} (\d+)$/m.exec(text);
   assert.ok(m, text.slice(0, 500));
@@ -102,7 +111,10 @@ async function pair(name: string, gwFields: Record<string, unknown>, passive: Re
   assert.equal((await admin.call('PUT', `/services/${name}`, { host: `${name}.up` })).status, 200);
   assert.equal((await admin.call('POST', `/services/${name}/routes`, { paths: [`/${name}`] })).status, 201);
   await waitFor(async () => (await get(`/${name}`)) === 200, 5_000, 'routable through the workers');
-  const stateOfA = async () => (await admin.call<{ data: { target: string; gw: { state: string } }[] }>('GET', `/upstreams/${name}.up/health`)).body.data.find((d) => d.target === a.address)?.gw.state;
+  const stateOfA = async () =>
+    (await admin.call<{ data: { target: string; gw: { state: string } }[] }>('GET', `/upstreams/${name}.up/health`)).body.data.find(
+      (d) => d.target === a.address,
+    )?.gw.state;
   const release = () => {
     for (const r of held.splice(0)) r.end('late');
   };
@@ -113,23 +125,35 @@ test('--workers: a half-open target gets one trial request across all workers, a
   const p = await pair('ho', { breaker_cooldown: 1, hedging: false, stall_guard: false }, { unhealthy: { http_failures: 1 } });
   // one 500 ejects a (breaker open for 1 s)
   p.ctl.mode = 'fail';
-  await waitFor(async () => {
-    await get('/ho');
-    return (await p.stateOfA()) === 'ejected';
-  }, 5_000, 'a ejected');
+  await waitFor(
+    async () => {
+      await get('/ho');
+      return (await p.stateOfA()) === 'ejected';
+    },
+    5_000,
+    'a ejected',
+  );
   // from now on a holds whatever it gets: the trial stays in flight
   p.ctl.mode = 'hold';
   const aBefore = p.a.count;
   const pending: Promise<number>[] = [];
   // new connections, so both workers take requests; wait for the trial to reach a after the cool-down
-  await waitFor(async () => {
-    pending.push(get('/ho'));
-    await new Promise((r) => setTimeout(r, 20));
-    return p.held.length >= 1;
-  }, 10_000, 'the half-open trial reached a');
+  await waitFor(
+    async () => {
+      pending.push(get('/ho'));
+      await new Promise((r) => setTimeout(r, 20));
+      return p.held.length >= 1;
+    },
+    10_000,
+    'the half-open trial reached a',
+  );
   const statuses: number[] = [];
   for (let i = 0; i < 40; i++) statuses.push(await get('/ho'));
-  assert.deepEqual(statuses.filter((s) => s !== 200), [], 'every other request is answered by b');
+  assert.deepEqual(
+    statuses.filter((s) => s !== 200),
+    [],
+    'every other request is answered by b',
+  );
   assert.equal(p.a.count - aBefore, 1, 'exactly one trial request reached the half-open target over both workers');
   assert.equal(p.held.length, 1);
   // the trial succeeds: the circuit closes and a takes traffic again
@@ -142,7 +166,7 @@ test('--workers: a half-open target gets one trial request across all workers, a
   assert.ok((await Promise.all(pending)).every((s) => s === 200));
 });
 
-test('--workers: the stall guard sees every worker\'s waiting tries and holds a hung target out', async () => {
+test("--workers: the stall guard sees every worker's waiting tries and holds a hung target out", async () => {
   const p = await pair('st', { hedging: false, hedge_min_delay: 50, breaker_cooldown: 30 }, { unhealthy: { timeouts: 0 } });
   // latency samples for the adaptive deadline (20 needed), through both workers
   for (let i = 0; i < 40; i++) assert.equal(await get('/st'), 200);

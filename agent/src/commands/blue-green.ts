@@ -13,7 +13,12 @@ import { ADMIN_FLAGS, addFlags, CONFIG_FLAG, JSON_FLAG, resolve, url, type FlagS
 
 const SERVICE: FlagSpec = { key: 'service', flags: '--service <name>', help: 'the service to switch' };
 
-async function sdkCall(adminUrl: string, adminToken: string | undefined, what: string, fn: () => Promise<SwitchResult>): Promise<SwitchResult> {
+async function sdkCall(
+  adminUrl: string,
+  adminToken: string | undefined,
+  what: string,
+  fn: () => Promise<SwitchResult>,
+): Promise<SwitchResult> {
   try {
     return await fn();
   } catch (err) {
@@ -24,8 +29,11 @@ async function sdkCall(adminUrl: string, adminToken: string | undefined, what: s
 }
 
 function report(cmd: string, r: SwitchResult, json: boolean, done: string): void {
-  if (json) process.stdout.write(JSON.stringify({ service: r.service, upstream: r.upstream, previous: r.previous, changed: r.changed }) + '\n');
-  process.stderr.write(`gw-agent ${cmd}: ${r.changed ? `${done}: service ${r.service} now uses upstream ${r.upstream} (was ${r.previous})` : `nothing to change: service ${r.service} already uses upstream ${r.upstream}`}\n`);
+  if (json)
+    process.stdout.write(JSON.stringify({ service: r.service, upstream: r.upstream, previous: r.previous, changed: r.changed }) + '\n');
+  process.stderr.write(
+    `gw-agent ${cmd}: ${r.changed ? `${done}: service ${r.service} now uses upstream ${r.upstream} (was ${r.previous})` : `nothing to change: service ${r.service} already uses upstream ${r.upstream}`}\n`,
+  );
 }
 
 export const PROMOTE_FLAGS: FlagSpec[] = [
@@ -38,7 +46,9 @@ export const PROMOTE_FLAGS: FlagSpec[] = [
 ];
 
 export function promoteCommand(): Command {
-  const cmd = new Command('promote').description("Blue-green: point the service at a deployment's upstream (it needs a healthy target unless --force).");
+  const cmd = new Command('promote').description(
+    "Blue-green: point the service at a deployment's upstream (it needs a healthy target unless --force).",
+  );
   addFlags(cmd, PROMOTE_FLAGS);
   cmd.addHelpText(
     'after',
@@ -50,8 +60,22 @@ Examples:
 Instances run with --mode blue-green (or register({ mode: 'blue-green' })) register into <service>.<deployment>.upstream.`,
   );
   cmd.action(async () => {
-    const o = resolve(cmd, PROMOTE_FLAGS, z.object({ adminUrl: url, adminToken: z.string().min(1).optional(), service: z.string().min(1), deployment: z.string().min(1), force: z.boolean().default(false), json: z.boolean().default(false), config: z.string().optional() }));
-    const r = await sdkCall(o.adminUrl, o.adminToken, 'promote', () => promote({ adminUrl: o.adminUrl, adminToken: o.adminToken, service: o.service, deployment: o.deployment, force: o.force }));
+    const o = resolve(
+      cmd,
+      PROMOTE_FLAGS,
+      z.object({
+        adminUrl: url,
+        adminToken: z.string().min(1).optional(),
+        service: z.string().min(1),
+        deployment: z.string().min(1),
+        force: z.boolean().default(false),
+        json: z.boolean().default(false),
+        config: z.string().optional(),
+      }),
+    );
+    const r = await sdkCall(o.adminUrl, o.adminToken, 'promote', () =>
+      promote({ adminUrl: o.adminUrl, adminToken: o.adminToken, service: o.service, deployment: o.deployment, force: o.force }),
+    );
     report('promote', r, o.json, `promoted deployment ${o.deployment}`);
   });
   return cmd;
@@ -60,7 +84,9 @@ Instances run with --mode blue-green (or register({ mode: 'blue-green' })) regis
 export const ROLLBACK_FLAGS: FlagSpec[] = [...ADMIN_FLAGS, SERVICE, JSON_FLAG, CONFIG_FLAG];
 
 export function rollbackCommand(): Command {
-  const cmd = new Command('rollback').description('Blue-green: point the service back at the upstream that was live before the last switch.');
+  const cmd = new Command('rollback').description(
+    'Blue-green: point the service back at the upstream that was live before the last switch.',
+  );
   addFlags(cmd, ROLLBACK_FLAGS);
   cmd.addHelpText(
     'after',
@@ -71,8 +97,20 @@ Examples:
 The deployment taken out is marked so its instances do not promote it again by themselves; an explicit promote clears that.`,
   );
   cmd.action(async () => {
-    const o = resolve(cmd, ROLLBACK_FLAGS, z.object({ adminUrl: url, adminToken: z.string().min(1).optional(), service: z.string().min(1), json: z.boolean().default(false), config: z.string().optional() }));
-    const r = await sdkCall(o.adminUrl, o.adminToken, 'rollback', () => rollback({ adminUrl: o.adminUrl, adminToken: o.adminToken, service: o.service }));
+    const o = resolve(
+      cmd,
+      ROLLBACK_FLAGS,
+      z.object({
+        adminUrl: url,
+        adminToken: z.string().min(1).optional(),
+        service: z.string().min(1),
+        json: z.boolean().default(false),
+        config: z.string().optional(),
+      }),
+    );
+    const r = await sdkCall(o.adminUrl, o.adminToken, 'rollback', () =>
+      rollback({ adminUrl: o.adminUrl, adminToken: o.adminToken, service: o.service }),
+    );
     report('rollback', r, o.json, 'rolled back');
   });
   return cmd;

@@ -9,16 +9,40 @@ import { detectIdentity } from '../../../sdk/src/detect.js';
 import { drainTargets, noteDrainedAway, type TargetEntity } from '../../../sdk/src/drain.js';
 import { adminClient, gatewayKind, requireUpstream, step, upstreamOfService } from '../admin.js';
 import { UsageError } from '../errors.js';
-import { ADMIN_FLAGS, addFlags, CONFIG_FLAG, duration, formatDuration, hostPort, int, JSON_FLAG, resolve, url, type FlagSpec } from '../options.js';
+import {
+  ADMIN_FLAGS,
+  addFlags,
+  CONFIG_FLAG,
+  duration,
+  formatDuration,
+  hostPort,
+  int,
+  JSON_FLAG,
+  resolve,
+  url,
+  type FlagSpec,
+} from '../options.js';
 
 export const DEREGISTER_FLAGS: FlagSpec[] = [
   ...ADMIN_FLAGS,
-  { key: 'service', flags: '--service <name>', env: 'GW_SERVICE', help: "service whose upstream holds the target" },
+  { key: 'service', flags: '--service <name>', env: 'GW_SERVICE', help: 'service whose upstream holds the target' },
   { key: 'upstream', flags: '--upstream <name>', env: 'GW_UPSTREAM', help: 'upstream of the target (instead of --service)' },
   { key: 'target', flags: '--target <host:port>', help: 'the target (or --port, with --host or the detected address)' },
   { key: 'port', flags: '--port <port>', env: 'GW_PORT', help: 'port of the target' },
-  { key: 'host', flags: '--host <host>', env: 'GW_HOST', help: 'host of the target', def: 'ECS task IPv4, else the first non-internal IPv4' },
-  { key: 'drainTimeout', flags: '--drain-timeout <duration>', env: 'GW_DRAIN_TIMEOUT', help: 'gw: longest wait for in-flight requests before deleting anyway', def: '20s' },
+  {
+    key: 'host',
+    flags: '--host <host>',
+    env: 'GW_HOST',
+    help: 'host of the target',
+    def: 'ECS task IPv4, else the first non-internal IPv4',
+  },
+  {
+    key: 'drainTimeout',
+    flags: '--drain-timeout <duration>',
+    env: 'GW_DRAIN_TIMEOUT',
+    help: 'gw: longest wait for in-flight requests before deleting anyway',
+    def: '20s',
+  },
   { key: 'drainDelay', flags: '--drain-delay <duration>', env: 'GW_DRAIN_DELAY', help: 'Kong: wait after weight 0', def: '5s' },
   { key: 'now', flags: '--now', help: 'delete at once, without draining' },
   JSON_FLAG,
@@ -74,16 +98,49 @@ A target that is already gone is not an error (exit 0).`,
         if (cur.status === 200) await noteDrainedAway(admin, upstream, [cur.body]);
         return admin.expect([204, 404], 'DELETE', path);
       });
-      r = { drained: false, targets: d.status === 204 ? [target] : [], deregistered: d.status === 204 ? [target] : [], inFlight: 0, elapsedMs: 0, targetsLeft: 0 };
+      r = {
+        drained: false,
+        targets: d.status === 204 ? [target] : [],
+        deregistered: d.status === 204 ? [target] : [],
+        inFlight: 0,
+        elapsedMs: 0,
+        targetsLeft: 0,
+      };
     } else {
-      r = await step(admin, `deregister ${target}`, () => drainTargets(admin, { upstream, targets: [target], gateway, timeoutMs: o.drainTimeout, delayMs: o.drainDelay, deregister: true, deregisterOnTimeout: true, mark: true }));
+      r = await step(admin, `deregister ${target}`, () =>
+        drainTargets(admin, {
+          upstream,
+          targets: [target],
+          gateway,
+          timeoutMs: o.drainTimeout,
+          delayMs: o.drainDelay,
+          deregister: true,
+          deregisterOnTimeout: true,
+          mark: true,
+        }),
+      );
     }
-    if (o.json) process.stdout.write(JSON.stringify({ target, upstream, gateway, deregistered: r.deregistered.length > 0, drained: r.drained, in_flight: r.inFlight, elapsed_ms: r.elapsedMs }) + '\n');
+    if (o.json)
+      process.stdout.write(
+        JSON.stringify({
+          target,
+          upstream,
+          gateway,
+          deregistered: r.deregistered.length > 0,
+          drained: r.drained,
+          in_flight: r.inFlight,
+          elapsed_ms: r.elapsedMs,
+        }) + '\n',
+      );
     if (r.deregistered.length === 0) {
       process.stderr.write(`gw-agent deregister: nothing to do: ${target} is not in upstream ${upstream}\n`);
       return;
     }
-    const how = o.now ? 'without draining' : r.drained ? `drained in ${formatDuration(r.elapsedMs)}` : `drain timed out after ${formatDuration(o.drainTimeout)} with ${r.inFlight} in flight; deleted anyway`;
+    const how = o.now
+      ? 'without draining'
+      : r.drained
+        ? `drained in ${formatDuration(r.elapsedMs)}`
+        : `drain timed out after ${formatDuration(o.drainTimeout)} with ${r.inFlight} in flight; deleted anyway`;
     process.stderr.write(`gw-agent deregister: deregistered ${target} from upstream ${upstream} (${how})\n`);
   });
   return cmd;

@@ -16,7 +16,12 @@ export const REAP_FLAGS: FlagSpec[] = [
   ...ADMIN_FLAGS,
   { key: 'service', flags: '--service <name>', help: "reap in this service's upstream" },
   { key: 'upstream', flags: '--upstream <name>', help: 'reap in this upstream' },
-  { key: 'reapAfter', flags: '--reap-after <duration>', env: 'GW_REAP_AFTER', help: 'remove targets unhealthy for at least this long (0: unhealthy now)' },
+  {
+    key: 'reapAfter',
+    flags: '--reap-after <duration>',
+    env: 'GW_REAP_AFTER',
+    help: 'remove targets unhealthy for at least this long (0: unhealthy now)',
+  },
   { key: 'interval', flags: '--interval <duration>', help: 'time between looks while waiting', def: '1s' },
   JSON_FLAG,
   CONFIG_FLAG,
@@ -34,7 +39,9 @@ const schema = z.object({
 });
 
 export function reapCommand(): Command {
-  const cmd = new Command('reap').description('Kong hygiene, once: remove gw-tagged targets of an upstream that stay unhealthy for --reap-after.');
+  const cmd = new Command('reap').description(
+    'Kong hygiene, once: remove gw-tagged targets of an upstream that stay unhealthy for --reap-after.',
+  );
   addFlags(cmd, REAP_FLAGS);
   cmd.addHelpText(
     'after',
@@ -63,17 +70,36 @@ and stops early when no target is unhealthy. The sidecar does the same continuou
     let last;
     for (;;) {
       last = await reaper.sweep();
-      if (o.json) process.stdout.write(JSON.stringify({ event: 'sweep', upstream, checked: last.checked, reaped: last.reaped, unhealthy: last.unhealthy.map((u) => ({ target: u.target, for_ms: u.forMs })), elapsed_ms: Date.now() - started }) + '\n');
+      if (o.json)
+        process.stdout.write(
+          JSON.stringify({
+            event: 'sweep',
+            upstream,
+            checked: last.checked,
+            reaped: last.reaped,
+            unhealthy: last.unhealthy.map((u) => ({ target: u.target, for_ms: u.forMs })),
+            elapsed_ms: Date.now() - started,
+          }) + '\n',
+        );
       if (last.unhealthy.length === 0 || Date.now() >= deadline) break;
       // look again when the next target is due, or after --interval
       const due = Math.min(...last.unhealthy.map((u) => o.reapAfter - u.forMs));
       await new Promise((r) => setTimeout(r, Math.max(1, Math.min(o.interval, due, deadline - Date.now()))));
     }
     const reaped = [...reaper.reaped].sort();
-    if (o.json) process.stdout.write(JSON.stringify({ event: 'done', upstream, reaped, still_unhealthy: last.unhealthy.map((u) => u.target) }) + '\n');
+    if (o.json)
+      process.stdout.write(
+        JSON.stringify({ event: 'done', upstream, reaped, still_unhealthy: last.unhealthy.map((u) => u.target) }) + '\n',
+      );
     const limit = o.reapAfter === 0 ? 'unhealthy now' : `unhealthy for ${formatDuration(o.reapAfter)}`;
-    if (reaped.length) process.stderr.write(`gw-agent reap: removed ${reaped.length} target${reaped.length === 1 ? '' : 's'} of upstream ${upstream} (${limit}): ${reaped.join(', ')}\n`);
-    else process.stderr.write(`gw-agent reap: nothing to reap: no gw target of upstream ${upstream} was ${limit}${last.unhealthy.length ? ` (${last.unhealthy.length} unhealthy for less)` : ''}\n`);
+    if (reaped.length)
+      process.stderr.write(
+        `gw-agent reap: removed ${reaped.length} target${reaped.length === 1 ? '' : 's'} of upstream ${upstream} (${limit}): ${reaped.join(', ')}\n`,
+      );
+    else
+      process.stderr.write(
+        `gw-agent reap: nothing to reap: no gw target of upstream ${upstream} was ${limit}${last.unhealthy.length ? ` (${last.unhealthy.length} unhealthy for less)` : ''}\n`,
+      );
   });
   return cmd;
 }

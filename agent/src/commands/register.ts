@@ -16,7 +16,13 @@ const pick = (...keys: string[]): FlagSpec[] => keys.map((k) => RUN_FLAGS.find((
 export const REGISTER_FLAGS: FlagSpec[] = [
   ...ADMIN_FLAGS,
   ...pick('service', 'route', 'port', 'host', 'deployment', 'weight', 'upstream', 'instanceId'),
-  { key: 'ttl', flags: '--ttl <duration>', env: 'GW_TTL', help: 'lease on gw (the target expires unless something renews it)', def: 'none: the target stays until deregistered' },
+  {
+    key: 'ttl',
+    flags: '--ttl <duration>',
+    env: 'GW_TTL',
+    help: 'lease on gw (the target expires unless something renews it)',
+    def: 'none: the target stays until deregistered',
+  },
   { key: 'timeout', flags: '--timeout <duration>', help: 'give up (exit 1) after retrying this long', def: '30s' },
   JSON_FLAG,
   CONFIG_FLAG,
@@ -40,7 +46,9 @@ const schema = z.object({
 });
 
 export function registerCommand(): Command {
-  const cmd = new Command('register').description('Register one target (and its service, routes, upstream) once, then exit. No lease unless --ttl.');
+  const cmd = new Command('register').description(
+    'Register one target (and its service, routes, upstream) once, then exit. No lease unless --ttl.',
+  );
   addFlags(cmd, REGISTER_FLAGS);
   cmd.addHelpText(
     'after',
@@ -79,8 +87,21 @@ Idempotent: registering the same HOST:PORT again updates it. Remove it with gw-a
       throw new AgentError('failed', (err as Error).message.replace(/^gw register\(\): /, ''));
     }
     const lease = o.ttl !== undefined && reg.gateway === 'gw' ? `lease ${Math.ceil(o.ttl / 1000)}s, not renewed` : 'no lease';
-    if (o.json) process.stdout.write(JSON.stringify({ target: reg.target, upstream: reg.upstream, service: o.service, gateway: reg.gateway, deployment: reg.deployment, instance_id: reg.instanceId, ttl: o.ttl !== undefined && reg.gateway === 'gw' ? Math.ceil(o.ttl / 1000) : null }) + '\n');
-    process.stderr.write(`gw-agent register: registered ${reg.target} in upstream ${reg.upstream} of service ${o.service} (${reg.gateway}, deployment ${reg.deployment}, ${lease})\n`);
+    if (o.json)
+      process.stdout.write(
+        JSON.stringify({
+          target: reg.target,
+          upstream: reg.upstream,
+          service: o.service,
+          gateway: reg.gateway,
+          deployment: reg.deployment,
+          instance_id: reg.instanceId,
+          ttl: o.ttl !== undefined && reg.gateway === 'gw' ? Math.ceil(o.ttl / 1000) : null,
+        }) + '\n',
+      );
+    process.stderr.write(
+      `gw-agent register: registered ${reg.target} in upstream ${reg.upstream} of service ${o.service} (${reg.gateway}, deployment ${reg.deployment}, ${lease})\n`,
+    );
   });
   return cmd;
 }

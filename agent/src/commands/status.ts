@@ -8,7 +8,17 @@ import { z } from 'zod';
 import type { TargetHealth } from '../../../sdk/src/drain.js';
 import { adminClient, deploymentOf, gatewayKind, instanceOf, requireUpstream, targetsWithHealth, upstreamOfService } from '../admin.js';
 import { AgentError, UsageError } from '../errors.js';
-import { ADMIN_FLAGS, addFlags, CONFIG_FLAG, CONTROL_URL_FLAG, formatDuration, JSON_FLAG, resolve, url, type FlagSpec } from '../options.js';
+import {
+  ADMIN_FLAGS,
+  addFlags,
+  CONFIG_FLAG,
+  CONTROL_URL_FLAG,
+  formatDuration,
+  JSON_FLAG,
+  resolve,
+  url,
+  type FlagSpec,
+} from '../options.js';
 
 export const STATUS_FLAGS: FlagSpec[] = [
   ...ADMIN_FLAGS,
@@ -57,7 +67,14 @@ export function toRow(h: TargetHealth, now = Date.now()): TargetRow {
 
 export function table(rows: TargetRow[]): string {
   const head = ['TARGET', 'DEPLOYMENT', 'WEIGHT', 'STATE', 'IN-FLIGHT', 'LEASE-LEFT'];
-  const cells = rows.map((r) => [r.target, r.deployment ?? '-', String(r.weight), r.state, r.in_flight === null ? '-' : String(r.in_flight), r.lease_left_ms === null ? '-' : formatDuration(Math.round(r.lease_left_ms / 1000) * 1000)]);
+  const cells = rows.map((r) => [
+    r.target,
+    r.deployment ?? '-',
+    String(r.weight),
+    r.state,
+    r.in_flight === null ? '-' : String(r.in_flight),
+    r.lease_left_ms === null ? '-' : formatDuration(Math.round(r.lease_left_ms / 1000) * 1000),
+  ]);
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   return [head, ...cells].map((c) => c.map((x, i) => (i === c.length - 1 ? x : x.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
@@ -72,7 +89,10 @@ async function sidecarStatus(o: z.output<typeof schema>): Promise<void> {
     body = (await r.json()) as Record<string, unknown>;
   } catch (err) {
     const e = err as Error & { cause?: NodeJS.ErrnoException };
-    throw new AgentError('sidecar', `cannot reach the sidecar at ${o.controlUrl} (--control-url): ${e.cause?.code ?? e.message}; give --service or --upstream to read the gateway`);
+    throw new AgentError(
+      'sidecar',
+      `cannot reach the sidecar at ${o.controlUrl} (--control-url): ${e.cause?.code ?? e.message}; give --service or --upstream to read the gateway`,
+    );
   }
   if (o.json) {
     process.stdout.write(JSON.stringify(body) + '\n');
@@ -87,13 +107,20 @@ async function sidecarStatus(o: z.output<typeof schema>): Promise<void> {
     ['weight', body.weight],
     ['deployment', body.deployment],
     ['gateway', body.gateway],
-    ['app health', app.health_path ? `${app.healthy === null ? 'not checked yet' : app.healthy ? 'healthy' : 'failing'} (${show(app.health_path)})` : 'not checked (no --health-path)'],
+    [
+      'app health',
+      app.health_path
+        ? `${app.healthy === null ? 'not checked yet' : app.healthy ? 'healthy' : 'failing'} (${show(app.health_path)})`
+        : 'not checked (no --health-path)',
+    ],
   ];
   process.stdout.write(lines.map(([k, v]) => `${k.padEnd(11)} ${v === null || v === undefined ? '-' : show(v)}`).join('\n') + '\n');
 }
 
 export function statusCommand(): Command {
-  const cmd = new Command('status').description("Show the local sidecar's state, or the targets of a service or upstream with state and in-flight requests.");
+  const cmd = new Command('status').description(
+    "Show the local sidecar's state, or the targets of a service or upstream with state and in-flight requests.",
+  );
   addFlags(cmd, STATUS_FLAGS);
   cmd.addHelpText(
     'after',

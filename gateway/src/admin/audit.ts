@@ -32,9 +32,14 @@ export function createAuditLog(dest: string): AuditLog | undefined {
   try {
     stream = pino.destination({ dest: dest === 'stdout' ? 1 : openSync(dest, 'a', 0o640), sync: true });
   } catch (err) {
-    throw new GwError('GW_ERR_CONFIG_INVALID', [`--audit-log ${dest}: cannot open it for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+    throw new GwError('GW_ERR_CONFIG_INVALID', [
+      `--audit-log ${dest}: cannot open it for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    ]);
   }
-  const logger = pino({ base: { log: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, stream);
+  const logger = pino(
+    { base: { log: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    stream,
+  );
   return {
     logger,
     close: () => {

@@ -199,7 +199,10 @@ function decide(store: Store, service: string, req: FastifyRequest): Decision {
         return no('url is not a URL');
       }
     }
-    if (target !== undefined && !ownsUpstream(store, service, target)) return no(`the service may only point at its own upstreams (${service}.upstream or ${service}.<deployment>.upstream), not '${target}'`);
+    if (target !== undefined && !ownsUpstream(store, service, target))
+      return no(
+        `the service may only point at its own upstreams (${service}.upstream or ${service}.<deployment>.upstream), not '${target}'`,
+      );
     return ok;
   };
   const upstreamBody = (name: string): Decision => {
@@ -247,7 +250,10 @@ function decide(store: Store, service: string, req: FastifyRequest): Decision {
     }
     case '/upstreams/:key': {
       const key = p.key ?? '';
-      if (!isOwnUpstream(key)) return no(`upstream '${key}' is not one of service '${service}' (${service}.upstream, ${service}.<deployment>.upstream or its current host)`);
+      if (!isOwnUpstream(key))
+        return no(
+          `upstream '${key}' is not one of service '${service}' (${service}.upstream, ${service}.<deployment>.upstream or its current host)`,
+        );
       if (read) return ok;
       if (method === 'PUT' || method === 'PATCH') return upstreamBody(upstreamName(key)!);
       return no('upstreams may be upserted, not deleted');
@@ -255,7 +261,8 @@ function decide(store: Store, service: string, req: FastifyRequest): Decision {
     case '/upstreams': {
       if (method !== 'POST') return no('listing every upstream needs the admin token');
       const name = field(req, 'upstreams', 'name');
-      if (typeof name !== 'string' || !ownsUpstream(store, service, name)) return no(`only upstreams of service '${service}' may be created`);
+      if (typeof name !== 'string' || !ownsUpstream(store, service, name))
+        return no(`only upstreams of service '${service}' may be created`);
       return ok;
     }
     case '/upstreams/:upstream/health':

@@ -28,7 +28,8 @@ function jsonError(message = 'Cannot parse JSON body'): Error {
   return clientError(400, message, { gwJson: true });
 }
 
-const typeOf = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const typeOf = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 
 function add(flat: Flat, k: string, v: string): void {
   const prev = flat[k];

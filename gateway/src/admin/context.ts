@@ -86,7 +86,7 @@ export class AdminContext {
   }
 
   resolve<K extends NamedKind>(kind: K, p: Parsed<K>): EntityByKind[K] {
-    if (kind === 'routes') return this.resolveRoute(p as unknown as Parsed<"routes">) as EntityByKind[K];
+    if (kind === 'routes') return this.resolveRoute(p as unknown as Parsed<'routes'>) as EntityByKind[K];
     return p as unknown as EntityByKind[K];
   }
 
@@ -94,7 +94,8 @@ export class AdminContext {
   present<T extends object>(e: T): T {
     if (!this.kongOnly) return e;
     const { gw: _gw, ttl: _ttl, ...rest } = e as T & { gw?: unknown; ttl?: unknown };
-    void _gw; void _ttl;
+    void _gw;
+    void _ttl;
     return rest as T;
   }
 }

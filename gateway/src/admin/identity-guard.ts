@@ -61,7 +61,10 @@ export class IdentityGuard {
   /** `[...deletes of the stale holders, put of target]`, for one `store.apply()`. */
   opsFor(store: Store, target: Target): { ops: WriteOp[]; stale: Target[] } {
     const stale = this.staleHolders(store, target);
-    return { ops: [...stale.map((t): WriteOp => ({ op: 'delete', kind: 'targets', id: t.id })), { op: 'put', kind: 'targets', entity: target }], stale };
+    return {
+      ops: [...stale.map((t): WriteOp => ({ op: 'delete', kind: 'targets', id: t.id })), { op: 'put', kind: 'targets', entity: target }],
+      stale,
+    };
   }
 
   /** Log and count removals once the batch is applied. */
@@ -69,7 +72,10 @@ export class IdentityGuard {
     for (const t of stale) {
       this.removed++;
       const upstream = store.get('upstreams', t.upstream.id)?.name ?? t.upstream.id;
-      this.#log?.warn({ target: t.target, upstream, stale_instance: instanceOf(t.tags), instance: instanceOf(target.tags), removed_id: t.id }, 'identity guard: removed a stale target another instance left at this address');
+      this.#log?.warn(
+        { target: t.target, upstream, stale_instance: instanceOf(t.tags), instance: instanceOf(target.tags), removed_id: t.id },
+        'identity guard: removed a stale target another instance left at this address',
+      );
     }
   }
 }

@@ -26,11 +26,21 @@ export function invalidOffset(offset: string): AdminError {
   return new AdminError(400, { code: 7, name: 'invalid offset', message: `'${offset}' is not a valid offset: bad base64 encoding` });
 }
 export function invalidOptions(option: string, msg: string): AdminError {
-  return new AdminError(400, { code: 11, name: 'invalid options', message: `invalid option (${option}: ${msg})`, options: { [option]: msg } });
+  return new AdminError(400, {
+    code: 11,
+    name: 'invalid options',
+    message: `invalid option (${option}: ${msg})`,
+    options: { [option]: msg },
+  });
 }
 export function foreignKeyUnresolved(field: string, name: string, kind: string): AdminError {
   const message = `foreign key unresolved (${field}.name: the foreign key cannot be resolved with '{name="${name}"}' for an existing '${kind}' entity)`;
-  return new AdminError(400, { code: 13, name: 'foreign keys unresolved', message, fields: { [field]: { name: `the foreign key cannot be resolved with '{name="${name}"}' for an existing '${kind}' entity` } } });
+  return new AdminError(400, {
+    code: 13,
+    name: 'foreign keys unresolved',
+    message,
+    fields: { [field]: { name: `the foreign key cannot be resolved with '{name="${name}"}' for an existing '${kind}' entity` } },
+  });
 }
 export function foreignKeyViolation(field: string, id: string, kind: string): AdminError {
   const message = `the foreign key '{id="${id}"}' does not reference an existing '${kind}' entity.`;
@@ -47,13 +57,25 @@ export function toAdminError(err: unknown): AdminError {
     }
     if (err.code === 'GW_ERR_STORE_FOREIGN_KEY') {
       if (typeof d.referencedBy === 'string') {
-        return new AdminError(400, { code: 4, name: 'foreign key violation', message: err.message, fields: { '@referenced_by': d.referencedBy } });
+        return new AdminError(400, {
+          code: 4,
+          name: 'foreign key violation',
+          message: err.message,
+          fields: { '@referenced_by': d.referencedBy },
+        });
       }
-      return new AdminError(400, { code: 4, name: 'foreign key violation', message: err.message, fields: { [String(d.field)]: { id: d.id } } });
+      return new AdminError(400, {
+        code: 4,
+        name: 'foreign key violation',
+        message: err.message,
+        fields: { [String(d.field)]: { id: d.id } },
+      });
     }
-    if (err.code === 'GW_ERR_STORE_UNAVAILABLE' || err.code === 'GW_ERR_STORE_DB_UNAVAILABLE') return new AdminError(503, { message: err.message });
+    if (err.code === 'GW_ERR_STORE_UNAVAILABLE' || err.code === 'GW_ERR_STORE_DB_UNAVAILABLE')
+      return new AdminError(503, { message: err.message });
     // Kong has no optimistic-concurrency error; its plain `{ message }` shape, with a name to branch on
-    if (err.code === 'GW_ERR_STORE_CONFLICT') return new AdminError(409, { name: 'conflict', message: `${err.message}; retry the request` });
+    if (err.code === 'GW_ERR_STORE_CONFLICT')
+      return new AdminError(409, { name: 'conflict', message: `${err.message}; retry the request` });
   }
   throw err;
 }

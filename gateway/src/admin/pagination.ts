@@ -27,9 +27,7 @@ export function tagFilter(tags: string | undefined): ((t: string[] | null) => bo
   if (hasAnd && hasOr) throw invalidOptions('tags', 'invalid filter syntax');
   const wanted = tags.split(hasOr ? '/' : ',');
   if (wanted.some((w) => w === '')) throw invalidOptions('tags', 'cannot be null');
-  return hasOr
-    ? (t) => t !== null && wanted.some((w) => t.includes(w))
-    : (t) => t !== null && wanted.every((w) => t.includes(w));
+  return hasOr ? (t) => t !== null && wanted.some((w) => t.includes(w)) : (t) => t !== null && wanted.every((w) => t.includes(w));
 }
 
 /** One page of `items` per Kong's rules; `basePath` builds `next`. */

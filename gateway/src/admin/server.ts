@@ -76,7 +76,10 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     const caller = callerOf(req);
     if (caller.kind !== 'registration') return;
     const reason = registrationDenial(opts.store, caller.service, req);
-    if (reason !== undefined) return reply.code(403).send({ message: `Forbidden: a registration token for service '${caller.service}' may not ${req.method} ${req.url.split('?')[0]}: ${reason}` });
+    if (reason !== undefined)
+      return reply.code(403).send({
+        message: `Forbidden: a registration token for service '${caller.service}' may not ${req.method} ${req.url.split('?')[0]}: ${reason}`,
+      });
   });
   app.addHook('onSend', async (req, reply) => {
     // Kong's CORS filter with no admin_gui_origin configured: the request's Origin, else *
@@ -92,7 +95,8 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if ((err as { gwJson?: boolean }).gwJson) return reply.code(400).send({ message: err.message });
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ message: 'Request body too large' });
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && isWrite(req.method)) return reply.code(415).send({ message: unsupportedMediaType(req.headers['content-type']) });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && isWrite(req.method))
+      return reply.code(415).send({ message: unsupportedMediaType(req.headers['content-type']) });
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || err.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
       return reply.code(400).send({ message: err.message });
     }
@@ -126,7 +130,9 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
  * Kong's `status_listen`: `/status`, `/status/ready` and `/metrics` with no
  * admin rights (load balancer and ECS health checks, Prometheus), nothing else.
  */
-export async function createStatusServer(opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly'>): Promise<FastifyInstance> {
+export async function createStatusServer(
+  opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly'>,
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, exposeHeadRoutes: false, routerOptions: { ignoreTrailingSlash: true } });
   const ctx = new AdminContext(opts.store, opts.kongOnly === true);
   let requests = 0;
@@ -145,4 +151,3 @@ export async function createStatusServer(opts: Pick<AdminServerOptions, 'store' 
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ message: 'Not found' }));
   return app;
 }
-

@@ -71,5 +71,6 @@ export class LocalStatusTable {
 
 /** Throws a RangeError for a slow-start factor that is not a number in [0, 1]. */
 export function checkFactor(factor: number): void {
-  if (typeof factor !== 'number' || !(factor >= 0 && factor <= 1)) throw new RangeError(`availability factor must be a number in [0, 1], got ${factor}`);
+  if (typeof factor !== 'number' || !(factor >= 0 && factor <= 1))
+    throw new RangeError(`availability factor must be a number in [0, 1], got ${factor}`);
 }

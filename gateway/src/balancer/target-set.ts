@@ -24,7 +24,8 @@ export function toBalancerTarget(t: Pick<Target, 'id' | 'target' | 'weight'>): B
   const parts = splitHostPort(s);
   const portText = parts?.port ?? String(DEFAULT_TARGET_PORT);
   const port = Number(portText);
-  if (!parts || !parts.host || !/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) throw new RangeError(`invalid target address '${s}'`);
+  if (!parts || !parts.host || !/^\d{1,5}$/.test(portText) || port < 1 || port > 65535)
+    throw new RangeError(`invalid target address '${s}'`);
   if (!Number.isInteger(t.weight) || t.weight < 0) throw new RangeError(`invalid weight ${t.weight} for target '${s}'`);
   return { id: t.id, address: s, host: parts.host, port, weight: t.weight };
 }

@@ -47,7 +47,8 @@ interface Known {
   grantee: NodeId | undefined;
 }
 
-const toOp = (e: ChangeEvent): WriteOp => (e.op === 'delete' ? { op: 'delete', kind: e.kind, id: e.entity.id } : { op: 'put', kind: e.kind, entity: e.entity });
+const toOp = (e: ChangeEvent): WriteOp =>
+  e.op === 'delete' ? { op: 'delete', kind: e.kind, id: e.entity.id } : { op: 'put', kind: e.kind, entity: e.entity };
 
 export class ClusterControl {
   readonly #opts: ClusterOptions;
@@ -180,7 +181,17 @@ export class ClusterControl {
         // a trial slot nobody holds (no worker was live) goes to the newcomer
         for (const k of this.#availability.values()) if (k.item[4] === 1 && k.grantee === undefined) k.grantee = node;
         const availability = [...this.#availability.values()].map((k) => this.#itemFor(k, node));
-        this.#send(w, { t: 'init', proxyListen: this.#opts.proxyListen, logLevel: this.#opts.logLevel, trustedIps: [...this.#opts.trustedIps], proxyLimits: this.#opts.proxyLimits, accessLog: this.#opts.accessLog ?? 'off', workers: this.#opts.workers, ops, availability });
+        this.#send(w, {
+          t: 'init',
+          proxyListen: this.#opts.proxyListen,
+          logLevel: this.#opts.logLevel,
+          trustedIps: [...this.#opts.trustedIps],
+          proxyLimits: this.#opts.proxyLimits,
+          accessLog: this.#opts.accessLog ?? 'off',
+          workers: this.#opts.workers,
+          ops,
+          availability,
+        });
       };
       w.on('message', (m: FromWorker) => {
         if (isBusMessage(m)) return this.bus.deliver(w, m);

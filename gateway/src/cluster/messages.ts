@@ -15,7 +15,17 @@ export { OUTCOME_CODES } from './bus.js';
 
 /** Lifecycle messages to a worker. */
 export type ToWorkerLifecycle =
-  | { t: 'init'; proxyListen: string; logLevel: string; trustedIps: string[]; proxyLimits: Partial<ProxyLimits>; accessLog: string; workers: number; ops: WriteOp[]; availability: AvailabilityItem[] }
+  | {
+      t: 'init';
+      proxyListen: string;
+      logLevel: string;
+      trustedIps: string[];
+      proxyLimits: Partial<ProxyLimits>;
+      accessLog: string;
+      workers: number;
+      ops: WriteOp[];
+      availability: AvailabilityItem[];
+    }
   | { t: 'metrics?'; id: number }
   | { t: 'close'; graceMs: number };
 

@@ -56,7 +56,10 @@ export class NodeSync {
           if (typeof m.upstream !== 'string' || typeof m.target !== 'string') return;
           if (health.ejectedElsewhere(m.upstream, m.target, `${ELSEWHERE} ${from}: ${String(m.reason)}`)) {
             this.remoteEjections++;
-            this.#log.info({ upstream: m.upstream, target: m.target, node: from, reason: m.reason }, 'target ejected on another node: ejected here too');
+            this.#log.info(
+              { upstream: m.upstream, target: m.target, node: from, reason: m.reason },
+              'target ejected on another node: ejected here too',
+            );
           }
         } else if (m.t === 'manual') {
           if (typeof m.upstream !== 'string' || typeof m.target !== 'string') return;

@@ -185,7 +185,15 @@ export class PgBus implements ClusterBus {
   async #heartbeat(): Promise<void> {
     if (this.#closed || !this.#opts.link.reachable) return;
     const graceS = (this.#opts.graceMs ?? 5000) / 1000;
-    const r = await this.#opts.link.query<{ id: string; hostname: string; version: string; revision: string; started_at: number; last_seen: number; now: number }>(
+    const r = await this.#opts.link.query<{
+      id: string;
+      hostname: string;
+      version: string;
+      revision: string;
+      started_at: number;
+      last_seen: number;
+      now: number;
+    }>(
       `WITH me AS (
          INSERT INTO gw_nodes (id, hostname, version, revision, started_at, last_seen)
          VALUES ($1, $2, $3, $4, $5, extract(epoch FROM clock_timestamp()))
@@ -205,12 +213,30 @@ export class PgBus implements ClusterBus {
       selfSeen ||= isSelf;
       const lastSeen = Number(row.last_seen);
       const reachable = isSelf || Number(row.now) - lastSeen <= graceS;
-      nodes.push({ id: row.id, hostname: row.hostname, version: row.version, revision: Number(row.revision), last_seen: lastSeen, started_at: Number(row.started_at), reachable, self: isSelf });
+      nodes.push({
+        id: row.id,
+        hostname: row.hostname,
+        version: row.version,
+        revision: Number(row.revision),
+        last_seen: lastSeen,
+        started_at: Number(row.started_at),
+        reachable,
+        self: isSelf,
+      });
       if (!isSelf && reachable) live.add(row.id);
     }
     if (!selfSeen) {
       const now = Date.now() / 1000;
-      nodes.push({ id: this.self, hostname: this.#opts.hostname ?? osHostname(), version: this.#opts.version, revision: this.#opts.revision(), last_seen: now, started_at: this.#startedAt, reachable: true, self: true });
+      nodes.push({
+        id: this.self,
+        hostname: this.#opts.hostname ?? osHostname(),
+        version: this.#opts.version,
+        revision: this.#opts.revision(),
+        last_seen: now,
+        started_at: this.#startedAt,
+        reachable: true,
+        self: true,
+      });
     }
     this.#nodes = nodes;
     this.#live = live;
@@ -231,7 +257,11 @@ function split(m: BusMessage): BusMessage[] {
     for (let i = 0; i < items.length; i += per) {
       const chunk = items.slice(i, i + per);
       // inflight parts after the first add to the report instead of replacing it
-      out.push(m.t === 'inflight' ? ({ t: 'inflight', counts: chunk as InFlightItem[], ...(i > 0 ? { part: i } : {}) } as BusMessage) : { t: 'availability', items: chunk as never });
+      out.push(
+        m.t === 'inflight'
+          ? ({ t: 'inflight', counts: chunk as InFlightItem[], ...(i > 0 ? { part: i } : {}) } as BusMessage)
+          : { t: 'availability', items: chunk as never },
+      );
     }
     return out;
   }

@@ -211,7 +211,10 @@ export class WorkerOutcomes implements OutcomeSink {
     if (p && p.upstream === u) return p;
     const full = { ...UPSTREAM_GW_DEFAULTS, ...(u.gw ?? {}) };
     // each worker enforces its share of the upstream's concurrency cap
-    const gw = { ...full, max_concurrent_requests: full.max_concurrent_requests > 0 ? Math.max(1, Math.ceil(full.max_concurrent_requests / this.#workers)) : 0 };
+    const gw = {
+      ...full,
+      max_concurrent_requests: full.max_concurrent_requests > 0 ? Math.max(1, Math.ceil(full.max_concurrent_requests / this.#workers)) : 0,
+    };
     if (p) {
       p.upstream = u;
       p.gw = full;

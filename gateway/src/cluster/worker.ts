@@ -62,7 +62,15 @@ export function runWorker(): void {
     };
     follow(runtime.snapshot);
     runtime.onSnapshot(follow);
-    proxy = createProxyServer({ runtime, logger: log, outcomes: o, metrics: requests, accessLog: m.accessLog, trustedIps: m.trustedIps, limits: m.proxyLimits });
+    proxy = createProxyServer({
+      runtime,
+      logger: log,
+      outcomes: o,
+      metrics: requests,
+      accessLog: m.accessLog,
+      trustedIps: m.trustedIps,
+      limits: m.proxyLimits,
+    });
     const addr = parseListen(m.proxyListen, 'proxyListen');
     const { port } = await proxy.listen(addr.host, addr.port);
     let lastSent = 0;
@@ -86,7 +94,13 @@ export function runWorker(): void {
             process.exit(1);
           });
         case 'metrics?':
-          return send({ t: 'metrics', id: m.id, series: requests.export(), hedged: proxy?.stats.hedged ?? 0, hedgeWins: proxy?.stats.hedgeWins ?? 0 });
+          return send({
+            t: 'metrics',
+            id: m.id,
+            series: requests.export(),
+            hedged: proxy?.stats.hedged ?? 0,
+            hedgeWins: proxy?.stats.hedgeWins ?? 0,
+          });
         case 'close':
           outcomes?.flush();
           await proxy?.close(m.graceMs);

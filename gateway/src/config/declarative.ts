@@ -18,7 +18,18 @@ import type { WriteOp } from '../store/store.js';
 
 const FORMATS = new Set(['1.1', '2.1', '3.0']);
 // `_comment` and `_ignore` are Kong's free-form keys (declarative_config.lua), `_info` decK's
-const TOP_LEVEL = new Set(['_format_version', '_transform', '_comment', '_ignore', '_info', '_workspace', 'services', 'routes', 'upstreams', 'targets']);
+const TOP_LEVEL = new Set([
+  '_format_version',
+  '_transform',
+  '_comment',
+  '_ignore',
+  '_info',
+  '_workspace',
+  'services',
+  'routes',
+  'upstreams',
+  'targets',
+]);
 /** gw's namespace for UUIDv5 ids of declarative entities. */
 const NAMESPACE = 'f3a1c2d4-5b6e-4f70-8a9b-0c1d2e3f4a5b';
 
@@ -112,7 +123,10 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     const r = parseEntity(kind, withId, { mode: 'create', now: opts.now, kongOnly: opts.kongOnly });
     if (!r.ok) {
       const fields = r.error.fields as Obj;
-      const msgs = Object.keys(fields).length > 0 ? Object.entries(fields).map(([f, m]) => `${where}.${f}: ${typeof m === 'string' ? m : JSON.stringify(m)}`) : [`${where}: ${r.error.message}`];
+      const msgs =
+        Object.keys(fields).length > 0
+          ? Object.entries(fields).map(([f, m]) => `${where}.${f}: ${typeof m === 'string' ? m : JSON.stringify(m)}`)
+          : [`${where}: ${r.error.message}`];
       errors.push(...msgs);
       return undefined;
     }
@@ -144,7 +158,11 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     if (Array.isArray(routes)) {
       routes.forEach((r, j) => {
         if (!isObj(r)) return errors.push(`${where}.routes[${j}]: expected a mapping`);
-        pendingRoutes.push({ input: takeNestedPlugins(r, `route ${show(r.name ?? j)}`), where: `${where}.routes[${j}]`, service: e ? { id: e.id } : null });
+        pendingRoutes.push({
+          input: takeNestedPlugins(r, `route ${show(r.name ?? j)}`),
+          where: `${where}.routes[${j}]`,
+          service: e ? { id: e.id } : null,
+        });
       });
     }
   });
@@ -162,7 +180,12 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
         continue;
       }
     }
-    const e = add('routes', { ...pr.input, service: serviceId ? { id: serviceId } : null }, pr.where, show(pr.input.name ?? `${serviceId}:${JSON.stringify(pr.input.paths)}`));
+    const e = add(
+      'routes',
+      { ...pr.input, service: serviceId ? { id: serviceId } : null },
+      pr.where,
+      show(pr.input.name ?? `${serviceId}:${JSON.stringify(pr.input.paths)}`),
+    );
     if (e) ops.push({ op: 'put', kind: 'routes', entity: e });
   }
 
@@ -187,7 +210,8 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     const { upstream, ...rest } = t;
     const key = typeof upstream === 'string' ? upstream : isObj(upstream) ? String(upstream.id ?? upstream.name) : undefined;
     const id = key === undefined ? undefined : upstreams.get(key);
-    if (id === undefined) return errors.push(`targets[${i}].upstream: ${key === undefined ? 'required field missing' : `no upstream '${key}' in this file`}`);
+    if (id === undefined)
+      return errors.push(`targets[${i}].upstream: ${key === undefined ? 'required field missing' : `no upstream '${key}' in this file`}`);
     pendingTargets.push({ input: rest, where: `targets[${i}]`, upstream: id });
   });
   for (const pt of pendingTargets) {
@@ -212,15 +236,24 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
 export function migrateRoutePaths(doc: Obj): Obj {
   const migrateRoutes = (routes: unknown): unknown =>
     Array.isArray(routes)
-      ? (routes as unknown[]).map((r) => (isObj(r) && Array.isArray(r.paths) ? { ...r, paths: (r.paths as unknown[]).map((p) => (typeof p === 'string' ? migratePath(p) : p)) } : r))
+      ? (routes as unknown[]).map((r) =>
+          isObj(r) && Array.isArray(r.paths)
+            ? { ...r, paths: (r.paths as unknown[]).map((p) => (typeof p === 'string' ? migratePath(p) : p)) }
+            : r,
+        )
       : routes;
   const out: Obj = { ...doc };
   if (doc.routes !== undefined) out.routes = migrateRoutes(doc.routes);
-  if (Array.isArray(doc.services)) out.services = (doc.services as unknown[]).map((svc) => (isObj(svc) && svc.routes !== undefined ? { ...svc, routes: migrateRoutes(svc.routes) } : svc));
+  if (Array.isArray(doc.services))
+    out.services = (doc.services as unknown[]).map((svc) =>
+      isObj(svc) && svc.routes !== undefined ? { ...svc, routes: migrateRoutes(svc.routes) } : svc,
+    );
   return out;
 }
 
-const RESERVED = new Set([0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2f, 0x3a, 0x3b, 0x3d, 0x3f, 0x40, 0x5b, 0x5d]);
+const RESERVED = new Set([
+  0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2f, 0x3a, 0x3b, 0x3d, 0x3f, 0x40, 0x5b, 0x5d,
+]);
 const REGEX_META: Record<number, string> = { 0x2e: '\\.', 0x5e: '\\^', 0x2d: '\\-', 0x7b: '\\{', 0x7d: '\\}', 0x5c: '\\\\', 0x7c: '\\|' };
 
 function migratePath(path: string): string {
@@ -244,6 +277,13 @@ function migratePath(path: string): string {
 export function clashInSource(err: unknown, source: string): unknown {
   if (!(err instanceof GwError) || err.code !== 'GW_ERR_STORE_UNIQUE') return err;
   const d = (err.details ?? {}) as { kind?: string; fields?: Record<string, unknown> };
-  const what = d.fields ? Object.entries(d.fields).map(([k, v]) => `${k} '${typeof v === 'string' ? v : JSON.stringify(v)}'`).join(', ') : err.message;
-  return new GwError('GW_ERR_CONFIG_FILE', [source, `${d.kind ?? 'an entity'} with ${what}: the store already has one with that name and another id (made through the Admin API, or by an earlier file); delete it, or give this entry its id`]);
+  const what = d.fields
+    ? Object.entries(d.fields)
+        .map(([k, v]) => `${k} '${typeof v === 'string' ? v : JSON.stringify(v)}'`)
+        .join(', ')
+    : err.message;
+  return new GwError('GW_ERR_CONFIG_FILE', [
+    source,
+    `${d.kind ?? 'an entity'} with ${what}: the store already has one with that name and another id (made through the Admin API, or by an earlier file); delete it, or give this entry its id`,
+  ]);
 }

@@ -121,7 +121,12 @@ export class DeclarativeConfig {
     // an exported entity never points at one left out (the file must load on its own)
     const routes = s.all('routes').filter((r) => keep(r) && (r.service === null || serviceIds.has(r.service.id)));
     const targets = s.all('targets').filter((t) => keep(t) && upstreamIds.has(t.upstream.id));
-    const lists: [EntityKind, readonly AnyEntity[]][] = [['services', services], ['routes', routes], ['upstreams', upstreams], ['targets', targets]];
+    const lists: [EntityKind, readonly AnyEntity[]][] = [
+      ['services', services],
+      ['routes', routes],
+      ['upstreams', upstreams],
+      ['targets', targets],
+    ];
     for (const [kind, list] of lists) if (list.length > 0) doc[kind] = list.map((e) => ({ ...e }));
     return doc;
   }
@@ -149,7 +154,8 @@ export class DeclarativeConfig {
     for (const op of ops) if (op.op === 'put' && op.kind === 'routes') unremove(remove, routeService(op.entity as Route));
     for (const t of s.all('targets')) if (!remove.has(t.id)) unremove(remove, (t as Target).upstream.id);
     const writes: WriteOp[] = [];
-    for (const kind of DELETE_ORDER) for (const e of s.all(kind) as readonly AnyEntity[]) if (remove.has(e.id)) writes.push({ op: 'delete', kind, id: e.id });
+    for (const kind of DELETE_ORDER)
+      for (const e of s.all(kind) as readonly AnyEntity[]) if (remove.has(e.id)) writes.push({ op: 'delete', kind, id: e.id });
     writes.push(...ops);
     return { ops: writes, summary: { upserted: ops.length, deleted: remove.size, keptRegistered } };
   }

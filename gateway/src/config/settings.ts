@@ -50,25 +50,128 @@ export interface RawSettings {
 
 export const SETTINGS: readonly SettingSpec[] = [
   { flag: '--proxy-listen', env: 'GW_PROXY_LISTEN', key: 'proxyListen', def: '0.0.0.0:8000', help: 'HOST:PORT the proxy listens on' },
-  { flag: '--admin-listen', env: 'GW_ADMIN_LISTEN', key: 'adminListen', def: '127.0.0.1:8001', help: 'HOST:PORT of the Admin API; a non-loopback address needs --admin-token' },
-  { flag: '--admin-token', env: 'GW_ADMIN_TOKEN', key: 'adminToken', help: 'token required on every admin request (Authorization: Bearer TOKEN or Kong-Admin-Token: TOKEN)' },
-  { flag: '--store', env: 'GW_STORE', key: 'store', def: 'file', help: 'where entities live: file (one node) | memory (tests) | postgres (cluster mode: many nodes on one PostgreSQL, needs --pg-url)' },
+  {
+    flag: '--admin-listen',
+    env: 'GW_ADMIN_LISTEN',
+    key: 'adminListen',
+    def: '127.0.0.1:8001',
+    help: 'HOST:PORT of the Admin API; a non-loopback address needs --admin-token',
+  },
+  {
+    flag: '--admin-token',
+    env: 'GW_ADMIN_TOKEN',
+    key: 'adminToken',
+    help: 'token required on every admin request (Authorization: Bearer TOKEN or Kong-Admin-Token: TOKEN)',
+  },
+  {
+    flag: '--store',
+    env: 'GW_STORE',
+    key: 'store',
+    def: 'file',
+    help: 'where entities live: file (one node) | memory (tests) | postgres (cluster mode: many nodes on one PostgreSQL, needs --pg-url)',
+  },
   { flag: '--data-dir', env: 'GW_DATA_DIR', key: 'dataDir', def: './gw-data', help: 'directory of the file store' },
-  { flag: '--pg-url', env: 'GW_PG_URL', key: 'pgUrl', help: 'PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (required with --store postgres; the password is never logged)' },
-  { flag: '--node-id', env: 'GW_NODE_ID', key: 'nodeId', help: 'this node\'s id in cluster mode (GET /cluster/nodes); default: host name + a short random suffix' },
-  { flag: '--config', env: 'GW_CONFIG', key: 'config', help: 'Kong declarative file (YAML or JSON, _format_version "3.0") loaded at start' },
-  { flag: '--log-level', env: 'GW_LOG_LEVEL', key: 'logLevel', def: 'info', help: 'fatal | error | warn | info | debug | trace | silent (pino JSON on stdout)' },
-  { flag: '--kong-only', env: 'GW_KONG_ONLY', key: 'kongOnly', def: 'false', help: 'strict Kong mode: refuse gw extension fields (ttl, gw) as unknown fields' },
-  { flag: '--workers', env: 'GW_WORKERS', key: 'workers', def: '1', help: 'number of proxy processes (N > 1: a control process plus N proxy processes sharing the listener)' },
-  { flag: '--registration-token', env: 'GW_REGISTRATION_TOKENS', key: 'registrationTokens', def: '', help: 'SERVICE=TOKEN, repeatable (env: svc=tok,svc2=tok2): a token that may only register instances of SERVICE (its service, routes, upstreams and their targets); 16+ visible characters' },
-  { flag: '--audit-log', env: 'GW_AUDIT_LOG', key: 'auditLog', def: 'stdout', help: 'where the audit log goes (one JSON line per Admin API write): stdout | off | FILE' },
-  { flag: '--access-log', env: 'GW_ACCESS_LOG', key: 'accessLog', def: 'stdout', help: 'where the access log goes (one JSON line per proxied request): stdout | off | FILE (appended; with --workers every worker appends its own lines)' },
-  { flag: '--trusted-ips', env: 'GW_TRUSTED_IPS', key: 'trustedIps', def: '', help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; none by default)" },
-  { flag: '--status-listen', env: 'GW_STATUS_LISTEN', key: 'statusListen', help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights (Kong's status_listen; off by default)" },
-  { flag: '--client-body-buffer-size', env: 'GW_CLIENT_BODY_BUFFER_SIZE', key: 'clientBodyBufferSize', def: '16k', help: "request bodies up to this size (bytes, or with k/m) are read whole before any upstream connection is taken; larger ones stream once this much arrived (nginx's client_body_buffer_size)" },
-  { flag: '--client-body-timeout', env: 'GW_CLIENT_BODY_TIMEOUT', key: 'clientBodyTimeout', def: '60s', help: "longest pause between two reads of a request body being buffered (ms, s or m; a bare number is ms), then 408 (Kong's client_body_timeout)" },
-  { flag: '--client-header-timeout', env: 'GW_CLIENT_HEADER_TIMEOUT', key: 'clientHeaderTimeout', def: '60s', help: "the request line and headers must arrive within this (ms, s or m; at most 300s), then 408 (nginx's client_header_timeout)" },
-  { flag: '--max-request-headers', env: 'GW_MAX_REQUEST_HEADERS', key: 'maxRequestHeaders', def: '100', help: "more request header fields than this are answered 431 (Kong's lua_max_req_headers)" },
+  {
+    flag: '--pg-url',
+    env: 'GW_PG_URL',
+    key: 'pgUrl',
+    help: 'PostgreSQL URL, postgres://USER:PASSWORD@HOST:PORT/DATABASE (required with --store postgres; the password is never logged)',
+  },
+  {
+    flag: '--node-id',
+    env: 'GW_NODE_ID',
+    key: 'nodeId',
+    help: "this node's id in cluster mode (GET /cluster/nodes); default: host name + a short random suffix",
+  },
+  {
+    flag: '--config',
+    env: 'GW_CONFIG',
+    key: 'config',
+    help: 'Kong declarative file (YAML or JSON, _format_version "3.0") loaded at start',
+  },
+  {
+    flag: '--log-level',
+    env: 'GW_LOG_LEVEL',
+    key: 'logLevel',
+    def: 'info',
+    help: 'fatal | error | warn | info | debug | trace | silent (pino JSON on stdout)',
+  },
+  {
+    flag: '--kong-only',
+    env: 'GW_KONG_ONLY',
+    key: 'kongOnly',
+    def: 'false',
+    help: 'strict Kong mode: refuse gw extension fields (ttl, gw) as unknown fields',
+  },
+  {
+    flag: '--workers',
+    env: 'GW_WORKERS',
+    key: 'workers',
+    def: '1',
+    help: 'number of proxy processes (N > 1: a control process plus N proxy processes sharing the listener)',
+  },
+  {
+    flag: '--registration-token',
+    env: 'GW_REGISTRATION_TOKENS',
+    key: 'registrationTokens',
+    def: '',
+    help: 'SERVICE=TOKEN, repeatable (env: svc=tok,svc2=tok2): a token that may only register instances of SERVICE (its service, routes, upstreams and their targets); 16+ visible characters',
+  },
+  {
+    flag: '--audit-log',
+    env: 'GW_AUDIT_LOG',
+    key: 'auditLog',
+    def: 'stdout',
+    help: 'where the audit log goes (one JSON line per Admin API write): stdout | off | FILE',
+  },
+  {
+    flag: '--access-log',
+    env: 'GW_ACCESS_LOG',
+    key: 'accessLog',
+    def: 'stdout',
+    help: 'where the access log goes (one JSON line per proxied request): stdout | off | FILE (appended; with --workers every worker appends its own lines)',
+  },
+  {
+    flag: '--trusted-ips',
+    env: 'GW_TRUSTED_IPS',
+    key: 'trustedIps',
+    def: '',
+    help: "comma-separated IPs/CIDRs of load balancers whose X-Forwarded-* headers are trusted (Kong's trusted_ips; none by default)",
+  },
+  {
+    flag: '--status-listen',
+    env: 'GW_STATUS_LISTEN',
+    key: 'statusListen',
+    help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights (Kong's status_listen; off by default)",
+  },
+  {
+    flag: '--client-body-buffer-size',
+    env: 'GW_CLIENT_BODY_BUFFER_SIZE',
+    key: 'clientBodyBufferSize',
+    def: '16k',
+    help: "request bodies up to this size (bytes, or with k/m) are read whole before any upstream connection is taken; larger ones stream once this much arrived (nginx's client_body_buffer_size)",
+  },
+  {
+    flag: '--client-body-timeout',
+    env: 'GW_CLIENT_BODY_TIMEOUT',
+    key: 'clientBodyTimeout',
+    def: '60s',
+    help: "longest pause between two reads of a request body being buffered (ms, s or m; a bare number is ms), then 408 (Kong's client_body_timeout)",
+  },
+  {
+    flag: '--client-header-timeout',
+    env: 'GW_CLIENT_HEADER_TIMEOUT',
+    key: 'clientHeaderTimeout',
+    def: '60s',
+    help: "the request line and headers must arrive within this (ms, s or m; at most 300s), then 408 (nginx's client_header_timeout)",
+  },
+  {
+    flag: '--max-request-headers',
+    env: 'GW_MAX_REQUEST_HEADERS',
+    key: 'maxRequestHeaders',
+    def: '100',
+    help: "more request header fields than this are answered 431 (Kong's lua_max_req_headers)",
+  },
 ];
 
 /** `16k`, `1m`, `4096` → bytes. */
@@ -79,7 +182,13 @@ const sizeSetting = z
     const unit = v.slice(-1).toLowerCase();
     return parseInt(v, 10) * (unit === 'k' ? 1024 : unit === 'm' ? 1048576 : 1);
   })
-  .pipe(z.number().int().min(0).max(64 * 1048576, 'at most 64m'));
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1048576, 'at most 64m'),
+  );
 
 /** `60s`, `500ms`, `1m`, `250` (ms) → milliseconds. */
 const durationSetting = z
@@ -109,7 +218,10 @@ const settingsSchema = z.object({
   proxyListen: z.string(),
   adminListen: z.string(),
   // visible ASCII only: a token with spaces or one short enough to guess is a mistake, refused at start
-  adminToken: z.string().regex(/^[\x21-\x7e]{16,}$/, 'the admin token must be at least 16 visible characters, without spaces').optional(),
+  adminToken: z
+    .string()
+    .regex(/^[\x21-\x7e]{16,}$/, 'the admin token must be at least 16 visible characters, without spaces')
+    .optional(),
   store: z.enum(['file', 'memory', 'postgres']),
   dataDir: z.string().min(1),
   pgUrl: z
@@ -122,7 +234,10 @@ const settingsSchema = z.object({
       }
     }, 'expected postgres://USER:PASSWORD@HOST:PORT/DATABASE')
     .optional(),
-  nodeId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'letters, digits, . _ : - (at most 100)').optional(),
+  nodeId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/, 'letters, digits, . _ : - (at most 100)')
+    .optional(),
   config: z.string().optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   kongOnly: z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
@@ -176,12 +291,21 @@ const TOKEN = /^[\x21-\x2b\x2d-\x7e]{16,}$/;
 export function parseRegistrationTokens(list: string, where: string): Readonly<Record<string, string>> {
   const out = Object.create(null) as Record<string, string>;
   const seen = new Set<string>();
-  for (const item of list.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+  for (const item of list
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')) {
     const eq = item.indexOf('=');
     const service = eq < 0 ? '' : item.slice(0, eq);
     const token = eq < 0 ? '' : item.slice(eq + 1);
-    if (!SERVICE_NAME.test(service)) throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: expected SERVICE=TOKEN items (e.g. users=<token>), got an item ${eq < 0 ? 'without =' : `with service '${service.slice(0, 64)}'`}`]);
-    if (!TOKEN.test(token)) throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: the token of service '${service}' must be 16 or more visible characters without commas`]);
+    if (!SERVICE_NAME.test(service))
+      throw new GwError('GW_ERR_CONFIG_INVALID', [
+        `${where}: expected SERVICE=TOKEN items (e.g. users=<token>), got an item ${eq < 0 ? 'without =' : `with service '${service.slice(0, 64)}'`}`,
+      ]);
+    if (!TOKEN.test(token))
+      throw new GwError('GW_ERR_CONFIG_INVALID', [
+        `${where}: the token of service '${service}' must be 16 or more visible characters without commas`,
+      ]);
     if (service in out) throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: service '${service}' has two tokens`]);
     if (seen.has(token)) throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: two services share one token (service '${service}')`]);
     seen.add(token);
@@ -203,7 +327,8 @@ export function readSettingsFile(path: string): RawSettings {
   }
   const known = new Set(SETTINGS.map((s) => s.key as string));
   for (const k of Object.keys(doc)) {
-    if (!known.has(k)) throw new GwError('GW_ERR_CONFIG_INVALID', [`--settings ${path}: unknown key '${k}' (known: ${[...known].join(', ')})`]);
+    if (!known.has(k))
+      throw new GwError('GW_ERR_CONFIG_INVALID', [`--settings ${path}: unknown key '${k}' (known: ${[...known].join(', ')})`]);
   }
   return doc as RawSettings;
 }
@@ -216,7 +341,10 @@ export function readSettingsFile(path: string): RawSettings {
 function settingText(v: RawSettings[keyof RawSettings] | null): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (Array.isArray(v)) return v.join(',');
-  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}=${String(x)}`).join(',');
+  if (typeof v === 'object')
+    return Object.entries(v)
+      .map(([k, x]) => `${k}=${String(x)}`)
+      .join(',');
   return String(v);
 }
 
@@ -256,9 +384,17 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     logLevel: v.logLevel,
     kongOnly: v.kongOnly,
     workers: v.workers,
-    trustedIps: v.trustedIps.split(',').map((x) => x.trim()).filter((x) => x !== ''),
+    trustedIps: v.trustedIps
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== ''),
     status: v.statusListen === undefined ? undefined : parseListen(v.statusListen, origin.statusListen!),
-    proxyLimits: { bodyBufferSize: v.clientBodyBufferSize, clientBodyTimeoutMs: v.clientBodyTimeout, clientHeaderTimeoutMs: v.clientHeaderTimeout, maxRequestHeaders: v.maxRequestHeaders },
+    proxyLimits: {
+      bodyBufferSize: v.clientBodyBufferSize,
+      clientBodyTimeoutMs: v.clientBodyTimeout,
+      clientHeaderTimeoutMs: v.clientHeaderTimeout,
+      maxRequestHeaders: v.maxRequestHeaders,
+    },
     registrationTokens: parseRegistrationTokens(v.registrationTokens, origin.registrationTokens!),
     auditLog: v.auditLog,
     accessLog: v.accessLog,

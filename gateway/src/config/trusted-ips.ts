@@ -15,7 +15,14 @@ export function compileTrusted(entries: readonly string[], where = '--trusted-ip
     const [addr, bits, extra] = e.split('/');
     const family = isIP(addr ?? '');
     const prefix = bits === undefined ? (family === 6 ? 128 : 32) : Number(bits);
-    if (extra !== undefined || family === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32) || (bits !== undefined && !/^\d+$/.test(bits))) {
+    if (
+      extra !== undefined ||
+      family === 0 ||
+      !Number.isInteger(prefix) ||
+      prefix < 0 ||
+      prefix > (family === 6 ? 128 : 32) ||
+      (bits !== undefined && !/^\d+$/.test(bits))
+    ) {
       throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: '${e}' is not an IP address or CIDR (e.g. 10.0.0.0/8)`]);
     }
     list.addSubnet(addr!, prefix, family === 6 ? 'ipv6' : 'ipv4');

@@ -92,7 +92,10 @@ function fieldsOf(shape: Record<string, z.ZodTypeAny>): Field[] {
 }
 
 /** Kong's schema JSON for `kind` (gw extension fields included unless `kongOnly`). */
-export function describeEntity(kind: EntityKind, kongOnly: boolean): { name: EntityKind; primary_key: ['id']; fields: Field[]; entity_checks: [] } {
+export function describeEntity(
+  kind: EntityKind,
+  kongOnly: boolean,
+): { name: EntityKind; primary_key: ['id']; fields: Field[]; entity_checks: [] } {
   const schema = entitySchema(kind, kongOnly);
   const d = defOf(schema);
   const shape = d.typeName === 'ZodObject' ? d.shape!() : (defOf(d.schema!).shape?.() ?? {});

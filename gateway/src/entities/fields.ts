@@ -34,17 +34,15 @@ export const nonEmptyStr = (max: number = MAX_NAME) => str(max).min(1, 'length m
 
 /** An integer in [min, max] (Kong: "expected an integer", "value should be between X and Y"). */
 export const int = (min: number, max: number) =>
-  z.number({ invalid_type_error: 'expected an integer' })
+  z
+    .number({ invalid_type_error: 'expected an integer' })
     .int('expected an integer')
     .min(min, between(min, max))
     .max(max, between(min, max));
 
 /** A finite number in [min, max]. */
 export const num = (min: number, max: number) =>
-  z.number({ invalid_type_error: 'expected a number' })
-    .finite('expected a number')
-    .min(min, between(min, max))
-    .max(max, between(min, max));
+  z.number({ invalid_type_error: 'expected a number' }).finite('expected a number').min(min, between(min, max)).max(max, between(min, max));
 
 /** A boolean. */
 export const bool = () => z.boolean({ invalid_type_error: 'expected a boolean' });
@@ -54,16 +52,13 @@ export const oneOf = <U extends string, T extends Readonly<[U, ...U[]]>>(values:
   z.enum(values, { errorMap: () => ({ message: `expected one of: ${values.join(', ')}` }) });
 
 /** Kong's `set`: an array of at most {@link MAX_ARRAY} elements ("expected a set"). */
-export const set = <T extends z.ZodTypeAny>(element: T) =>
-  z.array(element, { invalid_type_error: 'expected a set' }).max(MAX_ARRAY);
+export const set = <T extends z.ZodTypeAny>(element: T) => z.array(element, { invalid_type_error: 'expected a set' }).max(MAX_ARRAY);
 
 /** Kong's `array`: at most {@link MAX_ARRAY} elements ("expected an array"). */
-export const array = <T extends z.ZodTypeAny>(element: T) =>
-  z.array(element, { invalid_type_error: 'expected an array' }).max(MAX_ARRAY);
+export const array = <T extends z.ZodTypeAny>(element: T) => z.array(element, { invalid_type_error: 'expected an array' }).max(MAX_ARRAY);
 
 /** Kong's `record`: a strict object, other keys are "unknown field". */
-export const record = <S extends z.ZodRawShape>(shape: S) =>
-  z.object(shape, { invalid_type_error: 'expected a record' }).strict();
+export const record = <S extends z.ZodRawShape>(shape: S) => z.object(shape, { invalid_type_error: 'expected a record' }).strict();
 
 /** An optional field: absent → null. */
 export const nullable = <T extends z.ZodTypeAny>(schema: T) => schema.nullable().default(null);
@@ -83,17 +78,27 @@ export const uuid = () => z.string({ invalid_type_error: 'expected a string' }).
 const TAG_RE = /^[\x20-\x2B\x2D\x2E\x30-\x7E\u{80}-\u{10FFFF}]+$/u;
 /** Kong's `tags`: a nullable set of tag strings. */
 export const tags = () =>
-  nullable(set(str().refine((t) => TAG_RE.test(t), (t) => ({
-    message: `invalid tag '${t}': expected printable ascii (except \`,\` and \`/\`) or valid utf-8 sequences`,
-  }))));
+  nullable(
+    set(
+      str().refine(
+        (t) => TAG_RE.test(t),
+        (t) => ({
+          message: `invalid tag '${t}': expected printable ascii (except \`,\` and \`/\`) or valid utf-8 sequences`,
+        }),
+      ),
+    ),
+  );
 
 // Kong's utf8_name: ASCII limited to alphanumerics and ".-_~"; any non-ASCII UTF-8 is fine.
 const NAME_RE = /^[A-Za-z0-9.\-_~\u{80}-\u{10FFFF}]+$/u;
 /** Kong's `utf8_name` (service and route names). */
 export const utf8Name = () =>
-  nonEmptyStr().refine((n) => NAME_RE.test(n), (n) => ({
-    message: `invalid value '${n}': the only accepted ascii characters are alphanumerics or ., -, _, and ~`,
-  }));
+  nonEmptyStr().refine(
+    (n) => NAME_RE.test(n),
+    (n) => ({
+      message: `invalid value '${n}': the only accepted ascii characters are alphanumerics or ., -, _, and ~`,
+    }),
+  );
 
 /** Kong's `typedefs.host`: hostname or IP, no port. */
 export const host = () =>
@@ -121,9 +126,12 @@ export const sni = () =>
 
 const HEADER_NAME_RE = /^[A-Za-z0-9_-]+$/;
 export const headerName = () =>
-  nonEmptyStr().refine((n) => HEADER_NAME_RE.test(n), (n) => ({
-    message: `bad header name '${n}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`,
-  }));
+  nonEmptyStr().refine(
+    (n) => HEADER_NAME_RE.test(n),
+    (n) => ({
+      message: `bad header name '${n}', allowed characters are A-Z, a-z, 0-9, '_', and '-'`,
+    }),
+  );
 
 /** Kong's `typedefs.path` (services, cookie path, health-check path). */
 export const path = () =>
@@ -143,31 +151,42 @@ export function pathError(p: string): string | null {
 
 /** A header map as Kong stores it: name → array of strings. */
 export const headersMap = () =>
-  z.record(headerName(), array(str(MAX_TEXT)), { invalid_type_error: 'expected a map' })
+  z
+    .record(headerName(), array(str(MAX_TEXT)), { invalid_type_error: 'expected a map' })
     .refine((m) => Object.keys(m).length <= MAX_ARRAY, `length must be at most ${MAX_ARRAY}`);
 
 /** A foreign key as stored: `{id}` with a UUID. */
 export const foreignId = () =>
-  record({ id: z.unknown() }).superRefine((v, ctx) => {
-    if (v.id === undefined || v.id === null) ctx.addIssue({ code: 'custom', path: ['id'], message: 'missing primary key' });
-    else if (!isUuid(v.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: 'expected a valid UUID' });
-  }).transform((v) => ({ id: v.id as string }));
+  record({ id: z.unknown() })
+    .superRefine((v, ctx) => {
+      if (v.id === undefined || v.id === null) ctx.addIssue({ code: 'custom', path: ['id'], message: 'missing primary key' });
+      else if (!isUuid(v.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: 'expected a valid UUID' });
+    })
+    .transform((v) => ({ id: v.id as string }));
 
 /** An input foreign key: `{id}` (a UUID) or `{name}`, resolved later by the admin. */
 export const foreignRef = () =>
-  record({ id: z.unknown(), name: z.unknown() }).superRefine((v, ctx) => {
-    if (v.id !== undefined && v.id !== null) {
-      if (!isUuid(v.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: 'expected a valid UUID' });
-    } else if (v.name !== undefined && v.name !== null) {
-      if (typeof v.name !== 'string' || v.name.length === 0 || v.name.length > MAX_NAME) {
-        ctx.addIssue({ code: 'custom', path: ['name'], message: 'expected a string' });
+  record({ id: z.unknown(), name: z.unknown() })
+    .superRefine((v, ctx) => {
+      if (v.id !== undefined && v.id !== null) {
+        if (!isUuid(v.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: 'expected a valid UUID' });
+      } else if (v.name !== undefined && v.name !== null) {
+        if (typeof v.name !== 'string' || v.name.length === 0 || v.name.length > MAX_NAME) {
+          ctx.addIssue({ code: 'custom', path: ['name'], message: 'expected a string' });
+        }
+      } else {
+        ctx.addIssue({ code: 'custom', path: ['id'], message: 'missing primary key' });
       }
-    } else {
-      ctx.addIssue({ code: 'custom', path: ['id'], message: 'missing primary key' });
-    }
-  }).transform((v): { id: string } | { name: string } =>
-    v.id !== undefined && v.id !== null ? { id: v.id as string } : { name: v.name as string });
+    })
+    .transform((v): { id: string } | { name: string } =>
+      v.id !== undefined && v.id !== null ? { id: v.id as string } : { name: v.name as string },
+    );
 
 /** Unix seconds as given in input (Kong accepts them on create); targets use float seconds. */
-export const timestamp = () => z.number({ invalid_type_error: 'expected an integer' }).int('expected an integer').min(0, between(0, 2 ** 53)).optional();
+export const timestamp = () =>
+  z
+    .number({ invalid_type_error: 'expected an integer' })
+    .int('expected an integer')
+    .min(0, between(0, 2 ** 53))
+    .optional();
 export const floatTimestamp = () => num(0, 2 ** 53).optional();

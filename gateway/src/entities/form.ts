@@ -43,8 +43,10 @@ function child(s: z.ZodTypeAny | undefined, key: string): z.ZodTypeAny | undefin
 
 function isNumeric(t: z.ZodTypeAny | undefined): boolean {
   const { type } = unwrap(t);
-  return type instanceof z.ZodNumber || (type instanceof z.ZodUnion
-    && (type.options as z.ZodTypeAny[]).every((o) => o instanceof z.ZodLiteral && typeof o.value === 'number'));
+  return (
+    type instanceof z.ZodNumber ||
+    (type instanceof z.ZodUnion && (type.options as z.ZodTypeAny[]).every((o) => o instanceof z.ZodLiteral && typeof o.value === 'number'))
+  );
 }
 
 function scalar(t: z.ZodTypeAny | undefined, raw: string): unknown {

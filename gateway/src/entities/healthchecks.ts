@@ -52,40 +52,55 @@ const activeSchema = record({
   https_sni: nullable(sni()),
   https_verify_certificate: withDefault(bool(), D.active.https_verify_certificate),
   headers: nullable(headersMap()),
-  healthy: withDefault(record({
-    interval: withDefault(seconds(), D.active.healthy.interval),
-    http_statuses: statuses(D.active.healthy.http_statuses),
-    successes: withDefault(counter(), D.active.healthy.successes),
-  }), {}),
-  unhealthy: withDefault(record({
-    interval: withDefault(seconds(), D.active.unhealthy.interval),
-    http_statuses: statuses(D.active.unhealthy.http_statuses),
-    tcp_failures: withDefault(counter(), D.active.unhealthy.tcp_failures),
-    timeouts: withDefault(counter(), D.active.unhealthy.timeouts),
-    http_failures: withDefault(counter(), D.active.unhealthy.http_failures),
-  }), {}),
+  healthy: withDefault(
+    record({
+      interval: withDefault(seconds(), D.active.healthy.interval),
+      http_statuses: statuses(D.active.healthy.http_statuses),
+      successes: withDefault(counter(), D.active.healthy.successes),
+    }),
+    {},
+  ),
+  unhealthy: withDefault(
+    record({
+      interval: withDefault(seconds(), D.active.unhealthy.interval),
+      http_statuses: statuses(D.active.unhealthy.http_statuses),
+      tcp_failures: withDefault(counter(), D.active.unhealthy.tcp_failures),
+      timeouts: withDefault(counter(), D.active.unhealthy.timeouts),
+      http_failures: withDefault(counter(), D.active.unhealthy.http_failures),
+    }),
+    {},
+  ),
 });
 
 const passiveSchema = record({
   type: withDefault(oneOf([...CHECK_TYPES]), D.passive.type),
-  healthy: withDefault(record({
-    http_statuses: statuses(D.passive.healthy.http_statuses),
-    successes: withDefault(counter(), D.passive.healthy.successes),
-  }), {}),
-  unhealthy: withDefault(record({
-    http_statuses: statuses(D.passive.unhealthy.http_statuses),
-    tcp_failures: withDefault(counter(), D.passive.unhealthy.tcp_failures),
-    timeouts: withDefault(counter(), D.passive.unhealthy.timeouts),
-    http_failures: withDefault(counter(), D.passive.unhealthy.http_failures),
-  }), {}),
+  healthy: withDefault(
+    record({
+      http_statuses: statuses(D.passive.healthy.http_statuses),
+      successes: withDefault(counter(), D.passive.healthy.successes),
+    }),
+    {},
+  ),
+  unhealthy: withDefault(
+    record({
+      http_statuses: statuses(D.passive.unhealthy.http_statuses),
+      tcp_failures: withDefault(counter(), D.passive.unhealthy.tcp_failures),
+      timeouts: withDefault(counter(), D.passive.unhealthy.timeouts),
+      http_failures: withDefault(counter(), D.passive.unhealthy.http_failures),
+    }),
+    {},
+  ),
 });
 
 /** The `healthchecks` field: absent or null → all defaults; partial records are completed. */
-export const healthchecksSchema = withDefault(record({
-  active: withDefault(activeSchema, {}),
-  passive: withDefault(passiveSchema, {}),
-  threshold: withDefault(num(0, 100), D.threshold),
-}), {});
+export const healthchecksSchema = withDefault(
+  record({
+    active: withDefault(activeSchema, {}),
+    passive: withDefault(passiveSchema, {}),
+    threshold: withDefault(num(0, 100), D.threshold),
+  }),
+  {},
+);
 
 type Assert<T extends true> = T;
 // Compile-time check: the schema's output is a Healthchecks.

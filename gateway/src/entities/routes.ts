@@ -1,8 +1,23 @@
 /** Route schema and rules (Kong `routes.lua`, `routes_subschemas.lua`, `typedefs.lua`). */
 import { z } from 'zod';
 import {
-  array, bool, foreignRef, headersMap, int, MAX_TEXT, nonEmptyStr, nullable, oneOf, record, set, str, tags,
-  timestamp, utf8Name, uuid, withDefault,
+  array,
+  bool,
+  foreignRef,
+  headersMap,
+  int,
+  MAX_TEXT,
+  nonEmptyStr,
+  nullable,
+  oneOf,
+  record,
+  set,
+  str,
+  tags,
+  timestamp,
+  utf8Name,
+  uuid,
+  withDefault,
 } from './fields.js';
 import { parseHostPort } from './hosts.js';
 import type { ErrorBag } from './kong-errors.js';
@@ -45,32 +60,46 @@ const routeSni = () =>
 
 const endpoint = () => record({ ip: nullable(str()), port: nullable(int(0, 65535)) });
 
-export const routeSchema = z.object({
-  id: uuid().optional(),
-  created_at: timestamp(),
-  updated_at: timestamp(),
-  name: nullable(utf8Name()),
-  protocols: withDefault(set(oneOf([...PROTOCOLS])).min(1), ['http', 'https']),
-  methods: nullable(set(str().refine((m) => /^[A-Z]+$/.test(m), (m) => ({ message: `invalid value: ${m}` })))),
-  hosts: nullable(array(routeHost())),
-  paths: nullable(array(routePath())),
-  headers: nullable(headersMap()),
-  https_redirect_status_code: withDefault(
-    z.union([z.literal(426), z.literal(301), z.literal(302), z.literal(307), z.literal(308)],
-      { errorMap: () => ({ message: 'expected one of: 426, 301, 302, 307, 308' }) }),
-    426),
-  regex_priority: withDefault(int(-(2 ** 31), 2 ** 31 - 1), 0),
-  strip_path: bool().nullable().optional(),
-  path_handling: withDefault(oneOf(['v0', 'v1']), 'v0'),
-  preserve_host: withDefault(bool(), false),
-  request_buffering: withDefault(bool(), true),
-  response_buffering: withDefault(bool(), true),
-  snis: nullable(set(routeSni())),
-  sources: nullable(array(endpoint())),
-  destinations: nullable(array(endpoint())),
-  tags: tags(),
-  service: nullable(foreignRef()),
-}, { invalid_type_error: 'expected a record' }).strict();
+export const routeSchema = z
+  .object(
+    {
+      id: uuid().optional(),
+      created_at: timestamp(),
+      updated_at: timestamp(),
+      name: nullable(utf8Name()),
+      protocols: withDefault(set(oneOf([...PROTOCOLS])).min(1), ['http', 'https']),
+      methods: nullable(
+        set(
+          str().refine(
+            (m) => /^[A-Z]+$/.test(m),
+            (m) => ({ message: `invalid value: ${m}` }),
+          ),
+        ),
+      ),
+      hosts: nullable(array(routeHost())),
+      paths: nullable(array(routePath())),
+      headers: nullable(headersMap()),
+      https_redirect_status_code: withDefault(
+        z.union([z.literal(426), z.literal(301), z.literal(302), z.literal(307), z.literal(308)], {
+          errorMap: () => ({ message: 'expected one of: 426, 301, 302, 307, 308' }),
+        }),
+        426,
+      ),
+      regex_priority: withDefault(int(-(2 ** 31), 2 ** 31 - 1), 0),
+      strip_path: bool().nullable().optional(),
+      path_handling: withDefault(oneOf(['v0', 'v1']), 'v0'),
+      preserve_host: withDefault(bool(), false),
+      request_buffering: withDefault(bool(), true),
+      response_buffering: withDefault(bool(), true),
+      snis: nullable(set(routeSni())),
+      sources: nullable(array(endpoint())),
+      destinations: nullable(array(endpoint())),
+      tags: tags(),
+      service: nullable(foreignRef()),
+    },
+    { invalid_type_error: 'expected a record' },
+  )
+  .strict();
 
 const SUBSETS: readonly (readonly string[])[] = [['http', 'https'], ['tcp', 'tls', 'udp'], ['tls_passthrough'], ['grpc', 'grpcs']];
 const HTTP = SUBSETS[0];
@@ -82,7 +111,10 @@ function quotedSets(sets: readonly (readonly string[])[]): string {
 }
 
 const isSet = (v: unknown): boolean =>
-  v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
+  v !== null &&
+  v !== undefined &&
+  !(Array.isArray(v) && v.length === 0) &&
+  !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
 
 function quoteList(fields: readonly string[]): string {
   return fields.map((f) => `'${f}'`).join(', ');
@@ -121,7 +153,8 @@ function check(v: Obj, _input: Obj, bag: ErrorBag): void {
 
   if (family === HTTP) {
     refuse(['sources', 'destinations'], "'http' or 'https'");
-    if (protocols.includes('https')) atLeastOne(['methods', 'hosts', 'headers', 'paths', 'snis'], "must set one of %s when 'protocols' is 'https'");
+    if (protocols.includes('https'))
+      atLeastOne(['methods', 'hosts', 'headers', 'paths', 'snis'], "must set one of %s when 'protocols' is 'https'");
     else atLeastOne(['methods', 'hosts', 'headers', 'paths'], "must set one of %s when 'protocols' is 'http'");
   } else if (family === GRPC) {
     if (v.strip_path === true) bag.add(['strip_path'], "cannot set 'strip_path' when 'protocols' is 'grpc' or 'grpcs'");

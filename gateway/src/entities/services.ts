@@ -1,34 +1,37 @@
 /** Service schema and rules (Kong `kong/db/schema/entities/services.lua`). */
 import { z } from 'zod';
-import {
-  bool, foreignId, host, int, nullable, oneOf, path, set, timestamp, tags, utf8Name, uuid, withDefault,
-} from './fields.js';
+import { bool, foreignId, host, int, nullable, oneOf, path, set, timestamp, tags, utf8Name, uuid, withDefault } from './fields.js';
 import type { ErrorBag } from './kong-errors.js';
 import type { EntitySpec, Obj } from './spec.js';
 
 export const PROTOCOLS = ['grpc', 'grpcs', 'http', 'https', 'tcp', 'tls', 'tls_passthrough', 'udp'] as const;
 const TIMEOUT_MAX = 2 ** 31 - 2;
 
-export const serviceSchema = z.object({
-  id: uuid().optional(),
-  created_at: timestamp(),
-  updated_at: timestamp(),
-  name: nullable(utf8Name()),
-  retries: withDefault(int(0, 32767), 5),
-  protocol: withDefault(oneOf([...PROTOCOLS]), 'http'),
-  host: host(),
-  port: withDefault(int(0, 65535), 80),
-  path: nullable(path()),
-  connect_timeout: withDefault(int(1, TIMEOUT_MAX), 60000),
-  write_timeout: withDefault(int(1, TIMEOUT_MAX), 60000),
-  read_timeout: withDefault(int(1, TIMEOUT_MAX), 60000),
-  tags: tags(),
-  client_certificate: nullable(foreignId()),
-  tls_verify: nullable(bool()),
-  tls_verify_depth: nullable(int(0, 64)),
-  ca_certificates: nullable(set(uuid())),
-  enabled: withDefault(bool(), true),
-}, { invalid_type_error: 'expected a record' }).strict();
+export const serviceSchema = z
+  .object(
+    {
+      id: uuid().optional(),
+      created_at: timestamp(),
+      updated_at: timestamp(),
+      name: nullable(utf8Name()),
+      retries: withDefault(int(0, 32767), 5),
+      protocol: withDefault(oneOf([...PROTOCOLS]), 'http'),
+      host: host(),
+      port: withDefault(int(0, 65535), 80),
+      path: nullable(path()),
+      connect_timeout: withDefault(int(1, TIMEOUT_MAX), 60000),
+      write_timeout: withDefault(int(1, TIMEOUT_MAX), 60000),
+      read_timeout: withDefault(int(1, TIMEOUT_MAX), 60000),
+      tags: tags(),
+      client_certificate: nullable(foreignId()),
+      tls_verify: nullable(bool()),
+      tls_verify_depth: nullable(int(0, 64)),
+      ca_certificates: nullable(set(uuid())),
+      enabled: withDefault(bool(), true),
+    },
+    { invalid_type_error: 'expected a record' },
+  )
+  .strict();
 
 const URL_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?([^?#]*)/;
 
@@ -43,7 +46,7 @@ export function expandServiceUrl(url: string): Obj {
   if (m === null) return { protocol: 'http', host: null, port: 80, path: url === '' ? null : url };
   const scheme = (m[1] as string).toLowerCase();
   const rawPort = m[3];
-  const port: unknown = rawPort === undefined || rawPort === '' ? undefined : (/^\d+$/.test(rawPort) ? Number(rawPort) : rawPort);
+  const port: unknown = rawPort === undefined || rawPort === '' ? undefined : /^\d+$/.test(rawPort) ? Number(rawPort) : rawPort;
   const hostText = m[2] as string;
   return {
     protocol: scheme,

@@ -29,10 +29,15 @@ const kongShape = {
 export const targetKongSchema = z.object(kongShape, { invalid_type_error: 'expected a record' }).strict();
 
 /** gw mode: adds the lease `ttl` (seconds, null = never expires). */
-export const targetSchema = z.object({
-  ...kongShape,
-  ttl: nullable(int(1, 86400)),
-}, { invalid_type_error: 'expected a record' }).strict();
+export const targetSchema = z
+  .object(
+    {
+      ...kongShape,
+      ttl: nullable(int(1, 86400)),
+    },
+    { invalid_type_error: 'expected a record' },
+  )
+  .strict();
 
 export const targetSpec: EntitySpec = {
   schema: (kongOnly) => (kongOnly ? targetKongSchema : targetSchema),

@@ -16,7 +16,10 @@ type Assert<T extends true> = T;
 type Matches<Out, Want> = Out extends Want ? true : false;
 
 export type ServiceOutputMatches = Assert<Matches<Omit<z.output<typeof serviceSchema>, Stamped>, Omit<Service, Stamped>>>;
-export type RouteOutputMatches = Assert<Matches<
-  Omit<z.output<typeof routeSchema>, Stamped | 'service' | 'strip_path'>, Omit<Route, Stamped | 'service' | 'strip_path'>>>;
+export type RouteOutputMatches = Assert<
+  Matches<Omit<z.output<typeof routeSchema>, Stamped | 'service' | 'strip_path'>, Omit<Route, Stamped | 'service' | 'strip_path'>>
+>;
 export type UpstreamOutputMatches = Assert<Matches<Omit<z.output<typeof upstreamSchema>, Stamped>, Omit<Upstream, Stamped>>>;
-export type TargetOutputMatches = Assert<Matches<Omit<z.output<typeof targetSchema>, Stamped | 'upstream'>, Omit<Target, Stamped | 'upstream'>>>;
+export type TargetOutputMatches = Assert<
+  Matches<Omit<z.output<typeof targetSchema>, Stamped | 'upstream'>, Omit<Target, Stamped | 'upstream'>>
+>;

@@ -11,7 +11,9 @@ export type Protocol = 'grpc' | 'grpcs' | 'http' | 'https' | 'tcp' | 'tls' | 'tl
 export type EntityKind = 'services' | 'routes' | 'upstreams' | 'targets';
 
 /** A foreign key as stored and returned: `{ id }`. */
-export interface ForeignKey { id: string }
+export interface ForeignKey {
+  id: string;
+}
 
 export interface Service {
   id: string;

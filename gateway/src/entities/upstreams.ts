@@ -2,8 +2,22 @@
 import { z } from 'zod';
 import type { UpstreamGwExtensions } from './types.js';
 import {
-  bool, foreignId, headerName, hostWithOptionalPort, int, nonEmptyStr, nullable, num, oneOf, path, record, str,
-  tags, timestamp, uuid, withDefault,
+  bool,
+  foreignId,
+  headerName,
+  hostWithOptionalPort,
+  int,
+  nonEmptyStr,
+  nullable,
+  num,
+  oneOf,
+  path,
+  record,
+  str,
+  tags,
+  timestamp,
+  uuid,
+  withDefault,
 } from './fields.js';
 import { healthchecksSchema } from './healthchecks.js';
 import { parseHostPort } from './hosts.js';
@@ -26,26 +40,34 @@ export const UPSTREAM_GW_DEFAULTS: Readonly<UpstreamGwExtensions> = Object.freez
 });
 
 const G = UPSTREAM_GW_DEFAULTS;
-const gwSchema = withDefault(record({
-  slow_start: withDefault(int(0, 3600), G.slow_start),
-  max_ejection_percent: withDefault(int(0, 100), G.max_ejection_percent),
-  all_unhealthy: withDefault(oneOf(['fail-closed', 'fail-open']), G.all_unhealthy),
-  breaker_cooldown: withDefault(int(1, 3600), G.breaker_cooldown),
-  breaker_cooldown_max: withDefault(int(1, 86400), G.breaker_cooldown_max),
-  max_concurrent_requests: withDefault(int(0, 1_000_000), G.max_concurrent_requests),
-  max_error_rate: withDefault(num(0, 1), G.max_error_rate),
-  error_rate_window: withDefault(int(1, 3600), G.error_rate_window),
-  stall_guard: withDefault(bool(), G.stall_guard),
-  hedging: withDefault(bool(), G.hedging),
-  hedge_min_delay: withDefault(int(1, 600_000), G.hedge_min_delay),
-}), {});
+const gwSchema = withDefault(
+  record({
+    slow_start: withDefault(int(0, 3600), G.slow_start),
+    max_ejection_percent: withDefault(int(0, 100), G.max_ejection_percent),
+    all_unhealthy: withDefault(oneOf(['fail-closed', 'fail-open']), G.all_unhealthy),
+    breaker_cooldown: withDefault(int(1, 3600), G.breaker_cooldown),
+    breaker_cooldown_max: withDefault(int(1, 86400), G.breaker_cooldown_max),
+    max_concurrent_requests: withDefault(int(0, 1_000_000), G.max_concurrent_requests),
+    max_error_rate: withDefault(num(0, 1), G.max_error_rate),
+    error_rate_window: withDefault(int(1, 3600), G.error_rate_window),
+    stall_guard: withDefault(bool(), G.stall_guard),
+    hedging: withDefault(bool(), G.hedging),
+    hedge_min_delay: withDefault(int(1, 600_000), G.hedge_min_delay),
+  }),
+  {},
+);
 
 const upstreamName = () =>
   str().superRefine((name, ctx) => {
     const p = parseHostPort(name);
-    const message = p === null ? `Invalid name ('${name}'); must be a valid hostname`
-      : p === 'bad-port' || p.port !== undefined ? `Invalid name ('${name}'); no port allowed`
-        : p.type !== 'name' ? `Invalid name ('${name}'); no ip addresses allowed` : null;
+    const message =
+      p === null
+        ? `Invalid name ('${name}'); must be a valid hostname`
+        : p === 'bad-port' || p.port !== undefined
+          ? `Invalid name ('${name}'); no port allowed`
+          : p.type !== 'name'
+            ? `Invalid name ('${name}'); no ip addresses allowed`
+            : null;
     if (message !== null) ctx.addIssue({ code: 'custom', message });
   });
 
@@ -63,7 +85,12 @@ const kongShape = {
   hash_fallback: withDefault(oneOf([...HASH_ON]), 'none'),
   hash_on_header: nullable(headerName()),
   hash_fallback_header: nullable(headerName()),
-  hash_on_cookie: nullable(nonEmptyStr().refine((c) => COOKIE_RE.test(c), (c) => ({ message: `invalid value: ${c}` }))),
+  hash_on_cookie: nullable(
+    nonEmptyStr().refine(
+      (c) => COOKIE_RE.test(c),
+      (c) => ({ message: `invalid value: ${c}` }),
+    ),
+  ),
   hash_on_cookie_path: withDefault(path(), '/'),
   hash_on_query_arg: nullable(nonEmptyStr()),
   hash_fallback_query_arg: nullable(nonEmptyStr()),

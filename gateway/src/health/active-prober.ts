@@ -43,20 +43,33 @@ export const probeTarget: Probe = (spec) => {
       s.once('error', () => finish('tcp_failure', cancel));
       return;
     }
-    const headers: Record<string, string | string[]> = { host: spec.hostHeader ?? spec.address, 'user-agent': 'gw-healthcheck', connection: 'close' };
+    const headers: Record<string, string | string[]> = {
+      host: spec.hostHeader ?? spec.address,
+      'user-agent': 'gw-healthcheck',
+      connection: 'close',
+    };
     for (const [k, v] of Object.entries(a.headers ?? {})) headers[k.toLowerCase()] = v;
     const opts = { host: spec.host, port: spec.port, method: 'GET', path: a.http_path, headers, agent: false as const };
     const req =
       a.type === 'https'
-        ? httpsRequest({ ...opts, rejectUnauthorized: a.https_verify_certificate, servername: a.https_sni ?? (/^[\d.:]+$/.test(spec.host) ? undefined : spec.host) })
+        ? httpsRequest({
+            ...opts,
+            rejectUnauthorized: a.https_verify_certificate,
+            servername: a.https_sni ?? (/^[\d.:]+$/.test(spec.host) ? undefined : spec.host),
+          })
         : httpRequest(opts);
     cancel = () => req.destroy();
     req.once('response', (res) => {
       const status = res.statusCode ?? 0;
       res.resume();
-      finish(a.healthy.http_statuses.includes(status) ? 'success' : a.unhealthy.http_statuses.includes(status) ? 'http_failure' : null, cancel);
+      finish(
+        a.healthy.http_statuses.includes(status) ? 'success' : a.unhealthy.http_statuses.includes(status) ? 'http_failure' : null,
+        cancel,
+      );
     });
-    req.once('error', (err: NodeJS.ErrnoException) => finish(err.code === 'HPE_INVALID_CONSTANT' || err.code?.startsWith('HPE_') ? 'http_failure' : 'tcp_failure', cancel));
+    req.once('error', (err: NodeJS.ErrnoException) =>
+      finish(err.code === 'HPE_INVALID_CONSTANT' || err.code?.startsWith('HPE_') ? 'http_failure' : 'tcp_failure', cancel),
+    );
     req.end();
   });
 };

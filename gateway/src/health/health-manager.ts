@@ -278,7 +278,13 @@ export class HealthManager implements OutcomeSink {
         this.#log.info({ upstream: e.upstream, target: e.target, from: e.from, to: e.to, reason: e.reason }, 'circuit breaker changed');
         break;
       case 'all-unhealthy':
-        if (e.on) this.#log.warn({ upstream: e.upstream, policy: e.policy }, e.policy === 'fail-open' ? 'every target is unhealthy: failing open (routing to all)' : 'every target is unhealthy: failing closed (503)');
+        if (e.on)
+          this.#log.warn(
+            { upstream: e.upstream, policy: e.policy },
+            e.policy === 'fail-open'
+              ? 'every target is unhealthy: failing open (routing to all)'
+              : 'every target is unhealthy: failing closed (503)',
+          );
         else this.#log.info({ upstream: e.upstream }, 'a target is healthy again');
         break;
       case 'ejection-capped':

@@ -31,8 +31,22 @@ export type { TargetRef } from './target-runtime.js';
 export type AvailabilityListener = (upstreamId: string, t: TargetRuntime, trial: boolean) => void;
 
 export type HealthEvent =
-  | { readonly kind: 'state'; readonly upstream: string; readonly target: string; readonly from: TargetState; readonly to: TargetState; readonly reason: string }
-  | { readonly kind: 'breaker'; readonly upstream: string; readonly target: string; readonly from: string; readonly to: string; readonly reason: string }
+  | {
+      readonly kind: 'state';
+      readonly upstream: string;
+      readonly target: string;
+      readonly from: TargetState;
+      readonly to: TargetState;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'breaker';
+      readonly upstream: string;
+      readonly target: string;
+      readonly from: string;
+      readonly to: string;
+      readonly reason: string;
+    }
   | { readonly kind: 'all-unhealthy'; readonly upstream: string; readonly on: boolean; readonly policy: 'fail-closed' | 'fail-open' }
   | { readonly kind: 'ejection-capped'; readonly upstream: string; readonly target: string; readonly reason: string };
 
@@ -175,10 +189,14 @@ export class UpstreamHealth {
     const b = t.breaker.state.state;
     if (b === 'half-open') {
       if (k === 'success') {
-        this.#set(t, () => {
-          this.#bt(t, t.breaker.success());
-          t.passiveCounters.reset();
-        }, 'trial request succeeded');
+        this.#set(
+          t,
+          () => {
+            this.#bt(t, t.breaker.success());
+            t.passiveCounters.reset();
+          },
+          'trial request succeeded',
+        );
       } else this.#set(t, () => this.#bt(t, t.breaker.failure()), 'trial request failed');
       return;
     }
@@ -187,7 +205,12 @@ export class UpstreamHealth {
     if (verdict !== 'unhealthy') return;
     const reason = `passive ${k.replace('_', ' ')}s reached ${t.passiveCounters[k === 'http_failure' ? 'http_failures' : k === 'tcp_failure' ? 'tcp_failures' : 'timeouts']}`;
     if (!this.#canEject()) {
-      this.#emit({ kind: 'ejection-capped', upstream: this.upstream.name, target: t.address, reason: `${reason}; max_ejection_percent ${this.#gw.max_ejection_percent} reached` });
+      this.#emit({
+        kind: 'ejection-capped',
+        upstream: this.upstream.name,
+        target: t.address,
+        reason: `${reason}; max_ejection_percent ${this.#gw.max_ejection_percent} reached`,
+      });
       t.passiveCounters.reset();
       return;
     }
@@ -206,11 +229,15 @@ export class UpstreamHealth {
     if (verdict === 'unhealthy' && !t.failedActive) {
       this.#set(t, () => (t.failedActive = true), `active ${kind.replace('_', ' ')}s reached threshold`);
     } else if (verdict === 'healthy' && t.unhealthy()) {
-      this.#set(t, () => {
-        t.failedActive = false;
-        t.manualUnhealthy = false;
-        this.#bt(t, t.breaker.reset('active checks succeeded'));
-      }, 'active successes reached threshold');
+      this.#set(
+        t,
+        () => {
+          t.failedActive = false;
+          t.manualUnhealthy = false;
+          this.#bt(t, t.breaker.reset('active checks succeeded'));
+        },
+        'active successes reached threshold',
+      );
     }
   }
 
@@ -220,14 +247,18 @@ export class UpstreamHealth {
     if (!t) return false;
     t.activeCounters.reset();
     t.passiveCounters.reset();
-    this.#set(t, () => {
-      if (!healthy) {
-        t.manualUnhealthy = true;
-        return;
-      }
-      t.manualUnhealthy = t.failedActive = t.warming = t.stalled = false;
-      this.#bt(t, t.breaker.reset('set healthy by an operator'));
-    }, healthy ? 'set healthy by an operator' : 'set unhealthy by an operator');
+    this.#set(
+      t,
+      () => {
+        if (!healthy) {
+          t.manualUnhealthy = true;
+          return;
+        }
+        t.manualUnhealthy = t.failedActive = t.warming = t.stalled = false;
+        this.#bt(t, t.breaker.reset('set healthy by an operator'));
+      },
+      healthy ? 'set healthy by an operator' : 'set unhealthy by an operator',
+    );
     return true;
   }
 
@@ -373,5 +404,10 @@ export function hedgeDeadline(gw: UpstreamGwExtensions, latency: LatencyStats, r
 
 function passiveThresholds(u: Upstream): Thresholds {
   const p = u.healthchecks.passive;
-  return { successes: p.healthy.successes, http_failures: p.unhealthy.http_failures, tcp_failures: p.unhealthy.tcp_failures, timeouts: p.unhealthy.timeouts };
+  return {
+    successes: p.healthy.successes,
+    http_failures: p.unhealthy.http_failures,
+    tcp_failures: p.unhealthy.tcp_failures,
+    timeouts: p.unhealthy.timeouts,
+  };
 }

@@ -41,7 +41,10 @@ export class LeaseKeeper {
 
   start(): void {
     if (this.#timer) return;
-    this.#timer = setInterval(() => void this.sweep().catch((err: unknown) => this.#log.error({ err }, 'lease sweep failed')), this.#opts.intervalMs ?? 1000);
+    this.#timer = setInterval(
+      () => void this.sweep().catch((err: unknown) => this.#log.error({ err }, 'lease sweep failed')),
+      this.#opts.intervalMs ?? 1000,
+    );
     this.#timer.unref();
   }
 
@@ -64,7 +67,13 @@ export class LeaseKeeper {
     for (let attempt = 1; ; attempt++) {
       const expired = store.expiredLeases();
       if (expired.length === 0) return 0;
-      const ops: WriteOp[] = expired.map((t) => ({ op: 'delete', kind: 'targets', id: t.id, ifRevision: store.revisionOf('targets', t.id), ifLeaseExpired: true }));
+      const ops: WriteOp[] = expired.map((t) => ({
+        op: 'delete',
+        kind: 'targets',
+        id: t.id,
+        ifRevision: store.revisionOf('targets', t.id),
+        ifLeaseExpired: true,
+      }));
       try {
         await store.apply(ops);
       } catch (err) {
@@ -73,7 +82,10 @@ export class LeaseKeeper {
         throw err;
       }
       for (const t of expired) {
-        this.#log.info({ target: t.target, upstream: t.upstream.id, ttl: t.ttl, last_written: t.updated_at }, 'lease expired, target removed');
+        this.#log.info(
+          { target: t.target, upstream: t.upstream.id, ttl: t.ttl, last_written: t.updated_at },
+          'lease expired, target removed',
+        );
       }
       this.expired += expired.length;
       return expired.length;

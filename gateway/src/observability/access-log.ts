@@ -58,7 +58,9 @@ function openFile(dest: string): number {
   try {
     return openSync(dest, 'a', 0o640);
   } catch (err) {
-    throw new GwError('GW_ERR_CONFIG_INVALID', [`--access-log ${dest}: cannot open it for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+    throw new GwError('GW_ERR_CONFIG_INVALID', [
+      `--access-log ${dest}: cannot open it for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    ]);
   }
 }
 
@@ -195,7 +197,10 @@ export function accessLine(rec: RequestRecord, req: RecordedRequest, now?: Date)
 
 export function createAccessLog(dest: AccessLogTarget, opts: AccessLogOptions = {}): AccessLog | undefined {
   if (dest === 'off') return undefined;
-  const writer = dest === 'stdout' ? new LineWriter(1, false, opts.warn ?? (() => undefined)) : new LineWriter(openFile(dest), true, opts.warn ?? (() => undefined));
+  const writer =
+    dest === 'stdout'
+      ? new LineWriter(1, false, opts.warn ?? (() => undefined))
+      : new LineWriter(openFile(dest), true, opts.warn ?? (() => undefined));
   let closing: Promise<void> | undefined;
   return {
     get dropped() {

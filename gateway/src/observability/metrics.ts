@@ -255,7 +255,11 @@ export interface MetricsSources {
 }
 
 type Labels = Record<string, string | number>;
-interface Sample { value: number; labels?: Labels; metricName?: string }
+interface Sample {
+  value: number;
+  labels?: Labels;
+  metricName?: string;
+}
 
 /** A metric computed at scrape time, in the shape prom-client's Registry renders. */
 function computed(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => Sample[]) {
@@ -315,10 +319,12 @@ export function createMetrics(src: MetricsSources): Metrics {
     }
   });
   const ofKind = (kind: string): Sample[] =>
-    [...transitions.values()].filter((t) => t.labels.kind === kind).map((t) => {
-      const { kind: _k, ...labels } = t.labels;
-      return { value: t.n, labels };
-    });
+    [...transitions.values()]
+      .filter((t) => t.labels.kind === kind)
+      .map((t) => {
+        const { kind: _k, ...labels } = t.labels;
+        return { value: t.n, labels };
+      });
 
   const perTarget = (fn: (upstream: string, target: string, id: string, upstreamId: string) => Sample[]): Sample[] => {
     const out: Sample[] = [];
@@ -331,55 +337,93 @@ export function createMetrics(src: MetricsSources): Metrics {
   const kongHistogram = (name: string, help: string, of: (s: RouteSeries) => Histogram) =>
     computed(name, help, 'histogram', () => {
       const out: Sample[] = [];
-      for (const s of src.requests.series()) if (s.matched) histogramSamples(out, name, { service: s.kongService, route: s.route, workspace: KONG_WORKSPACE }, of(s));
+      for (const s of src.requests.series())
+        if (s.matched) histogramSamples(out, name, { service: s.kongService, route: s.route, workspace: KONG_WORKSPACE }, of(s));
       return out;
     });
 
   const metrics = [
     computed('gw_http_requests_total', 'Proxied requests by service, route and status', 'counter', () => {
       const out: Sample[] = [];
-      for (const s of src.requests.series()) for (const [status, n] of s.statuses) out.push({ value: n, labels: { service: s.service, route: s.route, status } });
+      for (const s of src.requests.series())
+        for (const [status, n] of s.statuses) out.push({ value: n, labels: { service: s.service, route: s.route, status } });
       return out;
     }),
     computed('gw_http_request_duration_seconds', 'Time from request to the end of the response, by service and route', 'histogram', () => {
       const out: Sample[] = [];
-      for (const s of src.requests.series()) histogramSamples(out, 'gw_http_request_duration_seconds', { service: s.service, route: s.route }, s.duration);
+      for (const s of src.requests.series())
+        histogramSamples(out, 'gw_http_request_duration_seconds', { service: s.service, route: s.route }, s.duration);
       return out;
     }),
-    computed('gw_upstream_target_state', 'Target state (warming, healthy, unhealthy, draining, ejected): 1 for the current one', 'gauge', () =>
-      perTarget((upstream, target, id, uid) => {
-        const v = src.health.view(uid, id);
-        return v ? [{ value: 1, labels: { upstream, target, state: v.state } }] : [];
-      }),
+    computed(
+      'gw_upstream_target_state',
+      'Target state (warming, healthy, unhealthy, draining, ejected): 1 for the current one',
+      'gauge',
+      () =>
+        perTarget((upstream, target, id, uid) => {
+          const v = src.health.view(uid, id);
+          return v ? [{ value: 1, labels: { upstream, target, state: v.state } }] : [];
+        }),
     ),
-    computed('gw_upstream_target_circuit', 'Circuit breaker state per target (closed, open, half-open): 1 for the current one', 'gauge', () =>
-      perTarget((upstream, target, id, uid) => {
-        const t = src.health.target(uid, id);
-        return t ? [{ value: 1, labels: { upstream, target, state: t.breaker.state.state } }] : [];
-      }),
+    computed(
+      'gw_upstream_target_circuit',
+      'Circuit breaker state per target (closed, open, half-open): 1 for the current one',
+      'gauge',
+      () =>
+        perTarget((upstream, target, id, uid) => {
+          const t = src.health.target(uid, id);
+          return t ? [{ value: 1, labels: { upstream, target, state: t.breaker.state.state } }] : [];
+        }),
     ),
     computed('gw_upstream_target_active_requests', 'Requests in flight per target', 'gauge', () =>
-      perTarget((upstream, target, id, uid) => [{ value: src.activeRequests?.(uid, id) ?? src.health.inFlight(uid, id), labels: { upstream, target } }]),
+      perTarget((upstream, target, id, uid) => [
+        { value: src.activeRequests?.(uid, id) ?? src.health.inFlight(uid, id), labels: { upstream, target } },
+      ]),
     ),
     computed('gw_upstream_all_unhealthy', '1 while every target of the upstream is unhealthy', 'gauge', () =>
-      [...src.runtime.snapshot.upstreams.values()].map((e) => ({ value: src.health.upstream(e.upstream.id)?.allUnhealthy ? 1 : 0, labels: { upstream: e.upstream.name } })),
+      [...src.runtime.snapshot.upstreams.values()].map((e) => ({
+        value: src.health.upstream(e.upstream.id)?.allUnhealthy ? 1 : 0,
+        labels: { upstream: e.upstream.name },
+      })),
     ),
     computed('gw_health_transitions_total', 'Target state changes', 'counter', () => ofKind('state')),
-    computed('gw_circuit_transitions_total', 'Circuit breaker transitions by new state (open = an ejection)', 'counter', () => ofKind('breaker')),
+    computed('gw_circuit_transitions_total', 'Circuit breaker transitions by new state (open = an ejection)', 'counter', () =>
+      ofKind('breaker'),
+    ),
     computed('gw_ejections_capped_total', 'Passive ejections skipped because of max_ejection_percent', 'counter', () => ofKind('capped')),
-    computed('gw_health_probes_total', 'Active probes by result', 'counter', () => [...src.health.stats.probes].map(([result, value]) => ({ value, labels: { result } }))),
-    computed('gw_upstream_limit_rejections_total', 'Requests refused by upstream limits (503 + Retry-After)', 'counter', () => [{ value: src.health.stats.shed }]),
+    computed('gw_health_probes_total', 'Active probes by result', 'counter', () =>
+      [...src.health.stats.probes].map(([result, value]) => ({ value, labels: { result } })),
+    ),
+    computed('gw_upstream_limit_rejections_total', 'Requests refused by upstream limits (503 + Retry-After)', 'counter', () => [
+      { value: src.health.stats.shed },
+    ]),
     computed('gw_hedged_requests_total', 'Extra tries sent by hedging', 'counter', () => [{ value: src.proxy.hedged }]),
     computed('gw_hedge_wins_total', 'Hedged tries that answered first', 'counter', () => [{ value: src.proxy.hedgeWins }]),
     computed('gw_target_registrations_total', 'Targets created', 'counter', () => [{ value: src.registrations() }]),
     computed('gw_lease_expiries_total', 'Targets removed because their lease expired', 'counter', () => [{ value: src.leaseExpiries() }]),
-    computed('gw_identity_guard_removals_total', 'Stale targets another instance left at an address, removed when a new instance registered it', 'counter', () => [{ value: src.identityGuardRemovals?.() ?? 0 }]),
+    computed(
+      'gw_identity_guard_removals_total',
+      'Stale targets another instance left at an address, removed when a new instance registered it',
+      'counter',
+      () => [{ value: src.identityGuardRemovals?.() ?? 0 }],
+    ),
     // ---- Kong's prometheus plugin (kong/plugins/prometheus/exporter.lua): names, labels and buckets ----
     computed('kong_http_requests_total', 'HTTP status codes per consumer/service/route in Kong', 'counter', () => {
       const out: Sample[] = [];
       for (const s of src.requests.series()) {
         if (!s.matched) continue;
-        for (const [code, n] of s.codes) out.push({ value: n, labels: { service: s.kongService, route: s.route, code: code >> 1, source: code & 1 ? 'kong' : 'service', workspace: KONG_WORKSPACE, consumer: '' } });
+        for (const [code, n] of s.codes)
+          out.push({
+            value: n,
+            labels: {
+              service: s.kongService,
+              route: s.route,
+              code: code >> 1,
+              source: code & 1 ? 'kong' : 'service',
+              workspace: KONG_WORKSPACE,
+              consumer: '',
+            },
+          });
       }
       return out;
     }),
@@ -390,21 +434,38 @@ export function createMetrics(src: MetricsSources): Metrics {
       const out: Sample[] = [];
       for (const s of src.requests.series()) {
         if (!s.matched) continue;
-        const labels = (direction: string) => ({ service: s.kongService, route: s.route, direction, workspace: KONG_WORKSPACE, consumer: '' });
+        const labels = (direction: string) => ({
+          service: s.kongService,
+          route: s.route,
+          direction,
+          workspace: KONG_WORKSPACE,
+          consumer: '',
+        });
         if (s.ingress > 0) out.push({ value: s.ingress, labels: labels('ingress') });
         if (s.egress > 0) out.push({ value: s.egress, labels: labels('egress') });
       }
       return out;
     }),
-    computed('kong_upstream_target_health', 'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.', 'gauge', () =>
-      perTarget((upstream, target, id, uid) => {
-        // the Admin API's word for the target (GET /upstreams/{u}/health), lower-cased as Kong's exporter does
-        const state = src.health.view(uid, id)?.health.toLowerCase() ?? 'healthchecks_off';
-        return KONG_TARGET_STATES.map((s) => ({ value: s === state ? 1 : 0, labels: { upstream, target, address: target, state: s, subsystem: 'http' } }));
-      }),
+    computed(
+      'kong_upstream_target_health',
+      'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.',
+      'gauge',
+      () =>
+        perTarget((upstream, target, id, uid) => {
+          // the Admin API's word for the target (GET /upstreams/{u}/health), lower-cased as Kong's exporter does
+          const state = src.health.view(uid, id)?.health.toLowerCase() ?? 'healthchecks_off';
+          return KONG_TARGET_STATES.map((s) => ({
+            value: s === state ? 1 : 0,
+            labels: { upstream, target, address: target, state: s, subsystem: 'http' },
+          }));
+        }),
     ),
-    computed('kong_datastore_reachable', 'Datastore reachable from Kong, 0 is unreachable', 'gauge', () => [{ value: (src.datastoreReachable?.() ?? true) ? 1 : 0 }]),
-    computed('kong_node_info', 'Kong Node metadata information', 'gauge', () => [{ value: 1, labels: { node_id: src.nodeId ?? '', version: GW_VERSION } }]),
+    computed('kong_datastore_reachable', 'Datastore reachable from Kong, 0 is unreachable', 'gauge', () => [
+      { value: (src.datastoreReachable?.() ?? true) ? 1 : 0 },
+    ]),
+    computed('kong_node_info', 'Kong Node metadata information', 'gauge', () => [
+      { value: 1, labels: { node_id: src.nodeId ?? '', version: GW_VERSION } },
+    ]),
   ];
   // prom-client renders any object with name/help/type/get(); these are computed at scrape time
   for (const m of metrics) registry.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);

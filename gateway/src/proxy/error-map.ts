@@ -55,7 +55,14 @@ export function proxyErrorOf(res: ServerResponse): ProxyErrorCode | undefined {
 }
 
 /** Send Kong's error response: JSON unless `Accept` asks for html, xml or plain text. */
-export function sendProxyError(res: ServerResponse, code: ProxyErrorCode, requestId: string, accept: string | undefined, extraHeaders?: Record<string, string>, args: readonly string[] = []): void {
+export function sendProxyError(
+  res: ServerResponse,
+  code: ProxyErrorCode,
+  requestId: string,
+  accept: string | undefined,
+  extraHeaders?: Record<string, string>,
+  args: readonly string[] = [],
+): void {
   (res as Marked)[kProxyError] = code;
   if (res.headersSent) {
     res.destroy();

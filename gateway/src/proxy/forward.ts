@@ -66,7 +66,13 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const query = q === -1 ? '' : url.slice(q);
-  const match = deps.runtime.snapshot.router.match({ method: req.method ?? 'GET', host: req.headers.host, path, headers: req.headers, port: deps.listenPort });
+  const match = deps.runtime.snapshot.router.match({
+    method: req.method ?? 'GET',
+    host: req.headers.host,
+    path,
+    headers: req.headers,
+    port: deps.listenPort,
+  });
   if (!match) {
     if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_ROUTE', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
     return null;
@@ -77,9 +83,14 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
   if (scheme === 'http' && !match.route.protocols.includes('http')) {
     // an https-only route reached over plain HTTP (Kong: 426, or the configured redirect)
     const code = match.route.https_redirect_status_code;
-    if (res && code === 426) sendProxyError(res, 'GW_ERR_PROXY_HTTPS_REQUIRED', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
+    if (res && code === 426)
+      sendProxyError(res, 'GW_ERR_PROXY_HTTPS_REQUIRED', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
     else if (res) {
-      res.writeHead(code, { location: `https://${(req.headers.host ?? '').replace(/:\d+$/, '')}${url}`, 'content-length': '0', 'x-gw-request-id': requestId });
+      res.writeHead(code, {
+        location: `https://${(req.headers.host ?? '').replace(/:\d+$/, '')}${url}`,
+        'content-length': '0',
+        'x-gw-request-id': requestId,
+      });
       res.end();
     }
     return null;
@@ -125,7 +136,13 @@ function firstSuccess(tries: readonly Promise<Settled>[]): Promise<Settled> {
  * whole; else streamed). `rec` is filled as the request goes (route, tries,
  * latencies); the caller hands it to the observers once the response is done.
  */
-export async function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse, reqBody: RequestBody, rec: RequestRecord): Promise<void> {
+export async function forward(
+  deps: ForwardDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  reqBody: RequestBody,
+  rec: RequestRecord,
+): Promise<void> {
   const requestId = rec.id;
   const accept = req.headers.accept;
   const errHeaders: Record<string, string> = { 'x-gw-request-id': requestId, 'x-kong-request-id': requestId, via: VIA };
@@ -142,7 +159,9 @@ export async function forward(deps: ForwardDeps, req: IncomingMessage, res: Serv
     if (entry) {
       const retryAfter = outcomes.admit(entry.upstream.id);
       if (retryAfter > 0) {
-        return sendProxyError(res, 'GW_ERR_PROXY_UPSTREAM_LIMIT', requestId, accept, { ...errHeaders, 'retry-after': String(retryAfter) }, [entry.upstream.name]);
+        return sendProxyError(res, 'GW_ERR_PROXY_UPSTREAM_LIMIT', requestId, accept, { ...errHeaders, 'retry-after': String(retryAfter) }, [
+          entry.upstream.name,
+        ]);
       }
       admitted = true;
     }
@@ -174,16 +193,49 @@ async function forwardTries(
   const streamed = reqBody instanceof StreamedBody ? reqBody : null;
   const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
   const tried = new Set<string>();
-  const ctx: PickContext = { clientIp: req.socket.remoteAddress ?? '', headers: req.headers, path, query: query.slice(1), uriCaptures: match.uriCaptures, tried: entry ? tried : NO_TRIED };
+  const ctx: PickContext = {
+    clientIp: req.socket.remoteAddress ?? '',
+    headers: req.headers,
+    path,
+    query: query.slice(1),
+    uriCaptures: match.uriCaptures,
+    tried: entry ? tried : NO_TRIED,
+  };
   const maxTries = service.retries + 1;
   const hedgeable = entry !== undefined && !body && HEDGEABLE.has(method);
   let lastFailure: TryFailure | undefined;
 
   /** Send one try to `dest`, with all its accounting (in-flight counts, passive outcome). */
   const launch = (dest: Destination, race: Race | undefined): { handle: TryHandle; started: number; settled: Promise<Settled> } => {
-    const host = upstreamHost(match.route.preserve_host, req.headers.host, dest.host, dest.port, entry?.upstream.host_header ?? null, service.protocol);
-    const headers = upstreamHeaders(req, { host, clientIp: ctx.clientIp, listenPort: deps.listenPort, scheme: routed.scheme, requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId, trusted: routed.trusted }, false);
-    const pool = deps.pools.get(dest.host, dest.port, service.connect_timeout, tlsFor(service.protocol, dest.host, entry?.upstream.host_header ?? null, service.tls_verify));
+    const host = upstreamHost(
+      match.route.preserve_host,
+      req.headers.host,
+      dest.host,
+      dest.port,
+      entry?.upstream.host_header ?? null,
+      service.protocol,
+    );
+    const headers = upstreamHeaders(
+      req,
+      {
+        host,
+        clientIp: ctx.clientIp,
+        listenPort: deps.listenPort,
+        scheme: routed.scheme,
+        requestPath: path,
+        prefix: match.route.strip_path ? match.matchedPath : null,
+        via: VIA,
+        requestId,
+        trusted: routed.trusted,
+      },
+      false,
+    );
+    const pool = deps.pools.get(
+      dest.host,
+      dest.port,
+      service.connect_timeout,
+      tlsFor(service.protocol, dest.host, entry?.upstream.host_header ?? null, service.tls_verify),
+    );
     const tryStart = performance.now();
     const target = entry ? dest.target : null;
     rec.addTarget(target ? target.address : `${dest.host}:${dest.port}`);
@@ -191,24 +243,30 @@ async function forwardTries(
     const token = target && entry ? outcomes.tryStarted(entry.upstream.id, target.id) : 0;
     // a streamed body is watched for write_timeout; a buffered one is written at once
     const watched = body && buffered === null ? watchWrites(req, service.write_timeout, (err) => handle.abort(err)) : undefined;
-    const handle = dispatchTry(pool, { method, path: upPath, headers, body: buffered ?? streamed?.take() ?? null, timeoutMs: service.read_timeout }, res, (status, upstreamHeaders_) => {
-      const upstreamLatency = performance.now() - tryStart;
-      // only the try that owns the response gets here (a hedge's loser is cancelled before)
-      rec.answered = true;
-      rec.upstreamMs = upstreamLatency;
-      rec.gatewayMs = tryStart - started;
-      if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
-      const out = downstreamHeaders(upstreamHeaders_, VIA);
-      out['x-gw-request-id'] = requestId;
-      out['x-kong-request-id'] = requestId;
-      out['x-kong-upstream-latency'] = String(Math.round(upstreamLatency));
-      out['x-kong-proxy-latency'] = String(Math.round(tryStart - started));
-      if (dest.setCookie) {
-        const prev = out['set-cookie'];
-        out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
-      }
-      return out;
-    }, race);
+    const handle = dispatchTry(
+      pool,
+      { method, path: upPath, headers, body: buffered ?? streamed?.take() ?? null, timeoutMs: service.read_timeout },
+      res,
+      (status, upstreamHeaders_) => {
+        const upstreamLatency = performance.now() - tryStart;
+        // only the try that owns the response gets here (a hedge's loser is cancelled before)
+        rec.answered = true;
+        rec.upstreamMs = upstreamLatency;
+        rec.gatewayMs = tryStart - started;
+        if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
+        const out = downstreamHeaders(upstreamHeaders_, VIA);
+        out['x-gw-request-id'] = requestId;
+        out['x-kong-request-id'] = requestId;
+        out['x-kong-upstream-latency'] = String(Math.round(upstreamLatency));
+        out['x-kong-proxy-latency'] = String(Math.round(tryStart - started));
+        if (dest.setCookie) {
+          const prev = out['set-cookie'];
+          out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
+        }
+        return out;
+      },
+      race,
+    );
     const settled = settle(handle);
     void settled.then((r) => {
       watched?.stop();
@@ -230,7 +288,10 @@ async function forwardTries(
       else sendProxyError(res, failureCode(lastFailure), requestId, accept, errHeaders);
       return true;
     }
-    const hedgeMs = hedgeable && entry && dest.target && entry.balancer.availableCount() > 1 ? deps.outcomes.hedgeDelay(entry.upstream.id, service.read_timeout) : undefined;
+    const hedgeMs =
+      hedgeable && entry && dest.target && entry.balancer.availableCount() > 1
+        ? deps.outcomes.hedgeDelay(entry.upstream.id, service.read_timeout)
+        : undefined;
     const race: Race | undefined = hedgeMs === undefined ? undefined : { winner: null, handles: [] };
     const first = launch(dest, race);
     let result: Settled;
@@ -269,7 +330,10 @@ async function forwardTries(
     const sent = failure !== 'connect' && failure !== 'dns';
     const replayable = streamed === null || streamed.replayable;
     const retry = attempt < maxTries && !res.headersSent && replayable && (!sent || !NON_IDEMPOTENT.has(method)) && !res.destroyed;
-    deps.logger.debug({ requestId, attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message }, 'try failed');
+    deps.logger.debug(
+      { requestId, attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message },
+      'try failed',
+    );
     if (!retry) {
       sendProxyError(res, failureCode(failure), requestId, accept, errHeaders);
       return true;

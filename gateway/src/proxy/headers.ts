@@ -4,8 +4,27 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
-const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-path', 'x-forwarded-prefix', 'x-real-ip']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+const FORWARDED = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-path',
+  'x-forwarded-prefix',
+  'x-real-ip',
+]);
 
 function connectionTokens(v: string | string[] | undefined): Set<string> | null {
   if (v === undefined) return null;
@@ -56,7 +75,9 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
   out['x-forwarded-host'] = (t && first(src['x-forwarded-host'])) || (src.host ?? '').replace(/:\d+$/, '');
   out['x-forwarded-port'] = (t && first(src['x-forwarded-port'])) || String(info.listenPort);
   out['x-forwarded-path'] = (t && first(src['x-forwarded-path'])) || info.requestPath;
-  const prefix = (t && first(src['x-forwarded-prefix'])) || (info.prefix !== null && info.prefix !== '/' && info.prefix !== '' ? info.prefix : undefined);
+  const prefix =
+    (t && first(src['x-forwarded-prefix'])) ||
+    (info.prefix !== null && info.prefix !== '/' && info.prefix !== '' ? info.prefix : undefined);
   if (prefix) out['x-forwarded-prefix'] = prefix;
   out['x-real-ip'] = info.clientIp;
   out['x-kong-request-id'] = info.requestId;
@@ -80,7 +101,14 @@ export function downstreamHeaders(headers: Record<string, string | string[] | un
 }
 
 /** Host header for the upstream per §3.3. */
-export function upstreamHost(preserve: boolean, incoming: string | undefined, targetHost: string, port: number, hostHeader: string | null, scheme: string): string {
+export function upstreamHost(
+  preserve: boolean,
+  incoming: string | undefined,
+  targetHost: string,
+  port: number,
+  hostHeader: string | null,
+  scheme: string,
+): string {
   if (preserve && incoming) return incoming;
   if (hostHeader) return hostHeader;
   const h = targetHost.includes(':') ? `[${targetHost}]` : targetHost;

@@ -26,12 +26,18 @@ export class Pools {
 
   /** The pool of one origin; `tls` makes it an https origin (SNI, certificate verification). */
   get(host: string, port: number, connectTimeout: number, tls?: TlsOptions): Pool {
-    const key = tls ? `${host}|${port}|${connectTimeout}|s|${tls.servername ?? ''}|${tls.verify ? 1 : 0}` : `${host}|${port}|${connectTimeout}`;
+    const key = tls
+      ? `${host}|${port}|${connectTimeout}|s|${tls.servername ?? ''}|${tls.verify ? 1 : 0}`
+      : `${host}|${port}|${connectTimeout}`;
     let p = this.#pools.get(key);
     if (!p) {
       const h = host.includes(':') ? `[${host}]` : host;
       p = tls
-        ? new Pool(`https://${h}:${port}`, { ...POOL, connectTimeout, connect: { rejectUnauthorized: tls.verify, ...(tls.servername ? { servername: tls.servername } : {}) } })
+        ? new Pool(`https://${h}:${port}`, {
+            ...POOL,
+            connectTimeout,
+            connect: { rejectUnauthorized: tls.verify, ...(tls.servername ? { servername: tls.servername } : {}) },
+          })
         : new Pool(`http://${h}:${port}`, { ...POOL, connectTimeout });
       this.#pools.set(key, p);
     }

@@ -47,7 +47,12 @@ export interface ProxyLimits {
   clientHeaderTimeoutMs: number;
 }
 
-export const DEFAULT_PROXY_LIMITS: Readonly<ProxyLimits> = Object.freeze({ bodyBufferSize: DEFAULT_BODY_BUFFER_SIZE, clientBodyTimeoutMs: DEFAULT_CLIENT_BODY_TIMEOUT_MS, maxRequestHeaders: 100, clientHeaderTimeoutMs: 60_000 });
+export const DEFAULT_PROXY_LIMITS: Readonly<ProxyLimits> = Object.freeze({
+  bodyBufferSize: DEFAULT_BODY_BUFFER_SIZE,
+  clientBodyTimeoutMs: DEFAULT_CLIENT_BODY_TIMEOUT_MS,
+  maxRequestHeaders: 100,
+  clientHeaderTimeoutMs: 60_000,
+});
 
 /** Pipelined requests read ahead on one connection before the proxy stops reading it. */
 const PIPELINE_QUEUE = 16;
@@ -125,7 +130,15 @@ export interface ProxyServer {
 export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const pools = new Pools();
   const logger = opts.logger.child({ component: 'proxy' });
-  const deps: ForwardDeps = { runtime: opts.runtime, pools, outcomes: opts.outcomes ?? noOutcomes, stats: { hedged: 0, hedgeWins: 0 }, logger, listenPort: 0, trusted: compileTrusted(opts.trustedIps ?? []) };
+  const deps: ForwardDeps = {
+    runtime: opts.runtime,
+    pools,
+    outcomes: opts.outcomes ?? noOutcomes,
+    stats: { hedged: 0, hedgeWins: 0 },
+    logger,
+    listenPort: 0,
+    trusted: compileTrusted(opts.trustedIps ?? []),
+  };
   const metrics = opts.metrics;
   const accessLog: AccessLog | undefined = createAccessLog(opts.accessLog ?? 'off', { warn: (msg, err) => logger.warn({ err }, msg) });
   const observed = metrics !== undefined || accessLog !== undefined;
@@ -135,7 +148,13 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   let drained: (() => void) | undefined;
 
   /** Refuse a request before routing: the answer, then the connection is closed. */
-  const refuse = (req: IncomingMessage, res: ServerResponse, rec: RequestRecord, code: Parameters<typeof sendProxyError>[1], arg: string): undefined => {
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: RequestRecord,
+    code: Parameters<typeof sendProxyError>[1],
+    arg: string,
+  ): undefined => {
     res.shouldKeepAlive = false;
     sendProxyError(res, code, rec.id, req.headers.accept, { 'x-gw-request-id': rec.id, via: VIA, connection: 'close' }, [arg]);
     return undefined;
@@ -224,24 +243,29 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
 
   // node checks header/request timeouts on an interval (30 s by default): often enough for the configured timeout
   const checkEvery = Math.max(50, Math.min(30_000, Math.floor(limits.clientHeaderTimeoutMs / 4)));
-  const server = createServer({ keepAliveTimeout: 60_000, headersTimeout: limits.clientHeaderTimeoutMs, connectionsCheckingInterval: checkEvery }, (req, res) => {
-    const socket = req.socket as ClientSocket;
-    let conn = socket[kConn];
-    if (conn === undefined) socket[kConn] = conn = { busy: false, queue: [], paused: false };
-    if (!conn.busy) return start(conn, socket, req, res);
-    // pipelined behind a request still being served: wait (RFC 9112 §9.3.2, in order, one at a time)
-    conn.queue.push(req, res);
-    if (conn.queue.length >= PIPELINE_QUEUE * 2 && !conn.paused) {
-      conn.paused = true;
-      socket.pause();
-    }
-  });
+  const server = createServer(
+    { keepAliveTimeout: 60_000, headersTimeout: limits.clientHeaderTimeoutMs, connectionsCheckingInterval: checkEvery },
+    (req, res) => {
+      const socket = req.socket as ClientSocket;
+      let conn = socket[kConn];
+      if (conn === undefined) socket[kConn] = conn = { busy: false, queue: [], paused: false };
+      if (!conn.busy) return start(conn, socket, req, res);
+      // pipelined behind a request still being served: wait (RFC 9112 §9.3.2, in order, one at a time)
+      conn.queue.push(req, res);
+      if (conn.queue.length >= PIPELINE_QUEUE * 2 && !conn.paused) {
+        conn.paused = true;
+        socket.pause();
+      }
+    },
+  );
   // one more than the limit, so that "too many" can be told from "exactly the limit" (node drops the rest silently)
   server.maxHeadersCount = limits.maxRequestHeaders + 1;
   server.on('upgrade', (req, socket, head) => {
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) {
-      socket.end(`HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      socket.end(
+        `HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+      );
       return;
     }
     const url = req.url ?? '/';
@@ -262,8 +286,12 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     }
     // Node 22+ reports more than maxHeadersCount fields as a header overflow (20 dropped them): say which limit it was
     if (err.code === 'HPE_HEADER_OVERFLOW' && headerLines((err as { rawPacket?: Buffer }).rawPacket) > limits.maxRequestHeaders) {
-      const body = JSON.stringify({ message: errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders)) });
-      s.end(`HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      const body = JSON.stringify({
+        message: errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders)),
+      });
+      s.end(
+        `HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);

@@ -28,7 +28,16 @@ const HEX = /%([0-9A-Fa-f]{2})/g;
 function decodeUnreserved(m: string, hex: string): string {
   const n = parseInt(hex, 16);
   // RFC 3986 §2.3 unreserved: ALPHA / DIGIT / "-" / "." / "_" / "~"
-  if ((n >= 0x41 && n <= 0x5a) || (n >= 0x61 && n <= 0x7a) || (n >= 0x30 && n <= 0x39) || n === 0x2d || n === 0x2e || n === 0x5f || n === 0x7e) return String.fromCharCode(n);
+  if (
+    (n >= 0x41 && n <= 0x5a) ||
+    (n >= 0x61 && n <= 0x7a) ||
+    (n >= 0x30 && n <= 0x39) ||
+    n === 0x2d ||
+    n === 0x2e ||
+    n === 0x5f ||
+    n === 0x7e
+  )
+    return String.fromCharCode(n);
   return m.toUpperCase();
 }
 

@@ -11,10 +11,16 @@ import { nextRequestId, pickDestination, route, VIA } from './forward.js';
 import { upstreamHeaders, upstreamHost } from './headers.js';
 import { upstreamPath } from './uri.js';
 
-function reject(socket: Duplex, code: 'GW_ERR_PROXY_NO_ROUTE' | 'GW_ERR_PROXY_NO_SERVICE' | 'GW_ERR_PROXY_NO_PEER' | 'GW_ERR_PROXY_BAD_RESPONSE', requestId: string): void {
+function reject(
+  socket: Duplex,
+  code: 'GW_ERR_PROXY_NO_ROUTE' | 'GW_ERR_PROXY_NO_SERVICE' | 'GW_ERR_PROXY_NO_PEER' | 'GW_ERR_PROXY_BAD_RESPONSE',
+  requestId: string,
+): void {
   const { status, message } = errorCatalogue[code];
   const body = JSON.stringify({ message, request_id: requestId });
-  socket.end(`HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -22,15 +28,49 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
   socket.on('error', () => socket.destroy());
   const routed = route(deps, req, null, requestId);
   if (!routed) {
-    const m = deps.runtime.snapshot.router.match({ method: req.method ?? 'GET', host: req.headers.host, path: (req.url ?? '/').split('?')[0]!, headers: req.headers, port: deps.listenPort });
+    const m = deps.runtime.snapshot.router.match({
+      method: req.method ?? 'GET',
+      host: req.headers.host,
+      path: (req.url ?? '/').split('?')[0]!,
+      headers: req.headers,
+      port: deps.listenPort,
+    });
     return reject(socket, m ? 'GW_ERR_PROXY_NO_SERVICE' : 'GW_ERR_PROXY_NO_ROUTE', requestId);
   }
   const { match, service, path, query } = routed;
   const entry = deps.runtime.snapshot.upstreams.get(service.host);
-  const dest = pickDestination(entry, service, { clientIp: req.socket.remoteAddress ?? '', headers: req.headers, path, query: query.slice(1), uriCaptures: match.uriCaptures, tried: new Set() });
+  const dest = pickDestination(entry, service, {
+    clientIp: req.socket.remoteAddress ?? '',
+    headers: req.headers,
+    path,
+    query: query.slice(1),
+    uriCaptures: match.uriCaptures,
+    tried: new Set(),
+  });
   if (!dest) return reject(socket, 'GW_ERR_PROXY_NO_PEER', requestId);
-  const host = upstreamHost(match.route.preserve_host, req.headers.host, dest.host, dest.port, entry?.upstream.host_header ?? null, service.protocol);
-  const headers = upstreamHeaders(req, { host, clientIp: req.socket.remoteAddress ?? '', listenPort: deps.listenPort, scheme: routed.scheme, requestPath: path, prefix: match.route.strip_path ? match.matchedPath : null, via: VIA, requestId, trusted: routed.trusted }, true);
+  const host = upstreamHost(
+    match.route.preserve_host,
+    req.headers.host,
+    dest.host,
+    dest.port,
+    entry?.upstream.host_header ?? null,
+    service.protocol,
+  );
+  const headers = upstreamHeaders(
+    req,
+    {
+      host,
+      clientIp: req.socket.remoteAddress ?? '',
+      listenPort: deps.listenPort,
+      scheme: routed.scheme,
+      requestPath: path,
+      prefix: match.route.strip_path ? match.matchedPath : null,
+      via: VIA,
+      requestId,
+      trusted: routed.trusted,
+    },
+    true,
+  );
   const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
   const upstream: Socket = connect({ host: dest.host, port: dest.port, timeout: service.connect_timeout });
   // in flight (drains wait for it) but long-lived: not watched by the stall guard

@@ -87,11 +87,22 @@ const HTTP_PROTOCOLS = new Set(['http', 'https']);
 
 /** Kong's priority key, most significant first; lower sorts first. */
 function priorityKey(r: Route, path: string | null): (number | string)[] {
-  const kinds = [r.methods, r.hosts, r.paths, r.snis].filter((x) => x !== null && x.length > 0).length + (r.headers && Object.keys(r.headers).length > 0 ? 1 : 0);
+  const kinds =
+    [r.methods, r.hosts, r.paths, r.snis].filter((x) => x !== null && x.length > 0).length +
+    (r.headers && Object.keys(r.headers).length > 0 ? 1 : 0);
   const plainHosts = !(r.hosts ?? []).some((h) => h.includes('*'));
   const headerCount = r.headers ? Object.keys(r.headers).length : 0;
   const isRegex = path !== null && path.startsWith('~');
-  return [-kinds, plainHosts ? 0 : 1, -headerCount, isRegex ? 0 : 1, isRegex ? -r.regex_priority : 0, path !== null && !isRegex ? -path.length : 0, r.created_at, r.id];
+  return [
+    -kinds,
+    plainHosts ? 0 : 1,
+    -headerCount,
+    isRegex ? 0 : 1,
+    isRegex ? -r.regex_priority : 0,
+    path !== null && !isRegex ? -path.length : 0,
+    r.created_at,
+    r.id,
+  ];
 }
 
 function compare(a: (number | string)[], b: (number | string)[]): number {
@@ -124,7 +135,10 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
     const service = r.service ? (services.get(r.service.id) ?? null) : null;
     if (r.service && (!service || !service.enabled)) continue;
     const methods = r.methods && r.methods.length > 0 ? new Set(r.methods) : null;
-    const headers = r.headers && Object.keys(r.headers).length > 0 ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), new Set(v.map((x) => x.toLowerCase()))] as const) : null;
+    const headers =
+      r.headers && Object.keys(r.headers).length > 0
+        ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), new Set(v.map((x) => x.toLowerCase()))] as const)
+        : null;
     let hostPorts: Map<string, number> | null = null;
     for (const h of r.hosts ?? []) {
       const [name, port] = splitHost(h);
@@ -154,7 +168,12 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
           wildcardByPattern.set(name, b);
           const suffix = name.slice(1);
           const prefix = name.slice(0, -1);
-          wildcards.push({ test: name.startsWith('*') ? (x) => x.endsWith(suffix) && x.length > suffix.length : (x) => x.startsWith(prefix) && x.length > prefix.length, bucket: b });
+          wildcards.push({
+            test: name.startsWith('*')
+              ? (x) => x.endsWith(suffix) && x.length > suffix.length
+              : (x) => x.startsWith(prefix) && x.length > prefix.length,
+            bucket: b,
+          });
         }
         b.add(cand);
       } else {

@@ -101,7 +101,12 @@ export class FileStore extends MemoryStore {
     const snapshot = await readJson<SnapshotDoc>(snapshotPath);
     let migrated = false;
     if (snapshot) {
-      if (snapshot.doc.format !== FORMAT || typeof snapshot.doc.state !== 'object' || snapshot.doc.state === null || typeof snapshot.doc.revision !== 'number') {
+      if (
+        snapshot.doc.format !== FORMAT ||
+        typeof snapshot.doc.state !== 'object' ||
+        snapshot.doc.state === null ||
+        typeof snapshot.doc.revision !== 'number'
+      ) {
         throw new GwError('GW_ERR_STORE_CORRUPT', [snapshotPath, `unknown format ${JSON.stringify(snapshot.doc.format)}`]);
       }
       this.#snapshotBytes = snapshot.bytes;
@@ -206,7 +211,13 @@ export class FileStore extends MemoryStore {
   }
 
   async #writeSnapshot(): Promise<void> {
-    const doc: SnapshotDoc = { format: FORMAT, revision: this.committedRevision, state: this.snapshotState(), revisions: this.snapshotRevisions(), leases: this.snapshotLeases() };
+    const doc: SnapshotDoc = {
+      format: FORMAT,
+      revision: this.committedRevision,
+      state: this.snapshotState(),
+      revisions: this.snapshotRevisions(),
+      leases: this.snapshotLeases(),
+    };
     const text = JSON.stringify(doc);
     await this.#atomicWrite(SNAPSHOT_FILE, text);
     this.#snapshotBytes = Buffer.byteLength(text);

@@ -25,7 +25,10 @@ export function createStore(s: StoreSettings): Store {
     case 'file':
       return new FileStore(s.dataDir);
     case 'postgres':
-      if (!s.pgUrl) throw new GwError('GW_ERR_CONFIG_INVALID', ['--store postgres needs --pg-url (GW_PG_URL), e.g. postgres://gw:secret@db.internal:5432/gw']);
+      if (!s.pgUrl)
+        throw new GwError('GW_ERR_CONFIG_INVALID', [
+          '--store postgres needs --pg-url (GW_PG_URL), e.g. postgres://gw:secret@db.internal:5432/gw',
+        ]);
       return new PostgresStore({ url: s.pgUrl, ...(s.logger ? { logger: s.logger } : {}) });
   }
 }

@@ -190,7 +190,9 @@ export class MemoryStore implements Store {
       } else if (sub.onReset) {
         sub.onReset({ revision: this.#revision, state: this.snapshotState() });
       } else {
-        throw new Error(`cannot replay changes after revision ${from}: the store's history starts at ${first ?? this.#revision + 1} (pass onReset)`);
+        throw new Error(
+          `cannot replay changes after revision ${from}: the store's history starts at ${first ?? this.#revision + 1} (pass onReset)`,
+        );
       }
     } else if (from !== undefined) {
       sub.seen = from;
@@ -327,13 +329,19 @@ export class MemoryStore implements Store {
    * changes): subscribers with `onReset` get the full state; the others get
    * the difference, every change stamped with `revision`.
    */
-  protected resetTo(state: StoreState, revision: number, revisions: Record<EntityKind, ReadonlyMap<string, number>>, leases: ReadonlyMap<string, number>): void {
+  protected resetTo(
+    state: StoreState,
+    revision: number,
+    revisions: Record<EntityKind, ReadonlyMap<string, number>>,
+    leases: ReadonlyMap<string, number>,
+  ): void {
     if (this.#unemitted.length > 0) throw new Error('resetTo() while a local write is in flight');
     const diff: ChangeEvent[] = [];
     const next = new Set<string>();
     for (const kind of ENTITY_KINDS) for (const e of state[kind] ?? []) next.add(`${kind} ${e.id}`);
     for (const kind of ['routes', 'targets', 'services', 'upstreams'] as const) {
-      for (const e of this.#tables[kind].values()) if (!next.has(`${kind} ${e.id}`)) diff.push({ op: 'delete', kind, entity: e, old: e, revision });
+      for (const e of this.#tables[kind].values())
+        if (!next.has(`${kind} ${e.id}`)) diff.push({ op: 'delete', kind, entity: e, old: e, revision });
     }
     for (const kind of ['services', 'upstreams', 'routes', 'targets'] as const) {
       for (const e of state[kind] ?? []) {
@@ -453,7 +461,10 @@ export class MemoryStore implements Store {
     }
     if (!old) return;
     if (w.kind === 'services' && (this.#routesByService.get(w.id)?.size ?? 0) > 0) {
-      throw new GwError('GW_ERR_STORE_FOREIGN_KEY', ["an existing 'routes' entity references this 'services' entity"], { kind: 'services', referencedBy: 'routes' });
+      throw new GwError('GW_ERR_STORE_FOREIGN_KEY', ["an existing 'routes' entity references this 'services' entity"], {
+        kind: 'services',
+        referencedBy: 'routes',
+      });
     }
     if (w.kind === 'upstreams') {
       for (const t of [...(this.#targetsByUpstream.get(w.id)?.values() ?? [])]) {
@@ -495,20 +506,28 @@ export class MemoryStore implements Store {
     if (kind === 'routes') {
       const r = e as Route;
       if (r.service && !this.#tables.services.has(r.service.id)) {
-        throw new GwError('GW_ERR_STORE_FOREIGN_KEY', [`the foreign key '{id="${r.service.id}"}' does not reference an existing 'services' entity.`], {
-          kind,
-          field: 'service',
-          id: r.service.id,
-        });
+        throw new GwError(
+          'GW_ERR_STORE_FOREIGN_KEY',
+          [`the foreign key '{id="${r.service.id}"}' does not reference an existing 'services' entity.`],
+          {
+            kind,
+            field: 'service',
+            id: r.service.id,
+          },
+        );
       }
     } else if (kind === 'targets') {
       const te = e as Target;
       if (!this.#tables.upstreams.has(te.upstream.id)) {
-        throw new GwError('GW_ERR_STORE_FOREIGN_KEY', [`the foreign key '{id="${te.upstream.id}"}' does not reference an existing 'upstreams' entity.`], {
-          kind,
-          field: 'upstream',
-          id: te.upstream.id,
-        });
+        throw new GwError(
+          'GW_ERR_STORE_FOREIGN_KEY',
+          [`the foreign key '{id="${te.upstream.id}"}' does not reference an existing 'upstreams' entity.`],
+          {
+            kind,
+            field: 'upstream',
+            id: te.upstream.id,
+          },
+        );
       }
     }
   }

@@ -100,7 +100,12 @@ export class PostgresStore extends MemoryStore {
     this.#clock = clock;
     this.#opts = opts;
     this.#log = (opts.logger ?? silentLogger()).child({ component: 'store' });
-    this.link = new PgLink({ url: opts.url, logger: opts.logger ?? silentLogger(), queryTimeoutMs: opts.queryTimeoutMs, backoffMs: opts.backoffMs });
+    this.link = new PgLink({
+      url: opts.url,
+      logger: opts.logger ?? silentLogger(),
+      queryTimeoutMs: opts.queryTimeoutMs,
+      backoffMs: opts.backoffMs,
+    });
   }
 
   /** Whether the database answers now (`/status`'s `database.reachable`). */
@@ -117,7 +122,8 @@ export class PostgresStore extends MemoryStore {
     const started = Date.now();
     const [first, max] = this.#opts.backoffMs ?? [250, 5000];
     for (let attempt = 1; ; attempt++) {
-      if (this.#closed) throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: the store was closed while waiting for the database`]);
+      if (this.#closed)
+        throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: the store was closed while waiting for the database`]);
       try {
         await this.link.connect();
         break;
@@ -125,9 +131,14 @@ export class PostgresStore extends MemoryStore {
         if (!isTransient(err)) throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: ${(err as Error).message}`]);
         const wait = Math.min(max, first * 2 ** Math.min(attempt - 1, 10));
         if (this.#opts.openTimeoutMs !== undefined && Date.now() - started + wait > this.#opts.openTimeoutMs) {
-          throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: ${(err as Error).message} (gave up after ${Date.now() - started} ms)`]);
+          throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [
+            `${this.link.describe()}: ${(err as Error).message} (gave up after ${Date.now() - started} ms)`,
+          ]);
         }
-        this.#log.warn({ database: this.link.describe(), error: (err as Error).message, attempt }, `waiting for PostgreSQL at ${this.link.describe()}; next attempt in ${wait} ms`);
+        this.#log.warn(
+          { database: this.link.describe(), error: (err as Error).message, attempt },
+          `waiting for PostgreSQL at ${this.link.describe()}; next attempt in ${wait} ms`,
+        );
         await new Promise((r) => setTimeout(r, wait));
       }
     }
@@ -206,7 +217,8 @@ export class PostgresStore extends MemoryStore {
 
   protected override beforeWrite(): void {
     if (this.#closed) throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`the store for ${this.link.describe()} is closed`]);
-    if (!this.link.reachable) throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: ${this.link.lastError ?? 'not connected'}`]);
+    if (!this.link.reachable)
+      throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: ${this.link.lastError ?? 'not connected'}`]);
   }
 
   /** Called by MemoryStore.apply with the validated batch: write it and commit. */
@@ -235,7 +247,8 @@ export class PostgresStore extends MemoryStore {
       const head = await client.query<{ revision: string }>('SELECT revision FROM gw_meta');
       const dbRevision = Number(head.rows[0]?.revision ?? 0);
       if (dbRevision > this.revision) await this.#catchUp(client, dbRevision);
-      if (dbRevision !== this.revision) throw new Error(`store revision ${this.revision} does not match the database's ${dbRevision} after catching up`);
+      if (dbRevision !== this.revision)
+        throw new Error(`store revision ${this.revision} does not match the database's ${dbRevision} after catching up`);
       this.#tx = tx;
       const events = await super.apply(ops);
       if (!tx.committed) await client.query('COMMIT');
@@ -282,17 +295,23 @@ export class PostgresStore extends MemoryStore {
   }
 
   #queueReload(): void {
-    void this.#exclusive(() => this.#reload(false)).catch((err: unknown) => this.#log.warn({ err }, 'reloading from the database failed; retried'));
+    void this.#exclusive(() => this.#reload(false)).catch((err: unknown) =>
+      this.#log.warn({ err }, 'reloading from the database failed; retried'),
+    );
   }
 
   /** Ingest every change after this node's revision (on `client`, inside a write transaction, or on the pool). */
   async #catchUp(client?: pg.ClientBase, knownHead?: number): Promise<void> {
-    const q = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) => (client ? client.query<R>(text, values) : this.link.query<R>(text, values));
+    const q = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+      client ? client.query<R>(text, values) : this.link.query<R>(text, values);
     let head = knownHead;
     if (head === undefined) head = Number((await q<{ revision: string }>('SELECT revision FROM gw_meta')).rows[0]?.revision ?? 0);
     while (this.revision < head) {
       const from = this.revision;
-      const r = await q<ChangeRow>('SELECT revision, op, kind, id, body, lease_end FROM gw_changes WHERE revision > $1 ORDER BY revision LIMIT $2', [from, CHANGE_PAGE]);
+      const r = await q<ChangeRow>(
+        'SELECT revision, op, kind, id, body, lease_end FROM gw_changes WHERE revision > $1 ORDER BY revision LIMIT $2',
+        [from, CHANGE_PAGE],
+      );
       const rows = r.rows;
       if (rows.length === 0 || Number(rows[0]!.revision) !== from + 1) {
         // the change log no longer reaches back to us (pruned): everything again
@@ -306,7 +325,13 @@ export class PostgresStore extends MemoryStore {
         last = Number(row.revision);
         const e = this.#toEntity(row);
         if (!e) continue;
-        events.push({ op: row.op, kind: row.kind, entity: e, revision: last, ...(row.op === 'update' ? { old: this.get(row.kind, row.id) } : row.op === 'delete' ? { old: e } : {}) });
+        events.push({
+          op: row.op,
+          kind: row.kind,
+          entity: e,
+          revision: last,
+          ...(row.op === 'update' ? { old: this.get(row.kind, row.id) } : row.op === 'delete' ? { old: e } : {}),
+        });
         if (row.kind === 'targets') leases.set(row.id, row.lease_end === null ? null : Number(row.lease_end));
       }
       if (events.length === 0 || events[events.length - 1]!.revision !== last) {
@@ -348,9 +373,14 @@ export class PostgresStore extends MemoryStore {
       const meta = await c.query<{ revision: string }>('SELECT revision FROM gw_meta');
       const revision = Number(meta.rows[0]?.revision ?? 0);
       const state: StoreState = { services: [], routes: [], upstreams: [], targets: [] };
-      const revisions = { services: new Map(), routes: new Map(), upstreams: new Map(), targets: new Map() } as Record<EntityKind, Map<string, number>>;
+      const revisions = { services: new Map(), routes: new Map(), upstreams: new Map(), targets: new Map() } as Record<
+        EntityKind,
+        Map<string, number>
+      >;
       for (const kind of ENTITY_KINDS) {
-        const r = await c.query<{ id: string; revision: string; body: unknown }>(`SELECT id, revision, body FROM gw_${kind} ORDER BY created_rev, id`);
+        const r = await c.query<{ id: string; revision: string; body: unknown }>(
+          `SELECT id, revision, body FROM gw_${kind} ORDER BY created_rev, id`,
+        );
         for (const row of r.rows) {
           const e = this.#toEntity({ revision: row.revision, op: 'create', kind, id: row.id, body: row.body, lease_end: null });
           if (!e) continue;
@@ -372,7 +402,10 @@ export class PostgresStore extends MemoryStore {
         for (const [id, end] of leases) if (this.get('targets', id)) this.setLease(id, end);
       } else {
         this.resyncs++;
-        this.#log.warn({ revision, from: this.revision }, 'this node fell behind the change log: reloaded the whole state from the database');
+        this.#log.warn(
+          { revision, from: this.revision },
+          'this node fell behind the change log: reloaded the whole state from the database',
+        );
         this.resetTo(state, revision, revisions, leases);
       }
     } catch (err) {

@@ -37,7 +37,10 @@ test('/proc/<pid>/stat CPU time is read after the command name, even with spaces
 });
 
 test('tables align columns', () => {
-  const t = table([{ a: 'x', bb: 1 }, { a: 'long', bb: 22 }]).split('\n');
+  const t = table([
+    { a: 'x', bb: 1 },
+    { a: 'long', bb: 22 },
+  ]).split('\n');
   assert.equal(t.length, 4);
   assert.ok(t.every((line) => line.length === t[0]!.length));
 });
@@ -45,7 +48,14 @@ test('tables align columns', () => {
 test('cpuMicrosTree counts a process and its children', async () => {
   const { spawn } = await import('node:child_process');
   const { childPids, cpuMicrosTree, cpuMicros } = await import('../../../bench/lib/measure.js');
-  const parent = spawn(process.execPath, ['-e', "const c=require('child_process').spawn(process.execPath,['-e','setTimeout(()=>{},5000)'],{stdio:'inherit'});setTimeout(()=>{c.kill();process.exit(0)},4000)"], { stdio: 'ignore' });
+  const parent = spawn(
+    process.execPath,
+    [
+      '-e',
+      "const c=require('child_process').spawn(process.execPath,['-e','setTimeout(()=>{},5000)'],{stdio:'inherit'});setTimeout(()=>{c.kill();process.exit(0)},4000)",
+    ],
+    { stdio: 'ignore' },
+  );
   try {
     const deadline = Date.now() + 5_000;
     while (childPids(parent.pid!).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

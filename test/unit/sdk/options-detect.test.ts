@@ -7,7 +7,10 @@ import { resolveOptions } from '../../../sdk/src/options.js';
 import { routeName } from '../../../sdk/src/register.js';
 
 test('options come from GW_* env, explicit options win, defaults fill the rest', () => {
-  const o = resolveOptions({ service: 'users', port: 3000 }, { GW_ADMIN_URL: 'http://gw:8001', GW_ROUTES: '/a, /b', GW_PORT: '9999', GW_TTL: '12' });
+  const o = resolveOptions(
+    { service: 'users', port: 3000 },
+    { GW_ADMIN_URL: 'http://gw:8001', GW_ROUTES: '/a, /b', GW_PORT: '9999', GW_TTL: '12' },
+  );
   assert.equal(o.adminUrl, 'http://gw:8001');
   assert.deepEqual(o.routes, ['/a', '/b']);
   assert.equal(o.port, 3000);
@@ -18,7 +21,10 @@ test('options come from GW_* env, explicit options win, defaults fill the rest',
 });
 
 test('every bad option is named', () => {
-  assert.throws(() => resolveOptions({ adminUrl: 'x', service: 'a b', port: 70000 }, {}), (err: Error) => /adminUrl/.test(err.message) && /service/.test(err.message) && /port/.test(err.message));
+  assert.throws(
+    () => resolveOptions({ adminUrl: 'x', service: 'a b', port: 70000 }, {}),
+    (err: Error) => /adminUrl/.test(err.message) && /service/.test(err.message) && /port/.test(err.message),
+  );
   assert.throws(() => resolveOptions({ adminUrl: 'http://x', service: 's', port: 1, ttl: 0 }, {}), /ttl/);
 });
 

@@ -38,7 +38,11 @@ test('resolveStamp: a known deployment keeps its time; a new one is newer than e
   assert.deepEqual(resolveStamp(tags, 'v2', [], 9999), { deployment: 'v2', at: 5000 });
   assert.deepEqual(resolveStamp(tags, 'v3', [], 9999), { deployment: 'v3', at: 9999 });
   assert.deepEqual(resolveStamp(tags, 'v3', [], 10), { deployment: 'v3', at: 5001 }, 'clock behind the newest known deployment');
-  assert.deepEqual(resolveStamp(undefined, 'v9', [{ deployment: 'v9', at: 42 }], 9999), { deployment: 'v9', at: 42 }, 'found on its own upstream');
+  assert.deepEqual(
+    resolveStamp(undefined, 'v9', [{ deployment: 'v9', at: 42 }], 9999),
+    { deployment: 'v9', at: 42 },
+    'found on its own upstream',
+  );
 });
 
 test('the ledger keeps the newest deployments, one entry each, and other tags untouched', () => {
@@ -71,12 +75,26 @@ test('mode and promoteWhen come from GW_MODE and GW_PROMOTE_WHEN; bad settings a
   const o = resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_MODE: 'blue-green', GW_PROMOTE_WHEN: '3' });
   assert.equal(o.mode, 'blue-green');
   assert.deepEqual(o.promoteWhen, { healthyTargets: 3 });
-  assert.equal(resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_PROMOTE_WHEN: 'manual' }).promoteWhen, 'manual');
+  assert.equal(
+    resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_PROMOTE_WHEN: 'manual' }).promoteWhen,
+    'manual',
+  );
   assert.deepEqual(resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1 }, {}).promoteWhen, { healthyTargets: 1 });
   assert.throws(() => resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_MODE: 'canary' }), /mode/);
   assert.deepEqual(resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, minHealthy: 4 }, {}).promoteWhen, { healthyTargets: 4 });
-  assert.deepEqual(resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_MIN_HEALTHY: '2' }).promoteWhen, { healthyTargets: 2 });
-  assert.throws(() => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, minHealthy: 2, promoteWhen: 'manual' }, {}), /minHealthy: give either minHealthy or promoteWhen/);
-  assert.throws(() => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, upstreamSettings: { name: 'x' } }, {}), /upstreamSettings\.name: set by register\(\) itself/);
-  assert.throws(() => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, serviceSettings: { host: 'x' } }, {}), /serviceSettings\.host/);
+  assert.deepEqual(resolveOptions({ service: 's', port: 1 }, { GW_ADMIN_URL: 'http://gw:8001', GW_MIN_HEALTHY: '2' }).promoteWhen, {
+    healthyTargets: 2,
+  });
+  assert.throws(
+    () => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, minHealthy: 2, promoteWhen: 'manual' }, {}),
+    /minHealthy: give either minHealthy or promoteWhen/,
+  );
+  assert.throws(
+    () => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, upstreamSettings: { name: 'x' } }, {}),
+    /upstreamSettings\.name: set by register\(\) itself/,
+  );
+  assert.throws(
+    () => resolveOptions({ adminUrl: 'http://gw', service: 's', port: 1, serviceSettings: { host: 'x' } }, {}),
+    /serviceSettings\.host/,
+  );
 });

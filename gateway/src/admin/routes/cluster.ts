@@ -24,7 +24,15 @@ export interface ClusterView {
 export function registerClusterRoutes(app: FastifyInstance, view: ClusterView): void {
   resource(app, '/cluster/nodes', {
     GET: () => {
-      const data = view.nodes().map((n) => ({ id: n.id, hostname: n.hostname, version: n.version, revision: n.revision, last_seen: n.last_seen, reachable: n.reachable, self: n.self }));
+      const data = view.nodes().map((n) => ({
+        id: n.id,
+        hostname: n.hostname,
+        version: n.version,
+        revision: n.revision,
+        last_seen: n.last_seen,
+        reachable: n.reachable,
+        self: n.self,
+      }));
       return { status: 200, body: { data, next: null } };
     },
   });

@@ -25,7 +25,15 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, co
       const body = typeof raw === 'object' && raw !== null && kFormBody in raw ? (raw as FormBody)[kFormBody] : raw;
       try {
         const summary = await config.applyDocument(documentOf(body));
-        return { status: 201, body: { message: 'configuration applied', upserted: summary.upserted, deleted: summary.deleted, kept_registered: summary.keptRegistered } };
+        return {
+          status: 201,
+          body: {
+            message: 'configuration applied',
+            upserted: summary.upserted,
+            deleted: summary.deleted,
+            kept_registered: summary.keptRegistered,
+          },
+        };
       } catch (err) {
         if (isGwError(err) && (err.code === 'GW_ERR_CONFIG_FILE' || err.code === 'GW_ERR_CONFIG_UNSUPPORTED')) {
           throw new AdminError(400, { code: 14, name: 'invalid declarative configuration', message: err.message });

@@ -12,7 +12,12 @@ import { paginate, tagFilter } from '../pagination.js';
 import { bodyOf, param, query, resource, type Result } from '../resource.js';
 
 /** List `items` filtered by `?tags`, one page, presented. */
-export function listPage<T extends { tags: string[] | null }>(ctx: AdminContext, req: FastifyRequest, items: readonly T[], basePath: string): Result {
+export function listPage<T extends { tags: string[] | null }>(
+  ctx: AdminContext,
+  req: FastifyRequest,
+  items: readonly T[],
+  basePath: string,
+): Result {
   const q = query(req);
   const filter = tagFilter(q.tags);
   const list = filter ? items.filter((e) => filter(e.tags)) : items;
@@ -25,7 +30,13 @@ function withKey(input: Record<string, unknown>, key: string): Record<string, un
   return isUuid(key) ? { ...input, id: key } : { ...input, name: key };
 }
 
-async function put<K extends NamedKind>(ctx: AdminContext, kind: K, key: string, input: Record<string, unknown>, force?: (e: EntityByKind[K]) => EntityByKind[K]): Promise<Result> {
+async function put<K extends NamedKind>(
+  ctx: AdminContext,
+  kind: K,
+  key: string,
+  input: Record<string, unknown>,
+  force?: (e: EntityByKind[K]) => EntityByKind[K],
+): Promise<Result> {
   return ctx.write(async () => {
     const existing = ctx.lookup(kind, key);
     let entity = ctx.resolve(kind, ctx.parse(kind, withKey(input, key), 'upsert', existing));
@@ -38,7 +49,12 @@ async function put<K extends NamedKind>(ctx: AdminContext, kind: K, key: string,
   });
 }
 
-async function patch<K extends NamedKind>(ctx: AdminContext, kind: K, existing: EntityByKind[K] | undefined, input: Record<string, unknown>): Promise<Result> {
+async function patch<K extends NamedKind>(
+  ctx: AdminContext,
+  kind: K,
+  existing: EntityByKind[K] | undefined,
+  input: Record<string, unknown>,
+): Promise<Result> {
   return ctx.write(async () => {
     const current = existing && ctx.store.get(kind, existing.id);
     if (!current) throw notFound();

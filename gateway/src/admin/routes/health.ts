@@ -47,7 +47,11 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
     const live = view?.targetHealth?.(u.id, t.id);
     if (live) return live;
     // not in the runtime yet (created a moment ago): Kong's targets start healthy
-    return { health: checksConfigured(u) ? 'HEALTHY' : 'HEALTHCHECKS_OFF', state: t.weight === 0 ? 'draining' : 'healthy', ejected_until: null };
+    return {
+      health: checksConfigured(u) ? 'HEALTHY' : 'HEALTHCHECKS_OFF',
+      state: t.weight === 0 ? 'draining' : 'healthy',
+      ejected_until: null,
+    };
   };
   const describe = (u: Upstream, t: Target) => {
     const info = infoOf(u, t);
@@ -94,7 +98,11 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
               health: checksConfigured(u) ? (healthy ? 'HEALTHY' : 'UNHEALTHY') : 'HEALTHCHECKS_OFF',
               balancer_health: healthy ? 'HEALTHY' : 'UNHEALTHY',
               id: u.id,
-              details: { healthy, weight: { total, unavailable, available: total - unavailable }, hosts: described.map((d) => d.entry.data) },
+              details: {
+                healthy,
+                weight: { total, unavailable, available: total - unavailable },
+                hosts: described.map((d) => d.entry.data),
+              },
             },
             next: null,
             node_id: nodeId,
@@ -130,7 +138,10 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
         return r satisfies never;
     }
   };
-  for (const [suffix, healthy] of [['healthy', true], ['unhealthy', false]] as const) {
+  for (const [suffix, healthy] of [
+    ['healthy', true],
+    ['unhealthy', false],
+  ] as const) {
     resource(app, `/upstreams/:upstream/targets/:target/${suffix}`, { PUT: manual(healthy) });
     resource(app, `/upstreams/:upstream/targets/:target/:address/${suffix}`, { PUT: manual(healthy) });
   }

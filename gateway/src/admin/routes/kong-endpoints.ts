@@ -114,7 +114,12 @@ export function registerKongEndpoints(app: FastifyInstance, ctx: AdminContext, o
     GET: (req) => {
       const tag = param(req, 'tags');
       if (tag === '' || /[\uFFFD]/.test(tag)) {
-        throw new AdminError(400, { code: 3, name: 'unique constraint violation', message: `invalid tag '${tag}': invalid utf-8`, fields: { tag: 'invalid utf-8' } });
+        throw new AdminError(400, {
+          code: 3,
+          name: 'unique constraint violation',
+          message: `invalid tag '${tag}': invalid utf-8`,
+          fields: { tag: 'invalid utf-8' },
+        });
       }
       const q = query(req);
       const rows = tagRows(ctx).filter((r) => r.tag === tag);

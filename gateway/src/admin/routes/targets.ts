@@ -61,7 +61,8 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
         // without the query argument this is Kong's (absent) /targets: 404 as Kong
         if (raw === undefined) throw notFound();
         const address = typeof raw === 'string' ? normalizeTarget(raw) : undefined;
-        if (!address) throw new AdminError(400, { message: "query argument 'target' must be host:port, e.g. /targets?target=10.0.1.7:3000" });
+        if (!address)
+          throw new AdminError(400, { message: "query argument 'target' must be host:port, e.g. /targets?target=10.0.1.7:3000" });
         const data: unknown[] = [];
         for (const u of ctx.store.all('upstreams')) {
           const t = ctx.store.getTarget(u.id, address);
@@ -103,7 +104,13 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
         if (isUuid(key) && !t) input.id = key;
         const entity = asTarget(u, ctx.parse('targets', input, 'upsert', t));
         // the same target again (the SDK's keep-alive PUT): a lease renewal, not a write
-        if (t && entity.ttl !== null && entity.ttl !== undefined && sameTarget(t, entity) && (await ctx.store.touch(t.id, entity.ttl)) !== undefined) {
+        if (
+          t &&
+          entity.ttl !== null &&
+          entity.ttl !== undefined &&
+          sameTarget(t, entity) &&
+          (await ctx.store.touch(t.id, entity.ttl)) !== undefined
+        ) {
           return { status: 200, body: ctx.present(t) };
         }
         await writeTarget(entity, t || !isUuid(key) ? ctx.putOp('targets', entity, t) : { op: 'put', kind: 'targets', entity });

@@ -55,7 +55,8 @@ export class ConsistentHashingBalancer extends TargetSetBalancer {
       const prefix = Buffer.from(`${t.address} `, 'utf8');
       const buf = new Uint8Array(prefix.length + 10);
       buf.set(prefix);
-      for (let j = 1; j <= counts[i]!; j++) packed[p++] = xxhash32Bytes(buf, prefix.length + writeDigits(buf, prefix.length, j), 0) * INDEX_BITS + i;
+      for (let j = 1; j <= counts[i]!; j++)
+        packed[p++] = xxhash32Bytes(buf, prefix.length + writeDigits(buf, prefix.length, j), 0) * INDEX_BITS + i;
     });
     packed.sort();
     this.#points = new Uint32Array(packed.length);

@@ -212,7 +212,8 @@ export class PgLink {
 
   #failFast(): void {
     if (this.#closed) throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`the connection to ${this.describe()} is closed`]);
-    if (!this.#reachable) throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.describe()}: ${this.#lastError ?? 'not connected yet'}`]);
+    if (!this.#reachable)
+      throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.describe()}: ${this.#lastError ?? 'not connected yet'}`]);
   }
 
   /** Transient errors become GW_ERR_STORE_DB_UNAVAILABLE (and mark the link down); others pass through. */
@@ -289,7 +290,10 @@ export class PgLink {
     if (this.#reachable) {
       this.#reachable = false;
       for (const k of this.#sessionLocks.keys()) this.#sessionLocks.set(k, false);
-      this.#log.error({ database: this.describe(), error: err.message }, 'database unreachable: proxying from the last snapshot, admin writes answer 503');
+      this.#log.error(
+        { database: this.describe(), error: err.message },
+        'database unreachable: proxying from the last snapshot, admin writes answer 503',
+      );
       for (const fn of this.#onDown) fn(err);
     }
     // the listener session may still be up after a pool error; drop it so locks and LISTEN are re-established cleanly
@@ -311,7 +315,10 @@ export class PgLink {
       this.#retryTimer = undefined;
       this.connect().catch((err: unknown) => {
         if (this.#attempt === 1 || this.#attempt % 10 === 0) {
-          this.#log.warn({ database: this.describe(), error: (err as Error).message, attempt: this.#attempt }, `database still unreachable; next attempt in ${Math.min(max, first * 2 ** Math.min(this.#attempt, 10))} ms`);
+          this.#log.warn(
+            { database: this.describe(), error: (err as Error).message, attempt: this.#attempt },
+            `database still unreachable; next attempt in ${Math.min(max, first * 2 ** Math.min(this.#attempt, 10))} ms`,
+          );
         }
         this.#scheduleReconnect();
       });

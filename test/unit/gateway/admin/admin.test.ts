@@ -11,7 +11,14 @@ interface Res {
 }
 
 async function admin(opts: { adminToken?: string; kongOnly?: boolean; ready?: boolean } = {}) {
-  const app = await createAdminServer({ store: new MemoryStore(), logger: silentLogger(), isReady: () => opts.ready ?? true, nodeId: '00000000-0000-4000-8000-000000000000', adminToken: opts.adminToken, kongOnly: opts.kongOnly });
+  const app = await createAdminServer({
+    store: new MemoryStore(),
+    logger: silentLogger(),
+    isReady: () => opts.ready ?? true,
+    nodeId: '00000000-0000-4000-8000-000000000000',
+    adminToken: opts.adminToken,
+    kongOnly: opts.kongOnly,
+  });
   const call = async (method: string, url: string, payload?: unknown, headers: Record<string, string> = {}): Promise<Res> => {
     const r = await app.inject({ method: method as 'GET', url, payload: payload as string, headers });
     return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {}, headers: r.headers };
@@ -91,7 +98,12 @@ test('unique names give 409 unique constraint violation', async (t) => {
   await call('POST', '/upstreams', { name: 'up.test' });
   const r = await call('POST', '/upstreams', { name: 'up.test' });
   assert.equal(r.status, 409);
-  assert.deepEqual(r.body, { code: 5, name: 'unique constraint violation', message: `UNIQUE violation detected on '{name="up.test"}'`, fields: { name: 'up.test' } });
+  assert.deepEqual(r.body, {
+    code: 5,
+    name: 'unique constraint violation',
+    message: `UNIQUE violation detected on '{name="up.test"}'`,
+    fields: { name: 'up.test' },
+  });
 });
 
 test('a service referenced by routes cannot be deleted; DELETE of nothing is 204', async (t) => {
@@ -175,7 +187,11 @@ test('pagination and tag errors use Kong codes', async (t) => {
   t.after(() => app.close());
   assert.deepEqual((await call('GET', '/services?size=x')).body, { code: 9, name: 'invalid size', message: 'size must be a number' });
   assert.equal((await call('GET', '/services?size=5000')).body.message, 'size must be an integer between 1 and 1000');
-  assert.deepEqual((await call('GET', '/services?offset=x')).body, { code: 7, name: 'invalid offset', message: "'x' is not a valid offset: bad base64 encoding" });
+  assert.deepEqual((await call('GET', '/services?offset=x')).body, {
+    code: 7,
+    name: 'invalid offset',
+    message: "'x' is not a valid offset: bad base64 encoding",
+  });
   assert.equal((await call('GET', '/services?tags=')).body.code, 11);
 });
 
@@ -202,7 +218,10 @@ test('targets: normalised, newest first, 409 on duplicates, 405 on the collectio
   await call('POST', '/upstreams/up/targets', { target: '127.0.0.2:80', weight: 5 });
   assert.equal((await call('POST', '/upstreams/up/targets', { target: '127.0.0.1:8000' })).status, 409);
   const list = await call('GET', '/upstreams/up/targets');
-  assert.deepEqual((list.body.data as { target: string }[]).map((x) => x.target), ['127.0.0.2:80', '127.0.0.1:8000']);
+  assert.deepEqual(
+    (list.body.data as { target: string }[]).map((x) => x.target),
+    ['127.0.0.2:80', '127.0.0.1:8000'],
+  );
   assert.equal((await call('GET', '/upstreams/up/targets/127.0.0.1:8000')).status, 200);
   assert.equal((await call('PATCH', '/upstreams/up/targets/127.0.0.2:80', { weight: 0 })).body.weight, 0);
   assert.equal((await call('PUT', '/upstreams/up/targets/127.0.0.3:81', { weight: 7 })).body.target, '127.0.0.3:81');
@@ -234,7 +253,9 @@ test('form-urlencoded bodies are accepted as Kong does', async (t) => {
   assert.equal(r.status, 201);
   assert.equal(r.body.retries, 3);
   // multipart is accepted too since issue 12/13 (it was 415): simple fields, as `curl -F`
-  const multipart = await call('POST', '/services', '--x\r\nContent-Disposition: form-data; name="host"\r\n\r\na.test\r\n--x--\r\n', { 'content-type': 'multipart/form-data; boundary=x' });
+  const multipart = await call('POST', '/services', '--x\r\nContent-Disposition: form-data; name="host"\r\n\r\na.test\r\n--x--\r\n', {
+    'content-type': 'multipart/form-data; boundary=x',
+  });
   assert.equal(multipart.status, 201);
   assert.equal(multipart.body.host, 'a.test');
 });

@@ -12,11 +12,24 @@ const BILLING = 'billing-token-0123456789';
 async function admin() {
   const store = new MemoryStore();
   await store.open();
-  const app = await createAdminServer({ store, logger: silentLogger(), isReady: () => true, nodeId: '00000000-0000-4000-8000-000000000000', adminToken: ADMIN, registrationTokens: { users: USERS, billing: BILLING }, metrics: async () => ({ contentType: 'text/plain', body: '' }) });
+  const app = await createAdminServer({
+    store,
+    logger: silentLogger(),
+    isReady: () => true,
+    nodeId: '00000000-0000-4000-8000-000000000000',
+    adminToken: ADMIN,
+    registrationTokens: { users: USERS, billing: BILLING },
+    metrics: async () => ({ contentType: 'text/plain', body: '' }),
+  });
   const call = async (token: string | undefined, method: string, url: string, body?: unknown) => {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
-    const r = await app.inject({ method: method as 'GET', url, payload: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' } });
+    const r = await app.inject({
+      method: method as 'GET',
+      url,
+      payload: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+    });
     return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {} };
   };
   return { app, store, call };
@@ -59,7 +72,10 @@ test('ownsUpstream: SDK names (rolling and blue-green), the current host, never 
   // an admin pointed users at "legacy": that upstream is in scope
   const users = parseEntity('services', { name: 'users', host: 'legacy' }, { mode: 'create', now });
   assert.ok(users.ok);
-  await store.apply([{ op: 'put', kind: 'upstreams', entity: up('legacy', null) as never }, { op: 'put', kind: 'services', entity: users.value as never }]);
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: up('legacy', null) as never },
+    { op: 'put', kind: 'services', entity: users.value as never },
+  ]);
   assert.equal(ownsUpstream(store, 'users', 'legacy'), true);
   // tagged for another service: never, whatever its name
   await store.apply([{ op: 'put', kind: 'upstreams', entity: up('users.blue.upstream', ['gw-service:billing']) as never }]);
@@ -160,7 +176,11 @@ test('a registration token: allowed and 403 matrix', async (t) => {
     assert.equal(r.status, 403, `${method} ${url}: ${r.status} ${JSON.stringify(r.body)}`);
     assert.match(String(r.body.message), /^Forbidden: a registration token for service 'users' may not /);
   }
-  assert.equal(JSON.stringify([store.all('services'), store.all('routes'), store.all('upstreams'), store.all('targets')]), before, 'nothing forbidden changed anything');
+  assert.equal(
+    JSON.stringify([store.all('services'), store.all('routes'), store.all('upstreams'), store.all('targets')]),
+    before,
+    'nothing forbidden changed anything',
+  );
   // the other token is scoped the other way round; no token or a wrong one is 401
   assert.equal((await call(BILLING, 'GET', '/upstreams/billing.upstream/health')).status, 200);
   assert.equal((await call(BILLING, 'GET', '/upstreams/users.upstream/health')).status, 403);
@@ -173,7 +193,13 @@ test('a registration token: allowed and 403 matrix', async (t) => {
 test('registration tokens without an admin token: anonymous keeps full rights, the token stays scoped', async (t) => {
   const store = new MemoryStore();
   await store.open();
-  const app = await createAdminServer({ store, logger: silentLogger(), isReady: () => true, nodeId: '00000000-0000-4000-8000-000000000000', registrationTokens: { users: USERS } });
+  const app = await createAdminServer({
+    store,
+    logger: silentLogger(),
+    isReady: () => true,
+    nodeId: '00000000-0000-4000-8000-000000000000',
+    registrationTokens: { users: USERS },
+  });
   t.after(() => app.close());
   assert.equal((await app.inject({ method: 'GET', url: '/services' })).statusCode, 200);
   assert.equal((await app.inject({ method: 'GET', url: '/services', headers: { authorization: `Bearer ${USERS}` } })).statusCode, 403);

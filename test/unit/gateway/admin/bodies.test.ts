@@ -8,7 +8,12 @@ import { MemoryStore } from '../../../../gateway/src/store/memory.js';
 async function admin() {
   const store = new MemoryStore();
   await store.open();
-  const app = await createAdminServer({ store, logger: silentLogger(), isReady: () => true, nodeId: '00000000-0000-4000-8000-000000000000' });
+  const app = await createAdminServer({
+    store,
+    logger: silentLogger(),
+    isReady: () => true,
+    nodeId: '00000000-0000-4000-8000-000000000000',
+  });
   const call = async (method: string, url: string, payload?: string, headers: Record<string, string> = {}) => {
     const r = await app.inject({ method: method as 'GET', url, payload, headers });
     return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {} };
@@ -77,11 +82,36 @@ test('a write with an unsupported or missing content type is 415 and changes not
 test('multipart/form-data bodies are read as form fields (Kong: curl -F)', async (t) => {
   const { app, store, call } = await admin();
   t.after(() => app.close());
-  const body = ['--b0undary', 'Content-Disposition: form-data; name="name"', '', 'm', '--b0undary', 'Content-Disposition: form-data; name="host"', '', 'm.test', '--b0undary', 'Content-Disposition: form-data; name="tags[]"', '', 'a', '--b0undary', 'Content-Disposition: form-data; name="tags[]"', '', 'b', '--b0undary', 'Content-Disposition: form-data; name="retries"', '', '4', '--b0undary--', ''].join('\r\n');
+  const body = [
+    '--b0undary',
+    'Content-Disposition: form-data; name="name"',
+    '',
+    'm',
+    '--b0undary',
+    'Content-Disposition: form-data; name="host"',
+    '',
+    'm.test',
+    '--b0undary',
+    'Content-Disposition: form-data; name="tags[]"',
+    '',
+    'a',
+    '--b0undary',
+    'Content-Disposition: form-data; name="tags[]"',
+    '',
+    'b',
+    '--b0undary',
+    'Content-Disposition: form-data; name="retries"',
+    '',
+    '4',
+    '--b0undary--',
+    '',
+  ].join('\r\n');
   const r = await call('POST', '/services', body, { 'content-type': 'multipart/form-data; boundary=b0undary' });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.deepEqual([r.body.host, r.body.retries, r.body.tags], ['m.test', 4, ['a', 'b']]);
-  const bad = await call('PATCH', '/services/m', '--b0undary\r\nno headers here', { 'content-type': 'multipart/form-data; boundary=b0undary' });
+  const bad = await call('PATCH', '/services/m', '--b0undary\r\nno headers here', {
+    'content-type': 'multipart/form-data; boundary=b0undary',
+  });
   assert.equal(bad.status, 400);
   assert.equal((await call('PATCH', '/services/m', 'x', { 'content-type': 'multipart/form-data' })).status, 400);
   assert.equal(store.getByName('services', 'm')!.retries, 4);
@@ -89,8 +119,21 @@ test('multipart/form-data bodies are read as form fields (Kong: curl -F)', async
 
 test('parseMultipart: fields, repeated names, file parts as text, malformed input', () => {
   const mk = (...parts: string[]) => parts.map((p) => `--B\r\n${p}`).join('\r\n') + '\r\n--B--\r\n';
-  assert.deepEqual({ ...parseMultipart(mk('Content-Disposition: form-data; name="a"\r\n\r\n1', 'Content-Disposition: form-data; name="a"\r\n\r\n2'), 'B') }, { a: ['1', '2'] });
-  assert.deepEqual({ ...parseMultipart(mk('Content-Disposition: form-data; name="f"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nline1\r\nline2'), 'B') }, { f: 'line1\r\nline2' });
+  assert.deepEqual(
+    {
+      ...parseMultipart(mk('Content-Disposition: form-data; name="a"\r\n\r\n1', 'Content-Disposition: form-data; name="a"\r\n\r\n2'), 'B'),
+    },
+    { a: ['1', '2'] },
+  );
+  assert.deepEqual(
+    {
+      ...parseMultipart(
+        mk('Content-Disposition: form-data; name="f"; filename="x.txt"\r\nContent-Type: text/plain\r\n\r\nline1\r\nline2'),
+        'B',
+      ),
+    },
+    { f: 'line1\r\nline2' },
+  );
   assert.equal(parseMultipart(mk('Content-Type: text/plain\r\n\r\nno name'), 'B'), undefined);
   assert.equal(parseMultipart('--B\r\nContent-Disposition: form-data; name="a"\r\n\r\n1', 'B'), undefined);
   assert.deepEqual({ ...parseMultipart('', 'B') }, {});

@@ -8,7 +8,12 @@ import { silentLogger } from '../../../../gateway/src/observability/log.js';
 import { MemoryStore } from '../../../../gateway/src/store/memory.js';
 
 async function admin(opts: { ready?: () => boolean } = {}) {
-  const app = await createAdminServer({ store: new MemoryStore(), logger: silentLogger(), isReady: opts.ready ?? (() => true), nodeId: '00000000-0000-4000-8000-000000000000' });
+  const app = await createAdminServer({
+    store: new MemoryStore(),
+    logger: silentLogger(),
+    isReady: opts.ready ?? (() => true),
+    nodeId: '00000000-0000-4000-8000-000000000000',
+  });
   const call = async (method: string, url: string, payload?: unknown, headers: Record<string, string> = {}) => {
     const r = await app.inject({ method: method as 'GET', url, payload: payload as string, headers });
     return { status: r.statusCode, body: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : {}, headers: r.headers, raw: r.body };
@@ -39,7 +44,10 @@ test('cors_spec: different allow-methods per route, requested headers echoed, Or
   const withOrigin = await call('GET', '/', undefined, { origin: 'http://example.com' });
   assert.equal(withOrigin.headers['access-control-allow-origin'], 'http://example.com');
   // "Main request: should not respond to AC-Request-Method or AC-Request-Headers headers"
-  const main = await call('GET', '/', undefined, { 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'X-Header-1' });
+  const main = await call('GET', '/', undefined, {
+    'access-control-request-method': 'PATCH',
+    'access-control-request-headers': 'X-Header-1',
+  });
   assert.equal(main.status, 200);
   assert.equal(main.headers['access-control-allow-methods'], undefined);
   assert.equal(main.headers['access-control-allow-headers'], undefined);
@@ -62,7 +70,18 @@ test('kong_routes_spec "/endpoints": lists the base endpoints with Kong\'s {para
   const r = await call('GET', '/endpoints');
   assert.equal(r.status, 200);
   const data = r.body.data as string[];
-  for (const e of ['/', '/plugins', '/services', '/services/{services}', '/services/{services}/routes/{routes}', '/upstreams/{upstreams}/targets/{targets}', '/upstreams/{upstreams}/health', '/tags/{tags}', '/schemas/{name}', '/status']) {
+  for (const e of [
+    '/',
+    '/plugins',
+    '/services',
+    '/services/{services}',
+    '/services/{services}/routes/{routes}',
+    '/upstreams/{upstreams}/targets/{targets}',
+    '/upstreams/{upstreams}/health',
+    '/tags/{tags}',
+    '/schemas/{name}',
+    '/status',
+  ]) {
     assert.ok(data.includes(e), `missing ${e} in ${data.join(' ')}`);
   }
   assert.deepEqual(data, [...data].sort(), 'sorted');
@@ -100,7 +119,11 @@ test('kong_routes_spec "/schemas/:db_entity_name/validate": 200 on a valid entit
   assert.equal(bad.status, 400);
   assert.equal(bad.body.name, 'schema violation');
   assert.deepEqual(bad.body.fields, { port: 'value should be between 0 and 65535' });
-  assert.equal((await call('GET', '/services')).body.data instanceof Array ? ((await call('GET', '/services')).body.data as unknown[]).length : -1, 0, 'nothing was created');
+  assert.equal(
+    (await call('GET', '/services')).body.data instanceof Array ? ((await call('GET', '/services')).body.data as unknown[]).length : -1,
+    0,
+    'nothing was created',
+  );
 });
 
 test('tags_spec "/tags": every (entity, tag) pair; /tags/:tags filters; ?tags= is ignored on both', async (t) => {
@@ -116,7 +139,13 @@ test('tags_spec "/tags": every (entity, tag) pair; /tags/:tags filters; ?tags= i
   const one = await call('GET', '/tags/corp_%20a');
   const rows = one.body.data as { entity_name: string; tag: string; entity_id: string }[];
   assert.equal(rows.length, 2);
-  assert.deepEqual(rows.map((r) => [r.entity_name, r.tag]), [['services', 'corp_ a'], ['services', 'corp_ a']]);
+  assert.deepEqual(
+    rows.map((r) => [r.entity_name, r.tag]),
+    [
+      ['services', 'corp_ a'],
+      ['services', 'corp_ a'],
+    ],
+  );
   assert.equal(((await call('GET', '/tags/corp_%20a?tags=invalid@tag')).body.data as unknown[]).length, 2);
   assert.equal(((await call('GET', '/tags/does-not-exist')).body.data as unknown[]).length, 0);
   const paged = await call('GET', '/tags?size=3');

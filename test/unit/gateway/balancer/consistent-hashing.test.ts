@@ -6,7 +6,8 @@ import { createBalancer } from '../../../../gateway/src/balancer/registry.js';
 import { ctx, equal, targets, upstream, status } from './fixtures.js';
 
 // set after parsing: Kong's upstream schema turns `hash_on: none` into round-robin
-const ch = (fields: Record<string, unknown>, ts = equal(8)): Balancer => createBalancer({ ...upstream(fields), algorithm: 'consistent-hashing' }, ts);
+const ch = (fields: Record<string, unknown>, ts = equal(8)): Balancer =>
+  createBalancer({ ...upstream(fields), algorithm: 'consistent-hashing' }, ts);
 /** the address a request lands on (comparable across balancers built from different target entities) */
 const at = (b: Balancer, c: PickContext): string => b.pick(c)!.target.address;
 
@@ -74,14 +75,63 @@ test('consistent hashing: weight 0 gets no keys; no available target gives no pi
 });
 
 /** Each input source: two contexts that must hash alike, and one that must differ from the first. */
-const sources: { desc: string; fields: Record<string, unknown>; same: [Partial<PickContext>, Partial<PickContext>]; other: Partial<PickContext> }[] = [
-  { desc: 'ip', fields: { hash_on: 'ip' }, same: [{ clientIp: '10.1.1.1', path: '/a' }, { clientIp: '10.1.1.1', path: '/b' }], other: { clientIp: '10.1.1.2' } },
-  { desc: 'header (case-insensitive name)', fields: { hash_on: 'header', hash_on_header: 'X-Tenant' }, same: [{ headers: { 'x-tenant': 't1' }, clientIp: '1.1.1.1' }, { headers: { 'x-tenant': 't1' }, clientIp: '2.2.2.2' }], other: { headers: { 'x-tenant': 't2' } } },
-  { desc: 'header with several values (joined)', fields: { hash_on: 'header', hash_on_header: 'x-tenant' }, same: [{ headers: { 'x-tenant': ['a', 'b'] } }, { headers: { 'x-tenant': 'a,b' } }], other: { headers: { 'x-tenant': 'a' } } },
-  { desc: 'path (normalised)', fields: { hash_on: 'path' }, same: [{ path: '/a/./b//c/../%7Ed' }, { path: '/a/b/~d' }], other: { path: '/a/b/d' } },
-  { desc: 'query_arg (several values sorted)', fields: { hash_on: 'query_arg', hash_on_query_arg: 'u' }, same: [{ query: 'u=b&x=1&u=a' }, { query: 'u=a&u=b' }], other: { query: 'u=a' } },
-  { desc: 'uri_capture', fields: { hash_on: 'uri_capture', hash_on_uri_capture: 'id' }, same: [{ uriCaptures: { id: '7' }, path: '/a' }, { uriCaptures: { id: '7', other: 'x' }, path: '/b' }], other: { uriCaptures: { id: '8' } } },
-  { desc: 'cookie', fields: { hash_on: 'cookie', hash_on_cookie: 'sid' }, same: [{ headers: { cookie: 'a=1; sid=abc' } }, { headers: { cookie: 'sid=abc' }, clientIp: '9.9.9.9' }], other: { headers: { cookie: 'sid=abd' } } },
+const sources: {
+  desc: string;
+  fields: Record<string, unknown>;
+  same: [Partial<PickContext>, Partial<PickContext>];
+  other: Partial<PickContext>;
+}[] = [
+  {
+    desc: 'ip',
+    fields: { hash_on: 'ip' },
+    same: [
+      { clientIp: '10.1.1.1', path: '/a' },
+      { clientIp: '10.1.1.1', path: '/b' },
+    ],
+    other: { clientIp: '10.1.1.2' },
+  },
+  {
+    desc: 'header (case-insensitive name)',
+    fields: { hash_on: 'header', hash_on_header: 'X-Tenant' },
+    same: [
+      { headers: { 'x-tenant': 't1' }, clientIp: '1.1.1.1' },
+      { headers: { 'x-tenant': 't1' }, clientIp: '2.2.2.2' },
+    ],
+    other: { headers: { 'x-tenant': 't2' } },
+  },
+  {
+    desc: 'header with several values (joined)',
+    fields: { hash_on: 'header', hash_on_header: 'x-tenant' },
+    same: [{ headers: { 'x-tenant': ['a', 'b'] } }, { headers: { 'x-tenant': 'a,b' } }],
+    other: { headers: { 'x-tenant': 'a' } },
+  },
+  {
+    desc: 'path (normalised)',
+    fields: { hash_on: 'path' },
+    same: [{ path: '/a/./b//c/../%7Ed' }, { path: '/a/b/~d' }],
+    other: { path: '/a/b/d' },
+  },
+  {
+    desc: 'query_arg (several values sorted)',
+    fields: { hash_on: 'query_arg', hash_on_query_arg: 'u' },
+    same: [{ query: 'u=b&x=1&u=a' }, { query: 'u=a&u=b' }],
+    other: { query: 'u=a' },
+  },
+  {
+    desc: 'uri_capture',
+    fields: { hash_on: 'uri_capture', hash_on_uri_capture: 'id' },
+    same: [
+      { uriCaptures: { id: '7' }, path: '/a' },
+      { uriCaptures: { id: '7', other: 'x' }, path: '/b' },
+    ],
+    other: { uriCaptures: { id: '8' } },
+  },
+  {
+    desc: 'cookie',
+    fields: { hash_on: 'cookie', hash_on_cookie: 'sid' },
+    same: [{ headers: { cookie: 'a=1; sid=abc' } }, { headers: { cookie: 'sid=abc' }, clientIp: '9.9.9.9' }],
+    other: { headers: { cookie: 'sid=abd' } },
+  },
 ];
 
 for (const s of sources) {
@@ -100,10 +150,26 @@ test('consistent hashing: hash_on none sends every request to one target', () =>
 });
 
 const fallbacks: { desc: string; fields: Record<string, unknown>; missing: Partial<PickContext> }[] = [
-  { desc: 'a missing header falls back to the client ip', fields: { hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'ip' }, missing: {} },
-  { desc: 'a missing query arg falls back to the client ip', fields: { hash_on: 'query_arg', hash_on_query_arg: 'u', hash_fallback: 'ip' }, missing: { query: 'v=1' } },
-  { desc: 'a missing uri capture falls back to the client ip', fields: { hash_on: 'uri_capture', hash_on_uri_capture: 'id', hash_fallback: 'ip' }, missing: { uriCaptures: {} } },
-  { desc: 'an empty header falls back to the client ip', fields: { hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'ip' }, missing: { headers: { 'x-user': '' } } },
+  {
+    desc: 'a missing header falls back to the client ip',
+    fields: { hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'ip' },
+    missing: {},
+  },
+  {
+    desc: 'a missing query arg falls back to the client ip',
+    fields: { hash_on: 'query_arg', hash_on_query_arg: 'u', hash_fallback: 'ip' },
+    missing: { query: 'v=1' },
+  },
+  {
+    desc: 'a missing uri capture falls back to the client ip',
+    fields: { hash_on: 'uri_capture', hash_on_uri_capture: 'id', hash_fallback: 'ip' },
+    missing: { uriCaptures: {} },
+  },
+  {
+    desc: 'an empty header falls back to the client ip',
+    fields: { hash_on: 'header', hash_on_header: 'x-user', hash_fallback: 'ip' },
+    missing: { headers: { 'x-user': '' } },
+  },
 ];
 
 for (const f of fallbacks) {

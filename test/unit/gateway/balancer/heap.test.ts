@@ -29,7 +29,11 @@ test('the indexed heap agrees with a linear scan over 20,000 random pushes, remo
       heap.update(i);
     }
     assert.equal(heap.size, member.size);
-    assert.equal(heap.peek(), linearMin(() => true), `step ${step}`);
+    assert.equal(
+      heap.peek(),
+      linearMin(() => true),
+      `step ${step}`,
+    );
     const odd = (m: number): boolean => m % 2 === 1;
     assert.equal(heap.best(odd), linearMin(odd), `step ${step}, odd members`);
   }

@@ -69,7 +69,14 @@ test('latency: requests in flight count against a target (peak EWMA)', () => {
 
 test('latency skips unavailable and tried targets and spreads ties', () => {
   const { ts, b } = clocked(3);
-  assert.deepEqual(tally(picks(b, ts, 30)), new Map([[0, 10], [1, 10], [2, 10]]));
+  assert.deepEqual(
+    tally(picks(b, ts, 30)),
+    new Map([
+      [0, 10],
+      [1, 10],
+      [2, 10],
+    ]),
+  );
   status(b).set(ts[0]!.id, false);
   assert.equal(b.pick(ctx({ tried: new Set([ts[1]!.id]) }))?.target.id, ts[2]!.id);
   assert.equal(b.pick(ctx({ tried: new Set([ts[1]!.id, ts[2]!.id]) })), undefined);

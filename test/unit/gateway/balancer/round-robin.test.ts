@@ -23,7 +23,12 @@ test('round-robin starts at a slot chosen by the seed, then alternates', () => {
 const splits: { desc: string; weights: number[]; n: number; want: number[] }[] = [
   { desc: '1:3 over 400 picks', weights: [1, 3], n: 400, want: [100, 300] },
   { desc: '65535:1 over two periods (the sequence is generated, not a wheel)', weights: [65535, 1], n: 131072, want: [131070, 2] },
-  { desc: '10 targets with weights 1..10 over 5500 picks', weights: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], n: 5500, want: [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000] },
+  {
+    desc: '10 targets with weights 1..10 over 5500 picks',
+    weights: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    n: 5500,
+    want: [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000],
+  },
 ];
 for (const s of splits) {
   test(`round-robin honours weights within 10%: ${s.desc}`, () => {
@@ -50,7 +55,14 @@ test('round-robin skips an unavailable target and takes it back when available a
   assert.deepEqual(new Set(picks(b, ts, 10)), new Set([0, 2]));
   status(b).set(ts[1]!.id, true);
   assert.equal(b.availableCount(), 3);
-  assert.deepEqual(tally(picks(b, ts, 30)), new Map([[0, 10], [1, 10], [2, 10]]));
+  assert.deepEqual(
+    tally(picks(b, ts, 30)),
+    new Map([
+      [0, 10],
+      [1, 10],
+      [2, 10],
+    ]),
+  );
 });
 
 test('round-robin returns nothing when every target is unavailable', () => {
@@ -61,7 +73,11 @@ test('round-robin returns nothing when every target is unavailable', () => {
 });
 
 test('round-robin never returns a tried target while another exists', () => {
-  for (const weights of [[100, 100, 100], [65535, 1, 1], [3000, 1000]]) {
+  for (const weights of [
+    [100, 100, 100],
+    [65535, 1, 1],
+    [3000, 1000],
+  ]) {
     const ts = targets(...weights);
     const b = rr(ts);
     for (let k = 0; k < 50; k++) {
@@ -78,7 +94,10 @@ test('round-robin never returns a tried target while another exists', () => {
 });
 
 test('round-robin: slow-start factor scales the share (weight 100 at 0.5 vs weight 100 at 1 is 1:2)', () => {
-  for (const weights of [[100, 100], [65535, 65535, 1]]) {
+  for (const weights of [
+    [100, 100],
+    [65535, 65535, 1],
+  ]) {
     const ts = targets(...weights);
     const b = rr(ts);
     status(b).set(ts[0]!.id, true, 0.5);

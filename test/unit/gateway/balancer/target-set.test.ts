@@ -22,7 +22,10 @@ for (const p of parsed) {
 
 for (const bad of ['127.0.0.1:', '127.0.0.1:99999', '127.0.0.1:0', ':80', '[::1', '[]:80', '[::1]x', 'a:b']) {
   test(`target ${JSON.stringify(bad)} is a clear error`, () => {
-    assert.throws(() => toBalancerTarget({ id: 'x', target: bad, weight: 1 }), { name: 'RangeError', message: `invalid target address '${bad}'` });
+    assert.throws(() => toBalancerTarget({ id: 'x', target: bad, weight: 1 }), {
+      name: 'RangeError',
+      message: `invalid target address '${bad}'`,
+    });
   });
 }
 

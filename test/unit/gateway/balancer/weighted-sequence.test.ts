@@ -23,7 +23,15 @@ test('buildWheel: each target appears weight/gcd times per period', () => {
   const weights = [7, 21, 14, 0, 35];
   const wheel = buildWheel(weights)!;
   assert.equal(wheel.length, 11);
-  assert.deepEqual([...tally([...wheel]).entries()].sort((a, b) => a[0] - b[0]), [[0, 1], [1, 3], [2, 2], [4, 5]]);
+  assert.deepEqual(
+    [...tally([...wheel]).entries()].sort((a, b) => a[0] - b[0]),
+    [
+      [0, 1],
+      [1, 3],
+      [2, 2],
+      [4, 5],
+    ],
+  );
 });
 
 test('buildWheel: a period longer than the bound is not materialised', () => {

@@ -16,7 +16,13 @@ test('the nested form loads services with routes and upstreams with targets', as
       {
         _format_version: '3.0',
         services: [{ name: 'svc-a', url: 'http://up-a', routes: [{ name: 'r1', paths: ['/a'] }] }],
-        upstreams: [{ name: 'up-a', healthchecks: { passive: { unhealthy: { tcp_failures: 3 } } }, targets: [{ target: '127.0.0.1:8080', weight: 100 }] }],
+        upstreams: [
+          {
+            name: 'up-a',
+            healthchecks: { passive: { unhealthy: { tcp_failures: 3 } } },
+            targets: [{ target: '127.0.0.1:8080', weight: 100 }],
+          },
+        ],
       },
       'kong.yml',
       opts,
@@ -34,7 +40,10 @@ test('the flat form references parents by name; ids are deterministic', () => {
   const doc = {
     _format_version: '3.0',
     services: [{ name: 'svc', host: 'up' }],
-    routes: [{ name: 'r', service: 'svc', paths: ['/r'] }, { name: 'r2', service: { name: 'svc' }, paths: ['/r2'] }],
+    routes: [
+      { name: 'r', service: 'svc', paths: ['/r'] },
+      { name: 'r2', service: { name: 'svc' }, paths: ['/r2'] },
+    ],
     upstreams: [{ name: 'up' }],
     targets: [{ upstream: 'up', target: '127.0.0.2' }],
   };
@@ -49,14 +58,31 @@ test('the flat form references parents by name; ids are deterministic', () => {
 });
 
 test('plugins and other entity kinds are refused by name', () => {
-  const doc = { _format_version: '3.0', services: [{ name: 's', host: 'h', plugins: [{ name: 'key-auth' }] }], consumers: [{ username: 'u' }] };
-  assert.throws(() => declarativeToOps(doc, 'kong.yml', opts), (err) => isGwError(err) && err.code === 'GW_ERR_CONFIG_UNSUPPORTED' && /consumers/.test(err.message) && /key-auth on service s/.test(err.message));
+  const doc = {
+    _format_version: '3.0',
+    services: [{ name: 's', host: 'h', plugins: [{ name: 'key-auth' }] }],
+    consumers: [{ username: 'u' }],
+  };
+  assert.throws(
+    () => declarativeToOps(doc, 'kong.yml', opts),
+    (err) =>
+      isGwError(err) &&
+      err.code === 'GW_ERR_CONFIG_UNSUPPORTED' &&
+      /consumers/.test(err.message) &&
+      /key-auth on service s/.test(err.message),
+  );
 });
 
 test('invalid entities and versions are reported with their path', () => {
   assert.throws(() => declarativeToOps({ services: [] }, 'f', opts), /_format_version/);
-  assert.throws(() => declarativeToOps({ _format_version: '3.0', services: [{ name: 's', host: 'h', retries: 'x' }] }, 'f', opts), /services\[0\]\.retries/);
-  assert.throws(() => declarativeToOps({ _format_version: '3.0', routes: [{ service: 'ghost', paths: ['/'] }] }, 'f', opts), /routes\[0\]\.service: no service 'ghost'/);
+  assert.throws(
+    () => declarativeToOps({ _format_version: '3.0', services: [{ name: 's', host: 'h', retries: 'x' }] }, 'f', opts),
+    /services\[0\]\.retries/,
+  );
+  assert.throws(
+    () => declarativeToOps({ _format_version: '3.0', routes: [{ service: 'ghost', paths: ['/'] }] }, 'f', opts),
+    /routes\[0\]\.service: no service 'ghost'/,
+  );
 });
 
 test('YAML files load; unreadable files name the file', async (t) => {
@@ -65,10 +91,13 @@ test('YAML files load; unreadable files name the file', async (t) => {
   const f = join(dir, 'kong.yaml');
   await writeFile(f, '_format_version: "3.0"\nservices:\n- name: svc-a\n  url: http://up-a\n  routes: [{name: r1, paths: ["/a"]}]\n');
   assert.equal((await loadDeclarativeFile(f, opts)).length, 2);
-  await assert.rejects(loadDeclarativeFile(join(dir, 'missing.yaml'), opts), (err) => isGwError(err) && err.message.includes('missing.yaml'));
+  await assert.rejects(
+    loadDeclarativeFile(join(dir, 'missing.yaml'), opts),
+    (err) => isGwError(err) && err.message.includes('missing.yaml'),
+  );
 });
 
-test('_comment, _ignore (top level and on any entity) and decK\'s _info are accepted and ignored', async () => {
+test("_comment, _ignore (top level and on any entity) and decK's _info are accepted and ignored", async () => {
   const store = new MemoryStore();
   await store.apply(
     declarativeToOps(
@@ -77,7 +106,15 @@ test('_comment, _ignore (top level and on any entity) and decK\'s _info are acce
         _comment: 'written by hand',
         _ignore: [{ anything: true }],
         _info: { select_tags: ['team-a'], defaults: {} },
-        services: [{ name: 'svc', host: 'up', _comment: 'the users service', _ignore: ['x'], routes: [{ name: 'r', paths: ['/r'], _comment: 'api' }] }],
+        services: [
+          {
+            name: 'svc',
+            host: 'up',
+            _comment: 'the users service',
+            _ignore: ['x'],
+            routes: [{ name: 'r', paths: ['/r'], _comment: 'api' }],
+          },
+        ],
         upstreams: [{ name: 'up', _ignore: [1], targets: [{ target: '127.0.0.1:8080', _comment: 'one task' }] }],
       },
       'kong.yml',
@@ -92,7 +129,15 @@ test('_comment, _ignore (top level and on any entity) and decK\'s _info are acce
 
 test('Kong 3 migrates regex paths of _format_version 1.1/2.1 files: a path that looks like a regex gets ~ (migrate_path_280_300.lua)', () => {
   const paths = (fmt: string, p: string[]) => {
-    const ops = declarativeToOps({ _format_version: fmt, services: [{ name: 's', host: 'h', routes: [{ name: 'r', paths: p }] }], routes: [{ name: 'top', service: 's', paths: p }] }, 'kong.yml', opts);
+    const ops = declarativeToOps(
+      {
+        _format_version: fmt,
+        services: [{ name: 's', host: 'h', routes: [{ name: 'r', paths: p }] }],
+        routes: [{ name: 'top', service: 's', paths: p }],
+      },
+      'kong.yml',
+      opts,
+    );
     return ops.filter((o) => o.op === 'put' && o.kind === 'routes').map((o) => (o as { entity: { paths: string[] } }).entity.paths);
   };
   const input = ['/plain/path-1_~.x', '/users/\\d+', '/a%2Eb(c)', '/x%2Fy$'];

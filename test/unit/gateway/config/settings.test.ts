@@ -33,12 +33,19 @@ test('bad values name the flag or env variable at fault', () => {
     [{ store: 'postgres' }, {}, /--pg-url/],
   ];
   for (const [flags, env, re] of cases) {
-    assert.throws(() => resolveSettings(flags, env), (err) => isGwError(err) && re.test(err.message), String(re));
+    assert.throws(
+      () => resolveSettings(flags, env),
+      (err) => isGwError(err) && re.test(err.message),
+      String(re),
+    );
   }
 });
 
 test('admin on a non-loopback address needs a token', () => {
-  assert.throws(() => resolveSettings({ adminListen: '0.0.0.0:8001' }, {}), (err) => isGwError(err) && err.code === 'GW_ERR_CONFIG_ADMIN_UNPROTECTED');
+  assert.throws(
+    () => resolveSettings({ adminListen: '0.0.0.0:8001' }, {}),
+    (err) => isGwError(err) && err.code === 'GW_ERR_CONFIG_ADMIN_UNPROTECTED',
+  );
   assert.equal(resolveSettings({ adminListen: '0.0.0.0:8001', adminToken: 'a-token-of-16-ch' }, {}).admin.host, '0.0.0.0');
   assert.equal(resolveSettings({ adminListen: '[::1]:8001' }, {}).admin.host, '::1');
 });
@@ -55,18 +62,37 @@ test('the admin token must be 16 visible characters or more, and is never echoed
   for (const bad of ['a', ' ', 'fifteen-chars-x', 'sixteen chars ok']) {
     assert.throws(
       () => resolveSettings({ adminToken: bad }, {}),
-      (err) => isGwError(err) && /--admin-token: \(not shown\) is invalid \(the admin token must be at least 16 visible characters/.test(err.message) && !err.message.includes(`'${bad}'`),
+      (err) =>
+        isGwError(err) &&
+        /--admin-token: \(not shown\) is invalid \(the admin token must be at least 16 visible characters/.test(err.message) &&
+        !err.message.includes(`'${bad}'`),
       JSON.stringify(bad),
     );
   }
-  assert.throws(() => resolveSettings({}, { GW_ADMIN_TOKEN: 'short' }), (err) => isGwError(err) && err.message.startsWith('invalid setting: GW_ADMIN_TOKEN'));
+  assert.throws(
+    () => resolveSettings({}, { GW_ADMIN_TOKEN: 'short' }),
+    (err) => isGwError(err) && err.message.startsWith('invalid setting: GW_ADMIN_TOKEN'),
+  );
   assert.equal(resolveSettings({ adminToken: 'x'.repeat(16) }, {}).adminToken, 'x'.repeat(16));
 });
 
 test('proxy limits: defaults, units, env twins and bad values', () => {
-  assert.deepEqual(resolveSettings({}, {}).proxyLimits, { bodyBufferSize: 16384, clientBodyTimeoutMs: 60_000, clientHeaderTimeoutMs: 60_000, maxRequestHeaders: 100 });
-  const s = resolveSettings({ clientBodyBufferSize: '1m', clientBodyTimeout: '500ms' }, { GW_MAX_REQUEST_HEADERS: '250', GW_CLIENT_BODY_TIMEOUT: '9s' });
-  assert.deepEqual(s.proxyLimits, { bodyBufferSize: 1048576, clientBodyTimeoutMs: 500, clientHeaderTimeoutMs: 60_000, maxRequestHeaders: 250 });
+  assert.deepEqual(resolveSettings({}, {}).proxyLimits, {
+    bodyBufferSize: 16384,
+    clientBodyTimeoutMs: 60_000,
+    clientHeaderTimeoutMs: 60_000,
+    maxRequestHeaders: 100,
+  });
+  const s = resolveSettings(
+    { clientBodyBufferSize: '1m', clientBodyTimeout: '500ms' },
+    { GW_MAX_REQUEST_HEADERS: '250', GW_CLIENT_BODY_TIMEOUT: '9s' },
+  );
+  assert.deepEqual(s.proxyLimits, {
+    bodyBufferSize: 1048576,
+    clientBodyTimeoutMs: 500,
+    clientHeaderTimeoutMs: 60_000,
+    maxRequestHeaders: 250,
+  });
   assert.equal(resolveSettings({}, { GW_CLIENT_BODY_BUFFER_SIZE: '4096', GW_CLIENT_BODY_TIMEOUT: '2m' }).proxyLimits.bodyBufferSize, 4096);
   assert.equal(resolveSettings({}, { GW_CLIENT_BODY_TIMEOUT: '2m' }).proxyLimits.clientBodyTimeoutMs, 120_000);
   assert.equal(resolveSettings({}, { GW_CLIENT_BODY_TIMEOUT: '250' }).proxyLimits.clientBodyTimeoutMs, 250);
@@ -79,25 +105,43 @@ test('proxy limits: defaults, units, env twins and bad values', () => {
     [{ clientHeaderTimeout: '6m' }, {}, /--client-header-timeout: '6m' is invalid \(at most 300s\)/],
   ];
   for (const [flags, env, re] of cases) {
-    assert.throws(() => resolveSettings(flags, env), (err) => isGwError(err) && re.test(err.message), String(re));
+    assert.throws(
+      () => resolveSettings(flags, env),
+      (err) => isGwError(err) && re.test(err.message),
+      String(re),
+    );
   }
 });
 test('registration tokens: --registration-token repeatable, GW_REGISTRATION_TOKENS list, file mapping; errors never show a token', () => {
   const tok = 'abcdefghijklmnop1234';
-  assert.deepEqual({ ...resolveSettings({ registrationTokens: [`users=${tok}`, `billing=${tok}x`] }, {}).registrationTokens }, { users: tok, billing: `${tok}x` });
-  assert.deepEqual({ ...resolveSettings({}, { GW_REGISTRATION_TOKENS: `users=${tok}, search.v2=${tok}y` }).registrationTokens }, { users: tok, 'search.v2': `${tok}y` });
+  assert.deepEqual(
+    { ...resolveSettings({ registrationTokens: [`users=${tok}`, `billing=${tok}x`] }, {}).registrationTokens },
+    { users: tok, billing: `${tok}x` },
+  );
+  assert.deepEqual(
+    { ...resolveSettings({}, { GW_REGISTRATION_TOKENS: `users=${tok}, search.v2=${tok}y` }).registrationTokens },
+    { users: tok, 'search.v2': `${tok}y` },
+  );
   assert.deepEqual({ ...resolveSettings({}, {}, { registrationTokens: { users: tok } }).registrationTokens }, { users: tok });
   assert.deepEqual({ ...resolveSettings({}, {}).registrationTokens }, {});
   const bad: [Parameters<typeof resolveSettings>[0], NodeJS.ProcessEnv, RegExp][] = [
     [{ registrationTokens: ['users'] }, {}, /--registration-token: expected SERVICE=TOKEN items/],
-    [{ registrationTokens: ['users=short-secret'] }, {}, /--registration-token: the token of service 'users' must be 16 or more visible characters/],
+    [
+      { registrationTokens: ['users=short-secret'] },
+      {},
+      /--registration-token: the token of service 'users' must be 16 or more visible characters/,
+    ],
     [{}, { GW_REGISTRATION_TOKENS: `users=${tok},users=${tok}z` }, /GW_REGISTRATION_TOKENS: service 'users' has two tokens/],
     [{}, { GW_REGISTRATION_TOKENS: `a=${tok},b=${tok}` }, /two services share one token/],
     [{ registrationTokens: [`a b=${tok}`] }, {}, /got an item with service 'a b'/],
     [{ adminToken: tok, registrationTokens: [`a=${tok}`] }, {}, /may not equal the admin token/],
   ];
   for (const [flags, env, re] of bad) {
-    assert.throws(() => resolveSettings(flags, env), (err) => isGwError(err) && re.test(err.message) && !err.message.includes(tok) && !err.message.includes('short-secret'), String(re));
+    assert.throws(
+      () => resolveSettings(flags, env),
+      (err) => isGwError(err) && re.test(err.message) && !err.message.includes(tok) && !err.message.includes('short-secret'),
+      String(re),
+    );
   }
 });
 

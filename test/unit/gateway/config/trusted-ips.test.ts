@@ -16,7 +16,11 @@ test('trusted IPs: addresses and CIDRs of both families, IPv4-mapped peers, noth
 
 test('a bad --trusted-ips entry is a configuration error naming it and where it came from', () => {
   for (const bad of ['10.0.0.0/33', 'example.com', '10.0.0.1/8/1', '::1/129', '1.2.3.4/x']) {
-    assert.throws(() => resolveSettings({ trustedIps: `127.0.0.1,${bad}` }, {}), (e: Error) => e.message.includes(`'${bad}'`) && e.message.includes('--trusted-ips'), bad);
+    assert.throws(
+      () => resolveSettings({ trustedIps: `127.0.0.1,${bad}` }, {}),
+      (e: Error) => e.message.includes(`'${bad}'`) && e.message.includes('--trusted-ips'),
+      bad,
+    );
   }
   assert.deepEqual(resolveSettings({}, { GW_TRUSTED_IPS: '10.0.0.0/8, 172.16.0.0/12' }).trustedIps, ['10.0.0.0/8', '172.16.0.0/12']);
   assert.deepEqual(resolveSettings({}, {}).trustedIps, []);

@@ -4,8 +4,11 @@ import { coerceFormInput, formatSchemaViolation, isUuid } from '../../../../gate
 import { bad, ok } from './helpers.js';
 
 test('form arrays come from a[], a[n], a single key and repeated keys', () => {
-  assert.deepEqual(coerceFormInput('routes', { 'hosts[]': 'a.test', 'paths[1]': ['/x', '/y'], methods: 'GET' }),
-    { hosts: ['a.test'], paths: ['/x', '/y'], methods: ['GET'] });
+  assert.deepEqual(coerceFormInput('routes', { 'hosts[]': 'a.test', 'paths[1]': ['/x', '/y'], methods: 'GET' }), {
+    hosts: ['a.test'],
+    paths: ['/x', '/y'],
+    methods: ['GET'],
+  });
 });
 
 test('dotted form keys become nested records with numbers, booleans and status arrays', () => {
@@ -20,7 +23,9 @@ test('dotted form keys become nested records with numbers, booleans and status a
     'gw.all_unhealthy': 'fail-open',
   });
   assert.deepEqual(input, {
-    name: 'u', slots: 100, use_srv_name: true,
+    name: 'u',
+    slots: 100,
+    use_srv_name: true,
     healthchecks: { active: { healthy: { interval: 5, http_statuses: [200, 204] }, https_verify_certificate: false }, threshold: 2.5 },
     gw: { all_unhealthy: 'fail-open' },
   });
@@ -35,8 +40,11 @@ test('form values that do not fit their type stay strings and fail validation', 
 });
 
 test('form foreign keys, header maps and the url shorthand', () => {
-  assert.deepEqual(coerceFormInput('routes', { 'service.name': 's', 'headers.x-env': 'prod', 'https_redirect_status_code': '301' }),
-    { service: { name: 's' }, headers: { 'x-env': ['prod'] }, https_redirect_status_code: 301 });
+  assert.deepEqual(coerceFormInput('routes', { 'service.name': 's', 'headers.x-env': 'prod', https_redirect_status_code: '301' }), {
+    service: { name: 's' },
+    headers: { 'x-env': ['prod'] },
+    https_redirect_status_code: 301,
+  });
   assert.equal(ok('services', coerceFormInput('services', { url: 'https://a.test:8443/p' })).port, 8443);
   assert.deepEqual(coerceFormInput('targets', { target: 'a:1', weight: '0', ttl: '' }), { target: 'a:1', weight: 0, ttl: null });
 });
@@ -49,10 +57,14 @@ test('a __proto__ form key stays data and is refused by validation', () => {
 
 test('formatSchemaViolation builds Kong bodies from flat fields', () => {
   assert.deepEqual(formatSchemaViolation({ name: 'required field missing' }), {
-    code: 2, name: 'schema violation', message: 'schema violation (name: required field missing)', fields: { name: 'required field missing' },
+    code: 2,
+    name: 'schema violation',
+    message: 'schema violation (name: required field missing)',
+    fields: { name: 'required field missing' },
   });
   assert.deepEqual(formatSchemaViolation({ 'service.id': 'missing primary key', 'protocols.1': 'bad', a: 'x' }, ['entity rule']), {
-    code: 2, name: 'schema violation',
+    code: 2,
+    name: 'schema violation',
     message: '4 schema violations (entity rule; a: x; protocols.1: bad; service.id: missing primary key)',
     fields: { '@entity': ['entity rule'], a: 'x', protocols: [null, 'bad'], service: { id: 'missing primary key' } },
   });

@@ -30,7 +30,11 @@ const huge: [string, Record<string, unknown>, string][] = [
   ['routes', { paths: ['/'], hosts: big.map((p) => `h${p.slice(1)}.test`) }, 'hosts'],
   ['routes', { paths: ['/'], methods: big.map(() => 'GET') }, 'methods'],
   ['services', { host: 'a', tags: big.map((p) => p.slice(1)) }, 'tags'],
-  ['upstreams', { name: 'u', healthchecks: { active: { healthy: { http_statuses: big.map(() => 200) } } } }, 'healthchecks.active.healthy.http_statuses'],
+  [
+    'upstreams',
+    { name: 'u', healthchecks: { active: { healthy: { http_statuses: big.map(() => 200) } } } },
+    'healthchecks.active.healthy.http_statuses',
+  ],
 ];
 for (const [kind, input, field] of huge) {
   test(`a ${kind} with more than 1000 ${field} is refused`, () => {
@@ -46,7 +50,12 @@ const notObjects: unknown[] = [null, undefined, 'x', 42, true, [], [{ host: 'a' 
 for (const input of notObjects) {
   test(`a ${Array.isArray(input) ? 'array' : typeof input} body (${String(input)}) is an entity-level schema violation`, () => {
     const e = bad('services', input);
-    assert.deepEqual(e, { code: 2, name: 'schema violation', message: 'schema violation (expected a record)', fields: { '@entity': ['expected a record'] } });
+    assert.deepEqual(e, {
+      code: 2,
+      name: 'schema violation',
+      message: 'schema violation (expected a record)',
+      fields: { '@entity': ['expected a record'] },
+    });
   });
 }
 
@@ -59,16 +68,26 @@ test('deeply nested input is refused without a stack overflow', () => {
 
 test('parseEntity never throws on a getter that throws', () => {
   const input = { host: 'a' };
-  Object.defineProperty(input, 'retries', { enumerable: true, get() { throw new Error('boom'); } });
+  Object.defineProperty(input, 'retries', {
+    enumerable: true,
+    get() {
+      throw new Error('boom');
+    },
+  });
   const r = parseEntity('services', input, { mode: 'create', now: NOW });
   assert.equal(r.ok, false);
 });
 
 test('a hostile existing entity cannot smuggle fields into an update', () => {
-  const r = parseEntity('targets', { weight: 5 }, {
-    mode: 'update', now: NOW,
-    existing: { id: UUID, upstream: { id: UUID }, target: 'a:1', weight: 1, tags: null, created_at: 1, updated_at: 1 },
-  });
+  const r = parseEntity(
+    'targets',
+    { weight: 5 },
+    {
+      mode: 'update',
+      now: NOW,
+      existing: { id: UUID, upstream: { id: UUID }, target: 'a:1', weight: 1, tags: null, created_at: 1, updated_at: 1 },
+    },
+  );
   assert.ok(r.ok);
   assert.equal(r.value.weight, 5);
   assertPrototypeClean();
@@ -80,8 +99,11 @@ test('a body with millions of array elements and fields is refused quickly', () 
   const started = process.hrtime.bigint();
   const e = bad('routes', { paths: big, foo: big, tags: big, headers: manyKeys });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  assert.equal(e.message, '4 schema violations (foo: length must be at most 1000; headers: too many fields (at most 1000); '
-    + 'paths: length must be at most 1000; tags: length must be at most 1000)');
+  assert.equal(
+    e.message,
+    '4 schema violations (foo: length must be at most 1000; headers: too many fields (at most 1000); ' +
+      'paths: length must be at most 1000; tags: length must be at most 1000)',
+  );
   assert.ok(ms < 2000, `took ${ms} ms`);
   assert.equal(bad('services', manyKeys).message, 'schema violation (too many fields (at most 1000))');
 });

@@ -4,10 +4,23 @@ import { bad, NOW, ok, UUID, withoutId } from './helpers.js';
 
 test('a minimal service gets every Kong default', () => {
   assert.deepEqual(withoutId(ok('services', { host: 'example.test' })), {
-    created_at: Math.floor(NOW), updated_at: Math.floor(NOW),
-    name: null, retries: 5, protocol: 'http', host: 'example.test', port: 80, path: null,
-    connect_timeout: 60000, write_timeout: 60000, read_timeout: 60000, tags: null,
-    client_certificate: null, tls_verify: null, tls_verify_depth: null, ca_certificates: null, enabled: true,
+    created_at: Math.floor(NOW),
+    updated_at: Math.floor(NOW),
+    name: null,
+    retries: 5,
+    protocol: 'http',
+    host: 'example.test',
+    port: 80,
+    path: null,
+    connect_timeout: 60000,
+    write_timeout: 60000,
+    read_timeout: 60000,
+    tags: null,
+    client_certificate: null,
+    tls_verify: null,
+    tls_verify_depth: null,
+    ca_certificates: null,
+    enabled: true,
   });
 });
 
@@ -32,9 +45,10 @@ for (const [url, want] of urls) {
   });
 }
 
-test('an invalid url gives Kong\'s two violations', () => {
+test("an invalid url gives Kong's two violations", () => {
   assert.deepEqual(bad('services', { url: 'invalid url' }), {
-    code: 2, name: 'schema violation',
+    code: 2,
+    name: 'schema violation',
     message: '2 schema violations (host: required field missing; path: should start with: /)',
     fields: { host: 'required field missing', path: 'should start with: /' },
   });
@@ -49,10 +63,20 @@ const invalid: [string, Record<string, unknown>, string, string][] = [
   ['zero timeout', { host: 'a', connect_timeout: 0 }, 'connect_timeout', 'value should be between 1 and 2147483646'],
   ['huge timeout', { host: 'a', read_timeout: 2 ** 31 - 1 }, 'read_timeout', 'value should be between 1 and 2147483646'],
   ['float port', { host: 'a', port: 80.5 }, 'port', 'expected an integer'],
-  ['unknown protocol', { host: 'a', protocol: 'ftp' }, 'protocol', 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp'],
+  [
+    'unknown protocol',
+    { host: 'a', protocol: 'ftp' },
+    'protocol',
+    'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp',
+  ],
   ['relative path', { host: 'a', path: 'x' }, 'path', 'should start with: /'],
   ['empty path segment', { host: 'a', path: '/a//b' }, 'path', 'must not have empty segments'],
-  ['name with a space', { host: 'a', name: 'a b' }, 'name', "invalid value 'a b': the only accepted ascii characters are alphanumerics or ., -, _, and ~"],
+  [
+    'name with a space',
+    { host: 'a', name: 'a b' },
+    'name',
+    "invalid value 'a b': the only accepted ascii characters are alphanumerics or ., -, _, and ~",
+  ],
   ['enabled as string', { host: 'a', enabled: 'yes' }, 'enabled', 'expected a boolean'],
   ['unknown field', { host: 'a', foo: 1 }, 'foo', 'unknown field'],
   ['tags not an array', { host: 'a', tags: 'x' }, 'tags', 'expected a set'],
@@ -73,7 +97,10 @@ test('a path on a tcp service is a conditional violation', () => {
 
 test('several errors are counted and sorted by field name', () => {
   const e = bad('services', { host: 'a:1', retries: -1, foo: true });
-  assert.equal(e.message, '3 schema violations (foo: unknown field; host: must not have a port; retries: value should be between 0 and 32767)');
+  assert.equal(
+    e.message,
+    '3 schema violations (foo: unknown field; host: must not have a port; retries: value should be between 0 and 32767)',
+  );
 });
 
 test('upsert reverts omitted fields to defaults and keeps id and created_at', () => {
@@ -99,9 +126,11 @@ test('update without the existing entity is a clear error, not a crash', () => {
 test('tags are a set of printable strings without comma or slash', () => {
   assert.deepEqual(ok('services', { host: 'a', tags: ['gw', 'gw-instance:abc', 'ünï'] }).tags, ['gw', 'gw-instance:abc', 'ünï']);
   assert.deepEqual(bad('services', { host: 'a', tags: ['ok', 'a,b', 'c/d'] }).fields, {
-    tags: [null,
+    tags: [
+      null,
       "invalid tag 'a,b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences",
-      "invalid tag 'c/d': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"],
+      "invalid tag 'c/d': expected printable ascii (except `,` and `/`) or valid utf-8 sequences",
+    ],
   });
 });
 

@@ -5,8 +5,13 @@ import { bad, ok, UUID, withoutId } from './helpers.js';
 
 test('a minimal target gets Kong defaults, float timestamps and the gw ttl', () => {
   assert.deepEqual(withoutId(ok('targets', { target: 'a.test', upstream: { id: UUID } })), {
-    created_at: 1_700_000_000.123, updated_at: 1_700_000_000.123,
-    upstream: { id: UUID }, target: 'a.test:8000', weight: 100, tags: null, ttl: null,
+    created_at: 1_700_000_000.123,
+    updated_at: 1_700_000_000.123,
+    upstream: { id: UUID },
+    target: 'a.test:8000',
+    weight: 100,
+    tags: null,
+    ttl: null,
   });
 });
 
@@ -42,7 +47,7 @@ for (const [input, want] of normal) {
   });
 }
 
-test('an invalid target gives Kong\'s message', () => {
+test("an invalid target gives Kong's message", () => {
   const e = bad('targets', { target: 'not valid', upstream: { id: UUID } });
   assert.deepEqual(e.fields, { target: 'Invalid target; not a valid hostname or ip address' });
   assert.equal(e.message, 'schema violation (target: Invalid target; not a valid hostname or ip address)');

@@ -13,7 +13,11 @@ function setup() {
   let now = 1_000;
   const u = upstream({ algorithm: 'least-connections', healthchecks: { passive: { unhealthy: { tcp_failures: 2 } } } });
   const targets = equal(2);
-  const h = new UpstreamHealth(u, () => now, () => undefined);
+  const h = new UpstreamHealth(
+    u,
+    () => now,
+    () => undefined,
+  );
   const b = createBalancer(u, targets);
   h.sync(b.targets, true);
   h.attach(b);

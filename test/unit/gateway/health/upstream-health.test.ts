@@ -8,7 +8,9 @@ import { UpstreamHealth, type HealthEvent } from '../../../../gateway/src/health
 import { ctx, equal, upstream } from '../balancer/fixtures.js';
 
 const PASSIVE = { passive: { unhealthy: { tcp_failures: 2, timeouts: 2, http_failures: 2 } } };
-const ACTIVE = { active: { healthy: { interval: 1, successes: 2 }, unhealthy: { interval: 1, tcp_failures: 2, http_failures: 2, timeouts: 2 } } };
+const ACTIVE = {
+  active: { healthy: { interval: 1, successes: 2 }, unhealthy: { interval: 1, tcp_failures: 2, http_failures: 2, timeouts: 2 } },
+};
 
 function setup(fields: Record<string, unknown>, n = 3, initial = true) {
   let t = 1_000_000;
@@ -32,7 +34,8 @@ function setup(fields: Record<string, unknown>, n = 3, initial = true) {
   return { h, clock, events, balancer, ids, picks, targets };
 }
 
-const states = (events: HealthEvent[]) => events.filter((e) => e.kind === 'state').map((e) => (e.kind === 'state' ? `${e.from}→${e.to}` : ''));
+const states = (events: HealthEvent[]) =>
+  events.filter((e) => e.kind === 'state').map((e) => (e.kind === 'state' ? `${e.from}→${e.to}` : ''));
 
 test('passive failures reaching the threshold eject the target; the balancer stops picking it', () => {
   const { h, events, ids, picks } = setup({ healthchecks: PASSIVE });
@@ -112,13 +115,18 @@ test('all targets unhealthy: fail-closed picks nothing, fail-open routes to all;
     }
     assert.equal(h.allUnhealthy, true);
     assert.equal(picks().size, policy === 'fail-open' ? 2 : 0, policy);
-    assert.deepEqual(events.filter((e) => e.kind === 'all-unhealthy').map((e) => (e.kind === 'all-unhealthy' ? [e.on, e.policy] : [])), [[true, policy]]);
+    assert.deepEqual(
+      events.filter((e) => e.kind === 'all-unhealthy').map((e) => (e.kind === 'all-unhealthy' ? [e.on, e.policy] : [])),
+      [[true, policy]],
+    );
   }
 });
 
 test('warming: a target added at run time gets no traffic before its first good probe', () => {
   const { h, balancer, ids, targets } = setup({ healthchecks: ACTIVE }, 2);
-  const added = equal(3).slice(2).map((t) => ({ ...t, target: '10.9.9.9:80' }));
+  const added = equal(3)
+    .slice(2)
+    .map((t) => ({ ...t, target: '10.9.9.9:80' }));
   const b2 = createBalancer(upstream({ healthchecks: ACTIVE }), [...targets, ...added], { previous: balancer });
   h.sync(b2.targets, false);
   h.attach(b2);
@@ -170,7 +178,11 @@ test('slow start ramps the factor linearly after a recovery', () => {
   let t = 0;
   const u = upstream({ healthchecks: PASSIVE, gw: { slow_start: 10, breaker_cooldown: 1 } });
   const targets = equal(2);
-  const h = new UpstreamHealth(u, () => t, () => undefined);
+  const h = new UpstreamHealth(
+    u,
+    () => t,
+    () => undefined,
+  );
   const balancer = createBalancer(u, targets);
   h.sync(balancer.targets, true);
   h.attach(balancer);

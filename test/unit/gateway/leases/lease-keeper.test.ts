@@ -31,7 +31,13 @@ test('a target with ttl expires ttl seconds after its last write; renewals push 
   // a heartbeat at 1025 would have moved the end to 1055; do one at 1029
   const hb = await call('POST', '/upstreams/up/targets/127.0.0.1:80/heartbeat');
   assert.equal(hb.status, 200);
-  assert.equal(leaseExpiresAt(store, store.all('targets').find((x) => x.target === '127.0.0.1:80')!), 1059);
+  assert.equal(
+    leaseExpiresAt(
+      store,
+      store.all('targets').find((x) => x.target === '127.0.0.1:80')!,
+    ),
+    1059,
+  );
   // a renewal is not an entity write: no change emitted, updated_at stays at the PUT
   assert.equal((hb.body as { updated_at: number }).updated_at, 1000);
   at(1058);
@@ -42,7 +48,10 @@ test('a target with ttl expires ttl seconds after its last write; renewals push 
   assert.equal(await keeper.sweep(), 0);
   at(1088);
   assert.equal(await keeper.sweep(), 1);
-  assert.deepEqual(store.all('targets').map((x) => x.target), ['127.0.0.2:80']);
+  assert.deepEqual(
+    store.all('targets').map((x) => x.target),
+    ['127.0.0.2:80'],
+  );
   assert.equal(keeper.expired, 1);
   at(1_000_000);
   assert.equal(await keeper.sweep(), 0);

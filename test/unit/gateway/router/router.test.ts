@@ -15,35 +15,142 @@ const route = (name: string, service: Service | null, fields: Record<string, unk
   assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
   return { ...(r.value as unknown as Route), service: service ? { id: service.id } : null };
 };
-const req = (path: string, extra: Partial<RouteRequest> = {}): RouteRequest => ({ method: 'GET', host: 'any.test', path, headers: {}, port: 8000, ...extra });
+const req = (path: string, extra: Partial<RouteRequest> = {}): RouteRequest => ({
+  method: 'GET',
+  host: 'any.test',
+  path,
+  headers: {},
+  port: 8000,
+  ...extra,
+});
 
 const s = svc('s');
 const services = new Map([[s.id, s]]);
 
 const cases: { name: string; routes: Route[]; request: RouteRequest; want: string | null }[] = [
-  { name: 'the longer prefix wins', routes: [route('short', s, { paths: ['/a'] }), route('long', s, { paths: ['/a/b'] })], request: req('/a/b/c'), want: 'long' },
+  {
+    name: 'the longer prefix wins',
+    routes: [route('short', s, { paths: ['/a'] }), route('long', s, { paths: ['/a/b'] })],
+    request: req('/a/b/c'),
+    want: 'long',
+  },
   { name: 'prefixes have no segment boundary', routes: [route('foo', s, { paths: ['/foo'] })], request: req('/foobar'), want: 'foo' },
   { name: 'prefixes are case-sensitive', routes: [route('foo', s, { paths: ['/foo'] })], request: req('/FOO'), want: null },
-  { name: 'a regex path beats a prefix path', routes: [route('prefix', s, { paths: ['/items/long/prefix'] }), route('rx', s, { paths: ['~/items/\\w+'] })], request: req('/items/long/prefix'), want: 'rx' },
-  { name: 'higher regex_priority wins among regexes', routes: [route('low', s, { paths: ['~/r/.*'] }), route('high', s, { paths: ['~/r/x'], regex_priority: 5 })], request: req('/r/x'), want: 'high' },
+  {
+    name: 'a regex path beats a prefix path',
+    routes: [route('prefix', s, { paths: ['/items/long/prefix'] }), route('rx', s, { paths: ['~/items/\\w+'] })],
+    request: req('/items/long/prefix'),
+    want: 'rx',
+  },
+  {
+    name: 'higher regex_priority wins among regexes',
+    routes: [route('low', s, { paths: ['~/r/.*'] }), route('high', s, { paths: ['~/r/x'], regex_priority: 5 })],
+    request: req('/r/x'),
+    want: 'high',
+  },
   { name: 'regexes are anchored at the start', routes: [route('rx', s, { paths: ['~/end$'] })], request: req('/x/end'), want: null },
-  { name: 'host + path beats path only', routes: [route('path', s, { paths: ['/h/longer/path'] }), route('host', s, { paths: ['/h'], hosts: ['api.test'] })], request: req('/h/longer/path', { host: 'api.test' }), want: 'host' },
-  { name: 'a plain host beats a wildcard host', routes: [route('wild', s, { hosts: ['*.example.test'] }), route('plain', s, { hosts: ['api.example.test'] })], request: req('/', { host: 'api.example.test' }), want: 'plain' },
-  { name: 'leftmost and rightmost wildcards match', routes: [route('left', s, { hosts: ['*.left.test'] }), route('right', s, { hosts: ['right.*'] })], request: req('/', { host: 'right.io' }), want: 'right' },
-  { name: 'the Host port is ignored unless the route names one', routes: [route('h', s, { hosts: ['api.test'] })], request: req('/', { host: 'api.test:8443' }), want: 'h' },
-  { name: 'a host entry with a port needs the listen port', routes: [route('h', s, { hosts: ['api.test:9000'] })], request: req('/', { host: 'api.test' }), want: null },
-  { name: 'hosts match case-insensitively', routes: [route('h', s, { hosts: ['a.example'] })], request: req('/', { host: 'A.Example' }), want: 'h' },
-  { name: 'one trailing dot of the Host is ignored', routes: [route('h', s, { hosts: ['a.example'] })], request: req('/', { host: 'A.Example.:8000' }), want: 'h' },
-  { name: 'a route host with capitals or a trailing dot matches its lower-case form', routes: [route('h', s, { hosts: ['API.Example.'] })], request: req('/', { host: 'api.example' }), want: 'h' },
-  { name: 'wildcards match case-insensitively too', routes: [route('w', s, { hosts: ['*.Example.test'] })], request: req('/', { host: 'X.EXAMPLE.TEST.' }), want: 'w' },
-  { name: 'two trailing dots are not one host', routes: [route('h', s, { hosts: ['a.example'] })], request: req('/', { host: 'a.example..' }), want: null },
-  { name: 'methods restrict', routes: [route('post', s, { paths: ['/m'], methods: ['POST'] }), route('any', s, { paths: ['/'] })], request: req('/m'), want: 'any' },
-  { name: 'more attribute kinds win', routes: [route('path', s, { paths: ['/x/long/er'] }), route('pm', s, { paths: ['/x'], methods: ['GET'] })], request: req('/x/long/er'), want: 'pm' },
-  { name: 'header values match case-insensitively', routes: [route('hd', s, { headers: { 'X-Version': ['V2'] } })], request: req('/', { headers: { 'x-version': 'v2' } }), want: 'hd' },
-  { name: 'more headers win', routes: [route('one', s, { headers: { a: ['1'] } }), route('two', s, { headers: { a: ['1'], b: ['2'] } })], request: req('/', { headers: { a: '1', b: '2' } }), want: 'two' },
-  { name: 'each path of a route is its own candidate', routes: [route('multi', s, { paths: ['/one', '/two/deep'] }), route('mid', s, { paths: ['/two'] })], request: req('/two/deep/x'), want: 'multi' },
-  { name: 'equal priority: the older route wins', routes: [route('older', s, { paths: ['/same'] }), route('newer', s, { paths: ['/same'] })], request: req('/same'), want: 'older' },
-  { name: 'stream-only routes are not HTTP routes', routes: [route('tcp', s, { protocols: ['tcp'], destinations: [{ port: 9 }] })], request: req('/'), want: null },
+  {
+    name: 'host + path beats path only',
+    routes: [route('path', s, { paths: ['/h/longer/path'] }), route('host', s, { paths: ['/h'], hosts: ['api.test'] })],
+    request: req('/h/longer/path', { host: 'api.test' }),
+    want: 'host',
+  },
+  {
+    name: 'a plain host beats a wildcard host',
+    routes: [route('wild', s, { hosts: ['*.example.test'] }), route('plain', s, { hosts: ['api.example.test'] })],
+    request: req('/', { host: 'api.example.test' }),
+    want: 'plain',
+  },
+  {
+    name: 'leftmost and rightmost wildcards match',
+    routes: [route('left', s, { hosts: ['*.left.test'] }), route('right', s, { hosts: ['right.*'] })],
+    request: req('/', { host: 'right.io' }),
+    want: 'right',
+  },
+  {
+    name: 'the Host port is ignored unless the route names one',
+    routes: [route('h', s, { hosts: ['api.test'] })],
+    request: req('/', { host: 'api.test:8443' }),
+    want: 'h',
+  },
+  {
+    name: 'a host entry with a port needs the listen port',
+    routes: [route('h', s, { hosts: ['api.test:9000'] })],
+    request: req('/', { host: 'api.test' }),
+    want: null,
+  },
+  {
+    name: 'hosts match case-insensitively',
+    routes: [route('h', s, { hosts: ['a.example'] })],
+    request: req('/', { host: 'A.Example' }),
+    want: 'h',
+  },
+  {
+    name: 'one trailing dot of the Host is ignored',
+    routes: [route('h', s, { hosts: ['a.example'] })],
+    request: req('/', { host: 'A.Example.:8000' }),
+    want: 'h',
+  },
+  {
+    name: 'a route host with capitals or a trailing dot matches its lower-case form',
+    routes: [route('h', s, { hosts: ['API.Example.'] })],
+    request: req('/', { host: 'api.example' }),
+    want: 'h',
+  },
+  {
+    name: 'wildcards match case-insensitively too',
+    routes: [route('w', s, { hosts: ['*.Example.test'] })],
+    request: req('/', { host: 'X.EXAMPLE.TEST.' }),
+    want: 'w',
+  },
+  {
+    name: 'two trailing dots are not one host',
+    routes: [route('h', s, { hosts: ['a.example'] })],
+    request: req('/', { host: 'a.example..' }),
+    want: null,
+  },
+  {
+    name: 'methods restrict',
+    routes: [route('post', s, { paths: ['/m'], methods: ['POST'] }), route('any', s, { paths: ['/'] })],
+    request: req('/m'),
+    want: 'any',
+  },
+  {
+    name: 'more attribute kinds win',
+    routes: [route('path', s, { paths: ['/x/long/er'] }), route('pm', s, { paths: ['/x'], methods: ['GET'] })],
+    request: req('/x/long/er'),
+    want: 'pm',
+  },
+  {
+    name: 'header values match case-insensitively',
+    routes: [route('hd', s, { headers: { 'X-Version': ['V2'] } })],
+    request: req('/', { headers: { 'x-version': 'v2' } }),
+    want: 'hd',
+  },
+  {
+    name: 'more headers win',
+    routes: [route('one', s, { headers: { a: ['1'] } }), route('two', s, { headers: { a: ['1'], b: ['2'] } })],
+    request: req('/', { headers: { a: '1', b: '2' } }),
+    want: 'two',
+  },
+  {
+    name: 'each path of a route is its own candidate',
+    routes: [route('multi', s, { paths: ['/one', '/two/deep'] }), route('mid', s, { paths: ['/two'] })],
+    request: req('/two/deep/x'),
+    want: 'multi',
+  },
+  {
+    name: 'equal priority: the older route wins',
+    routes: [route('older', s, { paths: ['/same'] }), route('newer', s, { paths: ['/same'] })],
+    request: req('/same'),
+    want: 'older',
+  },
+  {
+    name: 'stream-only routes are not HTTP routes',
+    routes: [route('tcp', s, { protocols: ['tcp'], destinations: [{ port: 9 }] })],
+    request: req('/'),
+    want: null,
+  },
 ];
 
 for (const c of cases) {
@@ -72,7 +179,8 @@ test('router: regex captures are exposed by index and name; matchedPath is the m
 
 test('router: 10,000 prefix routes agree with a linear reference on 2,000 random requests', () => {
   const routes: Route[] = [];
-  for (let i = 0; i < 10_000; i++) routes.push(route(`r${i}`, s, { paths: [`/svc${i % 500}/v${i % 7}/${i}`], ...(i % 3 === 0 ? { hosts: [`h${i % 10}.test`] } : {}) }));
+  for (let i = 0; i < 10_000; i++)
+    routes.push(route(`r${i}`, s, { paths: [`/svc${i % 500}/v${i % 7}/${i}`], ...(i % 3 === 0 ? { hosts: [`h${i % 10}.test`] } : {}) }));
   const router = compileRouter(routes, services);
   assert.equal(router.size, 10_000);
   // reference: the highest-priority match by Kong's key, computed by brute force
@@ -93,7 +201,7 @@ test('router: 10,000 prefix routes agree with a linear reference on 2,000 random
     return 0;
   };
   let seed = 42;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   for (let k = 0; k < 2000; k++) {
     const i = rnd(10_000);
     const rq = req(`/svc${i % 500}/v${i % 7}/${rnd(3) === 0 ? i : rnd(10_000)}${rnd(2) ? '/tail' : ''}`, { host: `h${rnd(12)}.test` });

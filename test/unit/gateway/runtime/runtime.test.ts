@@ -91,6 +91,10 @@ test('a change the runtime cannot build never throws: the last good balancer kee
   assert.deepEqual(uncaught, []);
   assert.equal(rt.buildFailures, 1);
   assert.equal(rt.snapshot.upstreams.get('u')!.balancer, before, 'the last good balancer is kept');
-  assert.equal(rt.snapshot.upstreams.get('u')!.balancer.pick({ clientIp: '127.0.0.1', headers: {}, path: '/', query: '', tried: new Set() })?.target.address, '127.0.0.1:81');
+  assert.equal(
+    rt.snapshot.upstreams.get('u')!.balancer.pick({ clientIp: '127.0.0.1', headers: {}, path: '/', query: '', tried: new Set() })?.target
+      .address,
+    '127.0.0.1:81',
+  );
   rt.stop();
 });

@@ -34,8 +34,10 @@ function entity<K extends EntityKind>(kind: K, input: Record<string, unknown>, n
 }
 const service = (name = `s${++seq}`) => entity('services', { name, host: `${name}.test` }) as Service;
 const upstream = (name = `u${++seq}`) => entity('upstreams', { name }) as Upstream;
-const target = (u: Upstream, address: string, extra: Record<string, unknown> = {}) => ({ ...(entity('targets', { target: address, upstream: { id: u.id }, ...extra }) as Target), upstream: { id: u.id } }) as Target;
-const route = (s: Service | null, name = `r${++seq}`) => entity('routes', { name, paths: [`/${name}`], service: s ? { id: s.id } : null }) as Route;
+const target = (u: Upstream, address: string, extra: Record<string, unknown> = {}) =>
+  ({ ...(entity('targets', { target: address, upstream: { id: u.id }, ...extra }) as Target), upstream: { id: u.id } }) as Target;
+const route = (s: Service | null, name = `r${++seq}`) =>
+  entity('routes', { name, paths: [`/${name}`], service: s ? { id: s.id } : null }) as Route;
 
 const put = (kind: EntityKind, e: AnyEntity, extra: Record<string, unknown> = {}) => ({ op: 'put' as const, kind, entity: e, ...extra });
 const del = (kind: EntityKind, id: string, extra: Record<string, unknown> = {}) => ({ op: 'delete' as const, kind, id, ...extra });
@@ -59,7 +61,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
     await rejectsWith(store.apply([put('services', service('b')), put('services', service('a'))]), 'GW_ERR_STORE_UNIQUE');
     await rejectsWith(store.apply([put('targets', target(u, '127.0.0.1:80'))]), 'GW_ERR_STORE_UNIQUE');
     assert.equal(store.getByName('services', 'b'), undefined, 'the first op of the failed batch was rolled back');
-    assert.deepEqual(store.all('services').map((s) => s.name), ['a']);
+    assert.deepEqual(
+      store.all('services').map((s) => s.name),
+      ['a'],
+    );
     assert.equal(store.revision, rev);
     // a rename frees the old name
     const a = store.getByName('services', 'a')!;
@@ -77,11 +82,26 @@ export function storeContract(name: string, factory: StoreFactory): void {
     await rejectsWith(store.apply([put('routes', route(s))]), 'GW_ERR_STORE_FOREIGN_KEY');
     await rejectsWith(store.apply([put('targets', target(u, '127.0.0.1:80'))]), 'GW_ERR_STORE_FOREIGN_KEY');
     const r = route(s);
-    await store.apply([put('services', s), put('routes', r), put('upstreams', u), put('targets', target(u, '127.0.0.1:80')), put('targets', target(u, '127.0.0.2:80'))]);
-    assert.deepEqual(store.routesOf(s.id).map((x) => x.id), [r.id]);
-    assert.deepEqual(store.targetsOf(u.id).map((x) => x.target), ['127.0.0.1:80', '127.0.0.2:80']);
+    await store.apply([
+      put('services', s),
+      put('routes', r),
+      put('upstreams', u),
+      put('targets', target(u, '127.0.0.1:80')),
+      put('targets', target(u, '127.0.0.2:80')),
+    ]);
+    assert.deepEqual(
+      store.routesOf(s.id).map((x) => x.id),
+      [r.id],
+    );
+    assert.deepEqual(
+      store.targetsOf(u.id).map((x) => x.target),
+      ['127.0.0.1:80', '127.0.0.2:80'],
+    );
     assert.equal(store.getTarget(u.id, '127.0.0.2:80')?.target, '127.0.0.2:80');
-    await assert.rejects(store.apply([del('services', s.id)]), (err) => isGwError(err) && err.code === 'GW_ERR_STORE_FOREIGN_KEY' && err.details?.referencedBy === 'routes');
+    await assert.rejects(
+      store.apply([del('services', s.id)]),
+      (err) => isGwError(err) && err.code === 'GW_ERR_STORE_FOREIGN_KEY' && err.details?.referencedBy === 'routes',
+    );
     const seen: string[] = [];
     store.subscribe((events) => seen.push(...events.map((e) => `${e.op}:${e.kind}`)));
     await store.apply([del('upstreams', u.id)]);
@@ -124,7 +144,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
     await store.apply([put('services', service('two'))]);
     await store.apply([put('services', service('three'))]);
     const replayed: string[] = [];
-    store.subscribe((ev) => replayed.push(...ev.map((e) => (e.entity as Service).name!)), { fromRevision: from, onReset: () => assert.fail('no reset expected') });
+    store.subscribe((ev) => replayed.push(...ev.map((e) => (e.entity as Service).name!)), {
+      fromRevision: from,
+      onReset: () => assert.fail('no reset expected'),
+    });
     assert.deepEqual(replayed, ['two', 'three'], 'replayed before subscribe returned');
     await store.apply([put('services', service('four'))]);
     assert.deepEqual(replayed, ['two', 'three', 'four']);
@@ -149,7 +172,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.throws(() => store.subscribe(() => undefined, { fromRevision: from }), /onReset/);
     // after the reset, changes flow as usual
     await store.apply([put('services', service('new'))]);
-    assert.deepEqual(changes.map((e) => (e.entity as Service).name), ['new']);
+    assert.deepEqual(
+      changes.map((e) => (e.entity as Service).name),
+      ['new'],
+    );
   });
 
   test(`${name}: preconditions ifRevision and ifAbsent make read-check-write safe`, async (t) => {
@@ -178,7 +204,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
     const { store, at } = await make(t);
     const u = upstream();
     at(1000);
-    await store.apply([put('upstreams', u), put('targets', target(u, '127.0.0.1:80', { ttl: 30 })), put('targets', target(u, '127.0.0.2:80'))]);
+    await store.apply([
+      put('upstreams', u),
+      put('targets', target(u, '127.0.0.1:80', { ttl: 30 })),
+      put('targets', target(u, '127.0.0.2:80')),
+    ]);
     const leased = store.getTarget(u.id, '127.0.0.1:80')!;
     const plain = store.getTarget(u.id, '127.0.0.2:80')!;
     assert.equal(store.leaseOf(leased.id), 1030);
@@ -198,7 +228,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
     assert.deepEqual(store.expiredLeases(), []);
     await rejectsWith(store.apply([del('targets', leased.id, { ifLeaseExpired: true })]), 'GW_ERR_STORE_CONFLICT');
     at(1050);
-    assert.deepEqual(store.expiredLeases().map((x) => x.id), [leased.id]);
+    assert.deepEqual(
+      store.expiredLeases().map((x) => x.id),
+      [leased.id],
+    );
     await store.apply([del('targets', leased.id, { ifLeaseExpired: true })]);
     assert.equal(store.leaseOf(leased.id), null);
     assert.deepEqual(store.expiredLeases(), []);
@@ -216,8 +249,14 @@ export function storeContract(name: string, factory: StoreFactory): void {
     for (let i = 0; i < 10; i++) ops.push(put('routes', route(i % 2 ? s : null, `route${i}`)));
     await store.apply(ops);
     assert.equal(store.targetsOf(u1.id).length, 25);
-    assert.deepEqual(store.targetsOf(u2.id).map((x) => x.target), Array.from({ length: 25 }, (_, i) => `10.0.${i * 2}.1:80`));
-    assert.deepEqual(store.routesOf(s.id).map((r) => r.name), ['route1', 'route3', 'route5', 'route7', 'route9']);
+    assert.deepEqual(
+      store.targetsOf(u2.id).map((x) => x.target),
+      Array.from({ length: 25 }, (_, i) => `10.0.${i * 2}.1:80`),
+    );
+    assert.deepEqual(
+      store.routesOf(s.id).map((r) => r.name),
+      ['route1', 'route3', 'route5', 'route7', 'route9'],
+    );
     assert.equal(store.getByName('routes', 'route4')?.service, null);
     // an update keeps its place
     const first = store.targetsOf(u2.id)[0]!;

@@ -33,7 +33,10 @@ test('entities survive a close and reopen of the file store', async (t) => {
   await a.close();
   const b = new FileStore(dir);
   await b.open();
-  assert.deepEqual(b.all('services').map((s) => s.name), ['one', 'two']);
+  assert.deepEqual(
+    b.all('services').map((s) => s.name),
+    ['one', 'two'],
+  );
 });
 
 test('concurrent applies are all durable', async (t) => {
@@ -92,8 +95,14 @@ test('a truncated temp file from a crash is ignored and cleaned', async (t) => {
   await writeFile(join(dir, `${SNAPSHOT_FILE}.tmp-999-1`), '{"format":2,"state":{"serv');
   const b = new FileStore(dir);
   await b.open();
-  assert.deepEqual(b.all('services').map((s) => s.name), ['kept']);
-  assert.deepEqual((await readdir(dir)).filter((f) => !STORE_FILES.has(f)), []);
+  assert.deepEqual(
+    b.all('services').map((s) => s.name),
+    ['kept'],
+  );
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => !STORE_FILES.has(f)),
+    [],
+  );
 });
 
 test('a corrupt store file is refused by name, never silently emptied', async (t) => {
@@ -136,7 +145,10 @@ test('a format-1 gw-store.json is migrated to the snapshot + log format and keep
   await writeFile(join(dir, 'gw-store.json'), JSON.stringify(legacy));
   const a = new FileStore(dir, { now: () => 5010 });
   await a.open();
-  assert.deepEqual(a.all('services').map((s) => s.name), ['old']);
+  assert.deepEqual(
+    a.all('services').map((s) => s.name),
+    ['old'],
+  );
   assert.equal(a.all('targets').length, 1);
   assert.equal(a.leaseOf(target.id), 5030, 'format 1 leases ran from updated_at');
   assert.ok(a.revision > 0);
@@ -148,7 +160,10 @@ test('a format-1 gw-store.json is migrated to the snapshot + log format and keep
   await a.close();
   const b = new FileStore(dir, { now: () => 5020 });
   await b.open();
-  assert.deepEqual(b.all('services').map((s) => s.name), ['old', 'new']);
+  assert.deepEqual(
+    b.all('services').map((s) => s.name),
+    ['old', 'new'],
+  );
   assert.equal(b.getTarget(upstream.id, '127.0.0.1:80')?.id, target.id);
 });
 
@@ -164,7 +179,10 @@ test('a torn last log record is ignored; a bad record in the middle is refused a
   await writeFile(log, `${good}{"r":3,"at":1,"c":[["p","services",{"id":"x`);
   const b = new FileStore(dir);
   await b.open();
-  assert.deepEqual(b.all('services').map((s) => s.name), ['one', 'two']);
+  assert.deepEqual(
+    b.all('services').map((s) => s.name),
+    ['one', 'two'],
+  );
   await b.close();
   assert.equal(await readFile(log, 'utf8'), good, 'the torn tail was cut off');
   const lines = good.split('\n');

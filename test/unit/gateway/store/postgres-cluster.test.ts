@@ -64,7 +64,7 @@ test('postgres: three nodes starting at once on an empty database all come up; a
   // a write on B after A's: revisions go on, one sequence for the cluster
   await b.apply([put('services', service('orders'))]);
   assert.equal(b.revision, a.revision + 1);
-  await until('node A sees B\'s write', () => a.revision === b.revision);
+  await until("node A sees B's write", () => a.revision === b.revision);
 });
 
 test('postgres: unique keys hold across nodes (two nodes racing for one name: one wins, the other gets UNIQUE)', async (t) => {
@@ -123,14 +123,26 @@ test('postgres: an expired lease is reaped once for the whole cluster', async (t
       for (const [i, s] of stores.entries()) {
         const expired = s.expiredLeases();
         if (expired.length === 0) continue;
-        await s.apply(expired.map((x) => ({ op: 'delete', kind: 'targets', id: x.id, ifLeaseExpired: true, ifRevision: s.revisionOf('targets', x.id) })));
+        await s.apply(
+          expired.map((x) => ({
+            op: 'delete',
+            kind: 'targets',
+            id: x.id,
+            ifLeaseExpired: true,
+            ifRevision: s.revisionOf('targets', x.id),
+          })),
+        );
         swept[i]! += expired.length;
       }
       return stores.every((s) => s.get('targets', tg.id) === undefined);
     },
     10_000,
   );
-  assert.equal(swept.reduce((x, y) => x + y), 1, `swept ${swept.join(",")}`);
+  assert.equal(
+    swept.reduce((x, y) => x + y),
+    1,
+    `swept ${swept.join(',')}`,
+  );
   assert.deepEqual(deletes, [1, 1, 1]);
 });
 
@@ -197,7 +209,10 @@ test('postgres: a schema newer than the node knows is refused with a clear messa
   await first.close();
   await sql(db.url, 'UPDATE gw_meta SET version = 99');
   const newer = new PostgresStore({ url: db.url });
-  await assert.rejects(newer.open(), (err) => isGwError(err) && err.code === 'GW_ERR_STORE_SCHEMA' && /version 99, newer than this gw-gateway knows \(1\)/.test(err.message));
+  await assert.rejects(
+    newer.open(),
+    (err) => isGwError(err) && err.code === 'GW_ERR_STORE_SCHEMA' && /version 99, newer than this gw-gateway knows \(1\)/.test(err.message),
+  );
   await newer.close();
   const missing = new PostgresStore({ url: pgUrl('gw_no_such_database'), openTimeoutMs: 5000 });
   await assert.rejects(missing.open(), (err) => {
@@ -209,6 +224,9 @@ test('postgres: a schema newer than the node knows is refused with a clear messa
   await missing.close();
   // nothing listens: waited for, then given up with the address named
   const nobody = new PostgresStore({ url: 'postgres://gw:s3cret@127.0.0.1:1/gw', openTimeoutMs: 600, backoffMs: [50, 100] });
-  await assert.rejects(nobody.open(), (err) => isGwError(err) && /127\.0\.0\.1:1\/gw: .*gave up/.test(err.message) && !err.message.includes('s3cret'));
+  await assert.rejects(
+    nobody.open(),
+    (err) => isGwError(err) && /127\.0\.0\.1:1\/gw: .*gave up/.test(err.message) && !err.message.includes('s3cret'),
+  );
   await nobody.close();
 });

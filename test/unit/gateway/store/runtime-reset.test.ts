@@ -40,10 +40,17 @@ test('store.load() (a resync) reaches the runtime as a reset and rebuilds router
   await store.load({ services: [s], routes: [], upstreams: [b], targets: [tb] });
   await tick();
   assert.deepEqual(resets, [store.revision]);
-  assert.deepEqual(diff.sort(), ['create:targets', 'create:upstreams', 'delete:routes', 'delete:targets', 'delete:upstreams'].sort(), 'subscribers without onReset get the difference');
+  assert.deepEqual(
+    diff.sort(),
+    ['create:targets', 'create:upstreams', 'delete:routes', 'delete:targets', 'delete:upstreams'].sort(),
+    'subscribers without onReset get the difference',
+  );
   const after = rt.snapshot;
   assert.deepEqual([...after.upstreams.keys()], ['b']);
-  assert.deepEqual(after.upstreams.get('b')!.balancer.targets.map((t) => t.id), [tb.id]);
+  assert.deepEqual(
+    after.upstreams.get('b')!.balancer.targets.map((t) => t.id),
+    [tb.id],
+  );
   assert.notEqual(after.router, before.router);
   rt.stop();
 });
