@@ -79,7 +79,7 @@ test('the gateway starts with a declarative file, serves the Admin API, and exit
   const f = join(dir, 'kong.yml');
   await writeFile(
     f,
-    '_format_version: "3.0"\nservices:\n- name: svc-a\n  url: http://up-a\n  routes: [{name: r1, paths: ["/a"]}]\nupstreams:\n- name: up-a\n  targets: [{target: "10.0.0.1:8080"}]\n',
+    '_format_version: "3.0"\nservices:\n- name: svc-a\n  url: http://up-a\n  routes: [{name: r1, paths: ["/a"]}]\nupstreams:\n- name: up-a\n  targets: [{target: "127.10.0.1:8080"}]\n',
   );
   const adminPort = await deadPort();
   const child = spawn(
@@ -112,7 +112,7 @@ test('the gateway starts with a declarative file, serves the Admin API, and exit
     ['r1'],
   );
   const targets = (await (await fetch(`${admin}/upstreams/up-a/targets`)).json()) as { data: { target: string }[] };
-  assert.equal(targets.data[0]!.target, '10.0.0.1:8080');
+  assert.equal(targets.data[0]!.target, '127.10.0.1:8080');
   const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   assert.equal(await exit, 0);

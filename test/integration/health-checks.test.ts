@@ -228,8 +228,8 @@ test('manual healthy/unhealthy: Kong status codes, the {address} form, 400 witho
   assert.equal((await admin.call('PUT', `/upstreams/manual.up/targets/${a.address}/${a.address}/healthy`)).status, 204);
   assert.equal(await stateOf('manual', a.address), 'healthy');
   assert.equal((await admin.call('PUT', `/upstreams/manual.up/targets/${a.address}/10.0.0.1:80/healthy`)).status, 404);
-  assert.equal((await admin.call('PUT', '/upstreams/manual.up/targets/10.9.9.9:1/healthy')).status, 404);
-  assert.equal((await admin.call('PUT', '/upstreams/nope/targets/10.9.9.9:1/healthy')).status, 404);
+  assert.equal((await admin.call('PUT', '/upstreams/manual.up/targets/127.9.9.9:1/healthy')).status, 404);
+  assert.equal((await admin.call('PUT', '/upstreams/nope/targets/127.9.9.9:1/healthy')).status, 404);
   await define('nocheck', {}, [b.address]);
   const r = await admin.call('PUT', `/upstreams/nocheck.up/targets/${b.address}/unhealthy`);
   assert.equal(r.status, 400);

@@ -37,7 +37,7 @@ test("identity guard in the gateway: a gw-instance target write removes other in
   assert.equal((await admin.call('PUT', '/upstreams/manual', {})).status, 200);
   assert.equal((await admin.call('PUT', '/upstreams/manual/targets/127.1.0.7:3000', {})).status, 200);
   assert.equal(
-    (await admin.call('PUT', '/upstreams/manual/targets/10.1.0.8:3000', { tags: ['gw', 'gw-instance:task%2Fnew'] })).status,
+    (await admin.call('PUT', '/upstreams/manual/targets/127.1.0.8:3000', { tags: ['gw', 'gw-instance:task%2Fnew'] })).status,
     200,
   );
 
@@ -73,7 +73,7 @@ test("identity guard in the gateway: a gw-instance target write removes other in
     'the stale holder of another service is gone',
   );
   assert.equal((await admin.call('GET', '/upstreams/manual/targets/127.1.0.7:3000')).status, 200, 'untagged targets are never touched');
-  assert.equal((await admin.call('GET', '/upstreams/manual/targets/10.1.0.8:3000')).status, 200);
+  assert.equal((await admin.call('GET', '/upstreams/manual/targets/127.1.0.8:3000')).status, 200);
   const logged = lines.filter((l) => l.component === 'identity-guard');
   assert.equal(logged.length, 1);
   assert.equal(logged[0]!.upstream, 'search.upstream');

@@ -51,8 +51,8 @@ test('ECS task metadata v4 gives the awsvpc IPv4, the task ARN and family:revisi
   const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v4/abc`;
   const id = await detectIdentity({}, { ECS_CONTAINER_METADATA_URI_V4: uri });
   assert.deepEqual(id, { host: '10.0.2.106', instanceId: task.TaskARN, deployment: 'users:7' });
-  const overridden = await detectIdentity({ host: '10.9.9.9' }, { ECS_CONTAINER_METADATA_URI_V4: uri });
-  assert.equal(overridden.host, '10.9.9.9');
+  const overridden = await detectIdentity({ host: '127.9.9.9' }, { ECS_CONTAINER_METADATA_URI_V4: uri });
+  assert.equal(overridden.host, '127.9.9.9');
 });
 
 test('without ECS metadata the host comes from the option or the first non-internal IPv4', async () => {

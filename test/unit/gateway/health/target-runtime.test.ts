@@ -43,7 +43,7 @@ test('a rebuilt balancer bound to the records sees the in-flight counts and avai
   h.outcome(ids[1]!, 'tcp_failure');
   assert.equal(h.targets.get(ids[1]!)!.available, false);
   const extra = equal(3)[2]!;
-  const b2 = createBalancer(u, [...targets, { ...extra, target: '10.9.9.9:80' }]);
+  const b2 = createBalancer(u, [...targets, { ...extra, target: '127.9.9.9:80' }]);
   h.sync(b2.targets, true);
   h.attach(b2);
   assert.equal(b2.availableCount(), 2, 'the ejected target stays out after the rebuild');

@@ -126,7 +126,7 @@ test('warming: a target added at run time gets no traffic before its first good 
   const { h, balancer, ids, targets } = setup({ healthchecks: ACTIVE }, 2);
   const added = equal(3)
     .slice(2)
-    .map((t) => ({ ...t, target: '10.9.9.9:80' }));
+    .map((t) => ({ ...t, target: '127.9.9.9:80' }));
   const b2 = createBalancer(upstream({ healthchecks: ACTIVE }), [...targets, ...added], { previous: balancer });
   h.sync(b2.targets, false);
   h.attach(b2);
