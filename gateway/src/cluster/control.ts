@@ -40,6 +40,8 @@ export interface ClusterOptions {
 
 const RESPAWN_MS = 1_000;
 const METRICS_TIMEOUT_MS = 1_000;
+/** A worker that has not reported its listener by then is killed and the start (or respawn) fails, naming the wait. */
+const WORKER_START_TIMEOUT_MS = 30_000;
 
 /** A target's last availability; `grantee`: the one worker holding its half-open trial slot. */
 interface Known {
@@ -172,6 +174,11 @@ export class ClusterControl {
     const node = this.bus.add(w);
     return new Promise<number>((resolve, reject) => {
       let listening = false;
+      const startTimer = setTimeout(() => {
+        reject(new Error(`proxy worker ${w.process.pid} did not start listening within ${WORKER_START_TIMEOUT_MS / 1000} s`));
+        w.process.kill('SIGKILL');
+      }, WORKER_START_TIMEOUT_MS);
+      startTimer.unref();
       const init = (): void => {
         const ops: WriteOp[] = [];
         // foreign keys first: services and upstreams before routes and targets
@@ -200,6 +207,7 @@ export class ClusterControl {
             return init();
           case 'listening':
             listening = true;
+            clearTimeout(startTimer);
             resolve(m.port);
             return;
           case 'error': {
@@ -216,6 +224,7 @@ export class ClusterControl {
         }
       });
       w.on('exit', (code, signal) => {
+        clearTimeout(startTimer);
         this.#workers.delete(w.id);
         this.bus.remove(w);
         this.#workerGone(node);
