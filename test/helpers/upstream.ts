@@ -71,8 +71,20 @@ export async function deadPort(): Promise<number> {
 export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = await cond();
-    if (v) return v;
+    // a check that itself never returns (a request stuck somewhere) fails at the deadline too, instead of hanging the file
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${what} (the check itself did not return)`)),
+        Math.max(end - Date.now(), 0) + 1_000,
+      );
+    });
+    try {
+      const v = await Promise.race([cond(), stuck]);
+      if (v) return v;
+    } finally {
+      clearTimeout(timer);
+    }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
