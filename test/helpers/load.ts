@@ -1,6 +1,6 @@
 /**
  * Steady load for deploy tests: `clients` loops of GETs through the proxy
- * until `done()`, counting successes per app (the example apps answer
+ * until `done()` (or `maxMs`), counting successes per app (the example apps answer
  * `{ app }`) and keeping the reasons of failures.
  */
 import { request } from 'undici';
@@ -15,11 +15,13 @@ export interface SteadyLoad {
   done(): Promise<void>;
 }
 
-export function steadyLoad(url: string, clients: number): SteadyLoad {
+/** The loops stop by themselves after `maxMs` (default 3 min), so a test that fails before `done()` cannot keep its file running. */
+export function steadyLoad(url: string, clients: number, maxMs = 180_000): SteadyLoad {
   let stop = false;
+  const deadline = Date.now() + maxMs;
   const s = { ok: 0, failed: 0, byApp: new Map<string, number>(), failures: [] as string[] };
   const loop = async (): Promise<void> => {
-    while (!stop) {
+    while (!stop && Date.now() < deadline) {
       try {
         const r = await request(url);
         const body = (await r.body.json().catch(() => ({}))) as { app?: string; message?: string };

@@ -175,8 +175,9 @@ test("--workers: the stall guard sees every worker's waiting tries and holds a h
   // steady traffic (the guard needs the other target to keep answering); a request stuck on a never blocks the loop
   const pending: Promise<number>[] = [];
   let load = true;
+  const loadUntil = Date.now() + 60_000; // bounded even if an assertion below fails before load = false
   const loop = (async () => {
-    while (load) {
+    while (load && Date.now() < loadUntil) {
       pending.push(get('/st'));
       await new Promise((r) => setTimeout(r, 15));
     }
