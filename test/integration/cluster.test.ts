@@ -89,6 +89,30 @@ test('cluster: three nodes start at once on an empty database; a registration th
   assert.equal(status.body.database.revision, c.store.revision);
 });
 
+test('cluster: read-your-writes across nodes: what a client created through A is there at once through B and C (behind an LB, consecutive requests land anywhere)', async (t) => {
+  const { nodes } = await cluster(t);
+  const [a, b, c] = nodes as [Node, Node, Node];
+  for (let i = 0; i < 20; i++) {
+    // the SDK's sequence, each step on another node, no waiting in between
+    assert.equal((await a.admin.call('PUT', `/upstreams/ryw-${i}`, {})).status, 200);
+    const tgt = await b.admin.call('POST', `/upstreams/ryw-${i}/targets`, { target: `127.0.3.${i + 1}:8080`, ttl: 30 });
+    assert.equal(tgt.status, 201, `round ${i}: target through B right after the upstream through A: ${JSON.stringify(tgt.body)}`);
+    const svc = await c.admin.call('PUT', `/services/ryw-${i}`, { host: `ryw-${i}` });
+    assert.equal(svc.status, 200, JSON.stringify(svc.body));
+    const route = await a.admin.call('POST', `/services/ryw-${i}/routes`, { paths: [`/ryw-${i}`] });
+    assert.equal(route.status, 201, `round ${i}: route through A right after the service through C: ${JSON.stringify(route.body)}`);
+    const list = await c.admin.call<{ data: { target: string }[] }>('GET', `/upstreams/ryw-${i}/targets`);
+    assert.deepEqual(
+      list.body.data.map((x) => x.target),
+      [`127.0.3.${i + 1}:8080`],
+      `round ${i}: C lists the target B just added`,
+    );
+    // a heartbeat through C for the target registered through B (the SDK re-registers on a 404)
+    const beat = await c.admin.call('PUT', `/upstreams/ryw-${i}/targets/127.0.3.${i + 1}:8080`, { ttl: 30 });
+    assert.equal(beat.status, 200, `round ${i}: heartbeat through C: ${JSON.stringify(beat.body)}`);
+  }
+});
+
 test('cluster: a request in flight on node B holds a drain through node C; a passive ejection on A stops traffic to that target on B', async (t) => {
   const { nodes } = await cluster(t);
   const [a, b, c] = nodes as [Node, Node, Node];

@@ -68,6 +68,8 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     const caller = auth.identify(req.headers);
     if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
     setCaller(req, caller);
+    // cluster mode: what another node committed before this request is visible to it (Kong reads the database per request)
+    await opts.store.sync();
   });
   const audit = createAuditLog(opts.auditLog ?? 'off');
   if (audit) registerAudit(app, audit);

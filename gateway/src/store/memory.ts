@@ -76,6 +76,8 @@ export class MemoryStore implements Store {
 
   async open(): Promise<void> {}
   async close(): Promise<void> {}
+  /** This process is the only writer: its copy is always current. */
+  async sync(): Promise<void> {}
 
   now(): number {
     return this.#clock();

@@ -72,6 +72,8 @@ interface Tx {
 }
 
 const CHANGE_PAGE = 5000;
+/** how long an admin request waits for the read-your-writes check before answering from the local copy */
+const SYNC_WAIT_MS = 1_000;
 
 export class PostgresStore extends MemoryStore {
   override readonly type = 'postgres' as const;
@@ -89,6 +91,8 @@ export class PostgresStore extends MemoryStore {
   #lastOffsetAt = 0;
   #lastPrune = 0;
   #catchUpQueued = false;
+  #syncRound: Promise<void> | undefined;
+  #syncNext: Promise<void> | undefined;
   /** rows of the change log that did not parse (skipped, logged) */
   malformedRows = 0;
   /** times this node reloaded everything because it fell behind the change log */
@@ -181,6 +185,49 @@ export class PostgresStore extends MemoryStore {
     clearInterval(this.#timer);
     await this.#serial.catch(() => undefined);
     await this.link.close();
+  }
+
+  /**
+   * Read-your-writes across nodes: resolves once this node's copy holds every
+   * change committed (by any node) before the call. One `SELECT revision`,
+   * shared by the callers that arrive while it runs (a caller arriving during
+   * a round waits for the next one, which starts after it). Never rejects:
+   * unreachable, or no answer within SYNC_WAIT_MS, and it resolves at once
+   * (reads then answer from the local copy, as during an outage).
+   */
+  override sync(): Promise<void> {
+    if (this.#closed || !this.#opened || !this.link.reachable) return Promise.resolve();
+    if (!this.#syncRound) {
+      const round = this.#syncOnce().finally(() => {
+        if (this.#syncRound === round) this.#syncRound = undefined;
+      });
+      this.#syncRound = round;
+      return round;
+    }
+    this.#syncNext ??= this.#syncRound.then(() => {
+      this.#syncNext = undefined;
+      return this.sync();
+    });
+    return this.#syncNext;
+  }
+
+  async #syncOnce(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const work = (async () => {
+      const head = Number((await this.link.query<{ revision: string }>('SELECT revision FROM gw_meta')).rows[0]?.revision ?? 0);
+      if (head > this.revision) await this.#exclusive(() => this.#catchUp(undefined, head));
+    })();
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, SYNC_WAIT_MS);
+    });
+    try {
+      await Promise.race([work, late]);
+    } catch (err) {
+      this.#log.debug({ err }, 'read-your-writes check failed; answering from the local copy');
+    } finally {
+      clearTimeout(timer);
+      work.catch(() => undefined);
+    }
   }
 
   override apply(ops: readonly WriteOp[]): Promise<readonly ChangeEvent[]> {

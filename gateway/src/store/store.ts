@@ -90,6 +90,12 @@ export interface Store {
   open(): Promise<void>;
   /** Flush pending writes and release resources. Idempotent. */
   close(): Promise<void>;
+  /**
+   * Resolve once this copy holds every change committed anywhere before the
+   * call (read-your-writes for a client whose requests land on different
+   * nodes). Never rejects; a store with one writer resolves at once.
+   */
+  sync(): Promise<void>;
   /** False while a shared database cannot be reached (cluster mode); absent: always reachable. */
   readonly reachable?: boolean;
   /** The store clock, Unix seconds (float): timestamps and leases. */
