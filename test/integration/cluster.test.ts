@@ -6,7 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { request } from 'undici';
+import { register } from '../../sdk/src/index.js';
+import type { GatewayOptions } from '../../gateway/src/gateway.js';
 import { PostgresStore } from '../../gateway/src/store/postgres.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { startTestGateway } from '../helpers/gateway.js';
@@ -15,7 +18,11 @@ import { deadPort, startUpstream, waitFor } from '../helpers/upstream.js';
 
 type Node = Awaited<ReturnType<typeof startTestGateway>>;
 
-async function cluster(t: { after: (fn: () => Promise<void>) => void }, n = 3): Promise<{ nodes: Node[]; relay: TcpRelay; url: string }> {
+async function cluster(
+  t: { after: (fn: () => Promise<void>) => void },
+  n = 3,
+  perNode: (i: number) => GatewayOptions = () => ({}),
+): Promise<{ nodes: Node[]; relay: TcpRelay; url: string }> {
   const db = await createTestDatabase();
   const relay = await startTcpRelay(5432);
   const u = new URL(db.url);
@@ -34,6 +41,7 @@ async function cluster(t: { after: (fn: () => Promise<void>) => void }, n = 3): 
         nodeId: `node-${'abc'[i]}`,
         leaseSweepMs: 200,
         healthTickMs: 50,
+        ...perNode(i),
       }),
     ),
   );
@@ -247,4 +255,79 @@ test('cluster: the database cut mid-load: 0 failed proxied requests, admin write
     nodes.every((g) => g.store.all('targets').length === 1),
     'no lease expired because of the outage',
   );
+});
+
+test('cluster: an SDK instance rides out a database outage longer than its ttl (heartbeats fail with 503, nothing expires), renews after it, and registers again through its node when its target was lost', async (t) => {
+  const { nodes, relay } = await cluster(t);
+  const [a, b, c] = nodes as [Node, Node, Node];
+  const app = await startUpstream('app');
+  t.after(() => app.close());
+  const reg = await register({
+    adminUrl: a.adminUrl,
+    service: 'sdk',
+    routes: ['/sdk'],
+    host: '127.0.0.1',
+    port: app.port,
+    ttl: 2,
+    handleSignals: false,
+    onShutdown: () => undefined,
+    logger: pino({ level: 'silent' }),
+  });
+  t.after(() => reg.close());
+  await waitFor(async () => (await get(`${c.proxyUrl}/sdk/x`)).status === 200, 10_000, 'routable through C');
+  const id = a.store.getTarget(a.store.getByName('upstreams', 'sdk.upstream')!.id, app.address)!.id;
+  await relay.cut();
+  await waitFor(() => nodes.every((g) => !g.store.reachable), 5000, 'every node sees the outage');
+  // longer than the 2 s ttl: heartbeats through A fail (503), and nothing expires
+  const cutFor = Date.now() + 3_000;
+  while (Date.now() < cutFor) {
+    assert.equal((await get(`${b.proxyUrl}/sdk/x`)).status, 200, 'served through B during the outage');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const leaseBefore = b.store.leaseOf(id)!;
+  await relay.restore();
+  await waitFor(() => nodes.every((g) => g.store.reachable), 15_000, 'every node reconnected');
+  // the SDK's next heartbeat is accepted and every node sees the lease move on
+  await waitFor(() => (b.store.leaseOf(id) ?? 0) > leaseBefore, 10_000, 'the lease renewed after the outage, seen on B');
+  assert.equal(reg.state, 'registered');
+  assert.equal(
+    nodes.reduce((n, g) => n + g.leases.expired, 0),
+    0,
+    'no lease expired because of the outage',
+  );
+  // the target is lost (deleted through C, not an operator drain): the SDK's next heartbeat gets 404 and registers again through A
+  assert.equal((await c.admin.call('DELETE', `/upstreams/sdk.upstream/targets/${id}`)).status, 204);
+  await waitFor(
+    async () => (await b.admin.call<{ data: { target: string }[] }>('GET', '/upstreams/sdk.upstream/targets')).body.data.length === 1,
+    10_000,
+    'registered again, seen through B',
+  );
+  await waitFor(async () => (await get(`${c.proxyUrl}/sdk/x`)).status === 200, 10_000, 'routable through C again');
+  assert.equal(reg.state, 'registered');
+});
+
+test('cluster: a node with --workers 2 on PostgreSQL: its control process owns the database and the bus; its workers serve what B registered, and their in-flight requests count on B', async (t) => {
+  const { nodes } = await cluster(t, 2, (i) => (i === 0 ? { workers: 2 } : {}));
+  const [a, b] = nodes as [Node, Node];
+  let release: (() => void) | undefined;
+  const slow = await startUpstream('slow', (req, res) => {
+    if (!req.url?.includes('hold')) return 'default';
+    release = () => res.end('done');
+  });
+  t.after(() => slow.close());
+  await setup(b, 'wk');
+  assert.equal((await b.admin.call('POST', '/upstreams/wk/targets', { target: slow.address })).status, 201);
+  await waitFor(async () => (await get(`${a.proxyUrl}/wk/ok`)).status === 200, 10_000, "routable through A's workers");
+  const held = get(`${a.proxyUrl}/wk/hold`);
+  await waitFor(() => release !== undefined, 5000, 'the request reached the upstream');
+  const active = async (): Promise<number> => {
+    const h = await b.admin.call<{ data: { target: string; gw?: { active_requests?: number } }[] }>('GET', '/upstreams/wk/health');
+    return h.body.data.find((x) => x.target === slow.address)?.gw?.active_requests ?? -1;
+  };
+  await waitFor(async () => (await active()) === 1, 5000, "B counts the request held by A's worker");
+  release!();
+  assert.equal((await held).status, 200);
+  await waitFor(async () => (await active()) === 0, 5000, 'zero in flight again');
+  const listed = await b.admin.call<{ data: { id: string }[] }>('GET', '/cluster/nodes');
+  assert.deepEqual(listed.body.data.map((x) => x.id).sort(), ['node-a', 'node-b'], 'one node per gateway, not per worker');
 });
