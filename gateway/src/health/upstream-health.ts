@@ -12,7 +12,7 @@
  * {@link HealthEvent}.
  */
 import type { Balancer } from '../balancer/balancer.js';
-import type { BreakerConfig, BreakerTransition } from '../breaker/circuit-breaker.js';
+import type { BreakerTransition } from '../breaker/circuit-breaker.js';
 import type { Upstream, UpstreamGwExtensions } from '../entities/types.js';
 import { UPSTREAM_GW_DEFAULTS } from '../entities/upstreams.js';
 import type { OutcomeKind, Thresholds } from './counters.js';
@@ -110,31 +110,47 @@ export class UpstreamHealth {
    */
   sync(refs: readonly TargetRef[], initial: boolean): void {
     const seen = new Set<string>();
-    const breakerCfg: BreakerConfig = this.#breakerCfg;
     for (const r of refs) {
       seen.add(r.id);
-      const t = this.targets.get(r.id);
-      if (t) {
-        t.address = r.address;
-        t.host = r.host;
-        t.port = r.port;
-        t.weight = r.weight;
-        continue;
-      }
-      const nt = new TargetRuntime(r, breakerCfg, this.#now);
-      if (!initial && this.activeOn() && r.weight > 0) {
-        nt.warming = true;
-        nt.nextProbeAt = this.#now(); // the manager jitters the first probe
-      }
-      this.targets.set(r.id, nt);
+      this.#upsert(r, initial);
     }
     for (const id of this.targets.keys()) if (!seen.has(id)) this.targets.delete(id);
   }
 
-  /** Route with `balancer` from now on: bind it to this upstream's records (call after {@link sync}). */
-  attach(balancer: Balancer): void {
+  /** {@link sync} for a balancer derived in place: only `changed` targets (new or changed) and `removed` ids. */
+  syncChanges(changed: readonly TargetRef[], removed: readonly string[], initial: boolean): void {
+    for (const id of removed) this.targets.delete(id);
+    for (const r of changed) this.#upsert(r, initial);
+  }
+
+  #upsert(r: TargetRef, initial: boolean): void {
+    const t = this.targets.get(r.id);
+    if (t) {
+      t.address = r.address;
+      t.host = r.host;
+      t.port = r.port;
+      t.weight = r.weight;
+      return;
+    }
+    const nt = new TargetRuntime(r, this.#breakerCfg, this.#now);
+    if (!initial && this.activeOn() && r.weight > 0) {
+      nt.warming = true;
+      nt.nextProbeAt = this.#now(); // the manager jitters the first probe
+    }
+    this.targets.set(r.id, nt);
+  }
+
+  /**
+   * Route with `balancer` from now on: bind it to this upstream's records
+   * (call after {@link sync}). With `only` (a balancer derived in place from
+   * the bound one), just those targets are bound; the rest already are.
+   */
+  attach(balancer: Balancer, only?: readonly TargetRef[]): void {
     this.applyAll();
-    balancer.bind((id) => this.targets.get(id));
+    balancer.bind(
+      (id) => this.targets.get(id),
+      only?.map((r) => r.id),
+    );
   }
 
   // ---- what the proxy reports -------------------------------------------

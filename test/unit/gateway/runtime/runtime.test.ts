@@ -98,3 +98,55 @@ test('a change the runtime cannot build never throws: the last good balancer kee
   );
   rt.stop();
 });
+
+test('target changes derive the balancer in place (only those targets in its derivation); upstream changes and consistent-hashing rebuild', async () => {
+  const store = new MemoryStore();
+  const rr = entity('upstreams', { name: 'rr' }) as Upstream;
+  const ch = entity('upstreams', { name: 'ch', algorithm: 'consistent-hashing', hash_on: 'ip' }) as Upstream;
+  const t1 = entity('targets', { target: '127.0.0.1:81', upstream: { id: rr.id } }) as Target;
+  const c1 = entity('targets', { target: '127.0.0.1:91', upstream: { id: ch.id } }) as Target;
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: rr },
+    { op: 'put', kind: 'upstreams', entity: ch },
+    { op: 'put', kind: 'targets', entity: t1 },
+    { op: 'put', kind: 'targets', entity: c1 },
+  ]);
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  const b1 = rt.snapshot.upstreams.get('rr')!.balancer;
+  const t2 = entity('targets', { target: '127.0.0.1:82', upstream: { id: rr.id } }) as Target;
+  const c2 = entity('targets', { target: '127.0.0.1:92', upstream: { id: ch.id } }) as Target;
+  await store.apply([
+    { op: 'put', kind: 'targets', entity: t2 },
+    { op: 'put', kind: 'targets', entity: { ...t1, weight: 7 } },
+    { op: 'put', kind: 'targets', entity: c2 },
+  ]);
+  await tick();
+  const b2 = rt.snapshot.upstreams.get('rr')!.balancer;
+  assert.notEqual(b2, b1);
+  assert.equal(b2.derivation?.from, b1);
+  assert.deepEqual(new Set(b2.derivation?.changed.map((t) => `${t.address} ${t.weight}`)), new Set(['127.0.0.1:82 100', '127.0.0.1:81 7']));
+  assert.deepEqual(b2.derivation?.removed, []);
+  assert.equal(rt.snapshot.upstreams.get('ch')!.balancer.derivation, undefined, 'consistent-hashing is rebuilt');
+  assert.equal(rt.snapshot.upstreams.get('ch')!.balancer.targets.length, 2);
+  await store.apply([{ op: 'delete', kind: 'targets', id: t1.id }]);
+  await tick();
+  const b3 = rt.snapshot.upstreams.get('rr')!.balancer;
+  assert.equal(b3.derivation?.from, b2);
+  assert.deepEqual(b3.derivation?.removed, [t1.id]);
+  assert.deepEqual(
+    b3.targets.map((t) => t.id),
+    [t2.id],
+  );
+  // the upstream itself changed: built from scratch
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: { ...rr, slots: 100 } },
+    { op: 'put', kind: 'targets', entity: { ...t2, weight: 3 } },
+  ]);
+  await tick();
+  const b4 = rt.snapshot.upstreams.get('rr')!.balancer;
+  assert.notEqual(b4, b3);
+  assert.equal(b4.derivation, undefined);
+  assert.equal(b4.targets[0]!.weight, 3);
+  rt.stop();
+});
