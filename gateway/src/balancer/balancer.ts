@@ -76,6 +76,8 @@ export interface BalancerDerivation {
   readonly changed: readonly BalancerTarget[];
   /** ids of targets that left */
   readonly removed: readonly string[];
+  /** targets whose address is no longer theirs: the removed ones, and the old versions of those whose address changed */
+  readonly left: readonly BalancerTarget[];
 }
 
 export interface Balancer {

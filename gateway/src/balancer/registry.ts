@@ -58,11 +58,11 @@ export function updateBalancer(
 ): Balancer | undefined {
   const core = previous instanceof DerivedBalancer ? previous.core : previous;
   if (!(core instanceof TargetSetBalancer) || core.algorithm !== upstream.algorithm) return undefined;
-  const changed = core.applyChanges(upserts, removed);
-  if (!changed) return undefined;
+  const r = core.applyChanges(upserts, removed);
+  if (!r) return undefined;
   // the chain stops here: only the newest derivation is ever asked for
   if (previous instanceof DerivedBalancer) previous.derivation = undefined;
-  return new DerivedBalancer(core, { from: previous, changed, removed: [...removed] });
+  return new DerivedBalancer(core, { from: previous, changed: r.changed, removed: [...removed], left: r.left });
 }
 
 /** A balancer derived in place ({@link updateBalancer}): a new identity over the shared state. */

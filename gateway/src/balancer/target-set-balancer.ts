@@ -54,14 +54,18 @@ export abstract class TargetSetBalancer implements Balancer {
    * Change the targets in place: `removed` ids leave, each of `upserts`
    * replaces the target of its id or joins. All of `upserts` are parsed
    * first, so an invalid one throws (a RangeError) with nothing changed.
-   * Returns the parsed upserts, or undefined, changing nothing, when the
+   * Returns the parsed upserts and the targets that left (see
+   * {@link TargetSet.apply}), or undefined, changing nothing, when the
    * algorithm is not incremental.
    */
-  applyChanges(upserts: readonly Target[], removed: readonly string[]): readonly BalancerTarget[] | undefined {
+  applyChanges(
+    upserts: readonly Target[],
+    removed: readonly string[],
+  ): { changed: readonly BalancerTarget[]; left: readonly BalancerTarget[] } | undefined {
     if (!this.incremental) return undefined;
-    const parsed = upserts.map(toBalancerTarget);
-    this.set.apply(parsed, removed);
-    return parsed;
+    const changed = upserts.map(toBalancerTarget);
+    const left = this.set.apply(changed, removed);
+    return { changed, left };
   }
 
   /** Target `i`'s availability or factor was set (maybe to the same values). */

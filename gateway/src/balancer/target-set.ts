@@ -98,18 +98,28 @@ export class TargetSet implements StatusWatcher {
    * Apply target changes in place: `removed` ids leave (unknown ones are
    * ignored), then each of `upserts` replaces the target of its id or is
    * appended. Cost O(changes) plus the algorithm's hooks. Never throws
-   * (targets are parsed by the caller, before anything changes).
+   * (targets are parsed by the caller, before anything changes). Returns
+   * the targets whose address is no longer used by them: the removed ones
+   * and the old versions of those whose address changed.
    */
-  apply(upserts: readonly BalancerTarget[], removed: readonly string[]): void {
+  apply(upserts: readonly BalancerTarget[], removed: readonly string[]): BalancerTarget[] {
+    const left: BalancerTarget[] = [];
     for (const id of removed) {
       const i = this.index.get(id);
-      if (i !== undefined) this.#remove(i);
+      if (i === undefined) continue;
+      left.push(this.#targets[i]!);
+      this.#remove(i);
     }
     for (const t of upserts) {
       const i = this.index.get(t.id);
       if (i === undefined) this.#add(t);
-      else this.#replace(i, t);
+      else {
+        const before = this.#targets[i]!;
+        if (before.address !== t.address) left.push(before);
+        this.#replace(i, t);
+      }
     }
+    return left;
   }
 
   #add(t: BalancerTarget): void {

@@ -296,6 +296,11 @@ test('a balancer from an older snapshot picks from the current targets once a ne
   const u = upstream();
   const b0 = createBalancer(u, [target(0, 10), target(1, 10)], { seed: 0 });
   const b1 = updateBalancer(b0, u, [target(2, 10)], [target(0, 10).id])!;
+  assert.deepEqual(
+    b1.derivation?.left.map((t) => t.address),
+    [target(0, 10).target],
+    'what left (the proxy closes its pool)',
+  );
   const want = new Set([target(1, 10).id, target(2, 10).id]);
   assert.deepEqual(new Set(pickIds(b0, 2)), want, 'the old snapshot’s balancer');
   assert.deepEqual(new Set(pickIds(b1, 2)), want);
