@@ -64,8 +64,26 @@ export interface StatusWatcher {
   ended(slot: number, latencyMs: number, ok: boolean): void;
 }
 
+/**
+ * How a balancer was derived in place from the one it replaces
+ * (registry.ts `updateBalancer`): only these targets changed, so health
+ * re-syncs and re-binds only them. Absent on a balancer built from scratch.
+ */
+export interface BalancerDerivation {
+  /** the balancer this one replaces */
+  readonly from: Balancer;
+  /** targets added or changed (weight, address), as they are now */
+  readonly changed: readonly BalancerTarget[];
+  /** ids of targets that left */
+  readonly removed: readonly string[];
+  /** targets whose address is no longer theirs: the removed ones, and the old versions of those whose address changed */
+  readonly left: readonly BalancerTarget[];
+}
+
 export interface Balancer {
   readonly algorithm: string;
+  /** Set when this balancer was derived from the previous one in place (see {@link BalancerDerivation}). */
+  readonly derivation?: BalancerDerivation | undefined;
   /** Pick a target, or undefined when none is available. O(1)/O(log n). */
   pick(ctx: PickContext): PickResult | undefined;
   /**
@@ -73,8 +91,10 @@ export interface Balancer {
    * target's state from `statusOf` from now on and watch it. Targets it has
    * no record for keep the balancer's own (available, factor 1, nothing in
    * flight). Called by health once per new balancer, before it routes.
+   * With `only` (a derived balancer, {@link derivation}), just those target
+   * ids are re-read; the others keep the records they are bound to.
    */
-  bind(statusOf: (targetId: string) => TargetStatus | undefined): void;
+  bind(statusOf: (targetId: string) => TargetStatus | undefined, only?: readonly string[]): void;
   /** Targets with weight > 0 that are available. */
   availableCount(): number;
   readonly targets: readonly BalancerTarget[];

@@ -6,9 +6,9 @@
 export class IndexedHeap {
   readonly #less: (a: number, b: number) => boolean;
   /** heap order: member at each position */
-  readonly #items: Int32Array;
+  #items: Int32Array;
   /** position of each member, -1 when absent */
-  readonly #pos: Int32Array;
+  #pos: Int32Array;
   #size = 0;
   /** scratch for {@link best}: heap positions still to look at */
   readonly #frontier: number[] = [];
@@ -21,6 +21,31 @@ export class IndexedHeap {
 
   get size(): number {
     return this.#size;
+  }
+
+  /** Members may be 0 … capacity-1; grows (doubling, so O(1) amortised per new member), never shrinks. */
+  reserve(capacity: number): void {
+    if (capacity <= this.#pos.length) return;
+    const c = Math.max(capacity, 2 * this.#pos.length);
+    const items = new Int32Array(c);
+    items.set(this.#items);
+    const pos = new Int32Array(c).fill(-1);
+    pos.set(this.#pos);
+    this.#items = items;
+    this.#pos = pos;
+  }
+
+  /**
+   * Member `from` is now called `to` (an index that is not a member), in
+   * place, then re-sifted (`less` may break ties by index). O(log n).
+   */
+  rename(from: number, to: number): void {
+    const p = this.#pos[from]!;
+    this.#pos[from] = -1;
+    if (p === -1) return;
+    this.#items[p] = to;
+    this.#pos[to] = p;
+    this.update(to);
   }
 
   has(i: number): boolean {

@@ -35,7 +35,18 @@ export interface TargetSetHooks {
   changed(i: number): void;
   started(i: number): void;
   ended(i: number, latencyMs: number, ok: boolean): void;
+  /** {@link TargetSet.apply}: target `i` was appended (the set's own bookkeeping is done) */
+  added(i: number): void;
+  /** {@link TargetSet.apply}: target `i` is about to leave (still readable) */
+  removing(i: number): void;
+  /** {@link TargetSet.apply}: after a removal, the last target moved from index `from` to the freed index `to` */
+  moved(from: number, to: number): void;
+  /** {@link TargetSet.apply}: target `i` got a new weight or address (`before` is the old one) */
+  updated(i: number, before: BalancerTarget): void;
 }
+
+/** Where a record that left the set reports (an in-flight try ending on a removed target): nowhere. */
+const DETACHED: StatusWatcher = { changed() {}, started() {}, ended() {} };
 
 /**
  * Per-upstream target list shared by all algorithms; indices are positions
@@ -43,31 +54,115 @@ export interface TargetSetHooks {
  * the target's record (health's, once bound; a {@link LocalStatus} before),
  * read on every pick. The set only keeps what it derives for O(1) picks
  * (how many are available, and a version bumped on every flip).
+ *
+ * {@link apply} changes the targets in place at a cost proportional to the
+ * change: appends, swap-removes (the last target takes the freed index) and
+ * replacements, each reported to the algorithm's hooks so that it updates
+ * its own indexes likewise.
  */
 export class TargetSet implements StatusWatcher {
-  readonly targets: readonly BalancerTarget[];
+  readonly #targets: BalancerTarget[];
   /** target id → index in `targets` */
   readonly index = new Map<string, number>();
   /** each target's runtime record */
   readonly status: TargetStatus[];
   /** `{ target }` per index, built once and handed out by every pick */
-  readonly results: readonly PickResult[];
+  readonly #results: PickResult[];
   /** bumped whenever a target's availability flips (algorithms rebuild lazily) */
   version = 0;
   /** availability as last counted in {@link availableCount} (1/0), updated on `changed` */
-  readonly #counted: Uint8Array;
+  readonly #counted: number[];
   #availableCount = 0;
   #hooks: TargetSetHooks | undefined;
 
   constructor(targets: readonly Pick<Target, 'id' | 'target' | 'weight'>[]) {
-    this.targets = targets.map(toBalancerTarget);
-    this.targets.forEach((t, i) => this.index.set(t.id, i));
-    const n = this.targets.length;
-    this.status = this.targets.map(() => new LocalStatus());
+    this.#targets = targets.map(toBalancerTarget);
+    this.#targets.forEach((t, i) => this.index.set(t.id, i));
+    const n = this.#targets.length;
+    this.status = this.#targets.map(() => new LocalStatus());
     this.status.forEach((s, i) => s.watch(this, i));
-    this.#counted = new Uint8Array(n).fill(1);
-    this.results = this.targets.map((target) => Object.freeze({ target }));
-    for (const t of this.targets) if (t.weight > 0) this.#availableCount++;
+    this.#counted = new Array<number>(n).fill(1);
+    this.#results = this.#targets.map((target) => Object.freeze({ target }));
+    for (const t of this.#targets) if (t.weight > 0) this.#availableCount++;
+  }
+
+  get targets(): readonly BalancerTarget[] {
+    return this.#targets;
+  }
+
+  get results(): readonly PickResult[] {
+    return this.#results;
+  }
+
+  /**
+   * Apply target changes in place: `removed` ids leave (unknown ones are
+   * ignored), then each of `upserts` replaces the target of its id or is
+   * appended. Cost O(changes) plus the algorithm's hooks. Never throws
+   * (targets are parsed by the caller, before anything changes). Returns
+   * the targets whose address is no longer used by them: the removed ones
+   * and the old versions of those whose address changed.
+   */
+  apply(upserts: readonly BalancerTarget[], removed: readonly string[]): BalancerTarget[] {
+    const left: BalancerTarget[] = [];
+    for (const id of removed) {
+      const i = this.index.get(id);
+      if (i === undefined) continue;
+      left.push(this.#targets[i]!);
+      this.#remove(i);
+    }
+    for (const t of upserts) {
+      const i = this.index.get(t.id);
+      if (i === undefined) this.#add(t);
+      else {
+        const before = this.#targets[i]!;
+        if (before.address !== t.address) left.push(before);
+        this.#replace(i, t);
+      }
+    }
+    return left;
+  }
+
+  #add(t: BalancerTarget): void {
+    const i = this.#targets.length;
+    this.#targets.push(t);
+    this.index.set(t.id, i);
+    const s = new LocalStatus();
+    this.status.push(s);
+    s.watch(this, i);
+    this.#counted.push(1);
+    this.#results.push(Object.freeze({ target: t }));
+    if (t.weight > 0) this.#availableCount++;
+    this.#hooks?.added(i);
+  }
+
+  #remove(i: number): void {
+    this.#hooks?.removing(i);
+    const t = this.#targets[i]!;
+    if (t.weight > 0 && this.#counted[i] === 1) this.#availableCount--;
+    this.status[i]!.watch(DETACHED, -1);
+    this.index.delete(t.id);
+    const last = this.#targets.length - 1;
+    if (i !== last) {
+      this.#targets[i] = this.#targets[last]!;
+      this.status[i] = this.status[last]!;
+      this.#results[i] = this.#results[last]!;
+      this.#counted[i] = this.#counted[last]!;
+      this.index.set(this.#targets[i]!.id, i);
+      this.status[i]!.watch(this, i);
+    }
+    this.#targets.pop();
+    this.status.pop();
+    this.#results.pop();
+    this.#counted.pop();
+    if (i !== last) this.#hooks?.moved(last, i);
+  }
+
+  #replace(i: number, t: BalancerTarget): void {
+    const before = this.#targets[i]!;
+    this.#targets[i] = t;
+    this.#results[i] = Object.freeze({ target: t });
+    if (this.#counted[i] === 1) this.#availableCount += (t.weight > 0 ? 1 : 0) - (before.weight > 0 ? 1 : 0);
+    this.#hooks?.updated(i, before);
   }
 
   /** Set by the algorithm (its constructor); called after the set's own bookkeeping. */
@@ -75,24 +170,39 @@ export class TargetSet implements StatusWatcher {
     this.#hooks = h;
   }
 
-  /** Read every target's record from `statusOf` (those it knows) and watch it; every index is re-read. */
-  bind(statusOf: (targetId: string) => TargetStatus | undefined): void {
-    for (let i = 0; i < this.targets.length; i++) {
-      const s = statusOf(this.targets[i]!.id);
+  /**
+   * Read every target's record from `statusOf` (those it knows) and watch
+   * it; every index is re-read. With `only`, just those target ids (the
+   * others keep the records they have).
+   */
+  bind(statusOf: (targetId: string) => TargetStatus | undefined, only?: readonly string[]): void {
+    if (only) {
+      for (const id of only) {
+        const i = this.index.get(id);
+        if (i === undefined) continue;
+        const s = statusOf(id);
+        if (s) this.status[i] = s;
+        this.status[i]!.watch(this, i);
+        this.changed(i);
+      }
+      return;
+    }
+    for (let i = 0; i < this.#targets.length; i++) {
+      const s = statusOf(this.#targets[i]!.id);
       if (s) this.status[i] = s;
       this.status[i]!.watch(this, i);
     }
-    for (let i = 0; i < this.targets.length; i++) this.changed(i);
+    for (let i = 0; i < this.#targets.length; i++) this.changed(i);
   }
 
   /** Whether target `i` may take a new request (weight > 0, available). */
   live(i: number): boolean {
-    return this.status[i]!.available && this.targets[i]!.weight > 0;
+    return this.status[i]!.available && this.#targets[i]!.weight > 0;
   }
 
   /** Whether target `i` may take this request: live and not tried yet. */
   usable(i: number, ctx: PickContext): boolean {
-    return this.status[i]!.available && this.targets[i]!.weight > 0 && (ctx.tried.size === 0 || !ctx.tried.has(this.targets[i]!.id));
+    return this.status[i]!.available && this.#targets[i]!.weight > 0 && (ctx.tried.size === 0 || !ctx.tried.has(this.#targets[i]!.id));
   }
 
   /** slow-start factor in [MIN_FACTOR, 1] */
@@ -108,7 +218,7 @@ export class TargetSet implements StatusWatcher {
 
   /** weight × slow-start factor */
   effectiveWeight(i: number): number {
-    return this.targets[i]!.weight * this.factor(i);
+    return this.#targets[i]!.weight * this.factor(i);
   }
 
   availableCount(): number {
@@ -122,7 +232,7 @@ export class TargetSet implements StatusWatcher {
     if (this.#counted[i] !== v) {
       this.#counted[i] = v;
       this.version++;
-      if (this.targets[i]!.weight > 0) this.#availableCount += v === 1 ? 1 : -1;
+      if (this.#targets[i]!.weight > 0) this.#availableCount += v === 1 ? 1 : -1;
     }
     this.#hooks?.changed(i);
   }
@@ -134,4 +244,11 @@ export class TargetSet implements StatusWatcher {
   ended(i: number, latencyMs: number, ok: boolean): void {
     this.#hooks?.ended(i, latencyMs, ok);
   }
+}
+
+/** A copy of `a` with room for `capacity` entries (the new ones 0). */
+export function grown(a: Float64Array, capacity: number): Float64Array {
+  const b = new Float64Array(capacity);
+  b.set(a);
+  return b;
 }

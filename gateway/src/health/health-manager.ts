@@ -249,9 +249,17 @@ export class HealthManager implements OutcomeSink {
       } else if (h.upstream !== u) {
         this.#reconfigure(h, u);
       }
-      if (this.#attached.get(u.id) !== entry.balancer) {
-        h.sync(entry.balancer.targets, initial);
-        h.attach(entry.balancer);
+      const attached = this.#attached.get(u.id);
+      if (attached !== entry.balancer) {
+        const d = entry.balancer.derivation;
+        if (attached !== undefined && d?.from === attached) {
+          // derived in place from the balancer health is bound to: only these targets changed
+          h.syncChanges(d.changed, d.removed, initial);
+          h.attach(entry.balancer, d.changed);
+        } else {
+          h.sync(entry.balancer.targets, initial);
+          h.attach(entry.balancer);
+        }
         this.#attached.set(u.id, entry.balancer);
       }
     }

@@ -61,6 +61,9 @@ export class TargetRuntime implements TargetStatus {
   factor = 1;
   /** slow start: when the current ramp began (ms), null when not ramping */
   rampStart: number | null = null;
+  /** what the upstream's all-unhealthy sums last counted for this target: its weight (0: not counted) and whether routable */
+  countedWeight = 0;
+  countedRoutable = false;
 
   // ---- traffic ------------------------------------------------------------
   /** tries in flight on this process (the one count: balancers, drains and metrics read it) */

@@ -12,7 +12,7 @@
  * {@link HealthEvent}.
  */
 import type { Balancer } from '../balancer/balancer.js';
-import type { BreakerConfig, BreakerTransition } from '../breaker/circuit-breaker.js';
+import type { BreakerTransition } from '../breaker/circuit-breaker.js';
 import type { Upstream, UpstreamGwExtensions } from '../entities/types.js';
 import { UPSTREAM_GW_DEFAULTS } from '../entities/upstreams.js';
 import type { OutcomeKind, Thresholds } from './counters.js';
@@ -60,6 +60,8 @@ export class UpstreamHealth {
   readonly targets = new Map<string, TargetRuntime>();
   readonly latency = new LatencyStats();
   allUnhealthy = false;
+  /** what {@link applyAll} last counted (kept up to date by derived attaches): targets of weight > 0, their weight, the routable ones, theirs */
+  readonly #sums = { weighted: 0, totalWeight: 0, routable: 0, routableWeight: 0 };
   #gw: UpstreamGwExtensions;
   readonly #breakerCfg: { cooldownMs: number; cooldownMaxMs: number; halfOpenMax: number };
   readonly #now: () => number;
@@ -110,31 +112,60 @@ export class UpstreamHealth {
    */
   sync(refs: readonly TargetRef[], initial: boolean): void {
     const seen = new Set<string>();
-    const breakerCfg: BreakerConfig = this.#breakerCfg;
     for (const r of refs) {
       seen.add(r.id);
-      const t = this.targets.get(r.id);
-      if (t) {
-        t.address = r.address;
-        t.host = r.host;
-        t.port = r.port;
-        t.weight = r.weight;
-        continue;
-      }
-      const nt = new TargetRuntime(r, breakerCfg, this.#now);
-      if (!initial && this.activeOn() && r.weight > 0) {
-        nt.warming = true;
-        nt.nextProbeAt = this.#now(); // the manager jitters the first probe
-      }
-      this.targets.set(r.id, nt);
+      this.#upsert(r, initial);
     }
     for (const id of this.targets.keys()) if (!seen.has(id)) this.targets.delete(id);
   }
 
-  /** Route with `balancer` from now on: bind it to this upstream's records (call after {@link sync}). */
-  attach(balancer: Balancer): void {
-    this.applyAll();
-    balancer.bind((id) => this.targets.get(id));
+  /**
+   * {@link sync} for a balancer derived in place: only `changed` targets
+   * (new or changed) and `removed` ids. Their part of the all-unhealthy
+   * sums is taken out here and counted again by {@link attach}.
+   */
+  syncChanges(changed: readonly TargetRef[], removed: readonly string[], initial: boolean): void {
+    for (const id of removed) {
+      const t = this.targets.get(id);
+      if (!t) continue;
+      this.#uncount(t);
+      this.targets.delete(id);
+    }
+    for (const r of changed) {
+      const t = this.targets.get(r.id);
+      if (t) this.#uncount(t);
+      this.#upsert(r, initial);
+    }
+  }
+
+  #upsert(r: TargetRef, initial: boolean): void {
+    const t = this.targets.get(r.id);
+    if (t) {
+      t.address = r.address;
+      t.host = r.host;
+      t.port = r.port;
+      t.weight = r.weight;
+      return;
+    }
+    const nt = new TargetRuntime(r, this.#breakerCfg, this.#now);
+    if (!initial && this.activeOn() && r.weight > 0) {
+      nt.warming = true;
+      nt.nextProbeAt = this.#now(); // the manager jitters the first probe
+    }
+    this.targets.set(r.id, nt);
+  }
+
+  /**
+   * Route with `balancer` from now on: bind it to this upstream's records
+   * (call after {@link sync}). With `only` (a balancer derived in place from
+   * the bound one), just those targets are bound; the rest already are.
+   */
+  attach(balancer: Balancer, only?: readonly TargetRef[]): void {
+    if (!only || !this.#applySome(only)) this.applyAll();
+    balancer.bind(
+      (id) => this.targets.get(id),
+      only?.map((r) => r.id),
+    );
   }
 
   // ---- what the proxy reports -------------------------------------------
@@ -317,16 +348,19 @@ export class UpstreamHealth {
     let totalWeight = 0;
     let routableWeight = 0;
     for (const t of this.targets.values()) {
+      t.countedWeight = t.weight;
+      t.countedRoutable = t.weight > 0 && t.routable();
       if (t.weight === 0) continue;
       weighted++;
       totalWeight += t.weight;
-      if (t.routable()) {
+      if (t.countedRoutable) {
         routable++;
         routableWeight += t.weight;
       }
     }
-    // Kong's healthchecks.threshold: at or below this % of the weight available, the whole upstream is unhealthy
-    const all = weighted > 0 && (routable === 0 || !balancerHealthy(totalWeight, routableWeight, this.upstream.healthchecks.threshold));
+    const sums = this.#sums;
+    [sums.weighted, sums.totalWeight, sums.routable, sums.routableWeight] = [weighted, totalWeight, routable, routableWeight];
+    const all = this.#allUnhealthy();
     if (all !== this.allUnhealthy) {
       this.allUnhealthy = all;
       this.#emit({ kind: 'all-unhealthy', upstream: this.upstream.name, on: all, policy: this.#gw.all_unhealthy });
@@ -340,6 +374,61 @@ export class UpstreamHealth {
   }
 
   // ---- internals --------------------------------------------------------
+
+  /** Kong's healthchecks.threshold: at or below this % of the weight available, the whole upstream is unhealthy */
+  #allUnhealthy(): boolean {
+    const s = this.#sums;
+    return s.weighted > 0 && (s.routable === 0 || !balancerHealthy(s.totalWeight, s.routableWeight, this.upstream.healthchecks.threshold));
+  }
+
+  /** Take `t`'s part out of the sums {@link applyAll} counted. */
+  #uncount(t: TargetRuntime): void {
+    const s = this.#sums;
+    if (t.countedWeight > 0) {
+      s.weighted--;
+      s.totalWeight -= t.countedWeight;
+      if (t.countedRoutable) {
+        s.routable--;
+        s.routableWeight -= t.countedWeight;
+      }
+    }
+    t.countedWeight = 0;
+    t.countedRoutable = false;
+  }
+
+  /**
+   * {@link applyAll} for a balancer derived in place, in O(changed): count
+   * the changed targets into the sums (syncChanges took their old part and
+   * the removed targets' out) and publish just them. Every other target's
+   * routability is as last counted (each change of it runs applyAll), so
+   * this is what applyAll would publish, unless the upstream is or becomes
+   * all-unhealthy: then returns false and the caller runs applyAll.
+   */
+  #applySome(changed: readonly TargetRef[]): boolean {
+    const s = this.#sums;
+    const ts: TargetRuntime[] = [];
+    for (const r of changed) {
+      const t = this.targets.get(r.id);
+      if (!t) continue;
+      ts.push(t);
+      this.#uncount(t);
+      t.countedWeight = t.weight;
+      t.countedRoutable = t.weight > 0 && t.routable();
+      if (t.weight === 0) continue;
+      s.weighted++;
+      s.totalWeight += t.weight;
+      if (t.countedRoutable) {
+        s.routable++;
+        s.routableWeight += t.weight;
+      }
+    }
+    if (this.allUnhealthy || this.#allUnhealthy()) return false;
+    for (const t of ts) {
+      const available = t.routable();
+      this.#publish(t, available, this.#factor(t), available && t.breaker.state.state === 'half-open');
+    }
+    return true;
+  }
 
   #publish(t: TargetRuntime, available: boolean, factor: number, trial: boolean): void {
     if (t.setAvailability(available, factor)) this.#onAvailability?.(this.upstream.id, t, trial);

@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime, Snapshot } from '../runtime/runtime.js';
 import { forward, nextRequestId, VIA, type ForwardDeps } from './forward.js';
 import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS, type RequestBody } from './body.js';
 import { normalizePath } from './uri.js';
@@ -297,7 +297,12 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   });
   // targets that left every upstream: close their pools
+  let last: Snapshot | undefined;
   const unsubscribe = opts.runtime.onSnapshot((snap) => {
+    const before = last;
+    last = snap;
+    // only targets added or reweighted in place (no address left, same services): nothing to close, and no O(targets) scan
+    if (before && noAddressLeft(before, snap)) return;
     const keep = new Set<string>();
     for (const e of snap.upstreams.values()) for (const t of e.balancer.targets) keep.add(`${t.host}:${t.port}`);
     for (const s of snap.servicesById.values()) keep.add(`${s.host}:${s.port}`);
@@ -337,4 +342,21 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       })());
     },
   };
+}
+
+/**
+ * Whether `next` uses every address `prev` did: the same services and
+ * upstreams, each balancer the same or derived in place from the previous
+ * one with no target address leaving. O(upstreams).
+ */
+function noAddressLeft(prev: Snapshot, next: Snapshot): boolean {
+  if (next.servicesById !== prev.servicesById || next.upstreams.size !== prev.upstreams.size) return false;
+  for (const [name, e] of next.upstreams) {
+    const p = prev.upstreams.get(name);
+    if (!p) return false;
+    if (e.balancer === p.balancer) continue;
+    const d = e.balancer.derivation;
+    if (d?.from !== p.balancer || d.left.length > 0) return false;
+  }
+  return true;
 }

@@ -2,8 +2,12 @@
  * Runtime: subscribes to the store and keeps an immutable snapshot (router +
  * balancers). Changes are coalesced per microtask; only what changed is
  * rebuilt: the router when routes or services change, one upstream's
- * balancer when it or its targets change. A store `reset` (the runtime
- * missed changes it cannot be given one by one) rebuilds everything.
+ * balancer when the upstream changes. When only targets changed, the
+ * runtime keeps which ones and derives the next balancer from the previous
+ * one in place, at a cost proportional to the change (registry.ts
+ * `updateBalancer`); an algorithm that cannot (consistent-hashing) is
+ * rebuilt. A store `reset` (the runtime missed changes it cannot be given
+ * one by one) rebuilds everything.
  *
  * Rebuilds are coalesced over time too: after a rebuild that took d ms
  * (over 1 ms: a large router or upstream) the next one waits d ms, batching
@@ -13,7 +17,7 @@
  */
 import type { Service, Target, Upstream } from '../entities/types.js';
 import type { Balancer } from '../balancer/balancer.js';
-import { createBalancer } from '../balancer/registry.js';
+import { createBalancer, updateBalancer } from '../balancer/registry.js';
 import type { Logger } from '../observability/log.js';
 import { compileRouter } from '../router/router.js';
 import type { ChangeEvent, Store } from '../store/store.js';
@@ -36,6 +40,8 @@ export class Runtime {
   #pendingRouter = false;
   /** upstream ids whose balancer must be rebuilt */
   #pendingUpstreams = new Set<string>();
+  /** upstream id → ids of its targets added, changed or removed (the balancer may follow in place) */
+  #pendingTargets = new Map<string, Set<string>>();
   #scheduled = false;
   /** a reset: rebuild every balancer and the router */
   #pendingFull = false;
@@ -99,9 +105,21 @@ export class Runtime {
         this.#pendingUpstreams.add(e.entity.id);
         // a rename changes which services are balanced: nothing else to do, the
         // proxy looks services' hosts up by upstream name on each request
-      } else if (!(e.op === 'update' && balancerUnchanged(e))) this.#pendingUpstreams.add((e.entity as Target).upstream.id);
+      } else if (!(e.op === 'update' && balancerUnchanged(e))) {
+        const t = e.entity as Target;
+        this.#targetChanged(t.upstream.id, t.id);
+        // moved to another upstream: it left the old one
+        const o = e.old as Target | undefined;
+        if (o && o.upstream.id !== t.upstream.id) this.#targetChanged(o.upstream.id, o.id);
+      }
     }
     this.#schedule();
+  }
+
+  #targetChanged(upstreamId: string, targetId: string): void {
+    let ids = this.#pendingTargets.get(upstreamId);
+    if (!ids) this.#pendingTargets.set(upstreamId, (ids = new Set()));
+    ids.add(targetId);
   }
 
   #schedule(): void {
@@ -137,19 +155,37 @@ export class Runtime {
       for (const u of this.#store.all('upstreams')) this.#pendingUpstreams.add(u.id);
     }
     let upstreams = prev.upstreams;
-    if (this.#pendingUpstreams.size > 0) {
+    if (this.#pendingUpstreams.size > 0 || this.#pendingTargets.size > 0) {
+      const byId = new Map<string, UpstreamEntry>();
+      for (const e of prev.upstreams.values()) byId.set(e.upstream.id, e);
+      // target changes of an upstream that is not rebuilt anyway: derive its balancer in place
+      const derived = new Map<string, UpstreamEntry>();
+      for (const [id, targetIds] of this.#pendingTargets) {
+        if (this.#pendingUpstreams.has(id)) continue;
+        const old = byId.get(id);
+        const u = this.#store.get('upstreams', id);
+        if (!old || !u || u !== old.upstream) {
+          this.#pendingUpstreams.add(id);
+          continue;
+        }
+        const d = this.#derive(old, targetIds);
+        if (d) derived.set(id, d);
+        else this.#pendingUpstreams.add(id);
+      }
       const next = new Map<string, UpstreamEntry>();
-      for (const [name, entry] of prev.upstreams) if (!this.#pendingUpstreams.has(entry.upstream.id)) next.set(name, entry);
+      for (const [name, entry] of prev.upstreams) {
+        const id = entry.upstream.id;
+        if (!this.#pendingUpstreams.has(id)) next.set(name, derived.get(id) ?? entry);
+      }
       for (const id of this.#pendingUpstreams) {
         const u = this.#store.get('upstreams', id);
-        const previous = [...prev.upstreams.values()].find((e) => e.upstream.id === id)?.balancer;
+        const old = byId.get(id);
         if (!u) continue;
         try {
-          next.set(u.name, this.#entry(u, previous));
+          next.set(u.name, this.#entry(u, old?.balancer));
         } catch (err) {
           this.buildFailures++;
           this.#log.error({ err, upstream: u.name }, 'cannot build the balancer for this upstream; the last good one keeps serving');
-          const old = [...prev.upstreams.values()].find((e) => e.upstream.id === id);
           if (old) next.set(old.upstream.name, old);
         }
       }
@@ -169,6 +205,7 @@ export class Runtime {
     }
     this.#pendingRouter = false;
     this.#pendingUpstreams = new Set();
+    this.#pendingTargets = new Map();
     // a rebuild that cost d ms (more than 1 ms) is followed by d ms of batching
     const spent = performance.now() - started;
     this.#nextAt = spent > 1 ? performance.now() + spent : 0;
@@ -193,6 +230,29 @@ export class Runtime {
   #entry(u: Upstream, previous?: Balancer): UpstreamEntry {
     const balancer: Balancer = createBalancer(u, this.#store.targetsOf(u.id), previous ? { previous } : undefined);
     return { upstream: u, balancer };
+  }
+
+  /**
+   * The entry of `old`'s upstream after changes to `targetIds`, derived
+   * from its balancer in place, or undefined when it must be rebuilt (the
+   * algorithm cannot follow, or a target does not parse: the rebuild then
+   * reports it and keeps the last good balancer).
+   */
+  #derive(old: UpstreamEntry, targetIds: ReadonlySet<string>): UpstreamEntry | undefined {
+    const uid = old.upstream.id;
+    const upserts: Target[] = [];
+    const removed: string[] = [];
+    for (const id of targetIds) {
+      const t = this.#store.get('targets', id);
+      if (t && t.upstream.id === uid) upserts.push(t);
+      else removed.push(id);
+    }
+    try {
+      const balancer = updateBalancer(old.balancer, old.upstream, upserts, removed);
+      return balancer ? { upstream: old.upstream, balancer } : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #services(): Map<string, Service> {

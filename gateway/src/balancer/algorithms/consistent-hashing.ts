@@ -12,6 +12,10 @@
  * Kong also lays the points out on a `slots`-sized continuum; with a sorted
  * ring of the points themselves that indirection buys nothing, so `slots`
  * does not change where a key lands.
+ *
+ * Target changes rebuild the ring (not incremental): a target's point count
+ * depends on the total weight and the number of weighted targets, so one
+ * change can move every target's points.
  */
 import { randomUUID } from 'node:crypto';
 import type { Target, Upstream } from '../../entities/types.js';
@@ -67,6 +71,10 @@ export class ConsistentHashingBalancer extends TargetSetBalancer {
       this.#owners[k] = i;
       this.#points[k] = (v - i) / INDEX_BITS;
     }
+  }
+
+  override get incremental(): boolean {
+    return false;
   }
 
   pick(ctx: PickContext): PickResult | undefined {

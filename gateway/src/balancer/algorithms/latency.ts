@@ -13,10 +13,14 @@
  * best of two random live targets (power of two choices), O(1), which keeps
  * load near-optimal without scanning or maintaining a heap whose keys all
  * change with time.
+ *
+ * Target changes are applied in place (a new target has no sample; a
+ * removed one's average leaves the mean), O(1) each.
  */
 import type { Target } from '../../entities/types.js';
 import type { PickContext, PickResult } from '../balancer.js';
 import { type BalancerOptions, resolveSeed, seededRandom } from '../options.js';
+import { grown } from '../target-set.js';
 import { TargetSetBalancer } from '../target-set-balancer.js';
 
 /** decay time constant of the averages, ms */
@@ -32,8 +36,8 @@ export class LatencyBalancer extends TargetSetBalancer {
   readonly #now: () => number;
   readonly #random: () => number;
   /** average as of `#stamp` (NaN before the first sample) */
-  readonly #ewma: Float64Array;
-  readonly #stamp: Float64Array;
+  #ewma: Float64Array;
+  #stamp: Float64Array;
   #known = 0;
   #sum = 0;
   #rotation = 0;
@@ -56,6 +60,29 @@ export class LatencyBalancer extends TargetSetBalancer {
         this.#sum += this.#ewma[i]!;
       });
     }
+  }
+
+  protected override added(i: number): void {
+    if (i >= this.#ewma.length) {
+      const c = Math.max(i + 1, 2 * this.#ewma.length);
+      this.#ewma = grown(this.#ewma, c);
+      this.#stamp = grown(this.#stamp, c);
+    }
+    this.#ewma[i] = NaN;
+    this.#stamp[i] = 0;
+  }
+
+  protected override removing(i: number): void {
+    const e = this.#ewma[i]!;
+    if (Number.isNaN(e)) return;
+    this.#known--;
+    // recomputed rather than subtracted when the last sample leaves, so no rounding residue survives
+    this.#sum = this.#known === 0 ? 0 : this.#sum - e;
+  }
+
+  protected override moved(from: number, to: number): void {
+    this.#ewma[to] = this.#ewma[from]!;
+    this.#stamp[to] = this.#stamp[from]!;
   }
 
   /** A target's average in ms, decayed to now (NaN before its first response, or for an unknown id). */

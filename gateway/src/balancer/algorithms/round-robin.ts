@@ -13,13 +13,20 @@
  * - Only available targets are in the sequence; an availability flip rebuilds
  *   it on the next pick (rare, and ≤ MAX_WHEEL steps), so a down heavy target
  *   does not make picks walk over its slots.
+ * - Target changes (and availability flips) are applied in place to a
+ *   generated sequence: a joining target is due from the current virtual
+ *   time on, a leaving one drops out, O(log n) each; the sequence stays
+ *   periodic with each target `weight` times per period. A materialised
+ *   wheel (≤ MAX_WHEEL slots, so at most that many live targets) is rebuilt
+ *   on the next pick instead.
  * - Slow start (`factor` f < 1) is applied by skipping: each time the pointer
  *   reaches the target it earns f credit and is picked only with a whole
  *   credit, so it gets exactly a fraction f of its slots, deterministically.
  */
 import type { Target } from '../../entities/types.js';
-import type { PickContext, PickResult } from '../balancer.js';
+import type { BalancerTarget, PickContext, PickResult } from '../balancer.js';
 import { type BalancerOptions, resolveSeed } from '../options.js';
+import { grown } from '../target-set.js';
 import { TargetSetBalancer } from '../target-set-balancer.js';
 import { buildWheel, StrideScheduler } from '../weighted-sequence.js';
 
@@ -27,7 +34,9 @@ import { buildWheel, StrideScheduler } from '../weighted-sequence.js';
 export class RoundRobinBalancer extends TargetSetBalancer {
   override readonly algorithm = 'round-robin';
   readonly #seed: number;
-  readonly #credit: Float64Array;
+  #credit: Float64Array;
+  /** targets changed since the wheel was built: rebuild on the next pick */
+  #dirty = false;
   /** the materialised period, or null when the sequence is generated */
   #wheel: Uint32Array | null = null;
   #stream: StrideScheduler | null = null;
@@ -42,7 +51,8 @@ export class RoundRobinBalancer extends TargetSetBalancer {
   }
 
   pick(ctx: PickContext): PickResult | undefined {
-    if (this.#builtFor !== this.set.version) this.#build(false);
+    // a generated sequence follows every change in place (the hooks below); a wheel is rebuilt
+    if (this.#dirty || (this.#stream === null && this.#builtFor !== this.set.version)) this.#build(false);
     const i = this.#wheel ? this.#fromWheel(this.#wheel, ctx) : this.#fromStream(this.#stream!, ctx);
     return i === -1 ? undefined : this.set.results[i];
   }
@@ -88,10 +98,45 @@ export class RoundRobinBalancer extends TargetSetBalancer {
     return false;
   }
 
+  protected override changed(i: number): void {
+    const s = this.#stream;
+    if (!s || this.#dirty) return;
+    const live = this.set.live(i);
+    if (live && !s.has(i)) s.insert(i, this.set.targets[i]!.weight);
+    else if (!live && s.has(i)) s.remove(i);
+  }
+
+  protected override added(i: number): void {
+    if (i >= this.#credit.length) this.#credit = grown(this.#credit, Math.max(i + 1, 2 * this.#credit.length));
+    this.#credit[i] = 0;
+    if (this.#stream) this.changed(i);
+    else this.#dirty = true;
+  }
+
+  protected override removing(i: number): void {
+    if (this.#stream) this.#stream.remove(i);
+    else this.#dirty = true;
+  }
+
+  protected override moved(from: number, to: number): void {
+    this.#credit[to] = this.#credit[from]!;
+    if (this.#stream) this.#stream.rename(from, to);
+    else this.#dirty = true;
+  }
+
+  protected override updated(i: number, before: BalancerTarget): void {
+    if (!this.#stream) this.#dirty = true;
+    else if (before.weight !== this.set.targets[i]!.weight) {
+      this.#stream.remove(i);
+      this.changed(i);
+    }
+  }
+
   #build(first: boolean): void {
     const s = this.set;
     const weights = s.targets.map((t, i) => (s.live(i) ? t.weight : 0));
     this.#builtFor = s.version;
+    this.#dirty = false;
     this.#wheel = buildWheel(weights);
     if (this.#wheel) {
       const n = this.#wheel.length;

@@ -53,3 +53,26 @@ test('the generated sequence keeps exact proportions for 65535:1 without a big w
   assert.equal(c.get(0), 65535 * 2);
   assert.equal(c.get(1), 2);
 });
+
+test('a member inserted into a StrideScheduler starts its period with everyone else (any Σw steps serve each member w times)', () => {
+  // members 1 and 2 (weight 1 each); after one step 2 is due at ½, the time the newcomer 0's first slot would have:
+  // it goes after 2 (the heap breaks the tie by index, so slot ½ would put it first and serve it twice in 3 steps)
+  const s = new StrideScheduler([0, 1, 1]);
+  assert.equal(s.next(), 1);
+  s.insert(0, 1);
+  const period = [s.next(), s.next(), s.next()];
+  assert.deepEqual([...period].sort(), [0, 1, 2]);
+  // weights 3 and 1 after some steps, then a weight-2 newcomer: 6 steps serve them 3, 1 and 2 times
+  const t = new StrideScheduler([3, 1]);
+  for (let i = 0; i < 5; i++) t.next();
+  t.insert(2, 2);
+  const counts = [0, 0, 0];
+  for (let i = 0; i < 6; i++) counts[t.next()]!++;
+  assert.deepEqual(counts, [3, 1, 2]);
+  // leaving and renumbering keep the others' turns
+  t.remove(0);
+  t.rename(2, 0);
+  const rest = [0, 0, 0];
+  for (let i = 0; i < 3; i++) rest[t.next()]!++;
+  assert.deepEqual(rest, [2, 1, 0]);
+});

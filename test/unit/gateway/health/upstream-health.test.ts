@@ -277,3 +277,55 @@ test('healthchecks.threshold: exactly that share available is unhealthy too (Kon
   assert.equal(balancerHealthy(0, 0, 0), false);
   assert.equal(balancerHealthy(10, 10, 100), false, 'Kong: threshold 100 is never healthy');
 });
+
+test('a balancer derived in place is attached in O(changed) with what a full applyAll would publish (fast-check)', async () => {
+  const fc = (await import('fast-check')).default;
+  const { updateBalancer } = await import('../../../../gateway/src/balancer/registry.js');
+  const { targets: make } = await import('../balancer/fixtures.js');
+  const pool = make(...Array.from({ length: 12 }, () => 1)); // addresses and ids to draw from
+  const op = fc.oneof(
+    fc.record({ op: fc.constant('put' as const), k: fc.nat(11), weight: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ op: fc.constant('remove' as const), k: fc.nat(11) }),
+    fc.record({ op: fc.constant('manual' as const), k: fc.nat(11), healthy: fc.boolean() }),
+  );
+  fc.assert(
+    fc.property(fc.constantFrom(0, 34, 50, 75, 100), fc.array(op, { maxLength: 30 }), (threshold, ops) => {
+      const u = upstream({ healthchecks: { threshold } });
+      const h = new UpstreamHealth(
+        u,
+        () => 0,
+        () => {},
+      );
+      let b: Balancer = createBalancer(u, [pool[0]!]);
+      h.sync(b.targets, true);
+      h.attach(b);
+      const present = new Set([pool[0]!.id]);
+      for (const o of ops) {
+        const t = pool[o.k]!;
+        if (o.op === 'manual') {
+          h.manual(t.id, o.healthy);
+          continue;
+        }
+        const d =
+          o.op === 'put'
+            ? updateBalancer(b, u, [{ ...t, weight: o.weight }], [])
+            : updateBalancer(b, u, [], present.has(t.id) ? [t.id] : []);
+        assert.ok(d?.derivation);
+        if (o.op === 'put') present.add(t.id);
+        else present.delete(t.id);
+        h.syncChanges(d.derivation.changed, d.derivation.removed, false);
+        h.attach(d, d.derivation.changed);
+        b = d;
+        // what the derived attach left must be what a full recount publishes
+        const seen = new Map([...h.targets].map(([id, r]) => [id, `${r.available} ${r.factor}`]));
+        const all = h.allUnhealthy;
+        h.applyAll();
+        assert.equal(h.allUnhealthy, all, 'all-unhealthy');
+        assert.deepEqual(new Map([...h.targets].map(([id, r]) => [id, `${r.available} ${r.factor}`])), seen);
+        assert.deepEqual(new Set(h.targets.keys()), present);
+        assert.equal(b.availableCount(), [...h.targets.values()].filter((r) => r.available && r.weight > 0).length);
+      }
+    }),
+    { numRuns: 200 },
+  );
+});

@@ -13,6 +13,14 @@ const entity = (kind: 'upstreams' | 'targets' | 'services', input: Record<string
   return r.value as unknown as AnyEntity;
 };
 const tick = () => new Promise((r) => setImmediate(r));
+/** Wait until `cond` holds (the runtime may batch a rebuild after a slow one: d ms after a rebuild of d ms); at most 5 s. */
+async function until(cond: () => boolean, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!cond()) {
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
 
 test('only what changed is rebuilt: a lease renewal keeps the balancer, a weight change rebuilds only its upstream', async () => {
   const store = new MemoryStore();
@@ -31,7 +39,7 @@ test('only what changed is rebuilt: a lease renewal keeps the balancer, a weight
   await tick();
   assert.equal(rt.snapshot.upstreams.get('a')!.balancer, s1.upstreams.get('a')!.balancer);
   await store.apply([{ op: 'put', kind: 'targets', entity: { ...ta, weight: 5 } }]);
-  await tick();
+  await until(() => rt.snapshot.upstreams.get('a')!.balancer !== s1.upstreams.get('a')!.balancer, 'the weight change');
   const s3 = rt.snapshot;
   assert.notEqual(s3.upstreams.get('a')!.balancer, s1.upstreams.get('a')!.balancer);
   assert.equal(s3.upstreams.get('b')!.balancer, s1.upstreams.get('b')!.balancer);
@@ -41,12 +49,12 @@ test('only what changed is rebuilt: a lease renewal keeps the balancer, a weight
   records.set(ta.id, false);
   assert.equal(s3.upstreams.get('a')!.balancer.availableCount(), 0);
   await store.apply([{ op: 'put', kind: 'targets', entity: { ...ta, weight: 6 } }]);
-  await tick();
+  await until(() => rt.snapshot.upstreams.get('a')!.balancer !== s3.upstreams.get('a')!.balancer, 'the second weight change');
   assert.notEqual(rt.snapshot.upstreams.get('a')!.balancer, s3.upstreams.get('a')!.balancer);
   records.bindTo(rt.snapshot.upstreams.get('a')!.balancer);
   assert.equal(rt.snapshot.upstreams.get('a')!.balancer.availableCount(), 0);
   await store.apply([{ op: 'put', kind: 'services', entity: entity('services', { name: 's', host: 'a' }) }]);
-  await tick();
+  await until(() => rt.snapshot.router !== s3.router, 'the router');
   assert.notEqual(rt.snapshot.router, s3.router);
   assert.ok(rt.snapshot.version > s1.version);
   rt.stop();
@@ -96,5 +104,57 @@ test('a change the runtime cannot build never throws: the last good balancer kee
       .address,
     '127.0.0.1:81',
   );
+  rt.stop();
+});
+
+test('target changes derive the balancer in place (only those targets in its derivation); upstream changes and consistent-hashing rebuild', async () => {
+  const store = new MemoryStore();
+  const rr = entity('upstreams', { name: 'rr' }) as Upstream;
+  const ch = entity('upstreams', { name: 'ch', algorithm: 'consistent-hashing', hash_on: 'ip' }) as Upstream;
+  const t1 = entity('targets', { target: '127.0.0.1:81', upstream: { id: rr.id } }) as Target;
+  const c1 = entity('targets', { target: '127.0.0.1:91', upstream: { id: ch.id } }) as Target;
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: rr },
+    { op: 'put', kind: 'upstreams', entity: ch },
+    { op: 'put', kind: 'targets', entity: t1 },
+    { op: 'put', kind: 'targets', entity: c1 },
+  ]);
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  const b1 = rt.snapshot.upstreams.get('rr')!.balancer;
+  const t2 = entity('targets', { target: '127.0.0.1:82', upstream: { id: rr.id } }) as Target;
+  const c2 = entity('targets', { target: '127.0.0.1:92', upstream: { id: ch.id } }) as Target;
+  await store.apply([
+    { op: 'put', kind: 'targets', entity: t2 },
+    { op: 'put', kind: 'targets', entity: { ...t1, weight: 7 } },
+    { op: 'put', kind: 'targets', entity: c2 },
+  ]);
+  await until(() => rt.snapshot.upstreams.get('rr')!.balancer !== b1 && rt.snapshot.upstreams.get('ch')!.balancer.targets.length === 2);
+  const b2 = rt.snapshot.upstreams.get('rr')!.balancer;
+  assert.notEqual(b2, b1);
+  assert.equal(b2.derivation?.from, b1);
+  assert.deepEqual(new Set(b2.derivation?.changed.map((t) => `${t.address} ${t.weight}`)), new Set(['127.0.0.1:82 100', '127.0.0.1:81 7']));
+  assert.deepEqual(b2.derivation?.removed, []);
+  assert.equal(rt.snapshot.upstreams.get('ch')!.balancer.derivation, undefined, 'consistent-hashing is rebuilt');
+  assert.equal(rt.snapshot.upstreams.get('ch')!.balancer.targets.length, 2);
+  await store.apply([{ op: 'delete', kind: 'targets', id: t1.id }]);
+  await until(() => rt.snapshot.upstreams.get('rr')!.balancer !== b2);
+  const b3 = rt.snapshot.upstreams.get('rr')!.balancer;
+  assert.equal(b3.derivation?.from, b2);
+  assert.deepEqual(b3.derivation?.removed, [t1.id]);
+  assert.deepEqual(
+    b3.targets.map((t) => t.id),
+    [t2.id],
+  );
+  // the upstream itself changed: built from scratch
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: { ...rr, slots: 100 } },
+    { op: 'put', kind: 'targets', entity: { ...t2, weight: 3 } },
+  ]);
+  await until(() => rt.snapshot.upstreams.get('rr')!.balancer !== b3);
+  const b4 = rt.snapshot.upstreams.get('rr')!.balancer;
+  assert.notEqual(b4, b3);
+  assert.equal(b4.derivation, undefined);
+  assert.equal(b4.targets[0]!.weight, 3);
   rt.stop();
 });
