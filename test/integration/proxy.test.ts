@@ -264,8 +264,10 @@ test('write_timeout: an upload the upstream stops reading ends in 504 after writ
       .status,
     200,
   );
+  const routes = gw.runtime.snapshot.router.size;
   assert.equal((await gw.admin.call('POST', '/services/wt/routes', { paths: ['/wt'] })).status, 201);
-  await waitFor(async () => (await get('/wt-probe-nothing')).status !== 0);
+  // live in the proxy (a request to it would hang: the upstream never answers)
+  await waitFor(() => gw.runtime.snapshot.router.size > routes, 5_000, 'the route in the runtime snapshot');
   const chunk = Buffer.alloc(64 * 1024, 1);
   let sent = 0;
   const body = new Readable({
