@@ -134,12 +134,22 @@ test('the file store keeps what the Admin API wrote across a restart', async (t)
         '--admin-listen',
         `127.0.0.1:${adminPort}`,
         '--log-level',
-        'silent',
+        'warn',
       ],
-      { env: cleanEnv, stdio: 'ignore' },
+      { env: cleanEnv, stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const admin = `http://127.0.0.1:${adminPort}`;
-    await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+    // a gateway that exits instead of starting fails at once, saying why
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) assert.fail(`gw-gateway exited with ${child.exitCode} before /status answered: ${stderr}`);
+        return (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200;
+      },
+      30_000,
+      `gateway /status (stderr so far: ${stderr || 'nothing'})`,
+    );
     const stop = async () => {
       const exit = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');

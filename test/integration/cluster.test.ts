@@ -328,6 +328,12 @@ test('cluster: a node with --workers 2 on PostgreSQL: its control process owns t
   release!();
   assert.equal((await held).status, 200);
   await waitFor(async () => (await active()) === 0, 5000, 'zero in flight again');
+  // heartbeat rows are written every second: wait for both, then check there is nothing per worker
+  await waitFor(
+    async () => (await b.admin.call<{ data: unknown[] }>('GET', '/cluster/nodes')).body.data.length >= 2,
+    5000,
+    'both nodes listed',
+  );
   const listed = await b.admin.call<{ data: { id: string }[] }>('GET', '/cluster/nodes');
   assert.deepEqual(listed.body.data.map((x) => x.id).sort(), ['node-a', 'node-b'], 'one node per gateway, not per worker');
 });
