@@ -223,6 +223,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       runtime,
       activeRequests,
       leaseExpiries: () => leases.expired,
+      storeMalformedRows: () => (store instanceof PostgresStore ? store.malformedRows : 0),
+      storeResyncs: () => (store instanceof PostgresStore ? store.resyncs : 0),
       registrations: () => registrations,
       identityGuardRemovals: () => identityGuard.removed,
       datastoreReachable,

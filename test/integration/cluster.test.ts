@@ -11,7 +11,7 @@ import { request } from 'undici';
 import { register } from '../../sdk/src/index.js';
 import type { GatewayOptions } from '../../gateway/src/gateway.js';
 import { PostgresStore } from '../../gateway/src/store/postgres.js';
-import { createTestDatabase } from '../helpers/postgres.js';
+import { createTestDatabase, sql } from '../helpers/postgres.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { startTcpRelay, type TcpRelay } from '../helpers/tcp-relay.js';
 import { deadPort, startUpstream, waitFor } from '../helpers/upstream.js';
@@ -336,4 +336,24 @@ test('cluster: a node with --workers 2 on PostgreSQL: its control process owns t
   );
   const listed = await b.admin.call<{ data: { id: string }[] }>('GET', '/cluster/nodes');
   assert.deepEqual(listed.body.data.map((x) => x.id).sort(), ['node-a', 'node-b'], 'one node per gateway, not per worker');
+});
+
+test('cluster: a malformed change-log row is skipped by every node and counted in /metrics (gw_store_malformed_rows_total)', async (t) => {
+  const { nodes, url } = await cluster(t, 2);
+  const [a, b] = nodes as [Node, Node];
+  assert.equal((await a.admin.call('PUT', '/services/one', { host: 'one.test' })).status, 200);
+  await waitFor(() => b.store.revision === a.store.revision, 5000, 'B caught up');
+  const metric = async (g: Node): Promise<number> => {
+    const text = await (await fetch(`${g.adminUrl}/metrics`)).text();
+    return Number(/^gw_store_malformed_rows_total (\d+)$/m.exec(text)?.[1] ?? -1);
+  };
+  assert.equal(await metric(b), 0);
+  // a row no gw wrote: the next revision, a body that is not an entity
+  const bad = a.store.revision + 1;
+  await sql(url, `INSERT INTO gw_changes (revision, at, op, kind, id, body) VALUES ($1, 0, 'create', 'services', 'x', '"garbage"')`, [bad]);
+  await sql(url, 'UPDATE gw_meta SET revision = $1', [bad]);
+  await waitFor(() => b.store.revision === bad, 5000, 'B moved past it');
+  assert.equal(await metric(b), 1);
+  assert.equal((await b.admin.call('PUT', '/services/two', { host: 'two.test' })).status, 200, 'the node goes on writing');
+  await waitFor(() => a.store.getByName('services', 'two') !== undefined, 5000, 'and following');
 });

@@ -21,6 +21,7 @@
  *   gw_hedged_requests_total, gw_hedge_wins_total              counter
  *   gw_target_registrations_total, gw_lease_expiries_total     counter
  *   gw_identity_guard_removals_total                           counter
+ *   gw_store_malformed_rows_total, gw_store_resyncs_total      counter (cluster mode)
  *   plus prom-client's default process metrics, prefixed gw_
  *
  * Kong's prometheus plugin (exporter.lua, Kong 3.x), so Kong's Grafana
@@ -245,6 +246,9 @@ export interface MetricsSources {
   registrations: () => number;
   /** stale targets removed by the identity guard (admin/identity-guard.ts) */
   identityGuardRemovals?: () => number;
+  /** cluster mode: change-log rows that did not parse (logged, skipped), and full reloads after falling behind the log */
+  storeMalformedRows?: () => number;
+  storeResyncs?: () => number;
   /**
    * Whether the store is usable (kong_datastore_reachable); the hook for
    * stores that can lose their backend. Default: always reachable.
@@ -406,6 +410,18 @@ export function createMetrics(src: MetricsSources): Metrics {
       'Stale targets another instance left at an address, removed when a new instance registered it',
       'counter',
       () => [{ value: src.identityGuardRemovals?.() ?? 0 }],
+    ),
+    computed(
+      'gw_store_malformed_rows_total',
+      'Rows of the shared change log (cluster mode) that did not parse: logged and skipped',
+      'counter',
+      () => [{ value: src.storeMalformedRows?.() ?? 0 }],
+    ),
+    computed(
+      'gw_store_resyncs_total',
+      'Full reloads from the database after this node fell behind the pruned change log (cluster mode)',
+      'counter',
+      () => [{ value: src.storeResyncs?.() ?? 0 }],
     ),
     // ---- Kong's prometheus plugin (kong/plugins/prometheus/exporter.lua): names, labels and buckets ----
     computed('kong_http_requests_total', 'HTTP status codes per consumer/service/route in Kong', 'counter', () => {
