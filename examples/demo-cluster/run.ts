@@ -19,10 +19,10 @@
  * request failed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { request } from 'undici';
+import { freePort, waitFor as wait } from '../demo/util.js';
 import { startTcpRelay, type TcpRelay } from './tcp-relay.js';
 
 const GATEWAY = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
@@ -37,26 +37,8 @@ const children: ChildProcess[] = [];
 
 const say = (msg: string): void => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  // a check that throws (a node not up yet) counts as not yet
-  while (
-    !(await Promise.resolve()
-      .then(cond)
-      .catch(() => false))
-  ) {
-    if (Date.now() > end) throw new Error(`demo:cluster: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = (what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> =>
+  wait('demo:cluster', what, cond, timeoutMs);
 
 interface GatewayNode {
   id: string;

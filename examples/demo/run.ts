@@ -8,10 +8,10 @@
  * Exit 0 when no client request failed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startGateway } from '../../gateway/src/gateway.js';
+import { freePort, waitFor as wait } from './util.js';
 
 const SDK_APP = fileURLToPath(new URL('../node-http-app/app.js', import.meta.url));
 const PLAIN_APP = fileURLToPath(new URL('./plain-app.js', import.meta.url));
@@ -22,21 +22,8 @@ const t0 = Date.now();
 
 const say = (msg: string): void => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`demo: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = (what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> =>
+  wait('demo', what, cond, timeoutMs);
 
 interface Instance {
   name: string;
