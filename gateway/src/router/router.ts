@@ -34,8 +34,10 @@ export interface Router {
   readonly size: number;
 }
 
-interface Candidate {
+export interface Candidate {
   rank: number;
+  /** Kong's priority key (priorityKey): ranks candidates of different compiled routers (router/layered.ts) */
+  key: readonly (number | string)[];
   route: Route;
   service: Service | null;
   prefix: string | null;
@@ -105,7 +107,7 @@ function priorityKey(r: Route, path: string | null): (number | string)[] {
   ];
 }
 
-function compare(a: (number | string)[], b: (number | string)[]): number {
+export function compare(a: readonly (number | string)[], b: readonly (number | string)[]): number {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
@@ -128,7 +130,7 @@ function hostKey(name: string): string {
   return /[A-Z]/.test(n) ? n.toLowerCase() : n;
 }
 
-export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): Router {
+export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): CompiledRouter {
   const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank'> }[] = [];
   for (const r of routes) {
     if (!r.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
@@ -147,7 +149,8 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
     const paths: (string | null)[] = r.paths && r.paths.length > 0 ? r.paths : [null];
     for (const p of paths) {
       const regex = p !== null && p.startsWith('~') ? new RegExp(`^(?:${p.slice(1)})`) : null;
-      entries.push({ key: priorityKey(r, p), c: { route: r, service, prefix: regex ? null : p, regex, methods, headers, hostPorts } });
+      const key = priorityKey(r, p);
+      entries.push({ key, c: { key, route: r, service, prefix: regex ? null : p, regex, methods, headers, hostPorts } });
     }
   }
   entries.sort((a, b) => compare(a.key, b.key));
@@ -184,18 +187,34 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
     }
   });
   for (const b of [anyHost, ...exact.values(), ...wildcardByPattern.values()]) b.finish();
-  return new CompiledRouter(exact, wildcards, anyHost, entries.length);
+  const perRoute = new Map<string, number>();
+  for (const { c } of entries) perRoute.set(c.route.id, (perRoute.get(c.route.id) ?? 0) + 1);
+  return new CompiledRouter(exact, wildcards, anyHost, entries.length, perRoute);
 }
 
-class CompiledRouter implements Router {
+/** The best candidate for a request, with the regex match that chose it. */
+export interface Found {
+  cand: Candidate;
+  exec: RegExpExecArray | null;
+}
+
+export class CompiledRouter implements Router {
   constructor(
     readonly exact: Map<string, Bucket>,
     readonly wildcards: readonly { test: (h: string) => boolean; bucket: Bucket }[],
     readonly anyHost: Bucket,
     readonly size: number,
+    /** route id → how many candidates (paths) it has here */
+    readonly perRoute: ReadonlyMap<string, number>,
   ) {}
 
   match(req: RouteRequest): RouteMatch | null {
+    const f = this.find(req, null);
+    return f ? toMatch(f) : null;
+  }
+
+  /** The best candidate, ignoring routes in `skip` (replaced or deleted in a newer layer). */
+  find(req: RouteRequest, skip: ReadonlySet<string> | null): Found | null {
     let host = req.host ?? '';
     const colon = host.lastIndexOf(':');
     if (colon > -1 && !host.endsWith(']')) host = host.slice(0, colon);
@@ -209,7 +228,7 @@ class CompiledRouter implements Router {
       for (let i = 0; node; i++) {
         for (const c of node.cands) {
           if (best && c.rank >= best.rank) break;
-          if (this.#fits(c, req, host)) {
+          if (this.#fits(c, req, host, skip)) {
             best = c;
             bestExec = null;
             break;
@@ -220,7 +239,7 @@ class CompiledRouter implements Router {
       }
       for (const c of b.regexes) {
         if (best && c.rank >= best.rank) break;
-        if (!this.#fits(c, req, host)) continue;
+        if (!this.#fits(c, req, host, skip)) continue;
         const m = c.regex!.exec(req.path);
         if (m) {
           best = c;
@@ -230,7 +249,7 @@ class CompiledRouter implements Router {
       }
       for (const c of b.pathless) {
         if (best && c.rank >= best.rank) break;
-        if (this.#fits(c, req, host)) {
+        if (this.#fits(c, req, host, skip)) {
           best = c;
           bestExec = null;
           break;
@@ -242,20 +261,11 @@ class CompiledRouter implements Router {
     for (const w of this.wildcards) if (w.test(host)) consider(w.bucket);
     consider(this.anyHost);
     const chosen = best as Candidate | null;
-    if (!chosen) return null;
-    const exec = bestExec as RegExpExecArray | null;
-    let uriCaptures: Record<string, string> | undefined;
-    if (exec) {
-      uriCaptures = {};
-      exec.forEach((v, i) => {
-        if (v !== undefined) uriCaptures![String(i)] = v;
-      });
-      if (exec.groups) for (const [k, v] of Object.entries(exec.groups)) if (v !== undefined) uriCaptures[k] = v;
-    }
-    return { route: chosen.route, service: chosen.service, matchedPath: exec ? exec[0] : chosen.prefix, uriCaptures };
+    return chosen ? { cand: chosen, exec: bestExec as RegExpExecArray | null } : null;
   }
 
-  #fits(c: Candidate, req: RouteRequest, host: string): boolean {
+  #fits(c: Candidate, req: RouteRequest, host: string, skip: ReadonlySet<string> | null): boolean {
+    if (skip !== null && skip.has(c.route.id)) return false;
     if (c.methods && !c.methods.has(req.method)) return false;
     if (c.hostPorts) {
       const port = c.hostPorts.get(host);
@@ -271,4 +281,16 @@ class CompiledRouter implements Router {
     }
     return true;
   }
+}
+
+export function toMatch({ cand, exec }: Found): RouteMatch {
+  let uriCaptures: Record<string, string> | undefined;
+  if (exec) {
+    uriCaptures = {};
+    exec.forEach((v, i) => {
+      if (v !== undefined) uriCaptures![String(i)] = v;
+    });
+    if (exec.groups) for (const [k, v] of Object.entries(exec.groups)) if (v !== undefined) uriCaptures[k] = v;
+  }
+  return { route: cand.route, service: cand.service, matchedPath: exec ? exec[0] : cand.prefix, uriCaptures };
 }
