@@ -14,7 +14,7 @@ import type { Runtime, UpstreamEntry } from '../runtime/runtime.js';
 import type { ProxyStats } from '../observability/metrics.js';
 import type { RequestRecord } from '../observability/request-record.js';
 import { GW_VERSION } from '../version.js';
-import { dispatchTry, HedgeLostError, type Race, type TryHandle } from './dispatch.js';
+import { ClientClosedError, dispatchTry, HedgeLostError, type Race, type TryHandle } from './dispatch.js';
 import { classify, failureCode, sendProxyError, type TryFailure } from './error-map.js';
 import { downstreamHeaders, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
@@ -271,7 +271,8 @@ async function forwardTries(
     void settled.then((r) => {
       watched?.stop();
       if (!target || !entry) return;
-      if (!r.ok && !(r.err instanceof HedgeLostError)) {
+      // a lost hedge race is accounted below; a client that went away is not the target's failure
+      if (!r.ok && !(r.err instanceof HedgeLostError) && !clientGone(r.err, res)) {
         const f = classify(r.err);
         outcomes.onOutcome(entry.upstream.id, target.id, token, f === 'timeout' ? 'timeout' : 'tcp_failure');
       }
@@ -340,4 +341,13 @@ async function forwardTries(
     }
   }
   return true;
+}
+
+/**
+ * The try failed because the client left (its connection closed before the
+ * response was complete: the try was aborted, or its request body broke):
+ * Kong logs a 499 and does not count it against the target.
+ */
+function clientGone(err: unknown, res: ServerResponse): boolean {
+  return err instanceof ClientClosedError || (res.destroyed && !res.writableFinished);
 }
