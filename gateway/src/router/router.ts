@@ -6,6 +6,7 @@
  * Regex paths are tested in rank order (regex tables are usually small).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { compileRoutePathRegex, routePathKey } from '../entities/route-paths.js';
 import type { Route, Service } from '../entities/types.js';
 
 export interface RouteRequest {
@@ -42,8 +43,8 @@ interface Candidate {
   regex: RegExp | null;
   methods: ReadonlySet<string> | null;
   headers: readonly (readonly [string, ReadonlySet<string>])[] | null;
-  /** hosts of this route that carry a port: host → port */
-  hostPorts: ReadonlyMap<string, number> | null;
+  /** the port of the route's `hosts` entry this candidate stands for (`api.test:8443`): the listen port must be it (Kong's `net.dst.port`) */
+  port: number | null;
 }
 
 class TrieNode {
@@ -85,21 +86,31 @@ class Bucket {
 
 const HTTP_PROTOCOLS = new Set(['http', 'https']);
 
-/** Kong's priority key, most significant first; lower sorts first. */
+/**
+ * Kong's priority (`get_priority` in kong/router/transform.lua, the
+ * traditional_compatible flavor) as a key, most significant first; lower
+ * sorts first. Kong packs it into 64 bits, higher wins: the number of
+ * attribute kinds set (bits 61-63), "hosts set and none has a wildcard"
+ * (60), the number of headers (52-59), "the path is a regex" (51),
+ * regex_priority of regex paths (19-50), the prefix length (0-18). Equal
+ * priorities: Kong's ATC router then goes by route id; gw takes the older
+ * route (`created_at`, as Kong's traditional flavor), then the id.
+ */
 function priorityKey(r: Route, path: string | null): (number | string)[] {
   const kinds =
-    [r.methods, r.hosts, r.paths, r.snis].filter((x) => x !== null && x.length > 0).length +
+    [r.methods, r.hosts, r.paths, r.snis, r.sources, r.destinations].filter((x) => x !== null && x !== undefined && x.length > 0).length +
     (r.headers && Object.keys(r.headers).length > 0 ? 1 : 0);
-  const plainHosts = !(r.hosts ?? []).some((h) => h.includes('*'));
-  const headerCount = r.headers ? Object.keys(r.headers).length : 0;
+  // PLAIN_HOST_ONLY_BIT: only a route that has hosts, all without '*'
+  const plainHostsOnly = r.hosts !== null && r.hosts.length > 0 && !r.hosts.some((h) => h.includes('*'));
+  const headerCount = r.headers ? Math.min(Object.keys(r.headers).length, 255) : 0;
   const isRegex = path !== null && path.startsWith('~');
   return [
     -kinds,
-    plainHosts ? 0 : 1,
+    plainHostsOnly ? 0 : 1,
     -headerCount,
     isRegex ? 0 : 1,
     isRegex ? -r.regex_priority : 0,
-    path !== null && !isRegex ? -path.length : 0,
+    path !== null && !isRegex ? -Math.min(path.length, 0x7ffff) : 0,
     r.created_at,
     r.id,
   ];
@@ -139,15 +150,19 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
       r.headers && Object.keys(r.headers).length > 0
         ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), new Set(v.map((x) => x.toLowerCase()))] as const)
         : null;
-    let hostPorts: Map<string, number> | null = null;
-    for (const h of r.hosts ?? []) {
-      const [name, port] = splitHost(h);
-      if (port !== null) (hostPorts ??= new Map()).set(name, port);
-    }
     const paths: (string | null)[] = r.paths && r.paths.length > 0 ? r.paths : [null];
     for (const p of paths) {
-      const regex = p !== null && p.startsWith('~') ? new RegExp(`^(?:${p.slice(1)})`) : null;
-      entries.push({ key: priorityKey(r, p), c: { route: r, service, prefix: regex ? null : p, regex, methods, headers, hostPorts } });
+      let regex: RegExp | null = null;
+      if (p !== null && p.startsWith('~')) {
+        try {
+          regex = compileRoutePathRegex(p);
+        } catch {
+          continue; // refused on write; one stored before the rules changed must not keep the whole router from building
+        }
+      }
+      // prefix paths are matched in the form request paths take (normalised and escaped, proxy/uri.ts)
+      const prefix = regex || p === null ? null : routePathKey(p);
+      entries.push({ key: priorityKey(r, p), c: { route: r, service, prefix, regex, methods, headers, port: null } });
     }
   }
   entries.sort((a, b) => compare(a.key, b.key));
@@ -160,7 +175,9 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
     const hosts = cand.route.hosts && cand.route.hosts.length > 0 ? cand.route.hosts : null;
     if (!hosts) return anyHost.add(cand);
     for (const h of hosts) {
-      const [name] = splitHost(h);
+      const [name, port] = splitHost(h);
+      // one candidate per host entry: `a.test` and `a.test:123` of one route are both in a.test's bucket, only the second needs port 123
+      const hc: Candidate = port === null ? cand : { ...cand, port };
       if (name.includes('*')) {
         let b = wildcardByPattern.get(name);
         if (!b) {
@@ -175,11 +192,11 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
             bucket: b,
           });
         }
-        b.add(cand);
+        b.add(hc);
       } else {
         let b = exact.get(name);
         if (!b) exact.set(name, (b = new Bucket()));
-        b.add(cand);
+        b.add(hc);
       }
     }
   });
@@ -209,7 +226,7 @@ class CompiledRouter implements Router {
       for (let i = 0; node; i++) {
         for (const c of node.cands) {
           if (best && c.rank >= best.rank) break;
-          if (this.#fits(c, req, host)) {
+          if (this.#fits(c, req)) {
             best = c;
             bestExec = null;
             break;
@@ -220,7 +237,7 @@ class CompiledRouter implements Router {
       }
       for (const c of b.regexes) {
         if (best && c.rank >= best.rank) break;
-        if (!this.#fits(c, req, host)) continue;
+        if (!this.#fits(c, req)) continue;
         const m = c.regex!.exec(req.path);
         if (m) {
           best = c;
@@ -230,7 +247,7 @@ class CompiledRouter implements Router {
       }
       for (const c of b.pathless) {
         if (best && c.rank >= best.rank) break;
-        if (this.#fits(c, req, host)) {
+        if (this.#fits(c, req)) {
           best = c;
           bestExec = null;
           break;
@@ -245,7 +262,8 @@ class CompiledRouter implements Router {
     if (!chosen) return null;
     const exec = bestExec as RegExpExecArray | null;
     let uriCaptures: Record<string, string> | undefined;
-    if (exec) {
+    // as Kong: `uri_captures` only when the regex has groups (kong/router/atc.lua has_capture)
+    if (exec && exec.length > 1) {
       uriCaptures = {};
       exec.forEach((v, i) => {
         if (v !== undefined) uriCaptures![String(i)] = v;
@@ -255,12 +273,9 @@ class CompiledRouter implements Router {
     return { route: chosen.route, service: chosen.service, matchedPath: exec ? exec[0] : chosen.prefix, uriCaptures };
   }
 
-  #fits(c: Candidate, req: RouteRequest, host: string): boolean {
+  #fits(c: Candidate, req: RouteRequest): boolean {
     if (c.methods && !c.methods.has(req.method)) return false;
-    if (c.hostPorts) {
-      const port = c.hostPorts.get(host);
-      if (port !== undefined && port !== req.port) return false;
-    }
+    if (c.port !== null && c.port !== req.port) return false;
     if (c.headers) {
       for (const [name, values] of c.headers) {
         const v = req.headers[name];
