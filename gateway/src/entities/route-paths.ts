@@ -53,16 +53,17 @@ export function escapePath(uri: string): string {
 }
 
 /**
- * Kong's `normalize(uri, true)`: escapes decoded except those of reserved
- * characters (`%2e` → `.`, `%20` → space, `%2f` → `%2F`), dot segments
- * removed (RFC 3986 §5.2.4; `..` above the root stays at the root) and `//`
- * merged. Returns the input itself when there is nothing to do.
+ * Kong's `normalize(uri, merge_slashes)`: escapes decoded except those of
+ * reserved characters (`%2e` → `.`, `%20` → space, `%2f` → `%2F`), dot
+ * segments removed (RFC 3986 §5.2.4; `..` above the root stays at the root)
+ * and, with `mergeSlashes` (what the router uses), `//` merged. Returns the
+ * input itself when there is nothing to do.
  */
-export function kongNormalize(path: string): string {
+export function kongNormalize(path: string, mergeSlashes = true): string {
   if (path === '' || path === '/') return path;
   let uri = path;
   if (uri.includes('%')) uri = uri.replace(HEX, decodeEscape);
-  if (!uri.includes('.') && !uri.includes('//')) return uri;
+  if (!uri.includes('.') && (!mergeSlashes || !uri.includes('//'))) return uri;
   const out: string[] = [];
   let i = 0;
   const n = uri.length;
@@ -95,7 +96,7 @@ export function kongNormalize(path: string): string {
     } else if (c1 === SLASH && c2 === DOT && c3 === DOT && c4 === SLASH) {
       i += 3;
       out.pop();
-    } else if (c1 === SLASH && c2 === SLASH) {
+    } else if (mergeSlashes && c1 === SLASH && c2 === SLASH) {
       i += 1;
     } else {
       const j = uri.indexOf('/', i + 1);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseEntity } from '../../../../gateway/src/entities/index.js';
 import type { Route, Service } from '../../../../gateway/src/entities/types.js';
+import { normalizePath } from '../../../../gateway/src/proxy/uri.js';
 import { compileRouter, type RouteRequest } from '../../../../gateway/src/router/router.js';
 
 const svc = (name: string, enabled = true): Service => {
@@ -145,6 +146,73 @@ const cases: { name: string; routes: Route[]; request: RouteRequest; want: strin
     request: req('/same'),
     want: 'older',
   },
+  // kong/router/transform.lua get_priority (traditional_compatible): PLAIN_HOST_ONLY_BIT is set only for a route that has hosts
+  {
+    name: 'transform.lua: a route with plain hosts outranks a path-only route (same number of attribute kinds)',
+    routes: [route('path', s, { paths: ['/x/long/path'] }), route('host', s, { hosts: ['api.test'] })],
+    request: req('/x/long/path', { host: 'api.test' }),
+    want: 'host',
+  },
+  {
+    name: 'transform.lua: a route with plain hosts outranks a method-only route',
+    routes: [route('method', s, { methods: ['GET'] }), route('host', s, { hosts: ['api.test'] })],
+    request: req('/', { host: 'api.test' }),
+    want: 'host',
+  },
+  {
+    name: 'transform.lua: a wildcard-host route has no plain-hosts bit, so a path-only route with a longer prefix wins',
+    routes: [route('wild', s, { hosts: ['*.test'] }), route('path', s, { paths: ['/x'] })],
+    request: req('/x', { host: 'api.test' }),
+    want: 'path',
+  },
+  {
+    name: 'transform.lua: a mix of plain and wildcard hosts has no plain-hosts bit',
+    routes: [route('mixed', s, { hosts: ['api.test', '*.other'] }), route('path', s, { paths: ['/x'] })],
+    request: req('/x', { host: 'api.test' }),
+    want: 'path',
+  },
+  {
+    name: 'transform.lua: the header count outranks a regex path',
+    routes: [route('rx', s, { paths: ['~/h/.*'], regex_priority: 9 }), route('hd', s, { paths: ['/h'], headers: { a: ['1'] } })],
+    request: req('/h/x', { headers: { a: '1' } }),
+    want: 'hd',
+  },
+  {
+    name: 'transform.lua: more attribute kinds outrank plain hosts',
+    routes: [route('host', s, { hosts: ['api.test'] }), route('pm', s, { paths: ['/p'], methods: ['GET'] })],
+    request: req('/p', { host: 'api.test' }),
+    want: 'pm',
+  },
+  {
+    name: "router_spec preserve_host: hosts ['preserved.com', 'preserved.com:123'] match Host preserved.com:123 on another listen port",
+    routes: [route('h', s, { hosts: ['preserved.com', 'preserved.com:123'] })],
+    request: req('/', { host: 'preserved.com:123' }),
+    want: 'h',
+  },
+  {
+    name: 'a hosts entry with a port matches on that listen port',
+    routes: [route('h', s, { hosts: ['api.test:9000'] })],
+    request: req('/', { host: 'api.test', port: 9000 }),
+    want: 'h',
+  },
+  {
+    name: 'a wildcard hosts entry with a port needs the listen port',
+    routes: [route('w', s, { hosts: ['*.api.test:9000'] })],
+    request: req('/', { host: 'x.api.test' }),
+    want: null,
+  },
+  {
+    name: 'a prefix path written with raw UTF-8 matches the percent-encoded request (Kong matches the decoded path)',
+    routes: [route('u', s, { paths: ['/ä'] })],
+    request: req(normalizePath('/%c3%a4/x')),
+    want: 'u',
+  },
+  {
+    name: 'a prefix path with a space matches the request sending %20',
+    routes: [route('sp', s, { paths: ['/cat dog'] })],
+    request: req(normalizePath('/cat%20dog')),
+    want: 'sp',
+  },
   {
     name: 'stream-only routes are not HTTP routes',
     routes: [route('tcp', s, { protocols: ['tcp'], destinations: [{ port: 9 }] })],
@@ -175,6 +243,22 @@ test('router: regex captures are exposed by index and name; matchedPath is the m
   assert.equal(m?.uriCaptures?.id, '42');
   assert.equal(m?.uriCaptures?.['1'], '42');
   assert.equal(m?.matchedPath, '/users/42');
+});
+
+test('router_spec "depends on the regex_priority field": (?P<foo>re) is a PCRE named group; captures as Kong exposes them (0, numbered, named)', () => {
+  const r = compileRouter(
+    [route('regex_1', s, { paths: ['~/status/(?P<foo>re)'] }), route('regex_2', s, { paths: ['~/status/(re)'], regex_priority: 4 })],
+    services,
+  );
+  assert.equal(r.match(req('/status/re'))?.route.name, 'regex_2');
+  const only = compileRouter([route('regex_1', s, { paths: ['~/status/(?P<foo>re)'] })], services).match(req('/status/re'));
+  assert.deepEqual(only?.uriCaptures, { '0': '/status/re', '1': 're', foo: 're' });
+});
+
+test('router: no uri captures for a regex without groups (kong/router/atc.lua has_capture)', () => {
+  const m = compileRouter([route('rx', s, { paths: ['~/plain/\\d+'] })], services).match(req('/plain/1'));
+  assert.equal(m?.route.name, 'rx');
+  assert.equal(m?.uriCaptures, undefined);
 });
 
 test('router: 10,000 prefix routes agree with a linear reference on 2,000 random requests', () => {
