@@ -7,13 +7,18 @@ import { normalizePath } from '../entities/route-paths.js';
 
 export { normalizePath };
 
+/** What a path needs work for: an escape, a dot (segment), `//`, or a character Kong's `escape` encodes (outside its safe set) */
+// eslint-disable-next-line no-control-regex
+const NEEDS_WORK = /[%."<>\\^`{|}\x00-\x20\x7f-\uffff]|\/\//;
+
 /**
  * A request URL (path and query) as gw routes and forwards it: the path
  * through {@link normalizePath}, the query untouched. The same string when
  * nothing changes.
  */
 export function normalizeUrl(url: string): string {
-  if (url.charCodeAt(0) !== 0x2f /* / */) return url;
+  // the hot path: one native scan (as fast as the three includes() it replaced); the query may trigger it needlessly
+  if (url.charCodeAt(0) !== 0x2f /* / */ || !NEEDS_WORK.test(url)) return url;
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   const norm = normalizePath(path);
