@@ -16,7 +16,7 @@ export interface RouteRequest {
   /** path without query, not decoded */
   path: string;
   headers: IncomingHttpHeaders;
-  /** the proxy listener's port (for `hosts` entries with `:port`) */
+  /** the proxy listener's port (for `hosts` entries with `:port` when the Host header has no port) */
   port: number;
 }
 
@@ -43,7 +43,7 @@ interface Candidate {
   regex: RegExp | null;
   methods: ReadonlySet<string> | null;
   headers: readonly (readonly [string, ReadonlySet<string>])[] | null;
-  /** the port of the route's `hosts` entry this candidate stands for (`api.test:8443`): the listen port must be it (Kong's `net.dst.port`) */
+  /** the port of the route's `hosts` entry this candidate stands for (`api.test:8443`): Kong's `net.dst.port` must be it (the Host header's port, else the listen port) */
   port: number | null;
 }
 
@@ -139,6 +139,18 @@ function hostKey(name: string): string {
   return /[A-Z]/.test(n) ? n.toLowerCase() : n;
 }
 
+/** The decimal port of a Host header after its colon, or `otherwise` when it is not one (no allocation). */
+function hostPort(h: string, from: number, otherwise: number): number {
+  let n = 0;
+  if (from >= h.length || h.length - from > 5) return otherwise;
+  for (let i = from; i < h.length; i++) {
+    const d = h.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return otherwise;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): Router {
   const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank'> }[] = [];
   for (const r of routes) {
@@ -214,8 +226,13 @@ class CompiledRouter implements Router {
 
   match(req: RouteRequest): RouteMatch | null {
     let host = req.host ?? '';
+    // Kong's net.dst.port (kong/router/fields.lua): the Host header's port when it has one, else the listen port
+    let port = req.port;
     const colon = host.lastIndexOf(':');
-    if (colon > -1 && !host.endsWith(']')) host = host.slice(0, colon);
+    if (colon > -1 && !host.endsWith(']')) {
+      port = hostPort(host, colon + 1, port);
+      host = host.slice(0, colon);
+    }
     host = hostKey(host);
     let best: Candidate | null = null;
     let bestExec: RegExpExecArray | null = null;
@@ -226,7 +243,7 @@ class CompiledRouter implements Router {
       for (let i = 0; node; i++) {
         for (const c of node.cands) {
           if (best && c.rank >= best.rank) break;
-          if (this.#fits(c, req)) {
+          if (this.#fits(c, req, port)) {
             best = c;
             bestExec = null;
             break;
@@ -237,7 +254,7 @@ class CompiledRouter implements Router {
       }
       for (const c of b.regexes) {
         if (best && c.rank >= best.rank) break;
-        if (!this.#fits(c, req)) continue;
+        if (!this.#fits(c, req, port)) continue;
         const m = c.regex!.exec(req.path);
         if (m) {
           best = c;
@@ -247,7 +264,7 @@ class CompiledRouter implements Router {
       }
       for (const c of b.pathless) {
         if (best && c.rank >= best.rank) break;
-        if (this.#fits(c, req)) {
+        if (this.#fits(c, req, port)) {
           best = c;
           bestExec = null;
           break;
@@ -273,9 +290,9 @@ class CompiledRouter implements Router {
     return { route: chosen.route, service: chosen.service, matchedPath: exec ? exec[0] : chosen.prefix, uriCaptures };
   }
 
-  #fits(c: Candidate, req: RouteRequest): boolean {
+  #fits(c: Candidate, req: RouteRequest, port: number): boolean {
     if (c.methods && !c.methods.has(req.method)) return false;
-    if (c.port !== null && c.port !== req.port) return false;
+    if (c.port !== null && c.port !== port) return false;
     if (c.headers) {
       for (const [name, values] of c.headers) {
         const v = req.headers[name];

@@ -196,10 +196,28 @@ const cases: { name: string; routes: Route[]; request: RouteRequest; want: strin
     want: 'h',
   },
   {
-    name: 'a wildcard hosts entry with a port needs the listen port',
+    name: "fields.lua net.dst.port: a Host header's own port is the one a hosts entry with a port is compared with",
+    routes: [route('h', s, { hosts: ['api.test:9000'] })],
+    request: req('/', { host: 'api.test:9000', port: 8000 }),
+    want: 'h',
+  },
+  {
+    name: "fields.lua net.dst.port: a Host header's port that differs does not match, whatever the listen port",
+    routes: [route('h', s, { hosts: ['api.test:9000'] })],
+    request: req('/', { host: 'api.test:9001', port: 9000 }),
+    want: null,
+  },
+  {
+    name: 'a wildcard hosts entry with a port needs that port',
     routes: [route('w', s, { hosts: ['*.api.test:9000'] })],
     request: req('/', { host: 'x.api.test' }),
     want: null,
+  },
+  {
+    name: 'a wildcard hosts entry with a port matches a Host with that port',
+    routes: [route('w', s, { hosts: ['*.api.test:9000'] })],
+    request: req('/', { host: 'x.api.test:9000' }),
+    want: 'w',
   },
   {
     name: 'a prefix path written with raw UTF-8 matches the percent-encoded request (Kong matches the decoded path)',
