@@ -93,8 +93,9 @@ const HTTP_PROTOCOLS = new Set(['http', 'https']);
  * attribute kinds set (bits 61-63), "hosts set and none has a wildcard"
  * (60), the number of headers (52-59), "the path is a regex" (51),
  * regex_priority of regex paths (19-50), the prefix length (0-18). Equal
- * priorities: Kong's ATC router then goes by route id; gw takes the older
- * route (`created_at`, as Kong's traditional flavor), then the id.
+ * priorities (compileRouter): a hosts entry with a port first, then the
+ * older route (`created_at`, as Kong's traditional flavor), then the id;
+ * Kong's ATC router goes by route id there.
  */
 function priorityKey(r: Route, path: string | null): (number | string)[] {
   const kinds =
@@ -111,10 +112,11 @@ function priorityKey(r: Route, path: string | null): (number | string)[] {
     isRegex ? 0 : 1,
     isRegex ? -r.regex_priority : 0,
     path !== null && !isRegex ? -Math.min(path.length, 0x7ffff) : 0,
-    r.created_at,
-    r.id,
   ];
 }
+
+/** Among equal priorities: the older route, then the lower id. */
+const tieBreak = (r: Route): (number | string)[] => [r.created_at, r.id];
 
 function compare(a: (number | string)[], b: (number | string)[]): number {
   for (let i = 0; i < a.length; i++) {
@@ -152,7 +154,7 @@ function hostPort(h: string, from: number, otherwise: number): number {
 }
 
 export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): Router {
-  const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank'> }[] = [];
+  const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank'>; hosts: readonly string[] | null }[] = [];
   for (const r of routes) {
     if (!r.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
     const service = r.service ? (services.get(r.service.id) ?? null) : null;
@@ -174,17 +176,26 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
       }
       // prefix paths are matched in the form request paths take (normalised and escaped, proxy/uri.ts)
       const prefix = regex || p === null ? null : routePathKey(p);
-      entries.push({ key: priorityKey(r, p), c: { route: r, service, prefix, regex, methods, headers, port: null } });
+      const c = { route: r, service, prefix, regex, methods, headers, port: null };
+      const key = priorityKey(r, p);
+      const hosts = r.hosts && r.hosts.length > 0 ? r.hosts : null;
+      const withPort = hosts?.filter((h) => splitHost(h)[1] !== null) ?? [];
+      // equal priority: a hosts entry with a port before one without (Kong's traditional router; its
+      // traditional_compatible one gets there by route id in 08-router_spec "[host] matches specific port")
+      if (withPort.length > 0) entries.push({ key: [...key, 0, ...tieBreak(r)], c, hosts: withPort });
+      if (hosts === null || withPort.length < hosts.length)
+        entries.push({ key: [...key, 1, ...tieBreak(r)], c, hosts: hosts && hosts.filter((h) => splitHost(h)[1] === null) });
     }
   }
   entries.sort((a, b) => compare(a.key, b.key));
+  // one per route path (a route whose hosts mix entries with and without ports has two entries per path)
+  const size = new Set(entries.map((e) => e.c)).size;
   const exact = new Map<string, Bucket>();
   const wildcards: { test: (h: string) => boolean; bucket: Bucket }[] = [];
   const wildcardByPattern = new Map<string, Bucket>();
   const anyHost = new Bucket();
-  entries.forEach(({ c }, rank) => {
+  entries.forEach(({ c, hosts }, rank) => {
     const cand: Candidate = { ...c, rank };
-    const hosts = cand.route.hosts && cand.route.hosts.length > 0 ? cand.route.hosts : null;
     if (!hosts) return anyHost.add(cand);
     for (const h of hosts) {
       const [name, port] = splitHost(h);
@@ -213,7 +224,7 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
     }
   });
   for (const b of [anyHost, ...exact.values(), ...wildcardByPattern.values()]) b.finish();
-  return new CompiledRouter(exact, wildcards, anyHost, entries.length);
+  return new CompiledRouter(exact, wildcards, anyHost, size);
 }
 
 class CompiledRouter implements Router {

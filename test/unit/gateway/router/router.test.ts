@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseEntity } from '../../../../gateway/src/entities/index.js';
 import type { Route, Service } from '../../../../gateway/src/entities/types.js';
 import { normalizePath } from '../../../../gateway/src/proxy/uri.js';
@@ -277,6 +277,110 @@ test('router: no uri captures for a regex without groups (kong/router/atc.lua ha
   const m = compileRouter([route('rx', s, { paths: ['~/plain/\\d+'] })], services).match(req('/plain/1'));
   assert.equal(m?.route.name, 'rx');
   assert.equal(m?.uriCaptures, undefined);
+});
+
+// Kong spec/01-unit/08-router_spec.lua describe("select()"): its use_case (the routes a test needs) and the host cases
+describe('08-router_spec select() [host]', () => {
+  const uc = [
+    route('uc1', s, { hosts: ['domain-1.org', 'domain-2.org'] }),
+    route('uc2', s, { methods: ['TRACE'] }),
+    route('uc3', s, { paths: ['/my-route'] }),
+    route('uc4', s, { paths: ['/route-4'], hosts: ['domain-1.org', 'domain-2.org'] }),
+    route('uc5', s, { hosts: ['domain-1.org', 'domain-2.org'], methods: ['POST', 'PUT', 'PATCH'] }),
+    route('uc6', s, { methods: ['POST', 'PUT', 'PATCH'], paths: ['/route-6'] }),
+    route('uc7', s, {
+      hosts: ['domain-with-uri-1.org', 'domain-with-uri-2.org'],
+      methods: ['POST', 'PUT', 'PATCH'],
+      paths: ['/my-route-uri'],
+    }),
+    route('uc8', null, { paths: ['/serviceless'] }),
+    route('uc9', s, { headers: { location: ['my-location-1', 'my-location-2'] } }),
+    route('uc10', s, { headers: { location: ['my-location-1'], version: ['v1', 'v2'] } }),
+    route('uc11', s, { headers: { location: ['my-location-1', 'my-location-2'] }, paths: ['/headers-uri'] }),
+    route('uc12', s, {
+      hosts: ['domain-with-headers-1.org', 'domain-with-headers-2.org'],
+      headers: { location: ['my-location-1', 'my-location-2'] },
+      methods: ['POST', 'PUT', 'PATCH'],
+      paths: ['/headers-host-uri-method'],
+    }),
+    route('uc13', s, { hosts: ['domain-1.org:321', 'domain-2.org'] }),
+    route('uc14', s, { hosts: ['domain-3.org:321'] }),
+  ];
+  const router = compileRouter(uc, services);
+  const sel = (method: string, path: string, host: string, headers: Record<string, string> = {}) =>
+    router.match({ method, path, host, headers, port: 8000 })?.route.name ?? null;
+  test('08-router_spec "[host]"', () => assert.equal(sel('GET', '/', 'domain-1.org'), 'uc1'));
+  test('08-router_spec "[host] ignores default port"', () => assert.equal(sel('GET', '/', 'domain-1.org:80'), 'uc1'));
+  test('08-router_spec "[host] weird port matches no-port route" (it_trad_only in Kong; gw passes)', () =>
+    assert.equal(sel('GET', '/', 'domain-1.org:123'), 'uc1'));
+  test('08-router_spec "[host] matches specific port"', () => assert.equal(sel('GET', '/', 'domain-1.org:321'), 'uc13'));
+  test('08-router_spec "[host] matches specific port on port-only route"', () => assert.equal(sel('GET', '/', 'domain-3.org:321'), 'uc14'));
+  test('08-router_spec "[host] fails just because of port on port-only route"', () =>
+    assert.equal(sel('GET', '/', 'domain-3.org:123'), null));
+  test('08-router_spec "[uri]"', () => assert.equal(sel('GET', '/my-route', 'domain.org'), 'uc3'));
+  test('08-router_spec "[method]"', () => assert.equal(sel('TRACE', '/', 'domain.org'), 'uc2'));
+  test('08-router_spec "[host + uri]"', () => assert.equal(sel('GET', '/route-4', 'domain-1.org'), 'uc4'));
+  test('08-router_spec "[host + method]"', () => assert.equal(sel('POST', '/', 'domain-1.org'), 'uc5'));
+  test('08-router_spec "[uri + method]"', () => assert.equal(sel('PUT', '/route-6', 'domain.org'), 'uc6'));
+  test('08-router_spec "[host + uri + method]"', () => assert.equal(sel('PUT', '/my-route-uri', 'domain-with-uri-2.org'), 'uc7'));
+  test('08-router_spec "single [headers] value" and "multiple [headers] values"', () => {
+    assert.equal(sel('GET', '/', 'domain.org', { location: 'my-location-1' }), 'uc9');
+    assert.equal(sel('GET', '/', 'domain.org', { location: 'my-location-1', version: 'v2' }), 'uc10');
+  });
+  test('08-router_spec "[headers + uri]"', () =>
+    assert.equal(sel('GET', '/headers-uri', 'domain.org', { location: 'my-location-2' }), 'uc11'));
+  test('08-router_spec "[host + headers + uri + method]"', () =>
+    assert.equal(sel('PUT', '/headers-host-uri-method', 'domain-with-headers-1.org', { location: 'my-location-2' }), 'uc12'));
+  test('08-router_spec "[serviceless]"', () => {
+    const m = router.match({ method: 'GET', path: '/serviceless', host: 'domain.org', headers: {}, port: 8000 });
+    assert.deepEqual([m?.route.name, m?.service], ['uc8', null]);
+  });
+});
+
+describe('08-router_spec select() [wildcard host]', () => {
+  const base = () => [route('w1', s, { hosts: ['*.route.com'] }), route('w2', s, { hosts: ['route.*'] })];
+  const sel = (routes: Route[], host: string, path = '/') =>
+    compileRouter(routes, services).match({ method: 'GET', path, host, headers: {}, port: 8000 })?.route.name ?? null;
+  test('08-router_spec "matches leftmost wildcards" and "matches rightmost wildcards"', () => {
+    assert.equal(sel(base(), 'foo.route.com'), 'w1');
+    assert.equal(sel(base(), 'route.org'), 'w2');
+  });
+  test('08-router_spec "matches any port in request"', () => {
+    assert.equal(sel(base(), 'route.org:123'), 'w2');
+    assert.equal(sel(base(), 'foo.route.com:123'), 'w1');
+  });
+  test('08-router_spec "matches port-specific routes"', () => {
+    const routes = [...base(), route('w3', s, { hosts: ['*.route.net:123'] }), route('w4', s, { hosts: ['route.*:123'] })];
+    assert.equal(sel(routes, 'foo.route.net:123'), 'w3');
+    assert.equal(sel(routes, 'foo.route.net:456'), null);
+    assert.equal(sel(routes, 'route.org:123'), 'w4');
+  });
+  test('08-router_spec "prefers port-specific even for http default port" and "... https default port" (requests with a port)', () => {
+    for (const port of [80, 443]) {
+      const routes = [...base(), route('w3', s, { hosts: [`route.*:${port}`] })];
+      assert.equal(sel(routes, 'route.org:123'), 'w2');
+      assert.equal(sel(routes, `route.org:${port}`), 'w3');
+    }
+  });
+  test('08-router_spec "does not take precedence over a plain host"', () => {
+    const routes = [route('p1', s, { hosts: ['plain.route.com'] }), ...base(), route('p4', s, { hosts: ['route.com'] })];
+    assert.equal(sel(routes, 'route.com'), 'p4');
+    assert.equal(sel(routes, 'route.org'), 'w2');
+    assert.equal(sel(routes, 'plain.route.com'), 'p1');
+    assert.equal(sel(routes, 'foo.route.com'), 'w1');
+  });
+  test('08-router_spec "matches [wildcard host + path] even if a similar [plain host] exists" and the reverse', () => {
+    const routes = [
+      route('a', s, { hosts: ['*.route.com'], paths: ['/path1'] }),
+      route('b', s, { hosts: ['plain.route.com'], paths: ['/path2'] }),
+    ];
+    assert.equal(sel(routes, 'plain.route.com', '/path1'), 'a');
+    assert.equal(sel(routes, 'plain.route.com', '/path2'), 'b');
+  });
+  test('08-router_spec "submatch_weight [wildcard host port] > [wildcard host]"', () => {
+    const routes = [route('a', s, { hosts: ['route.*'] }), route('b', s, { hosts: ['route.*:80', 'route.com.*'] })];
+    assert.equal(sel(routes, 'route.org:80'), 'b');
+  });
 });
 
 test('router: 10,000 prefix routes agree with a linear reference on 2,000 random requests', () => {
