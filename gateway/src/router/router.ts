@@ -97,7 +97,7 @@ const HTTP_PROTOCOLS = new Set(['http', 'https']);
  * older route (`created_at`, as Kong's traditional flavor), then the id;
  * Kong's ATC router goes by route id there.
  */
-function priorityKey(r: Route, path: string | null): (number | string)[] {
+function priorityKey(r: Route, path: string | null, portFirst: 0 | 1): (number | string)[] {
   const kinds =
     [r.methods, r.hosts, r.paths, r.snis, r.sources, r.destinations].filter((x) => x !== null && x !== undefined && x.length > 0).length +
     (r.headers && Object.keys(r.headers).length > 0 ? 1 : 0);
@@ -112,11 +112,12 @@ function priorityKey(r: Route, path: string | null): (number | string)[] {
     isRegex ? 0 : 1,
     isRegex ? -r.regex_priority : 0,
     path !== null && !isRegex ? -Math.min(path.length, 0x7ffff) : 0,
+    // equal priorities: a hosts entry with a port first, the older route, the lower id
+    portFirst,
+    r.created_at,
+    r.id,
   ];
 }
-
-/** Among equal priorities: the older route, then the lower id. */
-const tieBreak = (r: Route): (number | string)[] => [r.created_at, r.id];
 
 function compare(a: (number | string)[], b: (number | string)[]): number {
   for (let i = 0; i < a.length; i++) {
@@ -164,6 +165,10 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
       r.headers && Object.keys(r.headers).length > 0
         ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), new Set(v.map((x) => x.toLowerCase()))] as const)
         : null;
+    const hosts = r.hosts && r.hosts.length > 0 ? r.hosts : null;
+    const withPort: string[] = [];
+    const noPort: string[] = [];
+    for (const h of hosts ?? []) (splitHost(h)[1] === null ? noPort : withPort).push(h);
     const paths: (string | null)[] = r.paths && r.paths.length > 0 ? r.paths : [null];
     for (const p of paths) {
       let regex: RegExp | null = null;
@@ -177,14 +182,10 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
       // prefix paths are matched in the form request paths take (normalised and escaped, proxy/uri.ts)
       const prefix = regex || p === null ? null : routePathKey(p);
       const c = { route: r, service, prefix, regex, methods, headers, port: null };
-      const key = priorityKey(r, p);
-      const hosts = r.hosts && r.hosts.length > 0 ? r.hosts : null;
-      const withPort = hosts?.filter((h) => splitHost(h)[1] !== null) ?? [];
       // equal priority: a hosts entry with a port before one without (Kong's traditional router; its
       // traditional_compatible one gets there by route id in 08-router_spec "[host] matches specific port")
-      if (withPort.length > 0) entries.push({ key: [...key, 0, ...tieBreak(r)], c, hosts: withPort });
-      if (hosts === null || withPort.length < hosts.length)
-        entries.push({ key: [...key, 1, ...tieBreak(r)], c, hosts: hosts && hosts.filter((h) => splitHost(h)[1] === null) });
+      if (withPort.length > 0) entries.push({ key: priorityKey(r, p, 0), c, hosts: withPort });
+      if (hosts === null || noPort.length > 0) entries.push({ key: priorityKey(r, p, 1), c, hosts: hosts && noPort });
     }
   }
   entries.sort((a, b) => compare(a.key, b.key));
