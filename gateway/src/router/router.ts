@@ -93,10 +93,12 @@ const HTTP_PROTOCOLS = new Set(['http', 'https']);
  * attribute kinds set (bits 61-63), "hosts set and none has a wildcard"
  * (60), the number of headers (52-59), "the path is a regex" (51),
  * regex_priority of regex paths (19-50), the prefix length (0-18). Equal
- * priorities (compileRouter): a hosts entry with a port first, then the
- * older route (`created_at`, as Kong's traditional flavor), then the id;
- * Kong's ATC router goes by route id there.
+ * priorities: Kong's traditional router's category order (hosts, headers,
+ * paths, methods, snis), a hosts entry with a port first, then the older
+ * route (`created_at`), then the id; Kong's ATC router goes by route id there.
  */
+const nonEmpty = (a: readonly unknown[] | null | undefined): boolean => a !== null && a !== undefined && a.length > 0;
+
 function priorityKey(r: Route, path: string | null, portFirst: 0 | 1): (number | string)[] {
   const kinds =
     [r.methods, r.hosts, r.paths, r.snis, r.sources, r.destinations].filter((x) => x !== null && x !== undefined && x.length > 0).length +
@@ -112,7 +114,16 @@ function priorityKey(r: Route, path: string | null, portFirst: 0 | 1): (number |
     isRegex ? 0 : 1,
     isRegex ? -r.regex_priority : 0,
     path !== null && !isRegex ? -Math.min(path.length, 0x7ffff) : 0,
-    // equal priorities: a hosts entry with a port first, the older route, the lower id
+    // equal priorities (Kong's ATC router goes by route id there): the categories of Kong's traditional
+    // router (hosts 0x40, headers 0x20, paths 0x10, methods 0x08, snis 0x04, higher first), a hosts entry
+    // with a port, the older route, the lower id
+    -(
+      (nonEmpty(r.hosts) ? 0x40 : 0) |
+      (headerCount > 0 ? 0x20 : 0) |
+      (nonEmpty(r.paths) ? 0x10 : 0) |
+      (nonEmpty(r.methods) ? 0x08 : 0) |
+      (nonEmpty(r.snis) ? 0x04 : 0)
+    ),
     portFirst,
     r.created_at,
     r.id,

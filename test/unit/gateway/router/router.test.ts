@@ -383,6 +383,78 @@ describe('08-router_spec select() [wildcard host]', () => {
   });
 });
 
+// Kong spec/01-unit/08-router_spec.lua describe("edge-cases"): priorities between route kinds
+describe('08-router_spec select() edge-cases', () => {
+  const sel = (routes: Route[], method: string, path: string, host: string) =>
+    compileRouter(routes, services).match({ method, path, host, headers: {}, port: 8000 })?.route.name ?? null;
+  test('08-router_spec "[host] and [uri] have higher priority than [method]"', () => {
+    const routes = [
+      route('e1', s, { hosts: ['domain-1.org', 'domain-2.org'] }),
+      route('e2', s, { methods: ['TRACE'] }),
+      route('e3', s, { paths: ['/my-route'] }),
+      route('e4', s, { paths: ['/route-4'], hosts: ['domain-1.org', 'domain-2.org'] }),
+      route('e5', s, { hosts: ['domain-1.org', 'domain-2.org'], methods: ['POST', 'PUT', 'PATCH'] }),
+      route('e6', s, { methods: ['POST', 'PUT', 'PATCH'], paths: ['/route-6'] }),
+      route('e7', s, {
+        hosts: ['domain-with-uri-1.org', 'domain-with-uri-2.org'],
+        methods: ['POST', 'PUT', 'PATCH'],
+        paths: ['/my-route-uri'],
+      }),
+    ];
+    assert.equal(sel(routes, 'TRACE', '/', 'domain-2.org'), 'e1');
+    assert.equal(sel(routes, 'TRACE', '/my-route', 'domain.org'), 'e3');
+  });
+  test('08-router_spec "half [uri] and [host] match does not supersede another route"', () => {
+    const routes = [route('a', s, { hosts: ['host1.com'], paths: ['/v1/path'] }), route('b', s, { hosts: ['host2.com'], paths: ['/'] })];
+    assert.equal(sel(routes, 'GET', '/v1/path', 'host1.com'), 'a');
+    assert.equal(sel(routes, 'GET', '/v1/path', 'host2.com'), 'b');
+  });
+  test('08-router_spec "half [wildcard host] and [method] match does not supersede another route"', () => {
+    const routes = [route('a', s, { hosts: ['host.*'], methods: ['GET'] }), route('b', s, { hosts: ['host.*'], methods: ['POST'] })];
+    assert.equal(sel(routes, 'GET', '/', 'host.com'), 'a');
+    assert.equal(sel(routes, 'POST', '/', 'host.com'), 'b');
+  });
+  test('08-router_spec "half [uri regex] and [method] match does not supersede another route"', () => {
+    const routes = [
+      route('a', s, { methods: ['GET'], paths: ['~/users/\\d+/profile'] }),
+      route('b', s, { methods: ['POST'], paths: ['~/users/\\d*/profile'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/users/123/profile', 'domain.org'), 'a');
+    assert.equal(sel(routes, 'POST', '/users/123/profile', 'domain.org'), 'b');
+  });
+  test('08-router_spec "[method] does not supersede [uri prefix]"', () => {
+    const routes = [route('a', s, { methods: ['GET'] }), route('b', s, { paths: ['/example'] })];
+    assert.equal(sel(routes, 'GET', '/example', 'domain.org'), 'b');
+    assert.equal(sel(routes, 'GET', '/example/status/200', 'domain.org'), 'b');
+  });
+  test('08-router_spec "[method] does not supersede [wildcard host]" (an equal priority: hosts before methods)', () => {
+    const routes = [route('a', s, { methods: ['GET'] }), route('b', s, { hosts: ['domain.*'] })];
+    assert.equal(sel(routes, 'GET', '/', 'nothing.com'), 'a');
+    assert.equal(sel(routes, 'GET', '/', 'domain.com'), 'b');
+  });
+  test('08-router_spec "does not supersede another route with a longer [uri prefix]" (it_trad_only in Kong; gw passes)', () => {
+    const routes = [route('a', s, { paths: ['/a', '/bbbbbbb'] }), route('b', s, { paths: ['/a/bb'] })];
+    assert.equal(sel(routes, 'GET', '/a/bb/foobar', 'domain.org'), 'b');
+  });
+  test('08-router_spec "root / [uri]": "request with [method]", "does not supersede another route", "acts as a catch-all route"', () => {
+    const routes = [
+      route('root', s, { paths: ['/'] }),
+      route('e1', s, { hosts: ['domain-1.org', 'domain-2.org'] }),
+      route('e2', s, { methods: ['TRACE'] }),
+      route('e3', s, { paths: ['/my-route'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/', 'domain.org'), 'root');
+    assert.equal(sel(routes, 'GET', '/my-route', 'domain.org'), 'e3');
+    assert.equal(sel(routes, 'GET', '/my-route/hello/world', 'domain.org'), 'e3');
+    assert.equal(sel(routes, 'GET', '/foobar/baz', 'domain.org'), 'root');
+  });
+  test('08-router_spec "multiple routes of same category with conflicting values" "matches correct route"', () => {
+    const routes = [1, 2, 3, 4, 5].map((i) => route(`same${i}`, s, { hosts: ['domain.org'], paths: ['/my-uri'] }));
+    routes.push(route('target', s, { hosts: ['domain.org'], paths: ['/my-target-uri'] }));
+    assert.equal(sel(routes, 'GET', '/my-target-uri', 'domain.org'), 'target');
+  });
+});
+
 test('router: 10,000 prefix routes agree with a linear reference on 2,000 random requests', () => {
   const routes: Route[] = [];
   for (let i = 0; i < 10_000; i++)
