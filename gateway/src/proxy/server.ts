@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
 import type { Runtime, Snapshot } from '../runtime/runtime.js';
+import type { Service } from '../entities/types.js';
 import { forward, nextRequestId, SERVER, type ForwardDeps } from './forward.js';
 import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS, type RequestBody } from './body.js';
 import { rewriteUrl } from './uri.js';
@@ -333,18 +334,29 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
 }
 
 /**
- * Whether `next` uses every address `prev` did: the same services and
- * upstreams, each balancer the same or derived in place from the previous
- * one with no target address leaving. O(upstreams).
+ * Whether `next` uses every address `prev` did: every upstream of `prev`
+ * is still there with the same balancer or one derived in place from it
+ * with no target address leaving (upstreams that are new only add
+ * addresses), and no service address left. O(upstreams), plus O(services)
+ * when the services changed.
  */
-function noAddressLeft(prev: Snapshot, next: Snapshot): boolean {
-  if (next.servicesById !== prev.servicesById || next.upstreams.size !== prev.upstreams.size) return false;
-  for (const [name, e] of next.upstreams) {
-    const p = prev.upstreams.get(name);
-    if (!p) return false;
+export function noAddressLeft(prev: Snapshot, next: Snapshot): boolean {
+  if (!noServiceAddressLeft(prev.servicesById, next.servicesById)) return false;
+  for (const [name, p] of prev.upstreams) {
+    const e = next.upstreams.get(name);
+    if (!e) return false;
     if (e.balancer === p.balancer) continue;
     const d = e.balancer.derivation;
     if (d?.from !== p.balancer || d.left.length > 0) return false;
   }
+  return true;
+}
+
+/** Every service address of `prev` is still some service's in `next` (the same map: trivially). */
+function noServiceAddressLeft(prev: ReadonlyMap<string, Service>, next: ReadonlyMap<string, Service>): boolean {
+  if (prev === next) return true;
+  const now = new Set<string>();
+  for (const s of next.values()) now.add(`${s.host}:${s.port}`);
+  for (const s of prev.values()) if (!now.has(`${s.host}:${s.port}`)) return false;
   return true;
 }

@@ -35,8 +35,10 @@ export interface Router {
   readonly size: number;
 }
 
-interface Candidate {
+export interface Candidate {
   rank: number;
+  /** Kong's priority key (priorityKey): ranks candidates of different compiled routers (router/layered.ts) */
+  key: readonly (number | string)[];
   route: Route;
   service: Service | null;
   prefix: string | null;
@@ -130,7 +132,7 @@ function priorityKey(r: Route, path: string | null, portFirst: 0 | 1): (number |
   ];
 }
 
-function compare(a: (number | string)[], b: (number | string)[]): number {
+export function compare(a: readonly (number | string)[], b: readonly (number | string)[]): number {
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
@@ -165,8 +167,8 @@ function hostPort(h: string, from: number, otherwise: number): number {
   return n;
 }
 
-export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): Router {
-  const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank'>; hosts: readonly string[] | null }[] = [];
+export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): CompiledRouter {
+  const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank' | 'key'>; hosts: readonly string[] | null }[] = [];
   for (const r of routes) {
     if (!r.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
     const service = r.service ? (services.get(r.service.id) ?? null) : null;
@@ -201,13 +203,14 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
   }
   entries.sort((a, b) => compare(a.key, b.key));
   // one per route path (a route whose hosts mix entries with and without ports has two entries per path)
-  const size = new Set(entries.map((e) => e.c)).size;
+  const paths = new Set(entries.map((e) => e.c));
+  const size = paths.size;
   const exact = new Map<string, Bucket>();
   const wildcards: { test: (h: string) => boolean; bucket: Bucket }[] = [];
   const wildcardByPattern = new Map<string, Bucket>();
   const anyHost = new Bucket();
-  entries.forEach(({ c, hosts }, rank) => {
-    const cand: Candidate = { ...c, rank };
+  entries.forEach(({ key, c, hosts }, rank) => {
+    const cand: Candidate = { ...c, key, rank };
     if (!hosts) return anyHost.add(cand);
     for (const h of hosts) {
       const [name, port] = splitHost(h);
@@ -236,18 +239,34 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
     }
   });
   for (const b of [anyHost, ...exact.values(), ...wildcardByPattern.values()]) b.finish();
-  return new CompiledRouter(exact, wildcards, anyHost, size);
+  const perRoute = new Map<string, number>();
+  for (const c of paths) perRoute.set(c.route.id, (perRoute.get(c.route.id) ?? 0) + 1);
+  return new CompiledRouter(exact, wildcards, anyHost, size, perRoute);
 }
 
-class CompiledRouter implements Router {
+/** The best candidate for a request, with the regex match that chose it. */
+export interface Found {
+  cand: Candidate;
+  exec: RegExpExecArray | null;
+}
+
+export class CompiledRouter implements Router {
   constructor(
     readonly exact: Map<string, Bucket>,
     readonly wildcards: readonly { test: (h: string) => boolean; bucket: Bucket }[],
     readonly anyHost: Bucket,
     readonly size: number,
+    /** route id → how many candidates (paths) it has here */
+    readonly perRoute: ReadonlyMap<string, number>,
   ) {}
 
   match(req: RouteRequest): RouteMatch | null {
+    const f = this.find(req, null);
+    return f ? toMatch(f) : null;
+  }
+
+  /** The best candidate, ignoring routes in `skip` (replaced or deleted in a newer layer). */
+  find(req: RouteRequest, skip: ReadonlySet<string> | null): Found | null {
     let host = req.host ?? '';
     // Kong's net.dst.port (kong/router/fields.lua): the Host header's port when it has one, else the listen port
     let port = req.port;
@@ -266,7 +285,7 @@ class CompiledRouter implements Router {
       for (let i = 0; node; i++) {
         for (const c of node.cands) {
           if (best && c.rank >= best.rank) break;
-          if (this.#fits(c, req, port)) {
+          if (this.#fits(c, req, port, skip)) {
             best = c;
             bestExec = null;
             break;
@@ -277,7 +296,7 @@ class CompiledRouter implements Router {
       }
       for (const c of b.regexes) {
         if (best && c.rank >= best.rank) break;
-        if (!this.#fits(c, req, port)) continue;
+        if (!this.#fits(c, req, port, skip)) continue;
         const m = c.regex!.exec(req.path);
         if (m) {
           best = c;
@@ -287,7 +306,7 @@ class CompiledRouter implements Router {
       }
       for (const c of b.pathless) {
         if (best && c.rank >= best.rank) break;
-        if (this.#fits(c, req, port)) {
+        if (this.#fits(c, req, port, skip)) {
           best = c;
           bestExec = null;
           break;
@@ -299,21 +318,11 @@ class CompiledRouter implements Router {
     for (const w of this.wildcards) if (w.test(host)) consider(w.bucket);
     consider(this.anyHost);
     const chosen = best as Candidate | null;
-    if (!chosen) return null;
-    const exec = bestExec as RegExpExecArray | null;
-    let uriCaptures: Record<string, string> | undefined;
-    // as Kong: `uri_captures` only when the regex has groups (kong/router/atc.lua has_capture)
-    if (exec && exec.length > 1) {
-      uriCaptures = {};
-      exec.forEach((v, i) => {
-        if (v !== undefined) uriCaptures![String(i)] = v;
-      });
-      if (exec.groups) for (const [k, v] of Object.entries(exec.groups)) if (v !== undefined) uriCaptures[k] = v;
-    }
-    return { route: chosen.route, service: chosen.service, matchedPath: exec ? exec[0] : chosen.prefix, uriCaptures };
+    return chosen ? { cand: chosen, exec: bestExec as RegExpExecArray | null } : null;
   }
 
-  #fits(c: Candidate, req: RouteRequest, port: number): boolean {
+  #fits(c: Candidate, req: RouteRequest, port: number, skip: ReadonlySet<string> | null): boolean {
+    if (skip !== null && skip.has(c.route.id)) return false;
     if (c.methods && !c.methods.has(req.method)) return false;
     if (c.port !== null && c.port !== port) return false;
     if (c.headers) {
@@ -326,4 +335,17 @@ class CompiledRouter implements Router {
     }
     return true;
   }
+}
+
+export function toMatch({ cand, exec }: Found): RouteMatch {
+  let uriCaptures: Record<string, string> | undefined;
+  // as Kong: `uri_captures` only when the regex has groups (kong/router/atc.lua has_capture)
+  if (exec && exec.length > 1) {
+    uriCaptures = {};
+    exec.forEach((v, i) => {
+      if (v !== undefined) uriCaptures![String(i)] = v;
+    });
+    if (exec.groups) for (const [k, v] of Object.entries(exec.groups)) if (v !== undefined) uriCaptures[k] = v;
+  }
+  return { route: cand.route, service: cand.service, matchedPath: exec ? exec[0] : cand.prefix, uriCaptures };
 }
