@@ -383,6 +383,81 @@ describe('08-router_spec select() [wildcard host]', () => {
   });
 });
 
+// Kong spec/01-unit/08-router_spec.lua describe("[uri prefix]") and describe("[uri regex]")
+describe('08-router_spec select() [uri prefix] and [uri regex]', () => {
+  const sel = (routes: Route[], method: string, path: string, host: string) => {
+    const m = compileRouter(routes, services).match({ method, path, host, headers: {}, port: 8000 });
+    return m ? `${m.route.name} ${m.matchedPath}` : null;
+  };
+  test('08-router_spec "does not supersede another route with a longer [uri]"', () => {
+    const routes = [route('a', s, { paths: ['/my-route/hello'] }), route('b', s, { paths: ['/my-route'] })];
+    assert.equal(sel(routes, 'GET', '/my-route/hello', 'domain.org'), 'a /my-route/hello');
+    assert.equal(sel(routes, 'GET', '/my-route/hello/world', 'domain.org'), 'a /my-route/hello');
+    assert.equal(sel(routes, 'GET', '/my-route', 'domain.org'), 'b /my-route');
+    assert.equal(sel(routes, 'GET', '/my-route/world', 'domain.org'), 'b /my-route');
+  });
+  for (const [what, extra] of [
+    ['[methods]', { methods: ['POST', 'PUT', 'GET'] }],
+    ['[hosts]', { hosts: ['domain.org'] }],
+  ] as const) {
+    test(`08-router_spec "does not supersede another route with a longer [uri] while ${what} are also defined"`, () => {
+      const routes = [route('a', s, { ...extra, paths: ['/my-route'] }), route('b', s, { ...extra, paths: ['/my-route/hello'] })];
+      assert.equal(sel(routes, 'GET', '/my-route/hello', 'domain.org'), 'b /my-route/hello');
+      assert.equal(sel(routes, 'GET', '/my-route/hello/world', 'domain.org'), 'b /my-route/hello');
+      assert.equal(sel(routes, 'GET', '/my-route', 'domain.org'), 'a /my-route');
+      assert.equal(sel(routes, 'GET', '/my-route/world', 'domain.org'), 'a /my-route');
+    });
+  }
+  test('08-router_spec "does not supersede another route with a longer [uri] when a better [uri] match exists for another [host]"', () => {
+    const routes = [
+      route('a', s, { hosts: ['example.com'], paths: ['/my-route'] }),
+      route('b', s, { hosts: ['example.com'], paths: ['/my-route/hello'] }),
+      route('c', s, { hosts: ['example.net'], paths: ['/my-route/hello/world'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/my-route/hello/world', 'example.com'), 'b /my-route/hello');
+    assert.equal(sel(routes, 'GET', '/my-route/hello/world/and/goodnight', 'example.com'), 'b /my-route/hello');
+  });
+  test('08-router_spec "only matches [uri prefix] as a prefix (anchored mode)"', () => {
+    const routes = [route('a', s, { paths: ['/something/my-route'] }), route('b', s, { hosts: ['example.com'], paths: ['/my-route'] })];
+    assert.equal(sel(routes, 'GET', '/something/my-route', 'example.com'), 'a /something/my-route');
+  });
+  test('08-router_spec "matches with [uri regex]"', () => {
+    assert.equal(
+      sel([route('a', s, { paths: ['~/users/\\d+/profile'] })], 'GET', '/users/123/profile', 'domain.org'),
+      'a /users/123/profile',
+    );
+  });
+  test('08-router_spec "matches the right route when several ones have a [uri regex]"', () => {
+    const routes = [
+      route('a', s, { paths: ['~/route/persons/\\d{3}'] }),
+      route('b', s, { paths: ['~/route/persons/\\d{3}/following'] }),
+      route('c', s, { paths: ['~/route/persons/\\d{3}/[a-z]+'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/route/persons/456', 'domain.org'), 'a /route/persons/456');
+  });
+  test('08-router_spec "matches a [uri regex] even if a [prefix uri] got a match"', () => {
+    const routes = [route('a', s, { paths: ['/route/persons'] }), route('b', s, { paths: ['~/route/persons/\\d+/profile'] })];
+    assert.equal(sel(routes, 'GET', '/route/persons/123/profile', 'domain.org'), 'b /route/persons/123/profile');
+  });
+  test('08-router_spec "matches a [uri regex] even if a [uri] got an exact match"', () => {
+    const routes = [route('a', s, { paths: ['/route/fixture'] }), route('b', s, { paths: ['~/route/(fixture)'] })];
+    assert.equal(sel(routes, 'GET', '/route/fixture', 'domain.org'), 'b /route/fixture');
+  });
+  test('08-router_spec "matches a [uri regex + host] even if a [prefix uri] got a match"', () => {
+    const routes = [
+      route('a', s, { hosts: ['route.com'], paths: ['/pat'] }),
+      route('b', s, { hosts: ['route.com'], paths: ['/path'], methods: ['POST'] }),
+      route('c', s, { hosts: ['route.com'], paths: ['~/(path)'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/path', 'route.com'), 'c /path');
+  });
+  test('08-router_spec "matches from the beginning of the request URI [uri regex]"', () => {
+    const routes = [route('a', s, { paths: ['~/prefix/[0-9]+'] })];
+    assert.equal(sel(routes, 'GET', '/prefix/123', 'domain.org'), 'a /prefix/123');
+    assert.equal(sel(routes, 'GET', '/extra/prefix/123', 'domain.org'), null);
+  });
+});
+
 // Kong spec/01-unit/08-router_spec.lua describe("edge-cases"): priorities between route kinds
 describe('08-router_spec select() edge-cases', () => {
   const sel = (routes: Route[], method: string, path: string, host: string) =>
