@@ -142,6 +142,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
     runtime = new Runtime({ store, logger });
     runtime.start();
+    const rt = runtime;
     const workers = options.workers ?? 1;
     const accessLog = options.accessLog ?? 'off';
     // --workers: each worker opens the access log itself; refuse a bad FILE here, at start, naming the flag
@@ -239,6 +240,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         setTargetHealth: (u, t, healthy) => (s ? s.setManual(u, t, healthy) : (health?.setManual(u, t, healthy) ?? 'no-balancer')),
       },
       metrics: metrics.render,
+      applied: () => rt.flushed(),
       declarative,
       identityGuard,
       cluster: { nodes: clusterNodes },

@@ -49,7 +49,16 @@ export interface AdminServerOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** the nodes for `GET /cluster/nodes` (absent: 404) */
   cluster?: ClusterView;
+  /**
+   * Resolves once this node's proxy uses every committed change (the
+   * runtime's `flushed`): a successful write is answered after it, so a
+   * request sent after the answer is routed by it (this node only; other
+   * cluster nodes follow their change feed).
+   */
+  applied?: () => Promise<void>;
 }
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Build the admin fastify instance (not listening; the caller listens). */
 export async function createAdminServer(opts: AdminServerOptions): Promise<FastifyInstance> {
@@ -71,6 +80,12 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     // cluster mode: what another node committed before this request is visible to it (Kong reads the database per request)
     await opts.store.sync();
   });
+  const applied = opts.applied;
+  if (applied) {
+    app.addHook('onSend', async (req, reply) => {
+      if (WRITE_METHODS.has(req.method) && reply.statusCode < 300) await applied();
+    });
+  }
   const audit = createAuditLog(opts.auditLog ?? 'off');
   if (audit) registerAudit(app, audit);
   // scoped tokens: decided once the body is parsed (a service body may only point at its own upstreams)
