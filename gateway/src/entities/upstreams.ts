@@ -59,14 +59,15 @@ const gwSchema = withDefault(
 
 const upstreamName = () =>
   str().superRefine((name, ctx) => {
+    // Kong's validate_name (upstreams.lua): not a host, then an IP, then a port
     const p = parseHostPort(name);
     const message =
-      p === null
+      p === null || p === 'bad-port'
         ? `Invalid name ('${name}'); must be a valid hostname`
-        : p === 'bad-port' || p.port !== undefined
-          ? `Invalid name ('${name}'); no port allowed`
-          : p.type !== 'name'
-            ? `Invalid name ('${name}'); no ip addresses allowed`
+        : p.type !== 'name'
+          ? `Invalid name ('${name}'); no ip addresses allowed`
+          : p.port !== undefined
+            ? `Invalid name ('${name}'); no port allowed`
             : null;
     if (message !== null) ctx.addIssue({ code: 'custom', message });
   });
