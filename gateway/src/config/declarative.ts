@@ -123,10 +123,7 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     const r = parseEntity(kind, withId, { mode: 'create', now: opts.now, kongOnly: opts.kongOnly });
     if (!r.ok) {
       const fields = r.error.fields as Obj;
-      const msgs =
-        Object.keys(fields).length > 0
-          ? Object.entries(fields).map(([f, m]) => `${where}.${f}: ${typeof m === 'string' ? m : JSON.stringify(m)}`)
-          : [`${where}: ${r.error.message}`];
+      const msgs = Object.keys(fields).length > 0 ? kongPretty(fields, '').map((m) => `${where}: ${m}`) : [`${where}: ${r.error.message}`];
       errors.push(...msgs);
       return undefined;
     }
@@ -158,11 +155,12 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     if (Array.isArray(routes)) {
       routes.forEach((r, j) => {
         if (!isObj(r)) return errors.push(`${where}.routes[${j}]: expected a mapping`);
-        pendingRoutes.push({
-          input: takeNestedPlugins(r, `route ${show(r.name ?? j)}`),
-          where: `${where}.routes[${j}]`,
-          service: e ? { id: e.id } : null,
-        });
+        const { service: given, ...input } = takeNestedPlugins(r, `route ${show(r.name ?? j)}`);
+        // a nested route naming a service is checked like any reference (03-flatten_spec "fixes #7696")
+        if (given !== undefined && given !== null && !refersTo(given, e)) {
+          return errors.push(`${where}.routes[${j}]: ${invalidReference('service', given, 'services')}`);
+        }
+        pendingRoutes.push({ input, where: `${where}.routes[${j}]`, service: e ? { id: e.id } : null });
       });
     }
   });
@@ -176,7 +174,7 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
       const key = typeof pr.service === 'string' ? pr.service : 'id' in pr.service ? pr.service.id : pr.service.name;
       serviceId = services.get(key) ?? null;
       if (serviceId === null) {
-        errors.push(`${pr.where}.service: no service '${key}' in this file`);
+        errors.push(`${pr.where}: ${invalidReference('service', pr.service, 'services')}`);
         continue;
       }
     }
@@ -211,7 +209,11 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     const key = typeof upstream === 'string' ? upstream : isObj(upstream) ? String(upstream.id ?? upstream.name) : undefined;
     const id = key === undefined ? undefined : upstreams.get(key);
     if (id === undefined)
-      return errors.push(`targets[${i}].upstream: ${key === undefined ? 'required field missing' : `no upstream '${key}' in this file`}`);
+      return errors.push(
+        key === undefined
+          ? `targets[${i}].upstream: required field missing`
+          : `targets[${i}]: ${invalidReference('upstream', upstream, 'upstreams')}`,
+      );
     pendingTargets.push({ input: rest, where: `targets[${i}]`, upstream: id });
   });
   for (const pt of pendingTargets) {
@@ -286,4 +288,40 @@ export function clashInSource(err: unknown, source: string): unknown {
     source,
     `${d.kind ?? 'an entity'} with ${what}: the store already has one with that name and another id (made through the Admin API, or by an earlier file); delete it, or give this entry its id`,
   ]);
+}
+
+/** Kong's flatten message for a reference to nothing in the file: `invalid reference 'service: svc1' (no such entry in 'services')`. */
+function invalidReference(field: string, ref: unknown, kind: string): string {
+  return `invalid reference '${field}: ${typeof ref === 'string' ? ref : JSON.stringify(ref)}' (no such entry in '${kind}')`;
+}
+
+/** A nested entity's explicit parent reference names the entity it is nested in (by id or name). */
+function refersTo(ref: unknown, parent: AnyEntity | undefined): boolean {
+  if (parent === undefined) return true; // the parent itself is invalid and already reported
+  const name = (parent as { name?: string | null }).name;
+  if (typeof ref === 'string') return ref === parent.id || ref === name;
+  if (isObj(ref)) return ref.id === parent.id || (ref.id === undefined && ref.name !== undefined && ref.name === name);
+  return false;
+}
+
+/**
+ * One line per field error in the words of Kong's `pretty_print_error`
+ * (`kong/db/declarative/init.lua`), which 02-start_stop_spec "does not start
+ * with an invalid declarative config file" matches: `in 'protocol': expected
+ * one of: ...`, `in 'hosts': - in entry 2 of 'hosts': invalid hostname: x`
+ * (entries count from 1).
+ */
+function kongPretty(v: unknown, item: string): string[] {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v)) {
+    return v.flatMap((e, i) =>
+      e === null || e === undefined ? [] : kongPretty(e, item).map((m) => `- in entry ${i + 1} of '${item}': ${m}`),
+    );
+  }
+  if (isObj(v)) {
+    return Object.entries(v).flatMap(([k, e]) =>
+      k === '@entity' && Array.isArray(e) ? e.map((m) => String(m)) : kongPretty(e, k).map((m) => `in '${k}': ${m}`),
+    );
+  }
+  return [JSON.stringify(v)];
 }
