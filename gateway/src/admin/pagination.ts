@@ -28,7 +28,8 @@ export function tagFilter(tags: string | undefined): ((t: string[] | null) => bo
   const wanted = tags.split(hasOr ? '/' : ',');
   if (wanted.some((w) => w === '')) throw invalidOptions('tags', 'cannot be null');
   // bytes that are not UTF-8 (`?tags=%FF`, decoded to U+FFFD): Kong's 14-tags_spec "invalid filter syntax"
-  if (wanted.some((w) => w.includes('\uFFFD'))) throw invalidOptions('tags', 'invalid filter syntax');
+  // (the query parser leaves an undecodable escape such as %FF as it was)
+  if (wanted.some((w) => w.includes('\uFFFD') || /%[89A-Fa-f][0-9A-Fa-f]/.test(w))) throw invalidOptions('tags', 'invalid filter syntax');
   return hasOr ? (t) => t !== null && wanted.some((w) => t.includes(w)) : (t) => t !== null && wanted.every((w) => t.includes(w));
 }
 

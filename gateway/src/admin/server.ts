@@ -58,6 +58,11 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    // a path whose escapes are not UTF-8 (`/tags/%FF`): Kong's 14-tags_spec expects "invalid utf-8"
+    frameworkErrors: (err, req, reply) => {
+      const message = err.code === 'FST_ERR_BAD_URL' ? `invalid utf-8 in the path: '${req.url.split('?')[0]}'` : err.message;
+      void (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(400).send({ message });
+    },
   });
   const ctx = new AdminContext(opts.store, opts.kongOnly === true);
   const log = opts.logger.child({ component: 'admin' });

@@ -89,7 +89,11 @@ const kongShape = {
   hash_on_cookie: nullable(
     nonEmptyStr().refine(
       (c) => COOKIE_RE.test(c),
-      (c) => ({ message: `invalid value: ${c}` }),
+      // Kong's typedefs.cookie_name text (07-upstreams_routes_spec "Invalid cookie")
+      () => ({
+        message:
+          'contains one or more invalid characters. ASCII control characters (0-31;127), space, tab and the characters ()<>@,;:\\"/?={}[] are not allowed.',
+      }),
     ),
   ),
   hash_on_cookie_path: withDefault(path(), '/'),
