@@ -83,7 +83,14 @@ const kongShape = {
   name: upstreamName(),
   algorithm: withDefault(oneOf([...ALGORITHMS]), 'round-robin'),
   hash_on: withDefault(oneOf([...HASH_ON]), 'none'),
-  hash_fallback: withDefault(oneOf([...HASH_ON]), 'none'),
+  // its one_of is checked in check(): Kong's conditional message replaces the field's own (07-upstreams_routes_spec)
+  hash_fallback: withDefault(
+    // the enum first, so /schemas/upstreams shows its one_of
+    z
+      .union([oneOf([...HASH_ON]), str()], { errorMap: () => ({ message: 'expected a string' }) })
+      .transform((s) => s as (typeof HASH_ON)[number]),
+    'none',
+  ),
   hash_on_header: nullable(headerName()),
   hash_fallback_header: nullable(headerName()),
   hash_on_cookie: nullable(
@@ -162,6 +169,8 @@ function check(v: Obj, input: Obj, bag: ErrorBag): void {
   const allowed = NOT_SAME[v.hash_on as string];
   if (allowed !== undefined) {
     conditional('hash_on', allowed.includes(v.hash_fallback as string), 'hash_fallback', `expected one of: ${allowed.join(', ')}`);
+  } else if (!(HASH_ON as readonly string[]).includes(v.hash_fallback as string)) {
+    bag.add(['hash_fallback'], `expected one of: ${HASH_ON.join(', ')}`);
   }
   for (const [a, b] of [
     ['hash_on_header', 'hash_fallback_header'],

@@ -18,7 +18,13 @@ test('07-upstreams POST "errors handles invalid input" (json, form and multipart
       { name: 'my.upstream', hash_on: 'something that is invalid' },
       { hash_on: 'expected one of: none, consumer, ip, header, cookie, path, query_arg, uri_capture' },
     ],
-    // not translated: hash_fallback 'something that is invalid' (gw answers the field's own one_of, Kong the conditional one)
+    [
+      { name: 'my.upstream', hash_on: 'consumer', hash_fallback: 'something that is invalid' },
+      {
+        '@entity': ["failed conditional validation given value of field 'hash_on'"],
+        hash_fallback: 'expected one of: none, ip, header, cookie, path, query_arg, uri_capture',
+      },
+    ],
     [
       { name: 'my.upstream', hash_on: 'consumer', hash_fallback: 'consumer' },
       {
