@@ -45,7 +45,7 @@ export function replayable(raw: Buffer): { method: string; url: string; headers:
   const target = Buffer.from(m[2] as string, 'latin1');
   let url = '';
   for (const b of target) url += b >= 0x80 ? `%${b.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(b);
-  if (url === m[2] || /[\x00-\x20\x7F]/.test(url)) return undefined;
+  if (url === m[2] || [...url].some((c) => c <= ' ' || c === '\x7F')) return undefined;
   const headers: Record<string, string> = {};
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');

@@ -22,9 +22,9 @@ export function formFields(body: Record<string, unknown>, prefix = ''): [string,
   for (const [k, v] of Object.entries(body)) {
     const key = prefix === '' ? k : `${prefix}.${k}`;
     if (v === undefined) continue;
-    if (Array.isArray(v)) v.forEach((x, i) => out.push([`${key}[${i + 1}]`, String(x)]));
+    if (Array.isArray(v)) v.forEach((x, i) => out.push([`${key}[${i + 1}]`, String(x as string | number | boolean)]));
     else if (v !== null && typeof v === 'object') out.push(...formFields(v as Record<string, unknown>, key));
-    else out.push([key, v === null ? '' : String(v)]);
+    else out.push([key, v === null ? '' : String(v as string | number | boolean)]);
   }
   return out;
 }
