@@ -239,3 +239,44 @@ test('14-tags "/tags", "/tags/:tags", "with a not exist tag", "with invalid :tag
   assert.equal(((await call('GET', '/tags?tags=invalid@tag')).body.data as unknown[]).length, 4);
   assert.equal(((await call('GET', '/tags/corp_%20a?tags=not_a_tag')).body.data as unknown[]).length, 2);
 });
+
+test('08-targets POST "creates a target with defaults", "without defaults", "with weight = 0" (trailing slash), "fails to create duplicated targets"', async (t) => {
+  const { app, call, send } = await admin();
+  t.after(() => app.close());
+  for (const type of CONTENT_TYPES) {
+    const u = `u${type.length}`;
+    await call('POST', '/upstreams', { name: u, slots: 10 });
+    const d = await send('POST', `/upstreams/${u}/targets/`, { target: 'konghq.test' }, type);
+    assert.deepEqual([d.status, d.body.target, d.body.weight], [201, 'konghq.test:8000', 100], type);
+    const w = await send('POST', `/upstreams/${u}/targets/`, { target: 'konghq.test:123', weight: 99 }, type);
+    assert.deepEqual([w.status, w.body.target, w.body.weight], [201, 'konghq.test:123', 99]);
+    const z = await send('POST', `/upstreams/${u}/targets/`, { target: 'zero.weight.test:8080', weight: 0 }, type);
+    assert.deepEqual([z.status, z.body.weight], [201, 0]);
+    assert.deepEqual((await call('GET', `/upstreams/${u}/targets/zero.weight.test:8080`)).body, z.body);
+    assert.equal((await send('POST', `/upstreams/${u}/targets/`, { target: 'single-target.test:8080', weight: 1 }, type)).status, 201);
+    assert.equal((await send('POST', `/upstreams/${u}/targets/`, { target: 'single-target.test:8080', weight: 100 }, type)).status, 409);
+  }
+});
+
+test('08-targets POST "errors handles invalid input", "returns 405 on PUT/PATCH/DELETE", "/targets returns a 404"', async (t) => {
+  const { app, call, send } = await admin();
+  t.after(() => app.close());
+  await call('POST', '/upstreams', { name: 'u', slots: 10 });
+  for (const type of CONTENT_TYPES) {
+    assert.deepEqual((await send('POST', '/upstreams/u/targets/', { weight: 0 }, type)).body.fields, { target: 'required field missing' });
+    const bad = await send('POST', '/upstreams/u/targets/', { target: 'some invalid host name' }, type);
+    assert.equal(bad.body.name, 'schema violation');
+    assert.deepEqual(bad.body.fields, { target: 'Invalid target; not a valid hostname or ip address' });
+    assert.deepEqual((await send('POST', '/upstreams/u/targets/', { target: 'konghq.test', weight: 65536 }, type)).body.fields, {
+      weight: 'value should be between 0 and 65535',
+    });
+    for (const m of ['PUT', 'PATCH', 'DELETE'])
+      assert.equal((await send(m, '/upstreams/u/targets/', { target: 'konghq.test' }, type)).status, 405);
+  }
+  assert.equal(
+    (await call('POST', '/upstreams/u/targets/', '{"hello": "world"', { 'content-type': 'application/json' })).raw,
+    '{"message":"Cannot parse JSON body"}',
+  );
+  const none = await call('GET', '/targets');
+  assert.deepEqual([none.status, none.body.message], [404, 'Not found']);
+});
