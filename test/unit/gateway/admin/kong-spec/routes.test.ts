@@ -244,3 +244,42 @@ test('06-routes schema (spec/01-unit/01-db/01-schema/06-routes_spec.lua) "reject
   ];
   for (const h of valid) assert.equal((await call('POST', '/routes', { hosts: [h], protocols: ['http'] })).status, 201, h);
 });
+
+test('09-routes PATCH "updates if found (by name)", "updates multiple fields at once", "removes service association" (json and form)', async (t) => {
+  const { app, call, send } = await admin();
+  t.after(() => app.close());
+  const s = (await call('POST', '/services', { host: 'a.test' })).body;
+  for (const type of ['application/json', 'application/x-www-form-urlencoded'] as const) {
+    const name = `my-patch-route-${type.length}`;
+    const route = (await call('POST', '/routes', { name, paths: ['/my-route'], service: { id: s.id } })).body;
+    let r = await send('PATCH', `/routes/${String(route.id)}`, { paths: ['/my-updated-path'], hosts: ['my-updated.tld'] }, type);
+    assert.deepEqual(
+      [r.status, r.body.paths, r.body.hosts, r.body.methods, r.body.id],
+      [200, ['/my-updated-path'], ['my-updated.tld'], null, route.id],
+    );
+    r = await send('PATCH', `/routes/${name}`, { methods: null, hosts: null, service: null, paths: ['/updated-paths'] }, type);
+    assert.equal(r.status, 200, r.raw);
+    assert.deepEqual([r.body.paths, r.body.hosts, r.body.methods, r.body.service], [['/updated-paths'], null, null, null]);
+    assert.deepEqual((await call('GET', `/routes/${name}`)).body, r.body);
+  }
+});
+
+test('09-routes PATCH "removes optional field with ngx.null", "allows updating sets and arrays with en empty array", errors "returns 404", "handles invalid input"', async (t) => {
+  const { app, call, send } = await admin();
+  t.after(() => app.close());
+  const route = (await call('POST', '/routes', { paths: ['/my-route'] })).body;
+  let r = await call('PATCH', `/routes/${String(route.id)}`, { paths: null, hosts: ['my-updated.tld'] });
+  assert.deepEqual([r.body.paths, r.body.hosts], [null, ['my-updated.tld']]);
+  r = await call('PATCH', `/routes/${String(route.id)}`, { methods: [], paths: [], hosts: ['my-updated.tld'] });
+  assert.match(r.raw, /"methods":\[\]/);
+  assert.match(r.raw, /"paths":\[\]/);
+  for (const type of CONTENT_TYPES) {
+    assert.equal((await send('PATCH', `/routes/${randomUUID()}`, { paths: ['/my-updated-path'] }, type)).status, 404);
+    assert.deepEqual((await send('PATCH', `/routes/${String(route.id)}`, { regex_priority: 'foobar' }, type)).body, {
+      code: 2,
+      name: 'schema violation',
+      message: 'schema violation (regex_priority: expected an integer)',
+      fields: { regex_priority: 'expected an integer' },
+    });
+  }
+});
