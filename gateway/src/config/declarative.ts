@@ -17,7 +17,7 @@ import { GwError } from '../errors.js';
 import type { WriteOp } from '../store/store.js';
 
 const FORMATS = new Set(['1.1', '2.1', '3.0']);
-// `_comment` and `_ignore` are Kong's free-form keys (declarative_config.lua), `_info` decK's
+// `_comment` (a string) and `_ignore` (an array) are Kong's free-form keys (declarative_config.lua), `_info` decK's
 const TOP_LEVEL = new Set([
   '_format_version',
   '_transform',
@@ -73,13 +73,26 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   if (!isObj(input)) throw new GwError('GW_ERR_CONFIG_FILE', [path, 'expected a mapping at the top level']);
   let doc: Obj = input;
   const fmt = doc._format_version;
+  // Kong's words (01-validate_spec "requires version 1.1 or 2.1 or 3.0")
   if (typeof fmt !== 'string' || !FORMATS.has(fmt)) {
-    throw new GwError('GW_ERR_CONFIG_FILE', [path, `_format_version must be one of "1.1", "2.1", "3.0" (got ${JSON.stringify(fmt)})`]);
+    const why =
+      fmt === undefined || fmt === null
+        ? 'required field missing'
+        : typeof fmt !== 'string'
+          ? 'expected a string'
+          : 'expected one of: 1.1, 2.1, 3.0';
+    throw new GwError('GW_ERR_CONFIG_FILE', [path, `_format_version: ${why} (got ${JSON.stringify(fmt)})`]);
   }
   if (fmt === '1.1' || fmt === '2.1') doc = migrateRoutePaths(doc);
   const unsupported: string[] = [];
   for (const k of Object.keys(doc)) if (!TOP_LEVEL.has(k)) unsupported.push(k);
   const errors: string[] = [];
+  // Kong's free-form keys have a type (01-validate_spec "_comment accepts a string", "_ignore accepts an array of anything")
+  const freeForm = (e: Obj, where: string): void => {
+    if (e._comment !== undefined && typeof e._comment !== 'string') errors.push(`${where}_comment: expected a string`);
+    if (e._ignore !== undefined && !Array.isArray(e._ignore)) errors.push(`${where}_ignore: expected an array`);
+  };
+  freeForm(doc, '');
   const ops: WriteOp[] = [];
   const services = new Map<string, string>(); // name or id → id
   const upstreams = new Map<string, string>();
@@ -115,10 +128,11 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   };
 
   const add = (kind: EntityKind, input: Obj, where: string, idKey: string): AnyEntity | undefined => {
-    // Kong allows `_comment` (a string) and `_ignore` (anything) on every entity record
+    // Kong allows `_comment` (a string) and `_ignore` (an array of anything) on every entity record
     const { _comment, _ignore, ...fields } = input;
+    void _comment;
     void _ignore;
-    if (_comment !== undefined && typeof _comment !== 'string') errors.push(`${where}._comment: expected a string`);
+    freeForm(input, `${where}.`);
     const withId = { ...fields, id: input.id ?? uuidV5(`${kind}:${idKey}`) };
     const r = parseEntity(kind, withId, { mode: 'create', now: opts.now, kongOnly: opts.kongOnly });
     if (!r.ok) {

@@ -71,3 +71,25 @@ services:
       err.message.includes(String.raw`in entry 2 of 'hosts': invalid hostname: \\99`),
   );
 });
+
+test('01-validate_spec "requires version 1.1 or 2.1 or 3.0", "_comment accepts a string", "_ignore accepts an array of anything"', () => {
+  const fails = (yaml: string, re: RegExp) => assert.throws(() => declarativeToOps(parseYaml(yaml) as unknown, 'kong.yml', opts), re);
+  const loads = (yaml: string) => assert.ok(Array.isArray(declarativeToOps(parseYaml(yaml) as unknown, 'kong.yml', opts)));
+  fails('_format_version: 1.1', /_format_version: expected a string/);
+  fails('_format_version: "foobar"', /_format_version: expected one of: 1\.1, 2\.1, 3\.0/);
+  loads('_format_version: "1.1"');
+  loads('_format_version: "2.1"');
+  fails('_format_version: "1.1"\n_comment: 1234', /_comment: expected a string/);
+  fails('_format_version: "1.1"\n_comment:\n  foo: bar', /_comment: expected a string/);
+  loads('_format_version: "1.1"\n_comment: "1234"');
+  loads('_format_version: "1.1"\n_comment: I am a happy comment!');
+  fails('_format_version: "1.1"\n_ignore: 1234', /_ignore: expected an array/);
+  fails('_format_version: "1.1"\n_ignore:\n  foo: bar\n  bla: 123', /_ignore: expected an array/);
+  loads('_format_version: "1.1"\n_ignore:\n- 1234');
+  loads('_format_version: "1.1"\n_ignore:\n- foo: bar\n  bla: 123\n- "Hello, world"\n- 1234');
+  // on an entity too ("services: accepts entities" with _comment and _ignore lists; plugins: [] is an empty list)
+  loads(
+    '_format_version: "1.1"\nservices:\n- name: foo\n  host: example.com\n  plugins: []\n  _comment: my comment\n  _ignore:\n  - foo: bar',
+  );
+  fails('_format_version: "1.1"\nservices:\n- name: foo\n  host: example.com\n  _ignore: 1', /services\[0\]\._ignore: expected an array/);
+});
