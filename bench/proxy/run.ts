@@ -1,18 +1,28 @@
 /**
  * Proxy benchmark: the same 64-byte upstream behind (a) nothing, (b) nginx
- * with 1 worker and upstream keepalive, (c) a minimal node:http + undici
- * proxy, (d) @fastify/http-proxy, (e) gw-gateway (access log off), (f)
- * gw-gateway with its access log to a file (gw-access-log), (g) gw-gateway
- * with 10,000 routes. The proxy runs pinned to CPU 0; wrk and the upstream to
- * CPU 1. Rounds are interleaved. Reported per contender: requests/s,
- * p50/p99 latency and CPU µs per request of the proxy process (from /proc).
+ * with 1 worker and upstream keepalive, (c) `minimal`: the shared minimal
+ * node:http + undici proxy (../shared/bench/minimal-undici-proxy.mjs when
+ * present, else its copy in bench/proxy/; the floor for a Node proxy),
+ * (d) @fastify/http-proxy, and gw-gateway with every feature on (active and
+ * passive health checks, metrics, hedging/stall guard defaults):
+ * (e) `gw` with its access log to a file, (f) `gw-no-access-log`,
+ * (g) `gw-10k-routes` (9,999 other prefix routes), (h) `gw-10k-targets`
+ * (10,000 targets in the upstream: 127.1.x.y addresses, each one a listener
+ * of two upstream processes), (i) `gw-2-workers` (only with --unpinned).
+ * The proxy runs pinned to CPU 0; wrk and the upstream to CPU 1. Rounds are
+ * interleaved. Reported per contender: requests/s, p50/p99 latency, CPU µs
+ * per request of the proxy process (from /proc), and that CPU as a ratio to
+ * `minimal` and to nginx.
  *
  *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--connections 50] [--only gw,nginx]
  *                          [--rate 2000]   also measure latency at a fixed rate (open loop), p99 added over direct
  *                          [--unpinned]    everything on every core (compares gw with gw --workers 2 on this box)
+ *
+ * Goals (issue 17): gw ≤ 1.2× minimal CPU per request, gw-no-access-log
+ * ≤ 1.1×, the 10k-routes and 10k-targets rows within 10% of gw-no-access-log.
  */
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,31 +90,72 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
       return spawnPinned(PROXY_CPU, 'nginx', ['-p', dir, '-c', conf]);
     },
   },
-  { name: 'node-minimal', start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'baseline-proxy.js'), String(port), String(up)]) },
+  {
+    name: 'minimal',
+    start: (port, up) =>
+      spawnPinned(PROXY_CPU, node, [minimalProxy()], {
+        ...process.env,
+        UNDICI: join(root, 'node_modules/undici/index.js'),
+        PORT: String(port),
+        UPSTREAMS: `http://127.0.0.1:${up}`,
+      }),
+  },
   {
     name: 'fastify-http-proxy',
     start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'fastify-proxy.js'), String(port), String(up)]),
   },
-  { name: 'gw', start: (port, up, dir) => startGw(port, up, dir, 1) },
-  { name: 'gw-access-log', start: (port, up, dir) => startGw(port, up, dir, 1, 1, join(dir, 'access.log')) },
-  { name: 'gw-10k-routes', start: (port, up, dir) => startGw(port, up, dir, 10_000) },
-  { name: 'gw-2-workers', start: (port, up, dir) => startGw(port, up, dir, 1, 2) },
+  { name: 'gw', start: (port, up, dir) => startGw({ port, up, dir, accessLog: join(dir, 'access.log') }) },
+  { name: 'gw-no-access-log', start: (port, up, dir) => startGw({ port, up, dir }) },
+  { name: 'gw-10k-routes', start: (port, up, dir) => startGw({ port, up, dir, routes: 10_000 }) },
+  { name: 'gw-10k-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: 10_000 }) },
+  ...(values.unpinned
+    ? [{ name: 'gw-2-workers', start: (port: number, up: number, dir: string) => startGw({ port, up, dir, workers: 2 }) }]
+    : []),
 ];
 
+/** The shared minimal proxy when this checkout sits next to ../shared, else the copy kept in bench/proxy. */
+function minimalProxy(): string {
+  const shared = resolve(root, '../shared/bench/minimal-undici-proxy.mjs');
+  return existsSync(shared) ? shared : join(root, 'bench/proxy/minimal-undici-proxy.mjs');
+}
+
+/** Addresses of the 10,000-target row: 127.1.x.y, all loopback. */
+const manyTargets = (n: number): string[] => Array.from({ length: n }, (_, i) => `127.1.${(i >> 8) & 0xff}.${i & 0xff}`);
+
+/** Health checks on every gw row: active (every 5 s, GET /) and passive, as an operator runs it. */
+const HEALTHCHECKS = {
+  active: {
+    http_path: '/',
+    healthy: { interval: 5, successes: 1 },
+    unhealthy: { interval: 5, http_failures: 3, tcp_failures: 3, timeouts: 3 },
+  },
+  passive: { healthy: { successes: 5 }, unhealthy: { http_failures: 5, tcp_failures: 5, timeouts: 5 } },
+};
+
 /** `accessLog`: off unless a file is given (the CLI's default, stdout, would go to /dev/null here). */
-function startGw(port: number, up: number, dir: string, routes: number, workers = 1, accessLog = 'off'): ChildProcess {
-  const file = join(dir, `kong-${routes}.json`);
+function startGw(o: {
+  port: number;
+  up: number;
+  dir: string;
+  routes?: number;
+  targets?: number;
+  workers?: number;
+  accessLog?: string;
+}): ChildProcess {
+  const routes = o.routes ?? 1;
+  const file = join(o.dir, `kong-${o.port}.json`);
   const extra = Array.from({ length: routes - 1 }, (_, i) => ({ name: `r${i}`, paths: [`/svc${i}/v1`], service: 'bench' }));
+  const targets = o.targets ? manyTargets(o.targets).map((a) => ({ target: `${a}:${o.up}` })) : [{ target: `127.0.0.1:${o.up}` }];
   writeFileSync(
     file,
     JSON.stringify({
       _format_version: '3.0',
       services: [{ name: 'bench', host: 'bench-up', routes: [{ name: 'main', paths: ['/'] }] }],
       routes: extra,
-      upstreams: [{ name: 'bench-up', targets: [{ target: `127.0.0.1:${up}` }] }],
+      upstreams: [{ name: 'bench-up', healthchecks: HEALTHCHECKS, targets }],
     }),
   );
-  const adminPort = port + 1000;
+  const adminPort = o.port + 1000;
   return spawnPinned(PROXY_CPU, node, [
     join(root, 'dist/gateway/src/cli.js'),
     '--store',
@@ -112,15 +163,15 @@ function startGw(port: number, up: number, dir: string, routes: number, workers 
     '--config',
     file,
     '--proxy-listen',
-    `127.0.0.1:${port}`,
+    `127.0.0.1:${o.port}`,
     '--admin-listen',
     `127.0.0.1:${adminPort}`,
     '--log-level',
     'warn',
     '--workers',
-    String(workers),
+    String(o.workers ?? 1),
     '--access-log',
-    accessLog,
+    o.accessLog ?? 'off',
   ]);
 }
 
@@ -159,6 +210,14 @@ async function main(): Promise<void> {
     const upstream = spawnPinned(LOAD_CPU, node, [join(here, 'upstream.js'), String(upstreamPort)]);
     children.push(upstream);
     await waitForHttp(`http://127.0.0.1:${upstreamPort}/`);
+    if (chosen.some((c) => c.name === 'gw-10k-targets')) {
+      // 10,000 listeners on 127.1.x.y:port, split over two processes (file descriptor limits)
+      const all = manyTargets(10_000);
+      for (const half of [all.slice(0, 5000), all.slice(5000)]) {
+        children.push(spawnPinned(LOAD_CPU, node, [join(here, 'upstream.js'), String(upstreamPort), half[0]!, String(half.length)]));
+        await waitForHttp(`http://${half.at(-1)}:${upstreamPort}/`, 60_000);
+      }
+    }
     const procs = new Map<string, { port: number; pid: number | undefined }>();
     for (const [i, c] of chosen.entries()) {
       if (c.name === 'direct') {
@@ -207,6 +266,7 @@ async function main(): Promise<void> {
       };
     });
     const nginx = summary.find((s) => s.name === 'nginx');
+    const minimal = summary.find((s) => s.name === 'minimal');
     const direct = summary.find((s) => s.name === 'direct');
     const rows = summary.map((s) => ({
       contender: s.name,
@@ -215,6 +275,7 @@ async function main(): Promise<void> {
       'p99 ms': s.p99ms.toFixed(2),
       'p99 added ms': direct ? (s.p99ms - direct.p99ms).toFixed(2) : '-',
       'CPU µs/req': Number.isNaN(s.cpuUsPerReq) ? '-' : s.cpuUsPerReq.toFixed(1),
+      '× minimal': minimal && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / minimal.cpuUsPerReq).toFixed(2) : '-',
       '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
       errors: s.errors,
     }));

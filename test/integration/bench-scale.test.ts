@@ -15,9 +15,9 @@ test('npm run bench:scale with a tiny N prints the table and writes the JSON', a
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-scale-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'scale.json');
-  const { stdout } = await promisify(execFile)(
+  const { stdout, stderr } = await promisify(execFile)(
     process.execPath,
-    [RUN, '--quick', '--targets', '40', '--routes', '20', '--upstreams', '10', '--writers', '4', '--out', out],
+    [RUN, '--quick', '--targets', '40', '--routes', '20', '--upstreams', '10', '--writers', '4', '--settle-ms', '1000', '--out', out],
     { timeout: 120_000 },
   );
   assert.match(stdout, /goals: registrations ≥ 2000\/s with p99 ≤ 20 ms: (met|NOT met)/);
@@ -28,9 +28,9 @@ test('npm run bench:scale with a tiny N prints the table and writes the JSON', a
     [
       'targets (to 40, one upstream)',
       'renewals (at 40 leased targets)',
+      'upstreams (to 10)',
       'routes (to 20, one service)',
       'write → routable (at 20 routes)',
-      'upstreams (to 10)',
     ],
   );
   for (const p of report.phases) {
@@ -39,5 +39,7 @@ test('npm run bench:scale with a tiny N prints the table and writes the JSON', a
   }
   assert.equal(report.phases[0]!.n, 40);
   assert.ok(report.rss.targetsMb > 10 && report.rss.upstreamsMb > 10, 'RSS of the gateway process was read');
+  assert.ok(report.rss.settledMb > 10 && report.rss.allSettledMb > 10, 'settled RSS was read');
+  assert.match(stdout + stderr, /settled at the goal state \(1 s without writes\): RSS [\d.]+ MB, heap [\d.]+ MB/);
   assert.equal(report.goals.registrationsPerSecond, 2000);
 });

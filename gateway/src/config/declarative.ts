@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parseEntity, type ForeignRef } from '../entities/index.js';
 import type { AnyEntity, EntityKind } from '../entities/types.js';
+import { normalizeRoutePath } from '../entities/route-paths.js';
 import { GwError } from '../errors.js';
 import type { WriteOp } from '../store/store.js';
 
@@ -273,7 +274,7 @@ const RESERVED = new Set([
 const REGEX_META: Record<number, string> = { 0x2e: '\\.', 0x5e: '\\^', 0x2d: '\\-', 0x7b: '\\{', 0x7d: '\\}', 0x5c: '\\\\', 0x7c: '\\|' };
 
 function migratePath(path: string): string {
-  if (/^[a-zA-Z0-9.\-_~/%]*$/.test(path)) return path;
+  if (/^[a-zA-Z0-9.\-_~/%]*$/.test(path)) return normalizeRoutePath(path); // not a regex: Kong normalises it
   const decoded = path.includes('%')
     ? path.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
         const n = parseInt(hex, 16);

@@ -5,9 +5,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
 import type { Runtime, Snapshot } from '../runtime/runtime.js';
-import { forward, nextRequestId, VIA, type ForwardDeps } from './forward.js';
+import type { Service } from '../entities/types.js';
+import { forward, nextRequestId, SERVER, type ForwardDeps } from './forward.js';
 import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS, type RequestBody } from './body.js';
-import { normalizePath } from './uri.js';
+import { rewriteUrl } from './uri.js';
 import { errorCatalogue } from '../errors.js';
 import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
@@ -156,7 +157,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     arg: string,
   ): undefined => {
     res.shouldKeepAlive = false;
-    sendProxyError(res, code, rec.id, req.headers.accept, { 'x-gw-request-id': rec.id, via: VIA, connection: 'close' }, [arg]);
+    sendProxyError(res, code, rec.id, req.headers.accept, { 'x-gw-request-id': rec.id, connection: 'close' }, [arg]);
     return undefined;
   };
 
@@ -164,13 +165,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const serve = async (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): Promise<RequestBody | undefined> => {
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) return refuse(req, res, rec, bad[0], bad[1]);
-    const url = req.url ?? '/';
-    if (url.charCodeAt(0) === 47 /* / */ && (url.includes('.') || url.includes('%') || url.includes('//'))) {
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
-      const norm = normalizePath(path);
-      if (norm !== path) req.url = q === -1 ? norm : norm + url.slice(q);
-    }
+    rewriteUrl(req);
     let body;
     try {
       body = await bodies.read(req);
@@ -264,17 +259,11 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) {
       socket.end(
-        `HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+        `HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
       );
       return;
     }
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    if (path.charCodeAt(0) === 47) {
-      const norm = normalizePath(path);
-      if (norm !== path) req.url = q === -1 ? norm : norm + url.slice(q);
-    }
+    rewriteUrl(req);
     proxyUpgrade(deps, req, socket, head);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -290,11 +279,11 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
         message: errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders)),
       });
       s.end(
-        `HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 431 Request Header Fields Too Large\r\nserver: ${SERVER}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
       return;
     }
-    s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   });
   // targets that left every upstream: close their pools
   let last: Snapshot | undefined;
@@ -345,18 +334,29 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
 }
 
 /**
- * Whether `next` uses every address `prev` did: the same services and
- * upstreams, each balancer the same or derived in place from the previous
- * one with no target address leaving. O(upstreams).
+ * Whether `next` uses every address `prev` did: every upstream of `prev`
+ * is still there with the same balancer or one derived in place from it
+ * with no target address leaving (upstreams that are new only add
+ * addresses), and no service address left. O(upstreams), plus O(services)
+ * when the services changed.
  */
-function noAddressLeft(prev: Snapshot, next: Snapshot): boolean {
-  if (next.servicesById !== prev.servicesById || next.upstreams.size !== prev.upstreams.size) return false;
-  for (const [name, e] of next.upstreams) {
-    const p = prev.upstreams.get(name);
-    if (!p) return false;
+export function noAddressLeft(prev: Snapshot, next: Snapshot): boolean {
+  if (!noServiceAddressLeft(prev.servicesById, next.servicesById)) return false;
+  for (const [name, p] of prev.upstreams) {
+    const e = next.upstreams.get(name);
+    if (!e) return false;
     if (e.balancer === p.balancer) continue;
     const d = e.balancer.derivation;
     if (d?.from !== p.balancer || d.left.length > 0) return false;
   }
+  return true;
+}
+
+/** Every service address of `prev` is still some service's in `next` (the same map: trivially). */
+function noServiceAddressLeft(prev: ReadonlyMap<string, Service>, next: ReadonlyMap<string, Service>): boolean {
+  if (prev === next) return true;
+  const now = new Set<string>();
+  for (const s of next.values()) now.add(`${s.host}:${s.port}`);
+  for (const s of prev.values()) if (!now.has(`${s.host}:${s.port}`)) return false;
   return true;
 }

@@ -1,8 +1,12 @@
 /**
  * Runtime: subscribes to the store and keeps an immutable snapshot (router +
  * balancers). Changes are coalesced per microtask; only what changed is
- * rebuilt: the router when routes or services change, one upstream's
- * balancer when the upstream changes. When only targets changed, the
+ * rebuilt: route writes go to the router's overlay (router/layered.ts: the
+ * written routes compiled on their own, the base skipping what they
+ * replaced), compacted into one router after COMPACT_AFTER_MS without route
+ * writes or when the overlay outgrows its limit; a service change or a reset
+ * compiles the whole router; an upstream change rebuilds that upstream's
+ * balancer. Route-only changes keep the services map (and its identity). When only targets changed, the
  * runtime keeps which ones and derives the next balancer from the previous
  * one in place, at a cost proportional to the change (registry.ts
  * `updateBalancer`); an algorithm that cannot (consistent-hashing) is
@@ -20,10 +24,14 @@ import type { Balancer } from '../balancer/balancer.js';
 import { createBalancer, updateBalancer } from '../balancer/registry.js';
 import type { Logger } from '../observability/log.js';
 import { compileRouter } from '../router/router.js';
+import { isLayered, updateRouter } from '../router/layered.js';
 import type { ChangeEvent, Store } from '../store/store.js';
 import type { Snapshot, UpstreamEntry } from './snapshot.js';
 
 export type { Snapshot, UpstreamEntry } from './snapshot.js';
+
+/** quiet time after a route write before a layered router is compiled into one */
+const COMPACT_AFTER_MS = 1000;
 
 export interface RuntimeOptions {
   store: Store;
@@ -38,6 +46,13 @@ export class Runtime {
   #snapshot: Snapshot | undefined;
   #unsubscribe: (() => void) | undefined;
   #pendingRouter = false;
+  /** ids of routes written (put or deleted) since the last rebuild: the router follows them in an overlay */
+  #pendingRoutes = new Set<string>();
+  /** compile the whole router (a service changed, a reset, or compacting a layered router) */
+  #pendingRouterFull = false;
+  #compactTimer: NodeJS.Timeout | undefined;
+  /** services changed: the services map is rebuilt (route-only changes keep it, and its identity) */
+  #pendingServices = false;
   /** upstream ids whose balancer must be rebuilt */
   #pendingUpstreams = new Set<string>();
   /** upstream id → ids of its targets added, changed or removed (the balancer may follow in place) */
@@ -90,6 +105,24 @@ export class Runtime {
     this.#unsubscribe = undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#compactTimer);
+    this.#compactTimer = undefined;
+  }
+
+  /**
+   * A layered router (route writes in an overlay) is compiled into one
+   * after route writes have been quiet for COMPACT_AFTER_MS, so the steady
+   * state matches a request against one router.
+   */
+  #compactLater(layered: boolean): void {
+    clearTimeout(this.#compactTimer);
+    this.#compactTimer = undefined;
+    if (!layered || !this.#unsubscribe) return;
+    this.#compactTimer = setTimeout(() => {
+      this.#compactTimer = undefined;
+      this.#pendingRouter = this.#pendingRouterFull = true;
+      this.#schedule();
+    }, COMPACT_AFTER_MS).unref();
   }
 
   /** Called after every snapshot swap (tests, metrics). Returns the unsubscribe function. */
@@ -100,7 +133,10 @@ export class Runtime {
 
   #onChange(events: readonly ChangeEvent[]): void {
     for (const e of events) {
-      if (e.kind === 'routes' || e.kind === 'services') this.#pendingRouter = true;
+      if (e.kind === 'routes') {
+        this.#pendingRouter = true;
+        this.#pendingRoutes.add(e.entity.id);
+      } else if (e.kind === 'services') this.#pendingRouter = this.#pendingServices = true;
       else if (e.kind === 'upstreams') {
         this.#pendingUpstreams.add(e.entity.id);
         // a rename changes which services are balanced: nothing else to do, the
@@ -150,7 +186,7 @@ export class Runtime {
     const started = performance.now();
     if (this.#pendingFull) {
       this.#pendingFull = false;
-      this.#pendingRouter = true;
+      this.#pendingRouter = this.#pendingServices = this.#pendingRouterFull = true;
       for (const e of prev.upstreams.values()) this.#pendingUpstreams.add(e.upstream.id);
       for (const u of this.#store.all('upstreams')) this.#pendingUpstreams.add(u.id);
     }
@@ -195,15 +231,26 @@ export class Runtime {
     let servicesById = prev.servicesById;
     if (this.#pendingRouter) {
       try {
-        servicesById = this.#services();
-        router = compileRouter(this.#store.all('routes'), servicesById);
+        if (this.#pendingServices) servicesById = this.#services();
+        router =
+          this.#pendingServices || this.#pendingRouterFull
+            ? compileRouter(this.#store.all('routes'), servicesById)
+            : updateRouter(
+                prev.router,
+                this.#pendingRoutes,
+                (id) => this.#store.get('routes', id),
+                () => this.#store.all('routes'),
+                servicesById,
+              );
+        this.#compactLater(isLayered(router));
       } catch (err) {
         this.buildFailures++;
         servicesById = prev.servicesById;
         this.#log.error({ err }, 'cannot compile the router; the last good one keeps serving');
       }
     }
-    this.#pendingRouter = false;
+    this.#pendingRouter = this.#pendingServices = this.#pendingRouterFull = false;
+    this.#pendingRoutes = new Set();
     this.#pendingUpstreams = new Set();
     this.#pendingTargets = new Map();
     // a rebuild that cost d ms (more than 1 ms) is followed by d ms of batching

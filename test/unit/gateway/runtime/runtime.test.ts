@@ -158,3 +158,81 @@ test('target changes derive the balancer in place (only those targets in its der
   assert.equal(b4.targets[0]!.weight, 3);
   rt.stop();
 });
+
+test('a route-only change recompiles the router but keeps the services map (so the proxy skips its O(targets) pool scan); a service change replaces it', async () => {
+  const store = new MemoryStore();
+  const svc = entity('services', { name: 's', host: '127.0.0.1', port: 9 }) as unknown as { id: string; host: string };
+  await store.apply([{ op: 'put', kind: 'services', entity: svc as unknown as AnyEntity }]);
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  const s1 = rt.snapshot;
+  const r = parseEntity('routes', { paths: ['/a'], service: { id: svc.id } }, { mode: 'create', now: 1 });
+  assert.ok(r.ok);
+  await store.apply([{ op: 'put', kind: 'routes', entity: r.value as unknown as AnyEntity }]);
+  await until(() => rt.snapshot.router !== s1.router, 'the router to be recompiled');
+  assert.equal(rt.snapshot.router.size, 1);
+  assert.equal(rt.snapshot.servicesById, s1.servicesById, 'route-only change keeps the services map');
+  const s2 = rt.snapshot;
+  await store.apply([{ op: 'put', kind: 'services', entity: { ...svc, host: '127.0.0.2' } as unknown as AnyEntity }]);
+  await until(() => rt.snapshot.servicesById !== s2.servicesById, 'the services map to be replaced');
+  assert.equal(rt.snapshot.servicesById.get(svc.id)!.host, '127.0.0.2');
+  assert.equal(rt.snapshot.router.match({ method: 'GET', host: undefined, path: '/a', headers: {}, port: 80 })!.service!.host, '127.0.0.2');
+  rt.stop();
+});
+
+test('the proxy keeps its connection pools without an O(targets) scan unless an address left: new targets, new upstreams and route writes keep them; a removed target or service address does not', async () => {
+  const { noAddressLeft } = await import('../../../../gateway/src/proxy/server.js');
+  const store = new MemoryStore();
+  const a = entity('upstreams', { name: 'a' }) as Upstream;
+  const svc = entity('services', { name: 's', host: 'a', port: 80 }) as unknown as { id: string };
+  const t1 = entity('targets', { target: '127.0.0.1:81', upstream: { id: a.id } }) as Target;
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: a },
+    { op: 'put', kind: 'services', entity: svc as unknown as AnyEntity },
+    { op: 'put', kind: 'targets', entity: t1 },
+  ]);
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  const step = async (ops: Parameters<MemoryStore['apply']>[0]) => {
+    const before = rt.snapshot;
+    await store.apply(ops);
+    await until(() => rt.snapshot !== before, 'a snapshot swap');
+    return noAddressLeft(before, rt.snapshot);
+  };
+  const t2 = entity('targets', { target: '127.0.0.1:82', upstream: { id: a.id } }) as Target;
+  assert.equal(await step([{ op: 'put', kind: 'targets', entity: t2 }]), true, 'a target added');
+  const b = entity('upstreams', { name: 'b' }) as Upstream;
+  assert.equal(await step([{ op: 'put', kind: 'upstreams', entity: b }]), true, 'an upstream added');
+  const r = parseEntity('routes', { paths: ['/a'], service: { id: svc.id } }, { mode: 'create', now: 1 });
+  assert.ok(r.ok);
+  assert.equal(await step([{ op: 'put', kind: 'routes', entity: r.value as unknown as AnyEntity }]), true, 'a route added');
+  assert.equal(await step([{ op: 'delete', kind: 'targets', id: t1.id }]), false, 'a target removed');
+  assert.equal(
+    await step([{ op: 'put', kind: 'services', entity: { ...svc, host: 'b' } as unknown as AnyEntity }]),
+    false,
+    'a service address left',
+  );
+  rt.stop();
+});
+
+test('route writes are followed in an overlay, and compiled into one router once route writes have been quiet for a moment', async () => {
+  const { isLayered } = await import('../../../../gateway/src/router/layered.js');
+  const store = new MemoryStore();
+  const svc = entity('services', { name: 's', host: '127.0.0.1', port: 9 }) as unknown as { id: string };
+  await store.apply([{ op: 'put', kind: 'services', entity: svc as unknown as AnyEntity }]);
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  const s1 = rt.snapshot;
+  for (const p of ['/a', '/b', '/c']) {
+    const r = parseEntity('routes', { paths: [p], service: { id: svc.id } }, { mode: 'create', now: 1 });
+    assert.ok(r.ok);
+    await store.apply([{ op: 'put', kind: 'routes', entity: r.value as unknown as AnyEntity }]);
+  }
+  await until(() => rt.snapshot.router !== s1.router && rt.snapshot.router.size === 3, 'the three routes');
+  assert.ok(isLayered(rt.snapshot.router), 'followed in an overlay');
+  await until(() => !isLayered(rt.snapshot.router), 'the compaction');
+  assert.equal(rt.snapshot.router.size, 3);
+  for (const p of ['/a', '/b', '/c'])
+    assert.ok(rt.snapshot.router.match({ method: 'GET', host: undefined, path: p, headers: {}, port: 80 }), p);
+  rt.stop();
+});
