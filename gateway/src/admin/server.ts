@@ -10,6 +10,8 @@ import type { DeclarativeConfig } from '../config/reload.js';
 import { registerConfigRoutes } from './routes/config.js';
 import { createAuditLog, registerAudit } from './audit.js';
 import { AdminAuth, callerOf, registrationDenial, setCaller } from './auth.js';
+import type { Socket } from 'node:net';
+import { adminClientErrors } from './client-errors.js';
 import { AdminContext } from './context.js';
 import { IdentityGuard } from './identity-guard.js';
 import { isWrite, registerBodyParsers, unsupportedMediaType } from './body.js';
@@ -67,7 +69,19 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    // a path whose escapes are not UTF-8 (`/tags/%FF`): Kong's 14-tags_spec expects "invalid utf-8"
+    frameworkErrors: (err, req, reply) => {
+      const message = err.code === 'FST_ERR_BAD_URL' ? `invalid utf-8 in the path: '${req.url.split('?')[0]}'` : err.message;
+      void (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(400).send({ message });
+    },
   });
+  // raw UTF-8 in the path and unknown methods, refused by node's parser (client-errors.ts)
+  const fastifyClientError = app.server.listeners('clientError')[0] as ((err: Error, socket: Socket) => void) | undefined;
+  app.server.removeAllListeners('clientError');
+  app.server.on(
+    'clientError',
+    adminClientErrors(app, (err, socket) => fastifyClientError?.(err, socket) ?? socket.destroy()),
+  );
   const ctx = new AdminContext(opts.store, opts.kongOnly === true);
   const log = opts.logger.child({ component: 'admin' });
 

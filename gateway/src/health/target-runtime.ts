@@ -96,6 +96,21 @@ export class TargetRuntime implements TargetStatus {
     this.breaker = new CircuitBreaker(breaker, now);
   }
 
+  /**
+   * Take over `old`'s health (not its traffic): the upstream was deleted and
+   * re-created under the same name with a target at the same address, and
+   * Kong keeps that target's health (10-balancer/01-healthchecks_spec "an
+   * upstream that is removed and readed keeps the health status").
+   */
+  adoptHealth(old: TargetRuntime): void {
+    this.failedActive = old.failedActive;
+    this.manualUnhealthy = old.manualUnhealthy;
+    this.warming = old.warming;
+    this.breaker.adopt(old.breaker);
+    Object.assign(this.activeCounters, { ...old.activeCounters });
+    Object.assign(this.passiveCounters, { ...old.passiveCounters });
+  }
+
   // ---- TargetStatus -------------------------------------------------------
 
   watch(watcher: StatusWatcher, slot: number): void {

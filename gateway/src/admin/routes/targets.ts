@@ -36,11 +36,12 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
     return { u, t: ctx.lookupTarget(u, normalized) };
   };
   const asTarget = (u: Upstream, value: object): Target => ({ ...(value as Target), upstream: { id: u.id } });
-  const base = (req: FastifyRequest) => `/upstreams/${encodeURIComponent(param(req, 'upstream'))}/targets`;
+  // Kong prints the key as the URL gave it
+  const base = (req: FastifyRequest) => `/upstreams/${param(req, 'upstream')}/targets`;
 
   resource(app, '/upstreams/:upstream/targets', {
     // newest first, as Kong
-    GET: (req) => listPage(ctx, req, [...ctx.store.targetsOf(upstreamOf(req).id)].reverse(), base(req)),
+    GET: (req) => listPage(ctx, req, [...ctx.store.targetsOf(upstreamOf(req).id)].reverse(), base(req), 'nested'),
     POST: (req) =>
       ctx.write(async (): Promise<Result> => {
         const u = upstreamOf(req);
@@ -50,7 +51,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
       }),
   });
   resource(app, '/upstreams/:upstream/targets/all', {
-    GET: (req) => listPage(ctx, req, ctx.store.targetsOf(upstreamOf(req).id), `${base(req)}/all`),
+    GET: (req) => listPage(ctx, req, ctx.store.targetsOf(upstreamOf(req).id), `${base(req)}/all`, 'nested'),
   });
   // gw extension: renew a target's lease without resending it
   if (!ctx.kongOnly) {
@@ -102,7 +103,12 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
         const input: Record<string, unknown> = { ...bodyOf(req, 'targets'), upstream: { id: u.id } };
         if (input.target === undefined && !isUuid(key)) input.target = key;
         if (isUuid(key) && !t) input.id = key;
-        const entity = asTarget(u, ctx.parse('targets', input, 'upsert', t));
+        // the gw lease is declared by each PUT (the SDK's registration): no `ttl` sent, no lease
+        if (t && !ctx.kongOnly && !('ttl' in input)) input.ttl = null;
+        // Kong's PUT on a target is its PATCH (kong/api/routes/upstreams.lua update_target_cb): fields
+        // not sent keep their values (08-targets_routes_spec "updates target (by id)"); on a missing
+        // target gw creates it (Kong: 404), see docs/admin-api.md "Differences from Kong"
+        const entity = asTarget(u, ctx.parse('targets', input, t ? 'update' : 'upsert', t));
         // the same target again (the SDK's keep-alive PUT): a lease renewal, not a write
         if (
           t &&
