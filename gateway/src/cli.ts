@@ -72,7 +72,13 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const opts = program.opts<RawSettings & { settings?: string }>();
+  const given = program.opts<Record<string, unknown> & { settings?: string }>();
+  // commander names a value after its flag (`--registration-token` → registrationToken): map each to its setting key
+  const opts: RawSettings & { settings?: string } = { settings: given.settings };
+  for (const s of SETTINGS) {
+    const v = given[new Option(s.flag).attributeName()];
+    if (v !== undefined) (opts as Record<string, unknown>)[s.key] = v;
+  }
   let gw: Gateway;
   let settings;
   try {

@@ -223,7 +223,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
     const s = sync;
     const cm = options.cloudMap;
-    if (cm && cm.namespaces.length > 0 && !options.kongOnly) {
+    if (cm && cm.namespaces.length > 0) {
       const link = store instanceof PostgresStore ? store.link : undefined;
       // cluster mode: one node polls, the one holding the advisory lock; the others follow the change feed
       link?.wantSessionLock(LOCK_CLOUDMAP);

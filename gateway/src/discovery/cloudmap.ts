@@ -214,7 +214,9 @@ export class CloudMapProvider {
   #schedule(ms: number): void {
     if (this.#stopped) return;
     this.#timer = this.#clock.setTimeout(() => {
-      this.#running = this.poll().then(() => this.#schedule(this.stats.nextDelayMs));
+      const started = this.#clock.now();
+      // fixed rate: the next poll starts `nextDelayMs` after this one started (a long poll does not stretch the interval)
+      this.#running = this.poll().then(() => this.#schedule(Math.max(0, this.stats.nextDelayMs - (this.#clock.now() - started))));
     }, ms);
   }
 
