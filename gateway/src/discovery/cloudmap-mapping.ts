@@ -97,6 +97,8 @@ export function routeName(service: string, path: string): string {
 }
 
 const PORT = /^\d{1,5}$/;
+/** a valid Kong tag (entities/fields.ts): printable ASCII but `,` and `/`, or UTF-8 */
+const TAG = /^[\x20-\x2B\x2D\x2E\x30-\x7E\u{80}-\u{10FFFF}]{1,128}$/u;
 const WEIGHT = /^\d{1,5}$/;
 
 /** Map one Cloud Map service's instances to its upstream's targets and (SDK instances) its service and routes. */
@@ -152,6 +154,8 @@ export function mapService(
     const deployment = a[GW_ATTR.deployment];
     if (deployment) tags.push(CLOUDMAP_TAG.deployment + tagSafe(deployment));
     if (unhealthy) tags.push(CLOUDMAP_TAG.unhealthy);
+    // the SDK's extra tags (its `tags` option), as its Admin API registration would write them; an invalid one is dropped
+    for (const x of (a[GW_ATTR.tags] ?? '').split(',')) if (x !== '' && TAG.test(x) && !tags.includes(x)) tags.push(x);
     byTarget.set(target, { target, weight: unhealthy ? 0 : weight, tags, instanceId: i.id });
   }
   return { upstream, targets: [...byTarget.values()], registration: registrationOf(sorted), skipped };

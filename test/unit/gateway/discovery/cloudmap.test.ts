@@ -36,14 +36,20 @@ test('mapping: an SDK instance becomes a target with its weight and tags, plus t
       GW_DEPLOYMENT: 'users:7',
       GW_INSTANCE: 'arn:aws:ecs:eu-west-1:1:task/c/abc',
     }),
-    inst('users-b', { AWS_INSTANCE_IPV4: '10.0.2.107', AWS_INSTANCE_PORT: '3000', GW_SERVICE: 'users', GW_ROUTES: '/api/v3/users' }),
+    inst('users-b', {
+      AWS_INSTANCE_IPV4: '10.0.2.107',
+      AWS_INSTANCE_PORT: '3000',
+      GW_SERVICE: 'users',
+      GW_ROUTES: '/api/v3/users',
+      GW_TAGS: 'team-a,bad/tag,canary',
+    }),
   ]);
   assert.equal(m.upstream, 'users.internal.local');
   assert.deepEqual(
     m.targets.map((t) => [t.target, t.weight, t.tags]),
     [
       ['10.0.2.106:3000', 40, ['gw', 'gw-source:cloudmap', 'gw-cloudmap-instance:users-a', 'gw-deployment:users:7']],
-      ['10.0.2.107:3000', 100, ['gw', 'gw-source:cloudmap', 'gw-cloudmap-instance:users-b']],
+      ['10.0.2.107:3000', 100, ['gw', 'gw-source:cloudmap', 'gw-cloudmap-instance:users-b', 'team-a', 'canary']],
     ],
   );
   assert.deepEqual(m.registration, {
@@ -244,4 +250,76 @@ test('poller: a failing service keeps its targets while others update; a service
   cm.removeService(a);
   await provider.poll();
   assert.deepEqual(targets('a.internal.local'), ['10.0.2.1:80/0', '10.0.2.3:80/0'], 'a deleted: its targets drain');
+});
+
+test('drain: a gone instance is removed only when nothing is in flight (after minDrainMs), or at drainTimeoutMs; one that returns is restored', async (t) => {
+  const cm = await startCloudMapServer();
+  const store = new MemoryStore();
+  const clock = new ManualClock();
+  let inFlight = 3;
+  const provider = new CloudMapProvider({
+    store,
+    logger: capturedLogger().logger,
+    namespaces: ['internal.local'],
+    region: 'eu-west-1',
+    endpoint: cm.endpoint,
+    clock,
+    minDrainMs: 1000,
+    drainTimeoutMs: 10_000,
+    activeRequests: () => inFlight,
+  });
+  t.after(async () => {
+    await provider.stop();
+    await cm.close();
+  });
+  const sid = cm.addService({ name: 'w', namespace: 'internal.local' });
+  const attrs = (ip: string, weight?: string) => ({
+    AWS_INSTANCE_IPV4: ip,
+    AWS_INSTANCE_PORT: '80',
+    ...(weight ? { GW_WEIGHT: weight } : {}),
+  });
+  cm.putInstance(sid, 'i1', attrs('10.0.3.1'));
+  cm.putInstance(sid, 'i2', attrs('10.0.3.2'));
+  await provider.poll();
+  const up = store.getByName('upstreams', 'w.internal.local')!;
+  const view = () => store.targetsOf(up.id).map((x) => `${x.target}/${x.weight}${x.tags?.includes('gw-cloudmap-gone') ? '/gone' : ''}`);
+  // a weight change applies at the next poll
+  cm.putInstance(sid, 'i2', attrs('10.0.3.2', '30'));
+  await provider.poll();
+  assert.deepEqual(view(), ['10.0.3.1:80/100', '10.0.3.2:80/30']);
+  // i1 deregistered: weight 0, then held while requests are in flight
+  cm.services.get(sid)!.instances.delete('i1');
+  cm.services.get(sid)!.revision++;
+  await provider.poll();
+  assert.deepEqual(view(), ['10.0.3.1:80/0/gone', '10.0.3.2:80/30']);
+  clock.advance(500);
+  inFlight = 0;
+  await provider.checkDrains();
+  assert.equal(view().length, 2, 'nothing in flight, but not yet minDrainMs: kept (other proxies may not have seen weight 0)');
+  // it comes back before removal: restored
+  cm.putInstance(sid, 'i1', attrs('10.0.3.1'));
+  await provider.poll();
+  assert.deepEqual(view(), ['10.0.3.1:80/100', '10.0.3.2:80/30']);
+  // gone again, with requests in flight
+  cm.services.get(sid)!.instances.delete('i1');
+  cm.services.get(sid)!.revision++;
+  await provider.poll();
+  inFlight = 2;
+  clock.advance(5000);
+  await provider.checkDrains();
+  assert.equal(view().length, 2, 'in flight: kept');
+  inFlight = 0;
+  await provider.checkDrains();
+  assert.deepEqual(view(), ['10.0.3.2:80/30'], 'drained: removed');
+  // i2 gone with a request that never ends: removed at drainTimeoutMs
+  cm.services.get(sid)!.instances.delete('i2');
+  cm.services.get(sid)!.revision++;
+  await provider.poll();
+  inFlight = 1;
+  clock.advance(9000);
+  await provider.checkDrains();
+  assert.equal(view().length, 1, 'before the drain timeout: kept');
+  clock.advance(1000);
+  await provider.checkDrains();
+  assert.deepEqual(view(), [], 'at the drain timeout: removed');
 });
