@@ -216,7 +216,10 @@ export class CloudMapProvider {
     this.#timer = this.#clock.setTimeout(() => {
       const started = this.#clock.now();
       // fixed rate: the next poll starts `nextDelayMs` after this one started (a long poll does not stretch the interval)
-      this.#running = this.poll().then(() => this.#schedule(Math.max(0, this.stats.nextDelayMs - (this.#clock.now() - started))));
+      this.#running = this.poll()
+        // poll() handles its own failures; this only keeps a bug from ending the loop (or the process)
+        .catch((err: unknown) => this.#log.error({ err }, 'Cloud Map poll failed unexpectedly; retried'))
+        .then(() => this.#schedule(Math.max(0, this.stats.nextDelayMs - (this.#clock.now() - started))));
     }, ms);
   }
 
@@ -334,6 +337,8 @@ export class CloudMapProvider {
         try {
           await this.#refresh(s.namespace, s.name);
         } catch (err) {
+          // listed but not found by the data plane yet (Cloud Map is eventually consistent): next poll, no backoff
+          if ((err as PollError).kind === 'ServiceNotFound') continue;
           first ??= err as PollError;
           // throttled: stop calling for this poll; the backoff spaces the next one
           if ((err as PollError).kind === 'throttled') throttled = true;
