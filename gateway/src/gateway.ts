@@ -25,6 +25,9 @@ import { PgBus } from './cluster/pg-bus.js';
 import { NodeSync } from './cluster/node-sync.js';
 import type { ClusterNodeView } from './admin/routes/cluster.js';
 import { GW_VERSION } from './version.js';
+import { CloudMapProvider, type CloudMapProviderOptions } from './discovery/cloudmap.js';
+import type { CloudMapSettings } from './config/settings.js';
+import { LOCK_CLOUDMAP } from './store/postgres/schema.js';
 
 export interface GatewayOptions {
   /** HOST:PORT, default 127.0.0.1:0 (embedders and tests; the CLI passes its settings) */
@@ -59,6 +62,21 @@ export interface GatewayOptions {
   healthTickMs?: number;
   /** this node's id in cluster mode (default: host name + a short random suffix) */
   nodeId?: string | undefined;
+  /**
+   * AWS Cloud Map discovery (docs/cloudmap.md): off when absent or without
+   * namespaces. Embedders and tests may pass the provider's other options
+   * (a client, an injected clock and random source, drain bounds).
+   */
+  cloudMap?:
+    | (Partial<CloudMapSettings> &
+        Pick<CloudMapSettings, 'namespaces'> &
+        Partial<
+          Pick<
+            CloudMapProviderOptions,
+            'client' | 'clock' | 'random' | 'requestTimeoutMs' | 'maxBackoffMs' | 'minDrainMs' | 'drainTimeoutMs' | 'drainCheckMs'
+          >
+        >)
+    | undefined;
 }
 
 export interface Gateway {
@@ -72,6 +90,8 @@ export interface Gateway {
   readonly health: HealthManager;
   /** this node's id (`GET /cluster/nodes`) */
   readonly nodeId: string;
+  /** the Cloud Map provider, when `cloudMap` namespaces are configured */
+  readonly cloudMap: CloudMapProvider | undefined;
   /** Stop accepting, let in-flight requests finish (bounded), flush the store. Idempotent. */
   close(graceMs?: number): Promise<void>;
   /**
@@ -106,10 +126,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let waiting: Server[] = [];
   let bus: PgBus | undefined;
   let sync: NodeSync | undefined;
+  let cloudMap: CloudMapProvider | undefined;
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
+      await cloudMap?.stop();
       await Promise.all(waiting.map((w) => new Promise((r) => w.close(r))));
       await leases.stop();
       await status?.close();
@@ -201,6 +223,21 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sync.start();
     }
     const s = sync;
+    const cm = options.cloudMap;
+    if (cm && cm.namespaces.length > 0) {
+      const link = store instanceof PostgresStore ? store.link : undefined;
+      // cluster mode: one node polls, the one holding the advisory lock; the others follow the change feed
+      link?.wantSessionLock(LOCK_CLOUDMAP);
+      await link?.tryLocks().catch(() => undefined);
+      cloudMap = new CloudMapProvider({
+        ...cm,
+        store,
+        logger,
+        intervalMs: cm.intervalMs,
+        activeRequests,
+        ...(link ? { isLeader: () => link.holds(LOCK_CLOUDMAP) } : {}),
+      });
+    }
     const clusterNodes = (): ClusterNodeView[] =>
       bus?.list() ?? [
         {
@@ -228,6 +265,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       storeResyncs: () => (store instanceof PostgresStore ? store.resyncs : 0),
       registrations: () => registrations,
       identityGuardRemovals: () => identityGuard.removed,
+      cloudMap: cloudMap?.stats,
       datastoreReachable,
       nodeId: kongNodeId,
     });
@@ -269,6 +307,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       statusUrl = urlOf(addr.host, (status.server.address() as { port: number }).port);
     }
     if (!options.kongOnly) leases.start();
+    cloudMap?.start();
     ready = true;
     const reload = async (): Promise<ApplySummary> => {
       const summary = await declarative.reloadFile();
@@ -284,6 +323,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       leases,
       health,
       nodeId,
+      cloudMap,
       close,
       reload,
     };

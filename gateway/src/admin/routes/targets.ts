@@ -10,6 +10,18 @@ import type { IdentityGuard } from '../identity-guard.js';
 import { AdminError, notFound } from '../kong-errors.js';
 import { bodyOf, param, query, resource, type Result } from '../resource.js';
 import { listPage } from './entities.js';
+import { CLOUDMAP_SOURCE_TAG } from '../../discovery/cloudmap-mapping.js';
+
+/**
+ * A target Cloud Map discovery wrote is Cloud Map's: change it there (the
+ * next poll would undo an edit here). 400 naming the source.
+ */
+function refuseDiscovered(t: Target | undefined, u: Upstream): void {
+  if (!t || !(t.tags ?? []).includes(CLOUDMAP_SOURCE_TAG)) return;
+  throw new AdminError(400, {
+    message: `target ${t.target} of upstream ${u.name ?? u.id} comes from AWS Cloud Map (tag ${CLOUDMAP_SOURCE_TAG}) and cannot be changed through the Admin API; change the Cloud Map instance (or deregister it) instead`,
+  });
+}
 
 export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, guard?: IdentityGuard): void {
   /** Write a target; on gw, with the identity guard's deletes in the same atomic batch. */
@@ -92,6 +104,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
       ctx.write(async () => {
         const { u, t } = targetOf(req);
         if (!t) throw notFound();
+        refuseDiscovered(t, u);
         const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'update', t));
         await writeTarget(entity, ctx.putOp('targets', entity, t));
         return { status: 200, body: ctx.present(entity) };
@@ -99,6 +112,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
     PUT: (req) =>
       ctx.write(async () => {
         const { u, t } = targetOf(req);
+        refuseDiscovered(t, u);
         const key = param(req, 'target');
         const input: Record<string, unknown> = { ...bodyOf(req, 'targets'), upstream: { id: u.id } };
         if (input.target === undefined && !isUuid(key)) input.target = key;
@@ -124,8 +138,9 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
       }),
     DELETE: (req) =>
       ctx.write(async () => {
-        const { t } = targetOf(req);
+        const { u, t } = targetOf(req);
         if (!t) throw notFound();
+        refuseDiscovered(t, u);
         await ctx.store.apply([{ op: 'delete', kind: 'targets', id: t.id }]);
         return { status: 204 };
       }),
