@@ -25,6 +25,7 @@ import { PgBus } from './cluster/pg-bus.js';
 import { NodeSync } from './cluster/node-sync.js';
 import type { ClusterNodeView } from './admin/routes/cluster.js';
 import { GW_VERSION } from './version.js';
+import { DashboardHub } from './dashboard/hub.js';
 
 export interface GatewayOptions {
   /** HOST:PORT, default 127.0.0.1:0 (embedders and tests; the CLI passes its settings) */
@@ -59,6 +60,8 @@ export interface GatewayOptions {
   healthTickMs?: number;
   /** this node's id in cluster mode (default: host name + a short random suffix) */
   nodeId?: string | undefined;
+  /** period of the dashboard's samples (requests/s per target and service), ms (default 1000) */
+  dashboardSampleMs?: number;
 }
 
 export interface Gateway {
@@ -70,6 +73,8 @@ export interface Gateway {
   readonly runtime: Runtime;
   readonly leases: LeaseKeeper;
   readonly health: HealthManager;
+  /** the live dashboard's state and streams (`/dashboard`) */
+  readonly dashboard: DashboardHub;
   /** this node's id (`GET /cluster/nodes`) */
   readonly nodeId: string;
   /** Stop accepting, let in-flight requests finish (bounded), flush the store. Idempotent. */
@@ -103,6 +108,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let cluster: ClusterControl | undefined;
   let admin: FastifyInstance | undefined;
   let status: FastifyInstance | undefined;
+  let dashboard: DashboardHub | undefined;
   let waiting: Server[] = [];
   let bus: PgBus | undefined;
   let sync: NodeSync | undefined;
@@ -112,6 +118,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       ready = false;
       await Promise.all(waiting.map((w) => new Promise((r) => w.close(r))));
       await leases.stop();
+      // open dashboard streams would hold the listeners open
+      dashboard?.stop();
       await status?.close();
       await admin?.close();
       await proxy?.close(graceMs);
@@ -230,7 +238,22 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       datastoreReachable,
       nodeId: kongNodeId,
     });
+    dashboard = new DashboardHub({
+      store,
+      health,
+      leases,
+      activeRequests,
+      requests: sources.requests,
+      nodes: clusterNodes,
+      nodeId,
+      version: GW_VERSION,
+      cluster: bus !== undefined,
+      logger,
+      sampleMs: options.dashboardSampleMs,
+    });
+    dashboard.start();
     admin = await createAdminServer({
+      dashboard,
       store,
       logger,
       runtime: {
@@ -262,7 +285,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     let statusUrl: string | undefined;
     if (options.statusListen !== undefined) {
       const addr = parseListen(options.statusListen, 'statusListen');
-      status = await createStatusServer({ store, isReady: () => ready, metrics: metrics.render, kongOnly: options.kongOnly });
+      status = await createStatusServer({
+        store,
+        isReady: () => ready,
+        metrics: metrics.render,
+        kongOnly: options.kongOnly,
+        dashboard,
+        adminToken: options.adminToken,
+        registrationTokens: options.registrationTokens,
+      });
       await status.listen({ host: addr.host, port: addr.port });
       statusUrl = urlOf(addr.host, (status.server.address() as { port: number }).port);
     }
@@ -281,6 +312,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       runtime,
       leases,
       health,
+      dashboard,
       nodeId,
       close,
       reload,
