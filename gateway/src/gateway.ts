@@ -237,6 +237,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       identityGuardRemovals: () => identityGuard.removed,
       datastoreReachable,
       nodeId: kongNodeId,
+      dashboard: () => dashboard && { ...dashboard.stats, streams: dashboard.streams },
     });
     dashboard = new DashboardHub({
       store,
