@@ -245,6 +245,7 @@ async function main(): Promise<void> {
       phases.push({
         dashboards,
         cpuPct,
+        workPct,
         p50ms: load.p50ms,
         p99ms: load.p99ms,
         errors: load.errors,
