@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { IdentityGuard } from './admin/identity-guard.js';
 import { createAdminServer, createStatusServer } from './admin/server.js';
 import { DeclarativeConfig, type ApplySummary } from './config/reload.js';
-import { parseListen } from './config/settings.js';
+import { isLoopback, parseListen } from './config/settings.js';
 import { createLogger, silentLogger, type Logger } from './observability/log.js';
 import { createProxyServer, type ProxyLimits, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
@@ -294,6 +294,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         dashboard,
         adminToken: options.adminToken,
         registrationTokens: options.registrationTokens,
+        loopback: isLoopback(addr.host),
       });
       await status.listen({ host: addr.host, port: addr.port });
       statusUrl = urlOf(addr.host, (status.server.address() as { port: number }).port);

@@ -147,7 +147,10 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
  * as on the admin listener), nothing else.
  */
 export async function createStatusServer(
-  opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly' | 'dashboard' | 'adminToken' | 'registrationTokens'>,
+  opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly' | 'dashboard' | 'adminToken' | 'registrationTokens'> & {
+    /** the status listener's address is a loopback one (without an admin token the dashboard is served only then) */
+    loopback?: boolean;
+  },
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, exposeHeadRoutes: false, routerOptions: { ignoreTrailingSlash: true } });
   const ctx = new AdminContext(opts.store, opts.kongOnly === true);
@@ -167,7 +170,14 @@ export async function createStatusServer(
   const hub = opts.dashboard;
   if (hub) {
     const auth = new AdminAuth({ adminToken: opts.adminToken, registrationTokens: opts.registrationTokens });
-    registerDashboardRoutes(app, { hub, readOnly: true, identify: (req) => auth.identify(req.headers) });
+    // without an admin token the Admin API is loopback only; so is the dashboard's data here
+    const open = opts.adminToken !== undefined || opts.loopback === true;
+    registerDashboardRoutes(app, {
+      hub,
+      readOnly: true,
+      identify: (req) => (open ? auth.identify(req.headers) : undefined),
+      refusal: open ? undefined : 'the dashboard on a non-loopback --status-listen needs --admin-token (its stream is refused without one)',
+    });
     app.addHook('preClose', async () => hub.stop());
   }
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ message: 'Not found' }));

@@ -34,6 +34,8 @@ export interface DashboardRouteOptions {
   readOnly: boolean;
   /** who is calling (the admin listener's auth); undefined = refused (401) */
   identify(req: FastifyRequest): Caller | undefined;
+  /** set: the stream is refused (403) with this reason whatever the token */
+  refusal?: string | undefined;
 }
 
 export function registerDashboardRoutes(app: FastifyInstance, o: DashboardRouteOptions): void {
@@ -45,6 +47,7 @@ export function registerDashboardRoutes(app: FastifyInstance, o: DashboardRouteO
   app.get('/dashboard/app.js', { config: PUBLIC_ROUTE }, asset('text/javascript; charset=utf-8', DASHBOARD_JS));
   app.get('/dashboard/app.css', { config: PUBLIC_ROUTE }, asset('text/css; charset=utf-8', DASHBOARD_CSS));
   app.get('/dashboard/events', (req, reply) => {
+    if (o.refusal !== undefined) return reply.code(403).send({ message: `Forbidden: ${o.refusal}` });
     const caller = o.identify(req);
     if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
     if (caller.kind === 'registration')
