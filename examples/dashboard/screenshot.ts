@@ -9,7 +9,7 @@
  * and is ejected. Traffic runs through the proxy meanwhile, so the charts
  * have a few seconds of data (samples every 500 ms here, 1 s by default).
  *
- *   npm run docs:dashboard [-- --out FILE]
+ *   npm run docs:dashboard [-- --out FILE] [--width PX]   (390: a phone)
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,7 +62,7 @@ async function app(opts: { failEvery?: number; delayMs?: number; healthy?: () =>
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { out: { type: 'string' }, width: { type: 'string', default: '1360' } } });
   const out = values.out ?? join(root, 'docs', 'dashboard.png');
   const gw = await startGateway({ store: 'memory', adminToken: TOKEN, dashboardSampleMs: 500, leaseSweepMs: 500 });
   const apps: App[] = [];
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
 
     const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
     try {
-      const page = await browser.newPage({ viewport: { width: 1360, height: 900 }, deviceScaleFactor: 1 });
+      const page = await browser.newPage({ viewport: { width: Number(values.width), height: 900 }, deviceScaleFactor: 1 });
       await page.goto(`${gw.adminUrl}/dashboard`);
       await page.fill('#token', TOKEN);
       await page.press('#token', 'Enter');
