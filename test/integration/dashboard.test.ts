@@ -13,6 +13,7 @@ import { launchBrowser } from '../helpers/browser.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { startUpstreamProcess, waitFor, type UpstreamProcess } from '../helpers/upstream.js';
 import { runAgent } from './agent-helpers.js';
+import { startTcpRelay } from '../helpers/tcp-relay.js';
 
 const TOKEN = 'dashboard-test-token';
 
@@ -174,6 +175,30 @@ test(
       assert.equal(after.body.weight, 0);
       assert.ok(after.body.tags.includes('gw-drained'), 'marked as an operator drain, as gw-agent drain does');
       assert.equal(await page.locator(`${row(c)} button[data-action="drain"]`).count(), 0, 'no drain button on a draining target');
+    });
+
+    await t.test('a lost stream reconnects by itself and catches up, without a reload', async () => {
+      // the page reaches the admin listener through a relay the test can cut
+      const relay = await startTcpRelay(Number(new URL(gw.adminUrl).port));
+      const p = await browser.newPage();
+      try {
+        await p.goto(`http://127.0.0.1:${relay.port}/dashboard`);
+        await p.fill('#token', TOKEN);
+        await p.press('#token', 'Enter');
+        await p.waitForSelector(row(a, 'ejected'));
+        await p.evaluate(() => ((window as unknown as { gwMark: number }).gwMark = 1));
+        await relay.cut();
+        await p.waitForFunction(() => /Reconnecting/.test(document.getElementById('conn-text')!.textContent ?? ''));
+        // a change while the page is cut off
+        assert.equal((await gw.admin.call('PUT', `/upstreams/svc.upstream/targets/${a.address}/healthy`)).status, 204);
+        await relay.restore();
+        await p.waitForSelector(row(a, 'healthy'), { timeout: 30_000 });
+        assert.equal(await p.textContent('#conn-text'), 'Live');
+        assert.equal(await p.evaluate(() => (window as unknown as { gwMark?: number }).gwMark), 1, 'the same page, not reloaded');
+      } finally {
+        await p.close();
+        await relay.close();
+      }
     });
 
     await t.test('the status listener serves it read only, with the same token', async () => {
