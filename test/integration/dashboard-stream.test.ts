@@ -160,3 +160,10 @@ test('snapshot then diffs: one update for every stream; a lease expiry reaches t
   const before = a.events.length;
   await waitFor(() => a.events.length > before + 2, 5_000, 'the reading stream still gets updates');
 });
+
+test('--kong-only: no dashboard (a gw extension; 404 as on Kong)', async (t) => {
+  const gw = await startTestGateway({ kongOnly: true });
+  t.after(() => gw.close(0));
+  assert.equal((await fetch(`${gw.adminUrl}/dashboard`)).status, 404);
+  assert.equal((await fetch(`${gw.adminUrl}/dashboard/events`)).status, 404);
+});

@@ -125,7 +125,8 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
   if (opts.cluster) registerClusterRoutes(app, opts.cluster);
   const hub = opts.dashboard;
-  if (hub) {
+  // a gw extension: not in strict Kong mode
+  if (hub && !opts.kongOnly) {
     registerDashboardRoutes(app, { hub, readOnly: false, identify: (req) => callerOf(req) });
     // an open stream would keep close() waiting
     app.addHook('preClose', async () => hub.stop());
@@ -168,7 +169,7 @@ export async function createStatusServer(
     });
   }
   const hub = opts.dashboard;
-  if (hub) {
+  if (hub && !opts.kongOnly) {
     const auth = new AdminAuth({ adminToken: opts.adminToken, registrationTokens: opts.registrationTokens });
     // without an admin token the Admin API is loopback only; so is the dashboard's data here
     const open = opts.adminToken !== undefined || opts.loopback === true;
