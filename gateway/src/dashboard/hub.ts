@@ -15,8 +15,9 @@
  *   are described, compared with the last flush (one JSON string per
  *   entity), and the difference is serialised once and written to every
  *   stream. A flush runs after each sample and, at most every
- *   `minFlushMs`, soon after a transition, so a state change reaches the
- *   page in about 100 ms; with no stream open nothing is described.
+ *   `minFlushMs` (or 4× the last flush's time, if longer), soon after a
+ *   transition, so a state change reaches the page in about 100 ms; with
+ *   no stream open nothing is described.
  *
  * Each stream's buffered output is bounded: a client that does not read
  * (more than MAX_BUFFERED bytes waiting) is disconnected; its page
@@ -169,6 +170,8 @@ export class DashboardHub {
   #sampler: NodeJS.Timeout | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #lastFlushAt = 0;
+  /** how long the last description and comparison took, ms */
+  #lastFlushMs = 0;
   #disposers: (() => void)[] = [];
   /** what /metrics exports (gw_dashboard_*): flushes, time spent sampling and flushing (ms), streams dropped, bytes and messages written */
   readonly stats = { flushes: 0, workMs: 0, dropped: 0, bytes: 0, messages: 0 };
@@ -421,7 +424,9 @@ export class DashboardHub {
   /** A flush soon (a transition happened), at most every minFlushMs. */
   #soon(): void {
     if (this.#flushTimer || this.#streams.size === 0) return;
-    const wait = Math.max(0, this.#lastFlushAt + this.#minFlushMs - performance.now());
+    // a flush that took d ms is followed by at least 4·d ms without one (a large gateway under churn)
+    const spacing = Math.max(this.#minFlushMs, 4 * this.#lastFlushMs);
+    const wait = Math.max(0, this.#lastFlushAt + spacing - performance.now());
     this.#flushTimer = setTimeout(() => {
       this.#flushTimer = undefined;
       const started = performance.now();
@@ -469,6 +474,7 @@ export class DashboardHub {
       }
     }
     this.#described = next;
+    this.#lastFlushMs = performance.now() - this.#lastFlushAt;
     let out = '';
     if (changed) out += this.#event('diff', { ...this.#clock(), set, del });
     if (this.#newFeed.length > 0) out += this.#event('feed', this.#newFeed);
