@@ -159,6 +159,13 @@ test('snapshot then diffs: one update for every stream; a lease expiry reaches t
   assert.match(text, /^gw_dashboard_streams 2$/m);
   const before = a.events.length;
   await waitFor(() => a.events.length > before + 2, 5_000, 'the reading stream still gets updates');
+
+  // a page opened now gets a snapshot larger than the bound (3,000 targets); reading it, it is not dropped
+  const late = await openStream(gw.adminUrl);
+  t.after(() => late.close());
+  await waitFor(() => late.events.length >= 3, 10_000, 'the late stream: its snapshot and updates after it');
+  assert.ok(late.bytes > 512 * 1024, `a snapshot of ${late.bytes} bytes`);
+  assert.equal(gw.dashboard.stats.dropped, 1);
 });
 
 test('--kong-only: no dashboard (a gw extension; 404 as on Kong)', async (t) => {

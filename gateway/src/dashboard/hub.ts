@@ -20,7 +20,9 @@
  *   no stream open nothing is described.
  *
  * Each stream's buffered output is bounded: a client that does not read
- * (more than MAX_BUFFERED bytes waiting) is disconnected; its page
+ * (more than MAX_BUFFERED bytes waiting, plus the largest message written
+ * since it last caught up: a large gateway's snapshot or diff may be
+ * bigger than the bound) is disconnected; its page
  * reconnects and starts again from a full snapshot.
  */
 import type { ServerResponse } from 'node:http';
@@ -94,6 +96,8 @@ export interface FeedEntry {
 interface Stream {
   res: ServerResponse;
   readOnly: boolean;
+  /** the largest message written since the stream last drained: allowed beyond MAX_BUFFERED (a large gateway's snapshot or diff is bigger) */
+  allowance: number;
 }
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -242,9 +246,10 @@ export class DashboardHub {
       this.#described = this.#describeAll();
       this.#newFeed = []; // in the snapshot's feed
     }
-    const stream: Stream = { res, readOnly };
+    const stream: Stream = { res, readOnly, allowance: 0 };
     this.#streams.add(stream);
     res.on('close', () => this.#streams.delete(stream));
+    res.on('drain', () => (stream.allowance = 0));
     this.#write(stream, this.#event('snapshot', this.#snapshot(readOnly)));
     return true;
   }
@@ -492,7 +497,7 @@ export class DashboardHub {
   }
 
   #write(s: Stream, chunk: string): void {
-    if (s.res.writableLength > MAX_BUFFERED) {
+    if (s.res.writableLength > MAX_BUFFERED + s.allowance) {
       // not reading: drop it (its page reconnects and gets a fresh snapshot)
       this.stats.dropped++;
       this.#streams.delete(s);
@@ -500,7 +505,7 @@ export class DashboardHub {
       s.res.destroy();
       return;
     }
-    s.res.write(chunk);
+    if (!s.res.write(chunk)) s.allowance = Math.max(s.allowance, chunk.length);
     this.stats.bytes += chunk.length;
     this.stats.messages++;
   }
