@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { IdentityGuard } from './admin/identity-guard.js';
 import { createAdminServer, createStatusServer } from './admin/server.js';
 import { DeclarativeConfig, type ApplySummary } from './config/reload.js';
-import { parseListen } from './config/settings.js';
+import { isLoopback, parseListen } from './config/settings.js';
 import { createLogger, silentLogger, type Logger } from './observability/log.js';
 import { createProxyServer, type ProxyLimits, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
@@ -28,6 +28,7 @@ import { GW_VERSION } from './version.js';
 import { CloudMapProvider, type CloudMapProviderOptions } from './discovery/cloudmap.js';
 import type { CloudMapSettings } from './config/settings.js';
 import { LOCK_CLOUDMAP } from './store/postgres/schema.js';
+import { DashboardHub } from './dashboard/hub.js';
 
 export interface GatewayOptions {
   /** HOST:PORT, default 127.0.0.1:0 (embedders and tests; the CLI passes its settings) */
@@ -77,6 +78,8 @@ export interface GatewayOptions {
           >
         >)
     | undefined;
+  /** period of the dashboard's samples (requests/s per target and service), ms (default 1000) */
+  dashboardSampleMs?: number;
 }
 
 export interface Gateway {
@@ -88,6 +91,8 @@ export interface Gateway {
   readonly runtime: Runtime;
   readonly leases: LeaseKeeper;
   readonly health: HealthManager;
+  /** the live dashboard's state and streams (`/dashboard`) */
+  readonly dashboard: DashboardHub;
   /** this node's id (`GET /cluster/nodes`) */
   readonly nodeId: string;
   /** the Cloud Map provider, when `cloudMap` namespaces are configured */
@@ -123,6 +128,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let cluster: ClusterControl | undefined;
   let admin: FastifyInstance | undefined;
   let status: FastifyInstance | undefined;
+  let dashboard: DashboardHub | undefined;
   let waiting: Server[] = [];
   let bus: PgBus | undefined;
   let sync: NodeSync | undefined;
@@ -134,6 +140,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await cloudMap?.stop();
       await Promise.all(waiting.map((w) => new Promise((r) => w.close(r))));
       await leases.stop();
+      // open dashboard streams would hold the listeners open
+      dashboard?.stop();
       await status?.close();
       await admin?.close();
       await proxy?.close(graceMs);
@@ -268,8 +276,24 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       cloudMap: cloudMap?.stats,
       datastoreReachable,
       nodeId: kongNodeId,
+      dashboard: () => dashboard && { ...dashboard.stats, streams: dashboard.streams },
     });
+    dashboard = new DashboardHub({
+      store,
+      health,
+      leases,
+      activeRequests,
+      requests: sources.requests,
+      nodes: clusterNodes,
+      nodeId,
+      version: GW_VERSION,
+      cluster: bus !== undefined,
+      logger,
+      sampleMs: options.dashboardSampleMs,
+    });
+    dashboard.start();
     admin = await createAdminServer({
+      dashboard,
       store,
       logger,
       runtime: {
@@ -302,7 +326,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     let statusUrl: string | undefined;
     if (options.statusListen !== undefined) {
       const addr = parseListen(options.statusListen, 'statusListen');
-      status = await createStatusServer({ store, isReady: () => ready, metrics: metrics.render, kongOnly: options.kongOnly });
+      status = await createStatusServer({
+        store,
+        isReady: () => ready,
+        metrics: metrics.render,
+        kongOnly: options.kongOnly,
+        dashboard,
+        adminToken: options.adminToken,
+        registrationTokens: options.registrationTokens,
+        loopback: isLoopback(addr.host),
+      });
       await status.listen({ host: addr.host, port: addr.port });
       statusUrl = urlOf(addr.host, (status.server.address() as { port: number }).port);
     }
@@ -322,6 +355,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       runtime,
       leases,
       health,
+      dashboard,
       nodeId,
       cloudMap,
       close,

@@ -21,6 +21,8 @@ import { registerRootRoutes, statusHandler } from './routes/root.js';
 import { resource } from './resource.js';
 import { registerHealthRoutes, type TargetRuntimeView } from './routes/health.js';
 import { registerTargetRoutes } from './routes/targets.js';
+import type { DashboardHub } from '../dashboard/hub.js';
+import { isPublicRoute, registerDashboardRoutes } from '../dashboard/routes.js';
 
 export interface AdminServerOptions {
   store: Store;
@@ -58,6 +60,8 @@ export interface AdminServerOptions {
    * cluster nodes follow their change feed).
    */
   applied?: () => Promise<void>;
+  /** the live dashboard's state and streams: `/dashboard` (absent: 404) */
+  dashboard?: DashboardHub;
 }
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -88,6 +92,8 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   const auth = new AdminAuth({ adminToken: opts.adminToken, registrationTokens: opts.registrationTokens });
   app.addHook('onRequest', async (req, reply) => {
     (req as { gwStart?: bigint }).gwStart = process.hrtime.bigint();
+    // the dashboard page and its assets: no data, and a browser cannot send a header when it navigates
+    if (isPublicRoute(req)) return;
     const caller = auth.identify(req.headers);
     if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
     setCaller(req, caller);
@@ -147,6 +153,13 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   registerTargetRoutes(app, ctx, opts.identityGuard ?? new IdentityGuard({ logger: opts.logger }));
   registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
   if (opts.cluster) registerClusterRoutes(app, opts.cluster);
+  const hub = opts.dashboard;
+  // a gw extension: not in strict Kong mode
+  if (hub && !opts.kongOnly) {
+    registerDashboardRoutes(app, { hub, readOnly: false, identify: (req) => callerOf(req) });
+    // an open stream would keep close() waiting
+    app.addHook('preClose', async () => hub.stop());
+  }
   const metrics = opts.metrics;
   if (metrics) {
     app.get('/metrics', async (_req, reply) => {
@@ -159,10 +172,15 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
 
 /**
  * Kong's `status_listen`: `/status`, `/status/ready` and `/metrics` with no
- * admin rights (load balancer and ECS health checks, Prometheus), nothing else.
+ * admin rights (load balancer and ECS health checks, Prometheus), and the
+ * dashboard read only (its stream needs the admin token when one is set,
+ * as on the admin listener), nothing else.
  */
 export async function createStatusServer(
-  opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly'>,
+  opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly' | 'dashboard' | 'adminToken' | 'registrationTokens'> & {
+    /** the status listener's address is a loopback one (without an admin token the dashboard is served only then) */
+    loopback?: boolean;
+  },
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, exposeHeadRoutes: false, routerOptions: { ignoreTrailingSlash: true } });
   const ctx = new AdminContext(opts.store, opts.kongOnly === true);
@@ -178,6 +196,19 @@ export async function createStatusServer(
       const m = await metrics();
       return reply.type(m.contentType).send(m.body);
     });
+  }
+  const hub = opts.dashboard;
+  if (hub && !opts.kongOnly) {
+    const auth = new AdminAuth({ adminToken: opts.adminToken, registrationTokens: opts.registrationTokens });
+    // without an admin token the Admin API is loopback only; so is the dashboard's data here
+    const open = opts.adminToken !== undefined || opts.loopback === true;
+    registerDashboardRoutes(app, {
+      hub,
+      readOnly: true,
+      identify: (req) => (open ? auth.identify(req.headers) : undefined),
+      refusal: open ? undefined : 'the dashboard on a non-loopback --status-listen needs --admin-token (its stream is refused without one)',
+    });
+    app.addHook('preClose', async () => hub.stop());
   }
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ message: 'Not found' }));
   return app;

@@ -148,7 +148,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: '--status-listen',
     env: 'GW_STATUS_LISTEN',
     key: 'statusListen',
-    help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights (Kong's status_listen; off by default)",
+    help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights, and /dashboard read only (Kong's status_listen; off by default)",
   },
   {
     flag: '--client-body-buffer-size',

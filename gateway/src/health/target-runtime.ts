@@ -78,6 +78,10 @@ export class TargetRuntime implements TargetStatus {
   remoteOldest = 0;
   /** last time this target answered anything (ms) */
   lastResponseAt = 0;
+  /** outcomes of tries reported since the record was made (the dashboard's requests/s per target) */
+  outcomes = 0;
+  /** of those, failed tries: no connection, a timeout, or a 5xx status (the dashboard's error rate) */
+  failedOutcomes = 0;
 
   // ---- active checks ------------------------------------------------------
   /** one probe in flight at most; when the next one is due */

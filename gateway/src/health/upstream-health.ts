@@ -208,6 +208,8 @@ export class UpstreamHealth {
     if (!t) return;
     const now = this.#now();
     if (token !== undefined) t.answered(token);
+    t.outcomes++;
+    if (kind === 'tcp_failure' || kind === 'timeout' || (status !== undefined && status >= 500)) t.failedOutcomes++;
     let k: OutcomeKind | null = kind;
     if (kind === 'success' || kind === 'http_failure') {
       t.lastResponseAt = now;

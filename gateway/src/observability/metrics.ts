@@ -26,6 +26,8 @@
  *   gw_cloudmap_api_errors_total{operation,error}              counter
  *   gw_cloudmap_polls_total{result}                            counter
  *   gw_cloudmap_polling, gw_cloudmap_backoff_seconds            gauge
+ *   gw_dashboard_streams                                       gauge
+ *   gw_dashboard_work_seconds_total, gw_dashboard_sent_bytes_total, gw_dashboard_dropped_streams_total  counter
  *   plus prom-client's default process metrics, prefixed gw_
  *
  * Kong's prometheus plugin (exporter.lua, Kong 3.x), so Kong's Grafana
@@ -263,6 +265,8 @@ export interface MetricsSources {
   datastoreReachable?: () => boolean;
   /** this node's id (kong_node_info) */
   nodeId?: string;
+  /** the live dashboard (dashboard/hub.ts): streams open and its counters */
+  dashboard?: () => { streams: number; workMs: number; dropped: number; bytes: number } | undefined;
 }
 
 type Labels = Record<string, string | number>;
@@ -431,6 +435,21 @@ export function createMetrics(src: MetricsSources): Metrics {
       () => [{ value: src.storeResyncs?.() ?? 0 }],
     ),
     ...(src.cloudMap ? cloudMapMetrics(src.cloudMap) : []),
+    computed('gw_dashboard_streams', 'Dashboard event streams open (/dashboard/events)', 'gauge', () => [
+      { value: src.dashboard?.()?.streams ?? 0 },
+    ]),
+    computed(
+      'gw_dashboard_work_seconds_total',
+      "Time the dashboard spent sampling and computing its shared updates (all streams' cost but the writes)",
+      'counter',
+      () => [{ value: (src.dashboard?.()?.workMs ?? 0) / 1000 }],
+    ),
+    computed('gw_dashboard_sent_bytes_total', 'Bytes written to dashboard streams', 'counter', () => [
+      { value: src.dashboard?.()?.bytes ?? 0 },
+    ]),
+    computed('gw_dashboard_dropped_streams_total', 'Dashboard streams disconnected because their client did not keep up', 'counter', () => [
+      { value: src.dashboard?.()?.dropped ?? 0 },
+    ]),
     // ---- Kong's prometheus plugin (kong/plugins/prometheus/exporter.lua): names, labels and buckets ----
     computed('kong_http_requests_total', 'HTTP status codes per consumer/service/route in Kong', 'counter', () => {
       const out: Sample[] = [];
