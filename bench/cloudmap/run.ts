@@ -17,21 +17,18 @@
  *
  *   npm run bench:cloudmap -- [--services 50] [--instances 20] [--interval 5s] [--window 60] [--n 8] [--out .bench-out/cloudmap.json]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { register } from '../../sdk/src/index.js';
 import { startCloudMapServer, type CloudMapServer } from '../../test/helpers/cloud-map-server.js';
 import { table } from '../lib/measure.js';
+import { startGatewayProcess, type GatewayProcess } from '../lib/gateway.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const GATEWAY_CLI = join(here, '../../gateway/src/cli.js');
 const NS = 'bench.local';
 
 // fake static credentials: the local Cloud Map checks the SigV4 shape, never a real account
@@ -42,29 +39,12 @@ const AWS_ENV = {
   AWS_REGION: 'eu-west-1',
 };
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-async function startGateway(cm: CloudMapServer, interval: string): Promise<{ proc: ChildProcess; proxyUrl: string; adminUrl: string }> {
-  const [proxy, admin] = [await freePort(), await freePort()];
+async function startGateway(cm: CloudMapServer, interval: string): Promise<GatewayProcess> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_') && !k.startsWith('AWS_')));
-  const proc = spawn(
-    process.execPath,
+  return startGatewayProcess(
     [
-      GATEWAY_CLI,
       '--store',
       'memory',
-      '--proxy-listen',
-      `127.0.0.1:${proxy}`,
-      '--admin-listen',
-      `127.0.0.1:${admin}`,
-      '--log-level',
-      'warn',
       '--access-log',
       'off',
       '--audit-log',
@@ -78,23 +58,8 @@ async function startGateway(cm: CloudMapServer, interval: string): Promise<{ pro
       '--cloudmap-interval',
       interval,
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...env, ...AWS_ENV } },
+    { env: { ...env, ...AWS_ENV } },
   );
-  const adminUrl = `http://127.0.0.1:${admin}`;
-  const end = Date.now() + 20_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`gw-gateway exited with ${proc.exitCode}`);
-    try {
-      const r = await request(`${adminUrl}/status`);
-      await r.body.dump();
-      if (r.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > end) throw new Error('gw-gateway did not answer /status within 20 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { proc, proxyUrl: `http://127.0.0.1:${proxy}`, adminUrl };
 }
 
 /** Parse `5s`, `500ms`, `1m`, `250` (ms), as the gateway does. */

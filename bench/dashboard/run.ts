@@ -28,29 +28,18 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMicros, table, waitForHttp } from '../lib/measure.js';
+import { freePort } from '../lib/gateway.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
 const GATEWAY_CLI = join(here, '../../gateway/src/cli.js');
 const UPSTREAM = join(here, '../proxy/upstream.js');
 const FIXED_RATE = join(here, '../proxy/fixed-rate.js');
-const FORBIDDEN_PORTS = new Set([3306, 5672, 1883, 4222, 5432, 6379]);
 const TOKEN = 'bench-dashboard-token';
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    if (!FORBIDDEN_PORTS.has(port)) return port;
-  }
-}
 
 function spawnOn(pin: boolean, cpu: string, args: string[], stdout: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
   return pin

@@ -47,6 +47,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Pool, request } from 'undici';
 import { cpuMicros, parseWrk, table, waitForHttp } from '../lib/measure.js';
+import { freePort } from '../lib/gateway.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -215,13 +216,6 @@ async function listenFree(server: Server, port = 0): Promise<number> {
     await new Promise<void>((r) => server.close(() => r()));
   }
   throw new Error('no free port');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  const p = await listenFree(s);
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
 }
 
 const hasTool = (t: string): boolean => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;

@@ -20,6 +20,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { table, waitForHttp } from '../lib/measure.js';
+import { freePort } from '../lib/gateway.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -55,14 +56,6 @@ async function startUpstream(): Promise<Upstream> {
   await new Promise<void>((r) => u.server.listen(0, '127.0.0.1', r));
   u.port = (u.server.address() as AddressInfo).port;
   return u;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const p = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
 }
 
 /** One control GET on a fresh connection: its latency in ms, or -1 on error / non-200 / 5 s. */

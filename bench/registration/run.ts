@@ -23,7 +23,6 @@
  * Bounded: phases stop early once `--budget` seconds (default 50) have
  * passed; the report says so.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -34,9 +33,8 @@ import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { register, routeName } from '../../sdk/src/index.js';
 import { KongAdmin } from '../../sdk/src/kong-admin.js';
+import { startGatewayProcess } from '../lib/gateway.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const GATEWAY_CLI = join(here, '../../gateway/src/cli.js');
 const TARGET_P99_MS = 20;
 
 export interface Summary {
@@ -72,52 +70,10 @@ export function summarize(xs: readonly number[]): Summary {
   return { n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: percentile(xs, 100) };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 async function startApp(): Promise<{ server: Server; port: number }> {
   const server = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.address() as AddressInfo).port };
-}
-
-async function startGatewayProcess(): Promise<{ proc: ChildProcess; proxyUrl: string; adminUrl: string }> {
-  const [proxy, admin] = [await freePort(), await freePort()];
-  const proc = spawn(
-    process.execPath,
-    [
-      GATEWAY_CLI,
-      '--store',
-      'memory',
-      '--proxy-listen',
-      `127.0.0.1:${proxy}`,
-      '--admin-listen',
-      `127.0.0.1:${admin}`,
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const adminUrl = `http://127.0.0.1:${admin}`;
-  const end = Date.now() + 20_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`gw-gateway exited with ${proc.exitCode}`);
-    try {
-      const r = await request(`${adminUrl}/status`);
-      await r.body.dump();
-      if (r.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > end) throw new Error('gw-gateway did not answer /status within 20 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { proc, proxyUrl: `http://127.0.0.1:${proxy}`, adminUrl };
 }
 
 export interface BenchOptions {
@@ -129,7 +85,7 @@ export interface BenchOptions {
 }
 
 export async function runRegistrationBench(o: BenchOptions): Promise<{ phases: PhaseResult[]; gateway: string }> {
-  const gw = await startGatewayProcess();
+  const gw = await startGatewayProcess(['--store', 'memory']);
   const admin = new KongAdmin(gw.adminUrl);
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   const silent = pino({ level: 'silent' });

@@ -22,7 +22,6 @@
  * at 10,000 targets; ≥ 500 route writes/s at 5,000 routes; RSS ≤ 200 MB at
  * 10,000 targets and 1,000 upstreams.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,10 +31,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
 import { cpuMicros, table } from '../lib/measure.js';
+import { startGatewayProcess } from '../lib/gateway.js';
 import { summarize, type Summary } from '../registration/run.js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const GATEWAY_CLI = join(here, '../../gateway/src/cli.js');
 
 export const GOALS = { registrationsPerSecond: 2000, registrationP99Ms: 20, routeWritesPerSecond: 500, rssMb: 200 } as const;
 
@@ -76,59 +73,10 @@ export interface ScaleReport {
   goals: typeof GOALS & { met: Record<string, boolean> };
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 /** The gateway's resident set, MB (Linux /proc). */
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : NaN;
-}
-
-async function startGatewayProcess(dataDir: string): Promise<{ proc: ChildProcess; proxyUrl: string; adminUrl: string }> {
-  const [proxy, admin] = [await freePort(), await freePort()];
-  // e.g. GW_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the gateway
-  const nodeArgs = (process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const proc = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      GATEWAY_CLI,
-      '--store',
-      'file',
-      '--data-dir',
-      dataDir,
-      '--proxy-listen',
-      `127.0.0.1:${proxy}`,
-      '--admin-listen',
-      `127.0.0.1:${admin}`,
-      '--log-level',
-      'warn',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const adminUrl = `http://127.0.0.1:${admin}`;
-  const end = Date.now() + 20_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`gw-gateway exited with ${proc.exitCode}`);
-    try {
-      const r = await request(`${adminUrl}/status`);
-      await r.body.dump();
-      if (r.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > end) throw new Error('gw-gateway did not answer /status within 20 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { proc, proxyUrl: `http://127.0.0.1:${proxy}`, adminUrl };
 }
 
 /** `n` requests made by `writers` concurrent loops; each one timed. */
@@ -162,7 +110,7 @@ const address = (i: number): string => `127.${1 + ((i >> 16) & 0xff)}.${(i >> 8)
 export async function runScaleBench(o: ScaleOptions): Promise<ScaleReport> {
   const log = o.log ?? (() => undefined);
   const dataDir = mkdtempSync(join(tmpdir(), 'gw-bench-scale-'));
-  const gw = await startGatewayProcess(dataDir);
+  const gw = await startGatewayProcess(['--store', 'file', '--data-dir', dataDir]);
   const pool = new Pool(gw.adminUrl, { connections: o.writers * 2, pipelining: 1 });
   const app: Server = createServer((_req, res) => res.end('ok'));
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
