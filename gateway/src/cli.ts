@@ -23,11 +23,12 @@ function buildProgram(): Command {
     const arg =
       s.key === 'kongOnly'
         ? ''
-        : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' || s.key === 'accessLog' ? 'file' : 'value'}>`;
+        : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' || s.key === 'accessLog' ? 'file' : s.key === 'dnsResolver' ? 'host:port' : s.key === 'dnsStaleTtl' ? 'seconds' : 'value'}>`;
     const def = s.def !== undefined && s.def !== '' ? `; default ${s.def}` : '';
     const option = new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`);
     // repeatable: every occurrence kept
-    if (s.key === 'registrationTokens') option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    if (s.key === 'registrationTokens' || s.key === 'dnsResolver')
+      option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     program.addOption(option);
   }
   program.addOption(
@@ -96,6 +97,8 @@ async function main(argv: string[]): Promise<number> {
       registrationTokens: settings.registrationTokens,
       auditLog: settings.auditLog,
       accessLog: settings.accessLog,
+      dnsResolver: settings.dnsResolver,
+      dnsStaleTtl: settings.dnsStaleTtl,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
