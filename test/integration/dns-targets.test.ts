@@ -9,15 +9,15 @@ import { after, before, test } from 'node:test';
 import type { Gateway } from '../../gateway/src/gateway.js';
 import { startDnsServer, type TestDnsServer } from '../helpers/dns-server.js';
 import { type AdminClient, startTestGateway } from '../helpers/gateway.js';
-import { type EchoBody, startUpstream, type TestUpstream, waitFor } from '../helpers/upstream.js';
+import { type Behaviour, type EchoBody, startUpstream, type TestUpstream, waitFor } from '../helpers/upstream.js';
 
 let dns: TestDnsServer;
 let gw: Gateway & { admin: AdminClient };
 const upstreams: TestUpstream[] = [];
 
 /** Two upstreams on `ipA` and `ipB` sharing one port (the port the A records' target carries). */
-async function pair(name: string, ipA: string, ipB: string): Promise<[TestUpstream, TestUpstream]> {
-  const a = await startUpstream(`${name}-a`, undefined, { host: ipA });
+async function pair(name: string, ipA: string, ipB: string, behave?: Behaviour): Promise<[TestUpstream, TestUpstream]> {
+  const a = await startUpstream(`${name}-a`, behave, { host: ipA });
   const b = await startUpstream(`${name}-b`, undefined, { host: ipB, port: a.port });
   upstreams.push(a, b);
   return [a, b];
@@ -104,7 +104,11 @@ test('one hostname target with two A records: both addresses get traffic; Host i
 });
 
 test('one address killed: active checks eject only that address, the name keeps serving from the other', async () => {
-  const [a, b] = await pair('orders', '127.0.0.4', '127.0.0.5');
+  const probeHosts = new Set<string>();
+  const [a, b] = await pair('orders', '127.0.0.4', '127.0.0.5', (req) => {
+    if (req.headers['user-agent'] === 'gw-healthcheck') probeHosts.add(req.headers.host ?? '');
+    return 'default';
+  });
   dns.zone.set('orders.prod.local', { A: ['127.0.0.4', '127.0.0.5'], ttl: 30 });
   await serviceFor('orders', {
     healthchecks: {
@@ -132,6 +136,7 @@ test('one address killed: active checks eject only that address, the name keeps 
   assert.equal(h.data.addresses.find((x) => x.ip === '127.0.0.4')?.health, 'HEALTHY');
   const s = await spread('/orders', 10);
   assert.equal(s.get('orders-a'), 10, `only the live address serves: ${JSON.stringify([...s])}`);
+  assert.deepEqual([...probeHosts], [`orders.prod.local:${a.port}`], 'probes send the target name as Host, as the proxy does');
 });
 
 test('SRV record: the SRV ports and weights are used (Kong: SRV first, weight 0 → 1)', async () => {

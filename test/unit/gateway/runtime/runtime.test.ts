@@ -251,19 +251,19 @@ test('hostname targets: one balancer entry per resolved address; a DNS change is
     { op: 'put', kind: 'targets', entity: tip },
   ]);
   const zone = new Map<string, string[]>([['users.prod.local', ['127.0.0.2', '127.0.0.3']]]);
-  let rt: Runtime | undefined;
+  const ref: { rt?: Runtime } = {};
   const dns = new DnsCache({
     query: async (name) => {
       const ips = zone.get(name);
       if (!ips) throw new DnsError('dns server error: 3 name error', true);
       return { type: 'A', ttl: 3600, addresses: ips.map((ip) => ({ ip })) };
     },
-    onChange: (n) => rt?.dnsChanged(n),
+    onChange: (n) => ref.rt?.dnsChanged(n),
   });
-  rt = new Runtime({ store, logger: silentLogger(), dns });
+  const rt = (ref.rt = new Runtime({ store, logger: silentLogger(), dns }));
   rt.start();
   const addrs = () =>
-    rt!.snapshot.upstreams
+    rt.snapshot.upstreams
       .get('users')!
       .balancer.targets.map((t) => `${t.address}/${t.weight}/${t.name ?? '-'}`)
       .sort();
