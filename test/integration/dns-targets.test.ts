@@ -202,3 +202,52 @@ test('unresolvable name: DNS_ERROR in /upstreams/{u}/health and dns_error in the
   // never asked anything but the test server: every query of a made-up name reached it
   assert.ok((dns.queries.get('A nothere.prod.local') ?? 0) >= 1);
 });
+
+test('dns_stale_ttl: the DNS server failing (SERVFAIL) after the TTL keeps the last good answer serving', async () => {
+  const [a] = await pair('stale', '127.0.0.10', '127.0.0.11');
+  dns.zone.set('stale.prod.local', { A: ['127.0.0.10'], ttl: 1 });
+  await serviceFor('stale');
+  assert.equal((await gw.admin.call('POST', '/upstreams/stale/targets', { target: `stale.prod.local:${a.port}` })).status, 201);
+  await waitFor(async () => (await get('/stale')).status === 200, 10_000, 'first answer');
+  const asked = dns.queries.get('A stale.prod.local') ?? 0;
+  dns.zone.set('stale.prod.local', { rcode: 2 });
+  await waitFor(() => (dns.queries.get('A stale.prod.local') ?? 0) >= asked + 2, 10_000, 're-resolutions past the TTL');
+  const s = await spread('/stale', 5);
+  assert.equal(s.get('stale-a'), 5, `the stale answer still serves: ${JSON.stringify([...s])}`);
+  const h = (await health('stale'))[0]!;
+  assert.equal(h.data.addresses.length, 1);
+  assert.equal(h.gw?.dns_error, 'dns server error: 2 server failure', 'the failure is shown while the stale answer serves');
+});
+
+test('--workers 2: every proxy process resolves the name with the same --dns-resolver and balances over its addresses', async () => {
+  const [a] = await pair('wk', '127.0.0.8', '127.0.0.9');
+  dns.zone.set('wk.prod.local', { A: ['127.0.0.8', '127.0.0.9'], ttl: 30 });
+  const g = await startTestGateway({ dnsResolver: [dns.address], workers: 2, healthTickMs: 50 });
+  try {
+    assert.equal((await g.admin.call('PUT', '/upstreams/wk', {})).status, 200);
+    assert.equal((await g.admin.call('PUT', '/services/wk', { host: 'wk', port: 80 })).status, 200);
+    assert.equal((await g.admin.call('PUT', '/routes/wk', { paths: ['/wk'], service: { name: 'wk' } })).status, 200);
+    assert.equal((await g.admin.call('POST', '/upstreams/wk/targets', { target: `wk.prod.local:${a.port}` })).status, 201);
+    const seen = await waitFor(
+      async () => {
+        const s = new Map<string, number>();
+        for (let i = 0; i < 20; i++) {
+          const res = await fetch(`${g.proxyUrl}/wk`);
+          const k = res.status === 200 ? ((await res.json()) as EchoBody).name : `status ${res.status}`;
+          s.set(k, (s.get(k) ?? 0) + 1);
+        }
+        return (s.get('wk-a') ?? 0) > 0 && (s.get('wk-b') ?? 0) > 0 ? s : undefined;
+      },
+      15_000,
+      'both addresses through the worker proxies',
+    );
+    assert.ok(seen);
+    const h = (await g.admin.call<{ data: HealthEntry[] }>('GET', '/upstreams/wk/health')).body.data;
+    assert.deepEqual(
+      h[0]!.data.addresses.map((x) => x.ip),
+      ['127.0.0.8', '127.0.0.9'],
+    );
+  } finally {
+    await g.close(0);
+  }
+});
