@@ -50,7 +50,7 @@ interface HealthEntry {
   target: string;
   health: string;
   data: { dns: string; weight: { total: number }; addresses: { ip: string; port: number; weight: number; health: string }[] };
-  gw?: { dns_error: string | null };
+  gw?: { dns_error: string | null; state: string };
 }
 const health = async (u: string) => (await gw.admin.call<{ data: HealthEntry[] }>('GET', `/upstreams/${u}/health`)).body.data;
 
@@ -137,6 +137,17 @@ test('one address killed: active checks eject only that address, the name keeps 
   const s = await spread('/orders', 10);
   assert.equal(s.get('orders-a'), 10, `only the live address serves: ${JSON.stringify([...s])}`);
   assert.deepEqual([...probeHosts], [`orders.prod.local:${a.port}`], 'probes send the target name as Host, as the proxy does');
+  // Kong's PUT /upstreams/{u}/targets/{t}/{address}/unhealthy: one address of the name
+  const t = `orders.prod.local:${a.port}`;
+  assert.equal((await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/127.0.0.4:${a.port}/unhealthy`)).status, 204);
+  assert.equal((await health('orders'))[0]!.health, 'UNHEALTHY', 'no address left healthy');
+  assert.equal(
+    (await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/127.0.0.99:${a.port}/healthy`)).status,
+    404,
+    'not one of its addresses',
+  );
+  assert.equal((await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/healthy`)).status, 204);
+  assert.equal((await health('orders'))[0]!.data.addresses.find((x) => x.ip === '127.0.0.4')?.health, 'HEALTHY');
 });
 
 test('SRV record: the SRV ports and weights are used (Kong: SRV first, weight 0 → 1)', async () => {
@@ -194,6 +205,7 @@ test('unresolvable name: DNS_ERROR in /upstreams/{u}/health and dns_error in the
   const bad = h.find((x) => x.target === 'nothere.prod.local:80')!;
   assert.deepEqual(bad.data.addresses, []);
   assert.equal(bad.gw?.dns_error, 'dns server error: 3 name error');
+  assert.equal(bad.gw?.state, 'dns_error');
   assert.equal(h.find((x) => x.target === ip.address)?.health, 'HEALTHY');
   const s = await spread('/mixed', 10);
   assert.equal(s.get('ip-target'), 10, `the IP target serves every request: ${JSON.stringify([...s])}`);

@@ -132,7 +132,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
     if (!ctx.kongOnly) {
       const states = addresses.map((x) => x.live?.state ?? 'healthy');
       entry.gw = {
-        state: states.length === 0 ? 'unhealthy' : states.includes('healthy') ? 'healthy' : states[0],
+        state: states.length === 0 ? 'dns_error' : states.includes('healthy') ? 'healthy' : states[0],
         active_requests: addresses.reduce((n, x) => n + (view?.activeRequests(u.id, x.a.id) ?? 0), 0),
         ejected_until: null,
         lease_expires_at: leaseExpiresAt(ctx.store, t),
