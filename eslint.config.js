@@ -42,6 +42,11 @@ const BOUNDARIES = [
   },
   { scope: 'gateway/src/router', forbid: ['admin', 'proxy'], why: 'the router is built by the runtime snapshot and read by the proxy' },
   { scope: 'gateway/src/balancer', forbid: ['admin', 'proxy'], why: 'the balancer is built by the runtime snapshot and read by the proxy' },
+  {
+    scope: 'gateway/src/discovery',
+    forbid: ['admin', 'proxy', 'runtime', 'router', 'balancer'],
+    why: 'discovery providers are writers like the Admin API: entities through parseEntity, writes through the store',
+  },
 ];
 
 // One regex per forbidden name, for no-restricted-imports and for `import('...')` with a literal path (which

@@ -10,6 +10,17 @@ import { startGateway, type Gateway } from './gateway.js';
 import { createLogger } from './observability/log.js';
 import { GW_VERSION } from './version.js';
 
+/** the argument placeholder in --help, where it is not `value` */
+const CLI_ARGS: Partial<Record<keyof RawSettings, string>> = {
+  cloudmapNamespaces: 'name',
+  cloudmapEndpoint: 'url',
+  awsRegion: 'region',
+  cloudmapInterval: 'duration',
+  cloudmapDefaultPort: 'port',
+  dnsResolver: 'host:port',
+  dnsStaleTtl: 'seconds',
+};
+
 function buildProgram(): Command {
   const program = new Command('gw-gateway')
     .description(
@@ -23,11 +34,11 @@ function buildProgram(): Command {
     const arg =
       s.key === 'kongOnly'
         ? ''
-        : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' || s.key === 'accessLog' ? 'file' : s.key === 'dnsResolver' ? 'host:port' : s.key === 'dnsStaleTtl' ? 'seconds' : 'value'}>`;
+        : ` <${s.key === 'proxyListen' || s.key === 'adminListen' ? 'host:port' : s.key === 'workers' ? 'n' : s.key === 'trustedIps' ? 'list' : s.key === 'clientBodyBufferSize' ? 'size' : s.key === 'clientBodyTimeout' || s.key === 'clientHeaderTimeout' ? 'duration' : s.key === 'maxRequestHeaders' ? 'n' : s.key === 'registrationTokens' ? 'service=token' : s.key === 'auditLog' || s.key === 'accessLog' ? 'file' : (CLI_ARGS[s.key] ?? 'value')}>`;
     const def = s.def !== undefined && s.def !== '' ? `; default ${s.def}` : '';
     const option = new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`);
     // repeatable: every occurrence kept
-    if (s.key === 'registrationTokens' || s.key === 'dnsResolver')
+    if (s.key === 'registrationTokens' || s.key === 'cloudmapNamespaces' || s.key === 'dnsResolver')
       option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     program.addOption(option);
   }
@@ -44,6 +55,7 @@ Examples:
   gw-gateway --admin-token "$ADMIN" --registration-token users="$USERS_TOKEN" --audit-log /var/log/gw-audit.log
   gw-gateway --workers 4 --trusted-ips 10.0.0.0/8 # 4 proxy processes behind an ALB in 10/8
   gw-gateway --access-log /var/log/gw-access.log  # access log to a file (stdout by default, off to disable)
+  gw-gateway --cloudmap-namespace internal.local --aws-region eu-west-1 # route Cloud Map (ECS service discovery) services
 
 Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.
 SIGHUP re-reads --config and applies the difference without dropping requests (registered targets are kept).`,
@@ -62,7 +74,13 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const opts = program.opts<RawSettings & { settings?: string }>();
+  const given = program.opts<Record<string, unknown> & { settings?: string }>();
+  // commander names a value after its flag (`--registration-token` → registrationToken): map each to its setting key
+  const opts: RawSettings & { settings?: string } = { settings: given.settings };
+  for (const s of SETTINGS) {
+    const v = given[new Option(s.flag).attributeName()];
+    if (v !== undefined) (opts as Record<string, unknown>)[s.key] = v;
+  }
   let gw: Gateway;
   let settings;
   try {
@@ -99,6 +117,7 @@ async function main(argv: string[]): Promise<number> {
       accessLog: settings.accessLog,
       dnsResolver: settings.dnsResolver,
       dnsStaleTtl: settings.dnsStaleTtl,
+      cloudMap: settings.cloudMap,
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { IdentityGuard } from './admin/identity-guard.js';
 import { createAdminServer, createStatusServer } from './admin/server.js';
 import { DeclarativeConfig, type ApplySummary } from './config/reload.js';
-import { parseListen } from './config/settings.js';
+import { isLoopback, parseListen } from './config/settings.js';
 import { createLogger, silentLogger, type Logger } from './observability/log.js';
 import { createProxyServer, type ProxyLimits, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
@@ -26,6 +26,10 @@ import { PgBus } from './cluster/pg-bus.js';
 import { NodeSync } from './cluster/node-sync.js';
 import type { ClusterNodeView } from './admin/routes/cluster.js';
 import { GW_VERSION } from './version.js';
+import { CloudMapProvider, type CloudMapProviderOptions } from './discovery/cloudmap.js';
+import type { CloudMapSettings } from './config/settings.js';
+import { LOCK_CLOUDMAP } from './store/postgres/schema.js';
+import { DashboardHub } from './dashboard/hub.js';
 
 export interface GatewayOptions {
   /** HOST:PORT, default 127.0.0.1:0 (embedders and tests; the CLI passes its settings) */
@@ -64,6 +68,23 @@ export interface GatewayOptions {
   dnsResolver?: readonly string[] | undefined;
   /** Kong's dns_stale_ttl, seconds (default 3600) */
   dnsStaleTtl?: number | undefined;
+  /**
+   * AWS Cloud Map discovery (docs/cloudmap.md): off when absent or without
+   * namespaces. Embedders and tests may pass the provider's other options
+   * (a client, an injected clock and random source, drain bounds).
+   */
+  cloudMap?:
+    | (Partial<CloudMapSettings> &
+        Pick<CloudMapSettings, 'namespaces'> &
+        Partial<
+          Pick<
+            CloudMapProviderOptions,
+            'client' | 'clock' | 'random' | 'requestTimeoutMs' | 'maxBackoffMs' | 'minDrainMs' | 'drainTimeoutMs' | 'drainCheckMs'
+          >
+        >)
+    | undefined;
+  /** period of the dashboard's samples (requests/s per target and service), ms (default 1000) */
+  dashboardSampleMs?: number;
 }
 
 export interface Gateway {
@@ -75,8 +96,12 @@ export interface Gateway {
   readonly runtime: Runtime;
   readonly leases: LeaseKeeper;
   readonly health: HealthManager;
+  /** the live dashboard's state and streams (`/dashboard`) */
+  readonly dashboard: DashboardHub;
   /** this node's id (`GET /cluster/nodes`) */
   readonly nodeId: string;
+  /** the Cloud Map provider, when `cloudMap` namespaces are configured */
+  readonly cloudMap: CloudMapProvider | undefined;
   /** Stop accepting, let in-flight requests finish (bounded), flush the store. Idempotent. */
   close(graceMs?: number): Promise<void>;
   /**
@@ -114,15 +139,20 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   let cluster: ClusterControl | undefined;
   let admin: FastifyInstance | undefined;
   let status: FastifyInstance | undefined;
+  let dashboard: DashboardHub | undefined;
   let waiting: Server[] = [];
   let bus: PgBus | undefined;
   let sync: NodeSync | undefined;
+  let cloudMap: CloudMapProvider | undefined;
   let closing: Promise<void> | undefined;
   const close = (graceMs = 10_000): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
+      await cloudMap?.stop();
       await Promise.all(waiting.map((w) => new Promise((r) => w.close(r))));
       await leases.stop();
+      // open dashboard streams would hold the listeners open
+      dashboard?.stop();
       await status?.close();
       await admin?.close();
       await proxy?.close(graceMs);
@@ -154,6 +184,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     }
     runtime = new Runtime({ store, logger, dns });
     runtime.start();
+    const rt = runtime;
     const workers = options.workers ?? 1;
     const accessLog = options.accessLog ?? 'off';
     // --workers: each worker opens the access log itself; refuse a bad FILE here, at start, naming the flag
@@ -214,6 +245,21 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       sync.start();
     }
     const s = sync;
+    const cm = options.cloudMap;
+    if (cm && cm.namespaces.length > 0) {
+      const link = store instanceof PostgresStore ? store.link : undefined;
+      // cluster mode: one node polls, the one holding the advisory lock; the others follow the change feed
+      link?.wantSessionLock(LOCK_CLOUDMAP);
+      await link?.tryLocks().catch(() => undefined);
+      cloudMap = new CloudMapProvider({
+        ...cm,
+        store,
+        logger,
+        intervalMs: cm.intervalMs,
+        activeRequests,
+        ...(link ? { isLeader: () => link.holds(LOCK_CLOUDMAP) } : {}),
+      });
+    }
     const clusterNodes = (): ClusterNodeView[] =>
       bus?.list() ?? [
         {
@@ -241,10 +287,27 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       storeResyncs: () => (store instanceof PostgresStore ? store.resyncs : 0),
       registrations: () => registrations,
       identityGuardRemovals: () => identityGuard.removed,
+      cloudMap: cloudMap?.stats,
       datastoreReachable,
       nodeId: kongNodeId,
+      dashboard: () => dashboard && { ...dashboard.stats, streams: dashboard.streams },
     });
+    dashboard = new DashboardHub({
+      store,
+      health,
+      leases,
+      activeRequests,
+      requests: sources.requests,
+      nodes: clusterNodes,
+      nodeId,
+      version: GW_VERSION,
+      cluster: bus !== undefined,
+      logger,
+      sampleMs: options.dashboardSampleMs,
+    });
+    dashboard.start();
     admin = await createAdminServer({
+      dashboard,
       store,
       logger,
       runtime: {
@@ -263,6 +326,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         setTargetHealth: (u, t, healthy) => (s ? s.setManual(u, t, healthy) : (health?.setManual(u, t, healthy) ?? 'no-balancer')),
       },
       metrics: metrics.render,
+      applied: () => rt.flushed(),
       declarative,
       identityGuard,
       cluster: { nodes: clusterNodes },
@@ -286,11 +350,21 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     let statusUrl: string | undefined;
     if (options.statusListen !== undefined) {
       const addr = parseListen(options.statusListen, 'statusListen');
-      status = await createStatusServer({ store, isReady: () => ready, metrics: metrics.render, kongOnly: options.kongOnly });
+      status = await createStatusServer({
+        store,
+        isReady: () => ready,
+        metrics: metrics.render,
+        kongOnly: options.kongOnly,
+        dashboard,
+        adminToken: options.adminToken,
+        registrationTokens: options.registrationTokens,
+        loopback: isLoopback(addr.host),
+      });
       await status.listen({ host: addr.host, port: addr.port });
       statusUrl = urlOf(addr.host, (status.server.address() as { port: number }).port);
     }
     if (!options.kongOnly) leases.start();
+    cloudMap?.start();
     ready = true;
     const reload = async (): Promise<ApplySummary> => {
       const summary = await declarative.reloadFile();
@@ -305,7 +379,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       runtime,
       leases,
       health,
+      dashboard,
       nodeId,
+      cloudMap,
       close,
       reload,
     };

@@ -104,3 +104,53 @@ export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs = 10_000,
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+export interface UpstreamProcess {
+  readonly port: number;
+  readonly address: string;
+  readonly child: import('node:child_process').ChildProcess;
+  /** SIGKILL the process and wait until it is gone */
+  kill(): Promise<void>;
+}
+
+/**
+ * A real upstream process (node:http on 127.0.0.1:0): answers `name` as JSON;
+ * `/hang…` is held open until `GET /release` is sent to the process itself.
+ */
+export async function startUpstreamProcess(name: string): Promise<UpstreamProcess> {
+  const { spawn } = await import('node:child_process');
+  const script = `
+    const http = require('node:http');
+    const held = [];
+    const s = http.createServer((req, res) => {
+      if (req.url.startsWith('/release')) { for (const r of held.splice(0)) r.end('released'); return res.end('ok'); }
+      if (req.url.startsWith('/hang')) { held.push(res); return; }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ name: ${JSON.stringify(name)}, url: req.url }));
+    });
+    s.listen(0, '127.0.0.1', () => process.stdout.write(String(s.address().port) + '\\n'));
+  `;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`upstream process ${name} did not start`)), 10_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve(Number(out.trim()));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`upstream process ${name} exited (${code})`)));
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    child,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

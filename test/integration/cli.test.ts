@@ -285,3 +285,16 @@ test('a declarative name clash at start names the file: twice in the file, or ag
     clash.stderr,
   );
 });
+
+test('repeatable flags reach their setting (commander names them after the flag, singular): --registration-token, --cloudmap-namespace', () => {
+  // each is refused for a reason only its own value can cause: proof the flag was read
+  const tok = run(['--store', 'memory', '--registration-token', 'users=short']);
+  assert.equal(tok.status, 2, tok.stderr);
+  assert.match(tok.stderr, /--registration-token: the token of service 'users' must be 16 or more/);
+  const ns = run(['--store', 'memory', '--cloudmap-namespace', 'ok.local', '--cloudmap-namespace', 'bad_ns!', '--aws-region', 'eu-west-1']);
+  assert.equal(ns.status, 2, ns.stderr);
+  assert.match(ns.stderr, /--cloudmap-namespace: 'bad_ns!' is not a namespace name/);
+  const region = run(['--store', 'memory', '--cloudmap-namespace', 'ok.local'], { AWS_REGION: '' });
+  assert.equal(region.status, 2, region.stderr);
+  assert.match(region.stderr, /needs a region \(--aws-region or AWS_REGION\)/);
+});

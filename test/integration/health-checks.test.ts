@@ -372,3 +372,32 @@ test('slow start: a target back from unhealthy gets a small share first, its ful
   assert.ok(late > 0.35, `late share ${late}`);
   assert.ok(early < late);
 });
+
+test('clients that go away mid-request do not count against the target: 10 aborted requests leave it healthy (tcp_failures 2)', async () => {
+  const held: ServerResponse[] = [];
+  let hold = true;
+  const a1 = await up('gone1', (_req, res) => {
+    if (hold) held.push(res);
+    else res.end('ok');
+  });
+  await define('gone', { healthchecks: { passive: { unhealthy: { tcp_failures: 2, timeouts: 2 } } } }, [a1.address], {
+    read_timeout: 30_000,
+  });
+  const aborts = Array.from({ length: 10 }, async () => {
+    const ac = new AbortController();
+    const p = request(gw.proxyUrl + '/gone', { signal: ac.signal }).catch((err: unknown) => err);
+    return { ac, p };
+  });
+  const started = await Promise.all(aborts);
+  await waitFor(() => held.length === 10, 10_000, 'the ten requests at the upstream');
+  for (const { ac } of started) ac.abort();
+  for (const { p } of started) assert.ok((await p) instanceof Error, 'the client saw its own abort');
+  // the gateway saw the clients leave and aborted its tries
+  await waitFor(() => held.every((r) => r.destroyed || r.socket?.destroyed !== false), 10_000, 'the upstream side closed');
+  hold = false;
+  for (const r of held) r.destroy();
+  assert.equal(await stateOf('gone', a1.address), 'healthy');
+  const r = await get('/gone');
+  assert.equal(r.status, 200);
+  assert.equal(r.text, 'ok');
+});

@@ -5,11 +5,11 @@
  * first the sequence is re-run on fresh state, a few times, then answered 409.
  */
 import type { EntityKind, ParseMode, Parsed } from '../entities/index.js';
-import { isUuid, parseEntity } from '../entities/index.js';
+import { invalidName, isUuid, parseEntity } from '../entities/index.js';
 import type { EntityByKind, Route, Service, Target, Upstream } from '../entities/types.js';
 import { isGwError } from '../errors.js';
 import type { Store, WriteOp } from '../store/store.js';
-import { foreignKeyUnresolved, foreignKeyViolation, schemaViolation } from './kong-errors.js';
+import { AdminError, foreignKeyUnresolved, foreignKeyViolation, schemaViolation } from './kong-errors.js';
 
 /** attempts of one read-check-write sequence before a conflict reaches the client */
 const WRITE_ATTEMPTS = 5;
@@ -48,9 +48,18 @@ export class AdminContext {
       : { op: 'put', kind, entity, ifAbsent: true };
   }
 
-  /** Look up by id (when the key is a UUID) or by name. */
+  /**
+   * Look up by id (when the key is a UUID) or by name. A key that cannot be a
+   * name is Kong's 400 "invalid unique name" carrying the field's message
+   * (07-upstreams_routes_spec: `PUT /upstreams/1.2.3.4`).
+   */
   lookup<K extends NamedKind>(kind: K, key: string): EntityByKind[K] | undefined {
-    return isUuid(key) ? this.store.get(kind, key) : this.store.getByName(kind, key);
+    if (isUuid(key)) return this.store.get(kind, key);
+    const found = this.store.getByName(kind, key);
+    if (found) return found;
+    const why = invalidName(kind, key);
+    if (why !== null) throw new AdminError(400, { code: 10, name: 'invalid unique name', message: why });
+    return undefined;
   }
 
   lookupTarget(upstream: Upstream, key: string): Target | undefined {

@@ -27,11 +27,21 @@ export function tagFilter(tags: string | undefined): ((t: string[] | null) => bo
   if (hasAnd && hasOr) throw invalidOptions('tags', 'invalid filter syntax');
   const wanted = tags.split(hasOr ? '/' : ',');
   if (wanted.some((w) => w === '')) throw invalidOptions('tags', 'cannot be null');
+  // bytes that are not UTF-8 (`?tags=%FF`, decoded to U+FFFD): Kong's 14-tags_spec "invalid filter syntax"
+  // (the query parser leaves an undecodable escape such as %FF as it was)
+  if (wanted.some((w) => w.includes('\uFFFD') || /%[89A-Fa-f][0-9A-Fa-f]/.test(w))) throw invalidOptions('tags', 'invalid filter syntax');
   return hasOr ? (t) => t !== null && wanted.some((w) => t.includes(w)) : (t) => t !== null && wanted.every((w) => t.includes(w));
 }
 
+/**
+ * How `next` is built: Kong's top-level collections carry `&tags=` then
+ * `&size=` (`kong/api/endpoints.lua` get_collection_endpoint); nested
+ * collections, `/targets/all` and `/health` carry the offset only.
+ */
+export type NextStyle = 'collection' | 'nested';
+
 /** One page of `items` per Kong's rules; `basePath` builds `next`. */
-export function paginate<T>(items: readonly T[], q: PageQuery, basePath: string): Page<T> {
+export function paginate<T>(items: readonly T[], q: PageQuery, basePath: string, style: NextStyle = 'collection'): Page<T> {
   let size = 100;
   if (q.size !== undefined) {
     if (!/^-?\d+(\.\d+)?$/.test(q.size)) throw invalidSize('size must be a number');
@@ -51,7 +61,9 @@ export function paginate<T>(items: readonly T[], q: PageQuery, basePath: string)
   if (nextIndex >= items.length) return { data, next: null };
   const offset = Buffer.from(String(nextIndex)).toString('base64');
   let next = `${basePath}?offset=${encodeURIComponent(offset)}`;
-  if (q.size !== undefined) next += `&size=${encodeURIComponent(q.size)}`;
-  if (q.tags !== undefined) next += `&tags=${encodeURIComponent(q.tags)}`;
+  if (style === 'collection') {
+    if (q.tags !== undefined) next += `&tags=${encodeURIComponent(q.tags)}`;
+    if (q.size !== undefined) next += `&size=${q.size}`;
+  }
   return { data, offset, next };
 }

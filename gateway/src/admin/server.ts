@@ -10,6 +10,8 @@ import type { DeclarativeConfig } from '../config/reload.js';
 import { registerConfigRoutes } from './routes/config.js';
 import { createAuditLog, registerAudit } from './audit.js';
 import { AdminAuth, callerOf, registrationDenial, setCaller } from './auth.js';
+import type { Socket } from 'node:net';
+import { adminClientErrors } from './client-errors.js';
 import { AdminContext } from './context.js';
 import { IdentityGuard } from './identity-guard.js';
 import { isWrite, registerBodyParsers, unsupportedMediaType } from './body.js';
@@ -19,6 +21,8 @@ import { registerRootRoutes, statusHandler } from './routes/root.js';
 import { resource } from './resource.js';
 import { registerHealthRoutes, type TargetRuntimeView } from './routes/health.js';
 import { registerTargetRoutes } from './routes/targets.js';
+import type { DashboardHub } from '../dashboard/hub.js';
+import { isPublicRoute, registerDashboardRoutes } from '../dashboard/routes.js';
 
 export interface AdminServerOptions {
   store: Store;
@@ -49,7 +53,18 @@ export interface AdminServerOptions {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** the nodes for `GET /cluster/nodes` (absent: 404) */
   cluster?: ClusterView;
+  /**
+   * Resolves once this node's proxy uses every committed change (the
+   * runtime's `flushed`): a successful write is answered after it, so a
+   * request sent after the answer is routed by it (this node only; other
+   * cluster nodes follow their change feed).
+   */
+  applied?: () => Promise<void>;
+  /** the live dashboard's state and streams: `/dashboard` (absent: 404) */
+  dashboard?: DashboardHub;
 }
+
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Build the admin fastify instance (not listening; the caller listens). */
 export async function createAdminServer(opts: AdminServerOptions): Promise<FastifyInstance> {
@@ -58,19 +73,39 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     exposeHeadRoutes: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    // a path whose escapes are not UTF-8 (`/tags/%FF`): Kong's 14-tags_spec expects "invalid utf-8"
+    frameworkErrors: (err, req, reply) => {
+      const message = err.code === 'FST_ERR_BAD_URL' ? `invalid utf-8 in the path: '${req.url.split('?')[0]}'` : err.message;
+      void (reply as unknown as { code(n: number): { send(b: unknown): void } }).code(400).send({ message });
+    },
   });
+  // raw UTF-8 in the path and unknown methods, refused by node's parser (client-errors.ts)
+  const fastifyClientError = app.server.listeners('clientError')[0] as ((err: Error, socket: Socket) => void) | undefined;
+  app.server.removeAllListeners('clientError');
+  app.server.on(
+    'clientError',
+    adminClientErrors(app, (err, socket) => fastifyClientError?.(err, socket) ?? socket.destroy()),
+  );
   const ctx = new AdminContext(opts.store, opts.kongOnly === true);
   const log = opts.logger.child({ component: 'admin' });
 
   const auth = new AdminAuth({ adminToken: opts.adminToken, registrationTokens: opts.registrationTokens });
   app.addHook('onRequest', async (req, reply) => {
     (req as { gwStart?: bigint }).gwStart = process.hrtime.bigint();
+    // the dashboard page and its assets: no data, and a browser cannot send a header when it navigates
+    if (isPublicRoute(req)) return;
     const caller = auth.identify(req.headers);
     if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
     setCaller(req, caller);
     // cluster mode: what another node committed before this request is visible to it (Kong reads the database per request)
     await opts.store.sync();
   });
+  const applied = opts.applied;
+  if (applied) {
+    app.addHook('onSend', async (req, reply) => {
+      if (WRITE_METHODS.has(req.method) && reply.statusCode < 300) await applied();
+    });
+  }
   const audit = createAuditLog(opts.auditLog ?? 'off');
   if (audit) registerAudit(app, audit);
   // scoped tokens: decided once the body is parsed (a service body may only point at its own upstreams)
@@ -118,6 +153,13 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
   registerTargetRoutes(app, ctx, opts.identityGuard ?? new IdentityGuard({ logger: opts.logger }));
   registerHealthRoutes(app, ctx, opts.nodeId, opts.runtime);
   if (opts.cluster) registerClusterRoutes(app, opts.cluster);
+  const hub = opts.dashboard;
+  // a gw extension: not in strict Kong mode
+  if (hub && !opts.kongOnly) {
+    registerDashboardRoutes(app, { hub, readOnly: false, identify: (req) => callerOf(req) });
+    // an open stream would keep close() waiting
+    app.addHook('preClose', async () => hub.stop());
+  }
   const metrics = opts.metrics;
   if (metrics) {
     app.get('/metrics', async (_req, reply) => {
@@ -130,10 +172,15 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
 
 /**
  * Kong's `status_listen`: `/status`, `/status/ready` and `/metrics` with no
- * admin rights (load balancer and ECS health checks, Prometheus), nothing else.
+ * admin rights (load balancer and ECS health checks, Prometheus), and the
+ * dashboard read only (its stream needs the admin token when one is set,
+ * as on the admin listener), nothing else.
  */
 export async function createStatusServer(
-  opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly'>,
+  opts: Pick<AdminServerOptions, 'store' | 'isReady' | 'metrics' | 'kongOnly' | 'dashboard' | 'adminToken' | 'registrationTokens'> & {
+    /** the status listener's address is a loopback one (without an admin token the dashboard is served only then) */
+    loopback?: boolean;
+  },
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, exposeHeadRoutes: false, routerOptions: { ignoreTrailingSlash: true } });
   const ctx = new AdminContext(opts.store, opts.kongOnly === true);
@@ -149,6 +196,19 @@ export async function createStatusServer(
       const m = await metrics();
       return reply.type(m.contentType).send(m.body);
     });
+  }
+  const hub = opts.dashboard;
+  if (hub && !opts.kongOnly) {
+    const auth = new AdminAuth({ adminToken: opts.adminToken, registrationTokens: opts.registrationTokens });
+    // without an admin token the Admin API is loopback only; so is the dashboard's data here
+    const open = opts.adminToken !== undefined || opts.loopback === true;
+    registerDashboardRoutes(app, {
+      hub,
+      readOnly: true,
+      identify: (req) => (open ? auth.identify(req.headers) : undefined),
+      refusal: open ? undefined : 'the dashboard on a non-loopback --status-listen needs --admin-token (its stream is refused without one)',
+    });
+    app.addHook('preClose', async () => hub.stop());
   }
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ message: 'Not found' }));
   return app;

@@ -52,6 +52,11 @@ export class CircuitBreaker {
     return this.#s;
   }
 
+  /** Take over another breaker's state (a target re-created at the same address keeps its health, as Kong's). */
+  adopt(other: CircuitBreaker): void {
+    this.#s = other.state;
+  }
+
   /** When the open state ends (ms), or null when not open. */
   get until(): number | null {
     return this.#s.state === 'open' ? this.#s.until : null;

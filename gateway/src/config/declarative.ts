@@ -13,11 +13,12 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parseEntity, type ForeignRef } from '../entities/index.js';
 import type { AnyEntity, EntityKind } from '../entities/types.js';
+import { normalizeRoutePath } from '../entities/route-paths.js';
 import { GwError } from '../errors.js';
 import type { WriteOp } from '../store/store.js';
 
 const FORMATS = new Set(['1.1', '2.1', '3.0']);
-// `_comment` and `_ignore` are Kong's free-form keys (declarative_config.lua), `_info` decK's
+// `_comment` (a string) and `_ignore` (an array) are Kong's free-form keys (declarative_config.lua), `_info` decK's
 const TOP_LEVEL = new Set([
   '_format_version',
   '_transform',
@@ -73,13 +74,26 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   if (!isObj(input)) throw new GwError('GW_ERR_CONFIG_FILE', [path, 'expected a mapping at the top level']);
   let doc: Obj = input;
   const fmt = doc._format_version;
+  // Kong's words (01-validate_spec "requires version 1.1 or 2.1 or 3.0")
   if (typeof fmt !== 'string' || !FORMATS.has(fmt)) {
-    throw new GwError('GW_ERR_CONFIG_FILE', [path, `_format_version must be one of "1.1", "2.1", "3.0" (got ${JSON.stringify(fmt)})`]);
+    const why =
+      fmt === undefined || fmt === null
+        ? 'required field missing'
+        : typeof fmt !== 'string'
+          ? 'expected a string'
+          : 'expected one of: 1.1, 2.1, 3.0';
+    throw new GwError('GW_ERR_CONFIG_FILE', [path, `_format_version: ${why} (got ${JSON.stringify(fmt)})`]);
   }
   if (fmt === '1.1' || fmt === '2.1') doc = migrateRoutePaths(doc);
   const unsupported: string[] = [];
   for (const k of Object.keys(doc)) if (!TOP_LEVEL.has(k)) unsupported.push(k);
   const errors: string[] = [];
+  // Kong's free-form keys have a type (01-validate_spec "_comment accepts a string", "_ignore accepts an array of anything")
+  const freeForm = (e: Obj, where: string): void => {
+    if (e._comment !== undefined && typeof e._comment !== 'string') errors.push(`${where}_comment: expected a string`);
+    if (e._ignore !== undefined && !Array.isArray(e._ignore)) errors.push(`${where}_ignore: expected an array`);
+  };
+  freeForm(doc, '');
   const ops: WriteOp[] = [];
   const services = new Map<string, string>(); // name or id → id
   const upstreams = new Map<string, string>();
@@ -115,18 +129,16 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   };
 
   const add = (kind: EntityKind, input: Obj, where: string, idKey: string): AnyEntity | undefined => {
-    // Kong allows `_comment` (a string) and `_ignore` (anything) on every entity record
+    // Kong allows `_comment` (a string) and `_ignore` (an array of anything) on every entity record
     const { _comment, _ignore, ...fields } = input;
+    void _comment;
     void _ignore;
-    if (_comment !== undefined && typeof _comment !== 'string') errors.push(`${where}._comment: expected a string`);
+    freeForm(input, `${where}.`);
     const withId = { ...fields, id: input.id ?? uuidV5(`${kind}:${idKey}`) };
     const r = parseEntity(kind, withId, { mode: 'create', now: opts.now, kongOnly: opts.kongOnly });
     if (!r.ok) {
       const fields = r.error.fields as Obj;
-      const msgs =
-        Object.keys(fields).length > 0
-          ? Object.entries(fields).map(([f, m]) => `${where}.${f}: ${typeof m === 'string' ? m : JSON.stringify(m)}`)
-          : [`${where}: ${r.error.message}`];
+      const msgs = Object.keys(fields).length > 0 ? kongPretty(fields, '').map((m) => `${where}: ${m}`) : [`${where}: ${r.error.message}`];
       errors.push(...msgs);
       return undefined;
     }
@@ -158,11 +170,12 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     if (Array.isArray(routes)) {
       routes.forEach((r, j) => {
         if (!isObj(r)) return errors.push(`${where}.routes[${j}]: expected a mapping`);
-        pendingRoutes.push({
-          input: takeNestedPlugins(r, `route ${show(r.name ?? j)}`),
-          where: `${where}.routes[${j}]`,
-          service: e ? { id: e.id } : null,
-        });
+        const { service: given, ...input } = takeNestedPlugins(r, `route ${show(r.name ?? j)}`);
+        // a nested route naming a service is checked like any reference (03-flatten_spec "fixes #7696")
+        if (given !== undefined && given !== null && !refersTo(given, e)) {
+          return errors.push(`${where}.routes[${j}]: ${invalidReference('service', given, 'services')}`);
+        }
+        pendingRoutes.push({ input, where: `${where}.routes[${j}]`, service: e ? { id: e.id } : null });
       });
     }
   });
@@ -176,7 +189,7 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
       const key = typeof pr.service === 'string' ? pr.service : 'id' in pr.service ? pr.service.id : pr.service.name;
       serviceId = services.get(key) ?? null;
       if (serviceId === null) {
-        errors.push(`${pr.where}.service: no service '${key}' in this file`);
+        errors.push(`${pr.where}: ${invalidReference('service', pr.service, 'services')}`);
         continue;
       }
     }
@@ -211,7 +224,11 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     const key = typeof upstream === 'string' ? upstream : isObj(upstream) ? String(upstream.id ?? upstream.name) : undefined;
     const id = key === undefined ? undefined : upstreams.get(key);
     if (id === undefined)
-      return errors.push(`targets[${i}].upstream: ${key === undefined ? 'required field missing' : `no upstream '${key}' in this file`}`);
+      return errors.push(
+        key === undefined
+          ? `targets[${i}].upstream: required field missing`
+          : `targets[${i}]: ${invalidReference('upstream', upstream, 'upstreams')}`,
+      );
     pendingTargets.push({ input: rest, where: `targets[${i}]`, upstream: id });
   });
   for (const pt of pendingTargets) {
@@ -257,7 +274,7 @@ const RESERVED = new Set([
 const REGEX_META: Record<number, string> = { 0x2e: '\\.', 0x5e: '\\^', 0x2d: '\\-', 0x7b: '\\{', 0x7d: '\\}', 0x5c: '\\\\', 0x7c: '\\|' };
 
 function migratePath(path: string): string {
-  if (/^[a-zA-Z0-9.\-_~/%]*$/.test(path)) return path;
+  if (/^[a-zA-Z0-9.\-_~/%]*$/.test(path)) return normalizeRoutePath(path); // not a regex: Kong normalises it
   const decoded = path.includes('%')
     ? path.replace(/%([0-9A-Fa-f]{2})/g, (m, hex: string) => {
         const n = parseInt(hex, 16);
@@ -286,4 +303,40 @@ export function clashInSource(err: unknown, source: string): unknown {
     source,
     `${d.kind ?? 'an entity'} with ${what}: the store already has one with that name and another id (made through the Admin API, or by an earlier file); delete it, or give this entry its id`,
   ]);
+}
+
+/** Kong's flatten message for a reference to nothing in the file: `invalid reference 'service: svc1' (no such entry in 'services')`. */
+function invalidReference(field: string, ref: unknown, kind: string): string {
+  return `invalid reference '${field}: ${typeof ref === 'string' ? ref : JSON.stringify(ref)}' (no such entry in '${kind}')`;
+}
+
+/** A nested entity's explicit parent reference names the entity it is nested in (by id or name). */
+function refersTo(ref: unknown, parent: AnyEntity | undefined): boolean {
+  if (parent === undefined) return true; // the parent itself is invalid and already reported
+  const name = (parent as { name?: string | null }).name;
+  if (typeof ref === 'string') return ref === parent.id || ref === name;
+  if (isObj(ref)) return ref.id === parent.id || (ref.id === undefined && ref.name !== undefined && ref.name === name);
+  return false;
+}
+
+/**
+ * One line per field error in the words of Kong's `pretty_print_error`
+ * (`kong/db/declarative/init.lua`), which 02-start_stop_spec "does not start
+ * with an invalid declarative config file" matches: `in 'protocol': expected
+ * one of: ...`, `in 'hosts': - in entry 2 of 'hosts': invalid hostname: x`
+ * (entries count from 1).
+ */
+function kongPretty(v: unknown, item: string): string[] {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v)) {
+    return v.flatMap((e, i) =>
+      e === null || e === undefined ? [] : kongPretty(e, item).map((m) => `- in entry ${i + 1} of '${item}': ${m}`),
+    );
+  }
+  if (isObj(v)) {
+    return Object.entries(v).flatMap(([k, e]) =>
+      k === '@entity' && Array.isArray(e) ? e.map((m) => String(m)) : kongPretty(e, k).map((m) => `in '${k}': ${m}`),
+    );
+  }
+  return [JSON.stringify(v)];
 }

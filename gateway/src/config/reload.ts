@@ -7,7 +7,9 @@
  * shared service, routes and upstream they create) are never touched by a
  * reload and are left out of exports unless asked for; an entity a kept one
  * still references (the upstream of a registered target, the service of a
- * kept route) is kept too. Every change is one atomic store write.
+ * kept route) is kept too. Every change is one atomic store write. Entities
+ * Cloud Map discovery wrote (tag `gw-source:cloudmap`) are never exported,
+ * not even with `include_registered`.
  */
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { AnyEntity, EntityKind, Route, Target } from '../entities/types.js';
@@ -15,12 +17,15 @@ import { GwError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Store, WriteOp } from '../store/store.js';
 import { clashInSource, declarativeToOps, loadDeclarativeFile } from './declarative.js';
+import { CLOUDMAP_SOURCE_TAG } from '../discovery/cloudmap-mapping.js';
 
 const KINDS: readonly EntityKind[] = ['services', 'routes', 'upstreams', 'targets'];
 /** delete order: children before parents */
 const DELETE_ORDER: readonly EntityKind[] = ['targets', 'routes', 'upstreams', 'services'];
 
 export const isRegistered = (e: AnyEntity): boolean => ((e as { tags?: string[] | null }).tags ?? []).includes('gw');
+/** written by Cloud Map discovery: never exported (Cloud Map is their source; a file that carried them would fight it) */
+const isDiscovered = (e: AnyEntity): boolean => ((e as { tags?: string[] | null }).tags ?? []).includes(CLOUDMAP_SOURCE_TAG);
 
 export interface ApplySummary {
   /** entities written (created or updated) */
@@ -113,7 +118,7 @@ export class DeclarativeConfig {
     const doc: Record<string, unknown> = { _format_version: '3.0' };
     const s = this.#o.store;
     const all = opts.includeRegistered === true;
-    const keep = (e: AnyEntity) => all || !isRegistered(e);
+    const keep = (e: AnyEntity) => !isDiscovered(e) && (all || !isRegistered(e));
     const services = s.all('services').filter(keep);
     const serviceIds = new Set(services.map((e) => e.id));
     const upstreams = s.all('upstreams').filter(keep);

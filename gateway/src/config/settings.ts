@@ -49,6 +49,12 @@ export interface RawSettings {
   accessLog?: string;
   dnsResolver?: string | string[];
   dnsStaleTtl?: string | number;
+  /** namespace names (flag repeated, env comma-separated, file list) */
+  cloudmapNamespaces?: string | string[];
+  cloudmapEndpoint?: string;
+  awsRegion?: string;
+  cloudmapInterval?: string | number;
+  cloudmapDefaultPort?: string | number;
 }
 
 export const SETTINGS: readonly SettingSpec[] = [
@@ -145,7 +151,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     flag: '--status-listen',
     env: 'GW_STATUS_LISTEN',
     key: 'statusListen',
-    help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights (Kong's status_listen; off by default)",
+    help: "HOST:PORT serving /status, /status/ready and /metrics without admin rights, and /dashboard read only (Kong's status_listen; off by default)",
   },
   {
     flag: '--client-body-buffer-size',
@@ -188,6 +194,38 @@ export const SETTINGS: readonly SettingSpec[] = [
     key: 'dnsStaleTtl',
     def: '3600',
     help: "seconds a hostname target's last good DNS answer is still used past its TTL while it is re-resolved or its server fails (Kong's dns_stale_ttl)",
+  },
+  {
+    flag: '--cloudmap-namespace',
+    env: 'GW_CLOUDMAP_NAMESPACES',
+    key: 'cloudmapNamespaces',
+    def: '',
+    help: 'AWS Cloud Map namespace NAME to discover, repeatable (env: comma-separated): service S in namespace N becomes upstream S.N with a target per instance (docs/cloudmap.md); off by default',
+  },
+  {
+    flag: '--aws-region',
+    env: 'AWS_REGION',
+    key: 'awsRegion',
+    help: 'AWS region of the Cloud Map namespaces (credentials: the default chain, e.g. the ECS task role)',
+  },
+  {
+    flag: '--cloudmap-endpoint',
+    env: 'GW_CLOUDMAP_ENDPOINT',
+    key: 'cloudmapEndpoint',
+    help: 'Cloud Map API endpoint URL instead of the regional one (a VPC endpoint, tests)',
+  },
+  {
+    flag: '--cloudmap-interval',
+    env: 'GW_CLOUDMAP_INTERVAL',
+    key: 'cloudmapInterval',
+    def: '5s',
+    help: 'how often each Cloud Map service is checked (DiscoverInstancesRevision; DiscoverInstances only when it changed) (ms, s or m; at least 100ms)',
+  },
+  {
+    flag: '--cloudmap-default-port',
+    env: 'GW_CLOUDMAP_DEFAULT_PORT',
+    key: 'cloudmapDefaultPort',
+    help: 'port for Cloud Map instances registered without AWS_INSTANCE_PORT (default: such instances are not routed)',
   },
 ];
 
@@ -271,6 +309,28 @@ const settingsSchema = z.object({
   accessLog: z.string().min(1),
   dnsResolver: z.string(),
   dnsStaleTtl: z.string().regex(/^\d+$/, 'expected whole seconds').transform(Number).pipe(z.number().int().min(0).max(31_536_000)),
+  cloudmapNamespaces: z.string(),
+  cloudmapEndpoint: z
+    .string()
+    .refine((v) => {
+      try {
+        return ['http:', 'https:'].includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    }, 'expected an http(s) URL, e.g. https://servicediscovery.eu-west-1.amazonaws.com')
+    .optional(),
+  awsRegion: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'expected an AWS region, e.g. eu-west-1')
+    .optional(),
+  cloudmapInterval: durationSetting.pipe(z.number().min(100, 'at least 100ms')),
+  cloudmapDefaultPort: z
+    .string()
+    .regex(/^\d+$/, 'expected a port number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(65535))
+    .optional(),
 });
 
 export interface Settings {
@@ -301,6 +361,35 @@ export interface Settings {
   dnsResolver: string[] | undefined;
   /** Kong's dns_stale_ttl, seconds */
   dnsStaleTtl: number;
+  /** Cloud Map discovery (docs/cloudmap.md); undefined when no namespace is given */
+  cloudMap: CloudMapSettings | undefined;
+}
+
+export interface CloudMapSettings {
+  namespaces: string[];
+  region: string | undefined;
+  endpoint: string | undefined;
+  intervalMs: number;
+  defaultPort: number | undefined;
+}
+
+/** A Cloud Map namespace name as gw can route it: the S.N upstream name must be a host name. */
+const NAMESPACE_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** `a.local,b.local` → `['a.local', 'b.local']`; every name must be a DNS name (the upstream S.N is one). */
+export function parseNamespaces(list: string, where: string): string[] {
+  const out: string[] = [];
+  for (const n of list
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '')) {
+    if (n.length > 253 || !NAMESPACE_NAME.test(n))
+      throw new GwError('GW_ERR_CONFIG_INVALID', [
+        `${where}: '${n.slice(0, 80)}' is not a namespace name gw can route (a DNS name, e.g. internal.local)`,
+      ]);
+    if (!out.includes(n)) out.push(n);
+  }
+  return out;
 }
 
 const SERVICE_NAME = /^[A-Za-z0-9._~-]+$/;
@@ -423,7 +512,22 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     accessLog: v.accessLog,
     dnsResolver: undefined,
     dnsStaleTtl: v.dnsStaleTtl,
+    cloudMap: undefined,
   };
+  const namespaces = parseNamespaces(v.cloudmapNamespaces, origin.cloudmapNamespaces!);
+  if (namespaces.length > 0) {
+    if (v.awsRegion === undefined)
+      throw new GwError('GW_ERR_CONFIG_INVALID', [
+        `${origin.cloudmapNamespaces}: Cloud Map discovery needs a region (--aws-region or AWS_REGION)`,
+      ]);
+    settings.cloudMap = {
+      namespaces,
+      region: v.awsRegion,
+      endpoint: v.cloudmapEndpoint,
+      intervalMs: v.cloudmapInterval,
+      defaultPort: v.cloudmapDefaultPort,
+    };
+  }
   try {
     const servers = parseDnsServers(v.dnsResolver, origin.dnsResolver!);
     settings.dnsResolver = servers.length > 0 ? servers : undefined;

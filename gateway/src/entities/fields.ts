@@ -7,7 +7,7 @@
  * - free text (paths, regexes, header values) is at most {@link MAX_TEXT} characters.
  */
 import { z } from 'zod';
-import { parseHostPort } from './hosts.js';
+import { normalizeIp, parseHostPort } from './hosts.js';
 
 export const MAX_ARRAY = 1000;
 export const MAX_NAME = 1024;
@@ -108,11 +108,11 @@ export const host = () =>
     else if (p === null) ctx.addIssue({ code: 'custom', message: `invalid value: ${h}` });
   });
 
-/** Kong's `typedefs.host_with_optional_port`. */
+/** Kong's `typedefs.host_with_optional_port`: normalize_ip's own message ("invalid hostname: X", "invalid port number"). */
 export const hostWithOptionalPort = () =>
   nonEmptyStr().superRefine((h, ctx) => {
-    const p = parseHostPort(h);
-    if (p === null || p === 'bad-port') ctx.addIssue({ code: 'custom', message: `invalid value: ${h}` });
+    const r = normalizeIp(h);
+    if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error });
   });
 
 /** Kong's `typedefs.sni`: a hostname, not an IP, no port. */
@@ -164,19 +164,32 @@ export const foreignId = () =>
     })
     .transform((v) => ({ id: v.id as string }));
 
-/** An input foreign key: `{id}` (a UUID) or `{name}`, resolved later by the admin. */
-export const foreignRef = () =>
-  record({ id: z.unknown(), name: z.unknown() })
+/**
+ * An input foreign key: `{id}` (a UUID) or `{name}`, resolved later by the
+ * admin. As Kong's foreign field (`kong/db/schema/init.lua`): with a valid
+ * `id` every other field is ignored (a client may send the whole service
+ * object); without one, the fields given are validated against the foreign
+ * entity's schema (`others`) and their errors reported (`service.protocol:
+ * expected one of: ...`), else "missing primary key". An empty `name` (form
+ * `service.name=`) is no name.
+ */
+export const foreignRef = (others?: z.ZodTypeAny) =>
+  z
+    .record(z.unknown(), { invalid_type_error: 'expected a record' })
     .superRefine((v, ctx) => {
-      if (v.id !== undefined && v.id !== null) {
-        if (!isUuid(v.id)) ctx.addIssue({ code: 'custom', path: ['id'], message: 'expected a valid UUID' });
-      } else if (v.name !== undefined && v.name !== null) {
-        if (typeof v.name !== 'string' || v.name.length === 0 || v.name.length > MAX_NAME) {
-          ctx.addIssue({ code: 'custom', path: ['name'], message: 'expected a string' });
+      const name = v.name === '' ? undefined : v.name;
+      if (v.id !== undefined && v.id !== null && isUuid(v.id)) return;
+      if ((v.id === undefined || v.id === null) && typeof name === 'string' && name.length <= MAX_NAME) return;
+      if (others !== undefined) {
+        const r = others.safeParse(v);
+        if (!r.success) {
+          for (const issue of r.error.issues) ctx.addIssue(issue);
+          return;
         }
-      } else {
-        ctx.addIssue({ code: 'custom', path: ['id'], message: 'missing primary key' });
       }
+      if (v.id !== undefined && v.id !== null) ctx.addIssue({ code: 'custom', path: ['id'], message: 'expected a valid UUID' });
+      else if (name !== undefined && name !== null) ctx.addIssue({ code: 'custom', path: ['name'], message: 'expected a string' });
+      else ctx.addIssue({ code: 'custom', path: ['id'], message: 'missing primary key' });
     })
     .transform((v): { id: string } | { name: string } =>
       v.id !== undefined && v.id !== null ? { id: v.id as string } : { name: v.name as string },

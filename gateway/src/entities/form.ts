@@ -34,8 +34,16 @@ function unwrap(s: z.ZodTypeAny | undefined): { type: z.ZodTypeAny | undefined; 
   return { type: cur, nullable };
 }
 
-function child(s: z.ZodTypeAny | undefined, key: string): z.ZodTypeAny | undefined {
+/** Foreign keys whose sub-fields are typed by the foreign entity's schema (Kong's `infer` of a foreign field). */
+const FOREIGN: Readonly<Record<string, z.ZodTypeAny>> = { service: serviceSchema };
+
+function child(s: z.ZodTypeAny | undefined, key: string, descend = false): z.ZodTypeAny | undefined {
   const { type } = unwrap(s);
+  if (descend && type instanceof z.ZodObject) {
+    const field = (type.shape as Record<string, z.ZodTypeAny>)[key];
+    const foreign = FOREIGN[key];
+    if (foreign !== undefined && unwrap(field).type instanceof z.ZodRecord) return foreign;
+  }
   if (type instanceof z.ZodObject) return (type.shape as Record<string, z.ZodTypeAny>)[key];
   if (type instanceof z.ZodRecord) return type.valueSchema as z.ZodTypeAny;
   return undefined;
@@ -64,7 +72,8 @@ function coerce(t: z.ZodTypeAny | undefined, raw: string | string[]): unknown {
     return values.map((v) => scalar(type.element as z.ZodTypeAny, v));
   }
   const last = values[values.length - 1] ?? '';
-  if (nullable && last === '') return null;
+  // Kong's arguments.lua: an empty form value is null (`service.name=` is no name)
+  if ((nullable || type instanceof z.ZodUnknown) && last === '') return null;
   return scalar(t, last);
 }
 
@@ -91,7 +100,7 @@ export function coerceFormInput(kind: EntityKind, flat: Record<string, string | 
     let schema: z.ZodTypeAny | undefined = root;
     for (let i = 0; i < segs.length - 1; i++) {
       const seg = segs[i] as string;
-      schema = child(schema, seg);
+      schema = child(schema, seg, true);
       const existing = Object.prototype.hasOwnProperty.call(parent, seg) ? parent[seg] : undefined;
       if (typeof existing !== 'object' || existing === null || Array.isArray(existing)) define(parent, seg, {});
       parent = parent[seg] as Obj;

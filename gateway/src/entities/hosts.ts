@@ -10,14 +10,6 @@ export interface HostPort {
   port?: number;
 }
 
-const LABEL_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-
-function isHostname(s: string): boolean {
-  if (s.length === 0 || s.length > 253) return false;
-  const name = s.endsWith('.') ? s.slice(0, -1) : s;
-  return name.length > 0 && name.split('.').every((l) => LABEL_RE.test(l));
-}
-
 function normalizeIpv4(s: string): string | null {
   const parts = s.split('.');
   if (parts.length !== 4) return null;
@@ -57,12 +49,6 @@ export function expandIpv6(s: string): string | null {
   return groups.map((g) => g.padStart(4, '0')).join(':');
 }
 
-function parsePort(s: string): number | null {
-  if (!/^\d{1,5}$/.test(s)) return null;
-  const n = Number(s);
-  return n <= 65535 ? n : null;
-}
-
 /** `host[:port]` split into its parts, nothing validated but the brackets (see {@link splitHostPort}). */
 export interface HostPortText {
   /** as written, without brackets */
@@ -95,30 +81,80 @@ export function splitHostPort(input: string): HostPortText | null {
 }
 
 /**
- * Parse `host[:port]`. Returns null for an invalid host and `'bad-port'` when
- * the host is valid but the port is not (Kong's "invalid port number").
+ * Kong's `normalize_ip` (`kong/tools/ip.lua`): the type by exclusion (more
+ * than one colon is IPv6, digits and dots IPv4, else a name), then that
+ * type's check, with Kong's error texts ("invalid hostname: X", "invalid
+ * port number", "invalid ipv4 address: X", "invalid ipv6 address: X").
+ * Names follow `check_hostname`: letters, digits, `-`, `.`, `_`; no label
+ * ends in `-` (a leading `-` is punycode and allowed); only the last label
+ * may be empty (a trailing dot).
+ */
+export function normalizeIp(input: string): HostPort | { error: string } {
+  if (input.length === 0 || input.length > 1024) return { error: `invalid hostname: ${input}` };
+  const colons = input.split(':').length - 1;
+  if (colons > 1) return normalizeIpv6(input);
+  if (/^[\d.]+$/.test(input.replace(/:/g, ''))) return normalizeIpv4Port(input);
+  return checkHostname(input);
+}
+
+function normalizeIpv4Port(input: string): HostPort | { error: string } {
+  const m = input.includes(':')
+    ? /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}):(\d+)$/.exec(input)
+    : /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(input);
+  const ip = m ? normalizeIpv4(m[1] as string) : null;
+  if (!m || ip === null) return { error: `invalid ipv4 address: ${input}` };
+  if (m[2] === undefined) return { type: 'ipv4', host: ip };
+  const port = Number(m[2]);
+  return port > 65535 ? { error: 'invalid port number' } : { type: 'ipv4', host: ip, port };
+}
+
+function normalizeIpv6(input: string): HostPort | { error: string } {
+  let check = input;
+  let port: number | undefined;
+  if (input.startsWith('[')) {
+    const end = input.indexOf(']');
+    if (end < 0) return { error: `invalid ipv6 address: ${input}` };
+    check = input.slice(1, end);
+    const rest = input.slice(end + 1);
+    if (rest !== '') {
+      const pm = /^:(\d*)$/.exec(rest);
+      if (!pm) return { error: 'invalid ipv6 address' };
+      port = Number(pm[1]);
+      if (pm[1] === '' || port > 65535) return { error: 'invalid port number' };
+    }
+  }
+  const ip = expandIpv6(check);
+  if (ip === null) return { error: `invalid ipv6 address: ${input}` };
+  return port === undefined ? { type: 'ipv6', host: ip } : { type: 'ipv6', host: ip, port };
+}
+
+function checkHostname(input: string): HostPort | { error: string } {
+  let name = input;
+  let port: number | undefined;
+  const pm = /:(\d+)$/.exec(input);
+  if (pm) {
+    name = input.slice(0, -(pm[1] as string).length - 1);
+    port = Number(pm[1]);
+    if (port > 65535) return { error: 'invalid port number' };
+  }
+  const bad = { error: `invalid hostname: ${input}` };
+  if (!/^[A-Za-z0-9\-._]+$/.test(name)) return bad;
+  const labels = name.split('.');
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i] as string;
+    if (l.endsWith('-') || (l === '' && i !== labels.length - 1)) return bad;
+  }
+  return port === undefined ? { type: 'name', host: name } : { type: 'name', host: name, port };
+}
+
+/**
+ * Parse `host[:port]` ({@link normalizeIp}). Returns null for an invalid host
+ * and `'bad-port'` when the port is out of range (Kong's "invalid port number").
  */
 export function parseHostPort(input: string): HostPort | null | 'bad-port' {
-  if (input.length === 0 || input.length > 1024) return null;
-  const parts = splitHostPort(input);
-  if (parts === null) return null;
-  let hp: HostPort;
-  if (parts.ipv6) {
-    const ip = expandIpv6(parts.host);
-    if (ip === null) return null;
-    hp = { type: 'ipv6', host: ip };
-  } else if (/^[\d.]+$/.test(parts.host)) {
-    const ip = normalizeIpv4(parts.host);
-    if (ip === null) return null;
-    hp = { type: 'ipv4', host: ip };
-  } else if (isHostname(parts.host)) {
-    hp = { type: 'name', host: parts.host };
-  } else {
-    return null;
-  }
-  if (parts.port === undefined) return hp;
-  const port = parsePort(parts.port);
-  return port === null ? 'bad-port' : { ...hp, port };
+  const r = normalizeIp(input);
+  if ('error' in r) return r.error === 'invalid port number' ? 'bad-port' : null;
+  return r;
 }
 
 /**

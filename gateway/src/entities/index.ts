@@ -46,7 +46,7 @@ export type Parsed<K extends EntityKind> = Omit<EntityByKind[K], 'service' | 'up
 
 export type ParseResult<K extends EntityKind> = { ok: true; value: Parsed<K> } | { ok: false; error: SchemaViolation };
 
-export { parseEntity, normalizeTarget } from './parse.js';
+export { parseEntity, normalizeTarget, invalidName } from './parse.js';
 export { isUuid } from './fields.js';
 export { formatSchemaViolation } from './kong-errors.js';
 export { HEALTHCHECK_DEFAULTS } from './healthchecks.js';

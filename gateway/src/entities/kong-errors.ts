@@ -65,7 +65,11 @@ function buildViolation(list: readonly FieldError[], entityErrors: readonly stri
   if (entityErrors.length > 0) fields['@entity'] = [...entityErrors];
   const sorted = [...list].sort((a, b) => compare(a[0].join('.'), b[0].join('.')));
   for (const [path, message] of sorted) setPath(fields, path, message);
-  const parts = [...entityErrors, ...sorted.map(([path, message]) => `${path.join('.')}: ${message}`)];
+  // Kong's messages count array elements from 1 (Lua): `protocols.1:` is the first protocol
+  const parts = [
+    ...entityErrors,
+    ...sorted.map(([path, message]) => `${path.map((s) => (typeof s === 'number' ? s + 1 : s)).join('.')}: ${message}`),
+  ];
   const n = parts.length;
   const message = n === 1 ? `schema violation (${parts[0]})` : `${n} schema violations (${parts.join('; ')})`;
   return { code: 2, name: 'schema violation', message, fields };

@@ -91,3 +91,16 @@ function parseUnsafe<K extends EntityKind>(kind: K, input: unknown, opts: ParseO
 export function entitySchema(kind: EntityKind, kongOnly: boolean): import('zod').ZodTypeAny {
   return specs[kind].schema(kongOnly);
 }
+
+/**
+ * Why `name` cannot name a `kind` entity (Kong validates the key of a
+ * by-name lookup against the field: `PUT /upstreams/1.2.3.4` answers the
+ * field's own message), or null when it can.
+ */
+export function invalidName(kind: Exclude<EntityKind, 'targets'>, name: string): string | null {
+  const schema = entitySchema(kind, false) as unknown as { shape?: Record<string, import('zod').ZodTypeAny> };
+  const field = schema.shape?.name;
+  if (field === undefined) return null;
+  const r = field.safeParse(name);
+  return r.success ? null : (r.error.issues[0]?.message ?? 'invalid name');
+}

@@ -19,10 +19,10 @@ import {
   uuid,
   withDefault,
 } from './fields.js';
-import { parseHostPort } from './hosts.js';
+import { normalizeIp, parseHostPort } from './hosts.js';
 import type { ErrorBag } from './kong-errors.js';
 import { routePathError } from './route-paths.js';
-import { PROTOCOLS } from './services.js';
+import { PROTOCOLS, serviceSchema } from './services.js';
 import type { EntitySpec, Obj } from './spec.js';
 
 const routeHost = () =>
@@ -38,10 +38,11 @@ const routeHost = () =>
         ctx.addIssue({ code: 'custom', message: 'invalid wildcard: must be placed at leftmost or rightmost label' });
         return;
       }
-      plain = h.replace('*', 'x');
+      // Kong's validate_host_with_wildcards: the wildcard stands for "abc", then host_with_optional_port
+      plain = h.replace('*', 'abc');
     }
-    const p = parseHostPort(plain);
-    if (p === null || p === 'bad-port') ctx.addIssue({ code: 'custom', message: `invalid value: ${h}` });
+    const r = normalizeIp(plain);
+    if ('error' in r) ctx.addIssue({ code: 'custom', message: r.error });
   });
 
 const routePath = () =>
@@ -95,7 +96,7 @@ export const routeSchema = z
       sources: nullable(array(endpoint())),
       destinations: nullable(array(endpoint())),
       tags: tags(),
-      service: nullable(foreignRef()),
+      service: nullable(foreignRef(serviceSchema.partial())),
     },
     { invalid_type_error: 'expected a record' },
   )

@@ -59,14 +59,15 @@ const gwSchema = withDefault(
 
 const upstreamName = () =>
   str().superRefine((name, ctx) => {
+    // Kong's validate_name (upstreams.lua): not a host, then an IP, then a port
     const p = parseHostPort(name);
     const message =
-      p === null
+      p === null || p === 'bad-port'
         ? `Invalid name ('${name}'); must be a valid hostname`
-        : p === 'bad-port' || p.port !== undefined
-          ? `Invalid name ('${name}'); no port allowed`
-          : p.type !== 'name'
-            ? `Invalid name ('${name}'); no ip addresses allowed`
+        : p.type !== 'name'
+          ? `Invalid name ('${name}'); no ip addresses allowed`
+          : p.port !== undefined
+            ? `Invalid name ('${name}'); no port allowed`
             : null;
     if (message !== null) ctx.addIssue({ code: 'custom', message });
   });
@@ -82,13 +83,24 @@ const kongShape = {
   name: upstreamName(),
   algorithm: withDefault(oneOf([...ALGORITHMS]), 'round-robin'),
   hash_on: withDefault(oneOf([...HASH_ON]), 'none'),
-  hash_fallback: withDefault(oneOf([...HASH_ON]), 'none'),
+  // its one_of is checked in check(): Kong's conditional message replaces the field's own (07-upstreams_routes_spec)
+  hash_fallback: withDefault(
+    // the enum first, so /schemas/upstreams shows its one_of
+    z
+      .union([oneOf([...HASH_ON]), str()], { errorMap: () => ({ message: 'expected a string' }) })
+      .transform((s) => s as (typeof HASH_ON)[number]),
+    'none',
+  ),
   hash_on_header: nullable(headerName()),
   hash_fallback_header: nullable(headerName()),
   hash_on_cookie: nullable(
     nonEmptyStr().refine(
       (c) => COOKIE_RE.test(c),
-      (c) => ({ message: `invalid value: ${c}` }),
+      // Kong's typedefs.cookie_name text (07-upstreams_routes_spec "Invalid cookie")
+      () => ({
+        message:
+          'contains one or more invalid characters. ASCII control characters (0-31;127), space, tab and the characters ()<>@,;:\\"/?={}[] are not allowed.',
+      }),
     ),
   ),
   hash_on_cookie_path: withDefault(path(), '/'),
@@ -157,6 +169,8 @@ function check(v: Obj, input: Obj, bag: ErrorBag): void {
   const allowed = NOT_SAME[v.hash_on as string];
   if (allowed !== undefined) {
     conditional('hash_on', allowed.includes(v.hash_fallback as string), 'hash_fallback', `expected one of: ${allowed.join(', ')}`);
+  } else if (!(HASH_ON as readonly string[]).includes(v.hash_fallback as string)) {
+    bag.add(['hash_fallback'], `expected one of: ${HASH_ON.join(', ')}`);
   }
   for (const [a, b] of [
     ['hash_on_header', 'hash_fallback_header'],

@@ -42,6 +42,10 @@ export interface TargetHealthView {
 
 export type ManualResult = 'ok' | 'no-balancer' | 'no-checker' | 'not-found';
 
+/** how long a deleted upstream's target health waits for an upstream of the same name (ms), and for how many names */
+const RETIRED_KEEP_MS = 10 * 60_000;
+const RETIRED_MAX = 1000;
+
 export class HealthManager implements OutcomeSink {
   readonly #runtime: Runtime;
   readonly #log: Logger;
@@ -57,6 +61,8 @@ export class HealthManager implements OutcomeSink {
   readonly #listeners = new Set<(e: HealthEvent) => void>();
   /** probes running per upstream id (active.concurrency) */
   readonly #probing = new Map<string, number>();
+  /** deleted upstreams' target health by upstream name, then address (see {@link UpstreamHealth.inherit}) */
+  readonly #retired = new Map<string, { at: number; targets: Map<string, TargetRuntime> }>();
   #unsubscribe: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   /** counters the metrics read */
@@ -240,12 +246,32 @@ export class HealthManager implements OutcomeSink {
 
   #follow(snap: Snapshot, initial: boolean): void {
     const live = new Set<string>();
+    for (const entry of snap.upstreams.values()) live.add(entry.upstream.id);
+    // deleted upstreams: their targets' health is kept a while by name (Kong keys health by upstream name)
+    const now = this.#now();
+    for (const [id, h] of [...this.#health]) {
+      if (live.has(id)) continue;
+      this.#retired.delete(h.upstream.name);
+      this.#retired.set(h.upstream.name, { at: now, targets: new Map([...h.targets.values()].map((t) => [t.address, t])) });
+      this.#health.delete(id);
+      this.#limits.delete(id);
+      this.#attached.delete(id);
+      this.#probing.delete(id);
+    }
+    for (const [name, r] of this.#retired) {
+      if (now - r.at <= RETIRED_KEEP_MS && this.#retired.size <= RETIRED_MAX) break;
+      this.#retired.delete(name); // oldest first (insertion order)
+    }
     for (const entry of snap.upstreams.values()) {
       const u = entry.upstream;
-      live.add(u.id);
       let h = this.#health.get(u.id);
       if (!h) {
         h = new UpstreamHealth(u, this.#now, (e) => this.#emit(e), this.#onAvailability);
+        const retired = this.#retired.get(u.name);
+        if (retired) {
+          h.inherit = retired.targets;
+          this.#retired.delete(u.name);
+        }
         this.#health.set(u.id, h);
         this.#limits.set(u.id, new UpstreamLimits(h.gw, this.#now));
       } else if (h.upstream !== u) {
@@ -264,13 +290,6 @@ export class HealthManager implements OutcomeSink {
         }
         this.#attached.set(u.id, entry.balancer);
       }
-    }
-    for (const id of [...this.#health.keys()]) {
-      if (live.has(id)) continue;
-      this.#health.delete(id);
-      this.#limits.delete(id);
-      this.#attached.delete(id);
-      this.#probing.delete(id);
     }
   }
 

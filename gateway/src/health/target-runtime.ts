@@ -82,6 +82,10 @@ export class TargetRuntime implements TargetStatus {
   remoteOldest = 0;
   /** last time this target answered anything (ms) */
   lastResponseAt = 0;
+  /** outcomes of tries reported since the record was made (the dashboard's requests/s per target) */
+  outcomes = 0;
+  /** of those, failed tries: no connection, a timeout, or a 5xx status (the dashboard's error rate) */
+  failedOutcomes = 0;
 
   // ---- active checks ------------------------------------------------------
   /** one probe in flight at most; when the next one is due */
@@ -99,6 +103,21 @@ export class TargetRuntime implements TargetStatus {
     this.weight = ref.weight;
     this.name = ref.name;
     this.breaker = new CircuitBreaker(breaker, now);
+  }
+
+  /**
+   * Take over `old`'s health (not its traffic): the upstream was deleted and
+   * re-created under the same name with a target at the same address, and
+   * Kong keeps that target's health (10-balancer/01-healthchecks_spec "an
+   * upstream that is removed and readed keeps the health status").
+   */
+  adoptHealth(old: TargetRuntime): void {
+    this.failedActive = old.failedActive;
+    this.manualUnhealthy = old.manualUnhealthy;
+    this.warming = old.warming;
+    this.breaker.adopt(old.breaker);
+    Object.assign(this.activeCounters, { ...old.activeCounters });
+    Object.assign(this.passiveCounters, { ...old.passiveCounters });
   }
 
   // ---- TargetStatus -------------------------------------------------------

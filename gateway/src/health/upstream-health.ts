@@ -60,6 +60,8 @@ export class UpstreamHealth {
   readonly targets = new Map<string, TargetRuntime>();
   readonly latency = new LatencyStats();
   allUnhealthy = false;
+  /** health of the targets of a deleted upstream of the same name, by address, taken over by new targets there */
+  inherit: Map<string, TargetRuntime> | undefined;
   /** what {@link applyAll} last counted (kept up to date by derived attaches): targets of weight > 0, their weight, the routable ones, theirs */
   readonly #sums = { weighted: 0, totalWeight: 0, routable: 0, routableWeight: 0 };
   #gw: UpstreamGwExtensions;
@@ -148,7 +150,11 @@ export class UpstreamHealth {
       return;
     }
     const nt = new TargetRuntime(r, this.#breakerCfg, this.#now);
-    if (!initial && this.activeOn() && r.weight > 0) {
+    const old = this.inherit?.get(r.address);
+    if (old !== undefined) {
+      this.inherit?.delete(r.address);
+      nt.adoptHealth(old);
+    } else if (!initial && this.activeOn() && r.weight > 0) {
       nt.warming = true;
       nt.nextProbeAt = this.#now(); // the manager jitters the first probe
     }
@@ -202,6 +208,8 @@ export class UpstreamHealth {
     if (!t) return;
     const now = this.#now();
     if (token !== undefined) t.answered(token);
+    t.outcomes++;
+    if (kind === 'tcp_failure' || kind === 'timeout' || (status !== undefined && status >= 500)) t.failedOutcomes++;
     let k: OutcomeKind | null = kind;
     if (kind === 'success' || kind === 'http_failure') {
       t.lastResponseAt = now;

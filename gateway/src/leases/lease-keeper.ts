@@ -33,6 +33,7 @@ export class LeaseKeeper {
   #sweeping: Promise<number> | undefined;
   /** targets removed because their lease expired, since start */
   expired = 0;
+  readonly #listeners = new Set<(targets: readonly Target[]) => void>();
 
   constructor(opts: LeaseKeeperOptions) {
     this.#opts = opts;
@@ -46,6 +47,12 @@ export class LeaseKeeper {
       this.#opts.intervalMs ?? 1000,
     );
     this.#timer.unref();
+  }
+
+  /** Told of the targets each sweep removed (after the delete committed); returns the disposer. */
+  onExpired(listener: (targets: readonly Target[]) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   async stop(): Promise<void> {
@@ -88,6 +95,13 @@ export class LeaseKeeper {
         );
       }
       this.expired += expired.length;
+      for (const l of this.#listeners) {
+        try {
+          l(expired);
+        } catch (err) {
+          this.#log.error({ err }, 'lease expiry listener failed');
+        }
+      }
       return expired.length;
     }
   }

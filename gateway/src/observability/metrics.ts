@@ -22,6 +22,12 @@
  *   gw_target_registrations_total, gw_lease_expiries_total     counter
  *   gw_identity_guard_removals_total                           counter
  *   gw_store_malformed_rows_total, gw_store_resyncs_total      counter (cluster mode)
+ *   gw_cloudmap_api_calls_total{operation}                     counter (Cloud Map discovery)
+ *   gw_cloudmap_api_errors_total{operation,error}              counter
+ *   gw_cloudmap_polls_total{result}                            counter
+ *   gw_cloudmap_polling, gw_cloudmap_backoff_seconds            gauge
+ *   gw_dashboard_streams                                       gauge
+ *   gw_dashboard_work_seconds_total, gw_dashboard_sent_bytes_total, gw_dashboard_dropped_streams_total  counter
  *   plus prom-client's default process metrics, prefixed gw_
  *
  * Kong's prometheus plugin (exporter.lua, Kong 3.x), so Kong's Grafana
@@ -42,6 +48,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import type { Route, Service } from '../entities/types.js';
 import { GW_VERSION } from '../version.js';
 import type { RequestObserver, RequestRecord } from './request-record.js';
+import type { CloudMapStats } from '../discovery/cloudmap.js';
 
 /** Latency buckets, seconds. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
@@ -249,6 +256,8 @@ export interface MetricsSources {
   /** cluster mode: change-log rows that did not parse (logged, skipped), and full reloads after falling behind the log */
   storeMalformedRows?: () => number;
   storeResyncs?: () => number;
+  /** Cloud Map discovery's counts (discovery/cloudmap.ts), when it runs */
+  cloudMap?: CloudMapStats | undefined;
   /**
    * Whether the store is usable (kong_datastore_reachable); the hook for
    * stores that can lose their backend. Default: always reachable.
@@ -256,6 +265,8 @@ export interface MetricsSources {
   datastoreReachable?: () => boolean;
   /** this node's id (kong_node_info) */
   nodeId?: string;
+  /** the live dashboard (dashboard/hub.ts): streams open and its counters */
+  dashboard?: () => { streams: number; workMs: number; dropped: number; bytes: number } | undefined;
 }
 
 type Labels = Record<string, string | number>;
@@ -423,6 +434,22 @@ export function createMetrics(src: MetricsSources): Metrics {
       'counter',
       () => [{ value: src.storeResyncs?.() ?? 0 }],
     ),
+    ...(src.cloudMap ? cloudMapMetrics(src.cloudMap) : []),
+    computed('gw_dashboard_streams', 'Dashboard event streams open (/dashboard/events)', 'gauge', () => [
+      { value: src.dashboard?.()?.streams ?? 0 },
+    ]),
+    computed(
+      'gw_dashboard_work_seconds_total',
+      "Time the dashboard spent sampling and computing its shared updates (all streams' cost but the writes)",
+      'counter',
+      () => [{ value: (src.dashboard?.()?.workMs ?? 0) / 1000 }],
+    ),
+    computed('gw_dashboard_sent_bytes_total', 'Bytes written to dashboard streams', 'counter', () => [
+      { value: src.dashboard?.()?.bytes ?? 0 },
+    ]),
+    computed('gw_dashboard_dropped_streams_total', 'Dashboard streams disconnected because their client did not keep up', 'counter', () => [
+      { value: src.dashboard?.()?.dropped ?? 0 },
+    ]),
     // ---- Kong's prometheus plugin (kong/plugins/prometheus/exporter.lua): names, labels and buckets ----
     computed('kong_http_requests_total', 'HTTP status codes per consumer/service/route in Kong', 'counter', () => {
       const out: Sample[] = [];
@@ -504,4 +531,33 @@ export function createMetrics(src: MetricsSources): Metrics {
       return { contentType: registry.contentType, body: await registry.metrics() };
     },
   };
+}
+
+/** gw_cloudmap_*: API calls and errors by operation, polls, whether this node polls and its current backoff. */
+function cloudMapMetrics(cm: CloudMapStats) {
+  return [
+    computed('gw_cloudmap_api_calls_total', 'AWS Cloud Map API calls by operation', 'counter', () =>
+      [...cm.calls].map(([operation, value]) => ({ value, labels: { operation } })),
+    ),
+    computed(
+      'gw_cloudmap_api_errors_total',
+      'AWS Cloud Map API calls that failed, by operation and error (throttled, server, timeout or the AWS error name)',
+      'counter',
+      () =>
+        [...cm.errors].map(([key, value]) => {
+          const [operation, error] = key.split('\0');
+          return { value, labels: { operation: operation ?? '', error: error ?? '' } };
+        }),
+    ),
+    computed('gw_cloudmap_polls_total', 'Cloud Map polls by result (failed: the last good view was kept)', 'counter', () => [
+      { value: cm.polls - cm.failedPolls, labels: { result: 'ok' } },
+      { value: cm.failedPolls, labels: { result: 'failed' } },
+    ]),
+    computed('gw_cloudmap_polling', '1 when this node polls Cloud Map (cluster mode: one node does)', 'gauge', () => [
+      { value: cm.polling ? 1 : 0 },
+    ]),
+    computed('gw_cloudmap_backoff_seconds', 'Delay before the next Cloud Map poll beyond the interval (0 when healthy)', 'gauge', () => [
+      { value: cm.failures > 0 ? cm.nextDelayMs / 1000 : 0 },
+    ]),
+  ];
 }

@@ -48,6 +48,17 @@ export class HedgeLostError extends Error {
 }
 
 /**
+ * The client went away before the try finished: the try is aborted, and
+ * the target is not to blame (no passive failure is reported for it).
+ */
+export class ClientClosedError extends Error {
+  readonly code = 'GW_CLIENT_CLOSED';
+  constructor() {
+    super('client closed the connection');
+  }
+}
+
+/**
  * One try: the undici dispatch handler and the caller's handle at once. A
  * class rather than closures: a closure-based handler kept every request's
  * objects alive across young-generation GCs (measured: 2.8 MB promoted per
@@ -66,7 +77,7 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
   readonly #onHead: OnHead;
   readonly #race: Race | undefined;
   readonly #onClientClose = (): void => {
-    if (!this.#res.writableFinished) this.#controller?.abort(new Error('client closed the connection'));
+    if (!this.#res.writableFinished) this.#controller?.abort(new ClientClosedError());
   };
 
   constructor(res: ServerResponse, onHead: OnHead, race: Race | undefined) {
@@ -107,7 +118,7 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
     this.#status = statusCode;
     const res = this.#res;
     res.writeHead(statusCode, this.#onHead(statusCode, headers));
-    if (res.destroyed) c.abort(new Error('client closed the connection'));
+    if (res.destroyed) c.abort(new ClientClosedError());
   }
 
   onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -4,6 +4,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import { errorCatalogue, type GwErrorCode } from '../errors.js';
+import { GW_VERSION } from '../version.js';
+
+/** Kong's `Server` token (kong/meta.lua `_SERVER_TOKENS` is `kong/<version>`): `gw/<version>` */
+export const SERVER = `gw/${GW_VERSION}`;
 
 export type ProxyErrorCode = Extract<GwErrorCode, `GW_ERR_PROXY_${string}`>;
 
@@ -86,6 +90,7 @@ export function sendProxyError(
   } else {
     body = JSON.stringify({ message, request_id: requestId });
   }
-  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...extraHeaders });
+  // gateway-generated: Kong's `Server` token and no `Via` unless the caller adds one (kong/runloop/handler.lua header_filter)
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), server: SERVER, ...extraHeaders });
   res.end(body);
 }

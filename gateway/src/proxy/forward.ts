@@ -13,17 +13,22 @@ import type { RouteMatch } from '../router/router.js';
 import type { Runtime, UpstreamEntry } from '../runtime/runtime.js';
 import type { ProxyStats } from '../observability/metrics.js';
 import type { RequestRecord } from '../observability/request-record.js';
-import { GW_VERSION } from '../version.js';
-import { dispatchTry, HedgeLostError, type Race, type TryHandle } from './dispatch.js';
-import { classify, failureCode, sendProxyError, type TryFailure } from './error-map.js';
+import { ClientClosedError, dispatchTry, HedgeLostError, type Race, type TryHandle } from './dispatch.js';
+import { classify, failureCode, sendProxyError, SERVER, type TryFailure } from './error-map.js';
+export { SERVER } from './error-map.js';
 import { downstreamHeaders, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
 import { tlsFor, type Pools } from './pools.js';
-import { upstreamPath } from './uri.js';
+import { rawRequestPath, upstreamPath } from './uri.js';
 import { watchWrites } from './write-timeout.js';
 import { StreamedBody, type RequestBody } from './body.js';
 
-export const VIA = `1.1 gw/${GW_VERSION}`;
+/** `Via` on responses, as Kong: the upstream HTTP version (1.1) and the server token */
+export const VIA = `1.1 ${SERVER}`;
+const VIA_IN_10 = `1.0 ${SERVER}`;
+/** `Via` on the upstream request, as Kong (kong/runloop/handler.lua): the client's HTTP version and the server token */
+export const inboundVia = (httpVersion: string): string =>
+  httpVersion === '1.1' ? VIA : httpVersion === '1.0' ? VIA_IN_10 : `${httpVersion} ${SERVER}`;
 /** Unguessable request ids (node serves randomUUID from a pooled entropy buffer: ~0.1 µs each). */
 export const nextRequestId = (): string => randomUUID();
 
@@ -89,6 +94,7 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
       res.writeHead(code, {
         location: `https://${(req.headers.host ?? '').replace(/:\d+$/, '')}${url}`,
         'content-length': '0',
+        server: SERVER,
         'x-gw-request-id': requestId,
       });
       res.end();
@@ -224,9 +230,9 @@ async function forwardTries(
         clientIp: ctx.clientIp,
         listenPort: deps.listenPort,
         scheme: routed.scheme,
-        requestPath: path,
+        requestPath: rawRequestPath(req, path),
         prefix: match.route.strip_path ? match.matchedPath : null,
-        via: VIA,
+        via: inboundVia(req.httpVersion),
         requestId,
         trusted: routed.trusted,
       },
@@ -257,6 +263,8 @@ async function forwardTries(
         rec.gatewayMs = tryStart - started;
         if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
         const out = downstreamHeaders(upstreamHeaders_, VIA);
+        // an upstream without a Server header gets Kong's (kong/runloop/handler.lua header_filter)
+        if (out.server === undefined) out.server = SERVER;
         out['x-gw-request-id'] = requestId;
         out['x-kong-request-id'] = requestId;
         out['x-kong-upstream-latency'] = String(Math.round(upstreamLatency));
@@ -273,7 +281,8 @@ async function forwardTries(
     void settled.then((r) => {
       watched?.stop();
       if (!target || !entry) return;
-      if (!r.ok && !(r.err instanceof HedgeLostError)) {
+      // a lost hedge race is accounted below; a client that went away is not the target's failure
+      if (!r.ok && !(r.err instanceof HedgeLostError) && !clientGone(r.err, res)) {
         const f = classify(r.err);
         outcomes.onOutcome(entry.upstream.id, target.id, token, f === 'timeout' ? 'timeout' : 'tcp_failure');
       }
@@ -342,4 +351,13 @@ async function forwardTries(
     }
   }
   return true;
+}
+
+/**
+ * The try failed because the client left (its connection closed before the
+ * response was complete: the try was aborted, or its request body broke):
+ * Kong logs a 499 and does not count it against the target.
+ */
+function clientGone(err: unknown, res: ServerResponse): boolean {
+  return err instanceof ClientClosedError || (res.destroyed && !res.writableFinished);
 }

@@ -4,18 +4,19 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-]);
+/**
+ * Removed both ways. As Kong (spec/02-integration/05-proxy/03-upstream_headers_spec.lua
+ * "hop-by-hop headers are removed from request"): Proxy-Authenticate and
+ * Proxy-Authorization are forwarded, and of TE only `trailers` (below).
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+
+/** Kong keeps `TE: trailers` (the one TE value meaningful end to end): `trailers, deflate;q=0.5` → `trailers`. */
+function teTrailers(v: string | string[] | undefined): boolean {
+  if (v === undefined) return false;
+  const s = (Array.isArray(v) ? v.join(',') : v).toLowerCase();
+  return s.split(',').some((t) => t.split(';')[0]!.trim() === 'trailers');
+}
 const FORWARDED = new Set([
   'x-forwarded-for',
   'x-forwarded-proto',
@@ -63,6 +64,7 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
     const v = src[name];
     if (v !== undefined) out[name] = v;
   }
+  if (src.te !== undefined && teTrailers(src.te)) out.te = 'trailers';
   if (keepUpgrade && src.upgrade) {
     out.connection = 'upgrade';
     out.upgrade = src.upgrade;

@@ -6,9 +6,9 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
 import type { Runtime, Snapshot } from '../runtime/runtime.js';
 import type { Service } from '../entities/types.js';
-import { forward, nextRequestId, VIA, type ForwardDeps } from './forward.js';
+import { forward, nextRequestId, SERVER, type ForwardDeps } from './forward.js';
 import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS, type RequestBody } from './body.js';
-import { normalizePath } from './uri.js';
+import { rewriteUrl } from './uri.js';
 import { errorCatalogue } from '../errors.js';
 import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
@@ -157,7 +157,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     arg: string,
   ): undefined => {
     res.shouldKeepAlive = false;
-    sendProxyError(res, code, rec.id, req.headers.accept, { 'x-gw-request-id': rec.id, via: VIA, connection: 'close' }, [arg]);
+    sendProxyError(res, code, rec.id, req.headers.accept, { 'x-gw-request-id': rec.id, connection: 'close' }, [arg]);
     return undefined;
   };
 
@@ -165,13 +165,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   const serve = async (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): Promise<RequestBody | undefined> => {
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) return refuse(req, res, rec, bad[0], bad[1]);
-    const url = req.url ?? '/';
-    if (url.charCodeAt(0) === 47 /* / */ && (url.includes('.') || url.includes('%') || url.includes('//'))) {
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
-      const norm = normalizePath(path);
-      if (norm !== path) req.url = q === -1 ? norm : norm + url.slice(q);
-    }
+    rewriteUrl(req);
     let body;
     try {
       body = await bodies.read(req);
@@ -265,17 +259,11 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) {
       socket.end(
-        `HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+        `HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
       );
       return;
     }
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    if (path.charCodeAt(0) === 47) {
-      const norm = normalizePath(path);
-      if (norm !== path) req.url = q === -1 ? norm : norm + url.slice(q);
-    }
+    rewriteUrl(req);
     proxyUpgrade(deps, req, socket, head);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
@@ -291,11 +279,11 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
         message: errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders)),
       });
       s.end(
-        `HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 431 Request Header Fields Too Large\r\nserver: ${SERVER}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
       return;
     }
-    s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
   });
   // targets that left every upstream: close their pools
   let last: Snapshot | undefined;

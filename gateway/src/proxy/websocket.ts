@@ -7,9 +7,9 @@ import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorCatalogue } from '../errors.js';
 import type { ForwardDeps } from './forward.js';
-import { nextRequestId, pickDestination, route, VIA } from './forward.js';
+import { inboundVia, nextRequestId, pickDestination, route, SERVER } from './forward.js';
 import { upstreamHeaders, upstreamHost } from './headers.js';
-import { upstreamPath } from './uri.js';
+import { rawRequestPath, upstreamPath } from './uri.js';
 
 function reject(
   socket: Duplex,
@@ -19,7 +19,7 @@ function reject(
   const { status, message } = errorCatalogue[code];
   const body = JSON.stringify({ message, request_id: requestId });
   socket.end(
-    `HTTP/1.1 ${status} ${message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${message}\r\nserver: ${SERVER}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
 
@@ -63,9 +63,9 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
       clientIp: req.socket.remoteAddress ?? '',
       listenPort: deps.listenPort,
       scheme: routed.scheme,
-      requestPath: path,
+      requestPath: rawRequestPath(req, path),
       prefix: match.route.strip_path ? match.matchedPath : null,
-      via: VIA,
+      via: inboundVia(req.httpVersion),
       requestId,
       trusted: routed.trusted,
     },

@@ -6,6 +6,7 @@
  * Regex paths are tested in rank order (regex tables are usually small).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { compileRoutePathRegex, routePathKey } from '../entities/route-paths.js';
 import type { Route, Service } from '../entities/types.js';
 
 export interface RouteRequest {
@@ -15,7 +16,7 @@ export interface RouteRequest {
   /** path without query, not decoded */
   path: string;
   headers: IncomingHttpHeaders;
-  /** the proxy listener's port (for `hosts` entries with `:port`) */
+  /** the proxy listener's port (for `hosts` entries with `:port` when the Host header has no port) */
   port: number;
 }
 
@@ -44,8 +45,8 @@ export interface Candidate {
   regex: RegExp | null;
   methods: ReadonlySet<string> | null;
   headers: readonly (readonly [string, ReadonlySet<string>])[] | null;
-  /** hosts of this route that carry a port: host → port */
-  hostPorts: ReadonlyMap<string, number> | null;
+  /** the port of the route's `hosts` entry this candidate stands for (`api.test:8443`): Kong's `net.dst.port` must be it (the Host header's port, else the listen port) */
+  port: number | null;
 }
 
 class TrieNode {
@@ -87,21 +88,45 @@ class Bucket {
 
 const HTTP_PROTOCOLS = new Set(['http', 'https']);
 
-/** Kong's priority key, most significant first; lower sorts first. */
-function priorityKey(r: Route, path: string | null): (number | string)[] {
+/**
+ * Kong's priority (`get_priority` in kong/router/transform.lua, the
+ * traditional_compatible flavor) as a key, most significant first; lower
+ * sorts first. Kong packs it into 64 bits, higher wins: the number of
+ * attribute kinds set (bits 61-63), "hosts set and none has a wildcard"
+ * (60), the number of headers (52-59), "the path is a regex" (51),
+ * regex_priority of regex paths (19-50), the prefix length (0-18). Equal
+ * priorities: Kong's traditional router's category order (hosts, headers,
+ * paths, methods, snis), a hosts entry with a port first, then the older
+ * route (`created_at`), then the id; Kong's ATC router goes by route id there.
+ */
+const nonEmpty = (a: readonly unknown[] | null | undefined): boolean => a !== null && a !== undefined && a.length > 0;
+
+function priorityKey(r: Route, path: string | null, portFirst: 0 | 1): (number | string)[] {
   const kinds =
-    [r.methods, r.hosts, r.paths, r.snis].filter((x) => x !== null && x.length > 0).length +
+    [r.methods, r.hosts, r.paths, r.snis, r.sources, r.destinations].filter((x) => x !== null && x !== undefined && x.length > 0).length +
     (r.headers && Object.keys(r.headers).length > 0 ? 1 : 0);
-  const plainHosts = !(r.hosts ?? []).some((h) => h.includes('*'));
-  const headerCount = r.headers ? Object.keys(r.headers).length : 0;
+  // PLAIN_HOST_ONLY_BIT: only a route that has hosts, all without '*'
+  const plainHostsOnly = r.hosts !== null && r.hosts.length > 0 && !r.hosts.some((h) => h.includes('*'));
+  const headerCount = r.headers ? Math.min(Object.keys(r.headers).length, 255) : 0;
   const isRegex = path !== null && path.startsWith('~');
   return [
     -kinds,
-    plainHosts ? 0 : 1,
+    plainHostsOnly ? 0 : 1,
     -headerCount,
     isRegex ? 0 : 1,
     isRegex ? -r.regex_priority : 0,
-    path !== null && !isRegex ? -path.length : 0,
+    path !== null && !isRegex ? -Math.min(path.length, 0x7ffff) : 0,
+    // equal priorities (Kong's ATC router goes by route id there): the categories of Kong's traditional
+    // router (hosts 0x40, headers 0x20, paths 0x10, methods 0x08, snis 0x04, higher first), a hosts entry
+    // with a port, the older route, the lower id
+    -(
+      (nonEmpty(r.hosts) ? 0x40 : 0) |
+      (headerCount > 0 ? 0x20 : 0) |
+      (nonEmpty(r.paths) ? 0x10 : 0) |
+      (nonEmpty(r.methods) ? 0x08 : 0) |
+      (nonEmpty(r.snis) ? 0x04 : 0)
+    ),
+    portFirst,
     r.created_at,
     r.id,
   ];
@@ -130,8 +155,20 @@ function hostKey(name: string): string {
   return /[A-Z]/.test(n) ? n.toLowerCase() : n;
 }
 
+/** The decimal port of a Host header after its colon, or `otherwise` when it is not one (no allocation). */
+function hostPort(h: string, from: number, otherwise: number): number {
+  let n = 0;
+  if (from >= h.length || h.length - from > 5) return otherwise;
+  for (let i = from; i < h.length; i++) {
+    const d = h.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return otherwise;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 export function compileRouter(routes: readonly Route[], services: ReadonlyMap<string, Service>): CompiledRouter {
-  const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank'> }[] = [];
+  const entries: { key: (number | string)[]; c: Omit<Candidate, 'rank' | 'key'>; hosts: readonly string[] | null }[] = [];
   for (const r of routes) {
     if (!r.protocols.some((p) => HTTP_PROTOCOLS.has(p))) continue;
     const service = r.service ? (services.get(r.service.id) ?? null) : null;
@@ -141,29 +178,44 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
       r.headers && Object.keys(r.headers).length > 0
         ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), new Set(v.map((x) => x.toLowerCase()))] as const)
         : null;
-    let hostPorts: Map<string, number> | null = null;
-    for (const h of r.hosts ?? []) {
-      const [name, port] = splitHost(h);
-      if (port !== null) (hostPorts ??= new Map()).set(name, port);
-    }
+    const hosts = r.hosts && r.hosts.length > 0 ? r.hosts : null;
+    const withPort: string[] = [];
+    const noPort: string[] = [];
+    for (const h of hosts ?? []) (splitHost(h)[1] === null ? noPort : withPort).push(h);
     const paths: (string | null)[] = r.paths && r.paths.length > 0 ? r.paths : [null];
     for (const p of paths) {
-      const regex = p !== null && p.startsWith('~') ? new RegExp(`^(?:${p.slice(1)})`) : null;
-      const key = priorityKey(r, p);
-      entries.push({ key, c: { key, route: r, service, prefix: regex ? null : p, regex, methods, headers, hostPorts } });
+      let regex: RegExp | null = null;
+      if (p !== null && p.startsWith('~')) {
+        try {
+          regex = compileRoutePathRegex(p);
+        } catch {
+          continue; // refused on write; one stored before the rules changed must not keep the whole router from building
+        }
+      }
+      // prefix paths are matched in the form request paths take (normalised and escaped, proxy/uri.ts)
+      const prefix = regex || p === null ? null : routePathKey(p);
+      const c = { route: r, service, prefix, regex, methods, headers, port: null };
+      // equal priority: a hosts entry with a port before one without (Kong's traditional router; its
+      // traditional_compatible one gets there by route id in 08-router_spec "[host] matches specific port")
+      if (withPort.length > 0) entries.push({ key: priorityKey(r, p, 0), c, hosts: withPort });
+      if (hosts === null || noPort.length > 0) entries.push({ key: priorityKey(r, p, 1), c, hosts: hosts && noPort });
     }
   }
   entries.sort((a, b) => compare(a.key, b.key));
+  // one per route path (a route whose hosts mix entries with and without ports has two entries per path)
+  const paths = new Set(entries.map((e) => e.c));
+  const size = paths.size;
   const exact = new Map<string, Bucket>();
   const wildcards: { test: (h: string) => boolean; bucket: Bucket }[] = [];
   const wildcardByPattern = new Map<string, Bucket>();
   const anyHost = new Bucket();
-  entries.forEach(({ c }, rank) => {
-    const cand: Candidate = { ...c, rank };
-    const hosts = cand.route.hosts && cand.route.hosts.length > 0 ? cand.route.hosts : null;
+  entries.forEach(({ key, c, hosts }, rank) => {
+    const cand: Candidate = { ...c, key, rank };
     if (!hosts) return anyHost.add(cand);
     for (const h of hosts) {
-      const [name] = splitHost(h);
+      const [name, port] = splitHost(h);
+      // one candidate per host entry: `a.test` and `a.test:123` of one route are both in a.test's bucket, only the second needs port 123
+      const hc: Candidate = port === null ? cand : { ...cand, port };
       if (name.includes('*')) {
         let b = wildcardByPattern.get(name);
         if (!b) {
@@ -178,18 +230,18 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
             bucket: b,
           });
         }
-        b.add(cand);
+        b.add(hc);
       } else {
         let b = exact.get(name);
         if (!b) exact.set(name, (b = new Bucket()));
-        b.add(cand);
+        b.add(hc);
       }
     }
   });
   for (const b of [anyHost, ...exact.values(), ...wildcardByPattern.values()]) b.finish();
   const perRoute = new Map<string, number>();
-  for (const { c } of entries) perRoute.set(c.route.id, (perRoute.get(c.route.id) ?? 0) + 1);
-  return new CompiledRouter(exact, wildcards, anyHost, entries.length, perRoute);
+  for (const c of paths) perRoute.set(c.route.id, (perRoute.get(c.route.id) ?? 0) + 1);
+  return new CompiledRouter(exact, wildcards, anyHost, size, perRoute);
 }
 
 /** The best candidate for a request, with the regex match that chose it. */
@@ -216,8 +268,13 @@ export class CompiledRouter implements Router {
   /** The best candidate, ignoring routes in `skip` (replaced or deleted in a newer layer). */
   find(req: RouteRequest, skip: ReadonlySet<string> | null): Found | null {
     let host = req.host ?? '';
+    // Kong's net.dst.port (kong/router/fields.lua): the Host header's port when it has one, else the listen port
+    let port = req.port;
     const colon = host.lastIndexOf(':');
-    if (colon > -1 && !host.endsWith(']')) host = host.slice(0, colon);
+    if (colon > -1 && !host.endsWith(']')) {
+      port = hostPort(host, colon + 1, port);
+      host = host.slice(0, colon);
+    }
     host = hostKey(host);
     let best: Candidate | null = null;
     let bestExec: RegExpExecArray | null = null;
@@ -228,7 +285,7 @@ export class CompiledRouter implements Router {
       for (let i = 0; node; i++) {
         for (const c of node.cands) {
           if (best && c.rank >= best.rank) break;
-          if (this.#fits(c, req, host, skip)) {
+          if (this.#fits(c, req, port, skip)) {
             best = c;
             bestExec = null;
             break;
@@ -239,7 +296,7 @@ export class CompiledRouter implements Router {
       }
       for (const c of b.regexes) {
         if (best && c.rank >= best.rank) break;
-        if (!this.#fits(c, req, host, skip)) continue;
+        if (!this.#fits(c, req, port, skip)) continue;
         const m = c.regex!.exec(req.path);
         if (m) {
           best = c;
@@ -249,7 +306,7 @@ export class CompiledRouter implements Router {
       }
       for (const c of b.pathless) {
         if (best && c.rank >= best.rank) break;
-        if (this.#fits(c, req, host, skip)) {
+        if (this.#fits(c, req, port, skip)) {
           best = c;
           bestExec = null;
           break;
@@ -264,13 +321,10 @@ export class CompiledRouter implements Router {
     return chosen ? { cand: chosen, exec: bestExec as RegExpExecArray | null } : null;
   }
 
-  #fits(c: Candidate, req: RouteRequest, host: string, skip: ReadonlySet<string> | null): boolean {
+  #fits(c: Candidate, req: RouteRequest, port: number, skip: ReadonlySet<string> | null): boolean {
     if (skip !== null && skip.has(c.route.id)) return false;
     if (c.methods && !c.methods.has(req.method)) return false;
-    if (c.hostPorts) {
-      const port = c.hostPorts.get(host);
-      if (port !== undefined && port !== req.port) return false;
-    }
+    if (c.port !== null && c.port !== port) return false;
     if (c.headers) {
       for (const [name, values] of c.headers) {
         const v = req.headers[name];
@@ -285,7 +339,8 @@ export class CompiledRouter implements Router {
 
 export function toMatch({ cand, exec }: Found): RouteMatch {
   let uriCaptures: Record<string, string> | undefined;
-  if (exec) {
+  // as Kong: `uri_captures` only when the regex has groups (kong/router/atc.lua has_capture)
+  if (exec && exec.length > 1) {
     uriCaptures = {};
     exec.forEach((v, i) => {
       if (v !== undefined) uriCaptures![String(i)] = v;

@@ -80,6 +80,8 @@ export class Runtime {
   #nextAt = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #listeners = new Set<(s: Snapshot) => void>();
+  /** {@link flushed} callers waiting for the pending rebuild */
+  #waiters: (() => void)[] = [];
   /** changes the runtime could not build (the previous router/balancer kept serving) */
   buildFailures = 0;
   readonly #dns: DnsCache | undefined;
@@ -171,6 +173,7 @@ export class Runtime {
     this.#timer = undefined;
     clearTimeout(this.#compactTimer);
     this.#compactTimer = undefined;
+    this.#wake();
   }
 
   /**
@@ -187,6 +190,30 @@ export class Runtime {
       this.#pendingRouter = this.#pendingRouterFull = true;
       this.#schedule();
     }, COMPACT_AFTER_MS).unref();
+  }
+
+  /**
+   * Resolves once every store change this runtime has been given is in its
+   * snapshot (at once when nothing is pending), or after `maxMs` at most:
+   * the Admin API answers a write when this node's proxy uses it.
+   */
+  flushed(maxMs = 2000): Promise<void> {
+    if (!this.#scheduled && this.#timer === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      // not unref'd: a caller waits for an answer (bounded by maxMs)
+      const timer = setTimeout(resolve, maxMs);
+      this.#waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
   }
 
   /** Called after every snapshot swap (tests, metrics). Returns the unsubscribe function. */
@@ -323,6 +350,8 @@ export class Runtime {
     // a rebuild that cost d ms (more than 1 ms) is followed by d ms of batching
     const spent = performance.now() - started;
     this.#nextAt = spent > 1 ? performance.now() + spent : 0;
+    // waiters continue after this synchronous swap
+    this.#wake();
     if (router === prev.router && upstreams === prev.upstreams) return;
     const snap: Snapshot = { version: prev.version + 1, router, servicesById, upstreams };
     this.#snapshot = snap;

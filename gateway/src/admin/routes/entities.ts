@@ -7,21 +7,26 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { EntityByKind, Route } from '../../entities/types.js';
 import { isUuid } from '../../entities/index.js';
 import type { AdminContext, NamedKind } from '../context.js';
-import { notFound } from '../kong-errors.js';
-import { paginate, tagFilter } from '../pagination.js';
+import { methodNotAllowed, notFound } from '../kong-errors.js';
+import { paginate, tagFilter, type NextStyle } from '../pagination.js';
 import { bodyOf, param, query, resource, type Result } from '../resource.js';
 
-/** List `items` filtered by `?tags`, one page, presented. */
+/**
+ * List `items` filtered by `?tags`, one page, presented. Nested lists
+ * (`/services/{s}/routes`, `/upstreams/{u}/targets`) ignore `?tags=` and
+ * their `next` carries the offset only, as Kong's.
+ */
 export function listPage<T extends { tags: string[] | null }>(
   ctx: AdminContext,
   req: FastifyRequest,
   items: readonly T[],
   basePath: string,
+  style: NextStyle = 'collection',
 ): Result {
   const q = query(req);
-  const filter = tagFilter(q.tags);
+  const filter = style === 'collection' ? tagFilter(q.tags) : undefined;
   const list = filter ? items.filter((e) => filter(e.tags)) : items;
-  const page = paginate(list, { size: q.size, offset: q.offset, tags: q.tags }, basePath);
+  const page = paginate(list, { size: q.size, offset: q.offset, tags: style === 'collection' ? q.tags : undefined }, basePath, style);
   return { status: 200, body: { ...page, data: page.data.map((e) => ctx.present(e)) } };
 }
 
@@ -111,7 +116,7 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: AdminContext): v
   resource(app, '/services/:service/routes', {
     GET: (req) => {
       const s = serviceOf(req);
-      return listPage(ctx, req, ctx.store.routesOf(s.id), `/services/${encodeURIComponent(param(req, 'service'))}/routes`);
+      return listPage(ctx, req, ctx.store.routesOf(s.id), `/services/${param(req, 'service')}/routes`, 'nested');
     },
     POST: (req) => {
       const s = serviceOf(req);
@@ -150,6 +155,11 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: AdminContext): v
     return r;
   };
   resource(app, '/routes/:key/service', {
+    // Kong (09-routes_routes_spec): 404 when the route does not exist, else 405 (a referenced service)
+    DELETE: (req) => {
+      routeOf(req);
+      throw methodNotAllowed();
+    },
     GET: (req) => {
       const r = routeOf(req);
       const s = r.service && ctx.store.get('services', r.service.id);

@@ -12,6 +12,7 @@ import { balancerHealthy } from '../../health/threshold.js';
 import { leaseExpiresAt } from '../../leases/lease-keeper.js';
 import type { AdminContext } from '../context.js';
 import { AdminError, notFound } from '../kong-errors.js';
+import { paginate } from '../pagination.js';
 import { param, query, resource } from '../resource.js';
 
 /** One target's health as the health code reports it. */
@@ -56,6 +57,9 @@ function splitAddress(target: string): { ip: string; port: number } {
 export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, nodeId: string, view: TargetRuntimeView | undefined): void {
   const infoOf = (u: Upstream, t: Target): TargetHealthInfo => {
     const live = view?.targetHealth?.(u.id, t.id);
+    // Kong's 08-targets_routes_spec "returns HEALTHCHECKS_OFF for target with weight 0": a target
+    // that takes no traffic is not health-checked, whatever its last state
+    if (t.weight === 0) return { health: 'HEALTHCHECKS_OFF', state: live?.state ?? 'draining', ejected_until: live?.ejected_until ?? null };
     if (live) return live;
     // not in the runtime yet (created a moment ago): Kong's targets start healthy
     return {
@@ -172,7 +176,14 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
           },
         };
       }
-      return { status: 200, body: { data: described.map((d) => d.entry), next: null, node_id: nodeId } };
+      // Kong pages this list like a nested collection: `next` is /upstreams/{u}/health?offset=...
+      const page = paginate(
+        described.map((d) => d.entry),
+        { size: q.size, offset: q.offset },
+        `/upstreams/${param(req, 'upstream')}/health`,
+        'nested',
+      );
+      return { status: 200, body: { ...page, node_id: nodeId } };
     },
   });
 

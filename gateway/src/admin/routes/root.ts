@@ -4,9 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AdminContext } from '../context.js';
-import { resource } from '../resource.js';
+import { query, resource } from '../resource.js';
 import { GW_VERSION, KONG_COMPAT_VERSION } from '../../version.js';
 
 export interface RootOptions {
@@ -41,14 +41,41 @@ export function registerRootRoutes(app: FastifyInstance, ctx: AdminContext, opts
   resource(app, '/status', { GET: statusHandler(ctx, opts.isReady, () => requests) });
 }
 
+/**
+ * Kong's `bytes_to_str` (kong/tools/string.lua) for `/status?unit=&scale=`:
+ * `b` a number, `k`/`m`/`g` a string with `scale` decimals (default 2).
+ */
+function bytesToStr(bytes: number, unit: string, scale: number): number | string {
+  const u = unit.toLowerCase();
+  if (u === '' || u === 'b') return Math.round(bytes);
+  const div = u === 'k' ? 2 ** 10 : u === 'm' ? 2 ** 20 : 2 ** 30;
+  return `${(bytes / div).toFixed(Math.min(scale, 100))} ${u === 'k' ? 'KiB' : u === 'm' ? 'MiB' : 'GiB'}`;
+}
+
+/** `?unit=` and `?scale=` as Kong's /status checks them, or the 400 message. */
+function memoryFormat(q: Record<string, string | undefined>): { unit: string; scale: number } | string {
+  const unit = q.unit ?? 'm';
+  const n = q.scale === undefined || q.scale.trim() === '' ? NaN : Number(q.scale);
+  const scale = Number.isFinite(n) ? n : 2;
+  if (scale < 0) return 'scale must be equal or greater than 0';
+  if (!['', 'b', 'k', 'm', 'g'].includes(unit.toLowerCase())) return `invalid unit '${unit}' (expected 'k/K', 'm/M', or 'g/G')`;
+  return { unit, scale: Math.floor(scale) };
+}
+
 /** `GET /status` (Kong's shape; 503 until ready), shared by the admin and the status listener. */
-export function statusHandler(ctx: AdminContext, isReady: () => boolean, requests: () => number): () => { status: number; body: unknown } {
-  return () => {
+export function statusHandler(
+  ctx: AdminContext,
+  isReady: () => boolean,
+  requests: () => number,
+): (req: FastifyRequest) => { status: number; body: unknown } {
+  return (req) => {
+    const fmt = memoryFormat(query(req));
+    if (typeof fmt === 'string') return { status: 400, body: { message: fmt } };
     const mem = process.memoryUsage();
     const n = requests();
     const body = {
       memory: {
-        workers_lua_vms: [{ pid: process.pid, http_allocated_gc: `${(mem.heapUsed / 1048576).toFixed(2)} MiB` }],
+        workers_lua_vms: [{ pid: process.pid, http_allocated_gc: bytesToStr(mem.heapUsed, fmt.unit, fmt.scale) }],
         lua_shared_dicts: {},
       },
       server: {

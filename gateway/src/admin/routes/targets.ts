@@ -10,6 +10,18 @@ import type { IdentityGuard } from '../identity-guard.js';
 import { AdminError, notFound } from '../kong-errors.js';
 import { bodyOf, param, query, resource, type Result } from '../resource.js';
 import { listPage } from './entities.js';
+import { CLOUDMAP_SOURCE_TAG } from '../../discovery/cloudmap-mapping.js';
+
+/**
+ * A target Cloud Map discovery wrote is Cloud Map's: change it there (the
+ * next poll would undo an edit here). 400 naming the source.
+ */
+function refuseDiscovered(t: Target | undefined, u: Upstream): void {
+  if (!t || !(t.tags ?? []).includes(CLOUDMAP_SOURCE_TAG)) return;
+  throw new AdminError(400, {
+    message: `target ${t.target} of upstream ${u.name ?? u.id} comes from AWS Cloud Map (tag ${CLOUDMAP_SOURCE_TAG}) and cannot be changed through the Admin API; change the Cloud Map instance (or deregister it) instead`,
+  });
+}
 
 export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, guard?: IdentityGuard): void {
   /** Write a target; on gw, with the identity guard's deletes in the same atomic batch. */
@@ -36,11 +48,12 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
     return { u, t: ctx.lookupTarget(u, normalized) };
   };
   const asTarget = (u: Upstream, value: object): Target => ({ ...(value as Target), upstream: { id: u.id } });
-  const base = (req: FastifyRequest) => `/upstreams/${encodeURIComponent(param(req, 'upstream'))}/targets`;
+  // Kong prints the key as the URL gave it
+  const base = (req: FastifyRequest) => `/upstreams/${param(req, 'upstream')}/targets`;
 
   resource(app, '/upstreams/:upstream/targets', {
     // newest first, as Kong
-    GET: (req) => listPage(ctx, req, [...ctx.store.targetsOf(upstreamOf(req).id)].reverse(), base(req)),
+    GET: (req) => listPage(ctx, req, [...ctx.store.targetsOf(upstreamOf(req).id)].reverse(), base(req), 'nested'),
     POST: (req) =>
       ctx.write(async (): Promise<Result> => {
         const u = upstreamOf(req);
@@ -50,7 +63,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
       }),
   });
   resource(app, '/upstreams/:upstream/targets/all', {
-    GET: (req) => listPage(ctx, req, ctx.store.targetsOf(upstreamOf(req).id), `${base(req)}/all`),
+    GET: (req) => listPage(ctx, req, ctx.store.targetsOf(upstreamOf(req).id), `${base(req)}/all`, 'nested'),
   });
   // gw extension: renew a target's lease without resending it
   if (!ctx.kongOnly) {
@@ -91,6 +104,7 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
       ctx.write(async () => {
         const { u, t } = targetOf(req);
         if (!t) throw notFound();
+        refuseDiscovered(t, u);
         const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'update', t));
         await writeTarget(entity, ctx.putOp('targets', entity, t));
         return { status: 200, body: ctx.present(entity) };
@@ -98,11 +112,17 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
     PUT: (req) =>
       ctx.write(async () => {
         const { u, t } = targetOf(req);
+        refuseDiscovered(t, u);
         const key = param(req, 'target');
         const input: Record<string, unknown> = { ...bodyOf(req, 'targets'), upstream: { id: u.id } };
         if (input.target === undefined && !isUuid(key)) input.target = key;
         if (isUuid(key) && !t) input.id = key;
-        const entity = asTarget(u, ctx.parse('targets', input, 'upsert', t));
+        // the gw lease is declared by each PUT (the SDK's registration): no `ttl` sent, no lease
+        if (t && !ctx.kongOnly && !('ttl' in input)) input.ttl = null;
+        // Kong's PUT on a target is its PATCH (kong/api/routes/upstreams.lua update_target_cb): fields
+        // not sent keep their values (08-targets_routes_spec "updates target (by id)"); on a missing
+        // target gw creates it (Kong: 404), see docs/admin-api.md "Differences from Kong"
+        const entity = asTarget(u, ctx.parse('targets', input, t ? 'update' : 'upsert', t));
         // the same target again (the SDK's keep-alive PUT): a lease renewal, not a write
         if (
           t &&
@@ -118,8 +138,9 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
       }),
     DELETE: (req) =>
       ctx.write(async () => {
-        const { t } = targetOf(req);
+        const { u, t } = targetOf(req);
         if (!t) throw notFound();
+        refuseDiscovered(t, u);
         await ctx.store.apply([{ op: 'delete', kind: 'targets', id: t.id }]);
         return { status: 204 };
       }),

@@ -26,6 +26,8 @@ export const SCHEMA_VERSION = 1;
 export const LOCK_MIGRATE = 0x67770001;
 export const LOCK_WRITE = 0x67770002;
 export const LOCK_SWEEP = 0x67770003;
+/** session lock: the node holding it polls AWS Cloud Map (discovery/cloudmap.ts) */
+export const LOCK_CLOUDMAP = 0x67770004;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the first schema

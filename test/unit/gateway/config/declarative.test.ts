@@ -77,11 +77,11 @@ test('invalid entities and versions are reported with their path', () => {
   assert.throws(() => declarativeToOps({ services: [] }, 'f', opts), /_format_version/);
   assert.throws(
     () => declarativeToOps({ _format_version: '3.0', services: [{ name: 's', host: 'h', retries: 'x' }] }, 'f', opts),
-    /services\[0\]\.retries/,
+    /services\[0\]: in 'retries': expected an integer/,
   );
   assert.throws(
     () => declarativeToOps({ _format_version: '3.0', routes: [{ service: 'ghost', paths: ['/'] }] }, 'f', opts),
-    /routes\[0\]\.service: no service 'ghost'/,
+    /routes\[0\]: invalid reference 'service: ghost' \(no such entry in 'services'\)/,
   );
 });
 

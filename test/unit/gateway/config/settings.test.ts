@@ -162,3 +162,44 @@ test('--dns-resolver (repeatable flag, comma-separated env, file list) and --dns
   assert.throws(() => resolveSettings({ dnsResolver: ['dns.local'] }, {}), /--dns-resolver: 'dns.local' is not an IP\[:PORT\]/);
   assert.throws(() => resolveSettings({}, { GW_DNS_STALE_TTL: 'soon' }), /GW_DNS_STALE_TTL: 'soon' is invalid/);
 });
+
+test('Cloud Map: off by default; --cloudmap-namespace repeatable, GW_CLOUDMAP_NAMESPACES list; region required; errors name the flag', () => {
+  assert.equal(resolveSettings({}, {}).cloudMap, undefined);
+  assert.deepEqual(resolveSettings({ cloudmapNamespaces: ['a.local', 'b.local', 'a.local'], awsRegion: 'eu-west-1' }, {}).cloudMap, {
+    namespaces: ['a.local', 'b.local'],
+    region: 'eu-west-1',
+    endpoint: undefined,
+    intervalMs: 5000,
+    defaultPort: undefined,
+  });
+  const env = {
+    GW_CLOUDMAP_NAMESPACES: 'internal.local, batch.local',
+    AWS_REGION: 'us-east-2',
+    GW_CLOUDMAP_ENDPOINT: 'http://127.0.0.1:4566',
+    GW_CLOUDMAP_INTERVAL: '250ms',
+    GW_CLOUDMAP_DEFAULT_PORT: '8080',
+  };
+  assert.deepEqual(resolveSettings({}, env).cloudMap, {
+    namespaces: ['internal.local', 'batch.local'],
+    region: 'us-east-2',
+    endpoint: 'http://127.0.0.1:4566',
+    intervalMs: 250,
+    defaultPort: 8080,
+  });
+  assert.deepEqual(resolveSettings({}, {}, { cloudmapNamespaces: ['x.local'], awsRegion: 'eu-west-1' }).cloudMap?.namespaces, ['x.local']);
+  const bad: [Parameters<typeof resolveSettings>[0], NodeJS.ProcessEnv, RegExp][] = [
+    [{ cloudmapNamespaces: ['a.local'] }, {}, /--cloudmap-namespace: Cloud Map discovery needs a region \(--aws-region or AWS_REGION\)/],
+    [{ cloudmapNamespaces: ['bad_name!'], awsRegion: 'eu-west-1' }, {}, /--cloudmap-namespace: 'bad_name!' is not a namespace name/],
+    [{ awsRegion: 'Europe' }, {}, /--aws-region: 'Europe' is invalid \(expected an AWS region/],
+    [{}, { GW_CLOUDMAP_ENDPOINT: 'ftp://x' }, /GW_CLOUDMAP_ENDPOINT: 'ftp:\/\/x' is invalid/],
+    [{ cloudmapInterval: '50ms' }, {}, /--cloudmap-interval: '50ms' is invalid \(at least 100ms\)/],
+    [{ cloudmapDefaultPort: '70000' }, {}, /--cloudmap-default-port: '70000' is invalid/],
+  ];
+  for (const [flags, e, re] of bad) {
+    assert.throws(
+      () => resolveSettings(flags, e),
+      (err) => isGwError(err) && re.test(err.message),
+      String(re),
+    );
+  }
+});

@@ -65,7 +65,7 @@ test('formatSchemaViolation builds Kong bodies from flat fields', () => {
   assert.deepEqual(formatSchemaViolation({ 'service.id': 'missing primary key', 'protocols.1': 'bad', a: 'x' }, ['entity rule']), {
     code: 2,
     name: 'schema violation',
-    message: '4 schema violations (entity rule; a: x; protocols.1: bad; service.id: missing primary key)',
+    message: '4 schema violations (entity rule; a: x; protocols.2: bad; service.id: missing primary key)',
     fields: { '@entity': ['entity rule'], a: 'x', protocols: [null, 'bad'], service: { id: 'missing primary key' } },
   });
 });

@@ -130,7 +130,7 @@ const invalid: [string, Record<string, unknown>, string, Record<string, unknown>
   [
     'a status out of range',
     { name: 'u', healthchecks: { passive: { unhealthy: { http_statuses: [500, 99] } } } },
-    'schema violation (healthchecks.passive.unhealthy.http_statuses.1: value should be between 100 and 999)',
+    'schema violation (healthchecks.passive.unhealthy.http_statuses.2: value should be between 100 and 999)',
     { healthchecks: { passive: { unhealthy: { http_statuses: [null, 'value should be between 100 and 999'] } } } },
   ],
   [
@@ -255,5 +255,5 @@ test('a gw-mode upstream patched in Kong-only mode loses its gw record', () => {
 
 test('host_header accepts a port and refuses garbage', () => {
   assert.equal(ok('upstreams', { name: 'u', host_header: 'a.test:8080' }).host_header, 'a.test:8080');
-  assert.deepEqual(bad('upstreams', { name: 'u', host_header: 'a b' }).fields, { host_header: 'invalid value: a b' });
+  assert.deepEqual(bad('upstreams', { name: 'u', host_header: 'a b' }).fields, { host_header: 'invalid hostname: a b' });
 });

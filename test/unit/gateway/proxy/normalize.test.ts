@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { normalizePath } from '../../../../gateway/src/proxy/uri.js';
 
-// Kong's spec for kong/tools/uri.lua normalize(uri, true) (merge_slashes: what the router uses)
+// the path gw routes and forwards: Kong's kong/tools/uri.lua normalize(uri, true) (merge_slashes: what the router uses),
+// then escape() as Kong does before forwarding (kong/runloop/handler.lua); Kong's own uri spec is in
+// test/unit/gateway/entities/route-paths.test.ts
 const table: [string, string][] = [
   ['', ''],
   ['/', '/'],
@@ -33,6 +35,11 @@ const table: [string, string][] = [
   ['/a/%2e./b', '/b'],
   ['/a/b/..', '/a/'],
   ['/a/.hidden/..x', '/a/.hidden/..x'],
+  // decoded for matching, escaped again for forwarding: the same bytes, in one spelling
+  ['/cat%20and%20dog', '/cat%20and%20dog'],
+  ['/%c3%a4', '/%C3%A4'],
+  ['/a"b|c', '/a%22b%7Cc'],
+  ['/%25', '/%25'],
 ];
 
 for (const [input, want] of table) {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseEntity } from '../../../../gateway/src/entities/index.js';
 import type { Route, Service } from '../../../../gateway/src/entities/types.js';
+import { normalizePath } from '../../../../gateway/src/proxy/uri.js';
 import { compileRouter, type RouteRequest } from '../../../../gateway/src/router/router.js';
 
 const svc = (name: string, enabled = true): Service => {
@@ -145,6 +146,91 @@ const cases: { name: string; routes: Route[]; request: RouteRequest; want: strin
     request: req('/same'),
     want: 'older',
   },
+  // kong/router/transform.lua get_priority (traditional_compatible): PLAIN_HOST_ONLY_BIT is set only for a route that has hosts
+  {
+    name: 'transform.lua: a route with plain hosts outranks a path-only route (same number of attribute kinds)',
+    routes: [route('path', s, { paths: ['/x/long/path'] }), route('host', s, { hosts: ['api.test'] })],
+    request: req('/x/long/path', { host: 'api.test' }),
+    want: 'host',
+  },
+  {
+    name: 'transform.lua: a route with plain hosts outranks a method-only route',
+    routes: [route('method', s, { methods: ['GET'] }), route('host', s, { hosts: ['api.test'] })],
+    request: req('/', { host: 'api.test' }),
+    want: 'host',
+  },
+  {
+    name: 'transform.lua: a wildcard-host route has no plain-hosts bit, so a path-only route with a longer prefix wins',
+    routes: [route('wild', s, { hosts: ['*.test'] }), route('path', s, { paths: ['/x'] })],
+    request: req('/x', { host: 'api.test' }),
+    want: 'path',
+  },
+  {
+    name: 'transform.lua: a mix of plain and wildcard hosts has no plain-hosts bit',
+    routes: [route('mixed', s, { hosts: ['api.test', '*.other'] }), route('path', s, { paths: ['/x'] })],
+    request: req('/x', { host: 'api.test' }),
+    want: 'path',
+  },
+  {
+    name: 'transform.lua: the header count outranks a regex path',
+    routes: [route('rx', s, { paths: ['~/h/.*'], regex_priority: 9 }), route('hd', s, { paths: ['/h'], headers: { a: ['1'] } })],
+    request: req('/h/x', { headers: { a: '1' } }),
+    want: 'hd',
+  },
+  {
+    name: 'transform.lua: more attribute kinds outrank plain hosts',
+    routes: [route('host', s, { hosts: ['api.test'] }), route('pm', s, { paths: ['/p'], methods: ['GET'] })],
+    request: req('/p', { host: 'api.test' }),
+    want: 'pm',
+  },
+  {
+    name: "router_spec preserve_host: hosts ['preserved.com', 'preserved.com:123'] match Host preserved.com:123 on another listen port",
+    routes: [route('h', s, { hosts: ['preserved.com', 'preserved.com:123'] })],
+    request: req('/', { host: 'preserved.com:123' }),
+    want: 'h',
+  },
+  {
+    name: 'a hosts entry with a port matches on that listen port',
+    routes: [route('h', s, { hosts: ['api.test:9000'] })],
+    request: req('/', { host: 'api.test', port: 9000 }),
+    want: 'h',
+  },
+  {
+    name: "fields.lua net.dst.port: a Host header's own port is the one a hosts entry with a port is compared with",
+    routes: [route('h', s, { hosts: ['api.test:9000'] })],
+    request: req('/', { host: 'api.test:9000', port: 8000 }),
+    want: 'h',
+  },
+  {
+    name: "fields.lua net.dst.port: a Host header's port that differs does not match, whatever the listen port",
+    routes: [route('h', s, { hosts: ['api.test:9000'] })],
+    request: req('/', { host: 'api.test:9001', port: 9000 }),
+    want: null,
+  },
+  {
+    name: 'a wildcard hosts entry with a port needs that port',
+    routes: [route('w', s, { hosts: ['*.api.test:9000'] })],
+    request: req('/', { host: 'x.api.test' }),
+    want: null,
+  },
+  {
+    name: 'a wildcard hosts entry with a port matches a Host with that port',
+    routes: [route('w', s, { hosts: ['*.api.test:9000'] })],
+    request: req('/', { host: 'x.api.test:9000' }),
+    want: 'w',
+  },
+  {
+    name: 'a prefix path written with raw UTF-8 matches the percent-encoded request (Kong matches the decoded path)',
+    routes: [route('u', s, { paths: ['/ä'] })],
+    request: req(normalizePath('/%c3%a4/x')),
+    want: 'u',
+  },
+  {
+    name: 'a prefix path with a space matches the request sending %20',
+    routes: [route('sp', s, { paths: ['/cat dog'] })],
+    request: req(normalizePath('/cat%20dog')),
+    want: 'sp',
+  },
   {
     name: 'stream-only routes are not HTTP routes',
     routes: [route('tcp', s, { protocols: ['tcp'], destinations: [{ port: 9 }] })],
@@ -175,6 +261,273 @@ test('router: regex captures are exposed by index and name; matchedPath is the m
   assert.equal(m?.uriCaptures?.id, '42');
   assert.equal(m?.uriCaptures?.['1'], '42');
   assert.equal(m?.matchedPath, '/users/42');
+});
+
+test('router_spec "depends on the regex_priority field": (?P<foo>re) is a PCRE named group; captures as Kong exposes them (0, numbered, named)', () => {
+  const r = compileRouter(
+    [route('regex_1', s, { paths: ['~/status/(?P<foo>re)'] }), route('regex_2', s, { paths: ['~/status/(re)'], regex_priority: 4 })],
+    services,
+  );
+  assert.equal(r.match(req('/status/re'))?.route.name, 'regex_2');
+  const only = compileRouter([route('regex_1', s, { paths: ['~/status/(?P<foo>re)'] })], services).match(req('/status/re'));
+  assert.deepEqual(only?.uriCaptures, { '0': '/status/re', '1': 're', foo: 're' });
+});
+
+test('router: no uri captures for a regex without groups (kong/router/atc.lua has_capture)', () => {
+  const m = compileRouter([route('rx', s, { paths: ['~/plain/\\d+'] })], services).match(req('/plain/1'));
+  assert.equal(m?.route.name, 'rx');
+  assert.equal(m?.uriCaptures, undefined);
+});
+
+// Kong spec/01-unit/08-router_spec.lua describe("select()"): its use_case (the routes a test needs) and the host cases
+describe('08-router_spec select() [host]', () => {
+  const uc = [
+    route('uc1', s, { hosts: ['domain-1.org', 'domain-2.org'] }),
+    route('uc2', s, { methods: ['TRACE'] }),
+    route('uc3', s, { paths: ['/my-route'] }),
+    route('uc4', s, { paths: ['/route-4'], hosts: ['domain-1.org', 'domain-2.org'] }),
+    route('uc5', s, { hosts: ['domain-1.org', 'domain-2.org'], methods: ['POST', 'PUT', 'PATCH'] }),
+    route('uc6', s, { methods: ['POST', 'PUT', 'PATCH'], paths: ['/route-6'] }),
+    route('uc7', s, {
+      hosts: ['domain-with-uri-1.org', 'domain-with-uri-2.org'],
+      methods: ['POST', 'PUT', 'PATCH'],
+      paths: ['/my-route-uri'],
+    }),
+    route('uc8', null, { paths: ['/serviceless'] }),
+    route('uc9', s, { headers: { location: ['my-location-1', 'my-location-2'] } }),
+    route('uc10', s, { headers: { location: ['my-location-1'], version: ['v1', 'v2'] } }),
+    route('uc11', s, { headers: { location: ['my-location-1', 'my-location-2'] }, paths: ['/headers-uri'] }),
+    route('uc12', s, {
+      hosts: ['domain-with-headers-1.org', 'domain-with-headers-2.org'],
+      headers: { location: ['my-location-1', 'my-location-2'] },
+      methods: ['POST', 'PUT', 'PATCH'],
+      paths: ['/headers-host-uri-method'],
+    }),
+    route('uc13', s, { hosts: ['domain-1.org:321', 'domain-2.org'] }),
+    route('uc14', s, { hosts: ['domain-3.org:321'] }),
+  ];
+  const router = compileRouter(uc, services);
+  const sel = (method: string, path: string, host: string, headers: Record<string, string> = {}) =>
+    router.match({ method, path, host, headers, port: 8000 })?.route.name ?? null;
+  test('08-router_spec "[host]"', () => assert.equal(sel('GET', '/', 'domain-1.org'), 'uc1'));
+  test('08-router_spec "[host] ignores default port"', () => assert.equal(sel('GET', '/', 'domain-1.org:80'), 'uc1'));
+  test('08-router_spec "[host] weird port matches no-port route" (it_trad_only in Kong; gw passes)', () =>
+    assert.equal(sel('GET', '/', 'domain-1.org:123'), 'uc1'));
+  test('08-router_spec "[host] matches specific port"', () => assert.equal(sel('GET', '/', 'domain-1.org:321'), 'uc13'));
+  test('08-router_spec "[host] matches specific port on port-only route"', () => assert.equal(sel('GET', '/', 'domain-3.org:321'), 'uc14'));
+  test('08-router_spec "[host] fails just because of port on port-only route"', () =>
+    assert.equal(sel('GET', '/', 'domain-3.org:123'), null));
+  test('08-router_spec "[uri]"', () => assert.equal(sel('GET', '/my-route', 'domain.org'), 'uc3'));
+  test('08-router_spec "[method]"', () => assert.equal(sel('TRACE', '/', 'domain.org'), 'uc2'));
+  test('08-router_spec "[host + uri]"', () => assert.equal(sel('GET', '/route-4', 'domain-1.org'), 'uc4'));
+  test('08-router_spec "[host + method]"', () => assert.equal(sel('POST', '/', 'domain-1.org'), 'uc5'));
+  test('08-router_spec "[uri + method]"', () => assert.equal(sel('PUT', '/route-6', 'domain.org'), 'uc6'));
+  test('08-router_spec "[host + uri + method]"', () => assert.equal(sel('PUT', '/my-route-uri', 'domain-with-uri-2.org'), 'uc7'));
+  test('08-router_spec "single [headers] value" and "multiple [headers] values"', () => {
+    assert.equal(sel('GET', '/', 'domain.org', { location: 'my-location-1' }), 'uc9');
+    assert.equal(sel('GET', '/', 'domain.org', { location: 'my-location-1', version: 'v2' }), 'uc10');
+  });
+  test('08-router_spec "[headers + uri]"', () =>
+    assert.equal(sel('GET', '/headers-uri', 'domain.org', { location: 'my-location-2' }), 'uc11'));
+  test('08-router_spec "[host + headers + uri + method]"', () =>
+    assert.equal(sel('PUT', '/headers-host-uri-method', 'domain-with-headers-1.org', { location: 'my-location-2' }), 'uc12'));
+  test('08-router_spec "[serviceless]"', () => {
+    const m = router.match({ method: 'GET', path: '/serviceless', host: 'domain.org', headers: {}, port: 8000 });
+    assert.deepEqual([m?.route.name, m?.service], ['uc8', null]);
+  });
+});
+
+describe('08-router_spec select() [wildcard host]', () => {
+  const base = () => [route('w1', s, { hosts: ['*.route.com'] }), route('w2', s, { hosts: ['route.*'] })];
+  const sel = (routes: Route[], host: string, path = '/') =>
+    compileRouter(routes, services).match({ method: 'GET', path, host, headers: {}, port: 8000 })?.route.name ?? null;
+  test('08-router_spec "matches leftmost wildcards" and "matches rightmost wildcards"', () => {
+    assert.equal(sel(base(), 'foo.route.com'), 'w1');
+    assert.equal(sel(base(), 'route.org'), 'w2');
+  });
+  test('08-router_spec "matches any port in request"', () => {
+    assert.equal(sel(base(), 'route.org:123'), 'w2');
+    assert.equal(sel(base(), 'foo.route.com:123'), 'w1');
+  });
+  test('08-router_spec "matches port-specific routes"', () => {
+    const routes = [...base(), route('w3', s, { hosts: ['*.route.net:123'] }), route('w4', s, { hosts: ['route.*:123'] })];
+    assert.equal(sel(routes, 'foo.route.net:123'), 'w3');
+    assert.equal(sel(routes, 'foo.route.net:456'), null);
+    assert.equal(sel(routes, 'route.org:123'), 'w4');
+  });
+  test('08-router_spec "prefers port-specific even for http default port" and "... https default port" (requests with a port)', () => {
+    for (const port of [80, 443]) {
+      const routes = [...base(), route('w3', s, { hosts: [`route.*:${port}`] })];
+      assert.equal(sel(routes, 'route.org:123'), 'w2');
+      assert.equal(sel(routes, `route.org:${port}`), 'w3');
+    }
+  });
+  test('08-router_spec "does not take precedence over a plain host"', () => {
+    const routes = [route('p1', s, { hosts: ['plain.route.com'] }), ...base(), route('p4', s, { hosts: ['route.com'] })];
+    assert.equal(sel(routes, 'route.com'), 'p4');
+    assert.equal(sel(routes, 'route.org'), 'w2');
+    assert.equal(sel(routes, 'plain.route.com'), 'p1');
+    assert.equal(sel(routes, 'foo.route.com'), 'w1');
+  });
+  test('08-router_spec "matches [wildcard host + path] even if a similar [plain host] exists" and the reverse', () => {
+    const routes = [
+      route('a', s, { hosts: ['*.route.com'], paths: ['/path1'] }),
+      route('b', s, { hosts: ['plain.route.com'], paths: ['/path2'] }),
+    ];
+    assert.equal(sel(routes, 'plain.route.com', '/path1'), 'a');
+    assert.equal(sel(routes, 'plain.route.com', '/path2'), 'b');
+  });
+  test('08-router_spec "submatch_weight [wildcard host port] > [wildcard host]"', () => {
+    const routes = [route('a', s, { hosts: ['route.*'] }), route('b', s, { hosts: ['route.*:80', 'route.com.*'] })];
+    assert.equal(sel(routes, 'route.org:80'), 'b');
+  });
+});
+
+// Kong spec/01-unit/08-router_spec.lua describe("[uri prefix]") and describe("[uri regex]")
+describe('08-router_spec select() [uri prefix] and [uri regex]', () => {
+  const sel = (routes: Route[], method: string, path: string, host: string) => {
+    const m = compileRouter(routes, services).match({ method, path, host, headers: {}, port: 8000 });
+    return m ? `${m.route.name} ${m.matchedPath}` : null;
+  };
+  test('08-router_spec "does not supersede another route with a longer [uri]"', () => {
+    const routes = [route('a', s, { paths: ['/my-route/hello'] }), route('b', s, { paths: ['/my-route'] })];
+    assert.equal(sel(routes, 'GET', '/my-route/hello', 'domain.org'), 'a /my-route/hello');
+    assert.equal(sel(routes, 'GET', '/my-route/hello/world', 'domain.org'), 'a /my-route/hello');
+    assert.equal(sel(routes, 'GET', '/my-route', 'domain.org'), 'b /my-route');
+    assert.equal(sel(routes, 'GET', '/my-route/world', 'domain.org'), 'b /my-route');
+  });
+  for (const [what, extra] of [
+    ['[methods]', { methods: ['POST', 'PUT', 'GET'] }],
+    ['[hosts]', { hosts: ['domain.org'] }],
+  ] as const) {
+    test(`08-router_spec "does not supersede another route with a longer [uri] while ${what} are also defined"`, () => {
+      const routes = [route('a', s, { ...extra, paths: ['/my-route'] }), route('b', s, { ...extra, paths: ['/my-route/hello'] })];
+      assert.equal(sel(routes, 'GET', '/my-route/hello', 'domain.org'), 'b /my-route/hello');
+      assert.equal(sel(routes, 'GET', '/my-route/hello/world', 'domain.org'), 'b /my-route/hello');
+      assert.equal(sel(routes, 'GET', '/my-route', 'domain.org'), 'a /my-route');
+      assert.equal(sel(routes, 'GET', '/my-route/world', 'domain.org'), 'a /my-route');
+    });
+  }
+  test('08-router_spec "does not supersede another route with a longer [uri] when a better [uri] match exists for another [host]"', () => {
+    const routes = [
+      route('a', s, { hosts: ['example.com'], paths: ['/my-route'] }),
+      route('b', s, { hosts: ['example.com'], paths: ['/my-route/hello'] }),
+      route('c', s, { hosts: ['example.net'], paths: ['/my-route/hello/world'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/my-route/hello/world', 'example.com'), 'b /my-route/hello');
+    assert.equal(sel(routes, 'GET', '/my-route/hello/world/and/goodnight', 'example.com'), 'b /my-route/hello');
+  });
+  test('08-router_spec "only matches [uri prefix] as a prefix (anchored mode)"', () => {
+    const routes = [route('a', s, { paths: ['/something/my-route'] }), route('b', s, { hosts: ['example.com'], paths: ['/my-route'] })];
+    assert.equal(sel(routes, 'GET', '/something/my-route', 'example.com'), 'a /something/my-route');
+  });
+  test('08-router_spec "matches with [uri regex]"', () => {
+    assert.equal(
+      sel([route('a', s, { paths: ['~/users/\\d+/profile'] })], 'GET', '/users/123/profile', 'domain.org'),
+      'a /users/123/profile',
+    );
+  });
+  test('08-router_spec "matches the right route when several ones have a [uri regex]"', () => {
+    const routes = [
+      route('a', s, { paths: ['~/route/persons/\\d{3}'] }),
+      route('b', s, { paths: ['~/route/persons/\\d{3}/following'] }),
+      route('c', s, { paths: ['~/route/persons/\\d{3}/[a-z]+'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/route/persons/456', 'domain.org'), 'a /route/persons/456');
+  });
+  test('08-router_spec "matches a [uri regex] even if a [prefix uri] got a match"', () => {
+    const routes = [route('a', s, { paths: ['/route/persons'] }), route('b', s, { paths: ['~/route/persons/\\d+/profile'] })];
+    assert.equal(sel(routes, 'GET', '/route/persons/123/profile', 'domain.org'), 'b /route/persons/123/profile');
+  });
+  test('08-router_spec "matches a [uri regex] even if a [uri] got an exact match"', () => {
+    const routes = [route('a', s, { paths: ['/route/fixture'] }), route('b', s, { paths: ['~/route/(fixture)'] })];
+    assert.equal(sel(routes, 'GET', '/route/fixture', 'domain.org'), 'b /route/fixture');
+  });
+  test('08-router_spec "matches a [uri regex + host] even if a [prefix uri] got a match"', () => {
+    const routes = [
+      route('a', s, { hosts: ['route.com'], paths: ['/pat'] }),
+      route('b', s, { hosts: ['route.com'], paths: ['/path'], methods: ['POST'] }),
+      route('c', s, { hosts: ['route.com'], paths: ['~/(path)'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/path', 'route.com'), 'c /path');
+  });
+  test('08-router_spec "matches from the beginning of the request URI [uri regex]"', () => {
+    const routes = [route('a', s, { paths: ['~/prefix/[0-9]+'] })];
+    assert.equal(sel(routes, 'GET', '/prefix/123', 'domain.org'), 'a /prefix/123');
+    assert.equal(sel(routes, 'GET', '/extra/prefix/123', 'domain.org'), null);
+  });
+});
+
+// Kong spec/01-unit/08-router_spec.lua describe("edge-cases"): priorities between route kinds
+describe('08-router_spec select() edge-cases', () => {
+  const sel = (routes: Route[], method: string, path: string, host: string) =>
+    compileRouter(routes, services).match({ method, path, host, headers: {}, port: 8000 })?.route.name ?? null;
+  test('08-router_spec "[host] and [uri] have higher priority than [method]"', () => {
+    const routes = [
+      route('e1', s, { hosts: ['domain-1.org', 'domain-2.org'] }),
+      route('e2', s, { methods: ['TRACE'] }),
+      route('e3', s, { paths: ['/my-route'] }),
+      route('e4', s, { paths: ['/route-4'], hosts: ['domain-1.org', 'domain-2.org'] }),
+      route('e5', s, { hosts: ['domain-1.org', 'domain-2.org'], methods: ['POST', 'PUT', 'PATCH'] }),
+      route('e6', s, { methods: ['POST', 'PUT', 'PATCH'], paths: ['/route-6'] }),
+      route('e7', s, {
+        hosts: ['domain-with-uri-1.org', 'domain-with-uri-2.org'],
+        methods: ['POST', 'PUT', 'PATCH'],
+        paths: ['/my-route-uri'],
+      }),
+    ];
+    assert.equal(sel(routes, 'TRACE', '/', 'domain-2.org'), 'e1');
+    assert.equal(sel(routes, 'TRACE', '/my-route', 'domain.org'), 'e3');
+  });
+  test('08-router_spec "half [uri] and [host] match does not supersede another route"', () => {
+    const routes = [route('a', s, { hosts: ['host1.com'], paths: ['/v1/path'] }), route('b', s, { hosts: ['host2.com'], paths: ['/'] })];
+    assert.equal(sel(routes, 'GET', '/v1/path', 'host1.com'), 'a');
+    assert.equal(sel(routes, 'GET', '/v1/path', 'host2.com'), 'b');
+  });
+  test('08-router_spec "half [wildcard host] and [method] match does not supersede another route"', () => {
+    const routes = [route('a', s, { hosts: ['host.*'], methods: ['GET'] }), route('b', s, { hosts: ['host.*'], methods: ['POST'] })];
+    assert.equal(sel(routes, 'GET', '/', 'host.com'), 'a');
+    assert.equal(sel(routes, 'POST', '/', 'host.com'), 'b');
+  });
+  test('08-router_spec "half [uri regex] and [method] match does not supersede another route"', () => {
+    const routes = [
+      route('a', s, { methods: ['GET'], paths: ['~/users/\\d+/profile'] }),
+      route('b', s, { methods: ['POST'], paths: ['~/users/\\d*/profile'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/users/123/profile', 'domain.org'), 'a');
+    assert.equal(sel(routes, 'POST', '/users/123/profile', 'domain.org'), 'b');
+  });
+  test('08-router_spec "[method] does not supersede [uri prefix]"', () => {
+    const routes = [route('a', s, { methods: ['GET'] }), route('b', s, { paths: ['/example'] })];
+    assert.equal(sel(routes, 'GET', '/example', 'domain.org'), 'b');
+    assert.equal(sel(routes, 'GET', '/example/status/200', 'domain.org'), 'b');
+  });
+  test('08-router_spec "[method] does not supersede [wildcard host]" (an equal priority: hosts before methods)', () => {
+    const routes = [route('a', s, { methods: ['GET'] }), route('b', s, { hosts: ['domain.*'] })];
+    assert.equal(sel(routes, 'GET', '/', 'nothing.com'), 'a');
+    assert.equal(sel(routes, 'GET', '/', 'domain.com'), 'b');
+  });
+  test('08-router_spec "does not supersede another route with a longer [uri prefix]" (it_trad_only in Kong; gw passes)', () => {
+    const routes = [route('a', s, { paths: ['/a', '/bbbbbbb'] }), route('b', s, { paths: ['/a/bb'] })];
+    assert.equal(sel(routes, 'GET', '/a/bb/foobar', 'domain.org'), 'b');
+  });
+  test('08-router_spec "root / [uri]": "request with [method]", "does not supersede another route", "acts as a catch-all route"', () => {
+    const routes = [
+      route('root', s, { paths: ['/'] }),
+      route('e1', s, { hosts: ['domain-1.org', 'domain-2.org'] }),
+      route('e2', s, { methods: ['TRACE'] }),
+      route('e3', s, { paths: ['/my-route'] }),
+    ];
+    assert.equal(sel(routes, 'GET', '/', 'domain.org'), 'root');
+    assert.equal(sel(routes, 'GET', '/my-route', 'domain.org'), 'e3');
+    assert.equal(sel(routes, 'GET', '/my-route/hello/world', 'domain.org'), 'e3');
+    assert.equal(sel(routes, 'GET', '/foobar/baz', 'domain.org'), 'root');
+  });
+  test('08-router_spec "multiple routes of same category with conflicting values" "matches correct route"', () => {
+    const routes = [1, 2, 3, 4, 5].map((i) => route(`same${i}`, s, { hosts: ['domain.org'], paths: ['/my-uri'] }));
+    routes.push(route('target', s, { hosts: ['domain.org'], paths: ['/my-target-uri'] }));
+    assert.equal(sel(routes, 'GET', '/my-target-uri', 'domain.org'), 'target');
+  });
 });
 
 test('router: 10,000 prefix routes agree with a linear reference on 2,000 random requests', () => {

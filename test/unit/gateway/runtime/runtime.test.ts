@@ -6,6 +6,7 @@ import { silentLogger } from '../../../../gateway/src/observability/log.js';
 import { LocalStatusTable } from '../../../../gateway/src/balancer/local-status.js';
 import { Runtime } from '../../../../gateway/src/runtime/runtime.js';
 import { MemoryStore } from '../../../../gateway/src/store/memory.js';
+import type { WriteOp } from '../../../../gateway/src/store/store.js';
 
 const entity = (kind: 'upstreams' | 'targets' | 'services', input: Record<string, unknown>): AnyEntity => {
   const r = parseEntity(kind, input, { mode: 'create', now: 1 });
@@ -291,4 +292,28 @@ test('hostname targets: one balancer entry per resolved address; a DNS change is
   assert.equal(rt.addressesOf(th.id), undefined);
   rt.stop();
   dns.close();
+});
+
+test('flushed() resolves once every change given to the runtime is in its snapshot, also when a rebuild is held back to batch writes', async () => {
+  const store = new MemoryStore();
+  const svc = entity('services', { name: 's', host: '127.0.0.1', port: 9 }) as unknown as { id: string; host: string };
+  const ops: WriteOp[] = [{ op: 'put', kind: 'services', entity: svc as unknown as AnyEntity }];
+  for (let i = 0; i < 5000; i++) {
+    const r = parseEntity('routes', { paths: [`/r${i}`], service: { id: svc.id } }, { mode: 'create', now: 1 });
+    assert.ok(r.ok);
+    ops.push({ op: 'put', kind: 'routes', entity: r.value as unknown as AnyEntity });
+  }
+  await store.apply(ops);
+  const rt = new Runtime({ store, logger: silentLogger() });
+  rt.start();
+  await rt.flushed(); // nothing pending: at once
+  // a service change compiles all 5,000 routes (well over 1 ms), so the next rebuild waits to batch
+  await store.apply([{ op: 'put', kind: 'services', entity: { ...svc, host: '127.0.0.2' } as unknown as AnyEntity }]);
+  await rt.flushed(10_000);
+  const r = parseEntity('routes', { paths: ['/late'], service: { id: svc.id } }, { mode: 'create', now: 1 });
+  assert.ok(r.ok);
+  await store.apply([{ op: 'put', kind: 'routes', entity: r.value as unknown as AnyEntity }]);
+  await rt.flushed(10_000);
+  assert.ok(rt.snapshot.router.match({ method: 'GET', host: undefined, path: '/late', headers: {}, port: 80 }), 'the route is routable');
+  rt.stop();
 });
