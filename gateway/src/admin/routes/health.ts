@@ -103,11 +103,12 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
    * without any address (Kong: the name did not resolve).
    */
   const describeResolved = (u: Upstream, t: Target, dns: DnsAddressesView) => {
-    const checks = checksConfigured(u);
+    // a weight-0 target is HEALTHCHECKS_OFF on every address, as an IP target of weight 0 (Kong's 08-targets_routes_spec)
+    const checks = checksConfigured(u) && t.weight > 0;
     const { ip: host, port } = splitAddress(t.target);
     const addresses = dns.addresses.map((a) => {
       const live = view?.targetHealth?.(u.id, a.id);
-      const health = live?.health ?? (checks ? 'HEALTHY' : 'HEALTHCHECKS_OFF');
+      const health = !checks ? 'HEALTHCHECKS_OFF' : (live?.health ?? 'HEALTHY');
       const { ip, port: p } = splitAddress(a.address);
       return { a, live, entry: { ip, port: p, weight: a.weight, health, healthy: health !== 'UNHEALTHY' } };
     });
