@@ -148,6 +148,19 @@ test('one address killed: active checks eject only that address, the name keeps 
   );
   assert.equal((await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/healthy`)).status, 204);
   assert.equal((await health('orders'))[0]!.data.addresses.find((x) => x.ip === '127.0.0.4')?.health, 'HEALTHY');
+  // Kong's 08-targets_routes_spec "returns HEALTHCHECKS_OFF for target with weight 0", for a hostname target too
+  assert.equal((await gw.admin.call('PATCH', `/upstreams/orders/targets/${t}`, { weight: 0 })).status, 200);
+  const drained = await waitFor(
+    async () => {
+      const e = (await health('orders'))[0]!;
+      return e.data.addresses.every((x) => x.weight === 0) ? e : undefined;
+    },
+    10_000,
+    'weight 0 on every address',
+  );
+  assert.ok(drained);
+  assert.equal(drained.health, 'HEALTHCHECKS_OFF');
+  assert.ok(drained.data.addresses.every((x) => x.health === 'HEALTHCHECKS_OFF'));
 });
 
 test('SRV record: the SRV ports and weights are used (Kong: SRV first, weight 0 → 1)', async () => {
