@@ -17,6 +17,8 @@ const CLI_ARGS: Partial<Record<keyof RawSettings, string>> = {
   awsRegion: 'region',
   cloudmapInterval: 'duration',
   cloudmapDefaultPort: 'port',
+  dnsResolver: 'host:port',
+  dnsStaleTtl: 'seconds',
 };
 
 function buildProgram(): Command {
@@ -36,7 +38,7 @@ function buildProgram(): Command {
     const def = s.def !== undefined && s.def !== '' ? `; default ${s.def}` : '';
     const option = new Option(`${s.flag}${arg}`, `${s.help} (env ${s.env}${def})`);
     // repeatable: every occurrence kept
-    if (s.key === 'registrationTokens' || s.key === 'cloudmapNamespaces')
+    if (s.key === 'registrationTokens' || s.key === 'cloudmapNamespaces' || s.key === 'dnsResolver')
       option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     program.addOption(option);
   }
@@ -113,6 +115,8 @@ async function main(argv: string[]): Promise<number> {
       registrationTokens: settings.registrationTokens,
       auditLog: settings.auditLog,
       accessLog: settings.accessLog,
+      dnsResolver: settings.dnsResolver,
+      dnsStaleTtl: settings.dnsStaleTtl,
       cloudMap: settings.cloudMap,
     });
   } catch (err) {

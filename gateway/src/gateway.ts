@@ -13,6 +13,7 @@ import { isLoopback, parseListen } from './config/settings.js';
 import { createLogger, silentLogger, type Logger } from './observability/log.js';
 import { createProxyServer, type ProxyLimits, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
+import { createDnsQuery, DnsCache } from './dns/resolver.js';
 import { createStore } from './store/index.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
@@ -63,6 +64,10 @@ export interface GatewayOptions {
   healthTickMs?: number;
   /** this node's id in cluster mode (default: host name + a short random suffix) */
   nodeId?: string | undefined;
+  /** Kong's dns_resolver: `IP:PORT` DNS servers for hostname targets (default: the system's, /etc/resolv.conf) */
+  dnsResolver?: readonly string[] | undefined;
+  /** Kong's dns_stale_ttl, seconds (default 3600) */
+  dnsStaleTtl?: number | undefined;
   /**
    * AWS Cloud Map discovery (docs/cloudmap.md): off when absent or without
    * namespaces. Embedders and tests may pass the provider's other options
@@ -123,6 +128,12 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const declarative = new DeclarativeConfig({ store, logger, file: options.config, kongOnly: options.kongOnly, now: () => store.now() });
   let ready = false;
   let runtime: Runtime | undefined;
+  // hostname targets: one balancer entry per resolved address, followed at the record TTL (dns/resolver.ts)
+  const dns = new DnsCache({
+    query: createDnsQuery({ servers: options.dnsResolver }),
+    staleTtl: options.dnsStaleTtl,
+    onChange: (name) => runtime?.dnsChanged(name),
+  });
   let health: HealthManager | undefined;
   let proxy: ProxyServer | undefined;
   let cluster: ClusterControl | undefined;
@@ -150,6 +161,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await bus?.close();
       health?.stop();
       runtime?.stop();
+      dns.close();
       await store.close();
     })());
 
@@ -170,7 +182,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       const entities = await declarative.loadAtStart();
       logger.info({ file: options.config, entities }, 'declarative config loaded');
     }
-    runtime = new Runtime({ store, logger });
+    runtime = new Runtime({ store, logger, dns });
     runtime.start();
     const rt = runtime;
     const workers = options.workers ?? 1;
@@ -185,6 +197,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         logLevel: options.logLevel ?? logger.level,
         trustedIps: options.trustedIps ?? [],
         proxyLimits: options.proxyLimits ?? {},
+        dnsResolver: options.dnsResolver,
+        dnsStaleTtl: options.dnsStaleTtl,
         store,
         logger,
       });
@@ -299,6 +313,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       runtime: {
         activeRequests,
         targetHealth: (u, t) => health?.view(u, t),
+        dnsAddresses: (_u, t) => {
+          const r = runtime?.addressesOf(t);
+          if (!r) return undefined;
+          const state = dns.lookup(r.name);
+          return {
+            type: state?.record?.type ?? 'A',
+            error: state?.error,
+            addresses: r.entries.map((e) => ({ id: e.id, address: e.target, weight: e.weight })),
+          };
+        },
         setTargetHealth: (u, t, healthy) => (s ? s.setManual(u, t, healthy) : (health?.setManual(u, t, healthy) ?? 'no-balancer')),
       },
       metrics: metrics.render,

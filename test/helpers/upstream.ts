@@ -24,8 +24,16 @@ export interface TestUpstream {
   close(): Promise<void>;
 }
 
-/** Start an upstream on 127.0.0.1:0 that echoes requests (or follows `behave`). */
-export async function startUpstream(name: string, behave?: Behaviour): Promise<TestUpstream> {
+/**
+ * Start an upstream on 127.0.0.1:0 that echoes requests (or follows
+ * `behave`); `listen` picks another loopback address or a fixed port (two
+ * A records of one name share the target's port).
+ */
+export async function startUpstream(
+  name: string,
+  behave?: Behaviour,
+  listen: { host?: string; port?: number } = {},
+): Promise<TestUpstream> {
   const state = { count: 0 };
   const server = createServer((req, res) => {
     const n = ++state.count;
@@ -38,12 +46,19 @@ export async function startUpstream(name: string, behave?: Behaviour): Promise<T
       res.end(JSON.stringify(body));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
   return {
     server,
     port,
-    address: `127.0.0.1:${port}`,
+    address: `${host}:${port}`,
     get count() {
       return state.count;
     },

@@ -14,6 +14,14 @@ export interface BalancerTarget {
   readonly host: string;
   readonly port: number;
   readonly weight: number;
+  /**
+   * One address of a hostname target (dns/targets.ts): the target entity's
+   * id (`id` is then `<target id>@<ip>:<port>`) and its host name, which the
+   * proxy sends as Host and TLS SNI (Kong's preserve_host: false). Absent
+   * for an IP target (it is its own only address).
+   */
+  readonly targetId?: string | undefined;
+  readonly name?: string | undefined;
 }
 
 /** What a pick may look at; built once per request by the proxy. */

@@ -1,7 +1,8 @@
 /**
  * Algorithm name → balancer factory (Kong's `algorithm_types` table).
  */
-import type { Target, Upstream } from '../entities/types.js';
+import type { Upstream } from '../entities/types.js';
+import type { TargetInput } from './target-set.js';
 import type { Balancer, BalancerDerivation, BalancerTarget, PickContext, PickResult, TargetStatus } from './balancer.js';
 import { ConsistentHashingBalancer } from './algorithms/consistent-hashing.js';
 import { LatencyBalancer } from './algorithms/latency.js';
@@ -12,7 +13,7 @@ import { TargetSetBalancer } from './target-set-balancer.js';
 
 export type { BalancerOptions } from './options.js';
 
-type Factory = (upstream: Upstream, targets: readonly Target[], options?: BalancerOptions) => Balancer;
+type Factory = (upstream: Upstream, targets: readonly TargetInput[], options?: BalancerOptions) => Balancer;
 
 const factories: Record<Upstream['algorithm'], Factory> = {
   'round-robin': (_u, t, o) => new RoundRobinBalancer(t, o),
@@ -28,7 +29,7 @@ const factories: Record<Upstream['algorithm'], Factory> = {
  * state survives a rebuild. Throws a RangeError for an unknown algorithm or a
  * target that is not `host:port`.
  */
-export function createBalancer(upstream: Upstream, targets: readonly Target[], options?: BalancerOptions): Balancer {
+export function createBalancer(upstream: Upstream, targets: readonly TargetInput[], options?: BalancerOptions): Balancer {
   const factory = Object.hasOwn(factories, upstream.algorithm) ? factories[upstream.algorithm] : undefined;
   if (!factory) throw new RangeError(`unknown balancer algorithm '${String(upstream.algorithm)}'`);
   const previous = options?.previous;
@@ -53,7 +54,7 @@ export function createBalancer(upstream: Upstream, targets: readonly Target[], o
 export function updateBalancer(
   previous: Balancer,
   upstream: Upstream,
-  upserts: readonly Target[],
+  upserts: readonly TargetInput[],
   removed: readonly string[],
 ): Balancer | undefined {
   const core = previous instanceof DerivedBalancer ? previous.core : previous;

@@ -9,16 +9,15 @@
  * and leaves {@link incremental} true; {@link applyChanges} then costs
  * O(changes) instead of a rebuild (registry.ts `updateBalancer`).
  */
-import type { Target } from '../entities/types.js';
 import type { Balancer, BalancerTarget, PickContext, PickResult, TargetStatus } from './balancer.js';
 import type { BalancerOptions } from './options.js';
-import { TargetSet, toBalancerTarget } from './target-set.js';
+import { TargetSet, toBalancerTarget, type TargetInput } from './target-set.js';
 
 export abstract class TargetSetBalancer implements Balancer {
   abstract readonly algorithm: string;
   protected readonly set: TargetSet;
 
-  constructor(targets: readonly Target[], _options?: BalancerOptions) {
+  constructor(targets: readonly TargetInput[], _options?: BalancerOptions) {
     this.set = new TargetSet(targets);
     this.set.hooks({
       changed: (i) => this.changed(i),
@@ -59,7 +58,7 @@ export abstract class TargetSetBalancer implements Balancer {
    * algorithm is not incremental.
    */
   applyChanges(
-    upserts: readonly Target[],
+    upserts: readonly TargetInput[],
     removed: readonly string[],
   ): { changed: readonly BalancerTarget[]; left: readonly BalancerTarget[] } | undefined {
     if (!this.incremental) return undefined;

@@ -19,7 +19,7 @@ export const MIN_FACTOR = 0.01;
  * port get port 8000). Throws a RangeError naming the target when it is not
  * an address (entity validation normally makes that impossible).
  */
-export function toBalancerTarget(t: Pick<Target, 'id' | 'target' | 'weight'>): BalancerTarget {
+export function toBalancerTarget(t: TargetInput): BalancerTarget {
   const s = t.target;
   const parts = splitHostPort(s);
   const portText = parts?.port ?? String(DEFAULT_TARGET_PORT);
@@ -27,8 +27,12 @@ export function toBalancerTarget(t: Pick<Target, 'id' | 'target' | 'weight'>): B
   if (!parts || !parts.host || !/^\d{1,5}$/.test(portText) || port < 1 || port > 65535)
     throw new RangeError(`invalid target address '${s}'`);
   if (!Number.isInteger(t.weight) || t.weight < 0) throw new RangeError(`invalid weight ${t.weight} for target '${s}'`);
-  return { id: t.id, address: s, host: parts.host, port, weight: t.weight };
+  const b: BalancerTarget = { id: t.id, address: s, host: parts.host, port, weight: t.weight };
+  return t.targetId === undefined ? b : { ...b, targetId: t.targetId, name: t.name };
 }
+
+/** What a balancer is built from: a target entity, or one address of a hostname target (dns/targets.ts). */
+export type TargetInput = Pick<Target, 'id' | 'target' | 'weight'> & { readonly targetId?: string; readonly name?: string };
 
 /** Hooks of the algorithm that owns a {@link TargetSet}. */
 export interface TargetSetHooks {
@@ -75,7 +79,7 @@ export class TargetSet implements StatusWatcher {
   #availableCount = 0;
   #hooks: TargetSetHooks | undefined;
 
-  constructor(targets: readonly Pick<Target, 'id' | 'target' | 'weight'>[]) {
+  constructor(targets: readonly TargetInput[]) {
     this.#targets = targets.map(toBalancerTarget);
     this.#targets.forEach((t, i) => this.index.set(t.id, i));
     const n = this.#targets.length;

@@ -34,6 +34,9 @@ export interface ClusterOptions {
   proxyLimits: Partial<ProxyLimits>;
   /** `--access-log`: each worker writes its own lines (a FILE: appended by each) */
   accessLog?: string;
+  /** --dns-resolver and --dns-stale-ttl, passed on to the workers */
+  dnsResolver?: readonly string[] | undefined;
+  dnsStaleTtl?: number | undefined;
   store: Store;
   logger: Logger;
 }
@@ -196,6 +199,8 @@ export class ClusterControl {
           proxyLimits: this.#opts.proxyLimits,
           accessLog: this.#opts.accessLog ?? 'off',
           workers: this.#opts.workers,
+          dnsResolver: this.#opts.dnsResolver ? [...this.#opts.dnsResolver] : undefined,
+          dnsStaleTtl: this.#opts.dnsStaleTtl,
           ops,
           availability,
         });

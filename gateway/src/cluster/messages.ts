@@ -23,6 +23,9 @@ export type ToWorkerLifecycle =
       proxyLimits: Partial<ProxyLimits>;
       accessLog: string;
       workers: number;
+      /** --dns-resolver servers and --dns-stale-ttl: each worker resolves hostname targets itself, as the control does */
+      dnsResolver?: string[] | undefined;
+      dnsStaleTtl?: number | undefined;
       ops: WriteOp[];
       availability: AvailabilityItem[];
     }

@@ -12,6 +12,7 @@ import { createLogger, type Logger } from '../observability/log.js';
 import { RequestMetrics } from '../observability/metrics.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
 import { Runtime, type UpstreamEntry } from '../runtime/runtime.js';
+import { createDnsQuery, DnsCache } from '../dns/resolver.js';
 import { parseListen } from '../config/settings.js';
 import { MemoryStore } from '../store/memory.js';
 import { IpcWorkerBus } from './ipc-bus.js';
@@ -52,7 +53,14 @@ export function runWorker(): void {
     store = new MemoryStore();
     await store.open();
     await store.apply(m.ops);
-    const runtime = new Runtime({ store, logger: log });
+    // the same resolution as the control process, so that both expand a hostname target into the same address ids
+    let rt: Runtime | undefined;
+    const dns = new DnsCache({
+      query: createDnsQuery({ servers: m.dnsResolver }),
+      staleTtl: m.dnsStaleTtl,
+      onChange: (name) => rt?.dnsChanged(name),
+    });
+    const runtime = (rt = new Runtime({ store, logger: log, dns }));
     runtime.start();
     const o = (outcomes = new WorkerOutcomes(bus, (id) => byId.get(id)?.upstream, m.workers));
     o.applyAvailability(m.availability);

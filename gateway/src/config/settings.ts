@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { compileTrusted } from './trusted-ips.js';
+import { parseDnsServers } from '../dns/resolver.js';
 import { GwError } from '../errors.js';
 
 export interface ListenAddress {
@@ -46,6 +47,8 @@ export interface RawSettings {
   registrationTokens?: string | string[] | Record<string, string>;
   auditLog?: string;
   accessLog?: string;
+  dnsResolver?: string | string[];
+  dnsStaleTtl?: string | number;
   /** namespace names (flag repeated, env comma-separated, file list) */
   cloudmapNamespaces?: string | string[];
   cloudmapEndpoint?: string;
@@ -179,6 +182,20 @@ export const SETTINGS: readonly SettingSpec[] = [
     help: "more request header fields than this are answered 431 (Kong's lua_max_req_headers)",
   },
   {
+    flag: '--dns-resolver',
+    env: 'GW_DNS_RESOLVER',
+    key: 'dnsResolver',
+    def: '',
+    help: "IP[:PORT] of a DNS server for hostname targets, repeatable (env: comma-separated; Kong's dns_resolver); when given, only these are asked; default: the system's servers (/etc/resolv.conf); /etc/hosts is read first either way",
+  },
+  {
+    flag: '--dns-stale-ttl',
+    env: 'GW_DNS_STALE_TTL',
+    key: 'dnsStaleTtl',
+    def: '3600',
+    help: "seconds a hostname target's last good DNS answer is still used past its TTL while it is re-resolved or its server fails (Kong's dns_stale_ttl)",
+  },
+  {
     flag: '--cloudmap-namespace',
     env: 'GW_CLOUDMAP_NAMESPACES',
     key: 'cloudmapNamespaces',
@@ -290,6 +307,8 @@ const settingsSchema = z.object({
   registrationTokens: z.string(),
   auditLog: z.string().min(1),
   accessLog: z.string().min(1),
+  dnsResolver: z.string(),
+  dnsStaleTtl: z.string().regex(/^\d+$/, 'expected whole seconds').transform(Number).pipe(z.number().int().min(0).max(31_536_000)),
   cloudmapNamespaces: z.string(),
   cloudmapEndpoint: z
     .string()
@@ -338,6 +357,10 @@ export interface Settings {
   auditLog: string;
   /** `stdout`, `off` or a file path */
   accessLog: string;
+  /** Kong's dns_resolver: `IP:PORT` servers for hostname targets (undefined: the system's) */
+  dnsResolver: string[] | undefined;
+  /** Kong's dns_stale_ttl, seconds */
+  dnsStaleTtl: number;
   /** Cloud Map discovery (docs/cloudmap.md); undefined when no namespace is given */
   cloudMap: CloudMapSettings | undefined;
 }
@@ -487,6 +510,8 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     registrationTokens: parseRegistrationTokens(v.registrationTokens, origin.registrationTokens!),
     auditLog: v.auditLog,
     accessLog: v.accessLog,
+    dnsResolver: undefined,
+    dnsStaleTtl: v.dnsStaleTtl,
     cloudMap: undefined,
   };
   const namespaces = parseNamespaces(v.cloudmapNamespaces, origin.cloudmapNamespaces!);
@@ -502,6 +527,12 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
       intervalMs: v.cloudmapInterval,
       defaultPort: v.cloudmapDefaultPort,
     };
+  }
+  try {
+    const servers = parseDnsServers(v.dnsResolver, origin.dnsResolver!);
+    settings.dnsResolver = servers.length > 0 ? servers : undefined;
+  } catch (err) {
+    throw new GwError('GW_ERR_CONFIG_INVALID', [(err as Error).message]);
   }
   if (settings.adminToken !== undefined && Object.values(settings.registrationTokens).includes(settings.adminToken)) {
     throw new GwError('GW_ERR_CONFIG_INVALID', [`${origin.registrationTokens}: a registration token may not equal the admin token`]);

@@ -217,7 +217,9 @@ export class HealthManager implements OutcomeSink {
       this.#probing.set(id, running + 1);
       t.probing = true;
       const started = now;
-      void this.#probe({ host: t.host, port: t.port, address: t.address, hostHeader: h.upstream.host_header, active: a })
+      // an address of a hostname target is probed with the name as Host (Kong), like the proxy sends it
+      const hostHeader = h.upstream.host_header ?? (t.name === undefined ? null : `${t.name}:${t.port}`);
+      void this.#probe({ host: t.host, port: t.port, address: t.address, hostHeader, active: a })
         .catch((): OutcomeKind => 'tcp_failure')
         .then((kind) => {
           t.probing = false;

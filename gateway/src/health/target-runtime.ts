@@ -28,6 +28,8 @@ export interface TargetRef {
   readonly host: string;
   readonly port: number;
   readonly weight: number;
+  /** one address of a hostname target: the name (probes send it as Host, as the proxy does) */
+  readonly name?: string | undefined;
 }
 
 export class TargetRuntime implements TargetStatus {
@@ -37,6 +39,8 @@ export class TargetRuntime implements TargetStatus {
   port: number;
   /** weight 0 = draining (deploys): the flag that comes from the entity */
   weight: number;
+  /** the host name when this is one address of a hostname target */
+  readonly name: string | undefined;
 
   // ---- health flags, one per source ---------------------------------------
   /** active checks reached their unhealthy threshold */
@@ -97,6 +101,7 @@ export class TargetRuntime implements TargetStatus {
     this.host = ref.host;
     this.port = ref.port;
     this.weight = ref.weight;
+    this.name = ref.name;
     this.breaker = new CircuitBreaker(breaker, now);
   }
 

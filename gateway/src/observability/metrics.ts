@@ -493,15 +493,27 @@ export function createMetrics(src: MetricsSources): Metrics {
       'kong_upstream_target_health',
       'Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.',
       'gauge',
-      () =>
-        perTarget((upstream, target, id, uid) => {
-          // the Admin API's word for the target (GET /upstreams/{u}/health), lower-cased as Kong's exporter does
-          const state = src.health.view(uid, id)?.health.toLowerCase() ?? 'healthchecks_off';
-          return KONG_TARGET_STATES.map((s) => ({
-            value: s === state ? 1 : 0,
-            labels: { upstream, target, address: target, state: s, subsystem: 'http' },
-          }));
-        }),
+      () => {
+        const out: Sample[] = [];
+        const series = (upstream: string, target: string, address: string, state: string): void => {
+          for (const s of KONG_TARGET_STATES)
+            out.push({ value: s === state ? 1 : 0, labels: { upstream, target, address, state: s, subsystem: 'http' } });
+        };
+        for (const e of src.runtime.snapshot.upstreams.values()) {
+          // one series set per address: a hostname target's are labelled with its host:port and each resolved ip:port
+          for (const t of e.balancer.targets)
+            // the Admin API's word for the target (GET /upstreams/{u}/health), lower-cased as Kong's exporter does
+            series(
+              e.upstream.name,
+              src.runtime.targetOf(t),
+              t.address,
+              src.health.view(e.upstream.id, t.id)?.health.toLowerCase() ?? 'healthchecks_off',
+            );
+          // a name that resolves to nothing: Kong's dns_error
+          for (const t of src.runtime.unresolvedTargets(e.upstream.id)) series(e.upstream.name, t.target, t.target, 'dns_error');
+        }
+        return out;
+      },
     ),
     computed('kong_datastore_reachable', 'Datastore reachable from Kong, 0 is unreachable', 'gauge', () => [
       { value: (src.datastoreReachable?.() ?? true) ? 1 : 0 },

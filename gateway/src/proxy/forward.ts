@@ -213,10 +213,12 @@ async function forwardTries(
 
   /** Send one try to `dest`, with all its accounting (in-flight counts, passive outcome). */
   const launch = (dest: Destination, race: Race | undefined): { handle: TryHandle; started: number; settled: Promise<Settled> } => {
+    // a hostname target's address is connected to by IP; Host and SNI keep the target's name (Kong)
+    const name = dest.target?.name ?? dest.host;
     const host = upstreamHost(
       match.route.preserve_host,
       req.headers.host,
-      dest.host,
+      name,
       dest.port,
       entry?.upstream.host_header ?? null,
       service.protocol,
@@ -240,7 +242,7 @@ async function forwardTries(
       dest.host,
       dest.port,
       service.connect_timeout,
-      tlsFor(service.protocol, dest.host, entry?.upstream.host_header ?? null, service.tls_verify),
+      tlsFor(service.protocol, name, entry?.upstream.host_header ?? null, service.tls_verify),
     );
     const tryStart = performance.now();
     const target = entry ? dest.target : null;

@@ -51,7 +51,7 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
   const host = upstreamHost(
     match.route.preserve_host,
     req.headers.host,
-    dest.host,
+    dest.target?.name ?? dest.host,
     dest.port,
     entry?.upstream.host_header ?? null,
     service.protocol,

@@ -13,6 +13,10 @@
  * rebuilt. A store `reset` (the runtime missed changes it cannot be given
  * one by one) rebuilds everything.
  *
+ * Hostname targets (with `dns`): each is expanded into one balancer entry
+ * per resolved address (dns/targets.ts); a name whose addresses change is
+ * followed like a change of the targets that use it (derived in place).
+ *
  * Rebuilds are coalesced over time too: after a rebuild that took d ms
  * (over 1 ms: a large router or upstream) the next one waits d ms, batching
  * every change that arrived meanwhile, so a stream of writes costs at most
@@ -22,6 +26,9 @@
 import type { Service, Target, Upstream } from '../entities/types.js';
 import type { Balancer } from '../balancer/balancer.js';
 import { createBalancer, updateBalancer } from '../balancer/registry.js';
+import type { TargetInput } from '../balancer/target-set.js';
+import type { DnsCache } from '../dns/resolver.js';
+import { expandTarget, targetHostname } from '../dns/targets.js';
 import type { Logger } from '../observability/log.js';
 import { compileRouter } from '../router/router.js';
 import { isLayered, updateRouter } from '../router/layered.js';
@@ -38,6 +45,15 @@ export interface RuntimeOptions {
   logger: Logger;
   /** injected clock, milliseconds */
   now?: () => number;
+  /** resolves hostname targets into addresses (absent: a hostname target is one entry, connected to by name) */
+  dns?: DnsCache;
+}
+
+/** What a target was last expanded into. */
+interface Expansion {
+  /** its host name (undefined: an IP target) */
+  readonly name: string | undefined;
+  readonly entries: readonly TargetInput[];
 }
 
 export class Runtime {
@@ -68,10 +84,58 @@ export class Runtime {
   #waiters: (() => void)[] = [];
   /** changes the runtime could not build (the previous router/balancer kept serving) */
   buildFailures = 0;
+  readonly #dns: DnsCache | undefined;
+  /** target id → the balancer entries it was last expanded into (with `dns`) */
+  readonly #expanded = new Map<string, Expansion>();
+  /** host name → ids of the targets using it */
+  readonly #users = new Map<string, Set<string>>();
+  /** upstream id → ids of its targets last expanded */
+  readonly #ofUpstream = new Map<string, Set<string>>();
 
   constructor(opts: RuntimeOptions) {
     this.#store = opts.store;
     this.#log = opts.logger.child({ component: 'runtime' });
+    this.#dns = opts.dns;
+  }
+
+  get dns(): DnsCache | undefined {
+    return this.#dns;
+  }
+
+  /**
+   * The addresses of a hostname target as its balancer has them (empty:
+   * none resolved), or undefined for an IP target or without `dns`.
+   */
+  addressesOf(targetId: string): { readonly name: string; readonly entries: readonly TargetInput[] } | undefined {
+    const e = this.#expanded.get(targetId);
+    return e?.name === undefined ? undefined : { name: e.name, entries: e.entries };
+  }
+
+  /** The `host:port` of the target entity behind a balancer entry (an address of a hostname target, or the target). */
+  targetOf(entry: { readonly id: string; readonly address: string; readonly targetId?: string | undefined }): string {
+    return entry.targetId === undefined ? entry.address : (this.#store.get('targets', entry.targetId)?.target ?? entry.address);
+  }
+
+  /** The hostname targets of an upstream that have no address now (DNS_ERROR, or their first query running). */
+  unresolvedTargets(upstreamId: string): Target[] {
+    const out: Target[] = [];
+    for (const id of this.#ofUpstream.get(upstreamId) ?? []) {
+      const e = this.#expanded.get(id);
+      const t = e?.name !== undefined && e.entries.length === 0 ? this.#store.get('targets', id) : undefined;
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  /** The resolver's news: `name`'s addresses changed; its targets' balancers follow (DnsCache onChange). */
+  dnsChanged(name: string): void {
+    const ids = this.#users.get(name);
+    if (!ids || !this.#unsubscribe) return;
+    for (const id of ids) {
+      const t = this.#store.get('targets', id);
+      if (t) this.#targetChanged(t.upstream.id, id);
+    }
+    this.#schedule();
   }
 
   get snapshot(): Snapshot {
@@ -243,7 +307,10 @@ export class Runtime {
       for (const id of this.#pendingUpstreams) {
         const u = this.#store.get('upstreams', id);
         const old = byId.get(id);
-        if (!u) continue;
+        if (!u) {
+          this.#dropUpstream(id);
+          continue;
+        }
         try {
           next.set(u.name, this.#entry(u, old?.balancer));
         } catch (err) {
@@ -304,8 +371,69 @@ export class Runtime {
    * the rebuild (Kong #7835).
    */
   #entry(u: Upstream, previous?: Balancer): UpstreamEntry {
-    const balancer: Balancer = createBalancer(u, this.#store.targetsOf(u.id), previous ? { previous } : undefined);
+    const targets = this.#store.targetsOf(u.id);
+    let inputs: readonly TargetInput[] = targets;
+    if (this.#dns) {
+      const before = this.#ofUpstream.get(u.id);
+      const now = new Set<string>();
+      const all: TargetInput[] = [];
+      for (const t of targets) {
+        now.add(t.id);
+        for (const x of this.#expand(t)) all.push(x);
+      }
+      if (before) for (const id of before) if (!now.has(id)) this.#drop(id);
+      this.#ofUpstream.set(u.id, now);
+      inputs = all;
+    }
+    const balancer: Balancer = createBalancer(u, inputs, previous ? { previous } : undefined);
     return { upstream: u, balancer };
+  }
+
+  /** `t`'s balancer entries now (DNS answers as cached), remembered for {@link addressesOf} and {@link dnsChanged}. */
+  #expand(t: Target): readonly TargetInput[] {
+    const dns = this.#dns!;
+    const name = targetHostname(t);
+    const entries = expandTarget(t, dns);
+    const prev = this.#expanded.get(t.id);
+    if (prev?.name !== name) {
+      if (prev?.name !== undefined) this.#release(prev.name, t.id);
+      if (name !== undefined) {
+        let s = this.#users.get(name);
+        if (!s) this.#users.set(name, (s = new Set()));
+        s.add(t.id);
+      }
+    }
+    this.#expanded.set(t.id, { name, entries });
+    return entries;
+  }
+
+  /** The ids `targetId` had in its balancer (itself when never expanded). */
+  #entryIds(targetId: string): string[] {
+    const e = this.#expanded.get(targetId);
+    return e ? e.entries.map((x) => x.id) : [targetId];
+  }
+
+  #drop(targetId: string): void {
+    const e = this.#expanded.get(targetId);
+    if (!e) return;
+    this.#expanded.delete(targetId);
+    if (e.name !== undefined) this.#release(e.name, targetId);
+  }
+
+  #dropUpstream(upstreamId: string): void {
+    for (const id of this.#ofUpstream.get(upstreamId) ?? []) this.#drop(id);
+    this.#ofUpstream.delete(upstreamId);
+  }
+
+  /** `targetId` no longer uses `name`; a name nobody uses is no longer re-resolved. */
+  #release(name: string, targetId: string): void {
+    const s = this.#users.get(name);
+    if (!s) return;
+    s.delete(targetId);
+    if (s.size === 0) {
+      this.#users.delete(name);
+      this.#dns?.forget(name);
+    }
   }
 
   /**
@@ -316,12 +444,29 @@ export class Runtime {
    */
   #derive(old: UpstreamEntry, targetIds: ReadonlySet<string>): UpstreamEntry | undefined {
     const uid = old.upstream.id;
-    const upserts: Target[] = [];
+    const upserts: TargetInput[] = [];
     const removed: string[] = [];
     for (const id of targetIds) {
       const t = this.#store.get('targets', id);
-      if (t && t.upstream.id === uid) upserts.push(t);
-      else removed.push(id);
+      if (!this.#dns) {
+        if (t && t.upstream.id === uid) upserts.push(t);
+        else removed.push(id);
+        continue;
+      }
+      // a hostname target: its addresses now, and those it no longer has
+      const before = this.#entryIds(id);
+      const mine = this.#ofUpstream.get(uid);
+      if (t && t.upstream.id === uid) {
+        const now = this.#expand(t);
+        const ids = new Set(now.map((x) => x.id));
+        for (const x of now) upserts.push(x);
+        for (const b of before) if (!ids.has(b)) removed.push(b);
+        mine?.add(id);
+      } else {
+        removed.push(...before);
+        // moved to another upstream: that one's expansion stays
+        if (mine?.delete(id) && !t) this.#drop(id);
+      }
     }
     try {
       const balancer = updateBalancer(old.balancer, old.upstream, upserts, removed);

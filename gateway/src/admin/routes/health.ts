@@ -17,7 +17,7 @@ import { param, query, resource } from '../resource.js';
 
 /** One target's health as the health code reports it. */
 export interface TargetHealthInfo {
-  readonly health: 'HEALTHY' | 'UNHEALTHY' | 'HEALTHCHECKS_OFF';
+  readonly health: 'HEALTHY' | 'UNHEALTHY' | 'HEALTHCHECKS_OFF' | 'DNS_ERROR';
   readonly state: 'warming' | 'healthy' | 'unhealthy' | 'draining' | 'ejected';
   readonly ejected_until: string | null;
 }
@@ -28,6 +28,17 @@ export interface TargetRuntimeView {
   activeRequests(upstreamId: string, targetId: string): number;
   targetHealth?(upstreamId: string, targetId: string): TargetHealthInfo | undefined;
   setTargetHealth?(upstreamId: string, targetId: string, healthy: boolean): 'ok' | 'no-balancer' | 'no-checker' | 'not-found';
+  /** a hostname target's resolved addresses (each with its own health record, by `id`), or undefined for an IP target */
+  dnsAddresses?(upstreamId: string, targetId: string): DnsAddressesView | undefined;
+}
+
+/** What DNS gave a hostname target (dns/targets.ts). */
+export interface DnsAddressesView {
+  /** record type of the answer in use (A, AAAA, SRV) */
+  readonly type: string;
+  /** the last query's error (with addresses: a stale answer is in use) */
+  readonly error: string | undefined;
+  readonly addresses: readonly { readonly id: string; readonly address: string; readonly weight: number }[];
 }
 
 function checksConfigured(u: Upstream): boolean {
@@ -58,6 +69,8 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
     };
   };
   const describe = (u: Upstream, t: Target) => {
+    const dns = view?.dnsAddresses?.(u.id, t.id);
+    if (dns) return describeResolved(u, t, dns);
     const info = infoOf(u, t);
     const unavailable = info.health === 'UNHEALTHY' ? t.weight : 0;
     const { ip, port } = splitAddress(t.target);
@@ -81,7 +94,58 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
         lease_expires_at: leaseExpiresAt(ctx.store, t),
       };
     }
-    return { entry, unavailable };
+    return { entry, unavailable, total: undefined as number | undefined };
+  };
+
+  /**
+   * A hostname target: one `addresses` entry per resolved address with its
+   * own health; the target is HEALTHY while one address is, DNS_ERROR
+   * without any address (Kong: the name did not resolve).
+   */
+  const describeResolved = (u: Upstream, t: Target, dns: DnsAddressesView) => {
+    // a weight-0 target is HEALTHCHECKS_OFF on every address, as an IP target of weight 0 (Kong's 08-targets_routes_spec)
+    const checks = checksConfigured(u) && t.weight > 0;
+    const { ip: host, port } = splitAddress(t.target);
+    const addresses = dns.addresses.map((a) => {
+      const live = view?.targetHealth?.(u.id, a.id);
+      const health = !checks ? 'HEALTHCHECKS_OFF' : (live?.health ?? 'HEALTHY');
+      const { ip, port: p } = splitAddress(a.address);
+      return { a, live, entry: { ip, port: p, weight: a.weight, health, healthy: health !== 'UNHEALTHY' } };
+    });
+    const total = addresses.reduce((n, x) => n + x.a.weight, 0);
+    const unavailable = addresses.reduce((n, x) => n + (x.entry.health === 'UNHEALTHY' ? x.a.weight : 0), 0);
+    const health: TargetHealthInfo['health'] =
+      addresses.length === 0
+        ? 'DNS_ERROR'
+        : !checks
+          ? 'HEALTHCHECKS_OFF'
+          : addresses.some((x) => x.entry.health !== 'UNHEALTHY')
+            ? 'HEALTHY'
+            : 'UNHEALTHY';
+    const entry: Record<string, unknown> = {
+      ...ctx.present(t),
+      health,
+      data: {
+        host,
+        port,
+        dns: dns.type,
+        nodeWeight: t.weight,
+        weight: { total, unavailable, available: total - unavailable },
+        addresses: addresses.map((x) => x.entry),
+      },
+    };
+    if (!ctx.kongOnly) {
+      const states = addresses.map((x) => x.live?.state ?? 'healthy');
+      entry.gw = {
+        state: states.length === 0 ? 'dns_error' : states.includes('healthy') ? 'healthy' : states[0],
+        active_requests: addresses.reduce((n, x) => n + (view?.activeRequests(u.id, x.a.id) ?? 0), 0),
+        ejected_until: null,
+        lease_expires_at: leaseExpiresAt(ctx.store, t),
+        dns_error: dns.error ?? null,
+      };
+    }
+    // Kong's balancer weight: an unresolved name contributes nothing
+    return { entry, unavailable, total };
   };
 
   resource(app, '/upstreams/:upstream/health', {
@@ -92,7 +156,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
       const q = query(req);
       const described = targets.map((t) => describe(u, t));
       if (q.balancer_health === '1' || q.balancer_health === 'true') {
-        const total = targets.reduce((a, t) => a + t.weight, 0);
+        const total = described.reduce((a, d, i) => a + (d.total ?? targets[i]!.weight), 0);
         const unavailable = described.reduce((a, d) => a + d.unavailable, 0);
         const healthy = balancerHealthy(total, total - unavailable, u.healthchecks.threshold);
         return {
@@ -131,12 +195,20 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
     const t = ctx.lookupTarget(u, isUuid(key) ? key : (normalizeTarget(key) ?? key));
     if (!t) throw notFound();
     const address = (req.params as Record<string, string | undefined>).address;
-    if (address !== undefined) {
-      // one address per target (no DNS): `ip[:port]`, port 8000 when absent, must be the target's
+    const dns = view?.dnsAddresses?.(u.id, t.id);
+    // a hostname target: the one address named, or all of them
+    let ids = [t.id];
+    if (dns) {
+      const a = address === undefined ? undefined : normalizeTarget(address);
+      ids = dns.addresses.filter((x) => address === undefined || x.address === a).map((x) => x.id);
+      if (ids.length === 0) throw notFound();
+    } else if (address !== undefined) {
+      // an IP target is its only address: `ip[:port]`, port 8000 when absent, must be the target's
       const a = normalizeTarget(address);
       if (a !== t.target) throw notFound();
     }
-    const r = view?.setTargetHealth?.(u.id, t.id, healthy) ?? 'no-balancer';
+    let r: ReturnType<NonNullable<TargetRuntimeView['setTargetHealth']>> = 'no-balancer';
+    for (const id of ids) r = view?.setTargetHealth?.(u.id, id, healthy) ?? 'no-balancer';
     switch (r) {
       case 'ok':
         return { status: 204 };

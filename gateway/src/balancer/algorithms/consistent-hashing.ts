@@ -18,7 +18,8 @@
  * change can move every target's points.
  */
 import { randomUUID } from 'node:crypto';
-import type { Target, Upstream } from '../../entities/types.js';
+import type { Upstream } from '../../entities/types.js';
+import type { TargetInput } from '../target-set.js';
 import type { PickContext, PickResult } from '../balancer.js';
 import { xxhash32, xxhash32Bytes } from '../hash.js';
 import { compileHashInput, type HashInput, hashCookie } from '../hash-input.js';
@@ -39,7 +40,7 @@ export class ConsistentHashingBalancer extends TargetSetBalancer {
   readonly #points: Uint32Array;
   readonly #owners: Uint32Array;
 
-  constructor(upstream: Upstream, targets: readonly Target[], options?: BalancerOptions) {
+  constructor(upstream: Upstream, targets: readonly TargetInput[], options?: BalancerOptions) {
     super(targets, options);
     this.#input = compileHashInput(upstream);
     const byCookie = upstream.hash_on === 'cookie' || upstream.hash_fallback === 'cookie';

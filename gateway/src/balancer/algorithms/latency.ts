@@ -17,7 +17,7 @@
  * Target changes are applied in place (a new target has no sample; a
  * removed one's average leaves the mean), O(1) each.
  */
-import type { Target } from '../../entities/types.js';
+import type { TargetInput } from '../target-set.js';
 import type { PickContext, PickResult } from '../balancer.js';
 import { type BalancerOptions, resolveSeed, seededRandom } from '../options.js';
 import { grown } from '../target-set.js';
@@ -42,7 +42,7 @@ export class LatencyBalancer extends TargetSetBalancer {
   #sum = 0;
   #rotation = 0;
 
-  constructor(targets: readonly Target[], options?: BalancerOptions) {
+  constructor(targets: readonly TargetInput[], options?: BalancerOptions) {
     super(targets, options);
     this.#now = options?.now ?? (() => performance.now());
     this.#random = seededRandom(resolveSeed(options));

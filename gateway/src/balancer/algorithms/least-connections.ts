@@ -9,7 +9,7 @@
  * Target changes are applied in place: a new target is pushed on the heap,
  * a removed one taken off, O(log n) each.
  */
-import type { Target } from '../../entities/types.js';
+import type { TargetInput } from '../target-set.js';
 import type { PickContext, PickResult } from '../balancer.js';
 import { IndexedHeap } from '../heap.js';
 import type { BalancerOptions } from '../options.js';
@@ -29,7 +29,7 @@ export class LeastConnectionsBalancer extends TargetSetBalancer {
   #tried: ReadonlySet<string> = new Set();
   readonly #untried = (i: number): boolean => !this.#tried.has(this.set.targets[i]!.id);
 
-  constructor(targets: readonly Target[], options?: BalancerOptions) {
+  constructor(targets: readonly TargetInput[], options?: BalancerOptions) {
     super(targets, options);
     const s = this.set;
     const n = s.targets.length;

@@ -23,7 +23,7 @@
  *   reaches the target it earns f credit and is picked only with a whole
  *   credit, so it gets exactly a fraction f of its slots, deterministically.
  */
-import type { Target } from '../../entities/types.js';
+import type { TargetInput } from '../target-set.js';
 import type { BalancerTarget, PickContext, PickResult } from '../balancer.js';
 import { type BalancerOptions, resolveSeed } from '../options.js';
 import { grown } from '../target-set.js';
@@ -43,7 +43,7 @@ export class RoundRobinBalancer extends TargetSetBalancer {
   #pos = 0;
   #builtFor = -1;
 
-  constructor(targets: readonly Target[], options?: BalancerOptions) {
+  constructor(targets: readonly TargetInput[], options?: BalancerOptions) {
     super(targets, options);
     this.#seed = resolveSeed(options);
     this.#credit = new Float64Array(this.set.targets.length);

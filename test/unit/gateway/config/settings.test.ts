@@ -151,6 +151,18 @@ test('audit log: stdout by default, --audit-log / GW_AUDIT_LOG', () => {
   assert.equal(resolveSettings({ auditLog: 'off' }, { GW_AUDIT_LOG: '/x' }).auditLog, 'off');
 });
 
+test('--dns-resolver (repeatable flag, comma-separated env, file list) and --dns-stale-ttl; bad values named', () => {
+  const d = resolveSettings({}, {});
+  assert.equal(d.dnsResolver, undefined, 'default: the system resolver');
+  assert.equal(d.dnsStaleTtl, 3600, "Kong's dns_stale_ttl default");
+  assert.deepEqual(resolveSettings({ dnsResolver: ['127.0.0.1:5353', '[::1]:53'] }, {}).dnsResolver, ['127.0.0.1:5353', '[::1]:53']);
+  assert.deepEqual(resolveSettings({}, { GW_DNS_RESOLVER: '127.0.0.1:5353,10.0.0.2' }).dnsResolver, ['127.0.0.1:5353', '10.0.0.2:53']);
+  assert.deepEqual(resolveSettings({}, {}, { dnsResolver: ['127.0.0.1:5300'], dnsStaleTtl: 10 }).dnsResolver, ['127.0.0.1:5300']);
+  assert.equal(resolveSettings({ dnsStaleTtl: '0' }, {}).dnsStaleTtl, 0);
+  assert.throws(() => resolveSettings({ dnsResolver: ['dns.local'] }, {}), /--dns-resolver: 'dns.local' is not an IP\[:PORT\]/);
+  assert.throws(() => resolveSettings({}, { GW_DNS_STALE_TTL: 'soon' }), /GW_DNS_STALE_TTL: 'soon' is invalid/);
+});
+
 test('Cloud Map: off by default; --cloudmap-namespace repeatable, GW_CLOUDMAP_NAMESPACES list; region required; errors name the flag', () => {
   assert.equal(resolveSettings({}, {}).cloudMap, undefined);
   assert.deepEqual(resolveSettings({ cloudmapNamespaces: ['a.local', 'b.local', 'a.local'], awsRegion: 'eu-west-1' }, {}).cloudMap, {

@@ -238,6 +238,62 @@ test('route writes are followed in an overlay, and compiled into one router once
   rt.stop();
 });
 
+test('hostname targets: one balancer entry per resolved address; a DNS change is derived in place (kept addresses stay); an unresolvable name has none', async () => {
+  const { DnsCache, DnsError } = await import('../../../../gateway/src/dns/resolver.js');
+  const store = new MemoryStore();
+  const u = entity('upstreams', { name: 'users' }) as Upstream;
+  const th = entity('targets', { target: 'users.prod.local:8080', weight: 20, upstream: { id: u.id } }) as Target;
+  const tbad = entity('targets', { target: 'nope.prod.local:80', upstream: { id: u.id } }) as Target;
+  const tip = entity('targets', { target: '127.0.0.9:80', upstream: { id: u.id } }) as Target;
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: u },
+    { op: 'put', kind: 'targets', entity: th },
+    { op: 'put', kind: 'targets', entity: tbad },
+    { op: 'put', kind: 'targets', entity: tip },
+  ]);
+  const zone = new Map<string, string[]>([['users.prod.local', ['127.0.0.2', '127.0.0.3']]]);
+  const ref: { rt?: Runtime } = {};
+  const dns = new DnsCache({
+    query: async (name) => {
+      const ips = zone.get(name);
+      if (!ips) throw new DnsError('dns server error: 3 name error', true);
+      return { type: 'A', ttl: 3600, addresses: ips.map((ip) => ({ ip })) };
+    },
+    onChange: (n) => ref.rt?.dnsChanged(n),
+  });
+  const rt = (ref.rt = new Runtime({ store, logger: silentLogger(), dns }));
+  rt.start();
+  const addrs = () =>
+    rt.snapshot.upstreams
+      .get('users')!
+      .balancer.targets.map((t) => `${t.address}/${t.weight}/${t.name ?? '-'}`)
+      .sort();
+  await until(() => addrs().length === 3, 'the first answers');
+  assert.deepEqual(addrs(), ['127.0.0.2:8080/20/users.prod.local', '127.0.0.3:8080/20/users.prod.local', '127.0.0.9:80/100/-']);
+  assert.equal(rt.addressesOf(tip.id), undefined, 'an IP target is not resolved');
+  assert.deepEqual(rt.addressesOf(tbad.id)?.entries, []);
+  assert.deepEqual(
+    rt.unresolvedTargets(u.id).map((t) => t.target),
+    ['nope.prod.local:80'],
+  );
+  const before = rt.snapshot.upstreams.get('users')!.balancer;
+  zone.set('users.prod.local', ['127.0.0.3', '127.0.0.4']);
+  // re-resolution at the TTL, here forced by forgetting the cached answer
+  dns.forget('users.prod.local');
+  dns.lookup('users.prod.local');
+  await until(() => addrs().includes('127.0.0.4:8080/20/users.prod.local'), 'the new address');
+  const after = rt.snapshot.upstreams.get('users')!.balancer;
+  assert.deepEqual(addrs(), ['127.0.0.3:8080/20/users.prod.local', '127.0.0.4:8080/20/users.prod.local', '127.0.0.9:80/100/-']);
+  assert.equal(after.derivation?.from, before, 'derived in place, like a target change');
+  assert.deepEqual(after.derivation?.removed, [`${th.id}@127.0.0.2:8080`]);
+  // the target is deleted: its name is no longer re-resolved
+  await store.apply([{ op: 'delete', kind: 'targets', id: th.id }]);
+  await until(() => addrs().length === 1, 'the deletion');
+  assert.equal(rt.addressesOf(th.id), undefined);
+  rt.stop();
+  dns.close();
+});
+
 test('flushed() resolves once every change given to the runtime is in its snapshot, also when a rebuild is held back to batch writes', async () => {
   const store = new MemoryStore();
   const svc = entity('services', { name: 's', host: '127.0.0.1', port: 9 }) as unknown as { id: string; host: string };
