@@ -21,6 +21,7 @@ import { serviceSchema } from '../../gateway/src/entities/services.js';
 import { targetSchema } from '../../gateway/src/entities/targets.js';
 import { upstreamSchema } from '../../gateway/src/entities/upstreams.js';
 import { startGateway } from '../../gateway/src/gateway.js';
+import { NO_DNS } from '../helpers/gateway.js';
 import { FileStore } from '../../gateway/src/store/file.js';
 import type { Store } from '../../gateway/src/store/store.js';
 
@@ -195,7 +196,7 @@ const dump = (store: Store) =>
 
 test(`Admin API fuzz: ${RUNS} generated requests, no 5xx, invariants hold, state survives a restart`, { timeout: 120_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'gw-fuzz-'));
-  const gw = await startGateway({ store: 'file', dataDir: dir, leaseSweepMs: 3_600_000 });
+  const gw = await startGateway({ store: 'file', dataDir: dir, leaseSweepMs: 3_600_000, dnsResolver: NO_DNS });
   const pool = new Pool(gw.adminUrl, { connections: 1, pipelining: 1 });
   t.after(async () => {
     await pool.close().catch(() => undefined);

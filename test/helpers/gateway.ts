@@ -4,8 +4,16 @@
  */
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/src/gateway.js';
 
+/**
+ * The DNS server test gateways ask unless a test gives its own
+ * (`dnsResolver`): a closed loopback port, so a made-up hostname target
+ * (`konghq.test`) fails at once (DNS_ERROR) and no test's lookup ever
+ * reaches the system resolver.
+ */
+export const NO_DNS = ['127.0.0.1:9'] as const;
+
 export async function startTestGateway(opts: GatewayOptions = {}): Promise<Gateway & { admin: AdminClient }> {
-  const gw = await startGateway({ store: 'memory', ...opts });
+  const gw = await startGateway({ store: 'memory', dnsResolver: NO_DNS, ...opts });
   return Object.assign(gw, { admin: new AdminClient(gw.adminUrl, opts.adminToken) });
 }
 
