@@ -23,13 +23,12 @@
  * approves polls (a PostgreSQL advisory lock); the others see its writes
  * through the change feed.
  */
-import {
-  DiscoverInstancesCommand,
-  DiscoverInstancesRevisionCommand,
-  ListNamespacesCommand,
-  ListServicesCommand,
-  ServiceDiscoveryClient,
-} from '@aws-sdk/client-servicediscovery';
+// the AWS SDK (about 17 MB of RSS) is loaded when discovery starts, not by every gateway
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+
+type Aws = typeof import('@aws-sdk/client-servicediscovery');
+let awsModule: Promise<Aws> | undefined;
+const loadAws = (): Promise<Aws> => (awsModule ??= import('@aws-sdk/client-servicediscovery'));
 import { parseEntity, type EntityKind } from '../entities/index.js';
 import type { EntityByKind, Target, Upstream } from '../entities/types.js';
 import { isGwError } from '../errors.js';
@@ -140,7 +139,11 @@ export function errorKind(err: unknown): string {
 }
 
 /** Build the client: region, endpoint override (with `disableHostPrefix`), default credential chain; our own backoff instead of the SDK's retries. */
-export function cloudMapDiscoveryClient(o: { region?: string | undefined; endpoint?: string | undefined }): ServiceDiscoveryClient {
+export async function cloudMapDiscoveryClient(o: {
+  region?: string | undefined;
+  endpoint?: string | undefined;
+}): Promise<ServiceDiscoveryClient> {
+  const { ServiceDiscoveryClient } = await loadAws();
   return new ServiceDiscoveryClient({
     region: o.region,
     maxAttempts: 1,
@@ -162,7 +165,8 @@ export class CloudMapProvider {
   };
   readonly #o: CloudMapProviderOptions;
   readonly #log: Logger;
-  readonly #client: ServiceDiscoveryClient;
+  /** the SDK module and client, loaded by the first poll */
+  #aws: { sdk: Aws; client: ServiceDiscoveryClient } | undefined;
   readonly #clock: ProviderClock;
   readonly #interval: number;
   readonly #namespaceIds = new Map<string, string>();
@@ -184,7 +188,6 @@ export class CloudMapProvider {
   constructor(o: CloudMapProviderOptions) {
     this.#o = o;
     this.#log = o.logger.child({ component: 'cloudmap' });
-    this.#client = o.client ?? cloudMapDiscoveryClient(o);
     this.#clock = o.clock ?? realClock;
     this.#interval = o.intervalMs ?? 5000;
     this.stats.nextDelayMs = this.#interval;
@@ -295,6 +298,7 @@ export class CloudMapProvider {
 
   /** Read what changed; returns the first failure (what succeeded is kept), or undefined. */
   async #discover(): Promise<PollError | undefined> {
+    this.#aws ??= { sdk: await loadAws(), client: this.#o.client ?? (await cloudMapDiscoveryClient(this.#o)) };
     this.#listed = new Map();
     let first: PollError | undefined;
     const services: { namespace: string; name: string }[] = [];
@@ -305,8 +309,8 @@ export class CloudMapProvider {
         let next: string | undefined;
         do {
           const r = await this.#call('ListServices', (abortSignal) =>
-            this.#client.send(
-              new ListServicesCommand({
+            this.#aws!.client.send(
+              new this.#aws!.sdk.ListServicesCommand({
                 Filters: [{ Name: 'NAMESPACE_ID', Values: [id], Condition: 'EQ' }],
                 MaxResults: 100,
                 NextToken: next,
@@ -355,9 +359,12 @@ export class CloudMapProvider {
     let next: string | undefined;
     do {
       const r = await this.#call('ListNamespaces', (abortSignal) =>
-        this.#client.send(new ListNamespacesCommand({ Filters: [{ Name: 'NAME', Values: [name], Condition: 'EQ' }], NextToken: next }), {
-          abortSignal,
-        }),
+        this.#aws!.client.send(
+          new this.#aws!.sdk.ListNamespacesCommand({ Filters: [{ Name: 'NAME', Values: [name], Condition: 'EQ' }], NextToken: next }),
+          {
+            abortSignal,
+          },
+        ),
       );
       const ns = (r.Namespaces ?? []).find((n) => n.Name === name);
       if (ns?.Id) {
@@ -376,11 +383,11 @@ export class CloudMapProvider {
     const known = this.#views.get(upstream);
     const q = { NamespaceName: namespace, ServiceName: service };
     const rev = await this.#call('DiscoverInstancesRevision', (abortSignal) =>
-      this.#client.send(new DiscoverInstancesRevisionCommand(q), { abortSignal }),
+      this.#aws!.client.send(new this.#aws!.sdk.DiscoverInstancesRevisionCommand(q), { abortSignal }),
     );
     if (known && known.revision !== undefined && rev.InstancesRevision === known.revision) return;
     const r = await this.#call('DiscoverInstances', (abortSignal) =>
-      this.#client.send(new DiscoverInstancesCommand({ ...q, HealthStatus: 'ALL', MaxResults: 1000 }), { abortSignal }),
+      this.#aws!.client.send(new this.#aws!.sdk.DiscoverInstancesCommand({ ...q, HealthStatus: 'ALL', MaxResults: 1000 }), { abortSignal }),
     );
     const instances: DiscoveredInstance[] = (r.Instances ?? []).map((i) => ({
       id: i.InstanceId ?? '',

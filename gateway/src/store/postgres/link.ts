@@ -12,7 +12,12 @@
  *   every (re)connect, after LISTEN, so owners can catch up.
  * - The password is never logged: `describe()` names host, port and database.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+// node-postgres (about 15 MB of RSS) is loaded by the first PostgreSQL link, not by every gateway
+import type pg from 'pg';
+
+let pgModule: typeof pg | undefined;
+const loadPg = (): typeof pg => (pgModule ??= createRequire(import.meta.url)('pg') as typeof pg);
 import { GwError } from '../../errors.js';
 import type { Logger } from '../../observability/log.js';
 
@@ -63,7 +68,7 @@ export class PgLink {
   constructor(opts: PgLinkOptions) {
     this.#opts = opts;
     this.#log = opts.logger.child({ component: 'postgres' });
-    this.#pool = new pg.Pool({
+    this.#pool = new (loadPg().Pool)({
       connectionString: opts.url,
       max: opts.poolSize ?? 4,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
@@ -228,7 +233,7 @@ export class PgLink {
 
   async #connectOnce(): Promise<void> {
     if (this.#closed) throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', ['closed']);
-    const c = new pg.Client({
+    const c = new (loadPg().Client)({
       connectionString: this.#opts.url,
       connectionTimeoutMillis: this.#opts.connectTimeoutMs ?? 3000,
       keepAlive: true,
