@@ -151,7 +151,8 @@ export async function forward(
 ): Promise<void> {
   const requestId = rec.id;
   const accept = req.headers.accept;
-  const errHeaders: Record<string, string> = { 'x-gw-request-id': requestId, 'x-kong-request-id': requestId, via: VIA };
+  // built only when the gateway answers an error itself (not per request)
+  const errHeaders = (): Record<string, string> => ({ 'x-gw-request-id': requestId, 'x-kong-request-id': requestId, via: VIA });
   const routed = route(deps, req, res, requestId);
   if (!routed) return;
   rec.route = routed.match.route;
@@ -165,9 +166,14 @@ export async function forward(
     if (entry) {
       const retryAfter = outcomes.admit(entry.upstream.id);
       if (retryAfter > 0) {
-        return sendProxyError(res, 'GW_ERR_PROXY_UPSTREAM_LIMIT', requestId, accept, { ...errHeaders, 'retry-after': String(retryAfter) }, [
-          entry.upstream.name,
-        ]);
+        return sendProxyError(
+          res,
+          'GW_ERR_PROXY_UPSTREAM_LIMIT',
+          requestId,
+          accept,
+          { ...errHeaders(), 'retry-after': String(retryAfter) },
+          [entry.upstream.name],
+        );
       }
       admitted = true;
     }
@@ -186,7 +192,7 @@ async function forwardTries(
   routed: Routed,
   entry: UpstreamEntry | undefined,
   rec: RequestRecord,
-  errHeaders: Record<string, string>,
+  errHeaders: () => Record<string, string>,
 ): Promise<boolean> {
   const requestId = rec.id;
   const started = rec.started;
@@ -198,14 +204,18 @@ async function forwardTries(
   const buffered = reqBody instanceof StreamedBody ? null : reqBody;
   const streamed = reqBody instanceof StreamedBody ? reqBody : null;
   const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
-  const tried = new Set<string>();
-  const ctx: PickContext = {
+  // the targets tried and failed: a Set only once a try failed (most requests need none)
+  const ctx: { -readonly [K in keyof PickContext]: PickContext[K] } = {
     clientIp: req.socket.remoteAddress ?? '',
     headers: req.headers,
     path,
     query: query.slice(1),
     uriCaptures: match.uriCaptures,
-    tried: entry ? tried : NO_TRIED,
+    tried: NO_TRIED,
+  };
+  const markTried = (id: string): void => {
+    if (ctx.tried === NO_TRIED) ctx.tried = new Set([id]);
+    else (ctx.tried as Set<string>).add(id);
   };
   const maxTries = service.retries + 1;
   const hedgeable = entry !== undefined && !body && HEDGEABLE.has(method);
@@ -294,9 +304,9 @@ async function forwardTries(
   for (let attempt = 1; attempt <= maxTries; attempt++) {
     const dest = pickDestination(entry, service, ctx);
     if (!dest) {
-      if (attempt === 1 || lastFailure === undefined) sendProxyError(res, 'GW_ERR_PROXY_NO_PEER', requestId, accept, errHeaders);
+      if (attempt === 1 || lastFailure === undefined) sendProxyError(res, 'GW_ERR_PROXY_NO_PEER', requestId, accept, errHeaders());
       // every target was tried: report the last try's failure as Kong does
-      else sendProxyError(res, failureCode(lastFailure), requestId, accept, errHeaders);
+      else sendProxyError(res, failureCode(lastFailure), requestId, accept, errHeaders());
       return true;
     }
     const hedgeMs =
@@ -317,7 +327,7 @@ async function forwardTries(
       else if (first.handle.answered || res.headersSent || res.destroyed) result = await first.settled;
       else {
         // still no answer after the adaptive deadline: ask another target too, first answer wins
-        tried.add(dest.target!.id);
+        markTried(dest.target!.id);
         const other = pickDestination(entry, service, ctx);
         if (!other || !other.target) result = await first.settled;
         else {
@@ -329,7 +339,7 @@ async function forwardTries(
             // the first target never answered within the deadline: a timeout for passive checks
             outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout', undefined, performance.now() - first.started);
           }
-          if (!result.ok && dest.target) tried.add(other.target.id);
+          if (!result.ok && dest.target) markTried(other.target.id);
         }
       }
     }
@@ -337,7 +347,7 @@ async function forwardTries(
     const err = result.err;
     const failure = classify(err);
     lastFailure = failure;
-    if (dest.target) tried.add(dest.target.id);
+    if (dest.target) markTried(dest.target.id);
     const sent = failure !== 'connect' && failure !== 'dns';
     const replayable = streamed === null || streamed.replayable;
     const retry = attempt < maxTries && !res.headersSent && replayable && (!sent || !NON_IDEMPOTENT.has(method)) && !res.destroyed;
@@ -346,7 +356,7 @@ async function forwardTries(
       'try failed',
     );
     if (!retry) {
-      sendProxyError(res, failureCode(failure), requestId, accept, errHeaders);
+      sendProxyError(res, failureCode(failure), requestId, accept, errHeaders());
       return true;
     }
   }
