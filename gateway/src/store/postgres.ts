@@ -36,7 +36,7 @@ import { GwError, isGwError } from '../errors.js';
 import { silentLogger, type Logger } from '../observability/log.js';
 import { ENTITY_KINDS, MemoryStore, type MemoryStoreOptions } from './memory.js';
 import { isTransient, PgLink } from './postgres/link.js';
-import { LOCK_SWEEP, LOCK_WRITE, migrate } from './postgres/schema.js';
+import { LOCK_SWEEP, LOCK_WRITE, MIGRATE_WAIT_MS, migrate } from './postgres/schema.js';
 import type { ChangeEvent, ChangeOp, StoreState, WriteOp } from './store.js';
 import type pg from 'pg';
 
@@ -150,7 +150,7 @@ export class PostgresStore extends MemoryStore {
     try {
       await c.query('BEGIN');
       await migrate(c);
-      await c.query('COMMIT');
+      await c.query({ text: 'COMMIT', query_timeout: MIGRATE_WAIT_MS } as pg.QueryConfig);
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
       c.release();

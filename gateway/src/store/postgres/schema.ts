@@ -164,14 +164,27 @@ const MIGRATIONS: readonly string[] = [
   `,
 ];
 
+/** How long a node waits for the migration lock and for each migration statement. */
+export const MIGRATE_WAIT_MS = 60_000;
+
 /** Create or upgrade the schema inside the caller's transaction; safe when several nodes run it at once. Returns the version. */
-export async function migrate(client: pg.ClientBase): Promise<number> {
+export async function migrate(client: pg.ClientBase, waitMs = MIGRATE_WAIT_MS): Promise<number> {
   {
-    await client.query('SELECT pg_advisory_xact_lock($1)', [LOCK_MIGRATE]);
-    const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('gw_meta')::text AS t`);
+    // Another node may hold the lock for its own migration: poll for it instead
+    // of one blocking query that the link's short query timeout would cut
+    // (several nodes starting at once on a busy database), and give the DDL
+    // itself a generous timeout of its own.
+    const q = <R extends pg.QueryResultRow>(text: string, values?: unknown[]) =>
+      client.query<R>({ text, values, query_timeout: waitMs } as pg.QueryConfig);
+    const deadline = Date.now() + waitMs;
+    while (!(await q<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [LOCK_MIGRATE])).rows[0]?.ok) {
+      if (Date.now() > deadline) throw new Error(`another node held the migration lock for more than ${waitMs / 1000} s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const exists = await q<{ t: string | null }>(`SELECT to_regclass('gw_meta')::text AS t`);
     let version = 0;
     if (exists.rows[0]?.t) {
-      const r = await client.query<{ version: number }>('SELECT version FROM gw_meta');
+      const r = await q<{ version: number }>('SELECT version FROM gw_meta');
       version = r.rows[0]?.version ?? 0;
     }
     if (version > SCHEMA_VERSION) {
@@ -180,8 +193,8 @@ export async function migrate(client: pg.ClientBase): Promise<number> {
       ]);
     }
     for (let v = version; v < SCHEMA_VERSION; v++) {
-      await client.query(MIGRATIONS[v]!);
-      await client.query('UPDATE gw_meta SET version = $1', [v + 1]);
+      await q(MIGRATIONS[v]!);
+      await q('UPDATE gw_meta SET version = $1', [v + 1]);
     }
     return SCHEMA_VERSION;
   }

@@ -10,6 +10,7 @@ import { parseEntity } from '../../../../gateway/src/entities/index.js';
 import type { AnyEntity, EntityKind, Service, Target, Upstream } from '../../../../gateway/src/entities/types.js';
 import { isGwError } from '../../../../gateway/src/errors.js';
 import { PostgresStore, type PostgresStoreOptions } from '../../../../gateway/src/store/postgres.js';
+import { LOCK_MIGRATE } from '../../../../gateway/src/store/postgres/schema.js';
 import type { ChangeEvent } from '../../../../gateway/src/store/store.js';
 import { createTestDatabase, pgUrl, sql } from '../../../helpers/postgres.js';
 import { startTcpRelay } from '../../../helpers/tcp-relay.js';
@@ -230,4 +231,26 @@ test('postgres: a schema newer than the node knows is refused with a clear messa
     (err) => isGwError(err) && /127\.0\.0\.1:1\/gw: .*gave up/.test(err.message) && !err.message.includes('s3cret'),
   );
   await nobody.close();
+});
+
+test('postgres: a node that starts while another holds the migration lock waits for it, longer than its query timeout, then opens', async (t) => {
+  const db = await createTestDatabase();
+  const pg = (await import('pg')).default;
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  const store = new PostgresStore({ url: db.url, pollMs: 100, queryTimeoutMs: 300 });
+  t.after(async () => {
+    await store.close();
+    await holder.end().catch(() => undefined);
+    await db.drop();
+  });
+  await holder.query('BEGIN');
+  await holder.query('SELECT pg_advisory_xact_lock($1)', [LOCK_MIGRATE]);
+  const opening = store.open();
+  // held for five query timeouts: a single blocking lock query would have been cut after 300 ms
+  await new Promise((r) => setTimeout(r, 1500));
+  await holder.query('COMMIT');
+  await opening;
+  await store.apply([put('services', service('after-wait'))]);
+  assert.equal(store.getByName('services', 'after-wait')?.name, 'after-wait');
 });
