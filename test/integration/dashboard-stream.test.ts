@@ -174,3 +174,56 @@ test('--kong-only: no dashboard (a gw extension; 404 as on Kong)', async (t) => 
   assert.equal((await fetch(`${gw.adminUrl}/dashboard`)).status, 404);
   assert.equal((await fetch(`${gw.adminUrl}/dashboard/events`)).status, 404);
 });
+
+test('rates: a target with traffic gets a per-second rate and a history in the snapshot; an idle target has neither', async (t) => {
+  const { startUpstream } = await import('../helpers/upstream.js');
+  const { request } = await import('undici');
+  const gw = await startTestGateway({ dashboardSampleMs: 100 });
+  const busy = await startUpstream('busy');
+  const idle = await startUpstream('idle');
+  t.after(async () => {
+    await gw.close(0);
+    await busy.close();
+    await idle.close();
+  });
+  const a = gw.admin;
+  for (const [name, u] of [
+    ['busy', busy],
+    ['idle', idle],
+  ] as const) {
+    assert.equal((await a.call('PUT', `/upstreams/${name}.up`, {})).status, 200);
+    assert.equal((await a.call('POST', `/upstreams/${name}.up/targets`, { target: u.address })).status, 201);
+    assert.equal((await a.call('PUT', `/services/${name}`, { host: `${name}.up` })).status, 200);
+    assert.equal((await a.call('POST', `/services/${name}/routes`, { paths: [`/${name}`] })).status, 201);
+  }
+  const idOf = async (name: string) => (await a.call<{ data: { id: string }[] }>('GET', `/upstreams/${name}.up/targets`)).body.data[0]!.id;
+  const busyId = await idOf('busy');
+  const idleId = await idOf('idle');
+  const s = await openStream(gw.adminUrl);
+  t.after(() => s.close());
+  let seenRate = false;
+  for (let i = 0; i < 200 && !seenRate; i++) {
+    const r = await request(`${gw.proxyUrl}/busy`);
+    await r.body.dump();
+    seenRate = s.events.some((e) => e.event === 'rates' && ((e.data.t as Record<string, [number, number]>)[busyId]?.[0] ?? 0) > 0);
+    if (i % 20 === 19) await new Promise((r) => setTimeout(r, 50));
+  }
+  await waitFor(
+    () => s.events.some((e) => e.event === 'rates' && ((e.data.t as Record<string, [number, number]>)[busyId]?.[0] ?? 0) > 0),
+    10_000,
+    'a rate for the busy target',
+  );
+  assert.ok(
+    s.events.every((e) => e.event !== 'rates' || (e.data.t as Record<string, unknown>)[idleId] === undefined),
+    'no rate for the idle target',
+  );
+  const later = await openStream(gw.adminUrl);
+  t.after(() => later.close());
+  await waitFor(() => later.events[0]?.event === 'snapshot', 5_000, 'a second snapshot');
+  const history = later.events[0]!.data.history as { t: Record<string, [number, number][]> };
+  assert.ok(
+    (history.t[busyId] ?? []).some(([r]) => r > 0),
+    'the busy target has a history with traffic',
+  );
+  assert.equal(history.t[idleId], undefined, 'the idle target has no history');
+});

@@ -155,11 +155,17 @@ export class DashboardHub {
   readonly #feed: FeedEntry[] = [];
   /** feed entries since the last flush */
   #newFeed: FeedEntry[] = [];
-  /** target id → ring; service id → ring */
-  readonly #targetRates = new Map<string, Ring>();
+  /**
+   * target id → its counters at the last sample and its ring, which exists
+   * only while the target had traffic in the last HISTORY samples (at
+   * 10,000 idle targets a ring each was 10 MB and a sample allocated an
+   * object per target); entries are updated in place
+   */
+  readonly #targets = new Map<string, { o: number; f: number; ring: Ring | undefined; tick: number }>();
+  #tickNo = 0;
+  /** service id → ring */
   readonly #serviceRates = new Map<string, Ring>();
   /** the counters read at the last sample */
-  readonly #lastTarget = new Map<string, { o: number; f: number }>();
   readonly #lastService = new Map<string, { n: number; f: number }>();
   #lastSampleAt = 0;
   /** the last sample, as sent in `rates` */
@@ -358,20 +364,30 @@ export class DashboardHub {
     this.#lastSampleAt = now;
     const store = this.#src.store;
     const t: Record<string, [number, number]> = {};
-    const seen = new Set<string>();
+    const tick = ++this.#tickNo;
     for (const u of store.all('upstreams')) {
       const h = this.#src.health.upstream(u.id);
       if (!h) continue;
       for (const rec of h.targets.values()) {
-        seen.add(rec.id);
-        const last = this.#lastTarget.get(rec.id);
-        const dr = last ? Math.max(0, rec.outcomes - last.o) / secs : 0;
-        const de = last ? Math.max(0, rec.failedOutcomes - last.f) / secs : 0;
-        this.#lastTarget.set(rec.id, { o: rec.outcomes, f: rec.failedOutcomes });
-        let ring = this.#targetRates.get(rec.id);
-        if (!ring) this.#targetRates.set(rec.id, (ring = new Ring()));
-        ring.push(dr, de);
-        if (dr > 0 || de > 0) t[rec.id] = [round(dr), round(de)];
+        let e = this.#targets.get(rec.id);
+        let dr = 0;
+        let de = 0;
+        if (!e) this.#targets.set(rec.id, (e = { o: rec.outcomes, f: rec.failedOutcomes, ring: undefined, tick }));
+        else {
+          dr = Math.max(0, rec.outcomes - e.o) / secs;
+          de = Math.max(0, rec.failedOutcomes - e.f) / secs;
+          e.o = rec.outcomes;
+          e.f = rec.failedOutcomes;
+          e.tick = tick;
+        }
+        if (dr > 0 || de > 0) {
+          e.ring ??= new Ring();
+          t[rec.id] = [round(dr), round(de)];
+        }
+        if (e.ring) {
+          e.ring.push(dr, de);
+          if (e.ring.idle()) e.ring = undefined;
+        }
         // a draining target with nothing in flight is drained: reported once
         if (rec.weight === 0 && !this.#drained.has(rec.id) && this.#src.activeRequests(u.id, rec.id) === 0) {
           this.#drained.add(rec.id);
@@ -379,11 +395,7 @@ export class DashboardHub {
         }
       }
     }
-    for (const id of [...this.#targetRates.keys()]) {
-      if (seen.has(id)) continue;
-      this.#targetRates.delete(id);
-      this.#lastTarget.delete(id);
-    }
+    for (const [id, e] of this.#targets) if (e.tick !== tick) this.#targets.delete(id);
     // services: the proxy's series are labelled by service name (or id)
     const totals = new Map<string, { n: number; f: number }>();
     for (const series of this.#src.requests.series()) {
@@ -514,7 +526,7 @@ export class DashboardHub {
     const entities: Record<string, unknown> = {};
     for (const [k, json] of this.#described) entities[k] = JSON.parse(json) as unknown;
     const history: { t: Record<string, unknown>; s: Record<string, unknown> } = { t: {}, s: {} };
-    for (const [id, ring] of this.#targetRates) if (!ring.idle()) history.t[id] = ring.toJSON();
+    for (const [id, e] of this.#targets) if (e.ring && !e.ring.idle()) history.t[id] = e.ring.toJSON();
     for (const [id, ring] of this.#serviceRates) if (!ring.idle()) history.s[id] = ring.toJSON();
     return {
       ...this.#clock(),
