@@ -156,7 +156,7 @@ test('--dns-resolver (repeatable flag, comma-separated env, file list) and --dns
   assert.equal(d.dnsResolver, undefined, 'default: the system resolver');
   assert.equal(d.dnsStaleTtl, 3600, "Kong's dns_stale_ttl default");
   assert.deepEqual(resolveSettings({ dnsResolver: ['127.0.0.1:5353', '[::1]:53'] }, {}).dnsResolver, ['127.0.0.1:5353', '[::1]:53']);
-  assert.deepEqual(resolveSettings({}, { GW_DNS_RESOLVER: '127.0.0.1:5353,10.0.0.2' }).dnsResolver, ['127.0.0.1:5353', '10.0.0.2:53']);
+  assert.deepEqual(resolveSettings({}, { GW_DNS_RESOLVER: '127.0.0.1:5353,127.0.10.2' }).dnsResolver, ['127.0.0.1:5353', '127.0.10.2:53']);
   assert.deepEqual(resolveSettings({}, {}, { dnsResolver: ['127.0.0.1:5300'], dnsStaleTtl: 10 }).dnsResolver, ['127.0.0.1:5300']);
   assert.equal(resolveSettings({ dnsStaleTtl: '0' }, {}).dnsStaleTtl, 0);
   assert.throws(() => resolveSettings({ dnsResolver: ['dns.local'] }, {}), /--dns-resolver: 'dns.local' is not an IP\[:PORT\]/);

@@ -28,7 +28,7 @@ const inst = (id: string, attributes: Record<string, string>, health: Discovered
 test('mapping: an SDK instance becomes a target with its weight and tags, plus the service and routes it declares', () => {
   const m = mapService('users', 'internal.local', [
     inst('users-a', {
-      AWS_INSTANCE_IPV4: '10.0.2.106',
+      AWS_INSTANCE_IPV4: '127.0.2.106',
       AWS_INSTANCE_PORT: '3000',
       GW_SERVICE: 'users',
       GW_ROUTES: '/api/v1/users,/api/v2/users',
@@ -37,7 +37,7 @@ test('mapping: an SDK instance becomes a target with its weight and tags, plus t
       GW_INSTANCE: 'arn:aws:ecs:eu-west-1:1:task/c/abc',
     }),
     inst('users-b', {
-      AWS_INSTANCE_IPV4: '10.0.2.107',
+      AWS_INSTANCE_IPV4: '127.0.2.107',
       AWS_INSTANCE_PORT: '3000',
       GW_SERVICE: 'users',
       GW_ROUTES: '/api/v3/users',
@@ -48,8 +48,8 @@ test('mapping: an SDK instance becomes a target with its weight and tags, plus t
   assert.deepEqual(
     m.targets.map((t) => [t.target, t.weight, t.tags]),
     [
-      ['10.0.2.106:3000', 40, ['gw', 'gw-source:cloudmap', 'gw-cloudmap-instance:users-a', 'gw-deployment:users:7']],
-      ['10.0.2.107:3000', 100, ['gw', 'gw-source:cloudmap', 'gw-cloudmap-instance:users-b', 'team-a', 'canary']],
+      ['127.0.2.106:3000', 40, ['gw', 'gw-source:cloudmap', 'gw-cloudmap-instance:users-a', 'gw-deployment:users:7']],
+      ['127.0.2.107:3000', 100, ['gw', 'gw-source:cloudmap', 'gw-cloudmap-instance:users-b', 'team-a', 'canary']],
     ],
   );
   assert.deepEqual(m.registration, {
@@ -63,27 +63,27 @@ test('mapping: an SDK instance becomes a target with its weight and tags, plus t
 
 test('mapping: ECS-registered instances (only AWS_INSTANCE_*) get targets and no registration; UNHEALTHY is weight 0', () => {
   const m = mapService('orders', 'prod.local', [
-    inst('task-1', { AWS_INSTANCE_IPV4: '10.0.0.1', AWS_INSTANCE_PORT: '8080' }, 'HEALTHY'),
-    inst('task-2', { AWS_INSTANCE_IPV4: '10.0.0.2', AWS_INSTANCE_PORT: '8080' }, 'UNHEALTHY'),
+    inst('task-1', { AWS_INSTANCE_IPV4: '127.0.10.1', AWS_INSTANCE_PORT: '8080' }, 'HEALTHY'),
+    inst('task-2', { AWS_INSTANCE_IPV4: '127.0.10.2', AWS_INSTANCE_PORT: '8080' }, 'UNHEALTHY'),
   ]);
   assert.equal(m.registration, undefined);
   assert.deepEqual(
     m.targets.map((t) => [t.target, t.weight, t.tags.includes('gw-cloudmap-unhealthy')]),
     [
-      ['10.0.0.1:8080', 100, false],
-      ['10.0.0.2:8080', 0, true],
+      ['127.0.10.1:8080', 100, false],
+      ['127.0.10.2:8080', 0, true],
     ],
   );
 });
 
 test('mapping: instances that cannot be routed are skipped with a reason; the default port fills a missing one', () => {
   const instances = [
-    inst('no-port', { AWS_INSTANCE_IPV4: '10.0.0.3' }),
+    inst('no-port', { AWS_INSTANCE_IPV4: '127.0.10.3' }),
     inst('cname', { AWS_INSTANCE_CNAME: 'x.example.com' }),
     inst('v6', { AWS_INSTANCE_IPV4: 'fe80::1', AWS_INSTANCE_PORT: '80' }),
-    inst('bad-weight', { AWS_INSTANCE_IPV4: '10.0.0.4', AWS_INSTANCE_PORT: '80', GW_WEIGHT: 'heavy' }),
-    inst('a-dup', { AWS_INSTANCE_IPV4: '10.0.0.5', AWS_INSTANCE_PORT: '80' }),
-    inst('b-dup', { AWS_INSTANCE_IPV4: '10.0.0.5', AWS_INSTANCE_PORT: '80' }),
+    inst('bad-weight', { AWS_INSTANCE_IPV4: '127.0.10.4', AWS_INSTANCE_PORT: '80', GW_WEIGHT: 'heavy' }),
+    inst('a-dup', { AWS_INSTANCE_IPV4: '127.0.10.5', AWS_INSTANCE_PORT: '80' }),
+    inst('b-dup', { AWS_INSTANCE_IPV4: '127.0.10.5', AWS_INSTANCE_PORT: '80' }),
   ];
   const m = mapService('s', 'n', instances);
   assert.deepEqual(
@@ -98,7 +98,7 @@ test('mapping: instances that cannot be routed are skipped with a reason; the de
   // the same input in another order maps the same (the lowest id keeps a shared address)
   assert.deepEqual(mapService('s', 'n', [...instances].reverse()).targets, m.targets);
   const withDefault = mapService('s', 'n', instances, { defaultPort: 9000 });
-  assert.ok(withDefault.targets.some((t) => t.target === '10.0.0.3:9000'));
+  assert.ok(withDefault.targets.some((t) => t.target === '127.0.10.3:9000'));
 });
 
 test('backoff: exponential from the interval, capped, with equal jitter from the injected random', () => {
@@ -180,7 +180,7 @@ test('poller: an unchanged service costs one DiscoverInstancesRevision per poll;
     'nothing changed: no DiscoverInstances, no ListNamespaces',
   );
   assert.equal(ops.length, 4 * (1 + 3), 'per poll: one ListServices, one revision per service');
-  cm.putInstance(services[1]!, 'task-9', { AWS_INSTANCE_IPV4: '10.0.0.9', AWS_INSTANCE_PORT: '80' });
+  cm.putInstance(services[1]!, 'task-9', { AWS_INSTANCE_IPV4: '127.0.10.9', AWS_INSTANCE_PORT: '80' });
   await provider.poll();
   assert.equal(cm.count('DiscoverInstances'), 4, 'only the changed service is read again');
   assert.equal(store.targetsOf(store.getByName('upstreams', 'b.internal.local')!.id).length, 2);
@@ -231,25 +231,25 @@ test('poller: a failing service keeps its targets while others update; a service
   const { cm, store, provider } = await setup(t);
   const a = cm.addService({ name: 'a', namespace: 'internal.local' });
   const b = cm.addService({ name: 'b', namespace: 'internal.local' });
-  cm.putInstance(a, 'a1', { AWS_INSTANCE_IPV4: '10.0.2.1', AWS_INSTANCE_PORT: '80' });
-  cm.putInstance(b, 'b1', { AWS_INSTANCE_IPV4: '10.0.2.2', AWS_INSTANCE_PORT: '80' });
+  cm.putInstance(a, 'a1', { AWS_INSTANCE_IPV4: '127.0.2.1', AWS_INSTANCE_PORT: '80' });
+  cm.putInstance(b, 'b1', { AWS_INSTANCE_IPV4: '127.0.2.2', AWS_INSTANCE_PORT: '80' });
   await provider.poll();
   cm.fault({ kind: 'error500', operations: ['DiscoverInstances'] });
-  cm.putInstance(a, 'a2', { AWS_INSTANCE_IPV4: '10.0.2.3', AWS_INSTANCE_PORT: '80' });
+  cm.putInstance(a, 'a2', { AWS_INSTANCE_IPV4: '127.0.2.3', AWS_INSTANCE_PORT: '80' });
   cm.services.get(b)!.instances.clear();
   cm.services.get(b)!.revision++;
   await provider.poll();
   const targets = (name: string) => store.targetsOf(store.getByName('upstreams', name)!.id).map((x) => `${x.target}/${x.weight}`);
-  assert.deepEqual(targets('a.internal.local'), ['10.0.2.1:80/100'], 'a could not be read: as it was');
-  assert.deepEqual(targets('b.internal.local'), ['10.0.2.2:80/100'], 'b could not be read: as it was');
+  assert.deepEqual(targets('a.internal.local'), ['127.0.2.1:80/100'], 'a could not be read: as it was');
+  assert.deepEqual(targets('b.internal.local'), ['127.0.2.2:80/100'], 'b could not be read: as it was');
   assert.equal(provider.stats.failures, 1);
   cm.fault(undefined);
   await provider.poll();
-  assert.deepEqual(targets('a.internal.local'), ['10.0.2.1:80/100', '10.0.2.3:80/100']);
-  assert.deepEqual(targets('b.internal.local'), ['10.0.2.2:80/0'], 'b emptied in Cloud Map: draining at weight 0');
+  assert.deepEqual(targets('a.internal.local'), ['127.0.2.1:80/100', '127.0.2.3:80/100']);
+  assert.deepEqual(targets('b.internal.local'), ['127.0.2.2:80/0'], 'b emptied in Cloud Map: draining at weight 0');
   cm.removeService(a);
   await provider.poll();
-  assert.deepEqual(targets('a.internal.local'), ['10.0.2.1:80/0', '10.0.2.3:80/0'], 'a deleted: its targets drain');
+  assert.deepEqual(targets('a.internal.local'), ['127.0.2.1:80/0', '127.0.2.3:80/0'], 'a deleted: its targets drain');
 });
 
 test('drain: a gone instance is removed only when nothing is in flight (after minDrainMs), or at drainTimeoutMs; one that returns is restored', async (t) => {
@@ -278,28 +278,28 @@ test('drain: a gone instance is removed only when nothing is in flight (after mi
     AWS_INSTANCE_PORT: '80',
     ...(weight ? { GW_WEIGHT: weight } : {}),
   });
-  cm.putInstance(sid, 'i1', attrs('10.0.3.1'));
-  cm.putInstance(sid, 'i2', attrs('10.0.3.2'));
+  cm.putInstance(sid, 'i1', attrs('127.0.3.1'));
+  cm.putInstance(sid, 'i2', attrs('127.0.3.2'));
   await provider.poll();
   const up = store.getByName('upstreams', 'w.internal.local')!;
   const view = () => store.targetsOf(up.id).map((x) => `${x.target}/${x.weight}${x.tags?.includes('gw-cloudmap-gone') ? '/gone' : ''}`);
   // a weight change applies at the next poll
-  cm.putInstance(sid, 'i2', attrs('10.0.3.2', '30'));
+  cm.putInstance(sid, 'i2', attrs('127.0.3.2', '30'));
   await provider.poll();
-  assert.deepEqual(view(), ['10.0.3.1:80/100', '10.0.3.2:80/30']);
+  assert.deepEqual(view(), ['127.0.3.1:80/100', '127.0.3.2:80/30']);
   // i1 deregistered: weight 0, then held while requests are in flight
   cm.services.get(sid)!.instances.delete('i1');
   cm.services.get(sid)!.revision++;
   await provider.poll();
-  assert.deepEqual(view(), ['10.0.3.1:80/0/gone', '10.0.3.2:80/30']);
+  assert.deepEqual(view(), ['127.0.3.1:80/0/gone', '127.0.3.2:80/30']);
   clock.advance(500);
   inFlight = 0;
   await provider.checkDrains();
   assert.equal(view().length, 2, 'nothing in flight, but not yet minDrainMs: kept (other proxies may not have seen weight 0)');
   // it comes back before removal: restored
-  cm.putInstance(sid, 'i1', attrs('10.0.3.1'));
+  cm.putInstance(sid, 'i1', attrs('127.0.3.1'));
   await provider.poll();
-  assert.deepEqual(view(), ['10.0.3.1:80/100', '10.0.3.2:80/30']);
+  assert.deepEqual(view(), ['127.0.3.1:80/100', '127.0.3.2:80/30']);
   // gone again, with requests in flight
   cm.services.get(sid)!.instances.delete('i1');
   cm.services.get(sid)!.revision++;
@@ -310,7 +310,7 @@ test('drain: a gone instance is removed only when nothing is in flight (after mi
   assert.equal(view().length, 2, 'in flight: kept');
   inFlight = 0;
   await provider.checkDrains();
-  assert.deepEqual(view(), ['10.0.3.2:80/30'], 'drained: removed');
+  assert.deepEqual(view(), ['127.0.3.2:80/30'], 'drained: removed');
   // i2 gone with a request that never ends: removed at drainTimeoutMs
   cm.services.get(sid)!.instances.delete('i2');
   cm.services.get(sid)!.revision++;

@@ -68,7 +68,7 @@ const invalid: [string, Record<string, unknown>, string, Record<string, unknown>
   ],
   [
     'paths on a tcp route',
-    { protocols: ['tcp'], paths: ['/'], sources: [{ ip: '10.0.0.1' }] },
+    { protocols: ['tcp'], paths: ['/'], sources: [{ ip: '127.0.10.1' }] },
     "schema violation (paths: cannot set 'paths' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp')",
     { paths: "cannot set 'paths' when 'protocols' is 'tcp', 'tls', 'tls_passthrough' or 'udp'" },
   ],
@@ -86,7 +86,7 @@ const invalid: [string, Record<string, unknown>, string, Record<string, unknown>
   ],
   [
     'sources on an http route',
-    { paths: ['/'], sources: [{ ip: '10.0.0.1' }] },
+    { paths: ['/'], sources: [{ ip: '127.0.10.1' }] },
     "schema violation (sources: cannot set 'sources' when 'protocols' is 'http' or 'https')",
     { sources: "cannot set 'sources' when 'protocols' is 'http' or 'https'" },
   ],
@@ -190,8 +190,8 @@ test('a regex path that JavaScript cannot compile is a clear violation', () => {
 });
 
 test('valid hosts, wildcards, ports and regex paths are accepted', () => {
-  const v = ok('routes', { hosts: ['*.a.test', 'b.*', 'c.test:8080', '10.0.0.1'], paths: ['~/users/(?<id>\\d+)$', '/x/'] });
-  assert.deepEqual(v.hosts, ['*.a.test', 'b.*', 'c.test:8080', '10.0.0.1']);
+  const v = ok('routes', { hosts: ['*.a.test', 'b.*', 'c.test:8080', '127.0.10.1'], paths: ['~/users/(?<id>\\d+)$', '/x/'] });
+  assert.deepEqual(v.hosts, ['*.a.test', 'b.*', 'c.test:8080', '127.0.10.1']);
 });
 
 test('grpc routes default strip_path to false', () => {
