@@ -19,19 +19,12 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { startGateway } from '../../gateway/src/gateway.js';
 import { waitFor } from '../demo/util.js';
+// the Chromium flags the browser tests use (this machine's notes: no sandbox as root, no background networking)
+import { CHROMIUM, CHROMIUM_ARGS } from '../../test/helpers/browser.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
 const TOKEN = 'screenshot-token';
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 interface App {
   server: Server;
@@ -154,7 +147,7 @@ async function main(): Promise<void> {
     });
     await new Promise((r) => setTimeout(r, 5000));
 
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     try {
       const page = await browser.newPage({ viewport: { width: Number(values.width), height: 900 }, deviceScaleFactor: 1 });
       await page.goto(`${gw.adminUrl}/dashboard`);
