@@ -143,7 +143,11 @@ test('an unresolvable name: error state reported once, retried after dns_not_fou
 });
 
 test('parseDnsServers: HOST:PORT items, port 53 by default, bad items named', () => {
-  assert.deepEqual(parseDnsServers('127.0.0.1:5353, 127.0.10.2,[::1]:53', '--dns-resolver'), ['127.0.0.1:5353', '127.0.10.2:53', '[::1]:53']);
+  assert.deepEqual(parseDnsServers('127.0.0.1:5353, 127.0.10.2,[::1]:53', '--dns-resolver'), [
+    '127.0.0.1:5353',
+    '127.0.10.2:53',
+    '[::1]:53',
+  ]);
   assert.throws(() => parseDnsServers('dns.local:53', '--dns-resolver'), /--dns-resolver: 'dns.local:53' is not an IP\[:PORT\]/);
   assert.throws(() => parseDnsServers('127.0.0.1:70000', '--dns-resolver'), /not an IP/);
 });
