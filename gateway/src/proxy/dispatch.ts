@@ -4,9 +4,11 @@
  * backpressure (pause the upstream while the client's socket is full), and
  * without an intermediate Readable per request.
  *
- * Resolves `{ status }` once the response has been fully relayed (or the
- * client went away), rejects with the undici error when the try failed
- * before any response header arrived (the caller may retry).
+ * Settles once: `{ ok: true, status }` when the response has been fully
+ * relayed (or the client went away), `{ ok: false, err }` with the undici
+ * error when the try failed before any response header arrived (the caller
+ * may retry). The try's accounting runs synchronously at that moment
+ * (`onSettled`), before the promise resolves: one promise per try.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
@@ -22,9 +24,13 @@ export interface TryOptions {
 /** Called with the upstream status and headers; returns the headers to send to the client. */
 export type OnHead = (status: number, headers: IncomingHttpHeaders) => Record<string, string | string[]>;
 
+/** How a try ended. */
+export type Settled = { ok: true; status: number } | { ok: false; err: unknown };
+
 /** A try in flight. */
 export interface TryHandle {
-  readonly promise: Promise<{ status: number }>;
+  /** never rejects */
+  readonly promise: Promise<Settled>;
   /** whether response headers arrived (this try owns the client response) */
   readonly answered: boolean;
   /** Cancel the try (no-op once it answered). */
@@ -58,6 +64,42 @@ export class ClientClosedError extends Error {
   }
 }
 
+/** The try currently relaying into a client response (at most one owns it; hedged losers never write). */
+const kTries = Symbol('gw.tries');
+type Tracked = ServerResponse & { [kTries]?: Try | Try[] };
+
+/**
+ * The client's response closed: abort the tries still running for it. The
+ * proxy server calls this from the one `close` listener it has per request
+ * (a listener per try cost an `once` wrapper and a removal each time).
+ */
+export function clientClosed(res: ServerResponse): void {
+  const t = (res as Tracked)[kTries];
+  if (t === undefined) return;
+  (res as Tracked)[kTries] = undefined;
+  if (res.writableFinished) return;
+  if (Array.isArray(t)) for (const x of t) x.clientClosed();
+  else t.clientClosed();
+}
+
+function track(res: ServerResponse, t: Try): void {
+  const r = res as Tracked;
+  const cur = r[kTries];
+  if (cur === undefined) r[kTries] = t;
+  else if (Array.isArray(cur)) cur.push(t);
+  else r[kTries] = [cur, t];
+}
+
+function untrack(res: ServerResponse, t: Try): void {
+  const r = res as Tracked;
+  const cur = r[kTries];
+  if (cur === t) r[kTries] = undefined;
+  else if (Array.isArray(cur)) {
+    const i = cur.indexOf(t);
+    if (i !== -1) cur.splice(i, 1);
+  }
+}
+
 /**
  * One try: the undici dispatch handler and the caller's handle at once. A
  * class rather than closures: a closure-based handler kept every request's
@@ -65,10 +107,9 @@ export class ClientClosedError extends Error {
  * scavenge at 2,000 req/s, scavenges of 8-12 ms instead of 1 ms).
  */
 class Try implements TryHandle, Dispatcher.DispatchHandler {
-  readonly promise: Promise<{ status: number }>;
+  readonly promise: Promise<Settled>;
   answered = false;
-  #resolve!: (v: { status: number }) => void;
-  #reject!: (err: Error) => void;
+  #resolve!: (v: Settled) => void;
   #controller: Dispatcher.DispatchController | undefined;
   #pendingAbort: Error | undefined;
   #settled = false;
@@ -76,20 +117,24 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
   readonly #res: ServerResponse;
   readonly #onHead: OnHead;
   readonly #race: Race | undefined;
-  readonly #onClientClose = (): void => {
-    if (!this.#res.writableFinished) this.#controller?.abort(new ClientClosedError());
-  };
+  readonly #onSettled: ((r: Settled) => void) | undefined;
 
-  constructor(res: ServerResponse, onHead: OnHead, race: Race | undefined) {
+  constructor(res: ServerResponse, onHead: OnHead, race: Race | undefined, onSettled: ((r: Settled) => void) | undefined) {
     this.#res = res;
     this.#onHead = onHead;
     this.#race = race;
-    this.promise = new Promise((resolve, reject) => {
+    this.#onSettled = onSettled;
+    this.promise = new Promise((resolve) => {
       this.#resolve = resolve;
-      this.#reject = reject;
     });
-    res.once('close', this.#onClientClose);
+    track(res, this);
     race?.handles.push(this);
+  }
+
+  /** The client went away: cancel, answered or not (a response body still streaming has nobody to go to). */
+  clientClosed(): void {
+    if (this.#controller) this.#controller.abort(new ClientClosedError());
+    else this.#pendingAbort = new ClientClosedError();
   }
 
   abort(reason: Error): void {
@@ -135,10 +180,7 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
     if (!this.answered) {
-      if (this.#settled) return;
-      this.#settled = true;
-      this.#res.off('close', this.#onClientClose);
-      this.#reject(err);
+      this.#settle({ ok: false, err });
       return;
     }
     // the body broke after headers were sent: nothing left to answer
@@ -147,15 +189,28 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
   }
 
   #finish(): void {
+    this.#settle({ ok: true, status: this.#status });
+  }
+
+  #settle(r: Settled): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#res.off('close', this.#onClientClose);
-    this.#resolve({ status: this.#status });
+    untrack(this.#res, this);
+    this.#onSettled?.(r);
+    this.#resolve(r);
   }
 }
 
-export function dispatchTry(pool: Pool, opts: TryOptions, res: ServerResponse, onHead: OnHead, race?: Race): TryHandle {
-  const t = new Try(res, onHead, race);
+/** `onSettled` runs once, synchronously, when the try is over (before `promise` resolves). */
+export function dispatchTry(
+  pool: Pool,
+  opts: TryOptions,
+  res: ServerResponse,
+  onHead: OnHead,
+  race?: Race,
+  onSettled?: (r: Settled) => void,
+): TryHandle {
+  const t = new Try(res, onHead, race, onSettled);
   pool.dispatch(
     {
       method: opts.method as Dispatcher.HttpMethod,

@@ -7,12 +7,20 @@ import type { Logger } from '../observability/log.js';
 import type { Runtime, Snapshot } from '../runtime/runtime.js';
 import type { Service } from '../entities/types.js';
 import { forward, nextRequestId, SERVER, type ForwardDeps } from './forward.js';
-import { BodyReader, BodyTimeoutError, DEFAULT_BODY_BUFFER_SIZE, DEFAULT_CLIENT_BODY_TIMEOUT_MS, type RequestBody } from './body.js';
+import {
+  BodyReader,
+  BodyTimeoutError,
+  hasBody,
+  DEFAULT_BODY_BUFFER_SIZE,
+  DEFAULT_CLIENT_BODY_TIMEOUT_MS,
+  type RequestBody,
+} from './body.js';
 import { rewriteUrl } from './uri.js';
 import { errorCatalogue } from '../errors.js';
 import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
+import { clientClosed } from './dispatch.js';
 import { proxyErrorOf, sendProxyError } from './error-map.js';
 import { compileTrusted } from '../config/trusted-ips.js';
 import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
@@ -166,6 +174,11 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) return refuse(req, res, rec, bad[0], bad[1]);
     rewriteUrl(req);
+    // most requests have no body: straight to the tries, without waiting a turn for a resolved read
+    if (!hasBody(req)) {
+      await forward(deps, req, res, null, rec);
+      return null;
+    }
     let body;
     try {
       body = await bodies.read(req);
@@ -201,6 +214,8 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     conn.busy = true;
     inFlight++;
     res.once('close', () => {
+      // tries still running for a client that left are cancelled (dispatch.ts)
+      clientClosed(res);
       // the response is out but the body was not read to its end (e.g. an error before any try): nothing more can be parsed
       if (!req.complete && !socket.destroyed) socket.end();
       next(conn, socket);
