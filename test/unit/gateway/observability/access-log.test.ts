@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { accessLine, createAccessLog } from '../../../../gateway/src/observability/access-log.js';
+import { accessLine, createAccessLog, ms } from '../../../../gateway/src/observability/access-log.js';
 import { RequestRecord } from '../../../../gateway/src/observability/request-record.js';
 import type { Route, Service } from '../../../../gateway/src/entities/types.js';
 
@@ -56,4 +56,34 @@ test('the FILE writer keeps every line whole and in order across many batches, a
   assert.equal(lines.length, 3000);
   lines.forEach((l, i) => assert.equal((JSON.parse(l) as { request_id: string }).request_id, `id-${i}`));
   assert.equal(log.dropped, 0);
+});
+
+test('latencies are printed with three decimals from integer arithmetic, and read back as the rounded number', () => {
+  assert.equal(ms(1.2345), '1.235');
+  assert.equal(ms(2.5), '2.500');
+  assert.equal(ms(12.05), '12.050');
+  assert.equal(ms(0.0004), '0.000');
+  assert.equal(ms(0.0306), '0.031');
+  assert.equal(ms(7), '7.000');
+  assert.equal(ms(3_000_000.5), '3000000.5'); // beyond the integer fast path
+  for (let i = 0; i < 2000; i++) {
+    const v = ((i * 7919) % 100_000) / 997;
+    assert.equal(Number(ms(v)), Math.round(v * 1000) / 1000, String(v));
+  }
+});
+
+test('the names of a route are cached per route entity but follow a change of service or upstream', () => {
+  const route = { id: 'r', name: 'main' } as Route;
+  const line = (service: Service, upstream: string | null) => {
+    const rec = new RequestRecord('id', 0, 0);
+    rec.route = route;
+    rec.service = service;
+    rec.upstream = upstream;
+    return JSON.parse(accessLine(rec, req('/'), new Date(0))) as Record<string, unknown>;
+  };
+  const a = { id: 'a', name: 'svc-a' } as Service;
+  const b = { id: 'b', name: 'svc-"b"' } as Service;
+  assert.deepEqual([line(a, 'up-1').service, line(a, 'up-1').upstream], ['svc-a', 'up-1']);
+  assert.deepEqual([line(b, 'up-1').service, line(b, 'up-1').upstream], ['svc-"b"', 'up-1']);
+  assert.deepEqual([line(b, null).service, line(b, null).upstream], ['svc-"b"', undefined]);
 });
