@@ -16,13 +16,14 @@ import type { Dispatcher, Pool } from 'undici';
 export interface TryOptions {
   method: string;
   path: string;
-  headers: Record<string, string | string[]>;
+  /** flat `[name, value, …]` */
+  headers: string[];
   body: Buffer | NodeJS.ReadableStream | null;
   timeoutMs: number;
 }
 
-/** Called with the upstream status and headers; returns the headers to send to the client. */
-export type OnHead = (status: number, headers: IncomingHttpHeaders) => Record<string, string | string[]>;
+/** Called with the upstream status and headers; returns the headers to send to the client (flat `[name, value, …]`). */
+export type OnHead = (status: number, headers: IncomingHttpHeaders) => (string | string[])[];
 
 /** How a try ended. */
 export type Settled = { ok: true; status: number } | { ok: false; err: unknown };

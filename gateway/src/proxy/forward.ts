@@ -264,18 +264,14 @@ async function forwardTries(
           rec.upstreamMs = upstreamLatency;
           rec.gatewayMs = tryStart - started;
           if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
-          const out = downstreamHeaders(upstreamHeaders_, VIA);
-          // an upstream without a Server header gets Kong's (kong/runloop/handler.lua header_filter)
-          if (out.server === undefined) out.server = SERVER;
-          out['x-gw-request-id'] = requestId;
-          out['x-kong-request-id'] = requestId;
-          out['x-kong-upstream-latency'] = String(Math.round(upstreamLatency));
-          out['x-kong-proxy-latency'] = String(Math.round(tryStart - started));
-          if (dest.setCookie) {
-            const prev = out['set-cookie'];
-            out['set-cookie'] = prev === undefined ? dest.setCookie : [...(Array.isArray(prev) ? prev : [prev]), dest.setCookie];
-          }
-          return out;
+          return downstreamHeaders(upstreamHeaders_, {
+            via: VIA,
+            server: SERVER,
+            requestId,
+            upstreamLatency,
+            proxyLatency: tryStart - started,
+            setCookie: dest.setCookie,
+          });
         },
         race,
         // the try's accounting, once, when it is over

@@ -29,6 +29,8 @@ const FORWARDED = new Set([
 
 function connectionTokens(v: string | string[] | undefined): Set<string> | null {
   if (v === undefined) return null;
+  // what nearly every upstream and client sends: nothing named to drop
+  if (v === 'keep-alive' || v === 'close' || v === 'Keep-Alive' || v === 'Close') return null;
   const s = Array.isArray(v) ? v.join(',') : v;
   const out = new Set<string>();
   for (const t of s.split(',')) {
@@ -53,52 +55,103 @@ export interface ForwardInfo {
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
-/** Headers for the upstream request (a fresh object; the incoming one is untouched). */
-export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpgrade: boolean): Record<string, string | string[]> {
+/**
+ * Headers for the upstream request, as a flat `[name, value, …]` list (what
+ * undici keeps internally: no object to build and enumerate again); a
+ * header the client sent several times is one pair per value. The incoming
+ * headers are untouched.
+ */
+export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpgrade: boolean): string[] {
   const src: IncomingHttpHeaders = req.headers;
   const drop = connectionTokens(src.connection);
-  const out: Record<string, string | string[]> = {};
+  const out: string[] = [];
   for (const name in src) {
     // `Proxy` is never forwarded (httpoxy: CGI-style upstreams read it as HTTP_PROXY), as in Kong
     if (HOP_BY_HOP.has(name) || FORWARDED.has(name) || name === 'proxy' || drop?.has(name)) continue;
     const v = src[name];
-    if (v !== undefined) out[name] = v;
+    if (typeof v === 'string') out.push(name, v);
+    else if (v !== undefined) for (const x of v) out.push(name, x);
   }
-  if (src.te !== undefined && teTrailers(src.te)) out.te = 'trailers';
-  if (keepUpgrade && src.upgrade) {
-    out.connection = 'upgrade';
-    out.upgrade = src.upgrade;
-  }
+  if (src.te !== undefined && teTrailers(src.te)) out.push('te', 'trailers');
+  if (keepUpgrade && src.upgrade) out.push('connection', 'upgrade', 'upgrade', src.upgrade);
   const xff = src['x-forwarded-for'];
-  out.host = info.host;
-  out['x-forwarded-for'] = xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${info.clientIp}` : info.clientIp;
   const t = info.trusted;
-  out['x-forwarded-proto'] = (t && first(src['x-forwarded-proto'])) || info.scheme;
-  out['x-forwarded-host'] = (t && first(src['x-forwarded-host'])) || (src.host ?? '').replace(/:\d+$/, '');
-  out['x-forwarded-port'] = (t && first(src['x-forwarded-port'])) || String(info.listenPort);
-  out['x-forwarded-path'] = (t && first(src['x-forwarded-path'])) || info.requestPath;
+  out.push(
+    'host',
+    info.host,
+    'x-forwarded-for',
+    xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${info.clientIp}` : info.clientIp,
+    'x-forwarded-proto',
+    (t && first(src['x-forwarded-proto'])) || info.scheme,
+    'x-forwarded-host',
+    (t && first(src['x-forwarded-host'])) || (src.host ?? '').replace(/:\d+$/, ''),
+    'x-forwarded-port',
+    (t && first(src['x-forwarded-port'])) || String(info.listenPort),
+    'x-forwarded-path',
+    (t && first(src['x-forwarded-path'])) || info.requestPath,
+  );
   const prefix =
     (t && first(src['x-forwarded-prefix'])) ||
     (info.prefix !== null && info.prefix !== '/' && info.prefix !== '' ? info.prefix : undefined);
-  if (prefix) out['x-forwarded-prefix'] = prefix;
-  out['x-real-ip'] = info.clientIp;
-  out['x-kong-request-id'] = info.requestId;
-  out.via = src.via ? `${Array.isArray(src.via) ? src.via.join(', ') : src.via}, ${info.via}` : info.via;
+  if (prefix) out.push('x-forwarded-prefix', prefix);
+  out.push(
+    'x-real-ip',
+    info.clientIp,
+    'x-kong-request-id',
+    info.requestId,
+    'via',
+    src.via ? `${Array.isArray(src.via) ? src.via.join(', ') : src.via}, ${info.via}` : info.via,
+  );
   return out;
 }
 
-/** Response headers from the upstream minus hop-by-hop ones (undici gives a flat object). */
-export function downstreamHeaders(headers: Record<string, string | string[] | undefined>, via: string): Record<string, string | string[]> {
+/** What gw adds to a proxied response (Kong's header_filter, kong/runloop/handler.lua). */
+export interface ResponseAdditions {
+  /** this hop's `Via` entry, appended to the upstream's */
+  via: string;
+  /** `Server` when the upstream sent none */
+  server: string;
+  requestId: string;
+  /** ms to the upstream's response headers, and ms the gateway spent before sending */
+  upstreamLatency: number;
+  proxyLatency: number;
+  /** a consistent-hashing cookie the client lacked */
+  setCookie?: string | undefined;
+}
+
+/**
+ * The client's response headers as a flat `[name, value, …]` list for
+ * `writeHead`: the upstream's minus hop-by-hop ones (undici gives a flat
+ * object), then Via, Server (if the upstream sent none), the request ids,
+ * Kong's latency headers and the sticky cookie.
+ */
+export function downstreamHeaders(headers: Record<string, string | string[] | undefined>, add: ResponseAdditions): (string | string[])[] {
   const drop = connectionTokens(headers.connection);
-  const out: Record<string, string | string[]> = {};
+  const out: (string | string[])[] = [];
+  let server = false;
   for (const name in headers) {
-    if (name === 'host' || (HOP_BY_HOP.has(name) && name !== 'transfer-encoding') || drop?.has(name)) continue;
-    if (name === 'transfer-encoding') continue; // node sets its own framing
+    // node sets its own framing (transfer-encoding)
+    if (HOP_BY_HOP.has(name) || drop?.has(name)) continue;
     const v = headers[name];
-    if (v !== undefined) out[name] = v;
+    if (v === undefined || name === 'via') continue;
+    if (name === 'server') server = true;
+    out.push(name, v);
   }
   const upstreamVia = headers.via;
-  out.via = upstreamVia ? `${Array.isArray(upstreamVia) ? upstreamVia.join(', ') : upstreamVia}, ${via}` : via;
+  out.push('via', upstreamVia ? `${Array.isArray(upstreamVia) ? upstreamVia.join(', ') : upstreamVia}, ${add.via}` : add.via);
+  // an upstream without a Server header gets Kong's (kong/runloop/handler.lua header_filter)
+  if (!server) out.push('server', add.server);
+  out.push(
+    'x-gw-request-id',
+    add.requestId,
+    'x-kong-request-id',
+    add.requestId,
+    'x-kong-upstream-latency',
+    String(Math.round(add.upstreamLatency)),
+    'x-kong-proxy-latency',
+    String(Math.round(add.proxyLatency)),
+  );
+  if (add.setCookie) out.push('set-cookie', add.setCookie);
   return out;
 }
 

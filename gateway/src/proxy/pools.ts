@@ -23,9 +23,26 @@ export function tlsFor(protocol: string, host: string, hostHeader: string | null
 
 export class Pools {
   readonly #pools = new Map<string, Pool>();
+  /** the last plain-http pool handed out and its origin: with one target (or a sticky hash) the next request goes there too */
+  #lastPool: Pool | undefined;
+  #lastHost = '';
+  #lastPort = 0;
+  #lastTimeout = 0;
 
   /** The pool of one origin; `tls` makes it an https origin (SNI, certificate verification). */
   get(host: string, port: number, connectTimeout: number, tls?: TlsOptions): Pool {
+    if (tls) return this.#get(host, port, connectTimeout, tls);
+    if (this.#lastPool !== undefined && this.#lastPort === port && this.#lastHost === host && this.#lastTimeout === connectTimeout)
+      return this.#lastPool;
+    const pool = this.#get(host, port, connectTimeout);
+    this.#lastPool = pool;
+    this.#lastHost = host;
+    this.#lastPort = port;
+    this.#lastTimeout = connectTimeout;
+    return pool;
+  }
+
+  #get(host: string, port: number, connectTimeout: number, tls?: TlsOptions): Pool {
     const key = tls
       ? `${host}|${port}|${connectTimeout}|s|${tls.servername ?? ''}|${tls.verify ? 1 : 0}`
       : `${host}|${port}|${connectTimeout}`;
@@ -46,6 +63,7 @@ export class Pools {
 
   /** Close pools whose origin is not in `keep` (targets that left). */
   prune(keep: ReadonlySet<string>): void {
+    this.#lastPool = undefined;
     for (const [key, p] of this.#pools) {
       const [host, port] = key.split('|');
       if (!keep.has(`${host}:${port}`)) {
@@ -58,6 +76,7 @@ export class Pools {
   async close(): Promise<void> {
     const all = [...this.#pools.values()];
     this.#pools.clear();
+    this.#lastPool = undefined;
     await Promise.all(all.map((p) => p.destroy().catch(() => undefined)));
   }
 }

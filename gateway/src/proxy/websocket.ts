@@ -90,7 +90,7 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
   upstream.once('connect', () => {
     upstream.setTimeout(0);
     let head_ = `${req.method} ${upPath} HTTP/1.1\r\n`;
-    for (const [k, v] of Object.entries(headers)) for (const x of Array.isArray(v) ? v : [v]) head_ += `${k}: ${x}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) head_ += `${headers[i]}: ${headers[i + 1]}\r\n`;
     upstream.write(`${head_}\r\n`);
     if (head.length > 0) upstream.write(head);
     upstream.pipe(socket);
