@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { downstreamHeaders } from '../../../../gateway/src/proxy/headers.js';
+
+const add = { via: '1.1 gw/x', server: 'gw/x', requestId: 'rid', upstreamLatency: 1.6, proxyLatency: 0.2 };
+/** The flat list as [name, value] pairs. */
+const pairs = (l: (string | string[])[]) => Array.from({ length: l.length / 2 }, (_, i) => [l[2 * i], l[2 * i + 1]]);
+
+test('response headers: hop-by-hop and Connection-named ones dropped, Via appended, Kong headers added once', () => {
+  const out = downstreamHeaders(
+    {
+      'content-type': 'text/plain',
+      connection: 'keep-alive, x-secret',
+      'keep-alive': 'timeout=5',
+      'transfer-encoding': 'chunked',
+      'x-secret': 'no',
+      via: '1.0 upstream-proxy',
+      server: 'app/1',
+      'set-cookie': ['a=1', 'b=2'],
+    },
+    add,
+  );
+  assert.deepEqual(pairs(out), [
+    ['content-type', 'text/plain'],
+    ['server', 'app/1'],
+    ['set-cookie', ['a=1', 'b=2']],
+    ['via', '1.0 upstream-proxy, 1.1 gw/x'],
+    ['x-gw-request-id', 'rid'],
+    ['x-kong-request-id', 'rid'],
+    ['x-kong-upstream-latency', '2'],
+    ['x-kong-proxy-latency', '0'],
+  ]);
+});
+
+test('response headers: Server when the upstream sent none, and the sticky cookie after the upstream cookies', () => {
+  const out = downstreamHeaders({ 'set-cookie': 'a=1' }, { ...add, setCookie: 'gw=h; Path=/' });
+  const p = pairs(out);
+  assert.deepEqual(
+    p.filter(([n]) => n === 'set-cookie'),
+    [
+      ['set-cookie', 'a=1'],
+      ['set-cookie', 'gw=h; Path=/'],
+    ],
+  );
+  assert.deepEqual(
+    p.find(([n]) => n === 'server'),
+    ['server', 'gw/x'],
+  );
+  assert.equal(p.filter(([n]) => n === 'via').length, 1);
+});
