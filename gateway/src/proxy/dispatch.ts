@@ -22,11 +22,16 @@ export interface TryOptions {
   timeoutMs: number;
 }
 
-/** Called with the upstream status and headers; returns the headers to send to the client (flat `[name, value, …]`). */
-export type OnHead = (status: number, headers: IncomingHttpHeaders) => (string | string[])[];
-
 /** How a try ended. */
 export type Settled = { ok: true; status: number } | { ok: false; err: unknown };
+
+/** The caller's side of a try. */
+export interface TryOwner {
+  /** The upstream's status and headers arrived (this try owns the response): the headers for the client (flat `[name, value, …]`). */
+  head(status: number, headers: IncomingHttpHeaders): (string | string[])[];
+  /** The try is over: called once, synchronously, before its promise resolves. */
+  settled(r: Settled): void;
+}
 
 /** A try in flight. */
 export interface TryHandle {
@@ -116,15 +121,13 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
   #settled = false;
   #status = 0;
   readonly #res: ServerResponse;
-  readonly #onHead: OnHead;
+  readonly #owner: TryOwner;
   readonly #race: Race | undefined;
-  readonly #onSettled: ((r: Settled) => void) | undefined;
 
-  constructor(res: ServerResponse, onHead: OnHead, race: Race | undefined, onSettled: ((r: Settled) => void) | undefined) {
+  constructor(res: ServerResponse, owner: TryOwner, race: Race | undefined) {
     this.#res = res;
-    this.#onHead = onHead;
+    this.#owner = owner;
     this.#race = race;
-    this.#onSettled = onSettled;
     this.promise = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -163,7 +166,7 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
     this.answered = true;
     this.#status = statusCode;
     const res = this.#res;
-    res.writeHead(statusCode, this.#onHead(statusCode, headers));
+    res.writeHead(statusCode, this.#owner.head(statusCode, headers));
     if (res.destroyed) c.abort(new ClientClosedError());
   }
 
@@ -197,21 +200,13 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     untrack(this.#res, this);
-    this.#onSettled?.(r);
+    this.#owner.settled(r);
     this.#resolve(r);
   }
 }
 
-/** `onSettled` runs once, synchronously, when the try is over (before `promise` resolves). */
-export function dispatchTry(
-  pool: Pool,
-  opts: TryOptions,
-  res: ServerResponse,
-  onHead: OnHead,
-  race?: Race,
-  onSettled?: (r: Settled) => void,
-): TryHandle {
-  const t = new Try(res, onHead, race, onSettled);
+export function dispatchTry(pool: Pool, opts: TryOptions, res: ServerResponse, owner: TryOwner, race?: Race): TryHandle {
+  const t = new Try(res, owner, race);
   pool.dispatch(
     {
       method: opts.method as Dispatcher.HttpMethod,

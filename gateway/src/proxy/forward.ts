@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BlockList } from 'node:net';
 import { isTrusted } from '../config/trusted-ips.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { BalancerTarget, PickContext } from '../balancer/balancer.js';
 import type { Service } from '../entities/types.js';
 import type { Logger } from '../observability/log.js';
@@ -13,14 +13,14 @@ import type { RouteMatch } from '../router/router.js';
 import type { Runtime, UpstreamEntry } from '../runtime/runtime.js';
 import type { ProxyStats } from '../observability/metrics.js';
 import type { RequestRecord } from '../observability/request-record.js';
-import { ClientClosedError, dispatchTry, HedgeLostError, type Race, type Settled, type TryHandle } from './dispatch.js';
+import { ClientClosedError, dispatchTry, HedgeLostError, type Race, type Settled, type TryHandle, type TryOwner } from './dispatch.js';
 import { classify, failureCode, sendProxyError, SERVER, type TryFailure } from './error-map.js';
 export { SERVER } from './error-map.js';
 import { downstreamHeaders, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
 import { tlsFor, type Pools } from './pools.js';
 import { rawRequestPath, upstreamPath } from './uri.js';
-import { watchWrites } from './write-timeout.js';
+import { watchWrites, type WriteWatch } from './write-timeout.js';
 import { StreamedBody, type RequestBody } from './body.js';
 
 /** `Via` on responses, as Kong: the upstream HTTP version (1.1) and the server token */
@@ -143,8 +143,6 @@ export function forward(
   rec: RequestRecord,
 ): Promise<void> | undefined {
   const requestId = rec.id;
-  // built only when the gateway answers an error itself (not per request)
-  const errHeaders = (): Record<string, string> => ({ 'x-gw-request-id': requestId, 'x-kong-request-id': requestId, via: VIA });
   const routed = route(deps, req, res, requestId);
   if (!routed) return;
   rec.route = routed.match.route;
@@ -159,45 +157,60 @@ export function forward(
         'GW_ERR_PROXY_UPSTREAM_LIMIT',
         requestId,
         req.headers.accept,
-        { ...errHeaders(), 'retry-after': String(retryAfter) },
+        { ...errHeaders(requestId), 'retry-after': String(retryAfter) },
         [entry.upstream.name],
       );
       return;
     }
   }
-  return forwardTries(deps, req, res, reqBody, routed, entry, rec, errHeaders);
+  return new Exchange(deps, req, res, reqBody, routed, entry, rec).run();
 }
 
+/** Headers of an error the gateway answers itself after a route matched. */
+const errHeaders = (requestId: string): Record<string, string> => ({
+  'x-gw-request-id': requestId,
+  'x-kong-request-id': requestId,
+  via: VIA,
+});
+
 /**
- * The try loop (retries and hedging). An upstream's request was admitted
- * (upstream limits): told when it is done, and whether it failed (an error
- * answer or a 5xx).
+ * One request's tries (retries and hedging): the state the try loop and
+ * every try's callbacks share, in one object (not a closure context per
+ * request and two closures per try; the hot path's allocations).
  */
-async function forwardTries(
-  deps: ForwardDeps,
-  req: IncomingMessage,
-  res: ServerResponse,
-  reqBody: RequestBody,
-  routed: Routed,
-  entry: UpstreamEntry | undefined,
-  rec: RequestRecord,
-  errHeaders: () => Record<string, string>,
-): Promise<void> {
-  // the upstream limits are told once the request is done, and whether it failed (an error answer or a 5xx)
-  let failed = true;
-  try {
-    const requestId = rec.id;
-    const started = rec.started;
+class Exchange {
+  readonly #deps: ForwardDeps;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #rec: RequestRecord;
+  readonly #routed: Routed;
+  readonly #entry: UpstreamEntry | undefined;
+  readonly #buffered: Buffer | null;
+  readonly #streamed: StreamedBody | null;
+  readonly #upPath: string;
+  /** the balancer's view of the request; `tried` becomes a Set once a try failed (most requests need none) */
+  readonly ctx: { -readonly [K in keyof PickContext]: PickContext[K] };
+
+  constructor(
+    deps: ForwardDeps,
+    req: IncomingMessage,
+    res: ServerResponse,
+    reqBody: RequestBody,
+    routed: Routed,
+    entry: UpstreamEntry | undefined,
+    rec: RequestRecord,
+  ) {
+    this.#deps = deps;
+    this.#req = req;
+    this.#res = res;
+    this.#rec = rec;
+    this.#routed = routed;
+    this.#entry = entry;
+    this.#streamed = reqBody instanceof StreamedBody ? reqBody : null;
+    this.#buffered = reqBody instanceof StreamedBody ? null : reqBody;
     const { match, service, path, query } = routed;
-    const accept = req.headers.accept;
-    const outcomes = deps.outcomes;
-    const method = req.method ?? 'GET';
-    const body = reqBody !== null;
-    const buffered = reqBody instanceof StreamedBody ? null : reqBody;
-    const streamed = reqBody instanceof StreamedBody ? reqBody : null;
-    const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
-    // the targets tried and failed: a Set only once a try failed (most requests need none)
-    const ctx: { -readonly [K in keyof PickContext]: PickContext[K] } = {
+    this.#upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
+    this.ctx = {
       clientIp: req.socket.remoteAddress ?? '',
       headers: req.headers,
       path,
@@ -205,154 +218,208 @@ async function forwardTries(
       uriCaptures: match.uriCaptures,
       tried: NO_TRIED,
     };
-    const markTried = (id: string): void => {
-      if (ctx.tried === NO_TRIED) ctx.tried = new Set([id]);
-      else (ctx.tried as Set<string>).add(id);
-    };
+  }
+
+  get deps(): ForwardDeps {
+    return this.#deps;
+  }
+  get entry(): UpstreamEntry | undefined {
+    return this.#entry;
+  }
+  get rec(): RequestRecord {
+    return this.#rec;
+  }
+  get res(): ServerResponse {
+    return this.#res;
+  }
+
+  markTried(id: string): void {
+    if (this.ctx.tried === NO_TRIED) this.ctx.tried = new Set([id]);
+    else (this.ctx.tried as Set<string>).add(id);
+  }
+
+  /** The tries; the upstream limits are told once the request is done, and whether it failed (an error answer or a 5xx). */
+  async run(): Promise<void> {
+    const entry = this.#entry;
+    let failed = true;
+    try {
+      failed = await this.#tries();
+    } finally {
+      if (entry) this.#deps.outcomes.requestDone(entry.upstream.id, failed);
+    }
+  }
+
+  /** Resolves whether the request failed. */
+  async #tries(): Promise<boolean> {
+    const { service } = this.#routed;
+    const res = this.#res;
+    const entry = this.#entry;
+    const method = this.#req.method ?? 'GET';
     const maxTries = service.retries + 1;
-    const hedgeable = entry !== undefined && !body && HEDGEABLE.has(method);
+    const hedgeable = entry !== undefined && this.#buffered === null && this.#streamed === null && HEDGEABLE.has(method);
     let lastFailure: TryFailure | undefined;
-
-    /** Send one try to `dest`, with all its accounting (in-flight counts, passive outcome). */
-    const launch = (dest: Destination, race: Race | undefined): { handle: TryHandle; started: number; settled: Promise<Settled> } => {
-      // a hostname target's address is connected to by IP; Host and SNI keep the target's name (Kong)
-      const name = dest.target?.name ?? dest.host;
-      const host = upstreamHost(
-        match.route.preserve_host,
-        req.headers.host,
-        name,
-        dest.port,
-        entry?.upstream.host_header ?? null,
-        service.protocol,
-      );
-      const headers = upstreamHeaders(
-        req,
-        {
-          host,
-          clientIp: ctx.clientIp,
-          listenPort: deps.listenPort,
-          scheme: routed.scheme,
-          requestPath: rawRequestPath(req, path),
-          prefix: match.route.strip_path ? match.matchedPath : null,
-          via: inboundVia(req.httpVersion),
-          requestId,
-          trusted: routed.trusted,
-        },
-        false,
-      );
-      const pool = deps.pools.get(
-        dest.host,
-        dest.port,
-        service.connect_timeout,
-        tlsFor(service.protocol, name, entry?.upstream.host_header ?? null, service.tls_verify),
-      );
-      const tryStart = performance.now();
-      const target = entry ? dest.target : null;
-      rec.addTarget(target ? target.address : `${dest.host}:${dest.port}`);
-      // one report per try: started (in flight, trial slot) … verdict … ended
-      const token = target && entry ? outcomes.tryStarted(entry.upstream.id, target.id) : 0;
-      // a streamed body is watched for write_timeout; a buffered one is written at once
-      const watched = body && buffered === null ? watchWrites(req, service.write_timeout, (err) => handle.abort(err)) : undefined;
-      const handle = dispatchTry(
-        pool,
-        { method, path: upPath, headers, body: buffered ?? streamed?.take() ?? null, timeoutMs: service.read_timeout },
-        res,
-        (status, upstreamHeaders_) => {
-          const upstreamLatency = performance.now() - tryStart;
-          // only the try that owns the response gets here (a hedge's loser is cancelled before)
-          rec.answered = true;
-          rec.upstreamMs = upstreamLatency;
-          rec.gatewayMs = tryStart - started;
-          if (target && entry) outcomes.onOutcome(entry.upstream.id, target.id, token, 'success', status, upstreamLatency);
-          return downstreamHeaders(upstreamHeaders_, {
-            via: VIA,
-            server: SERVER,
-            requestId,
-            upstreamLatency,
-            proxyLatency: tryStart - started,
-            setCookie: dest.setCookie,
-          });
-        },
-        race,
-        // the try's accounting, once, when it is over
-        (r) => {
-          watched?.stop();
-          if (!target || !entry) return;
-          // a lost hedge race is accounted below; a client that went away is not the target's failure
-          if (!r.ok && !(r.err instanceof HedgeLostError) && !clientGone(r.err, res)) {
-            const f = classify(r.err);
-            outcomes.onOutcome(entry.upstream.id, target.id, token, f === 'timeout' ? 'timeout' : 'tcp_failure');
-          }
-          outcomes.tryEnded(entry.upstream.id, target.id, token, performance.now() - tryStart, r.ok);
-        },
-      );
-      return { handle, started: tryStart, settled: handle.promise };
-    };
-
     for (let attempt = 1; attempt <= maxTries; attempt++) {
-      const dest = pickDestination(entry, service, ctx);
+      const dest = pickDestination(entry, service, this.ctx);
       if (!dest) {
-        if (attempt === 1 || lastFailure === undefined) sendProxyError(res, 'GW_ERR_PROXY_NO_PEER', requestId, accept, errHeaders());
         // every target was tried: report the last try's failure as Kong does
-        else sendProxyError(res, failureCode(lastFailure), requestId, accept, errHeaders());
-        return;
+        const code = attempt === 1 || lastFailure === undefined ? 'GW_ERR_PROXY_NO_PEER' : failureCode(lastFailure);
+        sendProxyError(res, code, this.#rec.id, this.#req.headers.accept, errHeaders(this.#rec.id));
+        return true;
       }
       const hedgeMs =
         hedgeable && entry && dest.target && entry.balancer.availableCount() > 1
-          ? deps.outcomes.hedgeDelay(entry.upstream.id, service.read_timeout)
+          ? this.#deps.outcomes.hedgeDelay(entry.upstream.id, service.read_timeout)
           : undefined;
-      const race: Race | undefined = hedgeMs === undefined ? undefined : { winner: null, handles: [] };
-      const first = launch(dest, race);
-      let result: Settled;
-      if (hedgeMs === undefined || !race) {
-        result = await first.settled;
-      } else {
-        let timer: NodeJS.Timeout | undefined;
-        const fired = new Promise<'hedge'>((resolve) => (timer = setTimeout(resolve, hedgeMs, 'hedge')));
-        const r = await Promise.race([first.settled, fired]);
-        clearTimeout(timer);
-        if (r !== 'hedge') result = r;
-        else if (first.handle.answered || res.headersSent || res.destroyed) result = await first.settled;
-        else {
-          // still no answer after the adaptive deadline: ask another target too, first answer wins
-          markTried(dest.target!.id);
-          const other = pickDestination(entry, service, ctx);
-          if (!other || !other.target) result = await first.settled;
-          else {
-            const second = launch(other, race);
-            deps.stats.hedged++;
-            result = await firstSuccess([first.settled, second.settled]);
-            if (race.winner === second.handle && entry) {
-              deps.stats.hedgeWins++;
-              // the first target never answered within the deadline: a timeout for passive checks
-              outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout', undefined, performance.now() - first.started);
-            }
-            if (!result.ok && dest.target) markTried(other.target.id);
-          }
-        }
-      }
-      if (result.ok) {
-        failed = result.status >= 500;
-        return;
-      }
+      const result = hedgeMs === undefined ? await this.launch(dest, undefined).handle.promise : await this.#hedged(dest, hedgeMs);
+      if (result.ok) return result.status >= 500;
       const err = result.err;
       const failure = classify(err);
       lastFailure = failure;
-      if (dest.target) markTried(dest.target.id);
+      if (dest.target) this.markTried(dest.target.id);
       const sent = failure !== 'connect' && failure !== 'dns';
-      const replayable = streamed === null || streamed.replayable;
+      const replayable = this.#streamed === null || this.#streamed.replayable;
       const retry = attempt < maxTries && !res.headersSent && replayable && (!sent || !NON_IDEMPOTENT.has(method)) && !res.destroyed;
-      deps.logger.debug(
-        { requestId, attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message },
+      this.#deps.logger.debug(
+        { requestId: this.#rec.id, attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message },
         'try failed',
       );
       if (!retry) {
-        sendProxyError(res, failureCode(failure), requestId, accept, errHeaders());
-        return;
+        sendProxyError(res, failureCode(failure), this.#rec.id, this.#req.headers.accept, errHeaders(this.#rec.id));
+        return true;
       }
     }
-  } finally {
-    if (entry) deps.outcomes.requestDone(entry.upstream.id, failed);
+    return true;
+  }
+
+  /** A try that, still unanswered after `hedgeMs`, is raced by a second one to another target: the first answer wins. */
+  async #hedged(dest: Destination, hedgeMs: number): Promise<Settled> {
+    const entry = this.#entry!;
+    const res = this.#res;
+    const race: Race = { winner: null, handles: [] };
+    const first = this.launch(dest, race);
+    let timer: NodeJS.Timeout | undefined;
+    const fired = new Promise<'hedge'>((resolve) => (timer = setTimeout(resolve, hedgeMs, 'hedge')));
+    const r = await Promise.race([first.handle.promise, fired]);
+    clearTimeout(timer);
+    if (r !== 'hedge') return r;
+    if (first.handle.answered || res.headersSent || res.destroyed) return first.handle.promise;
+    // still no answer after the adaptive deadline: ask another target too
+    this.markTried(dest.target!.id);
+    const other = pickDestination(entry, this.#routed.service, this.ctx);
+    if (!other || !other.target) return first.handle.promise;
+    const second = this.launch(other, race);
+    this.#deps.stats.hedged++;
+    const result = await firstSuccess([first.handle.promise, second.handle.promise]);
+    if (race.winner === second.handle) {
+      this.#deps.stats.hedgeWins++;
+      // the first target never answered within the deadline: a timeout for passive checks
+      this.#deps.outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout', undefined, performance.now() - first.started);
+    }
+    if (!result.ok) this.markTried(other.target.id);
+    return result;
+  }
+
+  /** Send one try to `dest`, with all its accounting (in-flight counts, passive outcome). */
+  launch(dest: Destination, race: Race | undefined): Attempt {
+    const { match, service, path } = this.#routed;
+    const req = this.#req;
+    const entry = this.#entry;
+    const deps = this.#deps;
+    const hostHeader = entry?.upstream.host_header ?? null;
+    // a hostname target's address is connected to by IP; Host and SNI keep the target's name (Kong)
+    const name = dest.target?.name ?? dest.host;
+    const headers = upstreamHeaders(
+      req,
+      {
+        host: upstreamHost(match.route.preserve_host, req.headers.host, name, dest.port, hostHeader, service.protocol),
+        clientIp: this.ctx.clientIp,
+        listenPort: deps.listenPort,
+        scheme: this.#routed.scheme,
+        requestPath: rawRequestPath(req, path),
+        prefix: match.route.strip_path ? match.matchedPath : null,
+        via: inboundVia(req.httpVersion),
+        requestId: this.#rec.id,
+        trusted: this.#routed.trusted,
+      },
+      false,
+    );
+    const pool = deps.pools.get(
+      dest.host,
+      dest.port,
+      service.connect_timeout,
+      tlsFor(service.protocol, name, hostHeader, service.tls_verify),
+    );
+    const target = entry ? dest.target : null;
+    this.#rec.addTarget(target ? target.address : `${dest.host}:${dest.port}`);
+    // one report per try: started (in flight, trial slot) … verdict … ended
+    const token = target && entry ? deps.outcomes.tryStarted(entry.upstream.id, target.id) : 0;
+    const attempt = new Attempt(this, dest, target, token);
+    const streamed = this.#streamed;
+    // a streamed body is watched for write_timeout; a buffered one is written at once
+    if (streamed !== null) attempt.watched = watchWrites(req, service.write_timeout, (err) => attempt.handle.abort(err));
+    attempt.handle = dispatchTry(
+      pool,
+      {
+        method: req.method ?? 'GET',
+        path: this.#upPath,
+        headers,
+        body: this.#buffered ?? streamed?.take() ?? null,
+        timeoutMs: service.read_timeout,
+      },
+      this.#res,
+      attempt,
+      race,
+    );
+    return attempt;
+  }
+}
+
+/** One try's accounting: what dispatch.ts calls back when its response headers arrive and when it is over. */
+class Attempt implements TryOwner {
+  readonly started = performance.now();
+  handle!: TryHandle;
+  watched: WriteWatch | undefined;
+
+  constructor(
+    readonly ex: Exchange,
+    readonly dest: Destination,
+    readonly target: BalancerTarget | null,
+    readonly token: number,
+  ) {}
+
+  /** Only the try that owns the response gets here (a hedge's loser is cancelled before). */
+  head(status: number, upstream: IncomingHttpHeaders): (string | string[])[] {
+    const ex = this.ex;
+    const rec = ex.rec;
+    const upstreamLatency = performance.now() - this.started;
+    rec.answered = true;
+    rec.upstreamMs = upstreamLatency;
+    rec.gatewayMs = this.started - rec.started;
+    const entry = ex.entry;
+    if (this.target && entry) ex.deps.outcomes.onOutcome(entry.upstream.id, this.target.id, this.token, 'success', status, upstreamLatency);
+    return downstreamHeaders(upstream, {
+      via: VIA,
+      server: SERVER,
+      requestId: rec.id,
+      upstreamLatency,
+      proxyLatency: rec.gatewayMs,
+      setCookie: this.dest.setCookie,
+    });
+  }
+
+  /** The try is over, once. */
+  settled(r: Settled): void {
+    this.watched?.stop();
+    const target = this.target;
+    const entry = this.ex.entry;
+    if (!target || !entry) return;
+    const outcomes = this.ex.deps.outcomes;
+    // a lost hedge race is accounted by the race; a client that went away is not the target's failure
+    if (!r.ok && !(r.err instanceof HedgeLostError) && !clientGone(r.err, this.ex.res)) {
+      const f = classify(r.err);
+      outcomes.onOutcome(entry.upstream.id, target.id, this.token, f === 'timeout' ? 'timeout' : 'tcp_failure');
+    }
+    outcomes.tryEnded(entry.upstream.id, target.id, this.token, performance.now() - this.started, r.ok);
   }
 }
 
