@@ -37,14 +37,14 @@ export interface GatewayProcess {
  * two free loopback ports, resolved once `/status` answers 200 (at most 20 s;
  * rejects at once when the process exits). `GW_BENCH_NODE_ARGS` (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to node, to profile the
- * gateway.
+ * gateway, and so is `opts.nodeArgs` (e.g. `--inspect=127.0.0.1:PORT`).
  */
 export async function startGatewayProcess(
   args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv; stdout?: 'ignore' | 'inherit' } = {},
+  opts: { env?: NodeJS.ProcessEnv; stdout?: 'ignore' | 'inherit'; nodeArgs?: readonly string[] } = {},
 ): Promise<GatewayProcess> {
   const [proxy, admin] = [await freePort(), await freePort()];
-  const nodeArgs = (process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = [...(process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.nodeArgs ?? [])];
   const proc = spawn(
     process.execPath,
     [
