@@ -63,6 +63,9 @@ export const DEFAULT_PROXY_LIMITS: Readonly<ProxyLimits> = Object.freeze({
   clientHeaderTimeoutMs: 60_000,
 });
 
+/** What a request without a body resolves with (bytes in: none). */
+const noBody = (): null => null;
+
 /** Pipelined requests read ahead on one connection before the proxy stops reading it. */
 const PIPELINE_QUEUE = 16;
 
@@ -169,16 +172,27 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     return undefined;
   };
 
-  /** Serve one request: head checks, path normalisation, body, then the tries; resolves with the body read (bytes in). */
-  const serve = async (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): Promise<RequestBody | undefined> => {
+  /**
+   * Serve one request: head checks, path normalisation, body, then the
+   * tries. Resolves with the body read (bytes in); undefined when the
+   * request was answered at once (refused, no route), a promise otherwise.
+   * A request without a body goes straight to the tries (no async step of
+   * its own).
+   */
+  const serve = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    rec: RequestRecord,
+  ): Promise<RequestBody | undefined> | RequestBody | undefined => {
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) return refuse(req, res, rec, bad[0], bad[1]);
     rewriteUrl(req);
-    // most requests have no body: straight to the tries, without waiting a turn for a resolved read
-    if (!hasBody(req)) {
-      await forward(deps, req, res, null, rec);
-      return null;
-    }
+    if (!hasBody(req)) return forward(deps, req, res, null, rec)?.then(noBody) ?? null;
+    return serveBody(req, res, rec);
+  };
+
+  /** {@link serve} with a request body: read it (buffered or streamed), then the tries. */
+  const serveBody = async (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): Promise<RequestBody | undefined> => {
     let body;
     try {
       body = await bodies.read(req);
@@ -222,14 +236,19 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       if (--inFlight === 0) drained?.();
     });
     const rec = new RequestRecord(nextRequestId(), performance.now(), observed ? (socket.bytesWritten ?? 0) : 0);
-    serve(req, res, rec).then(
-      (body) => finish(req, res, rec, body),
-      (err: unknown) => {
-        logger.error({ err }, 'proxy request failed');
-        sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', rec.id, req.headers.accept);
-        finish(req, res, rec, undefined);
-      },
-    );
+    const failed = (err: unknown): void => {
+      logger.error({ err }, 'proxy request failed');
+      sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', rec.id, req.headers.accept);
+      finish(req, res, rec, undefined);
+    };
+    let served;
+    try {
+      served = serve(req, res, rec);
+    } catch (err) {
+      return failed(err);
+    }
+    if (served instanceof Promise) served.then((body) => finish(req, res, rec, body), failed);
+    else finish(req, res, rec, served);
   };
 
   /** The previous response is done: serve the next pipelined request, if the client is still there. */
