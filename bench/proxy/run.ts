@@ -24,20 +24,14 @@
  * `--rate-passes` passes of `--duration` s each, interleaved across
  * contenders like the wrk rounds. Reported: the median over the passes of
  * p50/p99/max, and `p99 added ms` = the median over the passes of
- * (contender's p99 − direct's p99 in the same pass). For one-process gw rows,
- * `loop p99 ms` is the gateway's event-loop delay p99 during each pass
- * (median over the passes), read from its admin `GET /metrics` (admin port =
- * proxy port + 1000): prom-client's `gw_nodejs_eventloop_lag_p99_seconds` is
- * the p99 of a `perf_hooks.monitorEventLoopDelay` histogram that is *reset on
- * every scrape* (node_modules/prom-client/lib/metrics/eventLoopLag.js), so it
- * is scraped once right before and once right after each pass and the
- * post-pass value covers that pass alone (nothing else in gw collects it).
- * Its resolution is 10 ms (prom-client's default `eventLoopMonitoringPrecision`):
- * the histogram records the interval between two ticks of a 10 ms timer (an
- * idle loop reads ≈ 10.1 ms), about 100 samples a second, so a 5 s pass's p99
- * is about its 5th-largest tick; the delay reported is that p99 minus the
- * 10 ms tick (the raw value is in the JSON as `loopP99RawMs`). Not shown for
- * gw-2-workers: its /metrics is the control process's loop, not a worker's.
+ * (contender's p99 − direct's p99 in the same pass). `loop p99 ms` is the
+ * proxy's event-loop delay p99 during each pass (median over the passes),
+ * for the Node proxies (minimal, fastify-http-proxy and the one-process gw
+ * rows): bench/proxy/loop-probe.ts is preloaded into them (`--import`), a
+ * `monitorEventLoopDelay` at 1 ms resolution that the bench reads and resets
+ * with SIGUSR2 right before and right after each pass. (gw's own
+ * `gw_nodejs_eventloop_lag_p99_seconds` has prom-client's 10 ms resolution:
+ * too coarse to judge 2 ms.) Not for gw-2-workers (several loops).
  *
  * Goals (issue 17): gw ≤ 1.2× minimal CPU per request, gw-no-access-log
  * ≤ 1.1×, the 10k-routes and 10k-targets rows within 10% of gw-no-access-log;
@@ -45,10 +39,10 @@
  * direct ≤ 1 ms and event-loop delay p99 ≤ 2 ms.
  */
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cpuMicrosTree, runWrk, spawnPinned, table, waitForHttp, type WrkResult } from '../lib/measure.js';
 
@@ -96,8 +90,10 @@ function ensureTools(): void {
 interface Contender {
   name: string;
   start(port: number, upstreamPort: number, dir: string): ChildProcess;
-  /** one gw process: its admin /metrics (proxy port + 1000) shows the event loop that serves the proxy */
+  /** a Node proxy in one process, started with the loop probe ({@link probed}): its event-loop delay is measured */
   loop?: boolean;
+  /** warm-up seconds before the rounds (default 1) */
+  warmup?: number;
 }
 
 const node = process.execPath;
@@ -120,26 +116,37 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   },
   {
     name: 'minimal',
-    start: (port, up) =>
-      spawnPinned(PROXY_CPU, node, [minimalProxy()], {
-        ...process.env,
+    start: (port, up, dir) =>
+      spawnPinned(PROXY_CPU, node, [...PROBE_ARGS, minimalProxy()], {
+        ...probed(dir, port),
         UNDICI: join(root, 'node_modules/undici/index.js'),
         PORT: String(port),
         UPSTREAMS: `http://127.0.0.1:${up}`,
       }),
+    loop: true,
   },
   {
     name: 'fastify-http-proxy',
-    start: (port, up) => spawnPinned(PROXY_CPU, node, [join(here, 'fastify-proxy.js'), String(port), String(up)]),
+    start: (port, up, dir) =>
+      spawnPinned(PROXY_CPU, node, [...PROBE_ARGS, join(here, 'fastify-proxy.js'), String(port), String(up)], probed(dir, port)),
+    loop: true,
   },
   { name: 'gw', start: (port, up, dir) => startGw({ port, up, dir, accessLog: join(dir, 'access.log') }), loop: true },
   { name: 'gw-no-access-log', start: (port, up, dir) => startGw({ port, up, dir }), loop: true },
   { name: 'gw-10k-routes', start: (port, up, dir) => startGw({ port, up, dir, routes: 10_000 }), loop: true },
-  { name: 'gw-10k-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: 10_000 }), loop: true },
+  // the first request to each target creates its pool and connection: warm up until every target has been used a few times
+  { name: 'gw-10k-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: 10_000 }), loop: true, warmup: 8 },
   ...(values.unpinned
     ? [{ name: 'gw-2-workers', start: (port: number, up: number, dir: string) => startGw({ port, up, dir, workers: 2 }) }]
     : []),
 ];
+
+/** node arguments that preload the event-loop probe (bench/proxy/loop-probe.ts) */
+const PROBE_ARGS = ['--import', pathToFileURL(join(here, 'loop-probe.js')).href];
+/** Where the probe of the proxy on `port` writes its figures. */
+const probeFile = (dir: string, port: number): string => join(dir, `loop-${port}.json`);
+/** The environment of a probed proxy. */
+const probed = (dir: string, port: number): NodeJS.ProcessEnv => ({ ...process.env, GW_LOOP_PROBE_FILE: probeFile(dir, port) });
 
 /** The shared minimal proxy when this checkout sits next to ../shared, else the copy kept in bench/proxy. */
 function minimalProxy(): string {
@@ -184,23 +191,30 @@ function startGw(o: {
     }),
   );
   const adminPort = o.port + 1000;
-  return spawnPinned(PROXY_CPU, node, [
-    join(root, 'dist/gateway/src/cli.js'),
-    '--store',
-    'memory',
-    '--config',
-    file,
-    '--proxy-listen',
-    `127.0.0.1:${o.port}`,
-    '--admin-listen',
-    `127.0.0.1:${adminPort}`,
-    '--log-level',
-    'warn',
-    '--workers',
-    String(o.workers ?? 1),
-    '--access-log',
-    o.accessLog ?? 'off',
-  ]);
+  const workers = o.workers ?? 1;
+  return spawnPinned(
+    PROXY_CPU,
+    node,
+    [
+      ...(workers === 1 ? PROBE_ARGS : []),
+      join(root, 'dist/gateway/src/cli.js'),
+      '--store',
+      'memory',
+      '--config',
+      file,
+      '--proxy-listen',
+      `127.0.0.1:${o.port}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      '--log-level',
+      'warn',
+      '--workers',
+      String(workers),
+      '--access-log',
+      o.accessLog ?? 'off',
+    ],
+    workers === 1 ? probed(o.dir, o.port) : process.env,
+  );
 }
 
 /** One pass of fixed-rate.js (its JSON line), plus the gateway's event-loop delay during it. */
@@ -211,9 +225,9 @@ interface FixedRatePass {
   p90ms: number;
   p99ms: number;
   maxms: number;
-  /** gw_nodejs_eventloop_lag_p99_seconds scraped right after the pass (ms; includes the 10 ms tick) */
-  loopP99RawMs?: number;
-  /** loopP99RawMs − the 10 ms tick: the delay */
+  /** the proxy's largest event-loop delay during the pass (ms, loop probe) */
+  loopMaxMs?: number;
+  /** the proxy's event-loop delay p99 during the pass (ms, loop probe at 1 ms resolution) */
   loopP99Ms?: number;
 }
 
@@ -231,20 +245,23 @@ interface FixedRate {
   /** median over the passes of (p99 − direct's p99 in the same pass) */
   p99AddedMs?: number;
   loopP99Ms?: number;
-  loopP99RawMs?: number;
+  loopMaxMs?: number;
   perPass: FixedRatePass[];
 }
 
-/** prom-client's event-loop histogram resolution (its default `eventLoopMonitoringPrecision`), ms */
-const LOOP_TICK_MS = 10;
-
-/** gw_nodejs_eventloop_lag_p99_seconds from a gateway's admin /metrics, in ms (the scrape resets the histogram). */
-async function scrapeLoopP99(adminPort: number): Promise<number> {
-  const r = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(5000) });
-  const text = await r.text();
-  const m = /^gw_nodejs_eventloop_lag_p99_seconds(?:\{[^}]*\})? (\S+)$/m.exec(text);
-  if (!m) throw new Error(`no gw_nodejs_eventloop_lag_p99_seconds in :${adminPort}/metrics`);
-  return Number(m[1]) * 1000;
+/** The loop probe's figures since its last reading (it starts over): SIGUSR2, then wait for the file it writes. */
+async function readProbe(pid: number, file: string): Promise<{ p99ms: number; maxms: number; samples: number }> {
+  const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { seq: number }).seq : 0;
+  process.kill(pid, 'SIGUSR2');
+  const end = Date.now() + 5000;
+  for (;;) {
+    if (existsSync(file)) {
+      const r = JSON.parse(readFileSync(file, 'utf8')) as { seq: number; p99ms: number; maxms: number; samples: number };
+      if (r.seq > before) return r;
+    }
+    if (Date.now() > end) throw new Error(`the loop probe of pid ${pid} did not answer within 5 s (${file})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 interface Sample extends WrkResult {
@@ -294,7 +311,7 @@ async function main(): Promise<void> {
     const samples = new Map<string, Sample[]>();
     for (const c of chosen) {
       // warm-up (JIT, pools)
-      runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: 1, cpu: LOAD_CPU });
+      runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: c.warmup ?? 1, cpu: LOAD_CPU });
     }
     for (let r = 0; r < rounds; r++) {
       for (const c of chosen) {
@@ -348,8 +365,8 @@ async function main(): Promise<void> {
     if (rate !== undefined) {
       const ratePass = async (c: Contender): Promise<FixedRatePass> => {
         const p = procs.get(c.name)!;
-        const admin = c.loop ? p.port + 1000 : undefined;
-        if (admin !== undefined) await scrapeLoopP99(admin); // resets the histogram: the next scrape covers this pass
+        const probe = c.loop && p.pid !== undefined ? probeFile(dir, p.port) : undefined;
+        if (probe !== undefined) await readProbe(p.pid!, probe); // starts the probe over: the next reading covers this pass
         const out = execFileSync(
           'taskset',
           [
@@ -366,9 +383,10 @@ async function main(): Promise<void> {
         );
         const r = JSON.parse(out) as FixedRatePass;
         const pass: FixedRatePass = { sent: r.sent, errors: r.errors, p50ms: r.p50ms, p90ms: r.p90ms, p99ms: r.p99ms, maxms: r.maxms };
-        if (admin !== undefined) {
-          pass.loopP99RawMs = await scrapeLoopP99(admin);
-          pass.loopP99Ms = Math.max(0, pass.loopP99RawMs - LOOP_TICK_MS);
+        if (probe !== undefined) {
+          const l = await readProbe(p.pid!, probe);
+          pass.loopP99Ms = l.p99ms;
+          pass.loopMaxMs = l.maxms;
         }
         return pass;
       };
@@ -389,7 +407,7 @@ async function main(): Promise<void> {
       fixedRate = chosen.map((c) => {
         const ps = passes.get(c.name)!;
         const loops = ps.flatMap((x) => (x.loopP99Ms === undefined ? [] : [x.loopP99Ms]));
-        const raws = ps.flatMap((x) => (x.loopP99RawMs === undefined ? [] : [x.loopP99RawMs]));
+        const maxes = ps.flatMap((x) => (x.loopMaxMs === undefined ? [] : [x.loopMaxMs]));
         return {
           name: c.name,
           rate,
@@ -402,12 +420,12 @@ async function main(): Promise<void> {
           maxms: median(ps.map((x) => x.maxms)),
           p99AddedMs: direct ? median(ps.map((x, i) => x.p99ms - direct[i]!.p99ms)) : undefined,
           loopP99Ms: loops.length ? median(loops) : undefined,
-          loopP99RawMs: raws.length ? median(raws) : undefined,
+          loopMaxMs: maxes.length ? median(maxes) : undefined,
           perPass: ps,
         };
       });
       console.log(
-        `\nfixed rate ${rate} req/s over ${connections} connections, median of ${ratePasses} passes × ${duration} s after a warm-up pass, latency from the scheduled send time; loop p99: gw's event-loop delay during the pass (10 ms ticks)\n`,
+        `\nfixed rate ${rate} req/s over ${connections} connections, median of ${ratePasses} passes × ${duration} s after a warm-up pass, latency from the scheduled send time; loop p99: the proxy's event-loop delay during the pass (1 ms probe)\n`,
       );
       console.log(
         table(
@@ -418,6 +436,7 @@ async function main(): Promise<void> {
             'max ms': f.maxms.toFixed(2),
             'p99 added ms': f.p99AddedMs === undefined ? '-' : f.p99AddedMs.toFixed(2),
             'loop p99 ms': f.loopP99Ms === undefined ? '-' : f.loopP99Ms.toFixed(2),
+            'loop max ms': f.loopMaxMs === undefined ? '-' : f.loopMaxMs.toFixed(2),
             errors: f.errors,
           })),
         ),

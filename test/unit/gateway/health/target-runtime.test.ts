@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { createBalancer } from '../../../../gateway/src/balancer/registry.js';
 import { UpstreamHealth } from '../../../../gateway/src/health/upstream-health.js';
+import { WaitQueue } from '../../../../gateway/src/health/target-runtime.js';
 import { ctx, equal, upstream } from '../balancer/fixtures.js';
 
 function setup() {
@@ -66,4 +68,32 @@ test('the stall guard reads the oldest try waiting for headers, here or reported
   assert.equal(r.inFlight, 2);
   assert.equal(r.oldestLocal(), 0, 'a long-lived try (WebSocket) is not watched');
   h.tryEnded(ids[0]!, ws, 0, true);
+});
+
+test('WaitQueue: the oldest waiting start is always what an insertion-ordered Map says, whatever order tries end in', () => {
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat(40)), { maxLength: 300 }), (ops) => {
+      const q = new WaitQueue();
+      const model = new Map<number, number>();
+      let token = 0;
+      let now = 0;
+      for (const [start, pick] of ops) {
+        if (start || model.size === 0) {
+          token++;
+          now += 1 + (pick % 3);
+          q.push(token, now);
+          model.set(token, now);
+        } else {
+          // end the pick-th waiting try (mostly near the front), or one that is not waiting
+          const waiting = [...model.keys()];
+          const t = pick % 7 === 6 ? token + 1000 : waiting[pick % waiting.length]!;
+          q.remove(t);
+          model.delete(t);
+        }
+        assert.equal(q.size, model.size);
+        assert.equal(q.oldest(), model.values().next().value);
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
