@@ -372,12 +372,10 @@ class Exchange {
       },
       false,
     );
-    const pool = deps.pools.get(
-      dest.host,
-      dest.port,
-      service.connect_timeout,
-      tlsFor(service.protocol, name, hostHeader, service.tls_verify),
-    );
+    const tls = tlsFor(service.protocol, name, hostHeader, service.tls_verify);
+    const pool = dest.target
+      ? deps.pools.forTarget(dest.target, dest.host, dest.port, service.connect_timeout, tls)
+      : deps.pools.get(dest.host, dest.port, service.connect_timeout, tls);
     const target = entry ? dest.target : null;
     this.#rec.addTarget(target ? target.address : `${dest.host}:${dest.port}`);
     // one report per try: started (in flight, trial slot) … verdict … ended

@@ -29,6 +29,23 @@ export class Pools {
   #lastPort = 0;
   #lastTimeout = 0;
 
+  /**
+   * The plain-http pool of a balancer target, remembered per target object:
+   * with thousands of targets the key string and the map lookup of
+   * {@link get} were a cache miss per request (forgotten on every prune).
+   */
+  #byTarget = new WeakMap<object, { pool: Pool; connectTimeout: number }>();
+
+  /** {@link get} for a balancer target (`key`: the target object the pool is remembered on). */
+  forTarget(key: object, host: string, port: number, connectTimeout: number, tls?: TlsOptions): Pool {
+    if (tls) return this.#get(host, port, connectTimeout, tls);
+    const c = this.#byTarget.get(key);
+    if (c !== undefined && c.connectTimeout === connectTimeout) return c.pool;
+    const pool = this.#get(host, port, connectTimeout);
+    this.#byTarget.set(key, { pool, connectTimeout });
+    return pool;
+  }
+
   /** The pool of one origin; `tls` makes it an https origin (SNI, certificate verification). */
   get(host: string, port: number, connectTimeout: number, tls?: TlsOptions): Pool {
     if (tls) return this.#get(host, port, connectTimeout, tls);
@@ -64,6 +81,7 @@ export class Pools {
   /** Close pools whose origin is not in `keep` (targets that left). */
   prune(keep: ReadonlySet<string>): void {
     this.#lastPool = undefined;
+    this.#byTarget = new WeakMap();
     for (const [key, p] of this.#pools) {
       const [host, port] = key.split('|');
       if (!keep.has(`${host}:${port}`)) {
@@ -77,6 +95,7 @@ export class Pools {
     const all = [...this.#pools.values()];
     this.#pools.clear();
     this.#lastPool = undefined;
+    this.#byTarget = new WeakMap();
     await Promise.all(all.map((p) => p.destroy().catch(() => undefined)));
   }
 }
