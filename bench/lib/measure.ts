@@ -86,8 +86,9 @@ export function runWrk(url: string, opts: { connections: number; seconds: number
   return parseWrk(out);
 }
 
-export function spawnPinned(cpu: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  return spawn('taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', 'ignore', 'inherit'], env });
+/** `cmd` pinned to `cpu`; its stdout is dropped unless `stdout` is a file descriptor to write it to. */
+export function spawnPinned(cpu: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, stdout?: number): ChildProcess {
+  return spawn('taskset', ['-c', cpu, cmd, ...args], { stdio: ['ignore', stdout ?? 'ignore', 'inherit'], env });
 }
 
 export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void> {

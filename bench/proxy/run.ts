@@ -9,8 +9,11 @@
  * (g) `gw-10k-routes` (9,999 other prefix routes), (h) `gw-10k-targets`
  * (10,000 targets in the upstream: 127.1.x.y addresses, each one a listener
  * of two upstream processes), (i) `gw-2-workers` (only with --unpinned).
- * The proxy runs pinned to CPU 0; wrk and the upstream to CPU 1. Rounds are
- * interleaved. Reported per contender: requests/s, p50/p99 latency, CPU µs
+ * The proxy being measured runs pinned to CPU 0; wrk, the upstream and, in
+ * the wrk rounds, the contenders not being measured (moved there with
+ * `taskset -p` before each round) on CPU 1. Rounds are interleaved. In the
+ * fixed-rate passes every proxy is on CPU 0 (the generator on CPU 1 is
+ * latency-sensitive). Reported per contender: requests/s, p50/p99 latency, CPU µs
  * per request of the proxy process (from /proc), and that CPU as a ratio to
  * `minimal` and to nginx.
  *
@@ -18,6 +21,11 @@
  *                          [--rate 2000]   also measure latency at a fixed rate (open loop), p99 added over direct
  *                          [--rate-passes 5]  recorded fixed-rate passes per contender (after one warm-up pass)
  *                          [--unpinned]    everything on every core (compares gw with gw --workers 2 on this box)
+ *                          [--ref-dist D]  also rows ref-gw and ref-gw-no-access-log: the gw of another build's dist/ D
+ *                                          (a worktree of an earlier commit, built), measured in the same run
+ *                          [--alloc]       the Node proxies run with --trace-gc-nvp: KB allocated per request
+ *                                          (the allocated= sums of each round / its requests; the trace costs CPU, so
+ *                                          read the CPU column of such a run with care)
  *
  * Fixed rate (`--rate R`, bench/proxy/fixed-rate.ts, on the load CPU): after
  * the wrk rounds, one warm-up pass per contender (not recorded), then
@@ -39,7 +47,7 @@
  * direct ≤ 1 ms and event-loop delay p99 ≤ 2 ms.
  */
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -57,6 +65,8 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     'rate-passes': { type: 'string', default: '5' },
     unpinned: { type: 'boolean', default: false },
+    alloc: { type: 'boolean', default: false },
+    'ref-dist': { type: 'string' },
   },
 });
 const rate = values.rate === undefined ? undefined : Number(values.rate);
@@ -117,22 +127,50 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   {
     name: 'minimal',
     start: (port, up, dir) =>
-      spawnPinned(PROXY_CPU, node, [...PROBE_ARGS, minimalProxy()], {
-        ...probed(dir, port),
-        UNDICI: join(root, 'node_modules/undici/index.js'),
-        PORT: String(port),
-        UPSTREAMS: `http://127.0.0.1:${up}`,
-      }),
+      spawnPinned(
+        PROXY_CPU,
+        node,
+        [...PROBE_ARGS, minimalProxy()],
+        {
+          ...probed(dir, port),
+          UNDICI: join(root, 'node_modules/undici/index.js'),
+          PORT: String(port),
+          UPSTREAMS: `http://127.0.0.1:${up}`,
+        },
+        gcOut(dir, port),
+      ),
     loop: true,
   },
   {
     name: 'fastify-http-proxy',
     start: (port, up, dir) =>
-      spawnPinned(PROXY_CPU, node, [...PROBE_ARGS, join(here, 'fastify-proxy.js'), String(port), String(up)], probed(dir, port)),
+      spawnPinned(
+        PROXY_CPU,
+        node,
+        [...PROBE_ARGS, join(here, 'fastify-proxy.js'), String(port), String(up)],
+        probed(dir, port),
+        gcOut(dir, port),
+      ),
     loop: true,
   },
   { name: 'gw', start: (port, up, dir) => startGw({ port, up, dir, accessLog: join(dir, 'access.log') }), loop: true },
   { name: 'gw-no-access-log', start: (port, up, dir) => startGw({ port, up, dir }), loop: true },
+  // --ref-dist DIR: the same two rows from another build (e.g. a worktree of an earlier commit), for a before/after in one run
+  ...(values['ref-dist'] === undefined
+    ? []
+    : [
+        {
+          name: 'ref-gw',
+          start: (port: number, up: number, dir: string) =>
+            startGw({ port, up, dir, accessLog: join(dir, 'access-ref.log'), dist: resolve(values['ref-dist']!) }),
+          loop: true,
+        },
+        {
+          name: 'ref-gw-no-access-log',
+          start: (port: number, up: number, dir: string) => startGw({ port, up, dir, dist: resolve(values['ref-dist']!) }),
+          loop: true,
+        },
+      ]),
   { name: 'gw-10k-routes', start: (port, up, dir) => startGw({ port, up, dir, routes: 10_000 }), loop: true },
   // the first request to each target creates its pool and connection: warm up until every target has been used a few times
   { name: 'gw-10k-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: 10_000 }), loop: true, warmup: 8 },
@@ -141,8 +179,29 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     : []),
 ];
 
-/** node arguments that preload the event-loop probe (bench/proxy/loop-probe.ts) */
-const PROBE_ARGS = ['--import', pathToFileURL(join(here, 'loop-probe.js')).href];
+/** node arguments that preload the event-loop probe (bench/proxy/loop-probe.ts); with --alloc also V8's GC trace */
+const PROBE_ARGS = ['--import', pathToFileURL(join(here, 'loop-probe.js')).href, ...(values.alloc ? ['--trace-gc-nvp'] : [])];
+/** --alloc: where the GC trace (stdout) of the proxy on `port` goes */
+const gcFile = (dir: string, port: number): string => join(dir, `gc-${port}.txt`);
+const gcOut = (dir: string, port: number): number | undefined => (values.alloc ? openSync(gcFile(dir, port), 'w') : undefined);
+/**
+ * Bytes allocated between two offsets of a GC trace: the sum of its
+ * `allocated=` fields (bytes allocated since the previous GC). The trace is
+ * block-buffered, so the window is off by at most a buffer's worth of
+ * lines (4 KiB, a few GCs of the hundreds in a round).
+ */
+function allocatedBetween(file: string, from: number, to: number): number {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(Math.max(0, to - from));
+    readSync(fd, buf, 0, buf.length, from);
+    let sum = 0;
+    for (const m of buf.toString('latin1').matchAll(/\ballocated=(\d+)/g)) sum += Number(m[1]);
+    return sum;
+  } finally {
+    closeSync(fd);
+  }
+}
 /** Where the probe of the proxy on `port` writes its figures. */
 const probeFile = (dir: string, port: number): string => join(dir, `loop-${port}.json`);
 /** The environment of a probed proxy. */
@@ -176,6 +235,8 @@ function startGw(o: {
   targets?: number;
   workers?: number;
   accessLog?: string;
+  /** another build's dist/ (--ref-dist) instead of this checkout's */
+  dist?: string;
 }): ChildProcess {
   const routes = o.routes ?? 1;
   const file = join(o.dir, `kong-${o.port}.json`);
@@ -197,7 +258,7 @@ function startGw(o: {
     node,
     [
       ...(workers === 1 ? PROBE_ARGS : []),
-      join(root, 'dist/gateway/src/cli.js'),
+      join(o.dist ?? join(root, 'dist'), 'gateway/src/cli.js'),
       '--store',
       'memory',
       '--config',
@@ -214,6 +275,7 @@ function startGw(o: {
       o.accessLog ?? 'off',
     ],
     workers === 1 ? probed(o.dir, o.port) : process.env,
+    workers === 1 ? gcOut(o.dir, o.port) : undefined,
   );
 }
 
@@ -266,6 +328,8 @@ async function readProbe(pid: number, file: string): Promise<{ p99ms: number; ma
 
 interface Sample extends WrkResult {
   cpuUsPerReq: number;
+  /** --alloc: KB allocated per request (V8's GC trace) */
+  allocKbPerReq?: number;
 }
 
 async function main(): Promise<void> {
@@ -309,14 +373,32 @@ async function main(): Promise<void> {
       procs.set(c.name, { port, pid: child.pid });
     }
     const samples = new Map<string, Sample[]>();
+    /**
+     * Only the proxy being measured runs on the proxy CPU: the others wait on
+     * the load CPU, so their background work (health probes, GC, timers;
+     * the 10,000-target gateway's is large) does not take the measured
+     * proxy's CPU or caches. Pinned mode only.
+     */
+    const place = (active: string | null): void => {
+      if (values.unpinned) return;
+      for (const [name, p] of procs) {
+        if (p.pid === undefined) continue;
+        const cpu = active === null || name === active ? PROXY_CPU : LOAD_CPU;
+        execFileSync('taskset', ['-a', '-p', '-c', cpu, String(p.pid)], { stdio: 'ignore' });
+      }
+    };
     for (const c of chosen) {
+      place(c.name);
       // warm-up (JIT, pools)
       runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: c.warmup ?? 1, cpu: LOAD_CPU });
     }
     for (let r = 0; r < rounds; r++) {
       for (const c of chosen) {
+        place(c.name);
         const p = procs.get(c.name)!;
         const cpu0 = p.pid ? cpuMicrosTree(p.pid) : 0;
+        const trace = values.alloc && c.loop && existsSync(gcFile(dir, p.port)) ? gcFile(dir, p.port) : undefined;
+        const at0 = trace ? statSync(trace).size : 0;
         const w = runWrk(`http://127.0.0.1:${p.port}/`, {
           connections,
           seconds: duration,
@@ -325,9 +407,11 @@ async function main(): Promise<void> {
         });
         const cpu1 = p.pid ? cpuMicrosTree(p.pid) : 0;
         const s: Sample = { ...w, cpuUsPerReq: p.pid ? (cpu1 - cpu0) / w.requests : NaN };
+        if (trace) s.allocKbPerReq = allocatedBetween(trace, at0, statSync(trace).size) / 1024 / w.requests;
         samples.set(c.name, [...(samples.get(c.name) ?? []), s]);
         console.log(
-          `round ${r + 1} ${c.name}: ${Math.round(s.rps)} req/s, p99 ${s.p99ms.toFixed(2)} ms, ${s.cpuUsPerReq.toFixed(1)} µs CPU/req`,
+          `round ${r + 1} ${c.name}: ${Math.round(s.rps)} req/s, p99 ${s.p99ms.toFixed(2)} ms, ${s.cpuUsPerReq.toFixed(1)} µs CPU/req` +
+            (s.allocKbPerReq === undefined ? '' : `, ${s.allocKbPerReq.toFixed(1)} KB allocated/req`),
         );
       }
     }
@@ -340,6 +424,7 @@ async function main(): Promise<void> {
         p50ms: median(s.map((x) => x.p50ms)),
         p99ms: median(s.map((x) => x.p99ms)),
         cpuUsPerReq: median(s.map((x) => x.cpuUsPerReq)),
+        allocKbPerReq: s[0]?.allocKbPerReq === undefined ? undefined : median(s.map((x) => x.allocKbPerReq ?? NaN)),
         errors: s.reduce((a, x) => a + x.errors, 0),
       };
     });
@@ -355,6 +440,7 @@ async function main(): Promise<void> {
       'CPU µs/req': Number.isNaN(s.cpuUsPerReq) ? '-' : s.cpuUsPerReq.toFixed(1),
       '× minimal': minimal && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / minimal.cpuUsPerReq).toFixed(2) : '-',
       '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
+      ...(values.alloc ? { 'KB alloc/req': s.allocKbPerReq === undefined ? '-' : s.allocKbPerReq.toFixed(1) } : {}),
       errors: s.errors,
     }));
     console.log(
@@ -363,6 +449,8 @@ async function main(): Promise<void> {
     console.log(table(rows));
     let fixedRate: FixedRate[] | undefined;
     if (rate !== undefined) {
+      // the fixed-rate generator is latency-sensitive: every proxy back on the proxy CPU, none next to the generator
+      place(null);
       const ratePass = async (c: Contender): Promise<FixedRatePass> => {
         const p = procs.get(c.name)!;
         const probe = c.loop && p.pid !== undefined ? probeFile(dir, p.port) : undefined;
