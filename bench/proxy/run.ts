@@ -294,20 +294,12 @@ interface FixedRatePass {
 }
 
 /** Per contender: `sent` and `errors` summed over the recorded passes, the rest medians of the passes. */
-interface FixedRate {
+interface FixedRate extends FixedRatePass {
   name: string;
   rate: number;
   passes: number;
-  sent: number;
-  errors: number;
-  p50ms: number;
-  p90ms: number;
-  p99ms: number;
-  maxms: number;
   /** median over the passes of (p99 − direct's p99 in the same pass) */
   p99AddedMs?: number;
-  loopP99Ms?: number;
-  loopMaxMs?: number;
   perPass: FixedRatePass[];
 }
 
