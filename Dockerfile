@@ -10,6 +10,7 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --no-audit --no-fund
 COPY gateway ./gateway
+COPY contract ./contract
 COPY sdk ./sdk
 COPY agent ./agent
 COPY test ./test

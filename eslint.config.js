@@ -4,22 +4,28 @@ import { defineConfig } from 'eslint/config';
 import prettierConfig from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
-const TS_FILES = ['{gateway,sdk,agent,test,bench,examples}/**/*.ts'];
+const TS_FILES = ['{contract,gateway,sdk,agent,test,bench,examples}/**/*.ts'];
 
 // Import boundaries: the data flow is the tree (shared/STYLE.md §3, DESIGN.md).
 //   registration (sdk, agent) → admin → store → runtime snapshot → proxy;  health → target record → balancer.
+//   contract/ (tags, names) is below both sides: the SDK, the agent and the gateway import it, it imports none of them.
 // Each row forbids, for every .ts file under `scope`, relative or package imports whose path goes through one of
 // `forbid` (a folder name, matched anywhere in the import path, e.g. '../proxy/server.js' or '../../proxy').
 // A file gets the rows of its scope and of every enclosing scope. The patterns match import strings, not resolved
 // paths, so a folder name here must not be reused for an unrelated folder inside the scope.
 const BOUNDARIES = [
+  {
+    scope: 'contract/src',
+    forbid: ['gateway/src', 'sdk', 'agent', 'gw-agent'],
+    why: 'the contract between registration and gateway (tags, names) sits below both and imports neither',
+  },
   { scope: 'sdk/src', forbid: ['gateway/src'], why: 'the SDK talks to the gateway over the Admin API only' },
   { scope: 'agent/src', forbid: ['gateway/src'], why: 'the agent talks to the gateway over the Admin API only (it may import sdk/src)' },
   { scope: 'gateway/src', forbid: ['sdk', 'agent'], why: 'the gateway does not depend on the registration side' },
   { scope: 'gateway/src', forbid: ['gw-agent'], why: 'import gateway modules relatively, not through the package name' },
   { scope: 'sdk/src', forbid: ['gw-agent'], why: 'import SDK modules relatively, not through the package name' },
   { scope: 'agent/src', forbid: ['gw-agent'], why: 'import SDK modules relatively, not through the package name' },
-  ...['gateway/src', 'sdk/src', 'agent/src'].map((scope) => ({
+  ...['contract/src', 'gateway/src', 'sdk/src', 'agent/src'].map((scope) => ({
     scope,
     forbid: ['test', 'bench', 'examples'],
     why: 'production code must not depend on tests, benchmarks or examples',

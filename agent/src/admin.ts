@@ -5,7 +5,7 @@
  */
 import { AdminApiError, enc, KongAdmin } from '../../sdk/src/kong-admin.js';
 import { detectGateway, type GatewayKind, type TargetHealth } from '../../sdk/src/drain.js';
-import { TAG, tagValue } from '../../sdk/src/tags.js';
+import { TAG, tagValue } from '../../contract/src/tags.js';
 import { AgentError, UsageError } from './errors.js';
 
 export interface AdminFlags {

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { GwSdkError } from './errors.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
 import { compareStamps, stampOf, type Stamp } from './ownership.js';
-import { tag, TAG, tagValue, withoutTags } from './tags.js';
+import { tag, TAG, tagValue, withoutTags } from '../../contract/src/tags.js';
 
 /** Where promote/rollback find the gateway. */
 export interface AdminTarget {

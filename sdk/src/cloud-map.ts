@@ -25,21 +25,10 @@ import { detectIdentity, type Identity } from './detect.js';
 import type { DrainProgress, DrainResult } from './drain.js';
 import { GwSdkError } from './errors.js';
 import { CLOUD_MAP_ATTR_MAX, type ResolvedOptions } from './options.js';
+import { CLOUD_MAP_ATTR } from '../../contract/src/registration.js';
 import type { Registration, RegistrationState } from './register.js';
 
-/** Custom attribute names gw writes next to AWS_INSTANCE_IPV4 / AWS_INSTANCE_PORT (the gateway's Cloud Map provider reads them). */
-export const CLOUD_MAP_ATTR = {
-  service: 'GW_SERVICE',
-  /** comma-joined paths */
-  routes: 'GW_ROUTES',
-  /** the configured weight, 0 while marked down or draining */
-  weight: 'GW_WEIGHT',
-  deployment: 'GW_DEPLOYMENT',
-  /** the full instance id (an ECS task ARN does not fit Cloud Map's 64-character InstanceId) */
-  instance: 'GW_INSTANCE',
-  /** comma-joined extra tags (only when there are some) */
-  tags: 'GW_TAGS',
-} as const;
+export { CLOUD_MAP_ATTR };
 
 /** Cloud Map answers that a retry cannot fix: a configuration mistake. */
 const FATAL = new Set([

@@ -15,7 +15,7 @@
  * created_at), so old notes never block it.
  */
 import { enc, type KongAdmin } from './kong-admin.js';
-import { tag, TAG, untagSafe } from './tags.js';
+import { tag, TAG, untagSafe } from '../../contract/src/tags.js';
 
 export type GatewayKind = 'gw' | 'kong';
 

@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import { AdminApiError, enc, type KongAdmin } from './kong-admin.js';
-import { TAG, tagValue } from './tags.js';
+import { TAG, tagValue } from '../../contract/src/tags.js';
 
 export const MAX_UPSTREAMS = 10_000;
 const PAGE = 1000;

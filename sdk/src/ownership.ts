@@ -19,7 +19,7 @@
  *   an older SDK) → update it;
  * - written by a newer deployment → keep it.
  */
-import { tag, TAG, tagValue, untagSafe, withoutTags } from './tags.js';
+import { tag, TAG, tagValue, untagSafe, withoutTags } from '../../contract/src/tags.js';
 
 /** Which deployment wrote an object, and when that deployment was first seen. */
 export interface Stamp {

@@ -22,7 +22,8 @@ import { Lifecycle } from './lifecycle.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
 import { resolveOptions, type RegisterOptions, type ResolvedOptions } from './options.js';
 import { decide, resolveStamp, stampOf, stampTags, withLedger, type Stamp } from './ownership.js';
-import { tag, TAG } from './tags.js';
+import { tag, TAG } from '../../contract/src/tags.js';
+import { routeName } from '../../contract/src/registration.js';
 
 /**
  * `drained`: an operator drained this target from outside (`gw-agent drain`,
@@ -65,14 +66,8 @@ export interface Registration {
   close(): Promise<void>;
 }
 
-/** Route name derived from service and path, so every instance upserts the same route. */
-export function routeName(service: string, path: string): string {
-  const slug = path
-    .replace(/^~/, 're-')
-    .replace(/[^A-Za-z0-9._~-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return `${service}-${slug || 'root'}`;
-}
+/** Route name derived from service and path (the shared contract, contract/src/registration.ts). */
+export { routeName };
 
 interface Entity {
   tags?: string[] | null;

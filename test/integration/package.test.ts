@@ -33,7 +33,11 @@ test(
     const info = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     const files = info[0]!.files.map((f) => f.path);
     assert.ok(
-      files.includes('dist/gateway/src/cli.js') && files.includes('dist/agent/src/cli.js') && files.includes('dist/sdk/src/index.js'),
+      files.includes('dist/gateway/src/cli.js') &&
+        files.includes('dist/agent/src/cli.js') &&
+        files.includes('dist/sdk/src/index.js') &&
+        files.includes('dist/contract/src/tags.js'),
+      'the entry points and the contract they import are packed',
     );
     assert.ok(
       !files.some((f) => f.startsWith('dist/test/') || f.startsWith('gateway/src/')),

@@ -28,6 +28,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ClusterNodeView } from '../admin/routes/cluster.js';
 import type { Service, Target, Upstream } from '../entities/types.js';
+import { tagValue, tagValues } from '../../../contract/src/tags.js';
 import type { HealthManager } from '../health/health-manager.js';
 import type { HealthEvent } from '../health/upstream-health.js';
 import type { LeaseKeeper } from '../leases/lease-keeper.js';
@@ -101,20 +102,6 @@ interface Stream {
 }
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-
-function tagValue(tags: readonly string[] | null | undefined, prefix: string): string | undefined {
-  const t = (tags ?? []).find((x) => x.startsWith(prefix));
-  if (t === undefined) return undefined;
-  try {
-    return decodeURIComponent(t.slice(prefix.length));
-  } catch {
-    return t.slice(prefix.length);
-  }
-}
-
-function tagValues(tags: readonly string[] | null | undefined, prefix: string): string[] {
-  return (tags ?? []).filter((x) => x.startsWith(prefix)).map((t) => tagValue([t], prefix)!);
-}
 
 /** A ring of [requests/s, errors/s] samples. */
 class Ring {

@@ -16,6 +16,8 @@
  * injected.
  */
 import { isIPv4 } from 'node:net';
+import { CLOUD_MAP_ATTR, routeName } from '../../../contract/src/registration.js';
+import { tagSafe } from '../../../contract/src/tags.js';
 
 /** The tag every entity the provider writes carries (besides `gw`, so reloads keep them and exports leave them out). */
 export const CLOUDMAP_SOURCE_TAG = 'gw-source:cloudmap';
@@ -31,15 +33,8 @@ export const CLOUDMAP_TAG = {
   deployment: 'gw-deployment:',
 } as const;
 
-/** The custom attributes gw's SDK writes (sdk/src/cloud-map.ts CLOUD_MAP_ATTR; the gateway may not import the SDK). */
-export const GW_ATTR = {
-  service: 'GW_SERVICE',
-  routes: 'GW_ROUTES',
-  weight: 'GW_WEIGHT',
-  deployment: 'GW_DEPLOYMENT',
-  instance: 'GW_INSTANCE',
-  tags: 'GW_TAGS',
-} as const;
+/** The custom attributes gw's SDK writes (the shared contract). */
+const GW_ATTR = CLOUD_MAP_ATTR;
 
 export const DEFAULT_WEIGHT = 100;
 
@@ -77,24 +72,12 @@ export interface MappedService {
   skipped: { id: string; reason: string }[];
 }
 
-/** Encode a value so that `prefix + value` is a valid Kong tag (no `,`, `/`, spaces), as sdk/src/tags.ts does. */
-export function tagSafe(value: string): string {
-  return value.replace(/[%,/\s]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
-}
-
 /** Upstream name for Cloud Map service `service` in namespace `namespace`. */
 export function upstreamNameOf(service: string, namespace: string): string {
   return `${service}.${namespace}`;
 }
 
-/** Route name derived from service and path, exactly as the SDK's `routeName` (sdk/src/register.ts), so both write the same route. */
-export function routeName(service: string, path: string): string {
-  const slug = path
-    .replace(/^~/, 're-')
-    .replace(/[^A-Za-z0-9._~-]+/g, '-')
-    .replace(/^-+|-+$/g, '');
-  return `${service}-${slug || 'root'}`;
-}
+export { routeName, tagSafe };
 
 const PORT = /^\d{1,5}$/;
 /** a valid Kong tag (entities/fields.ts): printable ASCII but `,` and `/`, or UTF-8 */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { deploymentSlug, deploymentUpstream, isHealthy } from '../../../sdk/src/blue-green.js';
 import { resolveOptions } from '../../../sdk/src/options.js';
 import { compareStamps, decide, LEDGER_SIZE, ledger, resolveStamp, stampOf, stampTags, withLedger } from '../../../sdk/src/ownership.js';
-import { tag, TAG, tagValue } from '../../../sdk/src/tags.js';
+import { tag, TAG, tagValue } from '../../../contract/src/tags.js';
 
 const KONG_TAG = /^[\x21-\x2B\x2D\x2E\x30-\x7E]+$/;
 

@@ -1,5 +1,8 @@
 /**
- * The tags gw's SDK writes on Kong entities, in one place. Kong tags may not
+ * The tags gw writes on Kong entities, in one place: the contract between
+ * the registration side (SDK, agent), which writes and reads them, and the
+ * gateway (Cloud Map discovery, the dashboard), which reads and writes the
+ * same ones. Kong tags may not
  * contain `,`, `/` or spaces (an ECS task ARN has `/`), so values are
  * percent-encoded for those characters; {@link tagValue} decodes.
  */
