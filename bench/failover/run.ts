@@ -47,11 +47,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Pool, request } from 'undici';
 import { cpuMicros, parseWrk, table, waitForHttp } from '../lib/measure.js';
-import { freePort } from '../lib/gateway.js';
+import { freePort, startGatewayProcess } from '../lib/gateway.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
-const GATEWAY_CLI = join(here, '../../gateway/src/cli.js');
 const FAST_UPSTREAM = join(here, '../proxy/upstream.js');
 /** ports this bench must never bind (other services of the machine) */
 const FORBIDDEN_PORTS = new Set([3306, 5672, 1883, 4222, 5432, 6379]);
@@ -237,22 +236,8 @@ interface Gateway {
 const children = new Set<ChildProcess>();
 
 async function startGateway(pin: boolean): Promise<Gateway> {
-  const [proxy, admin] = [await freePort(), await freePort()];
-  const proc = spawnMaybePinned(pin, '0', process.execPath, [
-    GATEWAY_CLI,
-    '--store',
-    'memory',
-    '--proxy-listen',
-    `127.0.0.1:${proxy}`,
-    '--admin-listen',
-    `127.0.0.1:${admin}`,
-    '--log-level',
-    'warn',
-  ]);
+  const { proc, proxyUrl, adminUrl } = await startGatewayProcess(['--store', 'memory'], pin ? { cpu: '0' } : {});
   children.add(proc);
-  const adminUrl = `http://127.0.0.1:${admin}`;
-  const proxyUrl = `http://127.0.0.1:${proxy}`;
-  await waitForHttp(`${adminUrl}/status`);
   await waitForHttp(`${proxyUrl}/`);
   return {
     proc,

@@ -37,17 +37,21 @@ export interface GatewayProcess {
  * two free loopback ports, resolved once `/status` answers 200 (at most 20 s;
  * rejects at once when the process exits). `GW_BENCH_NODE_ARGS` (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to node, to profile the
- * gateway, and so is `opts.nodeArgs` (e.g. `--inspect=127.0.0.1:PORT`).
+ * gateway, and so is `opts.nodeArgs` (e.g. `--inspect=127.0.0.1:PORT`);
+ * `opts.cpu` pins it to those CPUs (`taskset -c`).
  */
 export async function startGatewayProcess(
   args: readonly string[],
-  opts: { env?: NodeJS.ProcessEnv; stdout?: 'ignore' | 'inherit'; nodeArgs?: readonly string[] } = {},
+  opts: { env?: NodeJS.ProcessEnv; stdout?: 'ignore' | 'inherit'; nodeArgs?: readonly string[]; cpu?: string } = {},
 ): Promise<GatewayProcess> {
   const [proxy, admin] = [await freePort(), await freePort()];
   const nodeArgs = [...(process.env.GW_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.nodeArgs ?? [])];
+  // `cpu`: pinned with taskset (which execs node: the pid is the gateway's)
+  const [cmd, pre] = opts.cpu === undefined ? [process.execPath, []] : ['taskset', ['-c', opts.cpu, process.execPath]];
   const proc = spawn(
-    process.execPath,
+    cmd,
     [
+      ...pre,
       ...nodeArgs,
       GATEWAY_CLI,
       '--proxy-listen',
