@@ -61,6 +61,14 @@ export class HealthManager implements OutcomeSink {
   readonly #listeners = new Set<(e: HealthEvent) => void>();
   /** probes running per upstream id (active.concurrency) */
   readonly #probing = new Map<string, number>();
+  /**
+   * Per upstream id, the targets found due at the last tick and not yet
+   * probed, in order: a probe that ends starts the next one at once (as
+   * Kong's `concurrency` work packages run their checks back to back), so
+   * the probe rate is bounded by `concurrency` / probe time, not by
+   * `concurrency` per tick.
+   */
+  readonly #due = new Map<string, { list: TargetRuntime[]; next: number }>();
   /** deleted upstreams' target health by upstream name, then address (see {@link UpstreamHealth.inherit}) */
   readonly #retired = new Map<string, { at: number; targets: Map<string, TargetRuntime> }>();
   #unsubscribe: (() => void) | undefined;
@@ -202,21 +210,35 @@ export class HealthManager implements OutcomeSink {
   }
 
   #scheduleProbes(h: UpstreamHealth): void {
-    const a = h.upstream.healthchecks.active;
     const now = this.#now();
-    const id = h.upstream.id;
+    const list: TargetRuntime[] = [];
     for (const t of h.targets.values()) {
       if (t.weight === 0 || t.probing) continue;
       const ms = this.#intervalMs(h, t);
       if (ms === 0) continue;
       // first probe jittered over one interval (a fleet restart does not probe at one instant), warming ones soon
       if (t.nextProbeAt === 0) t.nextProbeAt = now + this.#random() * (t.warming ? Math.min(ms, 250) : ms);
-      if (now < t.nextProbeAt) continue;
+      if (now >= t.nextProbeAt) list.push(t);
+    }
+    this.#due.set(h.upstream.id, { list, next: 0 });
+    this.#pump(h);
+  }
+
+  /** Start due probes of `h` while fewer than `active.concurrency` run. */
+  #pump(h: UpstreamHealth): void {
+    const a = h.upstream.healthchecks.active;
+    const id = h.upstream.id;
+    const due = this.#due.get(id);
+    if (due === undefined) return;
+    while (due.next < due.list.length) {
       const running = this.#probing.get(id) ?? 0;
       if (running >= a.concurrency) return;
+      const t = due.list[due.next++]!;
+      // left, or changed since the tick found it due
+      if (t.probing || t.weight === 0 || h.targets.get(t.id) !== t) continue;
       this.#probing.set(id, running + 1);
       t.probing = true;
-      const started = now;
+      const started = this.#now();
       // an address of a hostname target is probed with the name as Host (Kong), like the proxy sends it
       const hostHeader = h.upstream.host_header ?? (t.name === undefined ? null : `${t.name}:${t.port}`);
       void this.#probe({ host: t.host, port: t.port, address: t.address, hostHeader, active: a })
@@ -229,8 +251,11 @@ export class HealthManager implements OutcomeSink {
           if (kind) h.probed(t.id, kind);
           const next = this.#intervalMs(h, t) || this.#intervalMs(h, t, true);
           t.nextProbeAt = started + next * (0.9 + 0.2 * this.#random());
+          // the next due target, unless the upstream left or its checks went off meanwhile
+          if (this.#health.get(id) === h && h.activeOn()) this.#pump(h);
         });
     }
+    this.#due.delete(id);
   }
 
   /** Kong: healthy targets every healthy.interval, unhealthy ones every unhealthy.interval; warming ones at the shorter. */
@@ -257,6 +282,7 @@ export class HealthManager implements OutcomeSink {
       this.#limits.delete(id);
       this.#attached.delete(id);
       this.#probing.delete(id);
+      this.#due.delete(id);
     }
     for (const [name, r] of this.#retired) {
       if (now - r.at <= RETIRED_KEEP_MS && this.#retired.size <= RETIRED_MAX) break;
