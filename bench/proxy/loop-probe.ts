@@ -7,8 +7,12 @@
  * between two ticks of a 1 ms timer minus that 1 ms (node's
  * monitorEventLoopDelay records the whole interval). The gateway has no
  * SIGUSR2 handler of its own; nothing else changes in the process.
+ * With `GW_LOOP_PROBE_CPU_PROF=FILE` (bench:proxy --cpu-prof) the first
+ * SIGUSR2 also starts V8's CPU profiler (inspector session), and SIGTERM
+ * writes the profile to FILE and exits the process with status 0.
  */
 import { renameSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 const file = process.env.GW_LOOP_PROBE_FILE;
@@ -24,5 +28,23 @@ if (file) {
     // written aside, then renamed: the reader never sees half a file
     writeFileSync(`${file}.tmp`, JSON.stringify(out));
     renameSync(`${file}.tmp`, file);
+  });
+}
+const profFile = process.env.GW_LOOP_PROBE_CPU_PROF;
+if (profFile) {
+  const session = new Session();
+  session.connect();
+  let started = false;
+  process.on('SIGUSR2', () => {
+    if (started) return;
+    started = true;
+    session.post('Profiler.enable', () => session.post('Profiler.start'));
+  });
+  process.once('SIGTERM', () => {
+    if (!started) process.exit(0);
+    session.post('Profiler.stop', (err, res) => {
+      if (!err) writeFileSync(profFile, JSON.stringify(res.profile));
+      process.exit(0);
+    });
   });
 }

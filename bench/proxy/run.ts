@@ -3,6 +3,9 @@
  * with 1 worker and upstream keepalive, (c) `minimal`: the shared minimal
  * node:http + undici proxy (../shared/bench/minimal-undici-proxy.mjs when
  * present, else its copy in bench/proxy/; the floor for a Node proxy),
+ * (c2) `minimal-10k-targets`: the same proxy round-robin over the 10,000
+ * upstreams of gw-10k-targets (bench/proxy/minimal-many.ts; what that many
+ * origins cost the floor itself),
  * (d) @fastify/http-proxy, and gw-gateway with every feature on (active and
  * passive health checks, metrics, hedging/stall guard defaults):
  * (e) `gw` with its access log to a file, (f) `gw-no-access-log`,
@@ -26,6 +29,10 @@
  *                          [--alloc]       the Node proxies run with --trace-gc-nvp: KB allocated per request
  *                                          (the allocated= sums of each round / its requests; the trace costs CPU, so
  *                                          read the CPU column of such a run with care)
+ *                          [--cpu-prof]    a CPU profile of each one-process Node proxy from the end of the warm-ups
+ *                                          to the end of the run (the loop probe starts V8's profiler on its first
+ *                                          SIGUSR2), in .bench-out/prof/NAME.cpuprofile;
+ *                                          `node dist/bench/proxy/prof-summary.js FILE` prints where the time went
  *
  * Fixed rate (`--rate R`, bench/proxy/fixed-rate.ts, on the load CPU): after
  * the wrk rounds, one warm-up pass per contender (not recorded), then
@@ -47,7 +54,19 @@
  * direct ≤ 1 ms and event-loop delay p99 ≤ 2 ms.
  */
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -67,6 +86,7 @@ const { values } = parseArgs({
     unpinned: { type: 'boolean', default: false },
     alloc: { type: 'boolean', default: false },
     'ref-dist': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 const rate = values.rate === undefined ? undefined : Number(values.rate);
@@ -142,6 +162,34 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     loop: true,
   },
   {
+    // the floor proxy round-robin over the 10,000 targets of gw-10k-targets: what that many origins cost any undici proxy
+    name: 'minimal-10k-targets',
+    start: (port, up, dir) => {
+      const file = join(dir, 'upstreams-10k.txt');
+      writeFileSync(
+        file,
+        manyTargets(10_000)
+          .map((h) => `http://${h}:${up}`)
+          .join(','),
+      );
+      return spawnPinned(
+        PROXY_CPU,
+        node,
+        [...PROBE_ARGS, join(here, 'minimal-many.js')],
+        {
+          ...probed(dir, port),
+          UNDICI: join(root, 'node_modules/undici/index.js'),
+          MINIMAL: minimalProxy(),
+          UPSTREAMS_FILE: file,
+          PORT: String(port),
+        },
+        gcOut(dir, port),
+      );
+    },
+    loop: true,
+    warmup: 8,
+  },
+  {
     name: 'fastify-http-proxy',
     start: (port, up, dir) =>
       spawnPinned(
@@ -205,7 +253,14 @@ function allocatedBetween(file: string, from: number, to: number): number {
 /** Where the probe of the proxy on `port` writes its figures. */
 const probeFile = (dir: string, port: number): string => join(dir, `loop-${port}.json`);
 /** The environment of a probed proxy. */
-const probed = (dir: string, port: number): NodeJS.ProcessEnv => ({ ...process.env, GW_LOOP_PROBE_FILE: probeFile(dir, port) });
+const probed = (dir: string, port: number): NodeJS.ProcessEnv => ({
+  ...process.env,
+  GW_LOOP_PROBE_FILE: probeFile(dir, port),
+  // --cpu-prof: the probe profiles from its first SIGUSR2 and writes the profile on SIGTERM
+  ...(values['cpu-prof'] ? { GW_LOOP_PROBE_CPU_PROF: join(PROF_DIR, `port-${port}.cpuprofile`) } : {}),
+});
+/** --cpu-prof: where the profiles go */
+const PROF_DIR = join(root, '.bench-out/prof');
 
 /** The shared minimal proxy when this checkout sits next to ../shared, else the copy kept in bench/proxy. */
 function minimalProxy(): string {
@@ -344,7 +399,7 @@ async function main(): Promise<void> {
     const upstream = spawnPinned(LOAD_CPU, node, [join(here, 'upstream.js'), String(upstreamPort)]);
     children.push(upstream);
     await waitForHttp(`http://127.0.0.1:${upstreamPort}/`);
-    if (chosen.some((c) => c.name === 'gw-10k-targets')) {
+    if (chosen.some((c) => c.name.endsWith('10k-targets'))) {
       // 10,000 listeners on 127.1.x.y:port, split over two processes (file descriptor limits)
       const all = manyTargets(10_000);
       for (const half of [all.slice(0, 5000), all.slice(5000)]) {
@@ -383,6 +438,10 @@ async function main(): Promise<void> {
       place(c.name);
       // warm-up (JIT, pools)
       runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: c.warmup ?? 1, cpu: LOAD_CPU });
+    }
+    if (values['cpu-prof']) {
+      mkdirSync(PROF_DIR, { recursive: true });
+      for (const c of chosen) if (c.loop) process.kill(procs.get(c.name)!.pid!, 'SIGUSR2');
     }
     for (let r = 0; r < rounds; r++) {
       for (const c of chosen) {
@@ -543,6 +602,30 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`\nJSON: ${out}`);
+    if (values['cpu-prof']) {
+      // SIGTERM: the probe writes its profile and exits; then the usual SIGKILL for what is left
+      await Promise.all(
+        [...procs.values()]
+          .flatMap((p) => children.filter((c) => c.pid !== undefined && c.pid === p.pid))
+          .map(
+            (c) =>
+              new Promise<void>((done) => {
+                if (c.exitCode !== null || c.signalCode !== null) return done();
+                const t = setTimeout(done, 15_000);
+                c.once('exit', () => {
+                  clearTimeout(t);
+                  done();
+                });
+                c.kill('SIGTERM');
+              }),
+          ),
+      );
+      for (const c of chosen) {
+        const f = join(PROF_DIR, `port-${procs.get(c.name)!.port}.cpuprofile`);
+        if (existsSync(f)) renameSync(f, join(PROF_DIR, `${c.name}.cpuprofile`));
+      }
+      console.log(`profiles: ${PROF_DIR}/NAME.cpuprofile`);
+    }
   } finally {
     cleanup();
   }
