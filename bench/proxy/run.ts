@@ -18,7 +18,10 @@
  * fixed-rate passes every proxy is on CPU 0 (the generator on CPU 1 is
  * latency-sensitive). Reported per contender: requests/s, p50/p99 latency, CPU µs
  * per request of the proxy process (from /proc), and that CPU as a ratio to
- * `minimal` and to nginx.
+ * `minimal` and to nginx; `idle %cpu`: the proxy's background CPU with no
+ * traffic (read over 5 s after the warm-ups: health probes, timers, GC), and
+ * `µs/req less idle`: the CPU per request without that background's share
+ * at the row's request rate (gw-10k-targets probes 10,000 targets every 5 s).
  *
  *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--connections 50] [--only gw,nginx]
  *                          [--rate 2000]   also measure latency at a fixed rate (open loop), p99 added over direct
@@ -259,6 +262,8 @@ const probed = (dir: string, port: number): NodeJS.ProcessEnv => ({
   // --cpu-prof: the probe profiles from its first SIGUSR2 and writes the profile on SIGTERM
   ...(values['cpu-prof'] ? { GW_LOOP_PROBE_CPU_PROF: join(PROF_DIR, `port-${port}.cpuprofile`) } : {}),
 });
+/** How long every proxy's background CPU is read with no traffic, after the warm-ups. */
+const IDLE_WINDOW_MS = 5000;
 /** --cpu-prof: where the profiles go */
 const PROF_DIR = join(root, '.bench-out/prof');
 
@@ -439,6 +444,15 @@ async function main(): Promise<void> {
       // warm-up (JIT, pools)
       runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: c.warmup ?? 1, cpu: LOAD_CPU });
     }
+    // background CPU with no traffic (health probes, timers, GC), all proxies idle at once
+    const idle = new Map<string, number>();
+    {
+      const t0 = process.hrtime.bigint();
+      const before = new Map([...procs].filter(([, p]) => p.pid !== undefined).map(([n, p]) => [n, cpuMicrosTree(p.pid!)]));
+      await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+      const us = Number(process.hrtime.bigint() - t0) / 1000;
+      for (const [n, c0] of before) idle.set(n, (cpuMicrosTree(procs.get(n)!.pid!) - c0) / us);
+    }
     if (values['cpu-prof']) {
       mkdirSync(PROF_DIR, { recursive: true });
       for (const c of chosen) if (c.loop) process.kill(procs.get(c.name)!.pid!, 'SIGUSR2');
@@ -477,8 +491,12 @@ async function main(): Promise<void> {
         cpuUsPerReq: median(s.map((x) => x.cpuUsPerReq)),
         allocKbPerReq: s[0]?.allocKbPerReq === undefined ? undefined : median(s.map((x) => x.allocKbPerReq ?? NaN)),
         errors: s.reduce((a, x) => a + x.errors, 0),
+        /** share of a core used with no traffic (before the rounds) */
+        idleCpu: idle.get(c.name),
       };
     });
+    /** CPU µs per request less the idle background's share at that request rate */
+    const net = (s: (typeof summary)[number]): number => s.cpuUsPerReq - ((s.idleCpu ?? 0) * 1e6) / s.rps;
     const nginx = summary.find((s) => s.name === 'nginx');
     const minimal = summary.find((s) => s.name === 'minimal');
     const direct = summary.find((s) => s.name === 'direct');
@@ -491,6 +509,8 @@ async function main(): Promise<void> {
       'CPU µs/req': Number.isNaN(s.cpuUsPerReq) ? '-' : s.cpuUsPerReq.toFixed(1),
       '× minimal': minimal && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / minimal.cpuUsPerReq).toFixed(2) : '-',
       '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
+      'idle %cpu': s.idleCpu === undefined ? '-' : (100 * s.idleCpu).toFixed(1),
+      'µs/req less idle': s.idleCpu === undefined ? '-' : net(s).toFixed(1),
       ...(values.alloc ? { 'KB alloc/req': s.allocKbPerReq === undefined ? '-' : s.allocKbPerReq.toFixed(1) } : {}),
       errors: s.errors,
     }));
