@@ -26,6 +26,11 @@
  *   npm run bench:proxy -- [--duration 5] [--rounds 3] [--connections 50] [--only gw,nginx]
  *                          [--rate 2000]   also measure latency at a fixed rate (open loop), p99 added over direct
  *                          [--rate-passes 5]  recorded fixed-rate passes per contender (after one warm-up pass)
+ *                          [--rate-gen node|hey]  the fixed-rate generator: `node` (bench/proxy/fixed-rate.ts, open
+ *                                          loop, latency from each request's due time) or `hey` (Debian's Go load
+ *                                          generator, installed if missing: 10 workers each rate-limited to rate/10
+ *                                          per second, closed loop, latency from the send; its own p99 against
+ *                                          direct is several ms lower than the node generator's)
  *                          [--unpinned]    everything on every core (compares gw with gw --workers 2 on this box)
  *                          [--ref-dist D]  also rows ref-gw and ref-gw-no-access-log: the gw of another build's dist/ D
  *                                          (a worktree of an earlier commit, built), measured in the same run
@@ -90,10 +95,13 @@ const { values } = parseArgs({
     alloc: { type: 'boolean', default: false },
     'ref-dist': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'rate-gen': { type: 'string', default: 'node' },
   },
 });
 const rate = values.rate === undefined ? undefined : Number(values.rate);
 const ratePasses = Number(values['rate-passes']);
+const rateGen = values['rate-gen'];
+if (rateGen !== 'node' && rateGen !== 'hey') throw new Error('--rate-gen: node or hey');
 if (!Number.isInteger(ratePasses) || ratePasses < 1) throw new Error('--rate-passes: a whole number ≥ 1');
 /** CPU sets: the proxy, and the load generator + upstream */
 const PROXY_CPU = values.unpinned ? '0-1' : '0';
@@ -103,7 +111,9 @@ const rounds = Number(values.rounds);
 const connections = Number(values.connections);
 
 function ensureTools(): void {
-  const missing = ['wrk', 'nginx', 'taskset'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  const missing = ['wrk', 'nginx', 'taskset', ...(rate !== undefined && rateGen === 'hey' ? ['hey'] : [])].filter(
+    (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0,
+  );
   if (missing.length === 0) return;
   if (process.getuid?.() === 0) {
     console.log(`installing ${missing.join(', ')} from Debian packages...`);
@@ -363,6 +373,61 @@ interface FixedRate extends FixedRatePass {
   perPass: FixedRatePass[];
 }
 
+/** One fixed-rate pass of bench/proxy/fixed-rate.ts against the proxy on `port`. */
+function nodePass(port: number): FixedRatePass {
+  const out = execFileSync(
+    'taskset',
+    ['-c', LOAD_CPU, node, join(here, 'fixed-rate.js'), `http://127.0.0.1:${port}/`, String(rate), String(connections), String(duration)],
+    { encoding: 'utf8', timeout: (duration + 60) * 1000 },
+  );
+  return JSON.parse(out) as FixedRatePass;
+}
+
+/**
+ * hey's workers: each one is rate-limited by its own ticker, and the
+ * tickers fire together, so the load comes in bursts of this many requests
+ * (measured against the upstream alone at 2,000 req/s: p99 1.7 ms with 10
+ * workers, 3.5 ms with 20, 14.7 ms with 50).
+ */
+const HEY_WORKERS = 10;
+
+/**
+ * One fixed-rate pass of `hey` ({@link HEY_WORKERS} workers, each limited
+ * to rate/HEY_WORKERS requests a second) against the proxy on `port`; the
+ * percentiles from its per-request CSV (response-time in seconds, status).
+ */
+function heyPass(port: number): FixedRatePass {
+  const out = execFileSync(
+    'taskset',
+    [
+      '-c',
+      LOAD_CPU,
+      'hey',
+      '-z',
+      `${duration}s`,
+      '-c',
+      String(HEY_WORKERS),
+      '-q',
+      String(rate! / HEY_WORKERS),
+      '-o',
+      'csv',
+      `http://127.0.0.1:${port}/`,
+    ],
+    { encoding: 'utf8', timeout: (duration + 60) * 1000, maxBuffer: 256 * 1024 * 1024 },
+  );
+  const ms: number[] = [];
+  let errors = 0;
+  for (const line of out.split('\n').slice(1)) {
+    const f = line.split(',');
+    if (f.length < 7) continue;
+    ms.push(Number(f[0]) * 1000);
+    if (f[6] !== '200') errors++;
+  }
+  ms.sort((a, b) => a - b);
+  const at = (q: number): number => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? NaN;
+  return { sent: ms.length, errors, p50ms: at(0.5), p90ms: at(0.9), p99ms: at(0.99), maxms: ms.at(-1) ?? NaN };
+}
+
 /** The loop probe's figures since its last reading (it starts over): SIGUSR2, then wait for the file it writes. */
 async function readProbe(pid: number, file: string): Promise<{ p99ms: number; maxms: number; samples: number }> {
   const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { seq: number }).seq : 0;
@@ -526,21 +591,7 @@ async function main(): Promise<void> {
         const p = procs.get(c.name)!;
         const probe = c.loop && p.pid !== undefined ? probeFile(dir, p.port) : undefined;
         if (probe !== undefined) await readProbe(p.pid!, probe); // starts the probe over: the next reading covers this pass
-        const out = execFileSync(
-          'taskset',
-          [
-            '-c',
-            LOAD_CPU,
-            node,
-            join(here, 'fixed-rate.js'),
-            `http://127.0.0.1:${p.port}/`,
-            String(rate),
-            String(connections),
-            String(duration),
-          ],
-          { encoding: 'utf8', timeout: (duration + 60) * 1000 },
-        );
-        const r = JSON.parse(out) as FixedRatePass;
+        const r = rateGen === 'hey' ? heyPass(p.port) : nodePass(p.port);
         const pass: FixedRatePass = { sent: r.sent, errors: r.errors, p50ms: r.p50ms, p90ms: r.p90ms, p99ms: r.p99ms, maxms: r.maxms };
         if (probe !== undefined) {
           const l = await readProbe(p.pid!, probe);
@@ -550,6 +601,7 @@ async function main(): Promise<void> {
         return pass;
       };
       for (const c of chosen) await ratePass(c); // warm-up pass, not recorded
+      console.log(`fixed rate: ${rate} req/s, generator ${rateGen}`);
       const passes = new Map<string, FixedRatePass[]>(chosen.map((c) => [c.name, []]));
       for (let r = 0; r < ratePasses; r++) {
         for (const c of chosen) {
@@ -584,7 +636,7 @@ async function main(): Promise<void> {
         };
       });
       console.log(
-        `\nfixed rate ${rate} req/s over ${connections} connections, median of ${ratePasses} passes × ${duration} s after a warm-up pass, latency from the scheduled send time; loop p99: the proxy's event-loop delay during the pass (1 ms probe)\n`,
+        `\nfixed rate ${rate} req/s, ${rateGen === 'hey' ? `hey, ${HEY_WORKERS} rate-limited workers, latency from the send` : `${connections} connections, latency from the scheduled send time`}, median of ${ratePasses} passes × ${duration} s after a warm-up pass; loop p99: the proxy's event-loop delay during the pass (1 ms probe)\n`,
       );
       console.log(
         table(
@@ -615,6 +667,7 @@ async function main(): Promise<void> {
           unpinned: values.unpinned,
           results: summary,
           ratePasses: rate === undefined ? undefined : ratePasses,
+          rateGen: rate === undefined ? undefined : rateGen,
           fixedRate,
         },
         null,
