@@ -9,6 +9,8 @@
  * (d) @fastify/http-proxy, and gw-gateway with every feature on (active and
  * passive health checks, metrics, hedging/stall guard defaults):
  * (e) `gw` with its access log to a file, (f) `gw-no-access-log`,
+ * (f2) `gw-access-log-stdout` (the CLI default: lines to stdout, here a pipe
+ * read by `cat` on the load CPU, as a container log driver reads it),
  * (g) `gw-10k-routes` (9,999 other prefix routes), (h) `gw-10k-targets`
  * (10,000 targets in the upstream: 127.1.x.y addresses, each one a listener
  * of two upstream processes), (i) `gw-2-workers` (only with --unpinned).
@@ -216,6 +218,21 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   },
   { name: 'gw', start: (port, up, dir) => startGw({ port, up, dir, accessLog: join(dir, 'access.log') }), loop: true },
   { name: 'gw-no-access-log', start: (port, up, dir) => startGw({ port, up, dir }), loop: true },
+  {
+    // the CLI's default, --access-log stdout, into a pipe with a reader (as a container runtime's log driver): no --alloc figure
+    name: 'gw-access-log-stdout',
+    start: (port, up, dir) => {
+      const fifo = join(dir, `stdout-${port}.fifo`);
+      execFileSync('mkfifo', [fifo]);
+      const reader = spawnPinned(LOAD_CPU, 'sh', ['-c', `exec cat "${fifo}" > /dev/null`]);
+      const fd = openSync(fifo, 'w'); // returns once the reader has opened its end
+      const gw = startGw({ port, up, dir, accessLog: 'stdout', stdout: fd });
+      closeSync(fd);
+      gw.once('exit', () => reader.kill('SIGKILL'));
+      return gw;
+    },
+    loop: true,
+  },
   // --ref-dist DIR: the same two rows from another build (e.g. a worktree of an earlier commit), for a before/after in one run
   ...(values['ref-dist'] === undefined
     ? []
@@ -307,6 +324,8 @@ function startGw(o: {
   accessLog?: string;
   /** another build's dist/ (--ref-dist) instead of this checkout's */
   dist?: string;
+  /** the gateway's stdout (default: the GC trace with --alloc, else ignored) */
+  stdout?: number;
 }): ChildProcess {
   const routes = o.routes ?? 1;
   const file = join(o.dir, `kong-${o.port}.json`);
@@ -345,7 +364,7 @@ function startGw(o: {
       o.accessLog ?? 'off',
     ],
     workers === 1 ? probed(o.dir, o.port) : process.env,
-    workers === 1 ? gcOut(o.dir, o.port) : undefined,
+    o.stdout ?? (workers === 1 ? gcOut(o.dir, o.port) : undefined),
   );
 }
 
