@@ -34,7 +34,7 @@
  *                                          per second, closed loop, latency from the send; its own p99 against
  *                                          direct is several ms lower than the node generator's)
  *                          [--unpinned]    everything on every core (compares gw with gw --workers 2 on this box)
- *                          [--ref-dist D]  also rows ref-gw and ref-gw-no-access-log: the gw of another build's dist/ D
+ *                          [--ref-dist D]  also rows ref-gw, ref-gw-no-access-log, ref-gw-access-log-stdout: the gw of another build's dist/ D
  *                                          (a worktree of an earlier commit, built), measured in the same run
  *                          [--alloc]       the Node proxies run with --trace-gc-nvp: KB allocated per request
  *                                          (the allocated= sums of each round / its requests; the trace costs CPU, so
@@ -221,16 +221,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   {
     // the CLI's default, --access-log stdout, into a pipe with a reader (as a container runtime's log driver): no --alloc figure
     name: 'gw-access-log-stdout',
-    start: (port, up, dir) => {
-      const fifo = join(dir, `stdout-${port}.fifo`);
-      execFileSync('mkfifo', [fifo]);
-      const reader = spawnPinned(LOAD_CPU, 'sh', ['-c', `exec cat "${fifo}" > /dev/null`]);
-      const fd = openSync(fifo, 'w'); // returns once the reader has opened its end
-      const gw = startGw({ port, up, dir, accessLog: 'stdout', stdout: fd });
-      closeSync(fd);
-      gw.once('exit', () => reader.kill('SIGKILL'));
-      return gw;
-    },
+    start: (port, up, dir) => startGwStdout(port, up, dir),
     loop: true,
   },
   // --ref-dist DIR: the same two rows from another build (e.g. a worktree of an earlier commit), for a before/after in one run
@@ -246,6 +237,11 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
         {
           name: 'ref-gw-no-access-log',
           start: (port: number, up: number, dir: string) => startGw({ port, up, dir, dist: resolve(values['ref-dist']!) }),
+          loop: true,
+        },
+        {
+          name: 'ref-gw-access-log-stdout',
+          start: (port: number, up: number, dir: string) => startGwStdout(port, up, dir, resolve(values['ref-dist']!)),
           loop: true,
         },
       ]),
@@ -366,6 +362,18 @@ function startGw(o: {
     workers === 1 ? probed(o.dir, o.port) : process.env,
     o.stdout ?? (workers === 1 ? gcOut(o.dir, o.port) : undefined),
   );
+}
+
+/** gw with `--access-log stdout` into a pipe read by `cat` on the load CPU (as a container runtime's log driver reads it). */
+function startGwStdout(port: number, up: number, dir: string, dist?: string): ChildProcess {
+  const fifo = join(dir, `stdout-${port}.fifo`);
+  execFileSync('mkfifo', [fifo]);
+  const reader = spawnPinned(LOAD_CPU, 'sh', ['-c', `exec cat "${fifo}" > /dev/null`]);
+  const fd = openSync(fifo, 'w'); // returns once the reader has opened its end
+  const gw = startGw({ port, up, dir, accessLog: 'stdout', stdout: fd, ...(dist === undefined ? {} : { dist }) });
+  closeSync(fd);
+  gw.once('exit', () => reader.kill('SIGKILL'));
+  return gw;
 }
 
 /** One pass of fixed-rate.js (its JSON line), plus the gateway's event-loop delay during it. */

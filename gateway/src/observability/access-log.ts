@@ -27,7 +27,9 @@
  * answered itself). Never a header, a query string or a body.
  */
 import { close as closeFd, closeSync, openSync, write } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { GwError } from '../errors.js';
+import { PIPE_BUF, pieceEnd } from './stdout-writer.js';
 import type { RecordedRequest, RequestObserver, RequestRecord } from './request-record.js';
 
 /** What `--access-log` takes besides a file path. */
@@ -37,8 +39,6 @@ export type AccessLogTarget = 'off' | 'stdout' | (string & {});
 export const MAX_PENDING = 8 * 1024 * 1024;
 /** How long close() waits for pending lines to be written. */
 const CLOSE_WAIT_MS = 5000;
-/** POSIX's minimum PIPE_BUF (Linux: 4096): writes up to this size to a pipe are atomic. */
-const PIPE_BUF = 4096;
 /**
  * Lines are written at most every FLUSH_MS (or at once when FLUSH_BYTES
  * wait; at 15,000 lines/s the 25 ms comes first): one write(2) per batch
@@ -64,6 +64,8 @@ export interface AccessLog extends RequestObserver {
 export interface AccessLogOptions {
   /** told once per kind of trouble (lines dropped, a write failed) */
   warn?: (msg: string, err?: Error) => void;
+  /** the fd `stdout` means (default 1; tests give a pipe of their own) */
+  stdoutFd?: number;
 }
 
 function openFile(dest: string): number {
@@ -82,10 +84,17 @@ export function checkAccessLog(dest: AccessLogTarget): void {
 }
 
 /**
- * Lines to one fd, encoded straight into 64 KiB batch buffers (no string
+ * Lines to one fd, encoded straight into 256 KiB batch buffers (no string
  * of pending lines to flatten and encode at flush time), written in
  * batches (FLUSH_MS, or at once when a batch is full), in order, never two
  * writes at once. A batch always ends at a line's end.
+ *
+ * stdout (`atomic`) goes out in whole-line pieces of at most PIPE_BUF
+ * bytes, so that the gateway's own log lines on the same pipe never land
+ * inside an access line. Those pieces are written by a thread of their own
+ * (stdout-writer.ts, started with the first batch): one message per batch
+ * on the event loop instead of a thread-pool write per ~10 lines. Should
+ * that thread fail, the writer falls back to fs.write of the pieces.
  */
 class LineWriter {
   dropped = 0;
@@ -108,6 +117,12 @@ class LineWriter {
   #timer: NodeJS.Timeout | undefined;
   #warned = new Set<string>();
   #idle: (() => void) | undefined;
+  /** lines in the batch being filled, in each queued batch, and in the one being written */
+  #usedLines = 0;
+  readonly #queueLines: number[] = [];
+  #sendingLines = 0;
+  /** stdout's writer thread: undefined until the first batch, null once it failed (fs.write from then on) */
+  #thread: Worker | null | undefined;
 
   constructor(fd: number, owned: boolean, warn: (msg: string, err?: Error) => void) {
     this.#fd = fd;
@@ -130,9 +145,13 @@ class LineWriter {
         const big = Buffer.from(line);
         this.#queue.push(big);
         this.#queued += big.length;
+        // (its line count is pushed below, after the line)
       }
     }
-    if (most <= this.#buf.length) this.#used += this.#buf.write(line, this.#used);
+    if (most <= this.#buf.length) {
+      this.#used += this.#buf.write(line, this.#used);
+      this.#usedLines++;
+    } else this.#queueLines.push(1);
     if (this.#writing) return;
     if (this.#queue.length > 0) {
       // a batch is full: write it now
@@ -155,9 +174,11 @@ class LineWriter {
   #seal(): void {
     if (this.#used === 0) return;
     this.#queue.push(this.#buf.subarray(0, this.#used));
+    this.#queueLines.push(this.#usedLines);
     this.#queued += this.#used;
     this.#buf = this.#spare.pop() ?? Buffer.allocUnsafe(FLUSH_BYTES);
     this.#used = 0;
+    this.#usedLines = 0;
   }
 
   readonly #flush = (): void => {
@@ -168,11 +189,66 @@ class LineWriter {
     if (this.#queue.length === 0) this.#seal();
     const buf = this.#queue.shift();
     if (buf === undefined) return this.#idle?.();
+    this.#sendingLines = this.#queueLines.shift() ?? 0;
     this.#queued -= buf.length;
     this.#writing = true;
     this.#sending = buf;
-    this.#send(buf);
+    if (this.#atomic && this.#thread !== null) this.#post(buf);
+    else this.#send(buf);
   };
+
+  /** stdout: hand the batch to the writer thread (its buffer is transferred, and comes back). */
+  #post(buf: Buffer): void {
+    const thread = (this.#thread ??= this.#startThread());
+    if (thread === null) return this.#send(buf);
+    // our batch buffers own their ArrayBuffer; anything else is copied into one that can be transferred
+    let ab = buf.buffer as ArrayBuffer;
+    if (buf.byteOffset !== 0 || ab.byteLength !== FLUSH_BYTES || ab instanceof SharedArrayBuffer) {
+      ab = new ArrayBuffer(buf.length);
+      Buffer.from(ab).set(buf);
+    }
+    this.#sending = undefined; // detached by the transfer
+    thread.postMessage({ buf: ab, len: buf.length }, [ab]);
+  }
+
+  #startThread(): Worker | null {
+    try {
+      const w = new Worker(new URL('./stdout-writer.js', import.meta.url), { workerData: { gwStdoutWriter: this.#fd } });
+      w.unref();
+      w.on('message', (m: { buf: ArrayBuffer; failed: number; code?: string }) => {
+        if (m.failed > 0) {
+          this.dropped += m.failed;
+          this.#warnOnce(m.code ?? 'write', 'access log: a write failed; its lines are lost', new Error(m.code));
+        }
+        if (m.buf.byteLength === FLUSH_BYTES && this.#spare.length < SPARE_BUFFERS) this.#spare.push(Buffer.from(m.buf));
+        this.#written();
+      });
+      const failed = (err?: Error): void => {
+        if (this.#thread !== w) return;
+        this.#thread = null;
+        this.#warnOnce('thread', 'access log: the stdout writer thread stopped; writing from the main thread', err);
+        // the batch it held is lost
+        if (this.#writing) {
+          this.dropped += this.#sendingLines;
+          this.#written();
+        }
+      };
+      w.on('error', failed);
+      w.on('exit', () => failed());
+      return w;
+    } catch (err) {
+      this.#warnOnce('thread', 'access log: no stdout writer thread; writing from the main thread', err as Error);
+      return null;
+    }
+  }
+
+  /** The batch being written is out (or lost): go on with what waits. */
+  #written(): void {
+    this.#writing = false;
+    // what arrived meanwhile: at once when a batch is full (or closing), else after FLUSH_MS
+    if (this.#queue.length > 0 || this.#idle) this.#flush();
+    else if (this.#used > 0) this.#later();
+  }
 
   /** The batch being written is out: keep its buffer for a later batch. */
   #recycle(): void {
@@ -184,11 +260,7 @@ class LineWriter {
 
   #send(buf: Buffer): void {
     // on a pipe (stdout, shared with the gateway's own log lines) a write of at most PIPE_BUF bytes is atomic: whole lines only
-    let len = buf.length;
-    if (this.#atomic && len > PIPE_BUF) {
-      const nl = buf.lastIndexOf(10, PIPE_BUF - 1);
-      len = nl >= 0 ? nl + 1 : buf.indexOf(10) + 1 || len;
-    }
+    const len = this.#atomic && buf.length > PIPE_BUF ? pieceEnd(buf, 0) : buf.length;
     write(this.#fd, buf, 0, len, null, (err, n) => {
       if (err) {
         if (err.code === 'EAGAIN') {
@@ -200,11 +272,8 @@ class LineWriter {
         n = len;
       }
       if (n < buf.length) return this.#send(buf.subarray(n));
-      this.#writing = false;
       this.#recycle();
-      // what arrived meanwhile: at once when a batch is full (or closing), else after FLUSH_MS
-      if (this.#queue.length > 0 || this.#idle) this.#flush();
-      else if (this.#used > 0) this.#later();
+      this.#written();
     });
   }
 
@@ -225,6 +294,9 @@ class LineWriter {
       };
       if (!this.#writing) this.#flush();
     });
+    const thread = this.#thread;
+    this.#thread = null;
+    if (thread) await thread.terminate();
     if (this.#owned) await new Promise<void>((resolve) => closeFd(this.#fd, () => resolve()));
   }
 }
@@ -313,7 +385,7 @@ export function createAccessLog(dest: AccessLogTarget, opts: AccessLogOptions = 
   if (dest === 'off') return undefined;
   const writer =
     dest === 'stdout'
-      ? new LineWriter(1, false, opts.warn ?? (() => undefined))
+      ? new LineWriter(opts.stdoutFd ?? 1, false, opts.warn ?? (() => undefined))
       : new LineWriter(openFile(dest), true, opts.warn ?? (() => undefined));
   let closing: Promise<void> | undefined;
   return {
