@@ -14,12 +14,14 @@
  * (g) `gw-10k-routes` (9,999 other prefix routes), (h) `gw-10k-targets`
  * (10,000 targets in the upstream: 127.1.x.y addresses, each one a listener
  * of two upstream processes), (i) `gw-2-workers` (only with --unpinned).
- * The proxy being measured runs pinned to CPU 0; wrk, the upstream and, in
- * the wrk rounds, the contenders not being measured (moved there with
- * `taskset -p` before each round) on CPU 1. Rounds are interleaved. In the
- * fixed-rate passes every proxy is on CPU 0 (the generator on CPU 1 is
- * latency-sensitive). Reported per contender: requests/s, p50/p99 latency, CPU µs
- * per request of the proxy process (from /proc), and that CPU as a ratio to
+ * The proxy being measured runs pinned to CPU 0; wrk and the upstream on
+ * CPU 1; the contenders not being measured are stopped (SIGSTOP, on CPU 1)
+ * for the rounds and passes of the others. Rounds are interleaved; before
+ * each round of a 10,000-target row, 3 s of unmeasured load reopen the
+ * upstream connections that timed out meanwhile. In the fixed-rate passes
+ * the proxy is on CPU 0 as well (the generator on CPU 1 is
+ * latency-sensitive). Reported per contender: requests/s, p50/p99 latency,
+ * CPU µs per request of the proxy process (from /proc), and that CPU as a ratio to
  * `minimal` and to nginx; `idle %cpu`: the proxy's background CPU with no
  * traffic (read over 5 s after the warm-ups: health probes, timers, GC), and
  * `µs/req less idle`: the CPU per request without that background's share
@@ -285,6 +287,8 @@ const probed = (dir: string, port: number): NodeJS.ProcessEnv => ({
   // --cpu-prof: the probe profiles from its first SIGUSR2 and writes the profile on SIGTERM
   ...(values['cpu-prof'] ? { GW_LOOP_PROBE_CPU_PROF: join(PROF_DIR, `port-${port}.cpuprofile`) } : {}),
 });
+/** Seconds of unmeasured load before each round of a row with a long warm-up (the 10,000-target rows). */
+const REWARM_S = 3;
 /** How long every proxy's background CPU is read with no traffic, after the warm-ups. */
 const IDLE_WINDOW_MS = 5000;
 /** --cpu-prof: where the profiles go */
@@ -518,17 +522,20 @@ async function main(): Promise<void> {
     }
     const samples = new Map<string, Sample[]>();
     /**
-     * Only the proxy being measured runs on the proxy CPU: the others wait on
-     * the load CPU, so their background work (health probes, GC, timers;
-     * the 10,000-target gateway's is large) does not take the measured
-     * proxy's CPU or caches. Pinned mode only.
+     * Only the proxy being measured runs, on the proxy CPU: the others are
+     * stopped (SIGSTOP) on the load CPU, so their background work (health
+     * probes, GC, timers; the 10,000-target gateway probes 2,000 targets a
+     * second, a third of a core) takes neither the measured proxy's CPU nor
+     * the load generator's and the upstream's. `null`: all run, on the proxy
+     * CPU. Pinned mode only.
      */
     const place = (active: string | null): void => {
       if (values.unpinned) return;
       for (const [name, p] of procs) {
         if (p.pid === undefined) continue;
-        const cpu = active === null || name === active ? PROXY_CPU : LOAD_CPU;
-        execFileSync('taskset', ['-a', '-p', '-c', cpu, String(p.pid)], { stdio: 'ignore' });
+        const on = active === null || name === active;
+        execFileSync('taskset', ['-a', '-p', '-c', on ? PROXY_CPU : LOAD_CPU, String(p.pid)], { stdio: 'ignore' });
+        process.kill(p.pid, on ? 'SIGCONT' : 'SIGSTOP');
       }
     };
     for (const c of chosen) {
@@ -536,6 +543,7 @@ async function main(): Promise<void> {
       // warm-up (JIT, pools)
       runWrk(`http://127.0.0.1:${procs.get(c.name)!.port}/`, { connections, seconds: c.warmup ?? 1, cpu: LOAD_CPU });
     }
+    place(null);
     // background CPU with no traffic (health probes, timers, GC), all proxies idle at once
     const idle = new Map<string, number>();
     {
@@ -553,6 +561,8 @@ async function main(): Promise<void> {
       for (const c of chosen) {
         place(c.name);
         const p = procs.get(c.name)!;
+        // the 10,000-target rows: their upstream connections closed (keep-alive timeout) while the other rows ran; reopen them unmeasured
+        if ((c.warmup ?? 1) > 1) runWrk(`http://127.0.0.1:${p.port}/`, { connections, seconds: REWARM_S, cpu: LOAD_CPU });
         const cpu0 = p.pid ? cpuMicrosTree(p.pid) : 0;
         const trace = values.alloc && c.loop && existsSync(gcFile(dir, p.port)) ? gcFile(dir, p.port) : undefined;
         const at0 = trace ? statSync(trace).size : 0;
@@ -612,9 +622,9 @@ async function main(): Promise<void> {
     console.log(table(rows));
     let fixedRate: FixedRate[] | undefined;
     if (rate !== undefined) {
-      // the fixed-rate generator is latency-sensitive: every proxy back on the proxy CPU, none next to the generator
-      place(null);
+      // the fixed-rate generator is latency-sensitive: the proxy on the proxy CPU, the others stopped
       const ratePass = async (c: Contender): Promise<FixedRatePass> => {
+        place(c.name);
         const p = procs.get(c.name)!;
         const probe = c.loop && p.pid !== undefined ? probeFile(dir, p.port) : undefined;
         if (probe !== undefined) await readProbe(p.pid!, probe); // starts the probe over: the next reading covers this pass
@@ -702,6 +712,7 @@ async function main(): Promise<void> {
       ),
     );
     console.log(`\nJSON: ${out}`);
+    place(null);
     if (values['cpu-prof']) {
       // SIGTERM: the probe writes its profile and exits; then the usual SIGKILL for what is left
       await Promise.all(
