@@ -142,16 +142,17 @@ class LineWriter {
     if (this.#used + most > this.#buf.length) {
       this.#seal();
       if (most > this.#buf.length) {
+        // a line bigger than a batch goes out as a batch of its own
         const big = Buffer.from(line);
         this.#queue.push(big);
+        this.#queueLines.push(1);
         this.#queued += big.length;
-        // (its line count is pushed below, after the line)
       }
     }
     if (most <= this.#buf.length) {
       this.#used += this.#buf.write(line, this.#used);
       this.#usedLines++;
-    } else this.#queueLines.push(1);
+    }
     if (this.#writing) return;
     if (this.#queue.length > 0) {
       // a batch is full: write it now
