@@ -275,6 +275,8 @@ test('cluster: an SDK instance rides out a database outage longer than its ttl (
   });
   t.after(() => reg.close());
   await waitFor(async () => (await get(`${c.proxyUrl}/sdk/x`)).status === 200, 10_000, 'routable through C');
+  // B serves during the outage below: it must have the registration before the cut (nodes apply changes independently)
+  await waitFor(async () => (await get(`${b.proxyUrl}/sdk/x`)).status === 200, 10_000, 'routable through B');
   const id = a.store.getTarget(a.store.getByName('upstreams', 'sdk.upstream')!.id, app.address)!.id;
   await relay.cut();
   await waitFor(() => nodes.every((g) => !g.store.reachable), 5000, 'every node sees the outage');
