@@ -46,7 +46,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { Pool, request } from 'undici';
-import { cpuMicros, parseWrk, table, waitForHttp } from '../lib/measure.js';
+import { cpuMicros, median, parseWrk, percentile, table, waitForHttp } from '../lib/measure.js';
+
+export { median, percentile };
 import { freePort, startGatewayProcess } from '../lib/gateway.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -58,13 +60,6 @@ const PASSIVE = { passive: { unhealthy: { tcp_failures: 1, timeouts: 1 } } };
 
 // ---- statistics ------------------------------------------------------------
 
-/** Nearest-rank percentile; NaN for no samples. */
-export function percentile(xs: readonly number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-}
-
 /** Mean and standard error of the mean, for the per-round overhead figures. */
 export function meanSem(xs: readonly number[]): { passiveVsOffMeanPct: number; passiveVsOffSemPct: number } {
   const n = xs.length;
@@ -73,7 +68,6 @@ export function meanSem(xs: readonly number[]): { passiveVsOffMeanPct: number; p
   return { passiveVsOffMeanPct: r2(mean), passiveVsOffSemPct: r2(sd / Math.sqrt(n)) };
 }
 
-export const median = (xs: readonly number[]): number => percentile(xs, 50);
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 

@@ -43,6 +43,15 @@ export function childPids(pid: number): number[] {
   return out;
 }
 
+/** Nearest-rank percentile; NaN for no samples. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export const median = (xs: readonly number[]): number => percentile(xs, 50);
+
 export function parseProcStat(stat: string): number {
   // the command name may contain spaces: fields start after the last ')'
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { table } from '../lib/measure.js';
+import { median, parseProcStat, table } from '../lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -50,10 +50,8 @@ async function child(dist: string): Promise<void> {
   };
   const dest = values.dest === 'file' ? join(mkdtempSync(join(tmpdir(), 'gw-alog-')), 'access.log') : 'stdout';
   const log = createAccessLog(dest);
-  const mainCpu = (): number => {
-    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10_000; // clock ticks (100/s) → µs
-  };
+  // the main thread alone: its task's stat (process.cpuUsage() counts the writer thread too)
+  const mainCpu = (): number => parseProcStat(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8'));
   const route = { id: 'r', name: 'users-api' };
   const service = { id: 's', name: 'users' };
   const c0 = process.cpuUsage();
@@ -123,7 +121,6 @@ async function main(): Promise<void> {
       );
     }
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rows = builds.map(([name]) => {
     const xs = got.get(name)!;
     return {

@@ -83,7 +83,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { cpuMicrosTree, runWrk, spawnPinned, table, waitForHttp, type WrkResult } from '../lib/measure.js';
+import { cpuMicrosTree, percentile, runWrk, spawnPinned, table, waitForHttp, type WrkResult } from '../lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
@@ -454,9 +454,14 @@ function heyPass(port: number): FixedRatePass {
     ms.push(Number(f[0]) * 1000);
     if (f[6] !== '200') errors++;
   }
-  ms.sort((a, b) => a - b);
-  const at = (q: number): number => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))] ?? NaN;
-  return { sent: ms.length, errors, p50ms: at(0.5), p90ms: at(0.9), p99ms: at(0.99), maxms: ms.at(-1) ?? NaN };
+  return {
+    sent: ms.length,
+    errors,
+    p50ms: percentile(ms, 50),
+    p90ms: percentile(ms, 90),
+    p99ms: percentile(ms, 99),
+    maxms: percentile(ms, 100),
+  };
 }
 
 /** The loop probe's figures since its last reading (it starts over): SIGUSR2, then wait for the file it writes. */
