@@ -29,7 +29,7 @@
 import { close as closeFd, closeSync, openSync, write } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { GwError } from '../errors.js';
-import { PIPE_BUF, pieceEnd } from './stdout-writer.js';
+import { countLines, PIPE_BUF, pieceEnd } from './stdout-writer.js';
 import type { RecordedRequest, RequestObserver, RequestRecord } from './request-record.js';
 
 /** What `--access-log` takes besides a file path. */
@@ -221,7 +221,7 @@ class LineWriter {
           this.dropped += m.failed;
           this.#warnOnce(m.code ?? 'write', 'access log: a write failed; its lines are lost', new Error(m.code));
         }
-        if (m.buf.byteLength === FLUSH_BYTES && this.#spare.length < SPARE_BUFFERS) this.#spare.push(Buffer.from(m.buf));
+        this.#keep(m.buf);
         this.#written();
       });
       const failed = (err?: Error): void => {
@@ -255,8 +255,12 @@ class LineWriter {
   #recycle(): void {
     const done = this.#sending;
     this.#sending = undefined;
-    if (done && done.byteOffset === 0 && done.buffer.byteLength === FLUSH_BYTES && this.#spare.length < SPARE_BUFFERS)
-      this.#spare.push(Buffer.from(done.buffer, 0, FLUSH_BYTES));
+    if (done && done.byteOffset === 0) this.#keep(done.buffer as ArrayBuffer);
+  }
+
+  /** A written batch's memory, kept for a later batch if it is a whole batch buffer and fewer than SPARE_BUFFERS wait. */
+  #keep(ab: ArrayBuffer): void {
+    if (ab.byteLength === FLUSH_BYTES && this.#spare.length < SPARE_BUFFERS) this.#spare.push(Buffer.from(ab, 0, FLUSH_BYTES));
   }
 
   #send(buf: Buffer): void {
@@ -300,12 +304,6 @@ class LineWriter {
     if (thread) await thread.terminate();
     if (this.#owned) await new Promise<void>((resolve) => closeFd(this.#fd, () => resolve()));
   }
-}
-
-function countLines(buf: Buffer): number {
-  let n = 0;
-  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
-  return n;
 }
 
 /** Printable ASCII without `"` and backslash: written as is between quotes (JSON.stringify costs ~2.5× the test). */

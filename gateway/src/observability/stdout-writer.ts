@@ -32,7 +32,8 @@ export function pieceEnd(buf: Buffer, off: number): number {
   return end === -1 ? buf.length : end + 1;
 }
 
-function countLines(buf: Buffer): number {
+/** Lines (LFs) in `buf`: what a failed write lost. */
+export function countLines(buf: Buffer): number {
   let n = 0;
   for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
   return n;
