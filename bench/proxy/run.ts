@@ -11,7 +11,9 @@
  * (e) `gw` with its access log to a file, (f) `gw-no-access-log`,
  * (f2) `gw-access-log-stdout` (the CLI default: lines to stdout, here a pipe
  * read by `cat` on the load CPU, as a container log driver reads it),
- * (g) `gw-10k-routes` (9,999 other prefix routes), (h) `gw-10k-targets`
+ * (g) `gw-10k-routes` (9,999 other prefix routes), (g2) `gw-2-targets` (no
+ * access log, two targets 127.2.0.1-2: what balancing over more than one
+ * target costs, hedging's per-request deadline included), (h) `gw-10k-targets`
  * (10,000 targets in the upstream: 127.1.x.y addresses, each one a listener
  * of two upstream processes), (i) `gw-2-workers` (only with --unpinned).
  * The proxy being measured runs pinned to CPU 0; wrk and the upstream on
@@ -36,7 +38,7 @@
  *                                          per second, closed loop, latency from the send; its own p99 against
  *                                          direct is several ms lower than the node generator's)
  *                          [--unpinned]    everything on every core (compares gw with gw --workers 2 on this box)
- *                          [--ref-dist D]  also rows ref-gw, ref-gw-no-access-log, ref-gw-access-log-stdout: the gw of another build's dist/ D
+ *                          [--ref-dist D]  also rows ref-gw, ref-gw-no-access-log, ref-gw-access-log-stdout, ref-gw-2-targets: the gw of another build's dist/ D
  *                                          (a worktree of an earlier commit, built), measured in the same run
  *                          [--alloc]       the Node proxies run with --trace-gc-nvp: KB allocated per request
  *                                          (the allocated= sums of each round / its requests; the trace costs CPU, so
@@ -45,6 +47,10 @@
  *                                          to the end of the run (the loop probe starts V8's profiler on its first
  *                                          SIGUSR2), in .bench-out/prof/NAME.cpuprofile;
  *                                          `node dist/bench/proxy/prof-summary.js FILE` prints where the time went
+ *                          [--alloc-prof]  the same with V8's sampling heap profiler, every sampled allocation counted
+ *                                          (collected ones included): .bench-out/prof/NAME.heapprofile; prof-summary
+ *                                          prints bytes by function, per request with `--requests N` (the bench
+ *                                          prints N, the requests each proxy served while it was profiled)
  *
  * Fixed rate (`--rate R`, bench/proxy/fixed-rate.ts, on the load CPU): after
  * the wrk rounds, one warm-up pass per contender (not recorded), then
@@ -99,6 +105,7 @@ const { values } = parseArgs({
     alloc: { type: 'boolean', default: false },
     'ref-dist': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    'alloc-prof': { type: 'boolean', default: false },
     'rate-gen': { type: 'string', default: 'node' },
   },
 });
@@ -246,8 +253,16 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
           start: (port: number, up: number, dir: string) => startGwStdout(port, up, dir, resolve(values['ref-dist']!)),
           loop: true,
         },
+        {
+          name: 'ref-gw-2-targets',
+          start: (port: number, up: number, dir: string) =>
+            startGw({ port, up, dir, targets: 2, targetBase: TWO_TARGETS, dist: resolve(values['ref-dist']!) }),
+          loop: true,
+        },
       ]),
   { name: 'gw-10k-routes', start: (port, up, dir) => startGw({ port, up, dir, routes: 10_000 }), loop: true },
+  // more than one target: the balancer picks, and every GET gets a hedging deadline (one target has no other to hedge to)
+  { name: 'gw-2-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: 2, targetBase: TWO_TARGETS }), loop: true },
   // the first request to each target creates its pool and connection: warm up until every target has been used a few times
   { name: 'gw-10k-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: 10_000 }), loop: true, warmup: 8 },
   ...(values.unpinned
@@ -286,12 +301,15 @@ const probed = (dir: string, port: number): NodeJS.ProcessEnv => ({
   GW_LOOP_PROBE_FILE: probeFile(dir, port),
   // --cpu-prof: the probe profiles from its first SIGUSR2 and writes the profile on SIGTERM
   ...(values['cpu-prof'] ? { GW_LOOP_PROBE_CPU_PROF: join(PROF_DIR, `port-${port}.cpuprofile`) } : {}),
+  ...(values['alloc-prof'] ? { GW_LOOP_PROBE_HEAP_PROF: join(PROF_DIR, `port-${port}.heapprofile`) } : {}),
 });
+/** --cpu-prof or --alloc-prof */
+const profiling = values['cpu-prof'] || values['alloc-prof'];
 /** Seconds of unmeasured load before each round of a row with a long warm-up (the 10,000-target rows). */
 const REWARM_S = 3;
 /** How long every proxy's background CPU is read with no traffic, after the warm-ups. */
 const IDLE_WINDOW_MS = 5000;
-/** --cpu-prof: where the profiles go */
+/** --cpu-prof, --alloc-prof: where the profiles go */
 const PROF_DIR = join(root, '.bench-out/prof');
 
 /** The shared minimal proxy when this checkout sits next to ../shared, else the copy kept in bench/proxy. */
@@ -300,8 +318,11 @@ function minimalProxy(): string {
   return existsSync(shared) ? shared : join(root, 'bench/proxy/minimal-undici-proxy.mjs');
 }
 
-/** Addresses of the 10,000-target row: 127.1.x.y, all loopback. */
-const manyTargets = (n: number): string[] => Array.from({ length: n }, (_, i) => `127.1.${(i >> 8) & 0xff}.${i & 0xff}`);
+/** Addresses of the 10,000-target row: 127.1.x.y, all loopback (`third`: 127.third.x.y instead). */
+const manyTargets = (n: number, third = 1): string[] =>
+  Array.from({ length: n }, (_, i) => `127.${third}.${(i >> 8) & 0xff}.${(i & 0xff) + (third === 1 ? 0 : 1)}`);
+/** The gw-2-targets row's upstream addresses: 127.2.0.1 and 127.2.0.2. */
+const TWO_TARGETS = 2;
 
 /** Health checks on every gw row: active (every 5 s, GET /) and passive, as an operator runs it. */
 const HEALTHCHECKS = {
@@ -320,6 +341,8 @@ function startGw(o: {
   dir: string;
   routes?: number;
   targets?: number;
+  /** the targets' addresses: {@link manyTargets} with this second octet (default 1) */
+  targetBase?: number;
   workers?: number;
   accessLog?: string;
   /** another build's dist/ (--ref-dist) instead of this checkout's */
@@ -330,7 +353,9 @@ function startGw(o: {
   const routes = o.routes ?? 1;
   const file = join(o.dir, `kong-${o.port}.json`);
   const extra = Array.from({ length: routes - 1 }, (_, i) => ({ name: `r${i}`, paths: [`/svc${i}/v1`], service: 'bench' }));
-  const targets = o.targets ? manyTargets(o.targets).map((a) => ({ target: `${a}:${o.up}` })) : [{ target: `127.0.0.1:${o.up}` }];
+  const targets = o.targets
+    ? manyTargets(o.targets, o.targetBase).map((a) => ({ target: `${a}:${o.up}` }))
+    : [{ target: `127.0.0.1:${o.up}` }];
   writeFileSync(
     file,
     JSON.stringify({
@@ -513,6 +538,11 @@ async function main(): Promise<void> {
         await waitForHttp(`http://${half.at(-1)}:${upstreamPort}/`, 60_000);
       }
     }
+    if (chosen.some((c) => c.name.endsWith('gw-2-targets'))) {
+      const two = manyTargets(2, TWO_TARGETS);
+      children.push(spawnPinned(LOAD_CPU, node, [join(here, 'upstream.js'), String(upstreamPort), two[0]!, String(two.length)]));
+      await waitForHttp(`http://${two[1]}:${upstreamPort}/`);
+    }
     const procs = new Map<string, { port: number; pid: number | undefined }>();
     for (const [i, c] of chosen.entries()) {
       if (c.name === 'direct') {
@@ -558,7 +588,12 @@ async function main(): Promise<void> {
       const us = Number(process.hrtime.bigint() - t0) / 1000;
       for (const [n, c0] of before) idle.set(n, (cpuMicrosTree(procs.get(n)!.pid!) - c0) / us);
     }
-    if (values['cpu-prof']) {
+    /** requests each proxy served since its profiler started (--cpu-prof, --alloc-prof) */
+    const profiledRequests = new Map<string, number>();
+    const countProfiled = (name: string, n: number): void => {
+      if (profiling) profiledRequests.set(name, (profiledRequests.get(name) ?? 0) + n);
+    };
+    if (profiling) {
       mkdirSync(PROF_DIR, { recursive: true });
       for (const c of chosen) if (c.loop) process.kill(procs.get(c.name)!.pid!, 'SIGUSR2');
     }
@@ -567,7 +602,8 @@ async function main(): Promise<void> {
         place(c.name);
         const p = procs.get(c.name)!;
         // the 10,000-target rows: their upstream connections closed (keep-alive timeout) while the other rows ran; reopen them unmeasured
-        if ((c.warmup ?? 1) > 1) runWrk(`http://127.0.0.1:${p.port}/`, { connections, seconds: REWARM_S, cpu: LOAD_CPU });
+        if ((c.warmup ?? 1) > 1)
+          countProfiled(c.name, runWrk(`http://127.0.0.1:${p.port}/`, { connections, seconds: REWARM_S, cpu: LOAD_CPU }).requests);
         const cpu0 = p.pid ? cpuMicrosTree(p.pid) : 0;
         const trace = values.alloc && c.loop && existsSync(gcFile(dir, p.port)) ? gcFile(dir, p.port) : undefined;
         const at0 = trace ? statSync(trace).size : 0;
@@ -578,6 +614,7 @@ async function main(): Promise<void> {
           threads: values.unpinned ? 2 : 1,
         });
         const cpu1 = p.pid ? cpuMicrosTree(p.pid) : 0;
+        countProfiled(c.name, w.requests);
         const s: Sample = { ...w, cpuUsPerReq: p.pid ? (cpu1 - cpu0) / w.requests : NaN };
         if (trace) s.allocKbPerReq = allocatedBetween(trace, at0, statSync(trace).size) / 1024 / w.requests;
         samples.set(c.name, [...(samples.get(c.name) ?? []), s]);
@@ -634,6 +671,7 @@ async function main(): Promise<void> {
         const probe = c.loop && p.pid !== undefined ? probeFile(dir, p.port) : undefined;
         if (probe !== undefined) await readProbe(p.pid!, probe); // starts the probe over: the next reading covers this pass
         const r = rateGen === 'hey' ? heyPass(p.port) : nodePass(p.port);
+        countProfiled(c.name, r.sent);
         const pass: FixedRatePass = { sent: r.sent, errors: r.errors, p50ms: r.p50ms, p90ms: r.p90ms, p99ms: r.p99ms, maxms: r.maxms };
         if (probe !== undefined) {
           const l = await readProbe(p.pid!, probe);
@@ -718,7 +756,7 @@ async function main(): Promise<void> {
     );
     console.log(`\nJSON: ${out}`);
     place(null);
-    if (values['cpu-prof']) {
+    if (profiling) {
       // SIGTERM: the probe writes its profile and exits; then the usual SIGKILL for what is left
       await Promise.all(
         [...procs.values()]
@@ -736,11 +774,15 @@ async function main(): Promise<void> {
               }),
           ),
       );
-      for (const c of chosen) {
-        const f = join(PROF_DIR, `port-${procs.get(c.name)!.port}.cpuprofile`);
-        if (existsSync(f)) renameSync(f, join(PROF_DIR, `${c.name}.cpuprofile`));
-      }
-      console.log(`profiles: ${PROF_DIR}/NAME.cpuprofile`);
+      const kinds = [...(values['cpu-prof'] ? ['cpuprofile'] : []), ...(values['alloc-prof'] ? ['heapprofile'] : [])];
+      for (const c of chosen)
+        for (const kind of kinds) {
+          const f = join(PROF_DIR, `port-${procs.get(c.name)!.port}.${kind}`);
+          if (existsSync(f)) renameSync(f, join(PROF_DIR, `${c.name}.${kind}`));
+        }
+      console.log(`profiles: ${kinds.map((k) => `${PROF_DIR}/NAME.${k}`).join(', ')}`);
+      console.log('requests each proxy served while profiled (prof-summary --requests N):');
+      for (const c of chosen) if (c.loop) console.log(`  ${c.name} ${profiledRequests.get(c.name) ?? 0}`);
     }
   } finally {
     cleanup();
