@@ -56,6 +56,27 @@ export interface ForwardInfo {
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 
 /**
+ * One-entry memo of a string function: nearly every request repeats the
+ * previous one's Host, listen port and target, so the derived header text
+ * is the same string again instead of a new one per request.
+ */
+function lastOf<K, V>(compute: (k: K) => V): (k: K) => V {
+  let lastIn: K | undefined;
+  let lastOut: V | undefined;
+  let has = false;
+  return (k: K): V => {
+    if (has && k === lastIn) return lastOut!;
+    lastOut = compute(k);
+    lastIn = k;
+    has = true;
+    return lastOut;
+  };
+}
+/** A Host header without its port: X-Forwarded-Host. */
+export const hostWithoutPort = lastOf((h: string): string => h.replace(/:\d+$/, ''));
+const portText = lastOf((p: number): string => String(p));
+
+/**
  * Headers for the upstream request, as a flat `[name, value, …]` list (what
  * undici keeps internally: no object to build and enumerate again); a
  * header the client sent several times is one pair per value. The incoming
@@ -84,9 +105,9 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
     'x-forwarded-proto',
     (t && first(src['x-forwarded-proto'])) || info.scheme,
     'x-forwarded-host',
-    (t && first(src['x-forwarded-host'])) || (src.host ?? '').replace(/:\d+$/, ''),
+    (t && first(src['x-forwarded-host'])) || hostWithoutPort(src.host ?? ''),
     'x-forwarded-port',
-    (t && first(src['x-forwarded-port'])) || String(info.listenPort),
+    (t && first(src['x-forwarded-port'])) || portText(info.listenPort),
     'x-forwarded-path',
     (t && first(src['x-forwarded-path'])) || info.requestPath,
   );
@@ -166,7 +187,12 @@ export function upstreamHost(
 ): string {
   if (preserve && incoming) return incoming;
   if (hostHeader) return hostHeader;
+  if (targetHost === lastTarget.host && port === lastTarget.port && scheme === lastTarget.scheme) return lastTarget.text;
   const h = targetHost.includes(':') ? `[${targetHost}]` : targetHost;
   const defaultPort = scheme === 'https' || scheme === 'grpcs' ? 443 : 80;
-  return port === defaultPort ? h : `${h}:${port}`;
+  const text = port === defaultPort ? h : `${h}:${port}`;
+  lastTarget = { host: targetHost, port, scheme, text };
+  return text;
 }
+/** The last target's Host text ({@link upstreamHost}; with one target, or a sticky hash, the next request's too). */
+let lastTarget = { host: '', port: -1, scheme: '', text: '' };
