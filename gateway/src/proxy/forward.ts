@@ -16,7 +16,7 @@ import type { RequestRecord } from '../observability/request-record.js';
 import { ClientClosedError, dispatchTry, HedgeLostError, type Race, type Settled, type TryHandle, type TryOwner } from './dispatch.js';
 import { classify, failureCode, sendProxyError, SERVER, type TryFailure } from './error-map.js';
 export { SERVER } from './error-map.js';
-import { downstreamHeaders, upstreamHeaders, upstreamHost } from './headers.js';
+import { downstreamHeaders, hostWithoutPort, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
 import { tlsFor, type Pools } from './pools.js';
 import { rawRequestPath, upstreamPath } from './uri.js';
@@ -125,7 +125,7 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
       sendProxyError(res, 'GW_ERR_PROXY_HTTPS_REQUIRED', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
     else if (res) {
       res.writeHead(code, {
-        location: `https://${(req.headers.host ?? '').replace(/:\d+$/, '')}${url}`,
+        location: `https://${hostWithoutPort(req.headers.host ?? '')}${url}`,
         'content-length': '0',
         server: SERVER,
         'x-gw-request-id': requestId,
@@ -221,6 +221,8 @@ class Exchange {
   readonly #buffered: Buffer | null;
   readonly #streamed: StreamedBody | null;
   readonly #upPath: string;
+  /** the hedged try in progress, if any (its first try's end resolves it) */
+  hedge: Hedge | undefined;
   /** the balancer's view of the request; `tried` becomes a Set once a try failed (most requests need none) */
   readonly ctx: { -readonly [K in keyof PickContext]: PickContext[K] };
 
@@ -320,32 +322,51 @@ class Exchange {
     }
   }
 
-  /** A try that, still unanswered after `hedgeMs`, is raced by a second one to another target: the first answer wins. */
-  async #hedged(dest: Destination, hedgeMs: number): Promise<Settled> {
-    const entry = this.#entry!;
+  /**
+   * A try that, still unanswered after `hedgeMs`, is raced by a second one
+   * to another target: the first answer wins. Most tries end before the
+   * deadline: then the first try's end ({@link Attempt.settled}) clears the
+   * timer and resolves the one promise made here (no timer promise, no
+   * `Promise.race`, no async frame: every GET to an upstream with two or
+   * more targets comes this way).
+   */
+  #hedged(dest: Destination, hedgeMs: number): Promise<Settled> {
+    return new Promise<Settled>((resolve, reject) => {
+      const h = new Hedge(dest, resolve, reject);
+      this.hedge = h;
+      this.launch(dest, h);
+      // a try can end inside launch (undici refusing the request at once)
+      if (!h.done) h.timer = setTimeout(hedgeDue, hedgeMs, this, h);
+    });
+  }
+
+  /** The hedging deadline passed with the first try still running (a timer callback: see {@link hedgeDue}). */
+  hedgeDue(h: Hedge): void {
+    h.done = true;
+    h.timer = undefined;
+    const first = h.first!;
+    const dest = h.dest;
     const res = this.#res;
-    const race: Race = { winner: null, handles: [] };
-    const first = this.launch(dest, race);
-    let timer: NodeJS.Timeout | undefined;
-    const fired = new Promise<'hedge'>((resolve) => (timer = setTimeout(resolve, hedgeMs, 'hedge')));
-    const r = await Promise.race([first.handle.promise, fired]);
-    clearTimeout(timer);
-    if (r !== 'hedge') return r;
-    if (first.handle.answered || res.headersSent || res.destroyed) return first.handle.promise;
+    if (first.handle.answered || res.headersSent || res.destroyed) return h.resolve(first.handle.promise);
     // still no answer after the adaptive deadline: ask another target too
     this.markTried(dest.target!.id);
+    const entry = this.#entry!;
     const other = pickDestination(entry, this.#routed.service, this.ctx);
-    if (!other || !other.target) return first.handle.promise;
-    const second = this.launch(other, race);
+    if (!other || !other.target) return h.resolve(first.handle.promise);
+    const otherTarget = other.target;
+    const second = this.launch(other, h);
     this.#deps.stats.hedged++;
-    const result = await firstSuccess([first.handle.promise, second.handle.promise]);
-    if (race.winner === second.handle) {
-      this.#deps.stats.hedgeWins++;
-      // the first target never answered within the deadline: a timeout for passive checks
-      this.#deps.outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout', undefined, performance.now() - first.started);
-    }
-    if (!result.ok) this.markTried(other.target.id);
-    return result;
+    firstSuccess([first.handle.promise, second.handle.promise])
+      .then((result) => {
+        if (h.winner === second.handle) {
+          this.#deps.stats.hedgeWins++;
+          // the first target never answered within the deadline: a timeout for passive checks
+          this.#deps.outcomes.onOutcome(entry.upstream.id, dest.target!.id, 0, 'timeout', undefined, performance.now() - first.started);
+        }
+        if (!result.ok) this.markTried(otherTarget.id);
+        h.resolve(result);
+      })
+      .catch(h.reject);
   }
 
   /** Send one try to `dest`, with all its accounting (in-flight counts, passive outcome). */
@@ -381,6 +402,7 @@ class Exchange {
     // one report per try: started (in flight, trial slot) … verdict … ended
     const token = target && entry ? deps.outcomes.tryStarted(entry.upstream.id, target.id) : 0;
     const attempt = new Attempt(this, dest, target, token);
+    if (race instanceof Hedge && race.first === undefined) race.first = attempt;
     const streamed = this.#streamed;
     // a streamed body is watched for write_timeout; a buffered one is written at once
     if (streamed !== null) attempt.watched = watchWrites(req, service.write_timeout, (err) => attempt.handle.abort(err));
@@ -437,6 +459,9 @@ class Attempt implements TryOwner {
   /** The try is over, once. */
   settled(r: Settled): void {
     this.watched?.stop();
+    // a hedged first try that ended before its deadline (the awaiting try loop resumes after this accounting)
+    const h = this.ex.hedge;
+    if (h !== undefined && h.first === this && !h.done) h.firstEnded(r);
     const target = this.target;
     const entry = this.ex.entry;
     if (!target || !entry) return;
@@ -447,6 +472,42 @@ class Attempt implements TryOwner {
       outcomes.onOutcome(entry.upstream.id, target.id, this.token, f === 'timeout' ? 'timeout' : 'tcp_failure');
     }
     outcomes.tryEnded(entry.upstream.id, target.id, this.token, performance.now() - this.started, r.ok);
+  }
+}
+
+/**
+ * A hedged try (Exchange's `#hedged`): the race its tries share, the first
+ * try, the deadline timer, and the promise the try loop awaits.
+ */
+class Hedge implements Race {
+  winner: TryHandle | null = null;
+  readonly handles: TryHandle[] = [];
+  first: Attempt | undefined;
+  timer: NodeJS.Timeout | undefined;
+  /** resolved by the first try's end, or the deadline passed (the race decides) */
+  done = false;
+
+  constructor(
+    readonly dest: Destination,
+    readonly resolve: (r: Settled | Promise<Settled>) => void,
+    readonly reject: (err: unknown) => void,
+  ) {}
+
+  /** The first try ended before the deadline: its result is the hedged try's. */
+  firstEnded(r: Settled): void {
+    this.done = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.resolve(r);
+  }
+}
+
+/** The deadline timer of a {@link Hedge}: an exception here would stop the gateway, so it fails the request instead. */
+function hedgeDue(ex: Exchange, h: Hedge): void {
+  try {
+    ex.hedgeDue(h);
+  } catch (err) {
+    h.reject(err);
   }
 }
 
