@@ -224,17 +224,26 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     }
   };
 
+  /**
+   * A response closed (sent, or the client left): the one `close` listener
+   * of every request, shared (`this` is the response; no closure and no
+   * `once` wrapper per request). A response closes once.
+   */
+  function closed(this: ServerResponse): void {
+    const req = this.req;
+    const socket = req.socket as ClientSocket;
+    // tries still running for a client that left are cancelled (dispatch.ts)
+    clientClosed(this);
+    // the response is out but the body was not read to its end (e.g. an error before any try): nothing more can be parsed
+    if (!req.complete && !socket.destroyed) socket.end();
+    next(socket[kConn]!, socket);
+    if (--inFlight === 0) drained?.();
+  }
+
   const start = (conn: Conn, socket: ClientSocket, req: IncomingMessage, res: ServerResponse): void => {
     conn.busy = true;
     inFlight++;
-    res.once('close', () => {
-      // tries still running for a client that left are cancelled (dispatch.ts)
-      clientClosed(res);
-      // the response is out but the body was not read to its end (e.g. an error before any try): nothing more can be parsed
-      if (!req.complete && !socket.destroyed) socket.end();
-      next(conn, socket);
-      if (--inFlight === 0) drained?.();
-    });
+    res.on('close', closed);
     const rec = new RequestRecord(nextRequestId(), performance.now(), observed ? (socket.bytesWritten ?? 0) : 0);
     const failed = (err: unknown): void => {
       logger.error({ err }, 'proxy request failed');
