@@ -7,8 +7,9 @@
  * Settles once: `{ ok: true, status }` when the response has been fully
  * relayed (or the client went away), `{ ok: false, err }` with the undici
  * error when the try failed before any response header arrived (the caller
- * may retry). The try's accounting runs synchronously at that moment
- * (`onSettled`), before the promise resolves: one promise per try.
+ * may retry). The owner learns it synchronously at that moment
+ * (`settled`); the handle's promise, made only when asked for (hedging
+ * races tries), resolves after.
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher, Pool } from 'undici';
@@ -113,9 +114,11 @@ function untrack(res: ServerResponse, t: Try): void {
  * scavenge at 2,000 req/s, scavenges of 8-12 ms instead of 1 ms).
  */
 class Try implements TryHandle, Dispatcher.DispatchHandler {
-  readonly promise: Promise<Settled>;
   answered = false;
-  #resolve!: (v: Settled) => void;
+  /** made on first use: a plain try's end reaches its owner through `settled`, and only hedging awaits tries */
+  #promise: Promise<Settled> | undefined;
+  #resolve: ((v: Settled) => void) | undefined;
+  #result: Settled | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #pendingAbort: Error | undefined;
   #settled = false;
@@ -128,11 +131,19 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
     this.#res = res;
     this.#owner = owner;
     this.#race = race;
-    this.promise = new Promise((resolve) => {
-      this.#resolve = resolve;
-    });
     track(res, this);
     race?.handles.push(this);
+  }
+
+  get promise(): Promise<Settled> {
+    if (this.#promise === undefined)
+      this.#promise =
+        this.#result !== undefined
+          ? Promise.resolve(this.#result)
+          : new Promise((resolve) => {
+              this.#resolve = resolve;
+            });
+    return this.#promise;
   }
 
   /** The client went away: cancel, answered or not (a response body still streaming has nobody to go to). */
@@ -199,9 +210,13 @@ class Try implements TryHandle, Dispatcher.DispatchHandler {
   #settle(r: Settled): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.#result = r;
     untrack(this.#res, this);
-    this.#owner.settled(r);
-    this.#resolve(r);
+    try {
+      this.#owner.settled(r);
+    } finally {
+      this.#resolve?.(r);
+    }
   }
 }
 

@@ -77,6 +77,8 @@ export interface ForwardDeps {
   listenPort: number;
   /** trusted_ips (null: nobody's X-Forwarded-* headers are believed) */
   trusted: BlockList | null;
+  /** A request whose tries {@link forward} started is over; `err`: the exception that ended it (then nothing was answered yet, maybe). */
+  done(req: IncomingMessage, res: ServerResponse, rec: RequestRecord, body: RequestBody, err: unknown): void;
 }
 
 interface Destination {
@@ -166,18 +168,14 @@ function firstSuccess(tries: readonly Promise<Settled>[]): Promise<Settled> {
 /**
  * `reqBody`: the request body as read by body.ts (null: none; a Buffer: read
  * whole; else streamed). `rec` is filled as the request goes (route, tries,
- * latencies); the caller hands it to the observers once the response is done.
+ * latencies). False: answered at once (no route, upstream limit); true: the
+ * tries run, and `deps.done` is called once they are over (the caller then
+ * hands the record to the observers).
  */
-export function forward(
-  deps: ForwardDeps,
-  req: IncomingMessage,
-  res: ServerResponse,
-  reqBody: RequestBody,
-  rec: RequestRecord,
-): Promise<void> | undefined {
+export function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse, reqBody: RequestBody, rec: RequestRecord): boolean {
   const requestId = rec.id;
   const routed = route(deps, req, res, requestId);
-  if (!routed) return;
+  if (!routed) return false;
   rec.route = routed.match.route;
   rec.service = routed.service;
   const entry = deps.runtime.snapshot.upstreams.get(routed.service.host);
@@ -193,10 +191,11 @@ export function forward(
         { ...errHeaders(requestId), 'retry-after': String(retryAfter) },
         [entry.upstream.name],
       );
-      return;
+      return false;
     }
   }
-  return new Exchange(deps, req, res, reqBody, routed, entry, rec).run();
+  new Exchange(deps, req, res, reqBody, routed, entry, rec).run();
+  return true;
 }
 
 /** Headers of an error the gateway answers itself after a route matched. */
@@ -223,6 +222,13 @@ class Exchange {
   readonly #upPath: string;
   /** the hedged try in progress, if any (its first try's end resolves it) */
   hedge: Hedge | undefined;
+  /** the request body as the server read it (handed back with `deps.done`) */
+  readonly #body: RequestBody;
+  /** tries started so far */
+  #attempt = 0;
+  #lastFailure: TryFailure | undefined;
+  /** `deps.done` was called */
+  #over = false;
   /** the balancer's view of the request; `tried` becomes a Set once a try failed (most requests need none) */
   readonly ctx: { -readonly [K in keyof PickContext]: PickContext[K] };
 
@@ -241,6 +247,7 @@ class Exchange {
     this.#rec = rec;
     this.#routed = routed;
     this.#entry = entry;
+    this.#body = reqBody;
     this.#streamed = reqBody instanceof StreamedBody ? reqBody : null;
     this.#buffered = reqBody instanceof StreamedBody ? null : reqBody;
     const { match, service, path, query } = routed;
@@ -273,53 +280,117 @@ class Exchange {
     else (this.ctx.tried as Set<string>).add(id);
   }
 
-  /** The tries; the upstream limits are told once the request is done, and whether it failed (an error answer or a 5xx). */
-  async run(): Promise<void> {
-    let failed = true;
+  /**
+   * Start the tries. They run on callbacks, not an async loop: a plain try's
+   * end (Attempt.settled → {@link tried}) starts the next one or ends the
+   * request, so a request costs no promise of its own. `deps.done` is
+   * called once, when the request is over; an exception anywhere in the
+   * tries ends the request with it (a 500), never escapes into undici or
+   * a timer.
+   */
+  run(): void {
     try {
-      const { service } = this.#routed;
-      const res = this.#res;
-      const entry = this.#entry;
-      const method = this.#req.method ?? 'GET';
-      const maxTries = service.retries + 1;
-      const hedgeable = entry !== undefined && this.#buffered === null && this.#streamed === null && HEDGEABLE.has(method);
-      let lastFailure: TryFailure | undefined;
-      for (let attempt = 1; attempt <= maxTries; attempt++) {
-        const dest = pickDestination(entry, service, this.ctx);
-        if (!dest) {
-          // every target was tried: report the last try's failure as Kong does
-          const code = attempt === 1 || lastFailure === undefined ? 'GW_ERR_PROXY_NO_PEER' : failureCode(lastFailure);
-          sendProxyError(res, code, this.#rec.id, this.#req.headers.accept, errHeaders(this.#rec.id));
-          return;
-        }
-        const hedgeMs =
-          hedgeable && entry && dest.target && entry.balancer.availableCount() > 1
-            ? this.#deps.outcomes.hedgeDelay(entry.upstream.id, service.read_timeout)
-            : undefined;
-        const result = hedgeMs === undefined ? await this.launch(dest, undefined).handle.promise : await this.#hedged(dest, hedgeMs);
-        if (result.ok) {
-          failed = result.status >= 500;
-          return;
-        }
-        const err = result.err;
-        const failure = classify(err);
-        lastFailure = failure;
-        if (dest.target) this.markTried(dest.target.id);
-        const sent = failure !== 'connect' && failure !== 'dns';
-        const replayable = this.#streamed === null || this.#streamed.replayable;
-        const retry = attempt < maxTries && !res.headersSent && replayable && (!sent || !NON_IDEMPOTENT.has(method)) && !res.destroyed;
-        this.#deps.logger.debug(
-          { requestId: this.#rec.id, attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message },
-          'try failed',
-        );
-        if (!retry) {
-          sendProxyError(res, failureCode(failure), this.#rec.id, this.#req.headers.accept, errHeaders(this.#rec.id));
-          return;
-        }
-      }
-    } finally {
-      if (this.#entry) this.#deps.outcomes.requestDone(this.#entry.upstream.id, failed);
+      this.#next();
+    } catch (err) {
+      this.#end(true, err);
     }
+  }
+
+  /** The next try, or the answer when no target is left. */
+  #next(): void {
+    const attempt = ++this.#attempt;
+    const { service } = this.#routed;
+    const entry = this.#entry;
+    const dest = pickDestination(entry, service, this.ctx);
+    if (!dest) {
+      // every target was tried: report the last try's failure as Kong does
+      const code = attempt === 1 || this.#lastFailure === undefined ? 'GW_ERR_PROXY_NO_PEER' : failureCode(this.#lastFailure);
+      sendProxyError(this.#res, code, this.#rec.id, this.#req.headers.accept, errHeaders(this.#rec.id));
+      return this.#end(true);
+    }
+    const hedgeMs =
+      entry !== undefined &&
+      dest.target &&
+      this.#buffered === null &&
+      this.#streamed === null &&
+      HEDGEABLE.has(this.#req.method ?? 'GET') &&
+      entry.balancer.availableCount() > 1
+        ? this.#deps.outcomes.hedgeDelay(entry.upstream.id, service.read_timeout)
+        : undefined;
+    if (hedgeMs === undefined) {
+      this.launch(dest, undefined); // its end calls tried()
+      return;
+    }
+    this.#hedged(dest, hedgeMs).then(
+      (r) => (r.ok ? this.#end(r.status >= 500) : this.failed(dest, r.err)),
+      (err: unknown) => this.#end(true, err),
+    );
+  }
+
+  /**
+   * A plain (not hedged) try ended (Attempt.settled, inside undici's
+   * callback). An answered try ends the request at once; a failed one is
+   * looked at on the next tick, out of undici's error handling (a retry
+   * dispatches again, perhaps to the same pool).
+   */
+  tried(dest: Destination, r: Settled): void {
+    if (r.ok) {
+      // an upstream 5xx counts as a failed request for the upstream limits
+      this.#end(r.status >= 500);
+      return;
+    }
+    process.nextTick(failedTick, this, dest, r.err);
+  }
+
+  /** A try failed: retry on another target (Kong's rules, §3.5), or answer the failure. */
+  failed(dest: Destination, err: unknown): void {
+    try {
+      this.#failed(dest, err);
+    } catch (e) {
+      this.#end(true, e);
+    }
+  }
+
+  #failed(dest: Destination, err: unknown): void {
+    const res = this.#res;
+    const method = this.#req.method ?? 'GET';
+    const failure = classify(err);
+    this.#lastFailure = failure;
+    if (dest.target) this.markTried(dest.target.id);
+    const sent = failure !== 'connect' && failure !== 'dns';
+    const replayable = this.#streamed === null || this.#streamed.replayable;
+    const retry =
+      this.#attempt < this.#routed.service.retries + 1 &&
+      !res.headersSent &&
+      replayable &&
+      (!sent || !NON_IDEMPOTENT.has(method)) &&
+      !res.destroyed;
+    this.#deps.logger.debug(
+      { requestId: this.#rec.id, attempt: this.#attempt, target: `${dest.host}:${dest.port}`, failure, retry, err: (err as Error).message },
+      'try failed',
+    );
+    if (!retry) {
+      sendProxyError(res, failureCode(failure), this.#rec.id, this.#req.headers.accept, errHeaders(this.#rec.id));
+      return this.#end(true);
+    }
+    this.#next();
+  }
+
+  /**
+   * The request is over, once: the upstream limits are told whether it
+   * failed (an error answer or a 5xx), then the server (`deps.done`, with the
+   * exception that ended it, if one did).
+   */
+  #end(failed: boolean, err?: unknown): void {
+    if (this.#over) return;
+    this.#over = true;
+    let error = err;
+    try {
+      if (this.#entry) this.#deps.outcomes.requestDone(this.#entry.upstream.id, failed);
+    } catch (e) {
+      error ??= e;
+    }
+    this.#deps.done(this.#req, this.#res, this.#rec, this.#body, error);
   }
 
   /**
@@ -401,7 +472,7 @@ class Exchange {
     this.#rec.addTarget(target ? target.address : `${dest.host}:${dest.port}`);
     // one report per try: started (in flight, trial slot) … verdict … ended
     const token = target && entry ? deps.outcomes.tryStarted(entry.upstream.id, target.id) : 0;
-    const attempt = new Attempt(this, dest, target, token);
+    const attempt = new Attempt(this, dest, target, token, race === undefined);
     if (race instanceof Hedge && race.first === undefined) race.first = attempt;
     const streamed = this.#streamed;
     // a streamed body is watched for write_timeout; a buffered one is written at once
@@ -434,6 +505,8 @@ class Attempt implements TryOwner {
     readonly dest: Destination,
     readonly target: BalancerTarget | null,
     readonly token: number,
+    /** a plain try: its end drives the exchange (a hedged try's end goes to the race) */
+    readonly drives: boolean,
   ) {}
 
   /** Only the try that owns the response gets here (a hedge's loser is cancelled before). */
@@ -456,12 +529,21 @@ class Attempt implements TryOwner {
     });
   }
 
-  /** The try is over, once. */
+  /** The try is over, once: its accounting, then the exchange goes on (a plain try) or the race learns it (a hedged one). */
   settled(r: Settled): void {
     this.watched?.stop();
-    // a hedged first try that ended before its deadline (the awaiting try loop resumes after this accounting)
+    // a hedged first try that ended before its deadline (the awaiting exchange resumes after this accounting)
     const h = this.ex.hedge;
     if (h !== undefined && h.first === this && !h.done) h.firstEnded(r);
+    try {
+      this.#account(r);
+    } finally {
+      if (this.drives) this.ex.tried(this.dest, r);
+    }
+  }
+
+  /** Passive health: the try's verdict (a failure; success was told with the headers) and its end. */
+  #account(r: Settled): void {
     const target = this.target;
     const entry = this.ex.entry;
     if (!target || !entry) return;
@@ -473,6 +555,11 @@ class Attempt implements TryOwner {
     }
     outcomes.tryEnded(entry.upstream.id, target.id, this.token, performance.now() - this.started, r.ok);
   }
+}
+
+/** A failed plain try, looked at on the next tick ({@link Exchange.tried}). */
+function failedTick(ex: Exchange, dest: Destination, err: unknown): void {
+  ex.failed(dest, err);
 }
 
 /**

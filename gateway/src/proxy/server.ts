@@ -63,9 +63,6 @@ export const DEFAULT_PROXY_LIMITS: Readonly<ProxyLimits> = Object.freeze({
   clientHeaderTimeoutMs: 60_000,
 });
 
-/** What a request without a body resolves with (bytes in: none). */
-const noBody = (): null => null;
-
 /** Pipelined requests read ahead on one connection before the proxy stops reading it. */
 const PIPELINE_QUEUE = 16;
 
@@ -150,6 +147,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     logger,
     listenPort: 0,
     trusted: compileTrusted(opts.trustedIps ?? []),
+    done: (req, res, rec, body, err) => (err === undefined ? finish(req, res, rec, body) : failed(req, res, rec, err)),
   };
   const metrics = opts.metrics;
   const accessLog: AccessLog | undefined = createAccessLog(opts.accessLog ?? 'off', { warn: (msg, err) => logger.warn({ err }, msg) });
@@ -174,36 +172,34 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
 
   /**
    * Serve one request: head checks, path normalisation, body, then the
-   * tries. Resolves with the body read (bytes in); undefined when the
-   * request was answered at once (refused, no route), a promise otherwise.
-   * A request without a body goes straight to the tries (no async step of
-   * its own).
+   * tries. False: answered at once (refused, no route), the caller
+   * finishes it; true: it goes on (the body being read, the tries running)
+   * and its end calls {@link finish}. A request without a body goes straight
+   * to the tries (no async step of its own).
    */
-  const serve = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    rec: RequestRecord,
-  ): Promise<RequestBody | undefined> | RequestBody | undefined => {
+  const serve = (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): boolean => {
     const bad = checkHead(req, limits.maxRequestHeaders);
-    if (bad) return refuse(req, res, rec, bad[0], bad[1]);
+    if (bad) {
+      refuse(req, res, rec, bad[0], bad[1]);
+      return false;
+    }
     rewriteUrl(req);
-    if (!hasBody(req)) return forward(deps, req, res, null, rec)?.then(noBody) ?? null;
-    return serveBody(req, res, rec);
+    if (!hasBody(req)) return forward(deps, req, res, null, rec);
+    serveBody(req, res, rec).catch((err: unknown) => failed(req, res, rec, err));
+    return true;
   };
 
   /** {@link serve} with a request body: read it (buffered or streamed), then the tries. */
-  const serveBody = async (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): Promise<RequestBody | undefined> => {
+  const serveBody = async (req: IncomingMessage, res: ServerResponse, rec: RequestRecord): Promise<void> => {
     let body;
     try {
       body = await bodies.read(req);
     } catch (err) {
-      if (err instanceof BodyTimeoutError) return refuse(req, res, rec, 'GW_ERR_PROXY_BODY_TIMEOUT', String(err.ms));
-      res.destroy(); // the client broke its own request
-      return;
+      if (err instanceof BodyTimeoutError) refuse(req, res, rec, 'GW_ERR_PROXY_BODY_TIMEOUT', String(err.ms));
+      else res.destroy(); // the client broke its own request
+      return finish(req, res, rec, undefined);
     }
-    if (res.destroyed) return body;
-    await forward(deps, req, res, body, rec);
-    return body;
+    if (res.destroyed || !forward(deps, req, res, body, rec)) finish(req, res, rec, body);
   };
 
   /** The one "request finished" point: complete the record, hand it to the metrics and the access log. */
@@ -245,19 +241,20 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     inFlight++;
     res.on('close', closed);
     const rec = new RequestRecord(nextRequestId(), performance.now(), observed ? (socket.bytesWritten ?? 0) : 0);
-    const failed = (err: unknown): void => {
-      logger.error({ err }, 'proxy request failed');
-      sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', rec.id, req.headers.accept);
-      finish(req, res, rec, undefined);
-    };
-    let served;
+    let goesOn;
     try {
-      served = serve(req, res, rec);
+      goesOn = serve(req, res, rec);
     } catch (err) {
-      return failed(err);
+      return failed(req, res, rec, err);
     }
-    if (served instanceof Promise) served.then((body) => finish(req, res, rec, body), failed);
-    else finish(req, res, rec, served);
+    if (!goesOn) finish(req, res, rec, undefined);
+  };
+
+  /** Something threw while serving a request: a 500 (or, with a response under way, the connection closed), then its end. */
+  const failed = (req: IncomingMessage, res: ServerResponse, rec: RequestRecord, err: unknown): void => {
+    logger.error({ err }, 'proxy request failed');
+    sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', rec.id, req.headers.accept);
+    finish(req, res, rec, undefined);
   };
 
   /** The previous response is done: serve the next pipelined request, if the client is still there. */
