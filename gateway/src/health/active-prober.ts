@@ -18,7 +18,7 @@
  * ClientRequest (agent, outgoing headers, HTTP parser, IncomingMessage)
  * per probe was most of their cost (docs/performance.md).
  */
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { HealthcheckActive } from '../entities/types.js';
 import type { OutcomeKind } from './counters.js';
@@ -40,6 +40,16 @@ const MAX_STATUS_LINE = 8 * 1024;
 const STATUS_LINE = /^HTTP\/\d+\.\d+\s+(\d+)/i;
 /** A header value or name that could end the line it is on: never sent. */
 const UNSAFE = /[\r\n\0]/;
+
+/**
+ * The TLS server name of an https probe: the upstream's `https_sni`, else
+ * the target's host when it is a name; an IP address (v4 or v6, hex digits
+ * included) gets none, as RFC 6066 forbids an address in SNI (exported for
+ * tests).
+ */
+export function probeServername(httpsSni: string | null, host: string): string | undefined {
+  return httpsSni ?? (isIP(host) === 0 ? host : undefined);
+}
 
 /** The request head of an HTTP probe (exported for tests). */
 export function probeRequest(spec: ProbeSpec): string {
@@ -100,7 +110,7 @@ export const probeTarget: Probe = (spec) => {
             host: spec.host,
             port: spec.port,
             rejectUnauthorized: a.https_verify_certificate,
-            servername: a.https_sni ?? (/^[\d.:]+$/.test(spec.host) ? undefined : spec.host),
+            servername: probeServername(a.https_sni, spec.host),
           },
           onConnected,
         );

@@ -9,7 +9,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { createServer as createTlsServer } from 'node:tls';
-import { probeRequest, probeTarget, type ProbeSpec } from '../../../../gateway/src/health/active-prober.js';
+import { probeRequest, probeServername, probeTarget, type ProbeSpec } from '../../../../gateway/src/health/active-prober.js';
 import { upstream } from '../balancer/fixtures.js';
 
 const TLS_DIR = join(process.cwd(), 'test/fixtures/tls');
@@ -163,3 +163,13 @@ async function waitUntil(cond: () => boolean, ms = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+test('https probes send no SNI for an IP address, IPv6 with hex digits included; a name or https_sni is sent', () => {
+  assert.equal(probeServername(null, '127.0.0.1'), undefined);
+  assert.equal(probeServername(null, '::1'), undefined);
+  assert.equal(probeServername(null, 'fe80::a:b'), undefined);
+  assert.equal(probeServername(null, '::ffff:7f00:1'), undefined);
+  assert.equal(probeServername(null, 'api.internal'), 'api.internal');
+  assert.equal(probeServername(null, 'cafe'), 'cafe');
+  assert.equal(probeServername('sni.example', '127.0.0.1'), 'sni.example');
+});
