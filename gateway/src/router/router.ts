@@ -265,60 +265,80 @@ export class CompiledRouter implements Router {
     return f ? toMatch(f) : null;
   }
 
+  /** The last Host header and listen port {@link find} saw, and the host key and port it made of them (one-entry memo). */
+  #lastRawHost: string | undefined = undefined;
+  #lastListenPort = -1;
+  #lastHost = '';
+  #lastPort = 0;
+  /** The best candidate so far of the {@link find} running (find is synchronous, never re-entered), and its regex match. */
+  #best: Candidate | null = null;
+  #bestExec: RegExpExecArray | null = null;
+
   /** The best candidate, ignoring routes in `skip` (replaced or deleted in a newer layer). */
   find(req: RouteRequest, skip: ReadonlySet<string> | null): Found | null {
-    let host = req.host ?? '';
     // Kong's net.dst.port (kong/router/fields.lua): the Host header's port when it has one, else the listen port
-    let port = req.port;
-    const colon = host.lastIndexOf(':');
-    if (colon > -1 && !host.endsWith(']')) {
-      port = hostPort(host, colon + 1, port);
-      host = host.slice(0, colon);
+    if (req.host !== this.#lastRawHost || req.port !== this.#lastListenPort) {
+      let host = req.host ?? '';
+      let port = req.port;
+      const colon = host.lastIndexOf(':');
+      if (colon > -1 && !host.endsWith(']')) {
+        port = hostPort(host, colon + 1, port);
+        host = host.slice(0, colon);
+      }
+      this.#lastHost = hostKey(host);
+      this.#lastPort = port;
+      this.#lastRawHost = req.host;
+      this.#lastListenPort = req.port;
     }
-    host = hostKey(host);
-    let best: Candidate | null = null;
-    let bestExec: RegExpExecArray | null = null;
-    const consider = (b: Bucket): void => {
-      // prefix candidates: walk the trie along the path
-      let node: TrieNode | undefined = b.trie;
-      const path = req.path;
-      for (let i = 0; node; i++) {
-        for (const c of node.cands) {
-          if (best && c.rank >= best.rank) break;
-          if (this.#fits(c, req, port, skip)) {
-            best = c;
-            bestExec = null;
-            break;
-          }
-        }
-        if (i >= path.length) break;
-        node = node.children.get(path.charCodeAt(i));
-      }
-      for (const c of b.regexes) {
-        if (best && c.rank >= best.rank) break;
-        if (!this.#fits(c, req, port, skip)) continue;
-        const m = c.regex!.exec(req.path);
-        if (m) {
-          best = c;
-          bestExec = m;
-          break;
-        }
-      }
-      for (const c of b.pathless) {
-        if (best && c.rank >= best.rank) break;
-        if (this.#fits(c, req, port, skip)) {
-          best = c;
-          bestExec = null;
-          break;
-        }
-      }
-    };
+    const host = this.#lastHost;
+    const port = this.#lastPort;
+    this.#best = null;
+    this.#bestExec = null;
     const e = this.exact.get(host);
-    if (e) consider(e);
-    for (const w of this.wildcards) if (w.test(host)) consider(w.bucket);
-    consider(this.anyHost);
-    const chosen = best as Candidate | null;
-    return chosen ? { cand: chosen, exec: bestExec as RegExpExecArray | null } : null;
+    if (e) this.#consider(e, req, port, skip);
+    for (const w of this.wildcards) if (w.test(host)) this.#consider(w.bucket, req, port, skip);
+    this.#consider(this.anyHost, req, port, skip);
+    const chosen = this.#best;
+    const exec = this.#bestExec;
+    this.#best = null;
+    this.#bestExec = null;
+    return chosen ? { cand: chosen, exec } : null;
+  }
+
+  /** Candidates of one bucket that rank before the best so far: prefix (trie walk along the path), regex, then path-less. */
+  #consider(b: Bucket, req: RouteRequest, port: number, skip: ReadonlySet<string> | null): void {
+    let node: TrieNode | undefined = b.trie;
+    const path = req.path;
+    for (let i = 0; node; i++) {
+      for (const c of node.cands) {
+        if (this.#best && c.rank >= this.#best.rank) break;
+        if (this.#fits(c, req, port, skip)) {
+          this.#best = c;
+          this.#bestExec = null;
+          break;
+        }
+      }
+      if (i >= path.length) break;
+      node = node.children.get(path.charCodeAt(i));
+    }
+    for (const c of b.regexes) {
+      if (this.#best && c.rank >= this.#best.rank) break;
+      if (!this.#fits(c, req, port, skip)) continue;
+      const m = c.regex!.exec(path);
+      if (m) {
+        this.#best = c;
+        this.#bestExec = m;
+        break;
+      }
+    }
+    for (const c of b.pathless) {
+      if (this.#best && c.rank >= this.#best.rank) break;
+      if (this.#fits(c, req, port, skip)) {
+        this.#best = c;
+        this.#bestExec = null;
+        break;
+      }
+    }
   }
 
   #fits(c: Candidate, req: RouteRequest, port: number, skip: ReadonlySet<string> | null): boolean {
