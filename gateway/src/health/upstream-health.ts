@@ -240,7 +240,7 @@ export class UpstreamHealth {
       return;
     }
     if (b === 'open') return; // counting stops while already ejected
-    const verdict = t.passiveCounters.record(k, passiveThresholds(this.upstream));
+    const verdict = t.passiveCounters.record(k, this.#passiveThresholds());
     if (verdict !== 'unhealthy') return;
     const reason = `passive ${k.replace('_', ' ')}s reached ${t.passiveCounters[k === 'http_failure' ? 'http_failures' : k === 'tcp_failure' ? 'tcp_failures' : 'timeouts']}`;
     if (!this.#canEject()) {
@@ -337,6 +337,17 @@ export class UpstreamHealth {
       }
     }
   }
+
+  /** The passive thresholds of the current configuration, made once per configuration (they are read on every proxied answer). */
+  #passiveThresholds(): Thresholds {
+    if (this.#thresholdsOf !== this.upstream) {
+      this.#thresholds = passiveThresholds(this.upstream);
+      this.#thresholdsOf = this.upstream;
+    }
+    return this.#thresholds!;
+  }
+  #thresholds: Thresholds | undefined;
+  #thresholdsOf: Upstream | undefined;
 
   /** Hedging deadline for a try, ms, or undefined (off, or too few samples yet). */
   hedgeDelay(readTimeoutMs: number): number | undefined {
