@@ -24,7 +24,9 @@
  * the proxy is on CPU 0 as well (the generator on CPU 1 is
  * latency-sensitive). Reported per contender: requests/s, p50/p99 latency,
  * CPU µs per request of the proxy process (from /proc), and that CPU as a ratio to
- * `minimal` and to nginx; `idle %cpu`: the proxy's background CPU with no
+ * `minimal` and to nginx (`× minimal per round`: the median over the rounds
+ * of the ratio to minimal's CPU in the same round, steadier when the
+ * machine's speed drifts); `idle %cpu`: the proxy's background CPU with no
  * traffic (read over 5 s after the warm-ups: health probes, timers, GC), and
  * `µs/req less idle`: the CPU per request without that background's share
  * at the row's request rate (gw-10k-targets probes 10,000 targets every 5 s).
@@ -625,6 +627,7 @@ async function main(): Promise<void> {
       }
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const minimalRounds = samples.get('minimal');
     const summary = chosen.map((c) => {
       const s = samples.get(c.name)!;
       return {
@@ -637,6 +640,14 @@ async function main(): Promise<void> {
         errors: s.reduce((a, x) => a + x.errors, 0),
         /** share of a core used with no traffic (before the rounds) */
         idleCpu: idle.get(c.name),
+        /**
+         * the median over rounds of (this row's CPU per request / minimal's in the same round): on a machine
+         * whose speed drifts between rounds, steadier than the ratio of the two medians
+         */
+        minimalRatio:
+          minimalRounds === undefined || Number.isNaN(s[0]?.cpuUsPerReq ?? NaN)
+            ? undefined
+            : median(s.map((x, i) => x.cpuUsPerReq / minimalRounds[i]!.cpuUsPerReq)),
       };
     });
     /** CPU µs per request less the idle background's share at that request rate */
@@ -652,6 +663,7 @@ async function main(): Promise<void> {
       'p99 added ms': direct ? (s.p99ms - direct.p99ms).toFixed(2) : '-',
       'CPU µs/req': Number.isNaN(s.cpuUsPerReq) ? '-' : s.cpuUsPerReq.toFixed(1),
       '× minimal': minimal && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / minimal.cpuUsPerReq).toFixed(2) : '-',
+      '× minimal per round': s.minimalRatio === undefined ? '-' : s.minimalRatio.toFixed(2),
       '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
       'idle %cpu': s.idleCpu === undefined ? '-' : (100 * s.idleCpu).toFixed(1),
       'µs/req less idle': s.idleCpu === undefined ? '-' : net(s).toFixed(1),
