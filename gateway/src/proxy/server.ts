@@ -91,9 +91,14 @@ function checkHead(req: IncomingMessage, maxHeaders: number): ['GW_ERR_PROXY_BAD
   const host = req.headers.host;
   if (host === undefined) return null; // HTTP/1.0 (node refuses HTTP/1.1 without Host)
   if (host === '') return ['GW_ERR_PROXY_BAD_HOST', 'empty'];
-  if (!HOST_RE.test(host) || host.includes('..')) return ['GW_ERR_PROXY_BAD_HOST', 'not a host name'];
+  if (host !== goodHost) {
+    if (!HOST_RE.test(host) || host.includes('..')) return ['GW_ERR_PROXY_BAD_HOST', 'not a host name'];
+    goodHost = host;
+  }
   return null;
 }
+/** The last Host header that passed {@link HOST_RE} (nearly every request repeats the previous one's: no regex run). */
+let goodHost: string | undefined;
 
 /** Header field lines in the raw head of a request that failed to parse (the request line not counted). */
 function headerLines(raw: Buffer | undefined): number {
