@@ -21,7 +21,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { register } from '../../sdk/src/index.js';
@@ -92,7 +92,7 @@ function summary(xs: number[]): { n: number; p50: number; p99: number; max: numb
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       services: { type: 'string', default: '50' },
       instances: { type: 'string', default: '20' },

@@ -25,7 +25,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import pg from 'pg';
 import { createServer } from 'node:http';
 import { request } from 'undici';
@@ -75,7 +75,7 @@ async function timed(n: number, writers: number, one: (i: number) => Promise<voi
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       writes: { type: 'string', default: '500' },
       targets: { type: 'string', default: '10000' },

@@ -30,7 +30,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { cpuMicros, table, waitForHttp } from '../lib/measure.js';
 import { freePort } from '../lib/gateway.js';
 
@@ -140,7 +140,7 @@ const median = (xs: number[]): number => {
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       quick: { type: 'boolean', default: process.env.GW_BENCH_QUICK === '1' },
       streams: { type: 'string', default: '20' },

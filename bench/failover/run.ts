@@ -44,7 +44,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, promisify } from 'node:util';
+import { promisify } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { Pool, request } from 'undici';
 import { cpuMicros, median, parseWrk, percentile, table, waitForHttp } from '../lib/measure.js';
 
@@ -1033,7 +1034,7 @@ export async function runFailoverBench(o: RunOptions): Promise<FailoverReport> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },

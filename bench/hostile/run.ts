@@ -18,14 +18,14 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { table, waitForHttp } from '../lib/measure.js';
 import { freePort } from '../lib/gateway.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
 const CLI = join(root, 'dist/gateway/src/cli.js');
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     uploaders: { type: 'string', default: '300' },
     seconds: { type: 'string', default: '20' },

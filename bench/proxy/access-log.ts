@@ -15,12 +15,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { median, parseProcStat, table } from '../lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     lines: { type: 'string', default: '60000' },
     'per-ms': { type: 'string', default: '15' },

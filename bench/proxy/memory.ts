@@ -52,14 +52,14 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { Pool, WebSocket } from 'undici';
 import { freePort, startGatewayProcess } from '../lib/gateway.js';
 import { table, waitForHttp } from '../lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     connections: { type: 'string', default: '10000' },
     inflight: { type: 'string', default: '1000' },

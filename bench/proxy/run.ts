@@ -90,12 +90,12 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { cpuMicrosTree, percentile, runWrk, spawnPinned, table, waitForHttp, type WrkResult } from '../lib/measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../../..');
-const { values } = parseArgs({
+const { values } = benchArgs(import.meta.url, {
   options: {
     duration: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },

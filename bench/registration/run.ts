@@ -28,7 +28,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { register, routeName } from '../../sdk/src/index.js';
@@ -244,7 +244,7 @@ function fmt(s: Summary | undefined, k: 'p50' | 'p99'): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       n: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '10' },

@@ -28,7 +28,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 import { Pool, request } from 'undici';
 import { cpuMicros, table } from '../lib/measure.js';
 import { startGatewayProcess } from '../lib/gateway.js';
@@ -235,7 +235,7 @@ export async function runScaleBench(o: ScaleOptions): Promise<ScaleReport> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       quick: { type: 'boolean', default: false },
       targets: { type: 'string' },
