@@ -40,7 +40,8 @@
  *                                          per second, closed loop, latency from the send; its own p99 against
  *                                          direct is several ms lower than the node generator's)
  *                          [--unpinned]    everything on every core (compares gw with gw --workers 2 on this box)
- *                          [--ref-dist D]  also rows ref-gw, ref-gw-no-access-log, ref-gw-access-log-stdout, ref-gw-2-targets: the gw of another build's dist/ D
+ *                          [--ref-dist D]  also rows ref-gw, ref-gw-no-access-log, ref-gw-access-log-stdout, ref-gw-10k-targets, ref-gw-2-targets:
+ *                                          the gw of another build's dist/ D
  *                                          (a worktree of an earlier commit, built), measured in the same run
  *                          [--alloc]       the Node proxies run with --trace-gc-nvp: KB allocated per request
  *                                          (the allocated= sums of each round / its requests; the trace costs CPU, so
@@ -254,6 +255,12 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
           name: 'ref-gw-access-log-stdout',
           start: (port: number, up: number, dir: string) => startGwStdout(port, up, dir, resolve(values['ref-dist']!)),
           loop: true,
+        },
+        {
+          name: 'ref-gw-10k-targets',
+          start: (port: number, up: number, dir: string) => startGw({ port, up, dir, targets: 10_000, dist: resolve(values['ref-dist']!) }),
+          loop: true,
+          warmup: 8,
         },
         {
           name: 'ref-gw-2-targets',
