@@ -26,7 +26,8 @@
  * CPU µs per request of the proxy process (from /proc), and that CPU as a ratio to
  * `minimal` and to nginx (`× minimal per round`: the median over the rounds
  * of the ratio to minimal's CPU in the same round, steadier when the
- * machine's speed drifts); `idle %cpu`: the proxy's background CPU with no
+ * machine's speed drifts; with --ref-dist also `× ref per round`, the
+ * same against the row's `ref-` row); `idle %cpu`: the proxy's background CPU with no
  * traffic (read over 5 s after the warm-ups: health probes, timers, GC), and
  * `µs/req less idle`: the CPU per request without that background's share
  * at the row's request rate (gw-10k-targets probes 10,000 targets every 5 s).
@@ -635,6 +636,11 @@ async function main(): Promise<void> {
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const minimalRounds = samples.get('minimal');
+    /** The median over the rounds of (a row's CPU per request / another row's in the same round). */
+    const perRoundRatio = (s: Sample[], other: Sample[] | undefined): number | undefined =>
+      other === undefined || Number.isNaN(s[0]?.cpuUsPerReq ?? NaN)
+        ? undefined
+        : median(s.map((x, i) => x.cpuUsPerReq / other[i]!.cpuUsPerReq));
     const summary = chosen.map((c) => {
       const s = samples.get(c.name)!;
       return {
@@ -651,10 +657,9 @@ async function main(): Promise<void> {
          * the median over rounds of (this row's CPU per request / minimal's in the same round): on a machine
          * whose speed drifts between rounds, steadier than the ratio of the two medians
          */
-        minimalRatio:
-          minimalRounds === undefined || Number.isNaN(s[0]?.cpuUsPerReq ?? NaN)
-            ? undefined
-            : median(s.map((x, i) => x.cpuUsPerReq / minimalRounds[i]!.cpuUsPerReq)),
+        minimalRatio: perRoundRatio(s, minimalRounds),
+        /** --ref-dist: the same for this row against its `ref-` row (the build it is compared with) */
+        refRatio: perRoundRatio(s, samples.get(`ref-${c.name}`)),
       };
     });
     /** CPU µs per request less the idle background's share at that request rate */
@@ -671,6 +676,7 @@ async function main(): Promise<void> {
       'CPU µs/req': Number.isNaN(s.cpuUsPerReq) ? '-' : s.cpuUsPerReq.toFixed(1),
       '× minimal': minimal && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / minimal.cpuUsPerReq).toFixed(2) : '-',
       '× minimal per round': s.minimalRatio === undefined ? '-' : s.minimalRatio.toFixed(2),
+      ...(values['ref-dist'] === undefined ? {} : { '× ref per round': s.refRatio === undefined ? '-' : s.refRatio.toFixed(2) }),
       '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
       'idle %cpu': s.idleCpu === undefined ? '-' : (100 * s.idleCpu).toFixed(1),
       'µs/req less idle': s.idleCpu === undefined ? '-' : net(s).toFixed(1),
