@@ -259,22 +259,23 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
         },
         {
           name: 'ref-gw-10k-targets',
-          start: (port: number, up: number, dir: string) => startGw({ port, up, dir, targets: 10_000, dist: resolve(values['ref-dist']!) }),
+          start: (port: number, up: number, dir: string) =>
+            startGw({ port, up, dir, targets: manyTargets(10_000), dist: resolve(values['ref-dist']!) }),
           loop: true,
           warmup: 8,
         },
         {
           name: 'ref-gw-2-targets',
           start: (port: number, up: number, dir: string) =>
-            startGw({ port, up, dir, targets: 2, targetBase: TWO_TARGETS, dist: resolve(values['ref-dist']!) }),
+            startGw({ port, up, dir, targets: TWO_TARGETS, dist: resolve(values['ref-dist']!) }),
           loop: true,
         },
       ]),
   { name: 'gw-10k-routes', start: (port, up, dir) => startGw({ port, up, dir, routes: 10_000 }), loop: true },
   // more than one target: the balancer picks, and every GET gets a hedging deadline (one target has no other to hedge to)
-  { name: 'gw-2-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: 2, targetBase: TWO_TARGETS }), loop: true },
+  { name: 'gw-2-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: TWO_TARGETS }), loop: true },
   // the first request to each target creates its pool and connection: warm up until every target has been used a few times
-  { name: 'gw-10k-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: 10_000 }), loop: true, warmup: 8 },
+  { name: 'gw-10k-targets', start: (port, up, dir) => startGw({ port, up, dir, targets: manyTargets(10_000) }), loop: true, warmup: 8 },
   ...(values.unpinned
     ? [{ name: 'gw-2-workers', start: (port: number, up: number, dir: string) => startGw({ port, up, dir, workers: 2 }) }]
     : []),
@@ -328,11 +329,10 @@ function minimalProxy(): string {
   return existsSync(shared) ? shared : join(root, 'bench/proxy/minimal-undici-proxy.mjs');
 }
 
-/** Addresses of the 10,000-target row: 127.1.x.y, all loopback (`third`: 127.third.x.y instead). */
-const manyTargets = (n: number, third = 1): string[] =>
-  Array.from({ length: n }, (_, i) => `127.${third}.${(i >> 8) & 0xff}.${(i & 0xff) + (third === 1 ? 0 : 1)}`);
-/** The gw-2-targets row's upstream addresses: 127.2.0.1 and 127.2.0.2. */
-const TWO_TARGETS = 2;
+/** Addresses of the 10,000-target row: 127.1.x.y, all loopback. */
+const manyTargets = (n: number): string[] => Array.from({ length: n }, (_, i) => `127.1.${(i >> 8) & 0xff}.${i & 0xff}`);
+/** The gw-2-targets row's upstream addresses (consecutive: one upstream.js process listens on both). */
+const TWO_TARGETS = ['127.2.0.1', '127.2.0.2'];
 
 /** Health checks on every gw row: active (every 5 s, GET /) and passive, as an operator runs it. */
 const HEALTHCHECKS = {
@@ -350,9 +350,8 @@ function startGw(o: {
   up: number;
   dir: string;
   routes?: number;
-  targets?: number;
-  /** the targets' addresses: {@link manyTargets} with this second octet (default 1) */
-  targetBase?: number;
+  /** the targets' addresses (default: 127.0.0.1 alone) */
+  targets?: readonly string[];
   workers?: number;
   accessLog?: string;
   /** another build's dist/ (--ref-dist) instead of this checkout's */
@@ -363,9 +362,7 @@ function startGw(o: {
   const routes = o.routes ?? 1;
   const file = join(o.dir, `kong-${o.port}.json`);
   const extra = Array.from({ length: routes - 1 }, (_, i) => ({ name: `r${i}`, paths: [`/svc${i}/v1`], service: 'bench' }));
-  const targets = o.targets
-    ? manyTargets(o.targets, o.targetBase).map((a) => ({ target: `${a}:${o.up}` }))
-    : [{ target: `127.0.0.1:${o.up}` }];
+  const targets = (o.targets ?? ['127.0.0.1']).map((a) => ({ target: `${a}:${o.up}` }));
   writeFileSync(
     file,
     JSON.stringify({
@@ -549,9 +546,10 @@ async function main(): Promise<void> {
       }
     }
     if (chosen.some((c) => c.name.endsWith('gw-2-targets'))) {
-      const two = manyTargets(2, TWO_TARGETS);
-      children.push(spawnPinned(LOAD_CPU, node, [join(here, 'upstream.js'), String(upstreamPort), two[0]!, String(two.length)]));
-      await waitForHttp(`http://${two[1]}:${upstreamPort}/`);
+      children.push(
+        spawnPinned(LOAD_CPU, node, [join(here, 'upstream.js'), String(upstreamPort), TWO_TARGETS[0]!, String(TWO_TARGETS.length)]),
+      );
+      await waitForHttp(`http://${TWO_TARGETS.at(-1)}:${upstreamPort}/`);
     }
     const procs = new Map<string, { port: number; pid: number | undefined }>();
     for (const [i, c] of chosen.entries()) {
