@@ -310,14 +310,7 @@ export class CompiledRouter implements Router {
     let node: TrieNode | undefined = b.trie;
     const path = req.path;
     for (let i = 0; node; i++) {
-      for (const c of node.cands) {
-        if (this.#best && c.rank >= this.#best.rank) break;
-        if (this.#fits(c, req, port, skip)) {
-          this.#best = c;
-          this.#bestExec = null;
-          break;
-        }
-      }
+      this.#firstFit(node.cands, req, port, skip);
       if (i >= path.length) break;
       node = node.children.get(path.charCodeAt(i));
     }
@@ -331,12 +324,17 @@ export class CompiledRouter implements Router {
         break;
       }
     }
-    for (const c of b.pathless) {
-      if (this.#best && c.rank >= this.#best.rank) break;
+    this.#firstFit(b.pathless, req, port, skip);
+  }
+
+  /** The first of `cands` (in rank order) that fits and ranks before the best so far becomes the best. */
+  #firstFit(cands: readonly Candidate[], req: RouteRequest, port: number, skip: ReadonlySet<string> | null): void {
+    for (const c of cands) {
+      if (this.#best && c.rank >= this.#best.rank) return;
       if (this.#fits(c, req, port, skip)) {
         this.#best = c;
         this.#bestExec = null;
-        break;
+        return;
       }
     }
   }
