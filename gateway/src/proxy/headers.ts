@@ -60,7 +60,7 @@ const first = (v: string | string[] | undefined): string | undefined => (Array.i
  * previous one's Host, listen port and target, so the derived header text
  * is the same string again instead of a new one per request.
  */
-function lastOf<K, V>(compute: (k: K) => V): (k: K) => V {
+export function lastOf<K, V>(compute: (k: K) => V): (k: K) => V {
   let lastIn: K | undefined;
   let lastOut: V | undefined;
   let has = false;

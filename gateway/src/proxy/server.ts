@@ -16,6 +16,7 @@ import {
   type RequestBody,
 } from './body.js';
 import { rewriteUrl } from './uri.js';
+import { lastOf } from './headers.js';
 import { errorCatalogue } from '../errors.js';
 import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
@@ -91,14 +92,11 @@ function checkHead(req: IncomingMessage, maxHeaders: number): ['GW_ERR_PROXY_BAD
   const host = req.headers.host;
   if (host === undefined) return null; // HTTP/1.0 (node refuses HTTP/1.1 without Host)
   if (host === '') return ['GW_ERR_PROXY_BAD_HOST', 'empty'];
-  if (host !== goodHost) {
-    if (!HOST_RE.test(host) || host.includes('..')) return ['GW_ERR_PROXY_BAD_HOST', 'not a host name'];
-    goodHost = host;
-  }
+  if (!hostName(host)) return ['GW_ERR_PROXY_BAD_HOST', 'not a host name'];
   return null;
 }
-/** The last Host header that passed {@link HOST_RE} (nearly every request repeats the previous one's: no regex run). */
-let goodHost: string | undefined;
+/** Whether a Host header is a host name (and port); the last one's answer is kept (nearly every request repeats it: no regex run). */
+const hostName = lastOf((host: string): boolean => HOST_RE.test(host) && !host.includes('..'));
 
 /** Header field lines in the raw head of a request that failed to parse (the request line not counted). */
 function headerLines(raw: Buffer | undefined): number {
