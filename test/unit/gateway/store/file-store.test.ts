@@ -18,20 +18,33 @@ function service(name: string): AnyEntity {
   return r.value as unknown as AnyEntity;
 }
 
+/** the stores a test made, closed when it ends (an unclosed store leaves its log file handle to the GC) */
+const made = new Set<FileStore>();
+
+function fileStore(...args: ConstructorParameters<typeof FileStore>): FileStore {
+  const s = new FileStore(...args);
+  made.add(s);
+  return s;
+}
+
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'gw-store-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  t.after(async () => {
+    for (const s of made) await s.close();
+    made.clear();
+    await rm(dir, { recursive: true, force: true });
+  });
   return dir;
 }
 
 test('entities survive a close and reopen of the file store', async (t) => {
   const dir = await tempDir(t);
-  const a = new FileStore(dir);
+  const a = fileStore(dir);
   await a.open();
   await a.apply([{ op: 'put', kind: 'services', entity: service('one') }]);
   await a.apply([{ op: 'put', kind: 'services', entity: service('two') }]);
   await a.close();
-  const b = new FileStore(dir);
+  const b = fileStore(dir);
   await b.open();
   assert.deepEqual(
     b.all('services').map((s) => s.name),
@@ -41,17 +54,17 @@ test('entities survive a close and reopen of the file store', async (t) => {
 
 test('concurrent applies are all durable', async (t) => {
   const dir = await tempDir(t);
-  const a = new FileStore(dir);
+  const a = fileStore(dir);
   await a.open();
   await Promise.all(Array.from({ length: 50 }, (_, i) => a.apply([{ op: 'put', kind: 'services', entity: service(`s${i}`) }])));
-  const b = new FileStore(dir);
+  const b = fileStore(dir);
   await b.open();
   assert.equal(b.all('services').length, 50);
 });
 
 test('a writer killed mid-write leaves the previous state readable', async (t) => {
   const dir = await tempDir(t);
-  const a = new FileStore(dir);
+  const a = fileStore(dir);
   await a.open();
   await a.apply([{ op: 'put', kind: 'services', entity: service('kept') }]);
   await a.close();
@@ -72,7 +85,7 @@ test('a writer killed mid-write leaves the previous state readable', async (t) =
   await new Promise((r) => setTimeout(r, 300));
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
-  const b = new FileStore(dir);
+  const b = fileStore(dir);
   await b.open(); // must not throw: a torn last record is ignored
   assert.ok(b.all('services').some((s) => s.name === 'kept'));
   assert.ok(b.all('services').length > 1, 'the records the writer completed are kept');
@@ -81,19 +94,19 @@ test('a writer killed mid-write leaves the previous state readable', async (t) =
   // and the store keeps working after the cut
   await b.apply([{ op: 'put', kind: 'services', entity: service('after') }]);
   await b.close();
-  const c = new FileStore(dir);
+  const c = fileStore(dir);
   await c.open();
   assert.ok(c.all('services').some((s) => s.name === 'after'));
 });
 
 test('a truncated temp file from a crash is ignored and cleaned', async (t) => {
   const dir = await tempDir(t);
-  const a = new FileStore(dir);
+  const a = fileStore(dir);
   await a.open();
   await a.apply([{ op: 'put', kind: 'services', entity: service('kept') }]);
   await a.close();
   await writeFile(join(dir, `${SNAPSHOT_FILE}.tmp-999-1`), '{"format":2,"state":{"serv');
-  const b = new FileStore(dir);
+  const b = fileStore(dir);
   await b.open();
   assert.deepEqual(
     b.all('services').map((s) => s.name),
@@ -108,14 +121,14 @@ test('a truncated temp file from a crash is ignored and cleaned', async (t) => {
 test('a corrupt store file is refused by name, never silently emptied', async (t) => {
   const dir = await tempDir(t);
   await writeFile(join(dir, SNAPSHOT_FILE), '{not json');
-  const s = new FileStore(dir);
+  const s = fileStore(dir);
   await assert.rejects(s.open(), (err) => isGwError(err) && err.code === 'GW_ERR_STORE_CORRUPT' && err.message.includes(SNAPSHOT_FILE));
   assert.equal(await readFile(join(dir, SNAPSHOT_FILE), 'utf8'), '{not json');
 });
 
 test('deleting an upstream cascades to its targets and emits events for both', async (t) => {
   const dir = await tempDir(t);
-  const s = new FileStore(dir);
+  const s = fileStore(dir);
   await s.open();
   const up = parseEntity('upstreams', { name: 'up' }, { mode: 'create', now: 1 });
   assert.ok(up.ok);
@@ -143,7 +156,7 @@ test('a format-1 gw-store.json is migrated to the snapshot + log format and keep
   const target = { ...(tg.value as unknown as AnyEntity), upstream: { id: upstream.id } } as AnyEntity;
   const legacy = { format: 1, state: { services: [service('old')], routes: [], upstreams: [upstream], targets: [target] } };
   await writeFile(join(dir, 'gw-store.json'), JSON.stringify(legacy));
-  const a = new FileStore(dir, { now: () => 5010 });
+  const a = fileStore(dir, { now: () => 5010 });
   await a.open();
   assert.deepEqual(
     a.all('services').map((s) => s.name),
@@ -158,7 +171,7 @@ test('a format-1 gw-store.json is migrated to the snapshot + log format and keep
   assert.ok(!files.includes('gw-store.json'));
   await a.apply([{ op: 'put', kind: 'services', entity: service('new') }]);
   await a.close();
-  const b = new FileStore(dir, { now: () => 5020 });
+  const b = fileStore(dir, { now: () => 5020 });
   await b.open();
   assert.deepEqual(
     b.all('services').map((s) => s.name),
@@ -169,7 +182,7 @@ test('a format-1 gw-store.json is migrated to the snapshot + log format and keep
 
 test('a torn last log record is ignored; a bad record in the middle is refused as corrupt', async (t) => {
   const dir = await tempDir(t);
-  const a = new FileStore(dir);
+  const a = fileStore(dir);
   await a.open();
   await a.apply([{ op: 'put', kind: 'services', entity: service('one') }]);
   await a.apply([{ op: 'put', kind: 'services', entity: service('two') }]);
@@ -177,7 +190,7 @@ test('a torn last log record is ignored; a bad record in the middle is refused a
   const log = join(dir, LOG_FILE);
   const good = await readFile(log, 'utf8');
   await writeFile(log, `${good}{"r":3,"at":1,"c":[["p","services",{"id":"x`);
-  const b = new FileStore(dir);
+  const b = fileStore(dir);
   await b.open();
   assert.deepEqual(
     b.all('services').map((s) => s.name),
@@ -187,19 +200,19 @@ test('a torn last log record is ignored; a bad record in the middle is refused a
   assert.equal(await readFile(log, 'utf8'), good, 'the torn tail was cut off');
   const lines = good.split('\n');
   await writeFile(log, `${lines[0]}\n{garbage\n${lines[1]}\n`);
-  const c = new FileStore(dir);
+  const c = fileStore(dir);
   await assert.rejects(c.open(), (err) => isGwError(err) && err.code === 'GW_ERR_STORE_CORRUPT' && err.message.includes(LOG_FILE));
 });
 
 test('the log is compacted into the snapshot once it outgrows it; nothing is lost', async (t) => {
   const dir = await tempDir(t);
-  const a = new FileStore(dir, { compactBytes: 4096 });
+  const a = fileStore(dir, { compactBytes: 4096 });
   await a.open();
   for (let i = 0; i < 60; i++) await a.apply([{ op: 'put', kind: 'services', entity: service(`s${i}`) }]);
   const { size } = await import('node:fs/promises').then((fs) => fs.stat(join(dir, LOG_FILE)));
   assert.ok(size < 60 * 300, `log compacted (${size} bytes)`);
   await a.close();
-  const b = new FileStore(dir);
+  const b = fileStore(dir);
   await b.open();
   assert.equal(b.all('services').length, 60);
   assert.equal(b.revision, a.revision);
