@@ -5,7 +5,9 @@
  * present, else its copy in bench/proxy/; the floor for a Node proxy),
  * (c2) `minimal-10k-targets`: the same proxy round-robin over the 10,000
  * upstreams of gw-10k-targets (bench/proxy/minimal-many.ts; what that many
- * origins cost the floor itself),
+ * origins cost the floor itself), (c3) `minimal-kong-headers`: the same
+ * proxy adding the headers gw adds both ways (bench/proxy/minimal-kong-headers.ts:
+ * what Kong's X-Forwarded-*, Via and X-Kong-* headers cost any Node proxy),
  * (d) @fastify/http-proxy, and gw-gateway with every feature on (active and
  * passive health checks, metrics, hedging/stall guard defaults):
  * (e) `gw` with its access log to a file, (f) `gw-no-access-log`,
@@ -174,19 +176,13 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   },
   {
     name: 'minimal',
-    start: (port, up, dir) =>
-      spawnPinned(
-        PROXY_CPU,
-        node,
-        [...PROBE_ARGS, minimalProxy()],
-        {
-          ...probed(dir, port),
-          UNDICI: join(root, 'node_modules/undici/index.js'),
-          PORT: String(port),
-          UPSTREAMS: `http://127.0.0.1:${up}`,
-        },
-        gcOut(dir, port),
-      ),
+    start: (port, up, dir) => startMinimal(port, dir, minimalProxy(), { UPSTREAMS: `http://127.0.0.1:${up}` }),
+    loop: true,
+  },
+  {
+    // the floor proxy plus the headers gw adds (Kong's semantics): what they cost node and undici, not gw's code
+    name: 'minimal-kong-headers',
+    start: (port, up, dir) => startMinimal(port, dir, join(here, 'minimal-kong-headers.js'), { UPSTREAMS: `http://127.0.0.1:${up}` }),
     loop: true,
   },
   {
@@ -200,19 +196,7 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
           .map((h) => `http://${h}:${up}`)
           .join(','),
       );
-      return spawnPinned(
-        PROXY_CPU,
-        node,
-        [...PROBE_ARGS, join(here, 'minimal-many.js')],
-        {
-          ...probed(dir, port),
-          UNDICI: join(root, 'node_modules/undici/index.js'),
-          MINIMAL: minimalProxy(),
-          UPSTREAMS_FILE: file,
-          PORT: String(port),
-        },
-        gcOut(dir, port),
-      );
+      return startMinimal(port, dir, join(here, 'minimal-many.js'), { UPSTREAMS_FILE: file });
     },
     loop: true,
     warmup: 8,
@@ -327,6 +311,26 @@ const PROF_DIR = join(root, '.bench-out/prof');
 function minimalProxy(): string {
   const shared = resolve(root, '../shared/bench/minimal-undici-proxy.mjs');
   return existsSync(shared) ? shared : join(root, 'bench/proxy/minimal-undici-proxy.mjs');
+}
+
+/**
+ * The floor proxy, or a script wrapping it (`MINIMAL` names the proxy for
+ * those), pinned and probed like every Node row; `env`: its upstreams.
+ */
+function startMinimal(port: number, dir: string, script: string, env: Record<string, string>): ChildProcess {
+  return spawnPinned(
+    PROXY_CPU,
+    node,
+    [...PROBE_ARGS, script],
+    {
+      ...probed(dir, port),
+      UNDICI: join(root, 'node_modules/undici/index.js'),
+      MINIMAL: minimalProxy(),
+      PORT: String(port),
+      ...env,
+    },
+    gcOut(dir, port),
+  );
 }
 
 /** Addresses of the 10,000-target row: 127.1.x.y, all loopback. */
