@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startCloudMapServer } from '../helpers/cloud-map-server.js';
-import { deadPort, waitFor } from '../helpers/upstream.js';
-import { getJson, runAgent, startAgent, startTestApp } from './agent-helpers.js';
+import { waitFor } from '../helpers/upstream.js';
+import { ANY_CONTROL_PORT, controlUrl, getJson, runAgent, startAgent, startTestApp } from './agent-helpers.js';
 
 const AWS_ENV = {
   AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
@@ -23,7 +23,6 @@ test('gw-agent run --backend cloudmap: waits for the app, registers the instance
   const cm = await startCloudMapServer();
   const sid = cm.addService({ customHealth: true });
   const app = await startTestApp('a', { healthStatus: 503 });
-  const cport = await deadPort();
   const agent = startAgent(
     [
       'run',
@@ -48,7 +47,7 @@ test('gw-agent run --backend cloudmap: waits for the app, registers the instance
       '--health-interval',
       '200ms',
       '--control-listen',
-      `127.0.0.1:${cport}`,
+      ANY_CONTROL_PORT,
       '--instance-id',
       'sidecar-cm',
       '--deployment',
@@ -61,7 +60,7 @@ test('gw-agent run --backend cloudmap: waits for the app, registers the instance
     await app.close();
     await cm.close();
   });
-  const control = `http://127.0.0.1:${cport}`;
+  const control = await controlUrl(agent);
 
   await waitFor(async () => (await getJson(control))?.body.state === 'waiting-for-app', 20_000, 'sidecar waiting for the app');
   assert.equal(cm.calls.length, 0, 'nothing registered before the app is ready');
@@ -129,7 +128,6 @@ test('gw-agent run --backend cloudmap: usage errors name the flag and exit 2', a
 test('gw-agent run --backend cloudmap with an unknown service id exits 1 with a clear message', async (t) => {
   const cm = await startCloudMapServer();
   t.after(() => cm.close());
-  const cport = await deadPort();
   const r = await runAgent(
     [
       'run',
@@ -146,7 +144,7 @@ test('gw-agent run --backend cloudmap with an unknown service id exits 1 with a 
       '--host',
       '127.0.0.1',
       '--control-listen',
-      `127.0.0.1:${cport}`,
+      ANY_CONTROL_PORT,
     ],
     { ...AWS_ENV, AWS_REGION: 'eu-west-1' },
   );

@@ -10,8 +10,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { startTestGateway } from '../helpers/gateway.js';
-import { deadPort, waitFor } from '../helpers/upstream.js';
-import { getJson, runAgent, startAgent, startTestApp, type LongRunning, type TestApp } from './agent-helpers.js';
+import { waitFor } from '../helpers/upstream.js';
+import {
+  ANY_CONTROL_PORT,
+  controlUrl,
+  getJson,
+  runAgent,
+  startAgent,
+  startTestApp,
+  type LongRunning,
+  type TestApp,
+} from './agent-helpers.js';
 
 interface TargetBody {
   target: string;
@@ -25,7 +34,7 @@ interface HealthBody {
 const TTL_S = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function sidecar(adminUrl: string, app: TestApp, controlPort: number, deployment: string): LongRunning {
+function sidecar(adminUrl: string, app: TestApp, deployment: string): LongRunning {
   return startAgent([
     'run',
     '--admin-url',
@@ -51,29 +60,24 @@ function sidecar(adminUrl: string, app: TestApp, controlPort: number, deployment
     '--instance-id',
     `side-${deployment}`,
     '--control-listen',
-    `127.0.0.1:${controlPort}`,
+    ANY_CONTROL_PORT,
   ]);
 }
 
 async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): void }): Promise<void> {
   const gw = await startTestGateway(kongOnly ? { kongOnly: true } : { leaseSweepMs: 100 });
   const [appOld, appGone, appNew] = [await startTestApp('old'), await startTestApp('gone'), await startTestApp('new')];
-  const [cOld, cGone, cNew] = [await deadPort(), await deadPort(), await deadPort()];
-  const agents = [
-    sidecar(gw.adminUrl, appOld, cOld, 'old:1'),
-    sidecar(gw.adminUrl, appGone, cGone, 'gone:1'),
-    sidecar(gw.adminUrl, appNew, cNew, 'new:2'),
-  ];
+  const agents = [sidecar(gw.adminUrl, appOld, 'old:1'), sidecar(gw.adminUrl, appGone, 'gone:1'), sidecar(gw.adminUrl, appNew, 'new:2')];
   const [old, gone] = agents as [LongRunning, LongRunning, LongRunning];
   t.after(async () => {
     for (const a of agents) a.kill();
     for (const a of [appOld, appGone, appNew]) await a.close();
     await gw.close(0);
   });
-  const control = (port: number) => `http://127.0.0.1:${port}`;
+  const [cOld, cGone, cNew] = [await controlUrl(agents[0]!), await controlUrl(agents[1]!), await controlUrl(agents[2]!)];
   const path = (app: TestApp) => `/upstreams/side.upstream/targets/127.0.0.1:${app.port}`;
   for (const c of [cOld, cGone, cNew])
-    await waitFor(async () => (await getJson(control(c)))?.body.state === 'registered', 30_000, `sidecar on ${c} registered`);
+    await waitFor(async () => (await getJson(c))?.body.state === 'registered', 30_000, `sidecar on ${c} registered`);
 
   const drain = (deployment: string, extra: string[] = []) =>
     runAgent([
@@ -99,11 +103,11 @@ async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): 
 
   // both sidecars notice and say so on their control endpoint
   for (const c of [cOld, cGone])
-    await waitFor(async () => (await getJson(control(c)))?.body.state === 'drained', 15_000, `sidecar on ${c} reports drained`);
-  const oldState = (await getJson(control(cOld)))!.body;
+    await waitFor(async () => (await getJson(c))?.body.state === 'drained', 15_000, `sidecar on ${c} reports drained`);
+  const oldState = (await getJson(cOld))!.body;
   assert.equal(oldState.drained_by, 'operator');
   assert.equal(oldState.weight, 0);
-  assert.equal((await getJson(`${control(cOld)}/ready`))!.status, 200, 'a drained task stays ready: ECS must not replace it');
+  assert.equal((await getJson(`${cOld}/ready`))!.status, 200, 'a drained task stays ready: ECS must not replace it');
 
   // the app behind the drained target flaps its health: the weight must not come back
   appOld.healthStatus = 500;
@@ -126,8 +130,8 @@ async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): 
     assert.equal(o.body.weight, 0, 'the drained target stays at weight 0');
     assert.ok(o.body.tags.includes('gw-drained'), `tagged gw-drained: ${o.body.tags.join(',')}`);
     assert.equal((await gw.admin.call('GET', path(appGone))).status, 404, 'the deregistered target stays gone');
-    assert.equal((await getJson(control(cOld)))!.body.state, 'drained');
-    assert.equal((await getJson(control(cGone)))!.body.state, 'drained');
+    assert.equal((await getJson(cOld))!.body.state, 'drained');
+    assert.equal((await getJson(cGone))!.body.state, 'drained');
     await sleep(250);
   }
   if (!kongOnly) {
@@ -140,7 +144,7 @@ async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): 
     assert.equal(r.statusCode, 200);
     assert.equal(((await r.body.json()) as { app: string }).app, 'new');
   }
-  assert.equal((await getJson(control(cNew)))!.body.state, 'registered', 'the new deployment is untouched');
+  assert.equal((await getJson(cNew))!.body.state, 'registered', 'the new deployment is untouched');
   for (const a of [old, gone]) {
     assert.ok(!a.logs.some((l) => l.msg === 'the gateway no longer knows this target; registering again'), 'no re-registration');
     assert.ok(!a.logs.some((l) => l.msg === 'marked up'), 'no weight restored');
@@ -158,9 +162,10 @@ async function scenario(kongOnly: boolean, t: { after(fn: () => Promise<void>): 
   assert.equal((await gw.admin.call('GET', path(appNew))).status, 200);
 
   // a restarted sidecar of a deregistered instance registers again
-  const again = sidecar(gw.adminUrl, appGone, cGone, 'gone:1');
+  const again = sidecar(gw.adminUrl, appGone, 'gone:1');
   agents.push(again);
-  await waitFor(async () => (await getJson(control(cGone)))?.body.state === 'registered', 30_000, 'restarted sidecar registered');
+  const cAgain = await controlUrl(again);
+  await waitFor(async () => (await getJson(cAgain))?.body.state === 'registered', 30_000, 'restarted sidecar registered');
   const back = await gw.admin.call<TargetBody>('GET', path(appGone));
   assert.equal(back.status, 200);
   assert.equal(back.body.weight, 100);

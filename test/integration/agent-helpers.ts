@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../helpers/upstream.js';
 
 export const CLI = fileURLToPath(new URL('../../agent/src/cli.js', import.meta.url));
 
@@ -81,6 +82,24 @@ export function startAgent(args: string[], env: Record<string, string | undefine
   });
   child.stderr!.on('data', (c: Buffer) => (r.stderr += c.toString()));
   return r;
+}
+
+/** `--control-listen` for a sidecar under test: any free port, bound by the sidecar itself (read it back with {@link controlUrl}). */
+export const ANY_CONTROL_PORT = '127.0.0.1:0';
+
+/**
+ * The control endpoint a sidecar started with {@link ANY_CONTROL_PORT}
+ * listens on, from its "control endpoint listening" log line. A port picked
+ * beforehand (bound, released, then handed to the sidecar) can be taken by
+ * another process of a test running alongside before the sidecar binds it;
+ * the test then talks to that process (which may well answer "registered").
+ */
+export async function controlUrl(agent: LongRunning, timeoutMs = 30_000): Promise<string> {
+  const found = (): unknown => agent.logs.find((l) => l.msg === 'control endpoint listening')?.control;
+  await waitFor(() => found() !== undefined || agent.child.exitCode !== null, timeoutMs, 'the sidecar listening on its control endpoint');
+  const url = found();
+  if (typeof url !== 'string') throw new Error(`the sidecar exited (code ${agent.child.exitCode}) before listening: ${agent.stderr}`);
+  return url;
 }
 
 export interface TestApp {

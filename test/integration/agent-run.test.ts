@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { startTestGateway } from '../helpers/gateway.js';
 import { steadyLoad } from '../helpers/load.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
-import { getJson, jsonLines, runAgent, startAgent, startTestApp } from './agent-helpers.js';
+import { ANY_CONTROL_PORT, controlUrl, getJson, jsonLines, runAgent, startAgent, startTestApp } from './agent-helpers.js';
 
 interface TargetBody {
   target: string;
@@ -16,7 +16,7 @@ interface HealthBody {
   data: { target: string; weight: number; gw: { state: string; active_requests: number; lease_expires_at: number | null } }[];
 }
 
-function sidecarArgs(adminUrl: string, appPort: number, controlPort: number, extra: string[] = []): string[] {
+function sidecarArgs(adminUrl: string, appPort: number, extra: string[] = []): string[] {
   return [
     'run',
     '--admin-url',
@@ -34,7 +34,7 @@ function sidecarArgs(adminUrl: string, appPort: number, controlPort: number, ext
     '--health-interval',
     '200ms',
     '--control-listen',
-    `127.0.0.1:${controlPort}`,
+    ANY_CONTROL_PORT,
     '--log-level',
     'info',
     ...extra,
@@ -44,14 +44,13 @@ function sidecarArgs(adminUrl: string, appPort: number, controlPort: number, ext
 test('gw-agent run: waits for the app to answer 2xx, registers with a renewed lease, follows the app health down and up, /ready, SIGTERM deregisters and exits 0', async (t) => {
   const gw = await startTestGateway({ leaseSweepMs: 100 });
   const app = await startTestApp('a', { healthStatus: 503 });
-  const cport = await deadPort();
-  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, cport, ['--ttl', '2s', '--instance-id', 'sidecar-a', '--deployment', 'v1']));
+  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, ['--ttl', '2s', '--instance-id', 'sidecar-a', '--deployment', 'v1']));
   t.after(async () => {
     agent.kill();
     await app.close();
     await gw.close(0);
   });
-  const control = `http://127.0.0.1:${cport}`;
+  const control = await controlUrl(agent);
   const targetPath = `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`;
 
   // not ready: probes go on, nothing registered, /ready 503
@@ -101,9 +100,8 @@ test('gw-agent run: waits for the app to answer 2xx, registers with a renewed le
 test('gw-agent run: SIGTERM under load drains with zero failed requests and exits 0', async (t) => {
   const gw = await startTestGateway();
   const [appA, appB] = [await startTestApp('a', { delayMs: 20 }), await startTestApp('b', { delayMs: 20 })];
-  const [ca, cb] = [await deadPort(), await deadPort()];
-  const a = startAgent(sidecarArgs(gw.adminUrl, appA.port, ca));
-  const b = startAgent(sidecarArgs(gw.adminUrl, appB.port, cb));
+  const a = startAgent(sidecarArgs(gw.adminUrl, appA.port));
+  const b = startAgent(sidecarArgs(gw.adminUrl, appB.port));
   t.after(async () => {
     a.kill();
     b.kill();
@@ -136,14 +134,13 @@ test('gw-agent run: SIGTERM under load drains with zero failed requests and exit
 test('gw-agent drain with no selector drains the local sidecar through its control endpoint (JSON lines); the lease is kept until SIGTERM', async (t) => {
   const gw = await startTestGateway();
   const app = await startTestApp('a');
-  const cport = await deadPort();
-  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, cport, ['--ttl', '3s']));
+  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, ['--ttl', '3s']));
   t.after(async () => {
     agent.kill();
     await app.close();
     await gw.close(0);
   });
-  const control = `http://127.0.0.1:${cport}`;
+  const control = await controlUrl(agent);
   const targetPath = `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`;
   await waitFor(async () => (await getJson(control))?.body.state === 'registered', 20_000, 'registered');
 
@@ -194,7 +191,7 @@ test('gw-agent run: bad settings exit 2 naming the flag; an address in use for -
 
 test('gw-agent run: an unreachable gateway is one warning per attempt saying when the next one comes; SIGTERM while registering exits 0 without an error or abort message', async (t) => {
   const app = await startTestApp('a');
-  const [dead, cport] = [await deadPort(), await deadPort()];
+  const dead = await deadPort();
   const agent = startAgent([
     'run',
     '--admin-url',
@@ -206,19 +203,20 @@ test('gw-agent run: an unreachable gateway is one warning per attempt saying whe
     '--host',
     '127.0.0.1',
     '--control-listen',
-    `127.0.0.1:${cport}`,
+    ANY_CONTROL_PORT,
   ]);
   t.after(async () => {
     agent.kill();
     await app.close();
   });
+  const control = await controlUrl(agent);
   const retrying = () =>
     agent.logs.filter(
       (l) => l.level === 40 && typeof l.msg === 'string' && /^could not register rc: .+; retrying, next attempt in \d+\.\d s$/.test(l.msg),
     );
   await waitFor(() => retrying().length >= 2, 20_000, 'two retry warnings');
   assert.equal(typeof retrying()[0]!.next_attempt_ms, 'number');
-  assert.equal((await getJson(`http://127.0.0.1:${cport}`))!.body.state, 'registering');
+  assert.equal((await getJson(control))!.body.state, 'registering');
   agent.kill('SIGTERM');
   assert.equal(await agent.exited, 0);
   const text = JSON.stringify(agent.logs);
@@ -234,14 +232,14 @@ test('gw-agent run: an unreachable gateway is one warning per attempt saying whe
 test('gw-agent run: a drain that times out at SIGTERM with a request in flight says so (with the count) and deregisters anyway', async (t) => {
   const gw = await startTestGateway();
   const app = await startTestApp('a');
-  const cport = await deadPort();
-  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, cport, ['--drain-timeout', '1500ms']));
+  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, ['--drain-timeout', '1500ms']));
   t.after(async () => {
     agent.kill();
     await app.close();
     await gw.close(0);
   });
-  await waitFor(async () => (await getJson(`http://127.0.0.1:${cport}`))?.body.state === 'registered', 20_000, 'registered');
+  const control = await controlUrl(agent);
+  await waitFor(async () => (await getJson(control))?.body.state === 'registered', 20_000, 'registered');
   const hung = request(gw.proxyUrl + '/hello/hang').catch((e: unknown) => e);
   await waitFor(() => app.hanging === 1, 10_000, 'a request in flight');
   agent.kill('SIGTERM');
