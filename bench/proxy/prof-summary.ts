@@ -12,7 +12,7 @@
  *   node dist/bench/proxy/prof-summary.js FILE.cpuprofile|FILE.heapprofile [--top 30] [--requests N]
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { benchArgs } from '../lib/args.js';
 
 interface CallFrame {
   functionName: string;
@@ -33,7 +33,7 @@ interface HeapProfile {
   head: HeapNode;
 }
 
-const { values, positionals } = parseArgs({
+const { values, positionals } = benchArgs(import.meta.url, {
   options: { top: { type: 'string', default: '30' }, requests: { type: 'string' } },
   allowPositionals: true,
 });

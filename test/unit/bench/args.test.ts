@@ -18,7 +18,7 @@ test('headerComment: the leading doc comment without its margins; none → empty
   assert.equal(headerComment('const x = 1;\n/** later */\n'), '');
 });
 
-for (const rel of ['proxy/run.js', 'proxy/memory.js', 'proxy/access-log.js', 'failover/run.js', 'scale/run.js']) {
+for (const rel of ['proxy/run.js', 'proxy/memory.js', 'proxy/access-log.js', 'proxy/prof-summary.js', 'failover/run.js', 'scale/run.js']) {
   test(`bench ${rel}: --help prints its documentation and exits 0; an unknown option exits 2 naming it`, async () => {
     const help = await run(process.execPath, [script(rel), '--help']);
     assert.match(help.stdout, /^\S.*\n/);
