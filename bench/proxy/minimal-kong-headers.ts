@@ -27,13 +27,14 @@ const { Pool } = (await import(pathToFileURL(process.env.UNDICI!).href)) as { Po
 const SERVER = 'gw/0.1.0';
 const VIA = `1.1 ${SERVER}`;
 const port = process.env.PORT ?? '18093';
-/** what the request being handled gets: set by the server's handler, read by dispatch (called synchronously from it) */
+/** One request's id and times. */
 interface State {
   req: IncomingMessage;
   id: string;
   started: number;
   sent: number;
 }
+/** the request being handled: set by the server's handler, read by dispatch (which the handler calls synchronously) */
 let current: State | undefined;
 /** the same state on the response, for writeHead */
 const kState = Symbol('state');
