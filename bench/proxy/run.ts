@@ -29,7 +29,8 @@
  * `minimal` and to nginx (`× minimal per round`: the median over the rounds
  * of the ratio to minimal's CPU in the same round, steadier when the
  * machine's speed drifts; with --ref-dist also `× ref per round`, the
- * same against the row's `ref-` row); `idle %cpu`: the proxy's background CPU with no
+ * same against the row's `ref-` row; with row minimal-kong-headers, `× kong-headers
+ * per round` against it); `idle %cpu`: the proxy's background CPU with no
  * traffic (read over 5 s after the warm-ups: health probes, timers, GC), and
  * `µs/req less idle`: the CPU per request without that background's share
  * at the row's request rate (gw-10k-targets probes 10,000 targets every 5 s).
@@ -76,6 +77,8 @@
  * ≤ 1.1×, the 10k-routes and 10k-targets rows within 10% of gw-no-access-log;
  * at a fixed 2,000 req/s (median of 5 passes after warm-up), p99 added over
  * direct ≤ 1 ms and event-loop delay p99 ≤ 2 ms.
+ * Row minimal-kong-headers shows what Kong's headers alone cost the floor
+ * proxy: on 2026-12-03 already 1.14× minimal (docs/performance.md).
  */
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import {
@@ -662,6 +665,8 @@ async function main(): Promise<void> {
         minimalRatio: perRoundRatio(s, minimalRounds),
         /** --ref-dist: the same for this row against its `ref-` row (the build it is compared with) */
         refRatio: perRoundRatio(s, samples.get(`ref-${c.name}`)),
+        /** the same against minimal-kong-headers (when it ran): the floor proxy doing what Kong's headers require */
+        kongHeadersRatio: perRoundRatio(s, samples.get('minimal-kong-headers')),
       };
     });
     /** CPU µs per request less the idle background's share at that request rate */
@@ -679,6 +684,9 @@ async function main(): Promise<void> {
       '× minimal': minimal && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / minimal.cpuUsPerReq).toFixed(2) : '-',
       '× minimal per round': s.minimalRatio === undefined ? '-' : s.minimalRatio.toFixed(2),
       ...(values['ref-dist'] === undefined ? {} : { '× ref per round': s.refRatio === undefined ? '-' : s.refRatio.toFixed(2) }),
+      ...(samples.has('minimal-kong-headers')
+        ? { '× kong-headers per round': s.kongHeadersRatio === undefined ? '-' : s.kongHeadersRatio.toFixed(2) }
+        : {}),
       '× nginx': nginx && !Number.isNaN(s.cpuUsPerReq) ? (s.cpuUsPerReq / nginx.cpuUsPerReq).toFixed(2) : '-',
       'idle %cpu': s.idleCpu === undefined ? '-' : (100 * s.idleCpu).toFixed(1),
       'µs/req less idle': s.idleCpu === undefined ? '-' : net(s).toFixed(1),
