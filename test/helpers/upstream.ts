@@ -3,7 +3,6 @@
  * script (status sequence, hang, close the connection).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 
 export interface EchoBody {
@@ -75,48 +74,12 @@ export async function startUpstream(
 }
 
 /**
- * Ports below the kernel's ephemeral range (ip_local_port_range): no
- * process's listen(0) or outgoing connection is ever given one, so a port
- * {@link deadPort} picked cannot be taken by another test's process
- * between its release and its use. Null when that range leaves too little
- * room below it (then the kernel picks, as listen(0)).
- */
-const PICK_RANGE = ((): { low: number; size: number } | null => {
-  let low = 32768;
-  try {
-    low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-  } catch {
-    // not Linux: assume the IANA dynamic range's usual neighbour
-  }
-  const from = Math.max(10_000, low - 12_000);
-  return Number.isInteger(low) && low - from >= 2_000 ? { low: from, size: low - from } : null;
-})();
-
-async function bindable(port: number): Promise<number | null> {
-  const s = createServer();
-  const ok = await new Promise<boolean>((resolve) => {
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => resolve(true));
-  });
-  if (!ok) return null;
-  const bound = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return bound;
-}
-
-/**
  * A port nothing listens on (bound then released), for a process the test
- * starts to listen on, or to connect to and be refused. Picked at random
- * below the ephemeral range ({@link PICK_RANGE}), so that no other
- * process is handed it meanwhile.
+ * starts to listen on, or to connect to and be refused: the demos' picker,
+ * below the kernel's ephemeral range so that no other process is handed it
+ * meanwhile (examples/demo/util.ts).
  */
-export async function deadPort(): Promise<number> {
-  for (let i = 0; PICK_RANGE !== null && i < 20; i++) {
-    const port = await bindable(PICK_RANGE.low + Math.floor(Math.random() * PICK_RANGE.size));
-    if (port !== null) return port;
-  }
-  return (await bindable(0))!;
-}
+export { freePort as deadPort } from '../../examples/demo/util.js';
 
 /** Poll `cond` until it is truthy or `timeoutMs` passes. */
 export async function waitFor<T>(cond: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
