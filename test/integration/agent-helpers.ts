@@ -96,9 +96,11 @@ export const ANY_CONTROL_PORT = '127.0.0.1:0';
  */
 export async function controlUrl(agent: LongRunning, timeoutMs = 30_000): Promise<string> {
   const found = (): unknown => agent.logs.find((l) => l.msg === 'control endpoint listening')?.control;
-  await waitFor(() => found() !== undefined || agent.child.exitCode !== null, timeoutMs, 'the sidecar listening on its control endpoint');
+  const exited = (): boolean => agent.child.exitCode !== null || agent.child.signalCode !== null;
+  await waitFor(() => found() !== undefined || exited(), timeoutMs, 'the sidecar listening on its control endpoint');
   const url = found();
-  if (typeof url !== 'string') throw new Error(`the sidecar exited (code ${agent.child.exitCode}) before listening: ${agent.stderr}`);
+  if (typeof url !== 'string')
+    throw new Error(`the sidecar exited (${agent.child.exitCode ?? agent.child.signalCode}) before listening: ${agent.stderr}`);
   return url;
 }
 
