@@ -2,6 +2,9 @@
  * A real gateway on 127.0.0.1 random ports with silent logs, and a tiny
  * Admin API client for tests.
  */
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/src/gateway.js';
 
 /**
@@ -36,4 +39,79 @@ export class AdminClient {
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as T };
   }
+}
+
+/** The `gw-gateway` bin, as built. */
+export const GATEWAY_CLI = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
+/** This process's environment without GW_* variables: a developer's own settings never reach a spawned gateway. */
+export const cleanEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_')));
+
+export interface CliGateway {
+  readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  /** from the gateway's own "gw-gateway ready" line: the addresses it bound */
+  readonly proxyUrl: string;
+  readonly adminUrl: string;
+  /** what it wrote on stdout so far (its log lines, and the access log's) */
+  out(): string;
+  /** what it wrote on stderr so far */
+  err(): string;
+  /** SIGTERM; resolves with the exit code (null: killed by a signal) */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * A real `gw-gateway` process. The proxy and the Admin API listen on port 0
+ * unless `args` names `--proxy-listen`/`--admin-listen`, and the bound
+ * addresses are read back from the gateway's "gw-gateway ready" line: no
+ * port is picked beforehand, so no other process of a test running
+ * alongside can take it meanwhile. Rejects, with its output, if the
+ * gateway exits or is not ready within `readyMs`. Killed after the test.
+ */
+export async function spawnGatewayCli(
+  t: { after: (fn: () => void) => void },
+  args: readonly string[],
+  opts: { env?: NodeJS.ProcessEnv; readyMs?: number } = {},
+): Promise<CliGateway> {
+  const full = [GATEWAY_CLI, ...args];
+  if (!args.includes('--proxy-listen')) full.push('--proxy-listen', '127.0.0.1:0');
+  if (!args.includes('--admin-listen')) full.push('--admin-listen', '127.0.0.1:0');
+  // the ready line is logged at info
+  if (!args.includes('--log-level')) full.push('--log-level', 'info');
+  const child = spawn(process.execPath, full, { env: opts.env ?? cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = await new Promise<{ proxy: string; admin: string }>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`not ready within ${opts.readyMs ?? 30_000} ms`), opts.readyMs ?? 30_000);
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      child.stdout.off('data', look);
+      reject(new Error(`gw-gateway ${args.join(' ')}: ${why}\nstdout: ${out}\nstderr: ${err}`));
+    };
+    const look = (): void => {
+      const line = out.split('\n').find((l) => l.includes('"msg":"gw-gateway ready"'));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      child.stdout.off('data', look);
+      resolve(JSON.parse(line) as { proxy: string; admin: string });
+    };
+    child.stdout.on('data', look);
+    void exited.then((code) => fail(`exited (${code ?? child.signalCode}) before it was ready`));
+  });
+  return {
+    child,
+    proxyUrl: ready.proxy,
+    adminUrl: ready.admin,
+    out: () => out,
+    err: () => err,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }

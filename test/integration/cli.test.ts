@@ -3,13 +3,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { childPids } from '../../bench/lib/measure.js';
+import { cleanEnv, GATEWAY_CLI as CLI, spawnGatewayCli } from '../helpers/gateway.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
-
-const CLI = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_')));
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], { env: { ...cleanEnv, ...env }, encoding: 'utf8', timeout: 20_000 });
@@ -81,31 +78,10 @@ test('the gateway starts with a declarative file, serves the Admin API, and exit
     f,
     '_format_version: "3.0"\nservices:\n- name: svc-a\n  url: http://up-a\n  routes: [{name: r1, paths: ["/a"]}]\nupstreams:\n- name: up-a\n  targets: [{target: "127.10.0.1:8080"}]\n',
   );
-  const adminPort = await deadPort();
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      '--config',
-      f,
-      '--data-dir',
-      join(dir, 'data'),
-      '--proxy-listen',
-      '127.0.0.1:0',
-      '--admin-listen',
-      `127.0.0.1:${adminPort}`,
-      '--log-level',
-      'info',
-    ],
-    { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const admin = `http://127.0.0.1:${adminPort}`;
-  await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+  const gw = await spawnGatewayCli(t, ['--config', f, '--data-dir', join(dir, 'data')]);
+  const admin = gw.adminUrl;
+  const status = await fetch(`${admin}/status`);
+  assert.equal(status.status, 200);
   const routes = (await (await fetch(`${admin}/routes`)).json()) as { data: { name: string }[] };
   assert.deepEqual(
     routes.data.map((r) => r.name),
@@ -113,52 +89,15 @@ test('the gateway starts with a declarative file, serves the Admin API, and exit
   );
   const targets = (await (await fetch(`${admin}/upstreams/up-a/targets`)).json()) as { data: { target: string }[] };
   assert.equal(targets.data[0]!.target, '127.10.0.1:8080');
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  assert.equal(await exit, 0);
-  assert.match(out, /"msg":"gw-gateway ready"/);
+  assert.equal(await gw.stop(), 0);
+  assert.match(gw.out(), /"msg":"gw-gateway ready"/);
 });
 
 test('the file store keeps what the Admin API wrote across a restart', async (t) => {
   const dir = await tempDir(t);
   const start = async () => {
-    const adminPort = await deadPort();
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        '--data-dir',
-        join(dir, 'data'),
-        '--proxy-listen',
-        '127.0.0.1:0',
-        '--admin-listen',
-        `127.0.0.1:${adminPort}`,
-        '--log-level',
-        'warn',
-      ],
-      { env: cleanEnv, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const admin = `http://127.0.0.1:${adminPort}`;
-    // a gateway that exits instead of starting fails at once, saying why
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) assert.fail(`gw-gateway exited with ${child.exitCode} before /status answered: ${stderr}`);
-        return (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200;
-      },
-      30_000,
-      `gateway /status (stderr so far: ${stderr || 'nothing'})`,
-    );
-    const stop = async () => {
-      const exit = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exit;
-    };
-    t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    return { admin, stop };
+    const gw = await spawnGatewayCli(t, ['--data-dir', join(dir, 'data')]);
+    return { admin: gw.adminUrl, stop: () => gw.stop() };
   };
   const first = await start();
   const put = await fetch(`${first.admin}/services/kept`, {
@@ -253,26 +192,15 @@ test('a declarative name clash at start names the file: twice in the file, or ag
 
   // the file store has a service 'users' made through the Admin API (another id); the file declares one too
   const data = join(dir, 'data');
-  const adminPort = await deadPort();
-  const child = spawn(
-    process.execPath,
-    [CLI, '--data-dir', data, '--proxy-listen', '127.0.0.1:0', '--admin-listen', `127.0.0.1:${adminPort}`, '--log-level', 'silent'],
-    { env: cleanEnv, stdio: 'ignore' },
-  );
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  const admin = `http://127.0.0.1:${adminPort}`;
-  await waitFor(async () => (await fetch(`${admin}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+  const gw = await spawnGatewayCli(t, ['--data-dir', data]);
+  const admin = gw.adminUrl;
   const put = await fetch(`${admin}/services/users`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ host: 'by-hand.test' }),
   });
   assert.equal(put.status, 200);
-  const exit = new Promise((res) => child.once('exit', res));
-  child.kill('SIGTERM');
-  await exit;
+  assert.equal(await gw.stop(), 0);
   const file = join(dir, 'kong.yml');
   await writeFile(file, '_format_version: "3.0"\nservices:\n- name: users\n  host: from-file.test\n');
   const clash = run(['--config', file, '--data-dir', data, '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);

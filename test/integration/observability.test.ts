@@ -4,21 +4,16 @@
  * gateway answered itself, then `/metrics` and the access-log FILE.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { request } from 'undici';
 import { startGateway } from '../../gateway/src/gateway.js';
 import { isGwError } from '../../gateway/src/errors.js';
-import { AdminClient, startTestGateway } from '../helpers/gateway.js';
+import { AdminClient, spawnGatewayCli, startTestGateway } from '../helpers/gateway.js';
 import { deadPort, startUpstream, waitFor } from '../helpers/upstream.js';
-
-const CLI = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_')));
 
 interface PromSample {
   name: string;
@@ -335,50 +330,25 @@ test('--access-log off writes nothing; the default (stdout) writes one line per 
   const up = await startUpstream('echo');
   t.after(() => up.close());
   const runCli = async (extra: string[]): Promise<string> => {
-    const adminPort = await deadPort();
-    const proxyPort = await deadPort();
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        '--store',
-        'memory',
-        '--proxy-listen',
-        `127.0.0.1:${proxyPort}`,
-        '--admin-listen',
-        `127.0.0.1:${adminPort}`,
-        '--audit-log',
-        'off',
-        ...extra,
-      ],
-      { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    const admin = new AdminClient(`http://127.0.0.1:${adminPort}`);
-    await waitFor(async () => (await fetch(`${admin.url}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+    const gw = await spawnGatewayCli(t, ['--store', 'memory', '--audit-log', 'off', ...extra]);
+    const admin = new AdminClient(gw.adminUrl);
     assert.equal((await admin.call('PUT', '/services/s', { url: `http://${up.address}` })).status, 200);
     assert.equal((await admin.call('PUT', '/routes/r', { paths: ['/s'], service: { name: 's' } })).status, 200);
     await waitFor(
       async () => {
-        const r = await request(`http://127.0.0.1:${proxyPort}/s`);
+        const r = await request(`${gw.proxyUrl}/s`);
         await r.body.dump();
         return r.statusCode === 200;
       },
       5_000,
       'route routable',
     );
-    const r = await request(`http://127.0.0.1:${proxyPort}/nothing-here`);
+    const r = await request(`${gw.proxyUrl}/nothing-here`);
     await r.body.dump();
     assert.equal(r.statusCode, 404);
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    assert.equal(await exit, 0);
-    assert.match(out, /"msg":"gw-gateway ready"/);
-    return out;
+    assert.equal(await gw.stop(), 0);
+    assert.match(gw.out(), /"msg":"gw-gateway ready"/);
+    return gw.out();
   };
   const off = await runCli(['--access-log', 'off']);
   assert.ok(!off.includes('"log":"access"'), off);

@@ -5,15 +5,12 @@
  * and that the gateway is still the same process.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { spawnGatewayCli, type CliGateway } from '../helpers/gateway.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
-
-const CLI = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_')));
 
 interface Seen {
   method: string;
@@ -63,6 +60,7 @@ class Recorder {
   }
 }
 
+let gw: CliGateway | undefined;
 let child: ChildProcess;
 let pid = 0;
 let proxyPort = 0;
@@ -83,35 +81,18 @@ async function admin(method: string, path: string, body?: unknown): Promise<{ st
 before(async () => {
   await up.listen();
   await other.listen();
-  const adminPort = await deadPort();
-  child = spawn(
-    process.execPath,
-    [
-      CLI,
-      '--store',
-      'memory',
-      '--proxy-listen',
-      '127.0.0.1:0',
-      '--admin-listen',
-      `127.0.0.1:${adminPort}`,
-      '--log-level',
-      'info',
-      '--client-body-timeout',
-      '1500ms',
-      '--client-header-timeout',
-      '1s',
-    ],
-    { env: cleanEnv, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  const ready = await waitFor(
-    () => /"msg":"gw-gateway ready"/.test(out) && /"proxy":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out),
-    20_000,
-    'gateway ready',
-  );
-  proxyPort = Number((ready as RegExpExecArray)[1]);
-  adminUrl = `http://127.0.0.1:${adminPort}`;
+  // killed in after() below (a module-level hook, not a test's)
+  gw = await spawnGatewayCli({ after: () => undefined }, [
+    '--store',
+    'memory',
+    '--client-body-timeout',
+    '1500ms',
+    '--client-header-timeout',
+    '1s',
+  ]);
+  child = gw.child;
+  proxyPort = Number(new URL(gw.proxyUrl).port);
+  adminUrl = gw.adminUrl;
   pid = (await admin('GET', '/')).body.pids ? ((await admin('GET', '/')).body.pids as { master: number }).master : 0;
   assert.equal(pid, child.pid, 'the admin API reports the spawned process');
   // one target for everything, so a blocked pool would show on the control request
@@ -127,8 +108,9 @@ before(async () => {
 });
 
 after(async () => {
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  await gw?.stop();
+  // what the gateway said on stderr (nothing, unless something went wrong)
+  if (gw?.err()) process.stderr.write(gw.err());
   await up.close();
   await other.close();
 });

@@ -2,19 +2,14 @@
 // difference under load; POST /config applies a document; GET /config exports
 // one a fresh gateway starts from. Registered (gw-tagged) targets survive all.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { AdminClient, startTestGateway } from '../helpers/gateway.js';
+import { AdminClient, spawnGatewayCli, startTestGateway } from '../helpers/gateway.js';
 import { steadyLoad } from '../helpers/load.js';
-import { deadPort, startUpstream, waitFor } from '../helpers/upstream.js';
-
-const CLI = fileURLToPath(new URL('../../gateway/src/cli.js', import.meta.url));
-const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GW_')));
+import { startUpstream, waitFor } from '../helpers/upstream.js';
 
 const doc = (routes: { name: string; path: string }[], target: string) => `
 _format_version: "3.0"
@@ -49,32 +44,10 @@ test(
         a.address,
       ),
     );
-    const [proxyPort, adminPort] = [await deadPort(), await deadPort()];
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        '--config',
-        file,
-        '--store',
-        'memory',
-        '--proxy-listen',
-        `127.0.0.1:${proxyPort}`,
-        '--admin-listen',
-        `127.0.0.1:${adminPort}`,
-        '--log-level',
-        'info',
-      ],
-      { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    t.after(() => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    const admin = new AdminClient(`http://127.0.0.1:${adminPort}`);
-    const proxy = `http://127.0.0.1:${proxyPort}`;
-    await waitFor(async () => (await fetch(`${admin.url}/status`).catch(() => undefined))?.status === 200, 15_000, 'gateway /status');
+    const gw = await spawnGatewayCli(t, ['--config', file, '--store', 'memory']);
+    const child = gw.child;
+    const admin = new AdminClient(gw.adminUrl);
+    const proxy = gw.proxyUrl;
     // an instance registers itself (gw-tagged, leased) into the file's upstream
     assert.equal(
       (await admin.call('POST', '/upstreams/up/targets', { target: b.address, tags: ['gw', 'gw-instance:i-1'], ttl: 60 })).status,
@@ -106,18 +79,16 @@ test(
       .sort();
     assert.deepEqual(targets, [a.address, b.address].sort(), 'the registered target survived the reload');
     assert.equal(child.exitCode, null, 'SIGHUP did not stop the gateway');
-    assert.match(out, /declarative config reloaded/);
+    assert.match(gw.out(), /declarative config reloaded/);
 
     // a broken file is refused and changes nothing
     await writeFile(file, '_format_version: "3.0"\nservices: [{ name: svc, host: up, retries: -1 }]\n');
     child.kill('SIGHUP');
-    await waitFor(() => out.includes('reload refused'), 10_000, 'reload refused log');
+    await waitFor(() => gw.out().includes('reload refused'), 10_000, 'reload refused log');
     assert.equal((await fetch(`${proxy}/new`)).status, 200);
     assert.equal(child.exitCode, null);
 
-    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    assert.equal(await exit, 0);
+    assert.equal(await gw.stop(), 0);
   },
 );
 
