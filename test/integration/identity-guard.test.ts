@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { pino } from 'pino';
 import { startTestGateway } from '../helpers/gateway.js';
 import { AdminClient } from '../helpers/gateway.js';
+import { capturedLogger } from '../helpers/log.js';
 
 const ADMIN = 'admin-token-0123456789';
 const BILLING = 'billing-token-0123456789';
 
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
-
 test("identity guard in the gateway: a gw-instance target write removes other instances' targets at that address across services, atomically, logged and counted", async (t) => {
-  const { logger, lines } = captureLogger();
+  const { logger, lines } = capturedLogger();
   const gw = await startTestGateway({ adminToken: ADMIN, registrationTokens: { billing: BILLING }, logger });
   t.after(() => gw.close(0));
   const admin = gw.admin;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { register, type Registration } from '../../sdk/src/index.js';
 import { startTestGateway } from '../helpers/gateway.js';
+import { capturedLogger } from '../helpers/log.js';
 
 const silent = pino({ level: 'silent' });
 const base = { handleSignals: false, logger: silent, host: '127.0.0.1', onShutdown: () => undefined };
@@ -133,17 +133,6 @@ test('objects made by hand (no deployment stamp) are taken over by the first dep
   assert.ok(up.tags.includes('team-a') && up.tags.includes('gw-deployment:d1'), up.tags.join(' '));
 });
 
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
-
 /** README's hand-made `users` service: host users-upstream, a route on /api/v1/users, an upstream with one target. */
 async function handMade(gw: Awaited<ReturnType<typeof startTestGateway>>, upstreamPort: number): Promise<void> {
   assert.equal((await gw.admin.call('PUT', '/upstreams/users-upstream', {})).status, 200);
@@ -156,7 +145,7 @@ test('taking over a hand-made service: one warning names the host change and the
   const gw = await startTestGateway();
   t.after(() => gw.close(0));
   await handMade(gw, 19_999);
-  const { logger, lines } = captureLogger();
+  const { logger, lines } = capturedLogger();
   const reg = await register({
     ...base,
     logger,
@@ -197,7 +186,7 @@ test('taking over a hand-made service: one warning names the host change and the
   const gw2 = await startTestGateway();
   t.after(() => gw2.close(0));
   await handMade(gw2, 19_999);
-  const c2 = captureLogger();
+  const c2 = capturedLogger();
   const adopt = await register({
     ...base,
     logger: c2.logger,

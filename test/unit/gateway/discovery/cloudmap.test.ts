@@ -3,15 +3,13 @@
 // by an injected clock against the local Cloud Map (real AWS client, real
 // wire protocol) into a real MemoryStore.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { pino } from 'pino';
-import type { Logger } from '../../../../gateway/src/observability/log.js';
 import { backoffDelay, mapService, routeName, type DiscoveredInstance } from '../../../../gateway/src/discovery/cloudmap-mapping.js';
 import { CloudMapProvider, errorKind } from '../../../../gateway/src/discovery/cloudmap.js';
 import { MemoryStore } from '../../../../gateway/src/store/memory.js';
 import { routeName as sdkRouteName } from '../../../../sdk/src/register.js';
 import { startCloudMapServer } from '../../../helpers/cloud-map-server.js';
+import { capturedLogger } from '../../../helpers/log.js';
 import { ManualClock } from '../../../helpers/manual-clock.js';
 
 process.env.AWS_ACCESS_KEY_ID = 'AKIAFAKEFAKEFAKEFAKE';
@@ -125,18 +123,6 @@ test('errorKind: throttling, timeouts and 5xx are told apart', () => {
   assert.equal(errorKind(Object.assign(new Error('x'), { name: 'InternalFailure', $metadata: { httpStatusCode: 500 } })), 'server');
   assert.equal(errorKind(Object.assign(new Error('x'), { name: 'AccessDeniedException' })), 'AccessDeniedException');
 });
-
-/** a logger whose lines the test reads */
-function capturedLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream) as unknown as Logger, lines };
-}
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }) {
   const cm = await startCloudMapServer();
