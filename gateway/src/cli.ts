@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readSettingsFile, resolveSettings, SETTINGS, type RawSettings } from './config/settings.js';
 import { isGwError } from './errors.js';
 import { startGateway, type Gateway } from './gateway.js';
+import { keepRunning } from './observability/last-resort.js';
 import { createLogger } from './observability/log.js';
 import { GW_VERSION } from './version.js';
 
@@ -58,7 +59,9 @@ Examples:
   gw-gateway --cloudmap-namespace internal.local --aws-region eu-west-1 # route Cloud Map (ECS service discovery) services
 
 Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.
-SIGHUP re-reads --config and applies the difference without dropping requests (registered targets are kept).`,
+SIGHUP re-reads --config and applies the difference without dropping requests (registered targets are kept).
+Once it serves, no exception stops the gateway: an uncaught exception or unhandled promise rejection is logged
+(level error, with its stack) and counted in gw_internal_errors_total, and the gateway keeps running.`,
   );
   return program;
 }
@@ -131,6 +134,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`gw-gateway: ${msg}\n`);
     return isGwError(err) && (err.code.startsWith('GW_ERR_CONFIG') || err.code === 'GW_ERR_STORE_CORRUPT') ? 2 : 1;
   }
+  // serving now: from here on no exception stops the gateway; it is logged and counted (observability/last-resort.ts)
+  keepRunning(logger);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {

@@ -19,6 +19,7 @@ import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
 import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
 import { checkAccessLog } from './observability/access-log.js';
+import { internalErrors } from './observability/last-resort.js';
 import { ClusterControl } from './cluster/control.js';
 import type { Store } from './store/store.js';
 import { PostgresStore } from './store/postgres.js';
@@ -291,6 +292,14 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       datastoreReachable,
       nodeId: kongNodeId,
       dashboard: () => dashboard && { ...dashboard.stats, streams: dashboard.streams },
+      // this process's, plus (--workers) the proxies'
+      internalErrors: () =>
+        cluster
+          ? {
+              uncaught: internalErrors.uncaught + cluster.internalErrors.uncaught,
+              unhandled: internalErrors.unhandled + cluster.internalErrors.unhandled,
+            }
+          : internalErrors,
     });
     dashboard = new DashboardHub({
       store,

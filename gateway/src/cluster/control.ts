@@ -18,6 +18,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { HealthManager } from '../health/health-manager.js';
 import type { TargetRuntime } from '../health/target-runtime.js';
+import type { InternalErrors } from '../observability/last-resort.js';
 import type { Logger } from '../observability/log.js';
 import type { ProxyLimits } from '../proxy/server.js';
 import { RequestMetrics, type ProxyStats } from '../observability/metrics.js';
@@ -77,6 +78,8 @@ export class ClusterControl {
   readonly #metricsWaits = new Map<number, (m: Extract<FromWorker, { t: 'metrics' }>) => void>();
   /** hedging counters summed over workers at the last scrape */
   readonly stats: ProxyStats = { hedged: 0, hedgeWins: 0 };
+  /** the workers' uncaught exceptions and unhandled rejections (observability/last-resort.ts), summed at the last scrape */
+  readonly internalErrors: InternalErrors = { uncaught: 0, unhandled: 0 };
   /** request series summed over workers at the last scrape */
   requests = new RequestMetrics();
 
@@ -139,11 +142,16 @@ export class ClusterControl {
     const merged = new RequestMetrics();
     this.stats.hedged = 0;
     this.stats.hedgeWins = 0;
+    // a worker that did not answer is left out of this scrape, as its request series are
+    this.internalErrors.uncaught = 0;
+    this.internalErrors.unhandled = 0;
     for (const r of replies) {
       if (!r) continue;
       merged.merge(r.series);
       this.stats.hedged += r.hedged;
       this.stats.hedgeWins += r.hedgeWins;
+      this.internalErrors.uncaught += r.internalErrors.uncaught;
+      this.internalErrors.unhandled += r.internalErrors.unhandled;
     }
     this.requests = merged;
   }

@@ -7,6 +7,7 @@
  */
 import type { WriteOp } from '../store/store.js';
 import type { ExportedSeries } from '../observability/metrics.js';
+import type { InternalErrors } from '../observability/last-resort.js';
 import type { AvailabilityItem, BusMessage } from './bus.js';
 import type { ProxyLimits } from '../proxy/server.js';
 
@@ -38,7 +39,7 @@ export type FromWorkerLifecycle =
   | { t: 'ready' }
   | { t: 'listening'; port: number }
   | { t: 'error'; message: string; code?: string | undefined }
-  | { t: 'metrics'; id: number; series: ExportedSeries[]; hedged: number; hedgeWins: number };
+  | { t: 'metrics'; id: number; series: ExportedSeries[]; hedged: number; hedgeWins: number; internalErrors: InternalErrors };
 
 export type ToWorker = ToWorkerLifecycle | BusMessage;
 export type FromWorker = FromWorkerLifecycle | BusMessage;

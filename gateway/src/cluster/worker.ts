@@ -8,6 +8,7 @@
  * plain IPC beside it.
  */
 import cluster from 'node:cluster';
+import { internalErrors, keepRunning } from '../observability/last-resort.js';
 import { createLogger, type Logger } from '../observability/log.js';
 import { RequestMetrics } from '../observability/metrics.js';
 import { createProxyServer, type ProxyServer } from '../proxy/server.js';
@@ -88,6 +89,8 @@ export function runWorker(): void {
       lastSent = counts.length;
       bus.reportInFlight(counts);
     }, INFLIGHT_REPORT_MS).unref();
+    // serving now: from here on no exception stops this proxy (observability/last-resort.ts)
+    keepRunning(log);
     send({ t: 'listening', port });
   };
 
@@ -108,6 +111,7 @@ export function runWorker(): void {
             series: requests.export(),
             hedged: proxy?.stats.hedged ?? 0,
             hedgeWins: proxy?.stats.hedgeWins ?? 0,
+            internalErrors,
           });
         case 'close':
           outcomes?.flush();

@@ -47,6 +47,7 @@ import type { HealthManager } from '../health/health-manager.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Route, Service } from '../entities/types.js';
 import { GW_VERSION } from '../version.js';
+import { internalErrors, type InternalErrors } from './last-resort.js';
 import type { RequestObserver, RequestRecord } from './request-record.js';
 import type { CloudMapStats } from '../discovery/cloudmap.js';
 
@@ -265,6 +266,8 @@ export interface MetricsSources {
   datastoreReachable?: () => boolean;
   /** this node's id (kong_node_info) */
   nodeId?: string;
+  /** uncaught exceptions and unhandled rejections the process survived (last-resort.ts), over the node's processes; default: this process's */
+  internalErrors?: () => InternalErrors;
   /** the live dashboard (dashboard/hub.ts): streams open and its counters */
   dashboard?: () => { streams: number; workMs: number; dropped: number; bytes: number } | undefined;
 }
@@ -433,6 +436,18 @@ export function createMetrics(src: MetricsSources): Metrics {
       'Full reloads from the database after this node fell behind the pruned change log (cluster mode)',
       'counter',
       () => [{ value: src.storeResyncs?.() ?? 0 }],
+    ),
+    computed(
+      'gw_internal_errors_total',
+      'Uncaught exceptions and unhandled promise rejections the gateway logged and survived (each one a gw bug worth a report)',
+      'counter',
+      () => {
+        const e = src.internalErrors?.() ?? internalErrors;
+        return [
+          { value: e.uncaught, labels: { kind: 'uncaught_exception' } },
+          { value: e.unhandled, labels: { kind: 'unhandled_rejection' } },
+        ];
+      },
     ),
     ...(src.cloudMap ? cloudMapMetrics(src.cloudMap) : []),
     computed('gw_dashboard_streams', 'Dashboard event streams open (/dashboard/events)', 'gauge', () => [
