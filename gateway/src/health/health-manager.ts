@@ -12,6 +12,7 @@ import { UpstreamLimits } from '../limits/upstream-limits.js';
 import type { Logger } from '../observability/log.js';
 import type { Runtime, Snapshot } from '../runtime/runtime.js';
 import { probeTarget, type Probe } from './active-prober.js';
+import { LoopLateness } from './loop-lateness.js';
 import type { OutcomeKind } from './counters.js';
 import type { OutcomeSink } from './outcomes.js';
 import type { TargetRuntime, TargetState } from './target-runtime.js';
@@ -73,6 +74,8 @@ export class HealthManager implements OutcomeSink {
   readonly #retired = new Map<string, { at: number; targets: Map<string, TargetRuntime> }>();
   #unsubscribe: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** how late the timer's ticks ran (the stall guard discounts it); none when ticks are driven by hand (tickMs 0) */
+  readonly #lateness: LoopLateness | undefined;
   /** counters the metrics read */
   readonly stats = { probes: new Map<string, number>(), shed: 0 };
 
@@ -83,6 +86,7 @@ export class HealthManager implements OutcomeSink {
     this.#probe = opts.probe ?? probeTarget;
     this.#random = opts.random ?? Math.random;
     this.#tickMs = opts.tickMs ?? 100;
+    this.#lateness = this.#tickMs > 0 ? new LoopLateness(this.#tickMs) : undefined;
     this.#onAvailability = opts.onAvailability;
   }
 
@@ -203,8 +207,10 @@ export class HealthManager implements OutcomeSink {
 
   /** Time-driven work: breaker cool-downs, slow-start ramps, the stall guard, due probes. */
   tick(): void {
+    const lateness = this.#lateness;
+    lateness?.tick(this.#now());
     for (const h of this.#health.values()) {
-      h.tick();
+      h.tick(lateness?.since);
       if (h.activeOn()) this.#scheduleProbes(h);
     }
   }

@@ -53,6 +53,8 @@ export class TargetRuntime implements TargetStatus {
   stalled = false;
   /** when a stalled target gets traffic again if it has not answered by then (ms) */
   stalledUntil = 0;
+  /** the stall guard would have held it out but max_ejection_percent did not let it (told once, until it answers) */
+  stallCapped = false;
   /** passive checks' source: their verdict opens the circuit (closed → open → half-open → closed) */
   readonly breaker: CircuitBreaker;
   readonly activeCounters = new HealthCounters();

@@ -50,6 +50,9 @@ export type HealthEvent =
   | { readonly kind: 'all-unhealthy'; readonly upstream: string; readonly on: boolean; readonly policy: 'fail-closed' | 'fail-open' }
   | { readonly kind: 'ejection-capped'; readonly upstream: string; readonly target: string; readonly reason: string };
 
+/** No time lost by the process itself (tests, and ticks driven by hand). */
+const noLateness = (): number => 0;
+
 /** Stall guard: how many hedging deadlines the oldest in-flight try may wait. */
 export const STALL_DEADLINES = 2;
 /** Upper bound of any adaptive deadline, ms (services' read_timeout caps hedging further). */
@@ -214,6 +217,7 @@ export class UpstreamHealth {
     if (kind === 'success' || kind === 'http_failure') {
       t.lastResponseAt = now;
       if (latencyMs !== undefined) this.latency.add(latencyMs);
+      t.stallCapped = false;
       if (t.stalled) this.#set(t, () => (t.stalled = false), 'answered again');
       if (status !== undefined) {
         const p = this.upstream.healthchecks.passive;
@@ -243,7 +247,7 @@ export class UpstreamHealth {
     const verdict = t.passiveCounters.record(k, this.#passiveThresholds());
     if (verdict !== 'unhealthy') return;
     const reason = `passive ${k.replace('_', ' ')}s reached ${t.passiveCounters[k === 'http_failure' ? 'http_failures' : k === 'tcp_failure' ? 'tcp_failures' : 'timeouts']}`;
-    if (!this.#canEject()) {
+    if (!this.#canHoldOut(t)) {
       this.#emit({
         kind: 'ejection-capped',
         upstream: this.upstream.name,
@@ -309,7 +313,7 @@ export class UpstreamHealth {
    */
   ejectedElsewhere(id: string, reason: string): boolean {
     const t = this.targets.get(id);
-    if (!t || t.breaker.state.state !== 'closed' || !this.#canEject()) return false;
+    if (!t || t.breaker.state.state !== 'closed' || !this.#canHoldOut(t)) return false;
     t.passiveCounters.reset();
     this.#set(t, () => this.#bt(t, t.breaker.open(reason)), reason);
     return true;
@@ -317,8 +321,14 @@ export class UpstreamHealth {
 
   // ---- time -------------------------------------------------------------
 
-  /** Advance time-driven transitions: open → half-open, slow-start ramps, the stall guard. */
-  tick(): void {
+  /**
+   * Advance time-driven transitions: open → half-open, slow-start ramps, the
+   * stall guard. `lateSince(t0)`: how long this process itself was busy or
+   * paused since `t0` (ms; the health ticks' lateness, health-manager.ts): a
+   * try cannot be answered while the process does not run, so that time is
+   * not held against its target.
+   */
+  tick(lateSince: (t0: number) => number = noLateness): void {
     const now = this.#now();
     const stallAfter = this.#gw.stall_guard ? this.stallThreshold() : undefined;
     for (const t of this.targets.values()) {
@@ -326,7 +336,9 @@ export class UpstreamHealth {
       if (stallAfter !== undefined && !t.stalled && t.weight > 0) {
         const oldest = t.oldestWaiting();
         if (oldest !== undefined && now - oldest > stallAfter && this.#othersAnsweredSince(t, oldest)) {
-          this.#stall(t, `oldest in-flight request waiting ${Math.round(now - oldest)} ms (limit ${Math.round(stallAfter)} ms)`);
+          const waited = now - oldest - lateSince(oldest);
+          if (waited > stallAfter)
+            this.#stall(t, `oldest in-flight request waiting ${Math.round(waited)} ms (limit ${Math.round(stallAfter)} ms)`);
         }
       }
       // a stalled target that never answered gets traffic again after a cool-down (it may have recovered)
@@ -466,7 +478,20 @@ export class UpstreamHealth {
     }
   }
 
+  /** The stall guard holds `t` out (until it answers, or for a cool-down), unless max_ejection_percent is reached. */
   #stall(t: TargetRuntime, reason: string): void {
+    if (!this.#canHoldOut(t)) {
+      if (!t.stallCapped) {
+        t.stallCapped = true;
+        this.#emit({
+          kind: 'ejection-capped',
+          upstream: this.upstream.name,
+          target: t.address,
+          reason: `stall guard: ${reason}; max_ejection_percent ${this.#gw.max_ejection_percent} reached`,
+        });
+      }
+      return;
+    }
     t.stalledUntil = this.#now() + this.#gw.breaker_cooldown * 1000;
     this.#set(t, () => (t.stalled = true), reason);
   }
@@ -486,16 +511,22 @@ export class UpstreamHealth {
     return Math.max(0, f);
   }
 
-  /** Max ejection percent: at least one target may always be ejected (Envoy). */
-  #canEject(): boolean {
+  /**
+   * Max ejection percent: whether passive evidence may hold `t` out too. It
+   * counts every other target held out that way, an open (or half-open)
+   * circuit or the stall guard, so that together they never take more than
+   * that share of the weighted targets; at least one target may always be
+   * held out (Envoy).
+   */
+  #canHoldOut(t: TargetRuntime): boolean {
     let total = 0;
-    let ejected = 0;
-    for (const t of this.targets.values()) {
-      if (t.weight === 0) continue;
+    let out = 0;
+    for (const o of this.targets.values()) {
+      if (o.weight === 0) continue;
       total++;
-      if (t.breaker.state.state !== 'closed') ejected++;
+      if (o !== t && (o.breaker.state.state !== 'closed' || o.stalled)) out++;
     }
-    return ejected === 0 || (ejected + 1) * 100 <= this.#gw.max_ejection_percent * total;
+    return out === 0 || (out + 1) * 100 <= this.#gw.max_ejection_percent * total;
   }
 
   #othersAnsweredSince(t: TargetRuntime, since: number): boolean {

@@ -224,6 +224,57 @@ test('stall guard: a target whose oldest request waits 2 deadlines while others 
   assert.ok(picks().has(ids[0]!));
 });
 
+test('stall guard and ejections share max_ejection_percent: they never hold out more than that share together', () => {
+  // three targets, default 50 %: one may be held out, a second would be 67 %
+  const { h, clock, ids, picks, events } = setup({ healthchecks: PASSIVE, gw: { hedge_min_delay: 100 } });
+  for (let i = 0; i < 25; i++) h.outcome(ids[2]!, 'success', 200, 10);
+  const [a, b] = [h.tryStarted(ids[0]!), h.tryStarted(ids[1]!)];
+  clock.advance(250);
+  h.outcome(ids[2]!, 'success', 200, 10);
+  h.tick();
+  h.tick();
+  const stalled = ids.filter((id) => h.targets.get(id)!.stalled);
+  assert.equal(stalled.length, 1, 'one of the two waiting targets is held out, not both');
+  const capped = events.filter((e) => e.kind === 'ejection-capped');
+  assert.equal(capped.length, 1, 'the skipped one is told once, not on every tick');
+  assert.match(
+    capped[0]!.kind === 'ejection-capped' ? capped[0]!.reason : '',
+    /^stall guard: oldest in-flight request waiting 250 ms .*max_ejection_percent 50 reached$/,
+  );
+  assert.equal(picks().size, 2);
+  // a passive ejection of the third now would empty two thirds of the pool too
+  h.outcome(ids[2]!, 'http_failure');
+  h.outcome(ids[2]!, 'http_failure');
+  assert.equal(h.targets.get(ids[2]!)!.state(), 'healthy');
+  assert.equal(events.filter((e) => e.kind === 'ejection-capped').length, 2);
+  // the stalled one answers: it is back, and the other may now be held out
+  const [first] = stalled;
+  h.outcome(first!, 'success', 200, 260, first === ids[0] ? a : b);
+  const other = first === ids[0] ? ids[1]! : ids[0]!;
+  // (that 260 ms answer raised the adaptive deadline: the other waits past it)
+  clock.advance(1_000);
+  h.outcome(ids[2]!, 'success', 200, 10);
+  h.tick();
+  assert.equal(h.targets.get(first!)!.stalled, false);
+  assert.equal(h.targets.get(other)!.stalled, true);
+});
+
+test('stall guard: time the process itself lost (a paused event loop) is not held against a target', () => {
+  const { h, clock, ids } = setup({ healthchecks: PASSIVE, gw: { hedge_min_delay: 100 } });
+  for (let i = 0; i < 25; i++) h.outcome(ids[1]!, 'success', 200, 10);
+  const started = clock.now();
+  h.tryStarted(ids[0]!);
+  clock.advance(5);
+  h.outcome(ids[1]!, 'success', 200, 10);
+  // the process stops for 300 ms right after: the try waited 305 ms, 300 of them on us
+  clock.advance(300);
+  h.tick((t0) => (t0 === started ? 300 : 0));
+  assert.equal(h.targets.get(ids[0]!)!.stalled, false, '5 ms of its own');
+  clock.advance(200);
+  h.tick((t0) => (t0 === started ? 300 : 0));
+  assert.equal(h.targets.get(ids[0]!)!.stalled, true, '205 ms of its own > 2 × 100 ms');
+});
+
 test('no hedging before enough samples, or when the upstream turns it off', () => {
   const { h, ids } = setup({});
   for (let i = 0; i < 5; i++) h.outcome(ids[0]!, 'success', 200, 10);
