@@ -50,6 +50,9 @@ export type HealthEvent =
   | { readonly kind: 'all-unhealthy'; readonly upstream: string; readonly on: boolean; readonly policy: 'fail-closed' | 'fail-open' }
   | { readonly kind: 'ejection-capped'; readonly upstream: string; readonly target: string; readonly reason: string };
 
+/** Held out by passive evidence (an open or half-open circuit, the stall guard): what max_ejection_percent caps. */
+const heldOut = (t: TargetRuntime): boolean => t.breaker.state.state !== 'closed' || t.stalled;
+
 /** No time lost by the process itself (tests, and ticks driven by hand). */
 const noLateness = (): number => 0;
 
@@ -116,6 +119,7 @@ export class UpstreamHealth {
    * target added at run time gets no traffic before its first good probe).
    */
   sync(refs: readonly TargetRef[], initial: boolean): void {
+    this.#heldOut = -1;
     const seen = new Set<string>();
     for (const r of refs) {
       seen.add(r.id);
@@ -130,6 +134,7 @@ export class UpstreamHealth {
    * sums is taken out here and counted again by {@link attach}.
    */
   syncChanges(changed: readonly TargetRef[], removed: readonly string[], initial: boolean): void {
+    this.#heldOut = -1;
     for (const id of removed) {
       const t = this.targets.get(id);
       if (!t) continue;
@@ -470,6 +475,7 @@ export class UpstreamHealth {
     const before = t.state();
     const wasRoutable = t.routable();
     mutate();
+    this.#heldOut = -1;
     const after = t.state();
     if (after !== before) this.#emit({ kind: 'state', upstream: this.upstream.name, target: t.address, from: before, to: after, reason });
     if (t.routable() !== wasRoutable) {
@@ -519,15 +525,25 @@ export class UpstreamHealth {
    * held out (Envoy).
    */
   #canHoldOut(t: TargetRuntime): boolean {
-    let total = 0;
-    let out = 0;
-    for (const o of this.targets.values()) {
-      if (o.weight === 0) continue;
-      total++;
-      if (o !== t && (o.breaker.state.state !== 'closed' || o.stalled)) out++;
+    // counted once per change (every flag and breaker change goes through #set, every weight change through a sync):
+    // a hung majority re-checked on every tick or lost hedge race costs O(1) each, not a pass over the targets
+    if (this.#heldOut < 0) {
+      let total = 0;
+      let out = 0;
+      for (const o of this.targets.values()) {
+        if (o.weight === 0) continue;
+        total++;
+        if (heldOut(o)) out++;
+      }
+      this.#heldOut = out;
+      this.#weighted = total;
     }
-    return out === 0 || (out + 1) * 100 <= this.#gw.max_ejection_percent * total;
+    const out = this.#heldOut - (t.weight > 0 && heldOut(t) ? 1 : 0);
+    return out === 0 || (out + 1) * 100 <= this.#gw.max_ejection_percent * this.#weighted;
   }
+  /** targets with weight held out by passive evidence, and targets with weight; -1: to be counted again */
+  #heldOut = -1;
+  #weighted = 0;
 
   #othersAnsweredSince(t: TargetRuntime, since: number): boolean {
     for (const o of this.targets.values()) if (o !== t && o.lastResponseAt > since) return true;

@@ -259,6 +259,27 @@ test('stall guard and ejections share max_ejection_percent: they never hold out 
   assert.equal(h.targets.get(other)!.stalled, true);
 });
 
+test('the held-out share follows weight changes: max_ejection_percent is of the targets that have weight now', () => {
+  const { h, ids, balancer, events } = setup({ healthchecks: PASSIVE, gw: { max_ejection_percent: 34 } }, 6);
+  const weights = (drained: number) =>
+    h.sync(
+      balancer.targets.map((r, i) => (i >= 6 - drained ? { ...r, weight: 0 } : r)),
+      false,
+    );
+  weights(3); // three drained: three with weight
+  for (const id of ids.slice(0, 2)) {
+    h.outcome(id, 'tcp_failure');
+    h.outcome(id, 'tcp_failure');
+  }
+  assert.equal(h.targets.get(ids[0]!)!.state(), 'ejected', 'one of three');
+  assert.equal(h.targets.get(ids[1]!)!.state(), 'healthy', 'two of three is over 34 %');
+  assert.equal(events.filter((e) => e.kind === 'ejection-capped').length, 1);
+  weights(0); // back to six with weight: two of six is under 34 %
+  h.outcome(ids[1]!, 'tcp_failure');
+  h.outcome(ids[1]!, 'tcp_failure');
+  assert.equal(h.targets.get(ids[1]!)!.state(), 'ejected');
+});
+
 test('stall guard: time the process itself lost (a paused event loop) is not held against a target', () => {
   const { h, clock, ids } = setup({ healthchecks: PASSIVE, gw: { hedge_min_delay: 100 } });
   for (let i = 0; i < 25; i++) h.outcome(ids[1]!, 'success', 200, 10);
