@@ -253,12 +253,7 @@ export class UpstreamHealth {
     if (verdict !== 'unhealthy') return;
     const reason = `passive ${k.replace('_', ' ')}s reached ${t.passiveCounters[k === 'http_failure' ? 'http_failures' : k === 'tcp_failure' ? 'tcp_failures' : 'timeouts']}`;
     if (!this.#canHoldOut(t)) {
-      this.#emit({
-        kind: 'ejection-capped',
-        upstream: this.upstream.name,
-        target: t.address,
-        reason: `${reason}; max_ejection_percent ${this.#gw.max_ejection_percent} reached`,
-      });
+      this.#capped(t, reason);
       t.passiveCounters.reset();
       return;
     }
@@ -484,18 +479,21 @@ export class UpstreamHealth {
     }
   }
 
+  /** Passive evidence would hold `t` out, but max_ejection_percent does not let it: say so (logged `ejection skipped`, counted). */
+  #capped(t: TargetRuntime, reason: string): void {
+    this.#emit({
+      kind: 'ejection-capped',
+      upstream: this.upstream.name,
+      target: t.address,
+      reason: `${reason}; max_ejection_percent ${this.#gw.max_ejection_percent} reached`,
+    });
+  }
+
   /** The stall guard holds `t` out (until it answers, or for a cool-down), unless max_ejection_percent is reached. */
   #stall(t: TargetRuntime, reason: string): void {
     if (!this.#canHoldOut(t)) {
-      if (!t.stallCapped) {
-        t.stallCapped = true;
-        this.#emit({
-          kind: 'ejection-capped',
-          upstream: this.upstream.name,
-          target: t.address,
-          reason: `stall guard: ${reason}; max_ejection_percent ${this.#gw.max_ejection_percent} reached`,
-        });
-      }
+      if (!t.stallCapped) this.#capped(t, `stall guard: ${reason}`);
+      t.stallCapped = true;
       return;
     }
     t.stalledUntil = this.#now() + this.#gw.breaker_cooldown * 1000;
