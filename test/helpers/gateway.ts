@@ -6,6 +6,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { startGateway, type Gateway, type GatewayOptions } from '../../gateway/src/gateway.js';
+import { waitFor } from './upstream.js';
 
 /**
  * The DNS server test gateways ask unless a test gives its own
@@ -86,23 +87,19 @@ export async function spawnGatewayCli(
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (err += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const ready = await new Promise<{ proxy: string; admin: string }>((resolve, reject) => {
-    const timer = setTimeout(() => fail(`not ready within ${opts.readyMs ?? 30_000} ms`), opts.readyMs ?? 30_000);
-    const fail = (why: string): void => {
-      clearTimeout(timer);
-      child.stdout.off('data', look);
-      reject(new Error(`gw-gateway ${args.join(' ')}: ${why}\nstdout: ${out}\nstderr: ${err}`));
-    };
-    const look = (): void => {
-      const line = out.split('\n').find((l) => l.includes('"msg":"gw-gateway ready"'));
-      if (line === undefined) return;
-      clearTimeout(timer);
-      child.stdout.off('data', look);
-      resolve(JSON.parse(line) as { proxy: string; admin: string });
-    };
-    child.stdout.on('data', look);
-    void exited.then((code) => fail(`exited (${code ?? child.signalCode}) before it was ready`));
-  });
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const readyLine = (): string | undefined => out.split('\n').find((l) => l.includes('"msg":"gw-gateway ready"'));
+  await waitFor(() => readyLine() !== undefined || gone(), opts.readyMs ?? 30_000, `gw-gateway ${args.join(' ')} ready`).catch(
+    (e: Error) => {
+      throw new Error(`${e.message}\nstdout: ${out}\nstderr: ${err}`);
+    },
+  );
+  const line = readyLine();
+  if (line === undefined)
+    throw new Error(
+      `gw-gateway ${args.join(' ')}: exited (${child.exitCode ?? child.signalCode}) before it was ready\nstdout: ${out}\nstderr: ${err}`,
+    );
+  const ready = JSON.parse(line) as { proxy: string; admin: string };
   return {
     child,
     proxyUrl: ready.proxy,
