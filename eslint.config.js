@@ -8,7 +8,7 @@ const TS_FILES = ['{contract,gateway,sdk,agent,test,bench,examples}/**/*.ts'];
 
 // Import boundaries: the data flow is the tree (shared/STYLE.md §3, DESIGN.md).
 //   registration (sdk, agent) → admin → store → runtime snapshot → proxy;  health → target record → balancer.
-//   contract/ (tags, names) is below both sides: the SDK, the agent and the gateway import it, it imports none of them.
+//   contract/ (tags, names, the CLIs' last resort) is below both sides: the SDK, the agent and the gateway import it, it imports none of them.
 // Each row forbids, for every .ts file under `scope`, relative or package imports whose path goes through one of
 // `forbid` (a folder name, matched anywhere in the import path, e.g. '../proxy/server.js' or '../../proxy').
 // A file gets the rows of its scope and of every enclosing scope. The patterns match import strings, not resolved

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { lastResortReporter, LOG_PER_SECOND, type InternalErrors } from '../../../../gateway/src/observability/last-resort.js';
-import { capturedLogger } from '../../../helpers/log.js';
-import { ManualClock } from '../../../helpers/manual-clock.js';
+import { lastResortReporter, LOG_PER_SECOND, type InternalErrors } from '../../../contract/src/last-resort.js';
+import { capturedLogger } from '../../helpers/log.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
 
 test('the last-resort reporter counts every event, logs each with its stack and kind, at most LOG_PER_SECOND lines a second', () => {
   const { logger, lines } = capturedLogger();
   const clock = new ManualClock(5_000_000);
   const counts: InternalErrors = { uncaught: 0, unhandled: 0 };
-  const report = lastResortReporter(logger, () => clock.now(), counts);
+  const report = lastResortReporter(logger, 'the gateway', counts, () => clock.now());
 
   report('uncaught', new Error('boom in a timer'));
   report('unhandled', 'a rejection with a string');
@@ -43,7 +43,7 @@ test('the last-resort reporter never throws, even when the log cannot be written
       throw new Error('EPIPE');
     },
   } as unknown as Parameters<typeof lastResortReporter>[0];
-  const report = lastResortReporter(broken, () => 0, counts);
+  const report = lastResortReporter(broken, 'the agent', counts, () => 0);
   assert.doesNotThrow(() => report('uncaught', new Error('x')));
   assert.equal(counts.uncaught, 1);
 });
