@@ -13,6 +13,7 @@
  *   stays drained (or gone) until the sidecar restarts.
  */
 import type { Logger } from 'pino';
+import type { InternalErrors } from '../../contract/src/last-resort.js';
 import type { DrainProgress, DrainResult } from '../../sdk/src/drain.js';
 import { KongAdmin } from '../../sdk/src/kong-admin.js';
 import type { RegisterOptions } from '../../sdk/src/options.js';
@@ -60,6 +61,8 @@ export class Sidecar {
   #reaper: Reaper | undefined;
   #stopping: Promise<void> | undefined;
   readonly #startedAt = new Date().toISOString();
+  /** uncaught exceptions and unhandled rejections this process survived (gw-agent run installs the last resort, contract/src/last-resort.ts) */
+  readonly internalErrors: InternalErrors = { uncaught: 0, unhandled: 0 };
   #resolveDone!: (code: number) => void;
   /** resolves with the exit code once the sidecar has stopped */
   readonly done = new Promise<number>((r) => (this.#resolveDone = r));
@@ -119,6 +122,7 @@ export class Sidecar {
         last_check_at: this.#lastCheckAt ?? null,
       },
       reaped: this.#reaper?.reaped ?? [],
+      internal_errors: { uncaught_exception: this.internalErrors.uncaught, unhandled_rejection: this.internalErrors.unhandled },
       started_at: this.#startedAt,
       pid: process.pid,
     };

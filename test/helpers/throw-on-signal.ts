@@ -1,7 +1,8 @@
 /**
  * Preloaded (`NODE_OPTIONS=--import=…`) into a spawned gw-gateway by
  * last-resort.test.ts, and so into its `--workers` proxies (they inherit the
- * environment): on each SIGUSR2 the process does what a
+ * environment), and into a gw-agent sidecar by agent-run.test.ts: on each
+ * SIGUSR2 the process does what a
  * gw bug would do, `THROWS` times (default 1) an exception thrown from a
  * timer, and once a promise rejected that nobody handles.
  */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startTestGateway } from '../helpers/gateway.js';
 import { steadyLoad } from '../helpers/load.js';
@@ -95,6 +96,42 @@ test('gw-agent run: waits for the app to answer 2xx, registers with a renewed le
   assert.equal((await gw.admin.call('GET', '/services/hello')).status, 200, 'shared objects stay');
   const states = agent.logs.filter((l) => l.msg === 'state').map((l) => l.state);
   assert.deepEqual(states.slice(0, 2), ['registering', 'registered']);
+});
+
+test('gw-agent run: an uncaught exception and an unhandled rejection are logged and counted, and the sidecar keeps its lease and still drains on SIGTERM', async (t) => {
+  const gw = await startTestGateway({ leaseSweepMs: 100 });
+  const app = await startTestApp('a');
+  // preloaded: on SIGUSR2 the agent throws from a timer and leaves a rejection unhandled, as a gw bug would
+  const preload = fileURLToPath(new URL('../helpers/throw-on-signal.js', import.meta.url));
+  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, ['--ttl', '2s']), { NODE_OPTIONS: `--import=${preload}`, THROWS: '2' });
+  t.after(async () => {
+    agent.kill();
+    await app.close();
+    await gw.close(0);
+  });
+  const control = await controlUrl(agent);
+  const targetPath = `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`;
+  await waitFor(async () => (await getJson(control))?.body.state === 'registered', 20_000, 'registered');
+  assert.deepEqual((await getJson(control))!.body.internal_errors, { uncaught_exception: 0, unhandled_rejection: 0 });
+
+  agent.child.kill('SIGUSR2');
+  const errors = (kind: string) => agent.logs.filter((l) => l.kind === kind && String(l.msg).endsWith('the agent keeps running'));
+  await waitFor(() => errors('uncaught_exception').length === 2 && errors('unhandled_rejection').length === 1, 15_000, 'the error lines');
+  assert.equal(errors('uncaught_exception')[0]!.level, 50);
+  assert.match(String((errors('uncaught_exception')[0]!.err as { stack: string }).stack), /boom 1: thrown in a timer/);
+  assert.equal(agent.child.exitCode, null, 'still running');
+  assert.deepEqual((await getJson(control))!.body.internal_errors, { uncaught_exception: 2, unhandled_rejection: 1 });
+
+  // the lease is still renewed: the target outlives its 2 s ttl twice over
+  const lease = async () =>
+    (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+  const first = await lease();
+  await waitFor(async () => (await lease()) > first + 3, 15_000, 'lease renewed after the errors');
+  assert.equal((await gw.admin.call('GET', targetPath)).status, 200);
+
+  agent.kill('SIGTERM');
+  assert.equal(await agent.exited, 0);
+  assert.equal((await gw.admin.call('GET', targetPath)).status, 404, 'deregistered');
 });
 
 test('gw-agent run: SIGTERM under load drains with zero failed requests and exits 0', async (t) => {

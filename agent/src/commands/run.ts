@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { pino } from 'pino';
 import { z } from 'zod';
+import { keepRunning } from '../../../contract/src/last-resort.js';
 import { optionsSchema } from '../../../sdk/src/options.js';
 import { UsageError } from '../errors.js';
 import { ADMIN_FLAGS, addFlags, CONFIG_FLAG, duration, hostPort, int, list, resolve, url, type FlagSpec } from '../options.js';
@@ -264,6 +265,8 @@ SIGTERM/SIGINT: drain (weight 0, wait for in-flight requests), deregister, exit 
         throw new UsageError(`--control-listen ${o.controlListen.text}: cannot listen (${e.code})`);
       throw err;
     }
+    // running now: from here on no exception stops the sidecar; it is logged and counted (contract/src/last-resort.ts)
+    keepRunning(log, 'the agent', sidecar.internalErrors);
     process.exitCode = await sidecar.done;
   });
   return cmd;
