@@ -23,6 +23,7 @@ export const errorCatalogue = {
   // store
   GW_ERR_STORE_UNIQUE: { status: 409, message: 'UNIQUE violation detected on %s' },
   GW_ERR_STORE_FOREIGN_KEY: { status: 400, message: '%s' },
+  GW_ERR_STORE_PRIMARY_KEY: { status: 400, message: 'primary key violation on key %s' },
   GW_ERR_STORE_CORRUPT: { status: 500, message: 'store file %s is unreadable: %s' },
   GW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable: %s' },
   GW_ERR_STORE_CONFLICT: { status: 409, message: 'conflicting write to %s: %s' },

@@ -22,8 +22,8 @@ export const schemaViolation = (v: SchemaViolation): AdminError => new AdminErro
 export function invalidSize(message: string): AdminError {
   return new AdminError(400, { code: 9, name: 'invalid size', message });
 }
-export function invalidOffset(offset: string): AdminError {
-  return new AdminError(400, { code: 7, name: 'invalid offset', message: `'${offset}' is not a valid offset: bad base64 encoding` });
+export function invalidOffset(offset: string, why = 'bad base64 encoding'): AdminError {
+  return new AdminError(400, { code: 7, name: 'invalid offset', message: `'${offset}' is not a valid offset: ${why}` });
 }
 export function invalidOptions(option: string, msg: string): AdminError {
   return new AdminError(400, {
@@ -55,6 +55,9 @@ export function toAdminError(err: unknown): AdminError {
     if (err.code === 'GW_ERR_STORE_UNIQUE') {
       return new AdminError(409, { code: 5, name: 'unique constraint violation', message: err.message, fields: d.fields ?? {} });
     }
+    // Kong's POST is an insert: an id that exists is code 3, 400, and nothing changes (kong/db/errors.lua primary_key_violation)
+    if (err.code === 'GW_ERR_STORE_PRIMARY_KEY')
+      return new AdminError(400, { code: 3, name: 'primary key violation', message: err.message, fields: d.fields ?? {} });
     if (err.code === 'GW_ERR_STORE_FOREIGN_KEY') {
       if (typeof d.referencedBy === 'string') {
         return new AdminError(400, {

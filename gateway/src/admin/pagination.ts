@@ -40,8 +40,22 @@ export function tagFilter(tags: string | undefined): ((t: string[] | null) => bo
  */
 export type NextStyle = 'collection' | 'nested';
 
+/**
+ * What `offset` is: Kong's DAO cursor (opaque base64, every list but two),
+ * or the plain index `"3"` of `/upstreams/{u}/targets` and
+ * `/upstreams/{u}/health`, which Kong pages in Lua over the whole list
+ * (`kong/db/dao/targets.lua` page_for_upstream: `next_offset = tostring(size + offset)`).
+ */
+export type OffsetStyle = 'cursor' | 'index';
+
 /** One page of `items` per Kong's rules; `basePath` builds `next`. */
-export function paginate<T>(items: readonly T[], q: PageQuery, basePath: string, style: NextStyle = 'collection'): Page<T> {
+export function paginate<T>(
+  items: readonly T[],
+  q: PageQuery,
+  basePath: string,
+  style: NextStyle = 'collection',
+  offsets: OffsetStyle = 'cursor',
+): Page<T> {
   let size = 100;
   if (q.size !== undefined) {
     if (!/^-?\d+(\.\d+)?$/.test(q.size)) throw invalidSize('size must be a number');
@@ -51,15 +65,20 @@ export function paginate<T>(items: readonly T[], q: PageQuery, basePath: string,
   let start = 0;
   if (q.offset !== undefined) {
     const o = q.offset;
-    if (o === '' || !BASE64_RE.test(o)) throw invalidOffset(o);
-    const decoded = Buffer.from(o, 'base64').toString('utf8');
-    if (!/^\d+$/.test(decoded)) throw invalidOffset(o);
-    start = Number(decoded);
+    if (offsets === 'index') {
+      if (!/^\d{1,9}$/.test(o)) throw invalidOffset(o, 'expected a number');
+      start = Number(o);
+    } else {
+      if (o === '' || !BASE64_RE.test(o)) throw invalidOffset(o);
+      const decoded = Buffer.from(o, 'base64').toString('utf8');
+      if (!/^\d+$/.test(decoded)) throw invalidOffset(o);
+      start = Number(decoded);
+    }
   }
   const data = items.slice(start, start + size);
   const nextIndex = start + size;
   if (nextIndex >= items.length) return { data, next: null };
-  const offset = Buffer.from(String(nextIndex)).toString('base64');
+  const offset = offsets === 'index' ? String(nextIndex) : Buffer.from(String(nextIndex)).toString('base64');
   let next = `${basePath}?offset=${encodeURIComponent(offset)}`;
   if (style === 'collection') {
     if (q.tags !== undefined) next += `&tags=${encodeURIComponent(q.tags)}`;

@@ -52,7 +52,12 @@ export const oneOf = <U extends string, T extends Readonly<[U, ...U[]]>>(values:
   z.enum(values, { errorMap: () => ({ message: `expected one of: ${values.join(', ')}` }) });
 
 /** Kong's `set`: an array of at most {@link MAX_ARRAY} elements ("expected a set"). */
-export const set = <T extends z.ZodTypeAny>(element: T) => z.array(element, { invalid_type_error: 'expected a set' }).max(MAX_ARRAY);
+export const set = <T extends z.ZodTypeAny>(element: T, opts: { min?: number } = {}) => {
+  let a = z.array(element, { invalid_type_error: 'expected a set' }).max(MAX_ARRAY);
+  if (opts.min !== undefined) a = a.min(opts.min);
+  // a set keeps each element once, first occurrence first (Kong's make_set, kong/db/schema/init.lua)
+  return a.transform((xs) => (xs.length < 2 ? xs : [...new Set(xs)]));
+};
 
 /** Kong's `array`: at most {@link MAX_ARRAY} elements ("expected an array"). */
 export const array = <T extends z.ZodTypeAny>(element: T) => z.array(element, { invalid_type_error: 'expected an array' }).max(MAX_ARRAY);

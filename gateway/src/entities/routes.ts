@@ -68,7 +68,7 @@ export const routeSchema = z
       created_at: timestamp(),
       updated_at: timestamp(),
       name: nullable(utf8Name()),
-      protocols: withDefault(set(oneOf([...PROTOCOLS])).min(1), ['http', 'https']),
+      protocols: withDefault(set(oneOf([...PROTOCOLS]), { min: 1 }), ['http', 'https']),
       methods: nullable(
         set(
           str().refine(

@@ -121,23 +121,19 @@ export const upstreamKongSchema = z.object(kongShape, { invalid_type_error: 'exp
 export const upstreamSchema = z.object({ ...kongShape, gw: gwSchema }, { invalid_type_error: 'expected a record' }).strict();
 
 /**
- * Shorthand side effects, in Kong's order: least-connections/latency force
- * hash_on (and hash_fallback) to none; otherwise a supplied hash_on other than
- * none forces consistent-hashing, and a supplied hash_on none turns a
- * consistent-hashing upstream back into round-robin.
+ * Shorthand side effects, in Kong's order (upstreams.lua `shorthand_fields`,
+ * run on the request's input, so what is stored does not matter): an
+ * `algorithm` of least-connections or latency sent forces hash_on (and
+ * hash_fallback) to none; otherwise a hash_on sent forces the algorithm:
+ * consistent-hashing for any value but none, round-robin for none.
  */
 function sideEffects(v: Obj, input: Obj): void {
-  if (v.algorithm === 'least-connections' || v.algorithm === 'latency') {
-    if ('algorithm' in input) {
-      v.hash_on = 'none';
-      v.hash_fallback = 'none';
-    }
+  if (input.algorithm === 'least-connections' || input.algorithm === 'latency') {
+    v.hash_on = 'none';
+    v.hash_fallback = 'none';
     return;
   }
-  if (input.hash_on !== undefined && input.hash_on !== null) {
-    if (v.hash_on !== 'none') v.algorithm = 'consistent-hashing';
-    else if (v.algorithm === 'consistent-hashing') v.algorithm = 'round-robin';
-  }
+  if (input.hash_on !== undefined && input.hash_on !== null) v.algorithm = v.hash_on === 'none' ? 'round-robin' : 'consistent-hashing';
 }
 
 const NOT_SAME: Record<string, readonly string[]> = {

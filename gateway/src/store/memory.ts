@@ -440,6 +440,7 @@ export class MemoryStore implements Store {
     if (w.op === 'put') {
       const e = w.entity;
       const old = table.get(e.id);
+      if (w.insert && old) throw new GwError('GW_ERR_STORE_PRIMARY_KEY', [`'{id="${e.id}"}'`], { kind: w.kind, fields: { id: e.id } });
       if (w.ifAbsent && (old || this.#keyHolder(w.kind, e) !== undefined)) {
         throw conflict(w.kind, e.id, 'it already exists');
       }

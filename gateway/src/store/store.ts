@@ -29,6 +29,8 @@ export type WriteOp =
       ifRevision?: number | undefined;
       /** no entity may exist with this id or this unique key (name; upstream + target) */
       ifAbsent?: boolean | undefined;
+      /** an insert (Kong's POST): no entity may exist with this id, else GW_ERR_STORE_PRIMARY_KEY (never retried: the id is the caller's) */
+      insert?: boolean | undefined;
     }
   | {
       op: 'delete';

@@ -8,7 +8,7 @@ import type { EntityByKind, Route } from '../../entities/types.js';
 import { isUuid } from '../../entities/index.js';
 import type { AdminContext, NamedKind } from '../context.js';
 import { methodNotAllowed, notFound } from '../kong-errors.js';
-import { paginate, tagFilter, type NextStyle } from '../pagination.js';
+import { paginate, tagFilter, type NextStyle, type OffsetStyle } from '../pagination.js';
 import { bodyOf, param, query, resource, type Result } from '../resource.js';
 
 /**
@@ -22,11 +22,18 @@ export function listPage<T extends { tags: string[] | null }>(
   items: readonly T[],
   basePath: string,
   style: NextStyle = 'collection',
+  offsets: OffsetStyle = 'cursor',
 ): Result {
   const q = query(req);
   const filter = style === 'collection' ? tagFilter(q.tags) : undefined;
   const list = filter ? items.filter((e) => filter(e.tags)) : items;
-  const page = paginate(list, { size: q.size, offset: q.offset, tags: style === 'collection' ? q.tags : undefined }, basePath, style);
+  const page = paginate(
+    list,
+    { size: q.size, offset: q.offset, tags: style === 'collection' ? q.tags : undefined },
+    basePath,
+    style,
+    offsets,
+  );
   return { status: 200, body: { ...page, data: page.data.map((e) => ctx.present(e)) } };
 }
 
@@ -72,7 +79,7 @@ async function patch<K extends NamedKind>(
 async function create<K extends NamedKind>(ctx: AdminContext, kind: K, input: Record<string, unknown>): Promise<Result> {
   return ctx.write(async () => {
     const entity = ctx.resolve(kind, ctx.parse(kind, input, 'create'));
-    await ctx.store.apply([{ op: 'put', kind, entity }]);
+    await ctx.store.apply([{ op: 'put', kind, entity, insert: true }]);
     return { status: 201, body: ctx.present(entity) };
   });
 }
@@ -129,12 +136,10 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: AdminContext): v
       if (!r) throw notFound();
       return { status: 200, body: ctx.present(r) };
     },
+    // Kong's nested PUT has no ownership check (endpoints.lua put_entity_endpoint): a route of another service is upserted into this one
     PUT: (req) => {
       const s = serviceOf(req);
-      const key = param(req, 'key');
-      const r = ctx.lookup('routes', key);
-      if (r && r.service?.id !== s.id) throw notFound();
-      return put(ctx, 'routes', key, { ...bodyOf(req, 'routes'), service: { id: s.id } });
+      return put(ctx, 'routes', param(req, 'key'), { ...bodyOf(req, 'routes'), service: { id: s.id } });
     },
     PATCH: (req) => {
       const r = routeUnder(req);
@@ -155,9 +160,9 @@ export function registerEntityRoutes(app: FastifyInstance, ctx: AdminContext): v
     return r;
   };
   resource(app, '/routes/:key/service', {
-    // Kong (09-routes_routes_spec): 404 when the route does not exist, else 405 (a referenced service)
+    // Kong (09-routes_routes_spec, endpoints.lua delete_entity_endpoint): 404 when the route does not exist or has no service, else 405
     DELETE: (req) => {
-      routeOf(req);
+      if (!routeOf(req).service) throw notFound();
       throw methodNotAllowed();
     },
     GET: (req) => {

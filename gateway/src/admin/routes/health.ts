@@ -13,7 +13,7 @@ import { leaseExpiresAt } from '../../leases/lease-keeper.js';
 import type { AdminContext } from '../context.js';
 import { AdminError, notFound } from '../kong-errors.js';
 import { paginate } from '../pagination.js';
-import { param, query, resource } from '../resource.js';
+import { param, query, resource, type Result } from '../resource.js';
 
 /** One target's health as the health code reports it. */
 export interface TargetHealthInfo {
@@ -45,6 +45,23 @@ function checksConfigured(u: Upstream): boolean {
   const h = u.healthchecks;
   const p = h.passive.unhealthy;
   return h.active.healthy.interval > 0 || h.active.unhealthy.interval > 0 || p.tcp_failures > 0 || p.timeouts > 0 || p.http_failures > 0;
+}
+
+interface HealthData {
+  addresses: { ip: string; port: number; weight: number; health: string }[];
+}
+
+/**
+ * A target's `data` as the balancer view shows it: each address with
+ * `healthy` (Kong's `addr.available`) instead of `health`, which Kong adds
+ * (and `healthy` removes) only for the per-target list (balancers.lua
+ * getTargetStatus; healthcheckers.lua get_upstream_health).
+ */
+function balancerHost(data: HealthData): HealthData | Record<string, unknown> {
+  return {
+    ...data,
+    addresses: data.addresses.map(({ ip, port, weight, health }) => ({ ip, port, weight, healthy: health !== 'UNHEALTHY' })),
+  };
 }
 
 /** Kong's `data.host`/`port` of a target (IPv6 stays bracketed, as Kong prints it). */
@@ -83,7 +100,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
         dns: 'A',
         nodeWeight: t.weight,
         weight: { total: t.weight, unavailable, available: t.weight - unavailable },
-        addresses: [{ ip, port, weight: t.weight, health: info.health, healthy: info.health !== 'UNHEALTHY' }],
+        addresses: [{ ip, port, weight: t.weight, health: info.health }],
       },
     };
     if (!ctx.kongOnly) {
@@ -110,7 +127,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
       const live = view?.targetHealth?.(u.id, a.id);
       const health = !checks ? 'HEALTHCHECKS_OFF' : (live?.health ?? 'HEALTHY');
       const { ip, port: p } = splitAddress(a.address);
-      return { a, live, entry: { ip, port: p, weight: a.weight, health, healthy: health !== 'UNHEALTHY' } };
+      return { a, live, entry: { ip, port: p, weight: a.weight, health } };
     });
     const total = addresses.reduce((n, x) => n + x.a.weight, 0);
     const unavailable = addresses.reduce((n, x) => n + (x.entry.health === 'UNHEALTHY' ? x.a.weight : 0), 0);
@@ -155,7 +172,8 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
       const targets = [...ctx.store.targetsOf(u.id)].reverse();
       const q = query(req);
       const described = targets.map((t) => describe(u, t));
-      if (q.balancer_health === '1' || q.balancer_health === 'true') {
+      // exactly `1`, as Kong (upstreams.lua: tostring(self.params.balancer_health) == "1")
+      if (q.balancer_health === '1') {
         const total = described.reduce((a, d, i) => a + (d.total ?? targets[i]!.weight), 0);
         const unavailable = described.reduce((a, d) => a + d.unavailable, 0);
         const healthy = balancerHealthy(total, total - unavailable, u.healthchecks.threshold);
@@ -169,7 +187,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
               details: {
                 healthy,
                 weight: { total, unavailable, available: total - unavailable },
-                hosts: described.map((d) => d.entry.data),
+                hosts: described.map((d) => balancerHost(d.entry.data as HealthData)),
               },
             },
             next: null,
@@ -183,6 +201,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
         { size: q.size, offset: q.offset },
         `/upstreams/${param(req, 'upstream')}/health`,
         'nested',
+        'index',
       );
       return { status: 200, body: { ...page, node_id: nodeId } };
     },
@@ -195,17 +214,26 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: AdminContext, no
     const t = ctx.lookupTarget(u, isUuid(key) ? key : (normalizeTarget(key) ?? key));
     if (!t) throw notFound();
     const address = (req.params as Record<string, string | undefined>).address;
+    /**
+     * An address the health checker does not know (not one of the target's; or a weight-0 target, which
+     * Kong keeps out of its checker): Kong's lua-resty-healthcheck logs it and succeeds, so nothing
+     * changes and the answer is 204, once a checker exists (set_target_status, "sync issue").
+     */
+    const unknownAddress = (): Result => {
+      if (!checksConfigured(u)) throw new AdminError(400, { message: `no healthchecker found for ${u.name}` });
+      return { status: 204 };
+    };
+    if (t.weight === 0) return unknownAddress();
     const dns = view?.dnsAddresses?.(u.id, t.id);
-    // a hostname target: the one address named, or all of them
+    // a hostname target: the one address named (`ip[:port]`, port 8000 when absent), or all of them
     let ids = [t.id];
     if (dns) {
       const a = address === undefined ? undefined : normalizeTarget(address);
       ids = dns.addresses.filter((x) => address === undefined || x.address === a).map((x) => x.id);
-      if (ids.length === 0) throw notFound();
+      if (ids.length === 0) return unknownAddress();
     } else if (address !== undefined) {
-      // an IP target is its only address: `ip[:port]`, port 8000 when absent, must be the target's
-      const a = normalizeTarget(address);
-      if (a !== t.target) throw notFound();
+      // an IP target is its only address
+      if (normalizeTarget(address) !== t.target) return unknownAddress();
     }
     let r: ReturnType<NonNullable<TargetRuntimeView['setTargetHealth']>> = 'no-balancer';
     for (const id of ids) r = view?.setTargetHealth?.(u.id, id, healthy) ?? 'no-balancer';

@@ -52,13 +52,13 @@ export function registerTargetRoutes(app: FastifyInstance, ctx: AdminContext, gu
   const base = (req: FastifyRequest) => `/upstreams/${param(req, 'upstream')}/targets`;
 
   resource(app, '/upstreams/:upstream/targets', {
-    // newest first, as Kong
-    GET: (req) => listPage(ctx, req, [...ctx.store.targetsOf(upstreamOf(req).id)].reverse(), base(req), 'nested'),
+    // newest first, offsets a plain index (Kong pages this list in Lua: targets.lua page_for_upstream)
+    GET: (req) => listPage(ctx, req, [...ctx.store.targetsOf(upstreamOf(req).id)].reverse(), base(req), 'nested', 'index'),
     POST: (req) =>
       ctx.write(async (): Promise<Result> => {
         const u = upstreamOf(req);
         const entity = asTarget(u, ctx.parse('targets', { ...bodyOf(req, 'targets'), upstream: { id: u.id } }, 'create'));
-        await writeTarget(entity);
+        await writeTarget(entity, { op: 'put', kind: 'targets', entity, insert: true });
         return { status: 201, body: ctx.present(entity) };
       }),
   });
