@@ -290,3 +290,74 @@ test('write_timeout: an upload the upstream stops reading ends in 504 after writ
   assert.ok(ms < 30_000, `answered after ${ms} ms`);
   assert.ok(sent < 256 * 1024 * 1024, 'the upload was cut short, not buffered');
 });
+
+/** A POST sent the way curl sends a large upload: `Expect: 100-continue`, the body only after the gateway's 100 Continue. */
+function postExpecting(path: string, body: string): Promise<{ status: number; continued: boolean; text: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(gw.proxyUrl + path);
+    let continued = false;
+    const r = http.request({
+      host: u.hostname,
+      port: u.port,
+      path: u.pathname,
+      method: 'POST',
+      headers: { expect: '100-continue', 'content-length': body.length },
+    });
+    r.on('continue', () => {
+      continued = true;
+      r.end(body);
+    });
+    r.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, continued, text }));
+    });
+    r.on('error', reject);
+  });
+}
+
+test('Expect: 100-continue: the gateway answers 100 Continue itself and forwards the body without Expect; the target is not blamed', async () => {
+  await gw.admin.call('PUT', '/upstreams/expect-up', { healthchecks: { passive: { unhealthy: { tcp_failures: 1, http_failures: 1 } } } });
+  await gw.admin.call('POST', '/upstreams/expect-up/targets', { target: a.address });
+  await gw.admin.call('PUT', '/services/expect', { host: 'expect-up' });
+  await gw.admin.call('PUT', '/services/expect/routes/expect-route', { paths: ['/expect'] });
+  const r = await postExpecting('/expect/up', 'x'.repeat(2048));
+  assert.equal(r.status, 200, r.text);
+  assert.ok(r.continued, 'the client got 100 Continue');
+  const seen = JSON.parse(r.text) as EchoBody;
+  assert.equal(seen.bodyBytes, 2048);
+  assert.equal(seen.headers.expect, undefined, 'Expect is not forwarded (nginx: proxy_set_header Expect "")');
+  // the one target is still in: a plain request after it is answered
+  assert.equal((await get('/expect/again')).status, 200);
+});
+
+test('an upstream of one target: its target is tried again on a retry (Kong), with read_timeout kept to the millisecond', async () => {
+  // resets every odd-numbered request, answers the others: each GET is answered by its retry on the same target
+  const flaky = await startUpstream('flaky', (req, _res, n) => (n % 2 === 1 ? (req.socket.destroy(), undefined) : 'default'));
+  const hang = await startUpstream('hang', () => undefined);
+  try {
+    await gw.admin.call('PUT', '/upstreams/one-up', {});
+    await gw.admin.call('POST', '/upstreams/one-up/targets', { target: flaky.address });
+    await gw.admin.call('PUT', '/services/one', { host: 'one-up', retries: 5 });
+    await gw.admin.call('PUT', '/services/one/routes/one-route', { paths: ['/one'] });
+    for (let i = 0; i < 3; i++) assert.equal((await get('/one/x')).status, 200, `request ${i}`);
+    assert.equal(flaky.count, 6, 'two tries per request, both on the one target');
+
+    // a read_timeout of 30 ms times out after about 30 ms per try (undici's own timers tick every ~0.5 s)
+    await gw.admin.call('PUT', '/upstreams/hang-up', {});
+    await gw.admin.call('POST', '/upstreams/hang-up/targets', { target: hang.address });
+    await gw.admin.call('PUT', '/services/hang', { host: 'hang-up', retries: 2, read_timeout: 30 });
+    await gw.admin.call('PUT', '/services/hang/routes/hang-route', { paths: ['/hang'] });
+    const started = performance.now();
+    const r = await get('/hang/x');
+    const took = performance.now() - started;
+    assert.deepEqual([r.status, r.json().message], [504, 'The upstream server is timing out']);
+    await waitFor(() => hang.count === 3, 5_000, 'three tries on the one target');
+    // three tries of 30 ms; with undici's coarse timers each would take at least 499 ms (≥ 1.5 s)
+    assert.ok(took < 1400, `504 after ${Math.round(took)} ms`);
+  } finally {
+    await flaky.close();
+    await hang.close();
+  }
+});

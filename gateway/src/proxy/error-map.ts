@@ -12,7 +12,11 @@ export const SERVER = `gw/${GW_VERSION}`;
 export type ProxyErrorCode = Extract<GwErrorCode, `GW_ERR_PROXY_${string}`>;
 
 /** Classify an undici/socket error of one try. */
-export type TryFailure = 'connect' | 'timeout' | 'reset' | 'dns' | 'protocol';
+/**
+ * `local`: undici refused the request before sending it (a header or value it does not support):
+ * no target is to blame and another would refuse it too, so it is neither counted nor retried.
+ */
+export type TryFailure = 'connect' | 'timeout' | 'reset' | 'dns' | 'protocol' | 'local';
 
 export function classify(err: unknown): TryFailure {
   const code = (err as { code?: string }).code ?? '';
@@ -33,6 +37,9 @@ export function classify(err: unknown): TryFailure {
     case 'HPE_INVALID_CONSTANT':
     case 'UND_ERR_INFO':
       return 'protocol';
+    case 'UND_ERR_NOT_SUPPORTED':
+    case 'UND_ERR_INVALID_ARG':
+      return 'local';
     default:
       return 'reset';
   }

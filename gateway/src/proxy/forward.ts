@@ -301,7 +301,11 @@ class Exchange {
     const attempt = ++this.#attempt;
     const { service } = this.#routed;
     const entry = this.#entry;
-    const dest = pickDestination(entry, service, this.ctx);
+    let dest = pickDestination(entry, service, this.ctx);
+    // a retry with every target tried: the one target of an upstream is tried again, as Kong's balancer
+    // hands out its only peer again (never the same target twice while another is available)
+    if (!dest && attempt > 1 && entry !== undefined && entry.balancer.availableCount() === 1)
+      dest = pickDestination(entry, service, { ...this.ctx, tried: NO_TRIED });
     if (!dest) {
       // every target was tried: report the last try's failure as Kong does
       const code = attempt === 1 || this.#lastFailure === undefined ? 'GW_ERR_PROXY_NO_PEER' : failureCode(this.#lastFailure);
@@ -360,6 +364,7 @@ class Exchange {
     const sent = failure !== 'connect' && failure !== 'dns';
     const replayable = this.#streamed === null || this.#streamed.replayable;
     const retry =
+      failure !== 'local' &&
       this.#attempt < this.#routed.service.retries + 1 &&
       !res.headersSent &&
       replayable &&
@@ -551,7 +556,7 @@ class Attempt implements TryOwner {
     // a lost hedge race is accounted by the race; a client that went away is not the target's failure
     if (!r.ok && !(r.err instanceof HedgeLostError) && !clientGone(r.err, this.ex.res)) {
       const f = classify(r.err);
-      outcomes.onOutcome(entry.upstream.id, target.id, this.token, f === 'timeout' ? 'timeout' : 'tcp_failure');
+      if (f !== 'local') outcomes.onOutcome(entry.upstream.id, target.id, this.token, f === 'timeout' ? 'timeout' : 'tcp_failure');
     }
     outcomes.tryEnded(entry.upstream.id, target.id, this.token, performance.now() - this.started, r.ok);
   }

@@ -87,8 +87,9 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
   const drop = connectionTokens(src.connection);
   const out: string[] = [];
   for (const name in src) {
-    // `Proxy` is never forwarded (httpoxy: CGI-style upstreams read it as HTTP_PROXY), as in Kong
-    if (HOP_BY_HOP.has(name) || FORWARDED.has(name) || name === 'proxy' || drop?.has(name)) continue;
+    // `Proxy` is never forwarded (httpoxy: CGI-style upstreams read it as HTTP_PROXY), as in Kong; nor `Expect`:
+    // node answered the client's 100-continue itself and the body is read here, as nginx does (proxy_set_header Expect "")
+    if (HOP_BY_HOP.has(name) || FORWARDED.has(name) || name === 'proxy' || name === 'expect' || drop?.has(name)) continue;
     const v = src[name];
     if (typeof v === 'string') out.push(name, v);
     else if (v !== undefined) for (const x of v) out.push(name, x);
