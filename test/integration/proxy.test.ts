@@ -126,6 +126,20 @@ test('errors: 404 no route, 503 no service, 503 no peer, 502 dead target, 504 ti
   assert.deepEqual([d.status, d.json().message], [502, 'An invalid response was received from the upstream server']);
   const text = await get('/dead', { accept: 'text/plain' });
   assert.match(text.text, /^An invalid response was received from the upstream server\nrequest_id: /);
+  // Kong's templates byte for byte (kong/tools/http.lua ERROR_TEMPLATES); a try's error without Accept follows Content-Type
+  const html = await get('/dead', { 'content-type': 'text/html' });
+  assert.equal(html.headers['content-type'], 'text/html; charset=utf-8');
+  const id = html.headers['x-kong-request-id'] as string;
+  assert.equal(
+    html.text,
+    `<!doctype html>\n<html>\n  <head>\n    <meta charset="utf-8">\n    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n    <p>An invalid response was received from the upstream server.</p>\n    <p>request_id: ${id}</p>\n  </body>\n</html>\n`,
+  );
+  assert.equal(
+    d.text,
+    `{\n  "message":"An invalid response was received from the upstream server",\n  "request_id":"${d.json().request_id}"\n}`,
+  );
+  const q = await get('/definitely-not-routed', { accept: 'text/plain;q=0.7,application/json;q=0.8,text/html;q=0.5' });
+  assert.equal(q.headers['content-type'], 'application/json; charset=utf-8', 'the highest q wins');
 
   const slow = await startUpstream('slow', () => undefined); // never answers
   try {

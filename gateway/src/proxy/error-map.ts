@@ -65,7 +65,67 @@ export function proxyErrorOf(res: ServerResponse): ProxyErrorCode | undefined {
   return (res as Marked)[kProxyError];
 }
 
-/** Send Kong's error response: JSON unless `Accept` asks for html, xml or plain text. */
+/** The formats of an error body, by the media type Kong maps them from (kong/tools/http.lua MIME_TYPES). */
+type ErrorFormat = 'json' | 'html' | 'xml' | 'plain';
+const FORMAT_OF: Record<string, ErrorFormat> = {
+  'text/html': 'html',
+  'application/json': 'json',
+  'text/plain': 'plain',
+  'application/xml': 'xml',
+  'text/*': 'plain',
+  'application/*': 'json',
+};
+const CONTENT_TYPE: Record<ErrorFormat, string> = {
+  json: 'application/json; charset=utf-8',
+  html: 'text/html; charset=utf-8',
+  xml: 'application/xml; charset=utf-8',
+  plain: 'text/plain; charset=utf-8',
+};
+/** One `Accept` entry: a media range, then parameters, of which `q` (kong/tools/http.lua ACCEPT_PATTERN). */
+const ACCEPT_ENTRY =
+  /^((?:[a-z0-9][a-z0-9\-!#$&^_+.]+|\*)\/(?:[a-z0-9][a-z0-9\-!#$&^_+.]+|\*))(?:\s*;\s*q=(1(?:\.0{0,3})?|0(?:\.\d{0,3})?)|\s*;\s*[a-z0-9][a-z0-9\-!#$&^_+.]+(?:=[^;]*)?)*/i;
+
+/**
+ * The error format an `Accept` header asks for, as Kong's get_response_type
+ * picks it: the entry with the highest q (1 when absent; the first of equal
+ * ones), mapped by get_mime_type (`text/*` is plain text, `application/*`
+ * and any type Kong has no template for are JSON). No header: JSON.
+ */
+export function errorFormat(accept: string | undefined): ErrorFormat {
+  if (accept === undefined || accept === '' || accept === '*/*') return 'json';
+  let best = 0;
+  let format: ErrorFormat = 'json';
+  for (const entry of accept.split(',')) {
+    const m = ACCEPT_ENTRY.exec(entry.trim());
+    if (m === null) continue;
+    const q = m[2] === undefined ? 1 : Number(m[2]);
+    if (q > best) {
+      best = q;
+      format = FORMAT_OF[m[1]!] ?? 'json';
+    }
+  }
+  return format;
+}
+
+/** Kong's error templates (kong/tools/http.lua ERROR_TEMPLATES), byte for byte. */
+function errorBody(format: ErrorFormat, message: string, requestId: string): string {
+  switch (format) {
+    case 'html':
+      return `<!doctype html>\n<html>\n  <head>\n    <meta charset="utf-8">\n    <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n    <p>${message}.</p>\n    <p>request_id: ${requestId}</p>\n  </body>\n</html>\n`;
+    case 'xml':
+      return `<?xml version="1.0" encoding="UTF-8"?>\n<error>\n  <message>${message}</message>\n  <requestid>${requestId}</requestid>\n</error>\n`;
+    case 'plain':
+      return `${message}\nrequest_id: ${requestId}\n`;
+    case 'json':
+      return `{\n  "message":${JSON.stringify(message)},\n  "request_id":"${requestId}"\n}`;
+  }
+}
+
+/**
+ * Send Kong's error response in the format `accept` asks for ({@link errorFormat}; the callers pass
+ * `Accept`, and for errors of a try, as Kong's error handler, the request's `Content-Type` when there
+ * is no `Accept`).
+ */
 export function sendProxyError(
   res: ServerResponse,
   code: ProxyErrorCode,
@@ -82,21 +142,9 @@ export function sendProxyError(
   const { status } = errorCatalogue[code];
   let i = 0;
   const message = errorCatalogue[code].message.replace(/%s/g, () => args[i++] ?? '');
-  let type = 'application/json; charset=utf-8';
-  let body: string;
-  const a = accept ?? '';
-  if (a.includes('text/html')) {
-    type = 'text/html; charset=utf-8';
-    body = `<!doctype html>\n<html>\n<head><title>Error</title></head>\n<body>\n<h1>Error</h1>\n<p>${message}.</p>\n<p>request_id: ${requestId}</p>\n</body>\n</html>\n`;
-  } else if (a.includes('application/xml') || a.includes('text/xml')) {
-    type = 'application/xml; charset=utf-8';
-    body = `<?xml version="1.0" encoding="UTF-8"?>\n<error>\n  <message>${message}</message>\n  <requestid>${requestId}</requestid>\n</error>\n`;
-  } else if (a.includes('text/plain')) {
-    type = 'text/plain; charset=utf-8';
-    body = `${message}\nrequest_id: ${requestId}\n`;
-  } else {
-    body = JSON.stringify({ message, request_id: requestId });
-  }
+  const format = errorFormat(accept);
+  const type = CONTENT_TYPE[format];
+  const body = errorBody(format, message, requestId);
   // gateway-generated: Kong's `Server` token and no `Via` unless the caller adds one (kong/runloop/handler.lua header_filter)
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), server: SERVER, ...extraHeaders });
   res.end(body);

@@ -309,7 +309,8 @@ class Exchange {
     if (!dest) {
       // every target was tried: report the last try's failure as Kong does
       const code = attempt === 1 || this.#lastFailure === undefined ? 'GW_ERR_PROXY_NO_PEER' : failureCode(this.#lastFailure);
-      sendProxyError(this.#res, code, this.#rec.id, this.#req.headers.accept, errHeaders(this.#rec.id));
+      const accept = code === 'GW_ERR_PROXY_NO_PEER' ? this.#req.headers.accept : this.#tryErrorAccept();
+      sendProxyError(this.#res, code, this.#rec.id, accept, errHeaders(this.#rec.id));
       return this.#end(true);
     }
     const hedgeMs =
@@ -375,10 +376,16 @@ class Exchange {
       'try failed',
     );
     if (!retry) {
-      sendProxyError(res, failureCode(failure), this.#rec.id, this.#req.headers.accept, errHeaders(this.#rec.id));
+      sendProxyError(res, failureCode(failure), this.#rec.id, this.#tryErrorAccept(), errHeaders(this.#rec.id));
       return this.#end(true);
     }
     this.#next();
+  }
+
+  /** What a try's error is formatted by: `Accept`, else the request's `Content-Type` (Kong's error handler, kong/error_handlers.lua). */
+  #tryErrorAccept(): string | undefined {
+    const h = this.#req.headers;
+    return h.accept ?? h['content-type'];
   }
 
   /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { errors } from 'undici';
-import { classify, failureCode } from '../../../../gateway/src/proxy/error-map.js';
+import { classify, errorFormat, failureCode } from '../../../../gateway/src/proxy/error-map.js';
 
 test('classify: what undici raises for a try, and what the client is answered', () => {
   const cases: [unknown, string, string][] = [
@@ -19,4 +19,27 @@ test('classify: what undici raises for a try, and what the client is answered', 
     assert.equal(classify(err), kind, (err as Error).message);
     assert.equal(failureCode(classify(err) as Parameters<typeof failureCode>[0]), code);
   }
+});
+
+test("errorFormat: Kong's get_response_type (highest q, first of equal ones, wildcards, unknown types JSON)", () => {
+  const cases: [string | undefined, string][] = [
+    [undefined, 'json'],
+    ['*/*', 'json'],
+    ['text/html', 'html'],
+    ['application/xml', 'xml'],
+    ['text/plain', 'plain'],
+    // 12-error_default_type_spec "picks highest q-value"
+    ['text/plain;q=0.7,application/json;q=0.8,text/html;q=0.5', 'json'],
+    ['text/html;q=0.1, application/json;q=0.9', 'json'],
+    // "defaults to 1 when q-value is not specified": the first entry without q wins over lower ones
+    ['application/xml;q=0.5, text/plain', 'plain'],
+    ['text/html, application/json', 'html'],
+    ['text/*', 'plain'],
+    ['application/*', 'json'],
+    ['image/png', 'json'],
+    ['text/xml', 'json'],
+    ['text/html; charset=utf-8; q=0.9, text/plain;q=0.3', 'html'],
+    ['garbage', 'json'],
+  ];
+  for (const [accept, format] of cases) assert.equal(errorFormat(accept), format, String(accept));
 });
