@@ -150,3 +150,31 @@ test(
     }
   },
 );
+
+test("POST /config as Kong's DB-less endpoint: a raw YAML body, check_hash=1 answers 304 for the document applied last, no body is 400", async (t) => {
+  const gw = await startTestGateway();
+  t.after(() => gw.close());
+  const yamlDoc = '_format_version: "3.0"\nservices:\n- name: ysvc\n  host: y.test\n';
+  const post = (path: string, body: string, type: string) =>
+    fetch(`${gw.adminUrl}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+  // 15-off_spec "accepts configuration as YAML body"
+  const raw = await post('/config', yamlDoc, 'application/yaml');
+  assert.equal(raw.status, 201, await raw.text());
+  assert.equal((await gw.admin.call('GET', '/services/ysvc')).status, 200);
+  assert.equal((await post('/services', yamlDoc, 'application/yaml')).status, 415, 'YAML is for /config only');
+
+  // "returns 304 if checking hash and configuration is identical"
+  const again = await post('/config?check_hash=1', yamlDoc, 'application/yaml');
+  assert.equal(again.status, 304);
+  const asField = await gw.admin.call('POST', '/config', { config: yamlDoc, check_hash: 1 });
+  assert.equal(asField.status, 304, 'the same text under `config`, check_hash in the body');
+  const changed = yamlDoc.replace('y.test', 'z.test');
+  assert.equal((await post('/config?check_hash=1', changed, 'text/yaml')).status, 201, 'another document is applied');
+  assert.equal((await gw.admin.call<{ host: string }>('GET', '/services/ysvc')).body.host, 'z.test');
+  assert.equal((await post('/config', yamlDoc, 'application/yaml')).status, 201, 'without check_hash: applied again');
+
+  // "returns 400 when given no input"
+  const none = await fetch(`${gw.adminUrl}/config`, { method: 'POST' });
+  assert.equal(none.status, 400);
+  assert.deepEqual(await none.json(), { message: 'expected a declarative configuration' });
+});

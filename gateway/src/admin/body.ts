@@ -100,6 +100,16 @@ export function registerBodyParsers(app: FastifyInstance): void {
     if (!flat) return done(clientError(400, 'Cannot parse multipart/form-data body'), undefined);
     done(null, { [kFormBody]: flat });
   });
+  // POST /config takes a raw declarative document of any other type (Kong: kong.request.get_raw_body), YAML included
+  app.addContentTypeParser(
+    ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'],
+    { parseAs: 'string' },
+    (req, body, done) => {
+      if (!writes(req)) return done(null, undefined);
+      if (req.url.split('?')[0] !== '/config') return done(clientError(415, unsupportedMediaType(req.headers['content-type'])), undefined);
+      done(null, body as string);
+    },
+  );
   // other types: a write has no usable body (Kong's 415); other methods ignore bodies, as Kong
   app.addContentTypeParser('*', (req, _payload, done) => {
     if (!writes(req)) return done(null, undefined);

@@ -2,6 +2,7 @@
  * `POST /config` (Kong DB-less: apply a declarative document) and
  * `GET /config` (export the configuration as a declarative file).
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { documentOf, exportText, type DeclarativeConfig } from '../../config/reload.js';
 import { isGwError } from '../../errors.js';
@@ -10,6 +11,8 @@ import { AdminError } from '../kong-errors.js';
 import { kFormBody, query, resource, type FormBody } from '../resource.js';
 
 export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, config: DeclarativeConfig | undefined): void {
+  /** md5 of the document text applied last (Kong's declarative hash), for check_hash */
+  let lastHash: string | undefined;
   resource(app, '/config', {
     GET: (req) => {
       if (!config) throw new AdminError(404, { message: 'Not found' });
@@ -23,8 +26,23 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, co
       if (!config) throw new AdminError(404, { message: 'Not found' });
       const raw = req.body as unknown;
       const body = typeof raw === 'object' && raw !== null && kFormBody in raw ? (raw as FormBody)[kFormBody] : raw;
+      if (body === undefined || body === '') throw new AdminError(400, { message: 'expected a declarative configuration' });
+      // Kong's check_hash=1 (query or body): the same document text as the one applied last is 304, nothing applied
+      const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+      const checkHash = String(query(req).check_hash ?? fields.check_hash) === '1';
+      const text = typeof body === 'string' ? body : typeof fields.config === 'string' ? fields.config : undefined;
+      const hash = text === undefined ? undefined : createHash('md5').update(text).digest('hex');
+      if (checkHash && hash !== undefined && hash === lastHash) return { status: 304 };
+      let doc = body;
+      if (typeof body === 'object' && body !== null && ('check_hash' in fields || 'flatten_errors' in fields)) {
+        const { check_hash: _c, flatten_errors: _f, ...rest } = fields;
+        void _c;
+        void _f;
+        doc = rest;
+      }
       try {
-        const summary = await config.applyDocument(documentOf(body));
+        const summary = await config.applyDocument(documentOf(doc));
+        lastHash = hash;
         return {
           status: 201,
           body: {
