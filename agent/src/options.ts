@@ -135,7 +135,7 @@ export function addFlags(cmd: Command, specs: FlagSpec[]): Command {
 const camel = (k: string): string => k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Read a `--config` file: YAML or JSON, keys by flag name. */
-export function readConfigFile(file: string, known: Set<string>): Record<string, unknown> {
+export function readConfigFile(file: string, known: Set<string>, ignoreUnknown = false): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -160,7 +160,7 @@ export function readConfigFile(file: string, known: Set<string>): Record<string,
     if (!known.has(norm)) unknown.push(k);
     else out[norm] = v;
   }
-  if (unknown.length) throw new UsageError(`--config ${file}: unknown setting(s) ${unknown.join(', ')}`);
+  if (unknown.length && !ignoreUnknown) throw new UsageError(`--config ${file}: unknown setting(s) ${unknown.join(', ')}`);
   return out;
 }
 
@@ -168,14 +168,28 @@ export function readConfigFile(file: string, known: Set<string>): Record<string,
  * Layer flag > env > config file > schema default for `specs`, validate
  * with `schema`, and return a frozen result. Throws UsageError naming every
  * bad flag and where its value came from.
+ *
+ * A file named by `GW_AGENT_CONFIG` rather than `--config` is the sidecar's
+ * settings (the env is the container's): for every command but the one
+ * that owns it (`run`, `ownsEnvConfig`), it gives only the settings that
+ * have env twins and its other keys are ignored, so a bare `gw-agent drain`
+ * or `status` inside a sidecar container acts on the local sidecar, never on
+ * a `service:` the file names (selectors have no env twins on purpose).
  */
-export function resolve<S extends z.ZodTypeAny>(cmd: Command, specs: FlagSpec[], schema: S): Readonly<z.output<S>> {
+export function resolve<S extends z.ZodTypeAny>(
+  cmd: Command,
+  specs: FlagSpec[],
+  schema: S,
+  o: { ownsEnvConfig?: boolean } = {},
+): Readonly<z.output<S>> {
   const opts = cmd.opts<Record<string, unknown>>();
   const raw: Record<string, unknown> = {};
   const source: Record<string, string> = {};
   const configSpec = specs.find((s) => s.key === 'config');
   const configFile = configSpec ? (opts.config as string | undefined) : undefined;
-  const fromFile = configFile ? readConfigFile(configFile, new Set(specs.map((s) => s.key))) : {};
+  const sidecars = configFile !== undefined && cmd.getOptionValueSource('config') === 'env' && o.ownsEnvConfig !== true;
+  const readable = sidecars ? specs.filter((s) => s.env !== undefined) : specs;
+  const fromFile = configFile ? readConfigFile(configFile, new Set(readable.map((s) => s.key)), sidecars) : {};
   for (const s of specs) {
     const src = cmd.getOptionValueSource(s.key);
     if (src === 'cli' || src === 'env') {

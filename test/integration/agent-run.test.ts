@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startTestGateway } from '../helpers/gateway.js';
@@ -181,7 +184,21 @@ test('gw-agent drain with no selector drains the local sidecar through its contr
   const targetPath = `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`;
   await waitFor(async () => (await getJson(control))?.body.state === 'registered', 20_000, 'registered');
 
-  const res = await runAgent(['drain', '--control-url', control, '--timeout', '10s', '--json']);
+  // in the sidecar's container: its settings file in GW_AGENT_CONFIG names a service, routes, a port; a bare
+  // `status` or `drain` there acts on the local sidecar (the file's selectors and other keys are not theirs)
+  const dir = await mkdtemp(join(tmpdir(), 'gw-agent-config-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const sidecarFile = join(dir, 'sidecar.yaml');
+  await writeFile(
+    sidecarFile,
+    `admin-url: ${gw.adminUrl}\nservice: hello\nroutes: [/hello]\nport: ${app.port}\nhost: 127.0.0.1\ncontrol-listen: 127.0.0.1:0\n`,
+  );
+  const inContainer = { GW_AGENT_CONFIG: sidecarFile, GW_CONTROL_URL: control };
+  const status = await runAgent(['status'], inContainer);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /^state\s+registered$/m, 'the local sidecar, not the service table');
+
+  const res = await runAgent(['drain', '--timeout', '10s', '--json'], inContainer);
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stderr, /drained 1 target of the sidecar's instance 127\.0\.0\.1:\d+/);
   const events = jsonLines(res.stdout);

@@ -199,7 +199,7 @@ container health check), POST /drain?timeout=30s[&deregister=1] (JSON lines of p
 SIGTERM/SIGINT: drain (weight 0, wait for in-flight requests), deregister, exit 0, within --drain-timeout.`,
   );
   cmd.action(async () => {
-    const o = resolve(cmd, RUN_FLAGS, runSchema);
+    const o = resolve(cmd, RUN_FLAGS, runSchema, { ownsEnvConfig: true });
     const extra: Record<string, unknown> = {};
     if (o.backend === 'cloudmap' && !sdkSupports('backend'))
       throw new UsageError(
