@@ -33,7 +33,8 @@ export const serviceSchema = z
   )
   .strict();
 
-const URL_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?([^?#]*)/;
+// scheme, userinfo (dropped, as socket.url's parse splits it off), host, port, path
+const URL_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(?:[^/?#@]*@)?(\[[^\]]*\]|[^/?#:]*)(?::([^/?#]*))?([^?#]*)/;
 
 /**
  * Kong's `url` shorthand: protocol = scheme, else 443 → https, else http;

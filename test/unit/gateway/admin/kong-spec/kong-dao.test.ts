@@ -143,3 +143,13 @@ test('/upstreams/{u}/health: addresses carry `health` in the list and `healthy` 
   const notOne = await call('GET', '/upstreams/hv/health?balancer_health=true');
   assert.ok(Array.isArray(notOne.body.data), '`true` is not `1`: the per-target list, as Kong');
 });
+
+test("a service url with user info: Kong's url shorthand (socket.url) drops it", async (t) => {
+  const { app, call } = await admin();
+  t.after(() => app.close());
+  const r = await call('POST', '/services', { url: 'http://user:pw@b.test:8080/p?x=1' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.deepEqual([r.body.protocol, r.body.host, r.body.port, r.body.path], ['http', 'b.test', 8080, '/p']);
+  const plain = await call('POST', '/services', { url: 'https://user@c.test/' });
+  assert.deepEqual([plain.body.host, plain.body.port], ['c.test', 443]);
+});
