@@ -6,6 +6,7 @@
  * Regex paths are tested in rank order (regex tables are usually small).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { headerLookupNames } from '../entities/route-headers.js';
 import { compileRoutePathRegex, routePathKey } from '../entities/route-paths.js';
 import type { Route, Service } from '../entities/types.js';
 
@@ -44,9 +45,17 @@ export interface Candidate {
   prefix: string | null;
   regex: RegExp | null;
   methods: ReadonlySet<string> | null;
-  headers: readonly (readonly [string, ReadonlySet<string>])[] | null;
+  headers: readonly HeaderMatcher[] | null;
   /** the port of the route's `hosts` entry this candidate stands for (`api.test:8443`): Kong's `net.dst.port` must be it (the Host header's port, else the listen port) */
   port: number | null;
+}
+
+/** One route header: the request header names it reads ({@link headerLookupNames}) and the lower-cased values that match. */
+export interface HeaderMatcher {
+  name: string;
+  /** looked up when the request has no header `name` (`x-under` for `x_under`), or null */
+  alt: string | null;
+  values: ReadonlySet<string>;
 }
 
 class TrieNode {
@@ -176,7 +185,10 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
     const methods = r.methods && r.methods.length > 0 ? new Set(r.methods) : null;
     const headers =
       r.headers && Object.keys(r.headers).length > 0
-        ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), new Set(v.map((x) => x.toLowerCase()))] as const)
+        ? Object.entries(r.headers).map(([k, v]): HeaderMatcher => {
+            const [name, alt] = headerLookupNames(k);
+            return { name, alt, values: new Set(v.map((x) => x.toLowerCase())) };
+          })
         : null;
     const hosts = r.hosts && r.hosts.length > 0 ? r.hosts : null;
     const withPort: string[] = [];
@@ -344,15 +356,20 @@ export class CompiledRouter implements Router {
     if (c.methods && !c.methods.has(req.method)) return false;
     if (c.port !== null && c.port !== port) return false;
     if (c.headers) {
-      for (const [name, values] of c.headers) {
-        const v = req.headers[name];
+      for (const h of c.headers) {
+        let v = req.headers[h.name];
+        if (v === undefined && h.alt !== null) v = req.headers[h.alt];
         if (v === undefined) return false;
-        const list = Array.isArray(v) ? v : [v];
-        if (!list.some((x) => values.has(x.toLowerCase()))) return false;
+        if (typeof v === 'string' ? !headerValueFits(h, v) : !v.some((x) => headerValueFits(h, x))) return false;
       }
     }
     return true;
   }
+}
+
+/** Whether one request header value matches a route header (Kong: `lower(value) == lower(route value)`). */
+function headerValueFits(h: HeaderMatcher, value: string): boolean {
+  return h.values.has(value.toLowerCase());
 }
 
 export function toMatch({ cand, exec }: Found): RouteMatch {

@@ -530,6 +530,31 @@ describe('08-router_spec select() edge-cases', () => {
   });
 });
 
+// Route header names as Kong's traditional_compatible router reads them: transform.lua makes the field
+// `http.headers.<name lower-cased, '-' as '_'>`, fields.lua reads it from ngx.req.get_headers(), whose
+// __index retries a missing key with '_' as '-' (lua-resty-core request.lua req_headers_mt)
+describe('route header names: Kong treats _ in a route header name as -', () => {
+  const sel = (headers: Record<string, unknown>, request: Record<string, string>) =>
+    compileRouter([route('h', s, { headers })], services).match(req('/', { headers: request }))?.route.name ?? null;
+  test('a route header x_under matches the request header X-Under (node lower-cases it to x-under)', () => {
+    assert.equal(sel({ x_under: ['yes'] }, { 'x-under': 'yes' }), 'h');
+    assert.equal(sel({ x_under: ['yes'] }, { 'x-under': 'no' }), null);
+  });
+  test('08-router_spec use case 15 spells User-Agent user_agent: it matches the request header User-Agent', () =>
+    assert.equal(sel({ user_agent: ['curl/8'] }, { 'user-agent': 'curl/8' }), 'h'));
+  test('a route header x_under still matches a request header x_under (the key get_headers() finds first)', () =>
+    assert.equal(sel({ x_under: ['yes'] }, { x_under: 'yes' }), 'h'));
+  test('a route header X-Under reads a request header x_under when there is one (its field is http.headers.x_under)', () => {
+    assert.equal(sel({ 'X-Under': ['yes'] }, { x_under: 'yes' }), 'h');
+    // x_under is found first: x-under is not looked at
+    assert.equal(sel({ 'X-Under': ['yes'] }, { x_under: 'no', 'x-under': 'yes' }), null);
+  });
+  test('only whole names: x_under does not match x-und_er, and names without - or _ are looked up once', () => {
+    assert.equal(sel({ x_under: ['yes'] }, { 'x-und_er': 'yes' }), null);
+    assert.equal(sel({ Version: ['v1'] }, { version: 'V1' }), 'h');
+  });
+});
+
 test('router: 10,000 prefix routes agree with a linear reference on 2,000 random requests', () => {
   const routes: Route[] = [];
   for (let i = 0; i < 10_000; i++)
