@@ -21,6 +21,7 @@ import {
 } from './fields.js';
 import { normalizeIp, parseHostPort } from './hosts.js';
 import type { ErrorBag } from './kong-errors.js';
+import { routeHeaderRegexError } from './route-headers.js';
 import { routePathError } from './route-paths.js';
 import { PROTOCOLS, serviceSchema } from './services.js';
 import type { EntitySpec, Obj } from './spec.js';
@@ -140,6 +141,12 @@ function check(v: Obj, _input: Obj, bag: ErrorBag): void {
   if (headers !== null && Object.keys(headers).some((k) => k.toLowerCase() === 'host')) {
     bag.add(['headers'], "cannot contain 'host' header, which must be specified in the 'hosts' attribute");
   }
+  // routes.lua validate_route: the route's router expression must parse, so each `~*` header value must
+  // compile; like the one parse error Kong reports, only the first bad one is named
+  const badRegex = Object.entries(headers ?? {})
+    .flatMap(([name, values]) => values.map((value) => routeHeaderRegexError(name, value)))
+    .find((e): e is string => e !== null);
+  if (badRegex !== undefined) bag.entity(badRegex);
   const snisAllowed = protocols.some((p) => ['grpcs', 'https', 'tls', 'tls_passthrough'].includes(p));
   if (!snisAllowed && isSet(v.snis)) {
     bag.entity("failed conditional validation given value of field 'protocols'");

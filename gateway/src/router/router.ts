@@ -6,6 +6,7 @@
  * Regex paths are tested in rank order (regex tables are usually small).
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { compileRouteHeaderRegex, headerLookupNames, isHeaderRegex } from '../entities/route-headers.js';
 import { compileRoutePathRegex, routePathKey } from '../entities/route-paths.js';
 import type { Route, Service } from '../entities/types.js';
 
@@ -44,9 +45,19 @@ export interface Candidate {
   prefix: string | null;
   regex: RegExp | null;
   methods: ReadonlySet<string> | null;
-  headers: readonly (readonly [string, ReadonlySet<string>])[] | null;
+  headers: readonly HeaderMatcher[] | null;
   /** the port of the route's `hosts` entry this candidate stands for (`api.test:8443`): Kong's `net.dst.port` must be it (the Host header's port, else the listen port) */
   port: number | null;
+}
+
+/** One route header: the request header names it reads ({@link headerLookupNames}), the lower-cased values that match and its `~*` regexes. */
+export interface HeaderMatcher {
+  name: string;
+  /** looked up when the request has no header `name` (`x-under` for `x_under`), or null */
+  alt: string | null;
+  values: ReadonlySet<string>;
+  /** compiled once here ({@link compileRouteHeaderRegex}), tested against the lower-cased value; null when there are none */
+  regexes: readonly RegExp[] | null;
 }
 
 class TrieNode {
@@ -174,10 +185,12 @@ export function compileRouter(routes: readonly Route[], services: ReadonlyMap<st
     const service = r.service ? (services.get(r.service.id) ?? null) : null;
     if (r.service && (!service || !service.enabled)) continue;
     const methods = r.methods && r.methods.length > 0 ? new Set(r.methods) : null;
-    const headers =
-      r.headers && Object.keys(r.headers).length > 0
-        ? Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), new Set(v.map((x) => x.toLowerCase()))] as const)
-        : null;
+    let headers: HeaderMatcher[] | null;
+    try {
+      headers = r.headers && Object.keys(r.headers).length > 0 ? Object.entries(r.headers).map(([k, v]) => headerMatcher(k, v)) : null;
+    } catch {
+      continue; // a bad `~*` regex is refused on write; one stored before must not keep the whole router from building
+    }
     const hosts = r.hosts && r.hosts.length > 0 ? r.hosts : null;
     const withPort: string[] = [];
     const noPort: string[] = [];
@@ -344,15 +357,38 @@ export class CompiledRouter implements Router {
     if (c.methods && !c.methods.has(req.method)) return false;
     if (c.port !== null && c.port !== port) return false;
     if (c.headers) {
-      for (const [name, values] of c.headers) {
-        const v = req.headers[name];
+      for (const h of c.headers) {
+        let v = req.headers[h.name];
+        if (v === undefined && h.alt !== null) v = req.headers[h.alt];
         if (v === undefined) return false;
-        const list = Array.isArray(v) ? v : [v];
-        if (!list.some((x) => values.has(x.toLowerCase()))) return false;
+        if (typeof v === 'string' ? !headerValueFits(h, v) : !v.some((x) => headerValueFits(h, x))) return false;
       }
     }
     return true;
   }
+}
+
+/** A route header's matcher: plain values lower-cased, `~*` values compiled (throws on a bad regex). */
+function headerMatcher(routeName: string, routeValues: readonly string[]): HeaderMatcher {
+  const [name, alt] = headerLookupNames(routeName);
+  const values = new Set<string>();
+  const regexes: RegExp[] = [];
+  for (const v of routeValues) {
+    if (isHeaderRegex(v)) regexes.push(compileRouteHeaderRegex(v));
+    else values.add(v.toLowerCase());
+  }
+  return { name, alt, values, regexes: regexes.length > 0 ? regexes : null };
+}
+
+/**
+ * Whether one request header value matches a route header: Kong's
+ * `lower(value) == lower(route value)`, or `lower(value) ~ <regex>` (a search) for `~*` values.
+ */
+function headerValueFits(h: HeaderMatcher, value: string): boolean {
+  const lower = value.toLowerCase();
+  if (h.values.has(lower)) return true;
+  if (h.regexes !== null) for (const re of h.regexes) if (re.test(lower)) return true;
+  return false;
 }
 
 export function toMatch({ cand, exec }: Found): RouteMatch {

@@ -305,6 +305,7 @@ describe('08-router_spec select() [host]', () => {
     }),
     route('uc13', s, { hosts: ['domain-1.org:321', 'domain-2.org'] }),
     route('uc14', s, { hosts: ['domain-3.org:321'] }),
+    route('uc15', s, { headers: { user_agent: ['~*windows|linux|os\\s+x\\s*[\\d\\._]+|solaris|bsd'] } }),
   ];
   const router = compileRouter(uc, services);
   const sel = (method: string, path: string, host: string, headers: Record<string, string> = {}) =>
@@ -325,6 +326,13 @@ describe('08-router_spec select() [host]', () => {
   test('08-router_spec "[host + uri + method]"', () => assert.equal(sel('PUT', '/my-route-uri', 'domain-with-uri-2.org'), 'uc7'));
   test('08-router_spec "single [headers] value" and "multiple [headers] values"', () => {
     assert.equal(sel('GET', '/', 'domain.org', { location: 'my-location-1' }), 'uc9');
+    // use case 15: a `~*` regex, searched in the lower-cased value; Kong's spec passes the header as user_agent
+    // (its mock get_headers), a client sends User-Agent
+    const ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/83.0.4103.116 Safari/537.36';
+    assert.equal(sel('GET', '/', 'domain.org', { user_agent: ua }), 'uc15');
+    assert.equal(sel('GET', '/', 'domain.org', { 'user-agent': ua }), 'uc15');
+    assert.equal(sel('GET', '/', 'domain.org', { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)' }), 'uc15');
+    assert.equal(sel('GET', '/', 'domain.org', { 'user-agent': 'curl/8.5.0' }), null);
     assert.equal(sel('GET', '/', 'domain.org', { location: 'my-location-1', version: 'v2' }), 'uc10');
   });
   test('08-router_spec "[headers + uri]"', () =>
@@ -527,6 +535,77 @@ describe('08-router_spec select() edge-cases', () => {
     const routes = [1, 2, 3, 4, 5].map((i) => route(`same${i}`, s, { hosts: ['domain.org'], paths: ['/my-uri'] }));
     routes.push(route('target', s, { hosts: ['domain.org'], paths: ['/my-target-uri'] }));
     assert.equal(sel(routes, 'GET', '/my-target-uri', 'domain.org'), 'target');
+  });
+});
+
+// Route header names as Kong's traditional_compatible router reads them: transform.lua makes the field
+// `http.headers.<name lower-cased, '-' as '_'>`, fields.lua reads it from ngx.req.get_headers(), whose
+// __index retries a missing key with '_' as '-' (lua-resty-core request.lua req_headers_mt)
+describe('route header names: Kong treats _ in a route header name as -', () => {
+  const sel = (headers: Record<string, unknown>, request: Record<string, string>) =>
+    compileRouter([route('h', s, { headers })], services).match(req('/', { headers: request }))?.route.name ?? null;
+  test('a route header x_under matches the request header X-Under (node lower-cases it to x-under)', () => {
+    assert.equal(sel({ x_under: ['yes'] }, { 'x-under': 'yes' }), 'h');
+    assert.equal(sel({ x_under: ['yes'] }, { 'x-under': 'no' }), null);
+  });
+  test('08-router_spec use case 15 spells User-Agent user_agent: it matches the request header User-Agent', () =>
+    assert.equal(sel({ user_agent: ['curl/8'] }, { 'user-agent': 'curl/8' }), 'h'));
+  test('a route header x_under still matches a request header x_under (the key get_headers() finds first)', () =>
+    assert.equal(sel({ x_under: ['yes'] }, { x_under: 'yes' }), 'h'));
+  test('a route header X-Under reads a request header x_under when there is one (its field is http.headers.x_under)', () => {
+    assert.equal(sel({ 'X-Under': ['yes'] }, { x_under: 'yes' }), 'h');
+    // x_under is found first: x-under is not looked at
+    assert.equal(sel({ 'X-Under': ['yes'] }, { x_under: 'no', 'x-under': 'yes' }), null);
+  });
+  test('only whole names: x_under does not match x-und_er, and names without - or _ are looked up once', () => {
+    assert.equal(sel({ x_under: ['yes'] }, { 'x-und_er': 'yes' }), null);
+    assert.equal(sel({ Version: ['v1'] }, { version: 'V1' }), 'h');
+  });
+});
+
+// `~*` header values (kong/router/transform.lua): `any(lower(http.headers.<name>)) ~ "<regex lower-cased>"`,
+// the Rust regex crate's is_match, so a search anywhere in the value
+describe('route header values starting with ~* are regexes, matched case-insensitively', () => {
+  const sel = (values: string[], request: Record<string, string | string[]>) =>
+    compileRouter([route('h', s, { headers: { 'x-ver': values } })], services).match(req('/', { headers: request }))?.route.name ?? null;
+  test('the regex is matched against the lower-cased value: ~*^v[0-9]+$ matches v12 and V12, not v12a', () => {
+    assert.equal(sel(['~*^v[0-9]+$'], { 'x-ver': 'v12' }), 'h');
+    assert.equal(sel(['~*^v[0-9]+$'], { 'x-ver': 'V12' }), 'h');
+    assert.equal(sel(['~*^v[0-9]+$'], { 'x-ver': 'v12a' }), null);
+  });
+  test('the value is not compared literally: the regex text itself does not match', () =>
+    assert.equal(sel(['~*^v[0-9]+$'], { 'x-ver': '~*^v[0-9]+$' }), null));
+  test('08-router_spec "should always add lower() when matching http.headers.*": ~*Quote is the regex quote', () => {
+    assert.equal(sel(['~*Quote'], { 'x-ver': 'QUOTE' }), 'h');
+    assert.equal(sel(['~*Quote'], { 'x-ver': 'a quote here' }), 'h');
+  });
+  test('not anchored: the regex may match anywhere in the value', () =>
+    assert.equal(sel(['~*linux'], { 'x-ver': 'X11; Linux x86_64' }), 'h'));
+  test('as Kong, the whole regex is lower-cased, escapes too: ~*^\\D+$ is ^\\d+$', () => {
+    assert.equal(sel(['~*^\\D+$'], { 'x-ver': '123' }), 'h');
+    assert.equal(sel(['~*^\\D+$'], { 'x-ver': 'abc' }), null);
+  });
+  test("Kong's regex syntax is translated as for paths: POSIX classes, \\Z (lower-cased to \\z: the end)", () => {
+    assert.equal(sel(['~*^(?<major>[[:DIGIT:]]+)\\.'], { 'x-ver': '3.10' }), 'h');
+    assert.equal(sel(['~*^(?<major>[[:DIGIT:]]+)\\.'], { 'x-ver': 'x.10' }), null);
+    assert.equal(sel(['~*^v1\\Z'], { 'x-ver': 'v1' }), 'h');
+    assert.equal(sel(['~*^v1\\Z'], { 'x-ver': 'v10' }), null);
+  });
+  test('plain and regex values of one header are alternatives; a value starting with ~ alone is plain', () => {
+    assert.equal(sel(['beta', '~*^v\\d$'], { 'x-ver': 'BETA' }), 'h');
+    assert.equal(sel(['beta', '~*^v\\d$'], { 'x-ver': 'v1' }), 'h');
+    assert.equal(sel(['~^v1$'], { 'x-ver': 'v1' }), null);
+    assert.equal(sel(['~^v1$'], { 'x-ver': '~^V1$' }), 'h');
+  });
+  test('any of several values of the request header may match (set-cookie arrives as an array)', () => {
+    const r = compileRouter([route('c', s, { headers: { 'set-cookie': ['~*^b='] } })], services);
+    assert.equal(r.match(req('/', { headers: { 'set-cookie': ['a=1', 'B=2'] } }))?.route.name, 'c');
+    assert.equal(r.match(req('/', { headers: { 'set-cookie': ['a=1'] } })), null);
+  });
+  test('a stored route whose regex no longer compiles is left out; the others are routed', () => {
+    const bad = { ...route('bad', s, { headers: { 'x-ver': ['v1'] }, paths: ['/b'] }), headers: { 'x-ver': ['~*(unclosed'] } };
+    const r = compileRouter([bad, route('good', s, { paths: ['/'] })], services);
+    assert.equal(r.match(req('/b', { headers: { 'x-ver': '(unclosed' } }))?.route.name, 'good');
   });
 });
 

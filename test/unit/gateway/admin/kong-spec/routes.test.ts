@@ -283,3 +283,29 @@ test('09-routes PATCH "removes optional field with ngx.null", "allows updating s
     });
   }
 });
+
+// kong/db/schema/entities/routes.lua validate_route (traditional_compatible): the route's router expression must
+// parse, and a `~*` header value is a regex in it (kong/router/transform.lua); Kong's spec has no case for a bad one
+test('routes.lua validate_route: a `~*` header value that is not a regex is refused (POST, PUT, PATCH); a valid one is stored as written', async (t) => {
+  const { app, call } = await admin();
+  t.after(() => app.close());
+  const reason = (re: string) =>
+    new RegExp(`^Router Expression failed validation: regex parse error in headers\\.X-Ver: '${re}' \\(.+\\)$`);
+  const refused = (r: { status: number; body: Record<string, unknown> }, re: string) => {
+    assert.equal(r.status, 400);
+    assert.deepEqual([r.body.code, r.body.name], [2, 'schema violation']);
+    const entity = (r.body.fields as { '@entity': string[] })['@entity'];
+    assert.equal(entity.length, 1);
+    assert.match(entity[0]!, reason(re));
+    assert.equal(r.body.message, `schema violation (${entity[0]!})`);
+  };
+  refused(await call('POST', '/routes', { headers: { 'X-Ver': ['v1', '~*(V1'] } }), '\\(v1');
+  refused(await call('PUT', '/routes/r1', { headers: { 'X-Ver': ['~*[v'] } }), '\\[v');
+  // lower-cased as Kong lower-cases it, (?P<v>…) is (?p<v>…): no group in Rust's regex either
+  refused(await call('POST', '/routes', { headers: { 'X-Ver': ['~*(?P<v>x)'] } }), '\\(\\?p<v>x\\)');
+  const ok = await call('POST', '/routes', { name: 'ok', headers: { user_agent: ['~*Linux'], 'X-Ver': ['~*^V[0-9]+$', '~(plain'] } });
+  assert.equal(ok.status, 201, ok.raw);
+  assert.deepEqual(ok.body.headers, { user_agent: ['~*Linux'], 'X-Ver': ['~*^V[0-9]+$', '~(plain'] });
+  refused(await call('PATCH', '/routes/ok', { headers: { 'X-Ver': ['~*v1)'] } }), 'v1\\)');
+  assert.deepEqual((await call('GET', '/routes/ok')).body.headers, ok.body.headers);
+});
