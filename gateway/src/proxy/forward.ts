@@ -111,6 +111,7 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
     host: req.headers.host,
     path,
     headers: req.headers,
+    distinct: req,
     port: deps.listenPort,
   });
   if (!match) {

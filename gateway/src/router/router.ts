@@ -17,6 +17,12 @@ export interface RouteRequest {
   /** path without query, not decoded */
   path: string;
   headers: IncomingHttpHeaders;
+  /**
+   * every value of a repeated header apart (node's IncomingMessage): `headers` joins most repeats with
+   * ", " and keeps only the first of some (User-Agent), while Kong tests each value; read only when a
+   * joined value did not match
+   */
+  distinct?: { readonly headersDistinct: NodeJS.Dict<string[]> };
   /** the proxy listener's port (for `hosts` entries with `:port` when the Host header has no port) */
   port: number;
 }
@@ -361,7 +367,11 @@ export class CompiledRouter implements Router {
         let v = req.headers[h.name];
         if (v === undefined && h.alt !== null) v = req.headers[h.alt];
         if (v === undefined) return false;
-        if (typeof v === 'string' ? !headerValueFits(h, v) : !v.some((x) => headerValueFits(h, x))) return false;
+        if (typeof v === 'string' ? !headerValueFits(h, v) : !v.some((x) => headerValueFits(h, x))) {
+          // sent more than once? then each value on its own (Kong's any(...)), from node's distinct view
+          const all = req.distinct?.headersDistinct[req.headers[h.name] !== undefined ? h.name : h.alt!];
+          if (all === undefined || all.length < 2 || !all.some((x) => headerValueFits(h, x))) return false;
+        }
       }
     }
     return true;

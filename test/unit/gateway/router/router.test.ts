@@ -334,6 +334,12 @@ describe('08-router_spec select() [host]', () => {
     assert.equal(sel('GET', '/', 'domain.org', { 'user-agent': 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)' }), 'uc15');
     assert.equal(sel('GET', '/', 'domain.org', { 'user-agent': 'curl/8.5.0' }), null);
     assert.equal(sel('GET', '/', 'domain.org', { location: 'my-location-1', version: 'v2' }), 'uc10');
+    // "multiple [headers] values": the header sent twice; node joins it ("my-location-3, my-location-2"),
+    // Kong tests each value: the distinct view of the message decides
+    const twice = { location: 'my-location-3, my-location-2' };
+    const distinct = { headersDistinct: { location: ['my-location-3', 'my-location-2'] } };
+    assert.equal(router.match({ method: 'GET', path: '/', host: 'domain.org', headers: twice, distinct, port: 8000 })?.route.name, 'uc9');
+    assert.equal(sel('GET', '/', 'domain.org', twice), null, 'one value that is neither');
   });
   test('08-router_spec "[headers + uri]"', () =>
     assert.equal(sel('GET', '/headers-uri', 'domain.org', { location: 'my-location-2' }), 'uc11'));
