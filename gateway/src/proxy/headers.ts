@@ -17,7 +17,15 @@ function teTrailers(v: string | string[] | undefined): boolean {
   const s = (Array.isArray(v) ? v.join(',') : v).toLowerCase();
   return s.split(',').some((t) => t.split(';')[0]!.trim() === 'trailers');
 }
+/**
+ * The client's values are replaced by gw's, never forwarded as well (Kong's
+ * `proxy_set_header`, kong/templates/nginx_kong.lua): X-Forwarded-*,
+ * X-Real-IP, X-Kong-Request-Id, and Via (the client's value is kept inside
+ * gw's, which appends to it).
+ */
 const FORWARDED = new Set([
+  'x-kong-request-id',
+  'via',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
