@@ -108,7 +108,7 @@ test('a service with protocol https is reached over TLS; tls_verify decides whet
   assert.equal(r.status, 200, r.text);
   const body = JSON.parse(r.text) as { tls: boolean; host: string; servername: string | null };
   assert.equal(body.tls, true);
-  assert.equal(body.host, 'upstream.test');
+  assert.equal(body.host, `upstream.test:${tlsPort}`, 'host_header with the target port (not 443), as Kong');
   assert.equal(body.servername, 'upstream.test', 'SNI from the upstream host_header');
   assert.equal((await gw.admin.call('PATCH', '/services/tls', { tls_verify: true })).status, 200);
   const refused = await get(gw.proxyUrl, '/tls');

@@ -123,6 +123,16 @@ test("a client's X-Kong-Request-Id and Via are replaced, not sent on twice (Kong
   }
 });
 
+test("upstream.host_header is sent with the target's port, as Kong's set_host_header does", async () => {
+  await gw.admin.call('PUT', '/upstreams/hh-up', { host_header: 'hh.test' });
+  await gw.admin.call('POST', '/upstreams/hh-up/targets', { target: a.address });
+  await gw.admin.call('PUT', '/services/hh', { host: 'hh-up' });
+  await gw.admin.call('PUT', '/services/hh/routes/hh-route', { paths: ['/hh'] });
+  const r = await get('/hh');
+  assert.equal(r.status, 200);
+  assert.equal(r.json().headers.host, `hh.test:${a.port}`);
+});
+
 test('errors: 404 no route, 503 no service, 503 no peer, 502 dead target, 504 timeout', async () => {
   const none = await get('/definitely-not-routed');
   assert.equal(none.status, 404);

@@ -184,7 +184,12 @@ export function downstreamHeaders(headers: Record<string, string | string[] | un
   return out;
 }
 
-/** Host header for the upstream per §3.3. */
+/**
+ * Host header for the upstream per §3.3: the upstream's host_header, else
+ * the target's name, with `:port` unless the port is the scheme's default
+ * (Kong's set_host_header, kong/runloop/balancer/init.lua, appends it to
+ * host_header too).
+ */
 export function upstreamHost(
   preserve: boolean,
   incoming: string | undefined,
@@ -194,12 +199,12 @@ export function upstreamHost(
   scheme: string,
 ): string {
   if (preserve && incoming) return incoming;
-  if (hostHeader) return hostHeader;
-  if (targetHost === lastTarget.host && port === lastTarget.port && scheme === lastTarget.scheme) return lastTarget.text;
-  const h = targetHost.includes(':') ? `[${targetHost}]` : targetHost;
+  const name = hostHeader || targetHost;
+  if (name === lastTarget.host && port === lastTarget.port && scheme === lastTarget.scheme) return lastTarget.text;
+  const h = name.includes(':') ? `[${name}]` : name;
   const defaultPort = scheme === 'https' || scheme === 'grpcs' ? 443 : 80;
   const text = port === defaultPort ? h : `${h}:${port}`;
-  lastTarget = { host: targetHost, port, scheme, text };
+  lastTarget = { host: name, port, scheme, text };
   return text;
 }
 /** The last target's Host text ({@link upstreamHost}; with one target, or a sticky hash, the next request's too). */
