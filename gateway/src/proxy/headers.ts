@@ -3,6 +3,7 @@
  * Host (§3.3), X-Forwarded-* / X-Real-IP / Via (§3.4).
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 
 /**
  * Removed both ways. As Kong (spec/02-integration/05-proxy/03-upstream_headers_spec.lua
@@ -50,7 +51,10 @@ function connectionTokens(v: string | string[] | undefined): Set<string> | null 
 
 export interface ForwardInfo {
   host: string;
+  /** the client's address: the peer's, or a trusted peer's X-Real-IP ({@link realIp}; nginx's $remote_addr) */
   clientIp: string;
+  /** the connection's peer (nginx's $realip_remote_addr) */
+  peerIp: string;
   listenPort: number;
   scheme: 'http' | 'https';
   requestPath: string;
@@ -109,7 +113,8 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
     'host',
     info.host,
     'x-forwarded-for',
-    xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${info.clientIp}` : info.clientIp,
+    // Kong (kong/runloop/handler.lua): appended to with the peer, else the client's address
+    xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${info.peerIp}` : info.clientIp,
     'x-forwarded-proto',
     (t && first(src['x-forwarded-proto'])) || info.scheme,
     'x-forwarded-host',
@@ -132,6 +137,60 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
     src.via ? `${Array.isArray(src.via) ? src.via.join(', ') : src.via}, ${info.via}` : info.via,
   );
   return out;
+}
+
+/**
+ * The client's address as nginx's realip module finds it the way Kong sets
+ * it up (`real_ip_header X-Real-IP`, `real_ip_recursive off`, `set_real_ip_from`
+ * = trusted_ips; ngx_http_realip_module.c and
+ * ngx_http_get_forwarded_addr_internal): for a trusted `peer`, the last
+ * entry (after a space or comma) of the first X-Real-IP header, an
+ * `ip:port` or `[ip]:port` without its port, when it is an IP address;
+ * otherwise the peer. Only asked for trusted peers.
+ */
+export function realIp(req: IncomingMessage, peer: string): string {
+  const h = req.headers['x-real-ip'];
+  if (h === undefined) return peer;
+  let v = typeof h === 'string' ? h : h[0]!;
+  // node joins repeated headers with ", "; nginx reads the first
+  if (v.includes(',')) v = firstRaw(req.rawHeaders, 'x-real-ip') ?? v;
+  let i = v.length - 1;
+  let end = v.length;
+  while (i > 0 && (v[i] === ' ' || v[i] === ',')) {
+    i--;
+    end--;
+  }
+  while (i > 0 && v[i] !== ' ' && v[i] !== ',') i--;
+  return addressOf(v.slice(i > 0 ? i + 1 : 0, end)) ?? peer;
+}
+
+function firstRaw(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
+  return undefined;
+}
+
+/** An IP address, or `ip:port` / `[ip]:port` (nginx's ngx_parse_addr_port) without the port; null if it is none. */
+function addressOf(t: string): string | null {
+  if (t.includes('%')) return null; // a zone id: not an address to nginx
+  const f = isIP(t);
+  if (f !== 0) return f === 6 ? t.toLowerCase() : t;
+  let host: string;
+  let port: string;
+  if (t.startsWith('[')) {
+    const j = t.indexOf(']');
+    if (j === -1 || t[j + 1] !== ':') return null;
+    host = t.slice(1, j);
+    port = t.slice(j + 2);
+  } else {
+    const j = t.indexOf(':');
+    if (j === -1) return null;
+    host = t.slice(0, j);
+    port = t.slice(j + 1);
+  }
+  const n = /^\d{1,5}$/.test(port) ? Number(port) : 0;
+  if (n < 1 || n > 65535) return null;
+  const g = isIP(host);
+  return g === 0 ? null : g === 6 ? host.toLowerCase() : host;
 }
 
 /** What gw adds to a proxied response (Kong's header_filter, kong/runloop/handler.lua). */
