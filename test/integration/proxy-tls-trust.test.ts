@@ -82,6 +82,46 @@ test('X-Forwarded-* from a trusted peer are kept; from anyone else they are repl
   assert.equal(p.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'X-Forwarded-For is always appended to');
 });
 
+test("a trusted peer's X-Real-IP is the client's address (Kong's realip): X-Real-IP, and X-Forwarded-For when none came", async () => {
+  const echoed = async (base: string, headers: Record<string, string>) => JSON.parse((await get(base, '/open', headers)).text) as EchoBody;
+  const t = await echoed(trusting.proxyUrl, { 'x-real-ip': '10.0.0.1' });
+  assert.equal(t.headers['x-real-ip'], '10.0.0.1');
+  assert.equal(t.headers['x-forwarded-for'], '10.0.0.1');
+  // with an X-Forwarded-For, Kong appends the peer's address ($realip_remote_addr)
+  const both = await echoed(trusting.proxyUrl, { 'x-real-ip': '10.0.0.1:5000', 'x-forwarded-for': '203.0.113.9' });
+  assert.equal(both.headers['x-real-ip'], '10.0.0.1');
+  assert.equal(both.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1');
+  const junk = await echoed(trusting.proxyUrl, { 'x-real-ip': 'somewhere' });
+  assert.equal(junk.headers['x-real-ip'], '127.0.0.1', 'a value that is no address is ignored');
+  const p = await echoed(plain.proxyUrl, { 'x-real-ip': '10.0.0.1' });
+  assert.equal(p.headers['x-real-ip'], '127.0.0.1', 'an untrusted peer cannot set its address');
+  assert.equal(p.headers['x-forwarded-for'], '127.0.0.1');
+});
+
+test("hash_on ip hashes a trusted peer's X-Real-IP (Kong hashes $remote_addr, after realip)", async () => {
+  const other = await startUpstream('other');
+  try {
+    await trusting.admin.call('PUT', '/upstreams/by-ip', { hash_on: 'ip' });
+    await trusting.admin.call('POST', '/upstreams/by-ip/targets', { target: echo.address });
+    await trusting.admin.call('POST', '/upstreams/by-ip/targets', { target: other.address });
+    await trusting.admin.call('PUT', '/services/by-ip', { host: 'by-ip' });
+    await trusting.admin.call('POST', '/services/by-ip/routes', { paths: ['/by-ip'] });
+    const seen = new Map<string, string>();
+    for (let i = 1; i <= 20; i++) {
+      const ip = `10.0.0.${i}`;
+      for (let k = 0; k < 2; k++) {
+        const r = JSON.parse((await get(trusting.proxyUrl, '/by-ip', { 'x-real-ip': ip })).text) as EchoBody;
+        assert.equal(seen.get(ip) ?? r.name, r.name, `${ip} stays on one target`);
+        seen.set(ip, r.name);
+      }
+    }
+    // one peer address for all: without realip every request would hash the same (the chance 20 addresses share a target: 2^-19)
+    assert.deepEqual(new Set(seen.values()), new Set(['echo', 'other']));
+  } finally {
+    await other.close();
+  }
+});
+
 test("an https-only route over plain HTTP: 426 with Kong's message, or the configured redirect", async () => {
   const r = await get(plain.proxyUrl, '/secure');
   assert.equal(r.status, 426);
@@ -108,7 +148,7 @@ test('a service with protocol https is reached over TLS; tls_verify decides whet
   assert.equal(r.status, 200, r.text);
   const body = JSON.parse(r.text) as { tls: boolean; host: string; servername: string | null };
   assert.equal(body.tls, true);
-  assert.equal(body.host, 'upstream.test');
+  assert.equal(body.host, `upstream.test:${tlsPort}`, 'host_header with the target port (not 443), as Kong');
   assert.equal(body.servername, 'upstream.test', 'SNI from the upstream host_header');
   assert.equal((await gw.admin.call('PATCH', '/services/tls', { tls_verify: true })).status, 200);
   const refused = await get(gw.proxyUrl, '/tls');

@@ -103,6 +103,36 @@ test('forwarded headers, Host, Via and request ids follow Kong', async () => {
   assert.equal(p.json().headers.host, 'public.example');
 });
 
+test("a client's X-Kong-Request-Id and Via are replaced, not sent on twice (Kong's proxy_set_header)", async () => {
+  // answers the raw header lines it got: node would join repeated ones into one value
+  const raw = await startUpstream('raw', (req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(req.rawHeaders));
+  });
+  try {
+    await gw.admin.call('PUT', '/services/rid', { url: `http://${raw.address}` });
+    await gw.admin.call('PUT', '/services/rid/routes/rid-route', { paths: ['/rid'] });
+    const r = await get('/rid', { 'x-kong-request-id': 'client', via: '1.1 dev' });
+    assert.equal(r.status, 200);
+    const lines = JSON.parse(r.text) as string[];
+    const values = (name: string) => lines.filter((_, i) => i % 2 === 1 && lines[i - 1]!.toLowerCase() === name);
+    assert.deepEqual(values('x-kong-request-id'), [r.headers['x-kong-request-id']]);
+    assert.deepEqual(values('via'), [`1.1 dev, ${String(r.headers.via)}`]);
+  } finally {
+    await raw.close();
+  }
+});
+
+test("upstream.host_header is sent with the target's port, as Kong's set_host_header does", async () => {
+  await gw.admin.call('PUT', '/upstreams/hh-up', { host_header: 'hh.test' });
+  await gw.admin.call('POST', '/upstreams/hh-up/targets', { target: a.address });
+  await gw.admin.call('PUT', '/services/hh', { host: 'hh-up' });
+  await gw.admin.call('PUT', '/services/hh/routes/hh-route', { paths: ['/hh'] });
+  const r = await get('/hh');
+  assert.equal(r.status, 200);
+  assert.equal(r.json().headers.host, `hh.test:${a.port}`);
+});
+
 test('errors: 404 no route, 503 no service, 503 no peer, 502 dead target, 504 timeout', async () => {
   const none = await get('/definitely-not-routed');
   assert.equal(none.status, 404);

@@ -16,7 +16,7 @@ import type { RequestRecord } from '../observability/request-record.js';
 import { ClientClosedError, dispatchTry, HedgeLostError, type Race, type Settled, type TryHandle, type TryOwner } from './dispatch.js';
 import { classify, failureCode, sendProxyError, SERVER, type TryFailure } from './error-map.js';
 export { SERVER } from './error-map.js';
-import { downstreamHeaders, hostWithoutPort, upstreamHeaders, upstreamHost } from './headers.js';
+import { downstreamHeaders, hostWithoutPort, realIp, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
 import { tlsFor, type Pools } from './pools.js';
 import { rawRequestPath, upstreamPath } from './uri.js';
@@ -97,6 +97,10 @@ export interface Routed {
   query: string;
   /** the peer is in trusted_ips */
   trusted: boolean;
+  /** the connection's peer */
+  peerIp: string;
+  /** the client's address: the peer's, or a trusted peer's X-Real-IP (nginx's realip, as Kong) */
+  clientIp: string;
   /** the client's scheme: ours, or a trusted load balancer's X-Forwarded-Proto */
   scheme: 'http' | 'https';
 }
@@ -118,7 +122,9 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
     if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_ROUTE', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
     return null;
   }
-  const trusted = deps.trusted !== null && isTrusted(deps.trusted, req.socket.remoteAddress ?? '');
+  const peerIp = req.socket.remoteAddress ?? '';
+  const trusted = deps.trusted !== null && isTrusted(deps.trusted, peerIp);
+  const clientIp = trusted ? realIp(req, peerIp) : peerIp;
   const xfp = trusted ? req.headers['x-forwarded-proto'] : undefined;
   const scheme = typeof xfp === 'string' && xfp.trim().toLowerCase() === 'https' ? 'https' : 'http';
   if (scheme === 'http' && !match.route.protocols.includes('http')) {
@@ -141,7 +147,7 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
     if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_SERVICE', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
     return null;
   }
-  return { match, service: match.service, path, query, trusted, scheme };
+  return { match, service: match.service, path, query, trusted, scheme, peerIp, clientIp };
 }
 
 export function pickDestination(entry: UpstreamEntry | undefined, service: Service, ctx: PickContext): Destination | null {
@@ -254,7 +260,7 @@ class Exchange {
     const { match, service, path, query } = routed;
     this.#upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
     this.ctx = {
-      clientIp: req.socket.remoteAddress ?? '',
+      clientIp: routed.clientIp,
       headers: req.headers,
       path,
       query: query.slice(1),
@@ -467,6 +473,7 @@ class Exchange {
       {
         host: upstreamHost(match.route.preserve_host, req.headers.host, name, dest.port, hostHeader, service.protocol),
         clientIp: this.ctx.clientIp,
+        peerIp: this.#routed.peerIp,
         listenPort: deps.listenPort,
         scheme: this.#routed.scheme,
         requestPath: rawRequestPath(req, path),

@@ -3,6 +3,7 @@
  * Host (§3.3), X-Forwarded-* / X-Real-IP / Via (§3.4).
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 
 /**
  * Removed both ways. As Kong (spec/02-integration/05-proxy/03-upstream_headers_spec.lua
@@ -17,7 +18,15 @@ function teTrailers(v: string | string[] | undefined): boolean {
   const s = (Array.isArray(v) ? v.join(',') : v).toLowerCase();
   return s.split(',').some((t) => t.split(';')[0]!.trim() === 'trailers');
 }
+/**
+ * The client's values are replaced by gw's, never forwarded as well (Kong's
+ * `proxy_set_header`, kong/templates/nginx_kong.lua): X-Forwarded-*,
+ * X-Real-IP, X-Kong-Request-Id, and Via (the client's value is kept inside
+ * gw's, which appends to it).
+ */
 const FORWARDED = new Set([
+  'x-kong-request-id',
+  'via',
   'x-forwarded-for',
   'x-forwarded-proto',
   'x-forwarded-host',
@@ -42,7 +51,10 @@ function connectionTokens(v: string | string[] | undefined): Set<string> | null 
 
 export interface ForwardInfo {
   host: string;
+  /** the client's address: the peer's, or a trusted peer's X-Real-IP ({@link realIp}; nginx's $remote_addr) */
   clientIp: string;
+  /** the connection's peer (nginx's $realip_remote_addr) */
+  peerIp: string;
   listenPort: number;
   scheme: 'http' | 'https';
   requestPath: string;
@@ -102,7 +114,8 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
     'host',
     info.host,
     'x-forwarded-for',
-    xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${info.clientIp}` : info.clientIp,
+    // Kong (kong/runloop/handler.lua): appended to with the peer, else the client's address
+    xff ? `${Array.isArray(xff) ? xff.join(', ') : xff}, ${info.peerIp}` : info.clientIp,
     'x-forwarded-proto',
     (t && first(src['x-forwarded-proto'])) || info.scheme,
     'x-forwarded-host',
@@ -125,6 +138,60 @@ export function upstreamHeaders(req: IncomingMessage, info: ForwardInfo, keepUpg
     src.via ? `${Array.isArray(src.via) ? src.via.join(', ') : src.via}, ${info.via}` : info.via,
   );
   return out;
+}
+
+/**
+ * The client's address as nginx's realip module finds it the way Kong sets
+ * it up (`real_ip_header X-Real-IP`, `real_ip_recursive off`, `set_real_ip_from`
+ * = trusted_ips; ngx_http_realip_module.c and
+ * ngx_http_get_forwarded_addr_internal): for a trusted `peer`, the last
+ * entry (after a space or comma) of the first X-Real-IP header, an
+ * `ip:port` or `[ip]:port` without its port, when it is an IP address;
+ * otherwise the peer. Only asked for trusted peers.
+ */
+export function realIp(req: IncomingMessage, peer: string): string {
+  const h = req.headers['x-real-ip'];
+  if (h === undefined) return peer;
+  let v = typeof h === 'string' ? h : h[0]!;
+  // node joins repeated headers with ", "; nginx reads the first
+  if (v.includes(',')) v = firstRaw(req.rawHeaders, 'x-real-ip') ?? v;
+  let i = v.length - 1;
+  let end = v.length;
+  while (i > 0 && (v[i] === ' ' || v[i] === ',')) {
+    i--;
+    end--;
+  }
+  while (i > 0 && v[i] !== ' ' && v[i] !== ',') i--;
+  return addressOf(v.slice(i > 0 ? i + 1 : 0, end)) ?? peer;
+}
+
+function firstRaw(raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1];
+  return undefined;
+}
+
+/** An IP address, or `ip:port` / `[ip]:port` (nginx's ngx_parse_addr_port) without the port; null if it is none. */
+function addressOf(t: string): string | null {
+  if (t.includes('%')) return null; // a zone id: not an address to nginx
+  const f = isIP(t);
+  if (f !== 0) return f === 6 ? t.toLowerCase() : t;
+  let host: string;
+  let port: string;
+  if (t.startsWith('[')) {
+    const j = t.indexOf(']');
+    if (j === -1 || t[j + 1] !== ':') return null;
+    host = t.slice(1, j);
+    port = t.slice(j + 2);
+  } else {
+    const j = t.indexOf(':');
+    if (j === -1) return null;
+    host = t.slice(0, j);
+    port = t.slice(j + 1);
+  }
+  const n = /^\d{1,5}$/.test(port) ? Number(port) : 0;
+  if (n < 1 || n > 65535) return null;
+  const g = isIP(host);
+  return g === 0 ? null : g === 6 ? host.toLowerCase() : host;
 }
 
 /** What gw adds to a proxied response (Kong's header_filter, kong/runloop/handler.lua). */
@@ -177,7 +244,12 @@ export function downstreamHeaders(headers: Record<string, string | string[] | un
   return out;
 }
 
-/** Host header for the upstream per §3.3. */
+/**
+ * Host header for the upstream per §3.3: the upstream's host_header, else
+ * the target's name, with `:port` unless the port is the scheme's default
+ * (Kong's set_host_header, kong/runloop/balancer/init.lua, appends it to
+ * host_header too).
+ */
 export function upstreamHost(
   preserve: boolean,
   incoming: string | undefined,
@@ -187,12 +259,12 @@ export function upstreamHost(
   scheme: string,
 ): string {
   if (preserve && incoming) return incoming;
-  if (hostHeader) return hostHeader;
-  if (targetHost === lastTarget.host && port === lastTarget.port && scheme === lastTarget.scheme) return lastTarget.text;
-  const h = targetHost.includes(':') ? `[${targetHost}]` : targetHost;
+  const name = hostHeader || targetHost;
+  if (name === lastTarget.host && port === lastTarget.port && scheme === lastTarget.scheme) return lastTarget.text;
+  const h = name.includes(':') ? `[${name}]` : name;
   const defaultPort = scheme === 'https' || scheme === 'grpcs' ? 443 : 80;
   const text = port === defaultPort ? h : `${h}:${port}`;
-  lastTarget = { host: targetHost, port, scheme, text };
+  lastTarget = { host: name, port, scheme, text };
   return text;
 }
 /** The last target's Host text ({@link upstreamHost}; with one target, or a sticky hash, the next request's too). */

@@ -40,7 +40,7 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
   const { match, service, path, query } = routed;
   const entry = deps.runtime.snapshot.upstreams.get(service.host);
   const dest = pickDestination(entry, service, {
-    clientIp: req.socket.remoteAddress ?? '',
+    clientIp: routed.clientIp,
     headers: req.headers,
     path,
     query: query.slice(1),
@@ -60,7 +60,8 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
     req,
     {
       host,
-      clientIp: req.socket.remoteAddress ?? '',
+      clientIp: routed.clientIp,
+      peerIp: routed.peerIp,
       listenPort: deps.listenPort,
       scheme: routed.scheme,
       requestPath: rawRequestPath(req, path),
