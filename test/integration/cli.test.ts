@@ -69,6 +69,12 @@ test('a declarative file using plugins is refused, naming them', async (t) => {
   const r = run(['--config', f, '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /key-auth/);
+  // top level (JSON): named too, not just 'plugins'
+  const top = join(dir, 'kong.json');
+  await writeFile(top, '{"_format_version":"3.0","plugins":[{"name":"key-auth"}]}');
+  const r2 = run(['--config', top, '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
+  assert.equal(r2.status, 2, r2.stderr);
+  assert.equal(r2.stderr, `gw-gateway: declarative config ${top} uses what gw does not implement: plugins (key-auth global)\n`);
 });
 
 test('the gateway starts with a declarative file, serves the Admin API, and exits 0 on SIGTERM', async (t) => {

@@ -70,6 +70,16 @@ export async function loadDeclarativeFile(path: string, opts: DeclarativeOptions
   return declarativeToOps(doc, path, opts);
 }
 
+/** What a top-level plugin entry applies to: `on service a`, `on route r`, `on consumer c`, or `global`. */
+function appliesTo(p: Obj): string {
+  const on = (['service', 'route', 'consumer'] as const).flatMap((k) => {
+    const ref = p[k];
+    const name = isObj(ref) ? (ref.name ?? ref.id ?? ref.username) : ref;
+    return ref === undefined || ref === null ? [] : [`${k} ${String(name)}`];
+  });
+  return on.length > 0 ? `on ${on.join(' and ')}` : 'global';
+}
+
 export function declarativeToOps(input: unknown, path: string, opts: DeclarativeOptions): WriteOp[] {
   if (!isObj(input)) throw new GwError('GW_ERR_CONFIG_FILE', [path, 'expected a mapping at the top level']);
   let doc: Obj = input;
@@ -86,7 +96,13 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   }
   if (fmt === '1.1' || fmt === '2.1') doc = migrateRoutePaths(doc);
   const unsupported: string[] = [];
-  for (const k of Object.keys(doc)) if (!TOP_LEVEL.has(k)) unsupported.push(k);
+  for (const k of Object.keys(doc)) {
+    if (TOP_LEVEL.has(k)) continue;
+    // top-level plugins are named like nested ones, with what they apply to (or global)
+    if (k === 'plugins' && Array.isArray(doc.plugins) && doc.plugins.length > 0)
+      for (const p of doc.plugins) unsupported.push(`plugins (${isObj(p) ? `${String(p.name)} ${appliesTo(p)}` : '?'})`);
+    else unsupported.push(k);
+  }
   const errors: string[] = [];
   // Kong's free-form keys have a type (01-validate_spec "_comment accepts a string", "_ignore accepts an array of anything")
   const freeForm = (e: Obj, where: string): void => {

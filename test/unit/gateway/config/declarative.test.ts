@@ -73,6 +73,25 @@ test('plugins and other entity kinds are refused by name', () => {
   );
 });
 
+test('top-level plugins are refused naming each plugin and what it applies to, as nested ones are', () => {
+  const doc = {
+    _format_version: '3.0',
+    services: [{ name: 'a', host: 'h', routes: [{ name: 'r', paths: ['/r'], plugins: [{ name: 'jwt' }] }] }],
+    plugins: [{ name: 'key-auth' }, { name: 'rate-limiting', service: 'a' }, { name: 'cors', route: { name: 'r' } }],
+  };
+  assert.throws(
+    () => declarativeToOps(doc, 'kong.yml', opts),
+    (err) => {
+      assert.ok(isGwError(err) && err.code === 'GW_ERR_CONFIG_UNSUPPORTED');
+      assert.equal(
+        err.message,
+        'declarative config kong.yml uses what gw does not implement: plugins (key-auth global), plugins (rate-limiting on service a), plugins (cors on route r), plugins (jwt on route r)',
+      );
+      return true;
+    },
+  );
+});
+
 test('invalid entities and versions are reported with their path', () => {
   assert.throws(() => declarativeToOps({ services: [] }, 'f', opts), /_format_version/);
   assert.throws(
