@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,17 +45,34 @@ function sidecarArgs(adminUrl: string, appPort: number, extra: string[] = []): s
   ];
 }
 
-test('gw-agent run: waits for the app to answer 2xx, registers with a renewed lease, follows the app health down and up, /ready, SIGTERM deregisters and exits 0', async (t) => {
+/** A gateway (leases swept every 100 ms), an app and its sidecar (`sidecarArgs` + `extra`), stopped after the test. */
+async function sidecar(t: TestContext, extra: string[], env: Record<string, string> = {}, app: { healthStatus?: number } = {}) {
   const gw = await startTestGateway({ leaseSweepMs: 100 });
-  const app = await startTestApp('a', { healthStatus: 503 });
-  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, ['--ttl', '2s', '--instance-id', 'sidecar-a', '--deployment', 'v1']));
+  const a = await startTestApp('a', app);
+  const agent = startAgent(sidecarArgs(gw.adminUrl, a.port, extra), env);
   t.after(async () => {
     agent.kill();
-    await app.close();
+    await a.close();
     await gw.close(0);
   });
   const control = await controlUrl(agent);
-  const targetPath = `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`;
+  return { gw, app: a, agent, control, targetPath: `/upstreams/hello.upstream/targets/127.0.0.1:${a.port}` };
+}
+
+/** When the sidecar's lease ends, from the gateway's health view (0 when there is no target). */
+async function leaseEnd(gw: Awaited<ReturnType<typeof startTestGateway>>): Promise<number> {
+  return (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+}
+
+test('gw-agent run: waits for the app to answer 2xx, registers with a renewed lease, follows the app health down and up, /ready, SIGTERM deregisters and exits 0', async (t) => {
+  const { gw, app, agent, control, targetPath } = await sidecar(
+    t,
+    ['--ttl', '2s', '--instance-id', 'sidecar-a', '--deployment', 'v1'],
+    {},
+    {
+      healthStatus: 503,
+    },
+  );
 
   // not ready: probes go on, nothing registered, /ready 503
   await waitFor(async () => (await getJson(control))?.body.state === 'waiting-for-app', 20_000, 'sidecar waiting for the app');
@@ -79,8 +96,7 @@ test('gw-agent run: waits for the app to answer 2xx, registers with a renewed le
   assert.equal(((await r.body.json()) as { app: string }).app, 'a');
 
   // the lease is renewed past its ttl
-  const lease = async () =>
-    (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+  const lease = () => leaseEnd(gw);
   const first = await lease();
   await waitFor(async () => (await lease()) > first + 1.5, 10_000, 'lease renewed twice');
   assert.equal((await gw.admin.call('GET', targetPath)).status, 200);
@@ -102,18 +118,9 @@ test('gw-agent run: waits for the app to answer 2xx, registers with a renewed le
 });
 
 test('gw-agent run: an uncaught exception and an unhandled rejection are logged and counted, and the sidecar keeps its lease and still drains on SIGTERM', async (t) => {
-  const gw = await startTestGateway({ leaseSweepMs: 100 });
-  const app = await startTestApp('a');
   // preloaded: on SIGUSR2 the agent throws from a timer and leaves a rejection unhandled, as a gw bug would
   const preload = fileURLToPath(new URL('../helpers/throw-on-signal.js', import.meta.url));
-  const agent = startAgent(sidecarArgs(gw.adminUrl, app.port, ['--ttl', '2s']), { NODE_OPTIONS: `--import=${preload}`, THROWS: '2' });
-  t.after(async () => {
-    agent.kill();
-    await app.close();
-    await gw.close(0);
-  });
-  const control = await controlUrl(agent);
-  const targetPath = `/upstreams/hello.upstream/targets/127.0.0.1:${app.port}`;
+  const { gw, agent, control, targetPath } = await sidecar(t, ['--ttl', '2s'], { NODE_OPTIONS: `--import=${preload}`, THROWS: '2' });
   await waitFor(async () => (await getJson(control))?.body.state === 'registered', 20_000, 'registered');
   assert.deepEqual((await getJson(control))!.body.internal_errors, { uncaught_exception: 0, unhandled_rejection: 0 });
 
@@ -126,8 +133,7 @@ test('gw-agent run: an uncaught exception and an unhandled rejection are logged 
   assert.deepEqual((await getJson(control))!.body.internal_errors, { uncaught_exception: 2, unhandled_rejection: 1 });
 
   // the lease is still renewed: the target outlives its 2 s ttl twice over
-  const lease = async () =>
-    (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+  const lease = () => leaseEnd(gw);
   const first = await lease();
   await waitFor(async () => (await lease()) > first + 3, 15_000, 'lease renewed after the errors');
   assert.equal((await gw.admin.call('GET', targetPath)).status, 200);
@@ -209,8 +215,7 @@ test('gw-agent drain with no selector drains the local sidecar through its contr
   assert.equal((await getJson(control))!.body.state, 'drained');
   assert.equal((await getJson(`${control}/ready`))!.status, 200, 'still registered: ECS must not replace a drained task');
   // drained is not undone by the app's health check, and the lease (3 s) is still renewed
-  const lease = async () =>
-    (await gw.admin.call<HealthBody>('GET', '/upstreams/hello.upstream/health')).body.data[0]?.gw.lease_expires_at ?? 0;
+  const lease = () => leaseEnd(gw);
   const first = await lease();
   await waitFor(async () => (await lease()) > first + 2, 10_000, 'lease renewed while drained');
   const still = await gw.admin.call<TargetBody>('GET', targetPath);
