@@ -141,11 +141,9 @@ test('one address killed: active checks eject only that address, the name keeps 
   const t = `orders.prod.local:${a.port}`;
   assert.equal((await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/127.0.0.4:${a.port}/unhealthy`)).status, 204);
   assert.equal((await health('orders'))[0]!.health, 'UNHEALTHY', 'no address left healthy');
-  assert.equal(
-    (await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/127.0.0.99:${a.port}/healthy`)).status,
-    404,
-    'not one of its addresses',
-  );
+  // not one of its addresses: Kong's checker does not know it, logs it and succeeds (204), nothing changes
+  assert.equal((await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/127.0.0.99:${a.port}/healthy`)).status, 204);
+  assert.equal((await health('orders'))[0]!.health, 'UNHEALTHY', 'an address it does not have changes nothing');
   assert.equal((await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/healthy`)).status, 204);
   assert.equal((await health('orders'))[0]!.data.addresses.find((x) => x.ip === '127.0.0.4')?.health, 'HEALTHY');
   // Kong's 08-targets_routes_spec "returns HEALTHCHECKS_OFF for target with weight 0", for a hostname target too
