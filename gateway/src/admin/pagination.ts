@@ -48,6 +48,24 @@ export type NextStyle = 'collection' | 'nested';
  */
 export type OffsetStyle = 'cursor' | 'index';
 
+const LUA_SPACE = /^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g;
+const LUA_DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const LUA_HEX = /^([+-]?)0[xX]([0-9a-fA-F]+)$/;
+
+/**
+ * Lua's `tonumber()` of a string, which Kong reads `size` with
+ * (`kong/api/endpoints.lua` get_page_size): surrounding whitespace is
+ * ignored, decimals with exponents (`1e1` is 10) and `0x` hex integers are
+ * numbers; anything else (`abc`, `inf`, ``) is not (undefined).
+ */
+export function luaNumber(text: string): number | undefined {
+  const t = text.replace(LUA_SPACE, '');
+  if (LUA_DECIMAL.test(t)) return Number(t);
+  const hex = LUA_HEX.exec(t);
+  if (hex) return (hex[1] === '-' ? -1 : 1) * parseInt(hex[2]!, 16);
+  return undefined;
+}
+
 /** One page of `items` per Kong's rules; `basePath` builds `next`. */
 export function paginate<T>(
   items: readonly T[],
@@ -58,8 +76,9 @@ export function paginate<T>(
 ): Page<T> {
   let size = 100;
   if (q.size !== undefined) {
-    if (!/^-?\d+(\.\d+)?$/.test(q.size)) throw invalidSize('size must be a number');
-    size = Number(q.size);
+    const n = luaNumber(q.size);
+    if (n === undefined) throw invalidSize('size must be a number');
+    size = n;
     if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000');
   }
   let start = 0;

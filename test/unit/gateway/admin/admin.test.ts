@@ -182,6 +182,29 @@ test('pagination walks 250 services with size 100 and ends with next null', asyn
   assert.deepEqual(empty.body, { data: [], next: null });
 });
 
+test('size is read as Lua tonumber() reads it (Kong get_page_size): 1e1, 0x2 and surrounding spaces are numbers', async (t) => {
+  const { app, call } = await admin();
+  t.after(() => app.close());
+  for (let i = 0; i < 12; i++) assert.equal((await call('POST', '/services', { name: `s${i}`, url: 'http://127.0.0.1:1' })).status, 201);
+  const sizes: [string, number][] = [
+    ['1e1', 10],
+    ['0x2', 2],
+    ['%203%20', 3],
+    ['4.', 4],
+    ['+5', 5],
+  ];
+  for (const [size, n] of sizes) {
+    const res = await call('GET', `/services?size=${size}`);
+    assert.equal(res.status, 200, size);
+    assert.equal((res.body.data as unknown[]).length, n, size);
+  }
+  for (const size of ['inf', 'nan', '1e', '0x', '--1', '1_0']) {
+    assert.equal((await call('GET', `/services?size=${size}`)).body.message, 'size must be a number', size);
+  }
+  assert.equal((await call('GET', '/services?size=1e400')).body.message, 'size must be an integer between 1 and 1000');
+  assert.equal((await call('GET', '/services?size=2.5')).body.message, 'size must be an integer between 1 and 1000');
+});
+
 test('pagination and tag errors use Kong codes', async (t) => {
   const { app, call } = await admin();
   t.after(() => app.close());
