@@ -78,7 +78,8 @@ export function paginate<T>(
   if (q.size !== undefined) {
     const n = luaNumber(q.size);
     if (n === undefined) throw invalidSize('size must be a number');
-    size = n;
+    // the two index-paged lists take at most 1000 instead of refusing more (targets.lua page_for_upstream: `min(size, max_page_size)`)
+    size = offsets === 'index' ? Math.min(n, 1000) : n;
     if (!Number.isInteger(size) || size < 1 || size > 1000) throw invalidSize('size must be an integer between 1 and 1000');
   }
   let start = 0;

@@ -116,6 +116,12 @@ test('/upstreams/{u}/targets and /health page with a plain index offset; /target
   assert.deepEqual(names(await call('GET', '/upstreams/pg/targets?offset=100')), [], 'past the end: an empty page');
   const bad = await call('GET', '/upstreams/pg/targets?offset=abc');
   assert.deepEqual([bad.status, bad.body.code], [400, 7]);
+  // more than 1000 is 1000 there, not an error (targets.lua page_for_upstream: min(size, max_page_size)); /targets/all refuses it
+  assert.deepEqual(
+    [(await call('GET', '/upstreams/pg/targets?size=5000')).status, names(await call('GET', '/upstreams/pg/targets?size=5000')).length],
+    [200, 5],
+  );
+  assert.equal((await call('GET', '/upstreams/pg/targets/all?size=5000')).status, 400);
 
   const health = await call('GET', '/upstreams/pg/health?size=2');
   assert.equal(health.body.next, '/upstreams/pg/health?offset=2');
