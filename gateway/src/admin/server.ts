@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import { adminClientErrors } from './client-errors.js';
 import { AdminContext } from './context.js';
 import { IdentityGuard } from './identity-guard.js';
-import { isWrite, registerBodyParsers, unsupportedMediaType } from './body.js';
+import { isWrite, registerBodyParsers, tooManyArgs, unsupportedMediaType } from './body.js';
 import { registerEntityRoutes } from './routes/entities.js';
 import { collectEndpoints, readyHandler, registerKongEndpoints } from './routes/kong-endpoints.js';
 import { registerRootRoutes, statusHandler } from './routes/root.js';
@@ -97,6 +97,8 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     const caller = auth.identify(req.headers);
     if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
     setCaller(req, caller);
+    const q = req.url.indexOf('?');
+    if (q !== -1 && tooManyArgs(req.url.slice(q + 1))) return reply.code(400).send({ message: 'Too many arguments' });
     // cluster mode: what another node committed before this request is visible to it (Kong reads the database per request)
     await opts.store.sync();
   });

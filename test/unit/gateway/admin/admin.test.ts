@@ -205,6 +205,23 @@ test('size is read as Lua tonumber() reads it (Kong get_page_size): 1e1, 0x2 and
   assert.equal((await call('GET', '/services?size=2.5')).body.message, 'size must be an integer between 1 and 1000');
 });
 
+test('more than 1000 query or url-encoded body arguments is 400 Too many arguments (Kong 21-truncated_arguments_spec)', async (t) => {
+  const { app, call } = await admin();
+  t.after(() => app.close());
+  const args = (n: number, k: string) => Array.from({ length: n }, (_, i) => `${k}=${i + 1}`).join('&');
+  assert.deepEqual(await call('GET', `/services?${args(1001, 'a')}`).then((r) => [r.status, r.body]), [
+    400,
+    { message: 'Too many arguments' },
+  ]);
+  assert.equal((await call('GET', `/services?${args(1000, 'a')}`)).status, 200, 'exactly 1000 is fine');
+  assert.equal((await call('GET', `/services?${args(1000, 'a')}&&&`)).status, 200, 'empty pieces are not arguments');
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const many = await call('POST', '/services', `name=many&host=h.test&${args(1001, 'tags')}`, form);
+  assert.deepEqual([many.status, many.body], [400, { message: 'Too many arguments' }]);
+  assert.equal((await call('GET', '/services/many')).status, 404, 'nothing was created');
+  assert.equal((await call('POST', '/services', `name=few&host=h.test&${args(3, 'tags')}`, form)).status, 201);
+});
+
 test('pagination and tag errors use Kong codes', async (t) => {
   const { app, call } = await admin();
   t.after(() => app.close());
