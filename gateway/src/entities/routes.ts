@@ -87,7 +87,8 @@ export const routeSchema = z
         }),
         426,
       ),
-      regex_priority: withDefault(int(-(2 ** 31), 2 ** 31 - 1), 0),
+      // any integer, as Kong (its PostgreSQL column is a bigint; 25-max_safe_integer_spec stores 2^53): bounded where JSON stays exact
+      regex_priority: withDefault(int(-(2 ** 53), 2 ** 53), 0),
       strip_path: bool().nullable().optional(),
       path_handling: withDefault(oneOf(['v0', 'v1']), 'v0'),
       preserve_host: withDefault(bool(), false),

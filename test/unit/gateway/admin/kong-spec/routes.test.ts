@@ -309,3 +309,20 @@ test('routes.lua validate_route: a `~*` header value that is not a regex is refu
   refused(await call('PATCH', '/routes/ok', { headers: { 'X-Ver': ['~*v1)'] } }), 'v1\\)');
   assert.deepEqual((await call('GET', '/routes/ok')).body.headers, ok.body.headers);
 });
+
+test('25-max_safe_integer "the maximum safe integer can be accurately represented as a decimal number": regex_priority 2^53', async (t) => {
+  const { app, call } = await admin();
+  t.after(() => app.close());
+  const created = await call('POST', '/routes', { paths: ['/route_with_max_safe_integer_priority'], regex_priority: 9007199254740992 });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const got = await call('GET', `/routes/${String(created.body.id)}`);
+  assert.equal(got.status, 200);
+  assert.match(got.raw, /"regex_priority":9007199254740992\b/);
+  assert.equal((await call('POST', '/routes', { paths: ['/neg'], regex_priority: -9007199254740992 })).status, 201);
+  const over = await call('POST', '/routes', { paths: ['/over'], regex_priority: 2 ** 53 * 4 });
+  assert.equal(over.status, 400, 'beyond what JSON carries exactly');
+  assert.equal(
+    (await call('POST', '/routes', { paths: ['/frac'], regex_priority: 1.5 })).body.message,
+    'schema violation (regex_priority: expected an integer)',
+  );
+});
