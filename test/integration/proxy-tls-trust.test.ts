@@ -82,6 +82,17 @@ test('X-Forwarded-* from a trusted peer are kept; from anyone else they are repl
   assert.equal(p.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'X-Forwarded-For is always appended to');
 });
 
+test("X-Forwarded-Host is nginx's $host: the Host without its port, lowercased, without a trailing dot", async () => {
+  const xfh = async (host: string) =>
+    (JSON.parse((await get(plain.proxyUrl, '/open', { host })).text) as EchoBody).headers['x-forwarded-host'];
+  assert.equal(await xfh('API.Example.COM:8000'), 'api.example.com');
+  assert.equal(await xfh('api.example.com.'), 'api.example.com');
+  assert.equal(await xfh('api.example.com.:80'), 'api.example.com');
+  assert.equal(await xfh('[::1]:8000'), '[::1]');
+  const m = await get(plain.proxyUrl, '/moved/x', { host: 'API.Example.com.:8000' });
+  assert.equal(m.headers.location, 'https://api.example.com/moved/x', 'the https redirect uses $host too');
+});
+
 test("a trusted peer's X-Real-IP is the client's address (Kong's realip): X-Real-IP, and X-Forwarded-For when none came", async () => {
   const echoed = async (base: string, headers: Record<string, string>) => JSON.parse((await get(base, '/open', headers)).text) as EchoBody;
   const t = await echoed(trusting.proxyUrl, { 'x-real-ip': '10.0.0.1' });

@@ -84,8 +84,15 @@ export function lastOf<K, V>(compute: (k: K) => V): (k: K) => V {
     return lastOut;
   };
 }
-/** A Host header without its port: X-Forwarded-Host. */
-export const hostWithoutPort = lastOf((h: string): string => h.replace(/:\d+$/, ''));
+/**
+ * nginx's `$host` of a Host header (X-Forwarded-Host, the https redirect's
+ * Location): without its port, lowercased, one trailing dot dropped
+ * (ngx_http_validate_host), so `API.Example.com.:8000` is `api.example.com`.
+ */
+export const hostWithoutPort = lastOf((h: string): string => {
+  const host = h.replace(/:\d*$/, '').toLowerCase();
+  return host.length > 1 && host.endsWith('.') ? host.slice(0, -1) : host;
+});
 const portText = lastOf((p: number): string => String(p));
 
 /**
