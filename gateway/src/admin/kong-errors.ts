@@ -3,6 +3,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { SchemaViolation } from '../entities/index.js';
+import { luaPretty } from '../config/lua-pretty.js';
 import { isGwError } from '../errors.js';
 
 /** An error that already carries the HTTP status and Kong body to send. */
@@ -45,6 +46,19 @@ export function foreignKeyUnresolved(field: string, name: string, kind: string):
 export function foreignKeyViolation(field: string, id: string, kind: string): AdminError {
   const message = `the foreign key '{id="${id}"}' does not reference an existing '${kind}' entity.`;
   return new AdminError(400, { code: 4, name: 'foreign key violation', message, fields: { [field]: { id } } });
+}
+
+/**
+ * Kong's `errors:declarative_config(err_t)`: code 14, `fields` as the document has
+ * them, and `message` their Lua rendering (Penlight `pretty.write(err_t, "")`).
+ */
+export function declarativeConfig(fields: Record<string, unknown>): AdminError {
+  return new AdminError(400, {
+    code: 14,
+    name: 'invalid declarative configuration',
+    message: `declarative config is invalid: ${luaPretty(fields)}`,
+    fields,
+  });
 }
 
 /** Map a store constraint error (GwError) or an AdminError to a Kong body; other errors are rethrown. */

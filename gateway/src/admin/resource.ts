@@ -13,6 +13,7 @@ export interface Result {
   body?: unknown;
   /** content type when the body is not JSON */
   type?: string;
+  headers?: Record<string, string>;
 }
 export type Handler = (req: FastifyRequest) => Promise<Result> | Result;
 
@@ -60,6 +61,7 @@ export function resource(app: FastifyInstance, url: string, handlers: Partial<Re
         const r = await h(req);
         reply.code(r.status);
         if (r.type !== undefined) reply.type(r.type);
+        if (r.headers !== undefined) reply.headers(r.headers);
         return r.body === undefined ? reply.send() : reply.send(r.body);
       } catch (err) {
         const e: AdminError = toAdminError(err);

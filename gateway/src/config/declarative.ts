@@ -15,6 +15,7 @@ import { parseEntity, type ForeignRef } from '../entities/index.js';
 import type { AnyEntity, EntityKind } from '../entities/types.js';
 import { normalizeRoutePath } from '../entities/route-paths.js';
 import { GwError } from '../errors.js';
+import { ErrorTree, type ErrorPath } from './error-tree.js';
 import type { WriteOp } from '../store/store.js';
 
 const FORMATS = new Set(['1.1', '2.1', '3.0']);
@@ -80,9 +81,42 @@ function appliesTo(p: Obj): string {
   return on.length > 0 ? `on ${on.join(' and ')}` : 'global';
 }
 
+/** A document position as gw's error text writes it: `services[0].routes[1]`. */
+const label = (p: ErrorPath): string => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+
+/**
+ * Kong's `failed parsing declarative configuration: ...` (kong/db/declarative/init.lua
+ * `unserialize`), as a GwError whose details carry Kong's `fields`.
+ */
+export function parseFailure(source: string, why: string): GwError {
+  return new GwError('GW_ERR_CONFIG_FILE', [source, why], { fields: { error: `failed parsing declarative configuration: ${why}` } });
+}
+
+/**
+ * The document as store writes. Throws a GwError naming every problem; its
+ * `details.fields` holds them where they occur in the document, in Kong's
+ * words and order of checks (kong/db/schema/others/declarative_config.lua):
+ * schema errors first (each entity's own, as POST of that entity reports
+ * them), only when there are none the references and uniqueness, and only
+ * for a document Kong would accept, what gw does not implement
+ * (GW_ERR_CONFIG_UNSUPPORTED).
+ */
 export function declarativeToOps(input: unknown, path: string, opts: DeclarativeOptions): WriteOp[] {
-  if (!isObj(input)) throw new GwError('GW_ERR_CONFIG_FILE', [path, 'expected a mapping at the top level']);
+  if (!isObj(input)) throw parseFailure(path, 'expected an object');
   let doc: Obj = input;
+  const errors: string[] = [];
+  /** Kong's schema validation errors */
+  const schema = new ErrorTree();
+  /** Kong's reference and uniqueness errors (validate_references), reported when the schema ones are none */
+  const refs = new ErrorTree();
+  const unsupportedFields = new ErrorTree();
+  const schemaError = (at: ErrorPath, value: unknown, text: string): void => {
+    errors.push(text);
+    schema.set(at, value);
+  };
+  const fail = (): never => {
+    throw new GwError('GW_ERR_CONFIG_FILE', [path, errors.join('; ')], { fields: (schema.empty ? refs : schema).fields });
+  };
   const fmt = doc._format_version;
   // Kong's words (01-validate_spec "requires version 1.1 or 2.1 or 3.0")
   if (typeof fmt !== 'string' || !FORMATS.has(fmt)) {
@@ -92,24 +126,34 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
         : typeof fmt !== 'string'
           ? 'expected a string'
           : 'expected one of: 1.1, 2.1, 3.0';
-    throw new GwError('GW_ERR_CONFIG_FILE', [path, `_format_version: ${why} (got ${JSON.stringify(fmt)})`]);
+    schemaError(['_format_version'], why, `_format_version: ${why} (got ${JSON.stringify(fmt)})`);
+    fail();
   }
   if (fmt === '1.1' || fmt === '2.1') doc = migrateRoutePaths(doc);
   const unsupported: string[] = [];
+  const notImplemented = (at: ErrorPath, what: string): void => {
+    unsupported.push(what);
+    const old = unsupportedFields.fields[String(at[0])];
+    // several plugins under one key: one line naming them all
+    if (at.length === 1 && typeof old === 'string') unsupportedFields.set(at, `${old}, ${what}`);
+    else unsupportedFields.set(at, `gw does not implement: ${what}`);
+  };
   for (const k of Object.keys(doc)) {
     if (TOP_LEVEL.has(k)) continue;
     // top-level plugins are named like nested ones, with what they apply to (or global)
     if (k === 'plugins' && Array.isArray(doc.plugins) && doc.plugins.length > 0)
-      for (const p of doc.plugins) unsupported.push(`plugins (${isObj(p) ? `${String(p.name)} ${appliesTo(p)}` : '?'})`);
-    else unsupported.push(k);
+      for (const p of doc.plugins) notImplemented([k], `plugins (${isObj(p) ? `${String(p.name)} ${appliesTo(p)}` : '?'})`);
+    else notImplemented([k], k);
   }
-  const errors: string[] = [];
   // Kong's free-form keys have a type (01-validate_spec "_comment accepts a string", "_ignore accepts an array of anything")
-  const freeForm = (e: Obj, where: string): void => {
-    if (e._comment !== undefined && typeof e._comment !== 'string') errors.push(`${where}_comment: expected a string`);
-    if (e._ignore !== undefined && !Array.isArray(e._ignore)) errors.push(`${where}_ignore: expected an array`);
+  const freeForm = (e: Obj, at: ErrorPath): void => {
+    const where = at.length > 0 ? `${label(at)}.` : '';
+    if (e._comment !== undefined && typeof e._comment !== 'string')
+      schemaError([...at, '_comment'], 'expected a string', `${where}_comment: expected a string`);
+    if (e._ignore !== undefined && !Array.isArray(e._ignore))
+      schemaError([...at, '_ignore'], 'expected an array', `${where}_ignore: expected an array`);
   };
-  freeForm(doc, '');
+  freeForm(doc, []);
   const ops: WriteOp[] = [];
   const services = new Map<string, string>(); // name or id → id
   const upstreams = new Map<string, string>();
@@ -118,86 +162,113 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     const v = doc[key];
     if (v === undefined || v === null) return [];
     if (!Array.isArray(v)) {
-      errors.push(`${key}: expected a list`);
+      schemaError([key], 'expected an array', `${key}: expected a list`);
       return [];
     }
-    return v.map((e, i) => (isObj(e) ? e : (errors.push(`${key}[${i}]: expected a mapping`), {})));
+    return v.map((e, i) => (isObj(e) ? e : (schemaError([key, i], 'expected a record', `${key}[${i}]: expected a mapping`), {})));
   };
 
-  /** where each id and each unique key (name; a target's upstream and address) was first declared: Kong refuses a second one */
-  const declared = new Map<string, string>();
-  const once = (kind: EntityKind, e: AnyEntity, where: string): boolean => {
+  /**
+   * Where each id and each unique key (name; a target's upstream and address) was first declared: Kong refuses a
+   * second one at its position, `uniqueness violation: 'services' entity with name set to 'foo' already declared`
+   * (the name first; the primary key only when the name is not the clash).
+   */
+  const declared = new Map<string, { where: string; id: string }>();
+  const once = (kind: EntityKind, e: AnyEntity, at: ErrorPath): boolean => {
     const x = e as unknown as { id: string; name?: string | null; target?: string; upstream?: { id: string } };
-    // the name first: an id derived from the name clashes too, but the name is what the author wrote
-    const keys: [string, string][] = [];
-    if (kind === 'targets') keys.push([`${kind} ${x.upstream?.id ?? ''} ${x.target ?? ''}`, `target '${x.target}'`]);
-    else if (x.name) keys.push([`${kind} name ${x.name}`, `name '${x.name}'`]);
-    keys.push([`${kind} id ${x.id}`, `id '${x.id}'`]);
-    for (const [key, what] of keys) {
+    // a target's id derives from its upstream and address, so a repeated target clashes on its primary key
+    // (Kong's words: the target is not a unique key); with other ids given, gw still refuses the address twice
+    const keys: [string, string, string][] = [];
+    if (kind === 'targets')
+      keys.push([`${kind} ${x.upstream?.id ?? ''} ${x.target ?? ''}`, `target '${x.target}'`, `target set to '${x.target}'`]);
+    else if (x.name) keys.push([`${kind} name ${x.name}`, `name '${x.name}'`, `name set to '${x.name}'`]);
+    keys.push([`${kind} id ${x.id}`, `id '${x.id}'`, `primary key set to '${x.id}'`]);
+    for (const [key, what, kong] of keys) {
       const first = declared.get(key);
       if (first !== undefined) {
-        errors.push(`${where}: ${what} is already declared by ${first} (uniqueness violation)`);
+        errors.push(`${label(at)}: ${what} is already declared by ${first.where} (uniqueness violation)`);
+        const set = kind === 'targets' && first.id === x.id ? `primary key set to '${x.id}'` : kong;
+        refs.set(at, `uniqueness violation: '${kind}' entity with ${set} already declared`);
         return false;
       }
     }
-    for (const [key] of keys) declared.set(key, where);
+    for (const [key] of keys) declared.set(key, { where: label(at), id: x.id });
     return true;
   };
 
-  const add = (kind: EntityKind, input: Obj, where: string, idKey: string): AnyEntity | undefined => {
+  const add = (kind: EntityKind, input: Obj, at: ErrorPath, idKey: string): AnyEntity | undefined => {
     // Kong allows `_comment` (a string) and `_ignore` (an array of anything) on every entity record
     const { _comment, _ignore, ...fields } = input;
     void _comment;
     void _ignore;
-    freeForm(input, `${where}.`);
+    freeForm(input, at);
     const withId = { ...fields, id: input.id ?? uuidV5(`${kind}:${idKey}`) };
     const r = parseEntity(kind, withId, { mode: 'create', now: opts.now, kongOnly: opts.kongOnly });
     if (!r.ok) {
+      // the entity's own errors, as POST /<kind> reports them, at its position in the document
       const fields = r.error.fields as Obj;
-      const msgs = Object.keys(fields).length > 0 ? kongPretty(fields, '').map((m) => `${where}: ${m}`) : [`${where}: ${r.error.message}`];
-      errors.push(...msgs);
+      const where = label(at);
+      if (Object.keys(fields).length > 0) {
+        errors.push(...kongPretty(fields, '').map((m) => `${where}: ${m}`));
+        schema.set(at, fields);
+      } else schemaError(at, r.error.message, `${where}: ${r.error.message}`);
       return undefined;
     }
     const e = r.value as unknown as AnyEntity;
     // targets are checked once their upstream reference is set (below)
-    if (kind !== 'targets' && !once(kind, e, where)) return undefined;
+    if (kind !== 'targets' && !once(kind, e, at)) return undefined;
     return e;
   };
 
-  const takeNestedPlugins = (e: Obj, where: string): Obj => {
+  const takeNestedPlugins = (e: Obj, at: ErrorPath, what: string): Obj => {
     const { plugins, ...rest } = e;
     if (Array.isArray(plugins) && plugins.length > 0) {
-      for (const p of plugins) unsupported.push(`plugins (${isObj(p) ? String(p.name) : '?'} on ${where})`);
+      const names = plugins.map((p) => `plugins (${isObj(p) ? String(p.name) : '?'} on ${what})`);
+      unsupported.push(...names);
+      unsupportedFields.set([...at, 'plugins'], `gw does not implement: ${names.join(', ')}`);
     }
     return rest;
   };
 
-  const pendingRoutes: { input: Obj; where: string; service: string | ForeignRef | null }[] = [];
+  /**
+   * Kong files an unresolved reference under the referencing entity's type and its
+   * endpoint key, else its id (`errs.routes[name or id]`, a list of messages).
+   */
+  const refError = (kind: 'routes' | 'targets', at: ErrorPath, key: string, message: string): void => {
+    errors.push(`${label(at)}: ${message}`);
+    refs.push([kind, key], message);
+  };
+
+  const pendingRoutes: { input: Obj; at: ErrorPath; service: string | ForeignRef | null }[] = [];
   list('services').forEach((raw, i) => {
-    const where = `services[${i}]`;
-    const { routes, ...svc } = takeNestedPlugins(raw, `service ${show(raw.name ?? i)}`);
-    const e = add('services', svc, where, show(svc.name ?? svc.id ?? i));
+    const at = ['services', i];
+    const { routes, ...svc } = takeNestedPlugins(raw, at, `service ${show(raw.name ?? i)}`);
+    const e = add('services', svc, at, show(svc.name ?? svc.id ?? i));
     if (e) {
       ops.push({ op: 'put', kind: 'services', entity: e });
       services.set(e.id, e.id);
       const name = (e as { name: string | null }).name;
       if (name) services.set(name, e.id);
     }
+    if (routes !== undefined && routes !== null && !Array.isArray(routes))
+      schemaError([...at, 'routes'], 'expected an array', `${label(at)}.routes: expected a list`);
     if (Array.isArray(routes)) {
       routes.forEach((r, j) => {
-        if (!isObj(r)) return errors.push(`${where}.routes[${j}]: expected a mapping`);
-        const { service: given, ...input } = takeNestedPlugins(r, `route ${show(r.name ?? j)}`);
+        const rat = [...at, 'routes', j];
+        if (!isObj(r)) return schemaError(rat, 'expected a record', `${label(rat)}: expected a mapping`);
+        const { service: given, ...input } = takeNestedPlugins(r, rat, `route ${show(r.name ?? j)}`);
         // a nested route naming a service is checked like any reference (03-flatten_spec "fixes #7696")
         if (given !== undefined && given !== null && !refersTo(given, e)) {
-          return errors.push(`${where}.routes[${j}]: ${invalidReference('service', given, 'services')}`);
+          return refError('routes', rat, routeKey(r, e?.id ?? null), invalidReference('service', given, 'services'));
         }
-        pendingRoutes.push({ input, where: `${where}.routes[${j}]`, service: e ? { id: e.id } : null });
+        pendingRoutes.push({ input, at: rat, service: e ? { id: e.id } : null });
       });
     }
   });
   list('routes').forEach((r, i) => {
-    const { service, ...rest } = takeNestedPlugins(r, `route ${show(r.name ?? i)}`);
-    pendingRoutes.push({ input: rest, where: `routes[${i}]`, service: (service ?? null) as string | ForeignRef | null });
+    const at = ['routes', i];
+    const { service, ...rest } = takeNestedPlugins(r, at, `route ${show(r.name ?? i)}`);
+    pendingRoutes.push({ input: rest, at, service: (service ?? null) as string | ForeignRef | null });
   });
   for (const pr of pendingRoutes) {
     let serviceId: string | null = null;
@@ -205,58 +276,71 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
       const key = typeof pr.service === 'string' ? pr.service : 'id' in pr.service ? pr.service.id : pr.service.name;
       serviceId = services.get(key) ?? null;
       if (serviceId === null) {
-        errors.push(`${pr.where}: ${invalidReference('service', pr.service, 'services')}`);
+        // the route itself is still validated: its schema errors come first
+        add('routes', { ...pr.input, service: null }, pr.at, routeIdKey(pr.input, null));
+        refError('routes', pr.at, routeKey(pr.input, null), invalidReference('service', pr.service, 'services'));
         continue;
       }
     }
-    const e = add(
-      'routes',
-      { ...pr.input, service: serviceId ? { id: serviceId } : null },
-      pr.where,
-      show(pr.input.name ?? `${serviceId}:${JSON.stringify(pr.input.paths)}`),
-    );
+    const e = add('routes', { ...pr.input, service: serviceId ? { id: serviceId } : null }, pr.at, routeIdKey(pr.input, serviceId));
     if (e) ops.push({ op: 'put', kind: 'routes', entity: e });
   }
 
-  const pendingTargets: { input: Obj; where: string; upstream: string | undefined }[] = [];
+  const pendingTargets: { input: Obj; at: ErrorPath; upstream: string | undefined }[] = [];
   list('upstreams').forEach((raw, i) => {
-    const where = `upstreams[${i}]`;
+    const at = ['upstreams', i];
     const { targets, ...up } = raw;
-    const e = add('upstreams', up, where, show(up.name ?? i));
+    const e = add('upstreams', up, at, show(up.name ?? i));
     if (e) {
       ops.push({ op: 'put', kind: 'upstreams', entity: e });
       upstreams.set(e.id, e.id);
       upstreams.set((e as { name: string }).name, e.id);
     }
+    if (targets !== undefined && targets !== null && !Array.isArray(targets))
+      schemaError([...at, 'targets'], 'expected an array', `${label(at)}.targets: expected a list`);
     if (Array.isArray(targets)) {
       targets.forEach((t, j) => {
-        if (!isObj(t)) return errors.push(`${where}.targets[${j}]: expected a mapping`);
-        pendingTargets.push({ input: t, where: `${where}.targets[${j}]`, upstream: e?.id });
+        const tat = [...at, 'targets', j];
+        if (!isObj(t)) return schemaError(tat, 'expected a record', `${label(tat)}: expected a mapping`);
+        pendingTargets.push({ input: t, at: tat, upstream: e?.id });
       });
     }
   });
   list('targets').forEach((t, i) => {
+    const at = ['targets', i];
     const { upstream, ...rest } = t;
     const key = typeof upstream === 'string' ? upstream : isObj(upstream) ? String(upstream.id ?? upstream.name) : undefined;
     const id = key === undefined ? undefined : upstreams.get(key);
-    if (id === undefined)
-      return errors.push(
-        key === undefined
-          ? `targets[${i}].upstream: required field missing`
-          : `targets[${i}]: ${invalidReference('upstream', upstream, 'upstreams')}`,
-      );
-    pendingTargets.push({ input: rest, where: `targets[${i}]`, upstream: id });
+    if (key === undefined)
+      return schemaError([...at, 'upstream'], 'required field missing', `${label(at)}.upstream: required field missing`);
+    if (id === undefined) {
+      const tid = typeof t.id === 'string' ? t.id : uuidV5(`targets:${key}:${String(t.target)}`);
+      return refError('targets', at, tid, invalidReference('upstream', upstream, 'upstreams'));
+    }
+    pendingTargets.push({ input: rest, at, upstream: id });
   });
   for (const pt of pendingTargets) {
     if (pt.upstream === undefined) continue;
-    const e = add('targets', { ...pt.input, upstream: { id: pt.upstream } }, pt.where, `${pt.upstream}:${String(pt.input.target)}`);
+    const e = add('targets', { ...pt.input, upstream: { id: pt.upstream } }, pt.at, `${pt.upstream}:${String(pt.input.target)}`);
     const entity = e && ({ ...e, upstream: { id: pt.upstream } } as AnyEntity);
-    if (entity && once('targets', entity, pt.where)) ops.push({ op: 'put', kind: 'targets', entity });
+    if (entity && once('targets', entity, pt.at)) ops.push({ op: 'put', kind: 'targets', entity });
   }
 
-  if (unsupported.length > 0) throw new GwError('GW_ERR_CONFIG_UNSUPPORTED', [path, unsupported.join(', ')]);
-  if (errors.length > 0) throw new GwError('GW_ERR_CONFIG_FILE', [path, errors.join('; ')]);
+  if (errors.length > 0) fail();
+  if (unsupported.length > 0)
+    throw new GwError('GW_ERR_CONFIG_UNSUPPORTED', [path, unsupported.join(', ')], { fields: unsupportedFields.fields });
   return ops;
+}
+
+/** What a route's generated id derives from: its name, else its service and paths. */
+function routeIdKey(r: Obj, serviceId: string | null): string {
+  return show(r.name ?? `${serviceId}:${JSON.stringify(r.paths)}`);
+}
+
+/** A route as Kong keys its reference errors: its name, else its id (given or generated). */
+function routeKey(r: Obj, serviceId: string | null): string {
+  if (typeof r.name === 'string') return r.name;
+  return typeof r.id === 'string' ? r.id : uuidV5(`routes:${routeIdKey(r, serviceId)}`);
 }
 
 /**

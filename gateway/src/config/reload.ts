@@ -16,7 +16,7 @@ import type { AnyEntity, EntityKind, Route, Target } from '../entities/types.js'
 import { GwError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Store, WriteOp } from '../store/store.js';
-import { clashInSource, declarativeToOps, loadDeclarativeFile } from './declarative.js';
+import { clashInSource, declarativeToOps, loadDeclarativeFile, parseFailure } from './declarative.js';
 import { CLOUDMAP_SOURCE_TAG } from '../discovery/cloudmap-mapping.js';
 
 const KINDS: readonly EntityKind[] = ['services', 'routes', 'upstreams', 'targets'];
@@ -35,6 +35,14 @@ export interface ApplySummary {
   /** registered entities left as they were */
   keptRegistered: number;
 }
+
+/**
+ * What `POST /config` loaded, as Kong's 201 body has it (kong/api/routes/config.lua,
+ * `declarative.sanitize_output`): per entity type, id → the entity as stored,
+ * nested entities flattened beside their parents (a route's `service: { id }`).
+ * Only the types the document has; registered entities it kept are not in it.
+ */
+export type AppliedEntities = Partial<Record<EntityKind, Record<string, AnyEntity>>>;
 
 export interface DeclarativeConfigOptions {
   store: Store;
@@ -103,13 +111,20 @@ export class DeclarativeConfig {
    * `POST /config`: the document becomes the configuration, as in Kong DB-less:
    * every entity not in it is removed, except registered ones (and what they need).
    */
-  async applyDocument(doc: unknown, source = 'POST /config'): Promise<ApplySummary> {
+  async applyDocument(doc: unknown, source = 'POST /config'): Promise<ApplySummary & { entities: AppliedEntities }> {
     const ops = declarativeToOps(doc, source, { now: this.#now(), kongOnly: this.#o.kongOnly });
     return this.#exclusive(async () => {
       const plan = this.#plan(ops, () => true);
       await this.#o.store.apply(plan.ops);
       this.#owned = idsOf(ops);
-      return plan.summary;
+      const entities: AppliedEntities = {};
+      for (const op of ops) {
+        if (op.op !== 'put') continue;
+        // as stored (the store keeps created_at of an entity it already had)
+        const e = this.#o.store.get(op.kind, op.entity.id) ?? op.entity;
+        (entities[op.kind] ??= {})[e.id] = e;
+      }
+      return { ...plan.summary, entities };
     });
   }
 
@@ -184,7 +199,7 @@ export function documentOf(body: unknown): unknown {
   try {
     return parseYaml(text);
   } catch (err) {
-    throw new GwError('GW_ERR_CONFIG_FILE', ['POST /config', (err as Error).message.split('\n')[0]!]);
+    throw parseFailure('POST /config', (err as Error).message.split('\n')[0]!);
   }
 }
 

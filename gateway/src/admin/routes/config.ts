@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { documentOf, exportText, type DeclarativeConfig } from '../../config/reload.js';
 import { isGwError } from '../../errors.js';
 import type { AdminContext } from '../context.js';
-import { AdminError } from '../kong-errors.js';
+import { AdminError, declarativeConfig } from '../kong-errors.js';
 import { kFormBody, query, resource, type FormBody } from '../resource.js';
 
 export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, config: DeclarativeConfig | undefined): void {
@@ -41,24 +41,31 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, co
         doc = rest;
       }
       try {
-        const summary = await config.applyDocument(documentOf(doc));
+        const applied = await config.applyDocument(documentOf(doc));
         lastHash = hash;
+        // Kong's body: the loaded entities by type and id (declarative.sanitize_output: Kong drops ws_id and
+        // workspaces, which gw has none of). gw's counts go in headers, so no key can be taken for an entity type.
+        const body: Record<string, Record<string, unknown>> = {};
+        for (const [kind, byId] of Object.entries(applied.entities))
+          body[kind] = Object.fromEntries(Object.entries(byId).map(([id, e]) => [id, ctx.present(e)]));
         return {
           status: 201,
-          body: {
-            message: 'configuration applied',
-            upserted: summary.upserted,
-            deleted: summary.deleted,
-            kept_registered: summary.keptRegistered,
+          body,
+          headers: {
+            'x-gw-upserted': String(applied.upserted),
+            'x-gw-deleted': String(applied.deleted),
+            'x-gw-kept-registered': String(applied.keptRegistered),
           },
         };
       } catch (err) {
         if (isGwError(err) && (err.code === 'GW_ERR_CONFIG_FILE' || err.code === 'GW_ERR_CONFIG_UNSUPPORTED')) {
-          throw new AdminError(400, { code: 14, name: 'invalid declarative configuration', message: err.message });
+          const fields = err.details?.fields;
+          throw declarativeConfig(
+            typeof fields === 'object' && fields !== null ? (fields as Record<string, unknown>) : { error: err.message },
+          );
         }
         throw err;
       }
     },
   });
-  void ctx;
 }
