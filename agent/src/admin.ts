@@ -4,6 +4,7 @@
  * state, and errors turned into one-line AgentErrors naming the flag.
  */
 import { AdminApiError, enc, KongAdmin } from '../../sdk/src/kong-admin.js';
+import { isGwSdkError } from '../../sdk/src/errors.js';
 import { detectGateway, type GatewayKind, type TargetHealth } from '../../sdk/src/drain.js';
 import { TAG, tagValue } from '../../contract/src/tags.js';
 import { AgentError, UsageError } from './errors.js';
@@ -31,23 +32,21 @@ export async function step<T>(admin: KongAdmin, what: string, fn: () => Promise<
 export function asAgentError(admin: KongAdmin, what: string, err: unknown): AgentError {
   if (err instanceof AgentError) return err;
   if (err instanceof AdminApiError) {
-    // 401/403 are about the token, whatever the request: say so in one line
+    // 401/403 are about the token, whatever the request: say so in one line, with the gateway's own words
+    const said = err.gatewayMessage;
     if (err.status === 401) {
+      const status = said ? `401: ${said}` : '401';
       return new AgentError(
         'gateway',
         admin.token
-          ? `the gateway refused the admin token (401) at ${admin.url}; check --admin-token / GW_ADMIN_TOKEN`
-          : `the gateway at ${admin.url} needs an admin token (401); give --admin-token or set GW_ADMIN_TOKEN`,
+          ? `the gateway refused the admin token (${status}) at ${admin.url}; check --admin-token / GW_ADMIN_TOKEN`
+          : `the gateway at ${admin.url} needs an admin token (${status}); give --admin-token or set GW_ADMIN_TOKEN`,
       );
     }
-    const reason =
-      typeof err.body === 'object' && err.body !== null && 'message' in err.body
-        ? `: ${String((err.body as { message: unknown }).message)}`
-        : '';
     if (err.status === 403)
       return new AgentError(
         'gateway',
-        `the gateway at ${admin.url} does not allow this token to ${what} (403)${reason}; a registration token covers one service only`,
+        `the gateway at ${admin.url} does not allow this token to ${what} (403)${said ? `: ${said}` : ''}; a registration token covers one service only (check --admin-token / GW_ADMIN_TOKEN)`,
       );
     // the SDK's message already starts with the request
     return new AgentError('gateway', err.message.startsWith(`${what}:`) ? err.message : `${what}: ${err.message}`);
@@ -55,6 +54,23 @@ export function asAgentError(admin: KongAdmin, what: string, err: unknown): Agen
   const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
   const code = e.code ?? e.cause?.code;
   return new AgentError('gateway', `${what}: cannot reach the Admin API at ${admin.url} (--admin-url): ${code ?? e.message}`);
+}
+
+/**
+ * Why the SDK's register() failed, as the one line `register` and `run`
+ * print: a refused token (401/403) the way every command says it, another
+ * refusal (400…) with the request, status and the gateway's message, or how
+ * long it retried (`--timeout`).
+ */
+export function registrationFailure(o: AdminFlags, service: string, err: unknown): AgentError {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/^gw register\(\): /, '');
+  if (!isGwSdkError(err)) return new AgentError('failed', message);
+  const cause = err.cause;
+  if (err.code === 'GW_ERR_SDK_REGISTRATION_REFUSED' && cause instanceof AdminApiError && (cause.status === 401 || cause.status === 403)) {
+    const token = asAgentError(new KongAdmin(o.adminUrl ?? '', o.adminToken), cause.requestLine, cause);
+    return new AgentError('gateway', `could not register ${service}: ${token.message}`);
+  }
+  return new AgentError(err.code === 'GW_ERR_SDK_REGISTRATION_TIMEOUT' ? 'timeout' : 'gateway', message);
 }
 
 export async function gatewayKind(admin: KongAdmin): Promise<GatewayKind> {

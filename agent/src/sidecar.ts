@@ -18,7 +18,9 @@ import type { DrainProgress, DrainResult } from '../../sdk/src/drain.js';
 import { KongAdmin } from '../../sdk/src/kong-admin.js';
 import type { RegisterOptions } from '../../sdk/src/options.js';
 import { register, type Registration } from '../../sdk/src/register.js';
+import { registrationFailure } from './admin.js';
 import { startControlServer, type ControlServer } from './control.js';
+import { AgentError } from './errors.js';
 import { Reaper } from './reaper.js';
 
 export type SidecarState = 'waiting-for-app' | 'registering' | 'registered' | 'down' | 'draining' | 'drained' | 'deregistered' | 'failed';
@@ -63,6 +65,7 @@ export class Sidecar {
   readonly #startedAt = new Date().toISOString();
   /** uncaught exceptions and unhandled rejections this process survived (gw-agent run installs the last resort, contract/src/last-resort.ts) */
   readonly internalErrors: InternalErrors = { uncaught: 0, unhandled: 0 };
+  #failure: AgentError | undefined;
   #resolveDone!: (code: number) => void;
   /** resolves with the exit code once the sidecar has stopped */
   readonly done = new Promise<number>((r) => (this.#resolveDone = r));
@@ -70,6 +73,11 @@ export class Sidecar {
   constructor(c: SidecarConfig, log: Logger) {
     this.#c = c;
     this.#log = log;
+  }
+
+  /** Why the sidecar stopped by itself (the registration was refused): `gw-agent run` prints it as its one stderr line. */
+  get failure(): AgentError | undefined {
+    return this.#failure;
   }
 
   get controlUrl(): string | undefined {
@@ -170,10 +178,17 @@ export class Sidecar {
           this.#lastState = s;
         }
         if (s === 'failed') {
+          const o = this.#c.register;
+          const failure = (this.#failure =
+            o.backend === 'cloudmap'
+              ? new AgentError(
+                  'failed',
+                  (this.#reg?.error?.message ?? 'Cloud Map refused the registration').replace(/^gw register\(\): /, ''),
+                )
+              : registrationFailure(o, o.service, this.#reg?.error));
           this.#log.error(
-            this.#c.register.backend === 'cloudmap'
-              ? 'Cloud Map refused the registration; exiting'
-              : 'the gateway refused the registration; exiting',
+            { err: failure.message },
+            `${o.backend === 'cloudmap' ? 'Cloud Map' : 'the gateway'} refused the registration; exiting`,
           );
           void this.stop(1);
           return;

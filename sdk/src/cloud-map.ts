@@ -95,18 +95,27 @@ export class CloudMapRegistration implements Registration {
     this.#life = new Lifecycle(o, this.#log, {
       registerOnce: () => this.#registerOnce(),
       retryable: (error) => !(error instanceof GwSdkError) && !FATAL.has(error.name),
-      failure: (err, bounded) => {
+      failure: (err, reason, bounded) => {
         const why = err instanceof Error ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}` : String(err);
         if (err instanceof GwSdkError) return err;
         if (errName(err) === 'ServiceNotFound') {
           return new GwSdkError(
             'GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE',
             `gw register(): Cloud Map service ${this.#serviceId} does not exist (${why}); check cloudMap.serviceId (GW_CLOUDMAP_SERVICE_ID) and the region`,
+            { cause: err },
           );
         }
-        return new Error(
-          `gw register(): could not register ${o.service} in Cloud Map service ${this.#serviceId}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${why}`,
-        );
+        return reason === 'refused'
+          ? new GwSdkError(
+              'GW_ERR_SDK_REGISTRATION_REFUSED',
+              `gw register(): Cloud Map refused to register ${o.service} in service ${this.#serviceId}: ${why}`,
+              { cause: err },
+            )
+          : new GwSdkError(
+              'GW_ERR_SDK_REGISTRATION_TIMEOUT',
+              `gw register(): could not register ${o.service} in Cloud Map service ${this.#serviceId}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${why}`,
+              { cause: err },
+            );
       },
       registered: () => {
         this.#log.info({ target: this.target, instanceId: this.instanceId, deployment: this.deployment }, 'registered');
@@ -121,6 +130,9 @@ export class CloudMapRegistration implements Registration {
     });
   }
 
+  get error(): Error | undefined {
+    return this.#life.error;
+  }
   /** The Cloud Map service id: what holds the instances (there is no upstream). */
   get upstream(): string {
     return this.#serviceId;

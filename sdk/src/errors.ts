@@ -17,14 +17,19 @@ export type SdkErrorCode =
   /** register() with backend cloudmap: the Cloud Map service id does not exist (in that region/account) */
   | 'GW_ERR_SDK_CLOUD_MAP_UNKNOWN_SERVICE'
   /** register() with backend cloudmap: an attribute Cloud Map cannot take (not an IPv4 host, a value over 1,024 characters) */
-  | 'GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE';
+  | 'GW_ERR_SDK_CLOUD_MAP_ATTRIBUTE'
+  /** register(): the gateway (or Cloud Map) refused it with an answer no retry can fix (401, 403, 400…); `cause` is that answer (an {@link AdminApiError} on gw/Kong) */
+  | 'GW_ERR_SDK_REGISTRATION_REFUSED'
+  /** register(): retried (gateway unreachable, 5xx, 429…) and still not registered when `registerTimeout` ran out; `cause` is the last attempt's error */
+  | 'GW_ERR_SDK_REGISTRATION_TIMEOUT';
 
 export class GwSdkError extends Error {
   constructor(
     readonly code: SdkErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'GwSdkError';
   }
 }

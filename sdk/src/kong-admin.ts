@@ -3,20 +3,28 @@
  */
 import { request } from 'undici';
 
+function messageOf(body: unknown): string | undefined {
+  return typeof body === 'object' && body !== null && 'message' in body ? String((body as { message: unknown }).message) : undefined;
+}
+
 export class AdminApiError extends Error {
   constructor(
     readonly status: number,
     readonly body: unknown,
-    what: string,
+    /** the request that got this answer, e.g. `GET /services/users` */
+    readonly requestLine: string,
   ) {
-    super(
-      `${what}: gateway answered ${status}${typeof body === 'object' && body !== null && 'message' in body ? ` (${String((body as { message: unknown }).message)})` : ''}`,
-    );
+    super(`${requestLine}: gateway answered ${status}${messageOf(body) === undefined ? '' : ` (${messageOf(body)})`}`);
     this.name = 'AdminApiError';
   }
-  /** 5xx and 429 are worth retrying; other 4xx are our mistake. */
+  /** 5xx, 429 and 408 are worth retrying; other 4xx (401, 403, 400 validation, 404…) are a mistake no retry fixes. */
   get retryable(): boolean {
-    return this.status >= 500 || this.status === 429;
+    return this.status >= 500 || this.status === 429 || this.status === 408;
+  }
+
+  /** The gateway's own words (`message` of its JSON error body), if any. */
+  get gatewayMessage(): string | undefined {
+    return messageOf(this.body);
   }
 }
 

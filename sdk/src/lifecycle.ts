@@ -27,8 +27,12 @@ export interface LifecycleSteps {
   registerOnce(): Promise<void>;
   /** false: a mistake that retrying cannot fix (bad credentials, unknown service) */
   retryable(err: Error): boolean;
-  /** the error start() rejects with once retries are over (`bounded`: registerTimeout applied) */
-  failure(err: unknown, bounded: boolean): Error;
+  /**
+   * The error start() rejects with once retries are over: `refused` when
+   * `err` is one retryable() says no retry can fix (it failed at once),
+   * else `gave-up` (`bounded`: registerTimeout ran out while retrying).
+   */
+  failure(err: unknown, why: 'refused' | 'gave-up', bounded: boolean): Error;
   /** registered: log, start keep-alive */
   registered(): Promise<void> | void;
   /** stop timers before draining */
@@ -44,6 +48,7 @@ export class Lifecycle {
   readonly #log: Logger;
   readonly #steps: LifecycleSteps;
   #closing: Promise<void> | undefined;
+  #error: Error | undefined;
   #signalHandler: (() => void) | undefined;
 
   constructor(o: ResolvedOptions, log: Logger, steps: LifecycleSteps) {
@@ -56,9 +61,15 @@ export class Lifecycle {
     return this.#closing !== undefined;
   }
 
+  /** Why registration failed (state `failed`): what start() rejected with, also with `background: true`. */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
   /**
    * Register with retries; resolves once registered, rejects with
-   * steps.failure() after registerTimeout (or at once when not retryable).
+   * steps.failure() after registerTimeout (or at once when not retryable,
+   * also when unbounded).
    * Backoff 100 ms doubling to 5 s, plus up to as much again of jitter; each
    * failed attempt that will be retried is one warning saying when the next
    * one comes. close() stops it quietly (no error, no abort message).
@@ -95,8 +106,10 @@ export class Lifecycle {
         this.#log.info({ service: this.#o.service }, 'registration stopped: closed before it completed');
         throw new Error(`gw register(): closed before ${this.#o.service} was registered`);
       }
+      // not retryable: refused at once; retryable: the deadline ended the retries
+      const refused = !(err instanceof Error) || !this.#steps.retryable(err);
+      const e = (this.#error = this.#steps.failure(err, refused ? 'refused' : 'gave-up', bounded));
       this.#steps.setState('failed');
-      const e = this.#steps.failure(err, bounded);
       this.#log.error({ err: e.message }, 'registration failed');
       throw e;
     }

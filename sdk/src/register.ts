@@ -19,6 +19,7 @@ import {
 } from './drain.js';
 import { removeStaleHolders } from './identity-guard.js';
 import { Lifecycle } from './lifecycle.js';
+import { GwSdkError } from './errors.js';
 import { AdminApiError, enc, KongAdmin } from './kong-admin.js';
 import { resolveOptions, type RegisterOptions, type ResolvedOptions } from './options.js';
 import { decide, resolveStamp, stampOf, stampTags, withLedger, type Stamp } from './ownership.js';
@@ -47,6 +48,14 @@ export interface Registration {
   /** instance id and deployment, once detected */
   readonly instanceId: string | undefined;
   readonly deployment: string | undefined;
+  /**
+   * Why registration failed (state `failed`), also with `background: true`:
+   * a {@link GwSdkError} `GW_ERR_SDK_REGISTRATION_REFUSED` (the gateway
+   * answered what no retry fixes: 401, 403, 400…; `cause` is the
+   * {@link AdminApiError}) or `GW_ERR_SDK_REGISTRATION_TIMEOUT` (retried until
+   * `registerTimeout`; `cause` is the last attempt's error).
+   */
+  readonly error: Error | undefined;
   /** false after {@link Registration.setAvailable}(false) or {@link Registration.drain} */
   readonly available: boolean;
   /**
@@ -106,10 +115,18 @@ class RegistrationImpl implements Registration {
     this.#life = new Lifecycle(o, this.#log, {
       registerOnce: () => this.#registerOnce(),
       retryable: (error) => !(error instanceof AdminApiError && !error.retryable),
-      failure: (err, bounded) =>
-        new Error(
-          `gw register(): could not register ${o.service}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${err instanceof Error ? err.message : String(err)}`,
-        ),
+      failure: (err, why, bounded) => {
+        const said = err instanceof Error ? err.message : String(err);
+        return why === 'refused'
+          ? new GwSdkError('GW_ERR_SDK_REGISTRATION_REFUSED', `gw register(): the gateway refused to register ${o.service}: ${said}`, {
+              cause: err,
+            })
+          : new GwSdkError(
+              'GW_ERR_SDK_REGISTRATION_TIMEOUT',
+              `gw register(): could not register ${o.service}${bounded ? ` within ${o.registerTimeout} ms` : ''}: ${said}`,
+              { cause: err },
+            );
+      },
       registered: async () => {
         this.#log.info(
           { target: this.target, gateway: this.gateway, upstream: this.#upstream, deployment: this.#stamp?.deployment },
@@ -129,6 +146,9 @@ class RegistrationImpl implements Registration {
 
   get upstream(): string {
     return this.#upstream;
+  }
+  get error(): Error | undefined {
+    return this.#life.error;
   }
   get instanceId(): string | undefined {
     return this.#identity?.instanceId;

@@ -362,14 +362,83 @@ test('--weight 0 registers a target that takes no traffic; --route help names it
   assert.equal(wrong.code, 1);
   assert.equal(
     wrong.stderr,
-    `gw-agent status: the gateway refused the admin token (401) at ${gw.adminUrl}; check --admin-token / GW_ADMIN_TOKEN\n`,
+    `gw-agent status: the gateway refused the admin token (401: Unauthorized) at ${gw.adminUrl}; check --admin-token / GW_ADMIN_TOKEN\n`,
   );
   const none = await runAgent(['drain', '--admin-url', gw.adminUrl, '--service', 'w0', '--deployment', 'd']);
   assert.equal(none.code, 1);
   assert.equal(
     none.stderr,
-    `gw-agent drain: the gateway at ${gw.adminUrl} needs an admin token (401); give --admin-token or set GW_ADMIN_TOKEN\n`,
+    `gw-agent drain: the gateway at ${gw.adminUrl} needs an admin token (401: Unauthorized); give --admin-token or set GW_ADMIN_TOKEN\n`,
   );
+});
+
+test("a refused token (401, 403) or a refused registration (400) fails at once, not after --timeout: one line naming the status and the gateway's message, exit 1, in every command", async (t) => {
+  const ADMIN = 'admin-token-refusals-0123456789';
+  const USERS = 'users-registration-token-0123';
+  const SEARCH = 'search-registration-token-0123';
+  const gw = await startTestGateway({ adminToken: ADMIN, registrationTokens: { users: USERS, search: SEARCH } });
+  t.after(() => gw.close(0));
+  const url = gw.adminUrl;
+  const reg = ['register', '--admin-url', url, '--service', 'users', '--host', '127.0.0.1', '--port', '4200', '--deployment', 'users:1'];
+  assert.equal((await runAgent([...reg, '--admin-token', ADMIN])).code, 0);
+  const token401 = `the gateway refused the admin token (401: Unauthorized) at ${url}; check --admin-token / GW_ADMIN_TOKEN`;
+  const search403 = (request: string) =>
+    `the gateway at ${url} does not allow this token to ${request} (403): Forbidden: a registration token for service 'search' may not ${request}: only service 'search' is in scope; a registration token covers one service only (check --admin-token / GW_ADMIN_TOKEN)`;
+  /** Run; a refusal must not wait for the (10 minute) retry deadline. */
+  const refused = async (args: string[], env: Record<string, string> = {}) => {
+    const started = Date.now();
+    const r = await runAgent(args, env);
+    const ms = Date.now() - started;
+    assert.equal(r.code, 1, `${args.join(' ')}: exit 1; stderr: ${r.stderr}`);
+    assert.ok(ms < 30_000, `${args.join(' ')}: failed at once (${ms} ms), not after retrying`);
+    assert.doesNotMatch(r.stderr, /within|timed out/, args.join(' '));
+    return r.stderr;
+  };
+  const register = [...reg, '--timeout', '10m'];
+  assert.equal(
+    await refused([...register, '--admin-token', 'not-the-token']),
+    `gw-agent register: could not register users: ${token401}\n`,
+  );
+  assert.equal(
+    await refused(register, { GW_ADMIN_TOKEN: 'not-the-token' }),
+    `gw-agent register: could not register users: ${token401}\n`,
+    'the token from env',
+  );
+  assert.equal(
+    await refused(register),
+    `gw-agent register: could not register users: the gateway at ${url} needs an admin token (401: Unauthorized); give --admin-token or set GW_ADMIN_TOKEN\n`,
+  );
+  assert.equal(
+    await refused([...register, '--admin-token', SEARCH]),
+    `gw-agent register: could not register users: ${search403('GET /services/users')}\n`,
+  );
+  // a validation error (400) is refused at once too, with the request, the status and the gateway's message
+  assert.match(
+    await refused([...register, '--admin-token', USERS, '--host', 'bad!host']),
+    /^gw-agent register: the gateway refused to register users: PUT \/upstreams\/users\.upstream\/targets\/\S+: gateway answered 400 \(schema violation \(target: [^\n]+\)\)\n$/,
+  );
+
+  const commands = [
+    ['drain', '--service', 'users', '--deployment', 'users:1', '--timeout', '10m'],
+    ['drain', '--upstream', 'users.upstream', '--target', '127.0.0.1:4200', '--timeout', '10m'],
+    ['deregister', '--service', 'users', '--target', '127.0.0.1:4200', '--drain-timeout', '10m'],
+    ['status', '--service', 'users'],
+    ['reap', '--service', 'users', '--reap-after', '10m'],
+    ['promote', '--service', 'users', '--deployment', 'users:1'],
+    ['rollback', '--service', 'users'],
+  ];
+  for (const c of commands) {
+    const base = [c[0]!, '--admin-url', url, ...c.slice(1)];
+    assert.equal(await refused([...base, '--admin-token', 'not-the-token']), `gw-agent ${c[0]}: ${token401}\n`);
+    assert.match(
+      await refused([...base, '--admin-token', SEARCH]),
+      new RegExp(
+        `^gw-agent ${c[0]}: the gateway at ${url.replace(/[.]/g, '\\.')} does not allow this token to [^\n]+ \\(403\\): Forbidden: a registration token for service 'search' [^\n]+; a registration token covers one service only \\(check --admin-token / GW_ADMIN_TOKEN\\)\n$`,
+      ),
+    );
+  }
+  const target = await gw.admin.call<TargetBody>('GET', '/upstreams/users.upstream/targets/127.0.0.1:4200');
+  assert.deepEqual([target.status, target.body.weight], [200, 100], 'nothing refused changed the target');
 });
 
 test('gw-agent --help into a pipe closed early (| head -1) exits 0 without an EPIPE stack', async () => {

@@ -49,7 +49,10 @@ export interface LongRunning {
   /** stdout lines parsed as JSON (pino logs) */
   readonly logs: Record<string, unknown>[];
   stderr: string;
+  /** resolves with the exit code once the process exited and its stdout/stderr are read to the end */
   exited: Promise<number | null>;
+  /** true once {@link LongRunning.exited} has resolved: every log line and all of stderr are in */
+  readonly closed: boolean;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -58,11 +61,21 @@ export function startAgent(args: string[], env: Record<string, string | undefine
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   let buf = '';
+  let closed = false;
   const r: LongRunning = {
     child,
     logs,
     stderr: '',
-    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    // 'close', not 'exit': a test that reads the output after the exit must find all of it
+    exited: new Promise((resolve) =>
+      child.on('close', (code) => {
+        closed = true;
+        resolve(code);
+      }),
+    ),
+    get closed() {
+      return closed;
+    },
     kill: (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     },
@@ -96,7 +109,8 @@ export const ANY_CONTROL_PORT = '127.0.0.1:0';
  */
 export async function controlUrl(agent: LongRunning, timeoutMs = 30_000): Promise<string> {
   const found = (): unknown => agent.logs.find((l) => l.msg === 'control endpoint listening')?.control;
-  const exited = (): boolean => agent.child.exitCode !== null || agent.child.signalCode !== null;
+  // closed, not just exited: a sidecar that stops at once (a refused registration) has its log line read by then
+  const exited = (): boolean => agent.closed;
   await waitFor(() => found() !== undefined || exited(), timeoutMs, 'the sidecar listening on its control endpoint');
   const url = found();
   if (typeof url !== 'string')

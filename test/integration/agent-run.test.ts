@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { startTestGateway } from '../helpers/gateway.js';
+import type { GatewayOptions } from '../../gateway/src/gateway.js';
+import { AdminClient, startTestGateway } from '../helpers/gateway.js';
 import { steadyLoad } from '../helpers/load.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
 import { ANY_CONTROL_PORT, controlUrl, getJson, jsonLines, runAgent, startAgent, startTestApp } from './agent-helpers.js';
@@ -45,9 +46,15 @@ function sidecarArgs(adminUrl: string, appPort: number, extra: string[] = []): s
   ];
 }
 
-/** A gateway (leases swept every 100 ms), an app and its sidecar (`sidecarArgs` + `extra`), stopped after the test. */
-async function sidecar(t: TestContext, extra: string[], env: Record<string, string> = {}, app: { healthStatus?: number } = {}) {
-  const gw = await startTestGateway({ leaseSweepMs: 100 });
+/** A gateway (leases swept every 100 ms, plus `gateway` options), an app and its sidecar (`sidecarArgs` + `extra`), stopped after the test. */
+async function sidecar(
+  t: TestContext,
+  extra: string[],
+  env: Record<string, string> = {},
+  app: { healthStatus?: number } = {},
+  gateway: GatewayOptions = {},
+) {
+  const gw = await startTestGateway({ leaseSweepMs: 100, ...gateway });
   const a = await startTestApp('a', app);
   const agent = startAgent(sidecarArgs(gw.adminUrl, a.port, extra), env);
   t.after(async () => {
@@ -286,6 +293,45 @@ test('gw-agent run: an unreachable gateway is one warning per attempt saying whe
     'nothing at error level',
   );
   assert.ok(agent.logs.some((l) => l.msg === 'registration stopped: closed before it completed'));
+});
+
+test("gw-agent run: a registration the gateway refuses (a wrong token 401, another service's token 403) is one stderr line naming it and exit 1, at once", async (t) => {
+  const ADMIN = 'admin-token-run-refused-1';
+  const SEARCH = 'search-registration-token-1';
+  const gateway = { adminToken: ADMIN, registrationTokens: { search: SEARCH } };
+  const cases: { name: string; extra: string[]; env: Record<string, string>; line: (url: string) => string }[] = [
+    {
+      name: 'wrong token (401), from env GW_ADMIN_TOKEN',
+      extra: [],
+      env: { GW_ADMIN_TOKEN: 'not-the-token' },
+      line: (url: string) =>
+        `gw-agent run: could not register hello: the gateway refused the admin token (401: Unauthorized) at ${url}; check --admin-token / GW_ADMIN_TOKEN\n`,
+    },
+    {
+      name: "another service's registration token (403)",
+      extra: ['--admin-token', SEARCH],
+      env: {},
+      line: (url: string) =>
+        `gw-agent run: could not register hello: the gateway at ${url} does not allow this token to GET /services/hello (403): Forbidden: a registration token for service 'search' may not GET /services/hello: only service 'search' is in scope; a registration token covers one service only (check --admin-token / GW_ADMIN_TOKEN)\n`,
+    },
+  ];
+  for (const c of cases) {
+    const started = Date.now();
+    const { gw, agent } = await sidecar(t, c.extra, c.env, {}, gateway);
+    const code = await agent.exited;
+    const ms = Date.now() - started;
+    assert.equal(code, 1, `${c.name}: exit 1; stderr: ${agent.stderr}`);
+    assert.equal(agent.stderr, c.line(gw.adminUrl), c.name);
+    // a refusal is not retried: the sidecar (which retries an unreachable gateway forever) stops at once
+    assert.ok(ms < 30_000, `${c.name}: failed fast (${ms} ms)`);
+    assert.ok(
+      agent.logs.some((l) => l.level === 50 && l.msg === 'the gateway refused the registration; exiting' && typeof l.err === 'string'),
+      `${c.name}: the reason is logged too`,
+    );
+    assert.ok(!agent.logs.some((l) => typeof l.msg === 'string' && /retrying/.test(l.msg)), `${c.name}: no retry`);
+    const admin = new AdminClient(gw.adminUrl, ADMIN);
+    assert.equal((await admin.call('GET', '/services/hello')).status, 404, `${c.name}: nothing registered`);
+  }
 });
 
 test('gw-agent run: a drain that times out at SIGTERM with a request in flight says so (with the count) and deregisters anyway', async (t) => {

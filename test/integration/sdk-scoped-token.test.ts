@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { request } from 'undici';
-import { register } from '../../sdk/src/index.js';
+import { AdminApiError, isGwSdkError, register } from '../../sdk/src/index.js';
 import { promote } from '../../sdk/src/blue-green.js';
 import { AdminClient, startTestGateway } from '../helpers/gateway.js';
-import { startUpstream } from '../helpers/upstream.js';
+import { startUpstream, waitFor } from '../helpers/upstream.js';
 
 const silent = pino({ level: 'silent' });
 const base = { handleSignals: false, logger: silent, host: '127.0.0.1', onShutdown: () => undefined };
@@ -98,4 +98,35 @@ test('register() with a token scoped to another service fails with a clear 403, 
     register({ ...base, adminUrl: gw.adminUrl, adminToken: SEARCH, service: 'users', port: 4000, instanceId: 'x', registerTimeout: 1500 }),
     (err: Error) => /403/.test(err.message) && /registration token for service 'search'/.test(err.message),
   );
+});
+
+test("register() refused (a wrong token 401, another service's token 403) rejects at once with GW_ERR_SDK_REGISTRATION_REFUSED, not after registerTimeout; background: state failed and reg.error", async (t) => {
+  const gw = await startTestGateway({ adminToken: ADMIN, registrationTokens: { search: SEARCH } });
+  t.after(() => gw.close(0));
+  const opts = { ...base, adminUrl: gw.adminUrl, service: 'users', port: 4000, instanceId: 'x', registerTimeout: 600_000 };
+  for (const [token, status] of [
+    ['not-the-token', 401],
+    [SEARCH, 403],
+  ] as const) {
+    const started = Date.now();
+    await assert.rejects(register({ ...opts, adminToken: token }), (err: unknown) => {
+      assert.ok(isGwSdkError(err), String(err));
+      assert.equal(err.code, 'GW_ERR_SDK_REGISTRATION_REFUSED');
+      assert.ok(err.cause instanceof AdminApiError);
+      assert.equal(err.cause.status, status);
+      assert.match(
+        err.message,
+        new RegExp(`^gw register\\(\\): the gateway refused to register users: GET /\\S*: gateway answered ${status} \\(`),
+      );
+      assert.doesNotMatch(err.message, /within/);
+      return true;
+    });
+    // a generous bound, far under the 10 minutes registerTimeout: the refusal was not retried
+    assert.ok(Date.now() - started < 30_000, `${status}: rejected at once (${Date.now() - started} ms)`);
+
+    const reg = await register({ ...opts, adminToken: token, background: true });
+    await waitFor(() => reg.state === 'failed', 30_000, `${status}: the background registration fails`);
+    assert.ok(isGwSdkError(reg.error) && reg.error.code === 'GW_ERR_SDK_REGISTRATION_REFUSED', String(reg.error));
+    await reg.close();
+  }
 });

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { register } from '../../../sdk/src/register.js';
-import { AgentError } from '../errors.js';
+import { registrationFailure } from '../admin.js';
 import { ADMIN_FLAGS, addFlags, CONFIG_FLAG, duration, int, JSON_FLAG, list, resolve, url, type FlagSpec } from '../options.js';
 import { RUN_FLAGS } from './run.js';
 
@@ -23,7 +23,12 @@ export const REGISTER_FLAGS: FlagSpec[] = [
     help: 'lease on gw (the target expires unless something renews it)',
     def: 'none: the target stays until deregistered',
   },
-  { key: 'timeout', flags: '--timeout <duration>', help: 'give up (exit 1) after retrying this long', def: '30s' },
+  {
+    key: 'timeout',
+    flags: '--timeout <duration>',
+    help: 'give up (exit 1) after retrying an unreachable gateway (or 5xx, 429) this long; a refusal (401, 403, 400) exits 1 at once',
+    def: '30s',
+  },
   JSON_FLAG,
   CONFIG_FLAG,
 ];
@@ -84,7 +89,8 @@ Idempotent: registering the same HOST:PORT again updates it. Remove it with gw-a
         logger: pino({ level: 'silent' }),
       });
     } catch (err) {
-      throw new AgentError('failed', (err as Error).message.replace(/^gw register\(\): /, ''));
+      // refused (401/403/400…): at once, naming the refusal; unreachable or 5xx: after --timeout
+      throw registrationFailure(o, o.service, err);
     }
     const lease = o.ttl !== undefined && reg.gateway === 'gw' ? `lease ${Math.ceil(o.ttl / 1000)}s, not renewed` : 'no lease';
     if (o.json)

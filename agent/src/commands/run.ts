@@ -196,7 +196,8 @@ Examples:
 
 Control endpoint (--control-listen): GET / (state JSON), GET /ready (200 while registered: use it as the
 container health check), POST /drain?timeout=30s[&deregister=1] (JSON lines of progress).
-SIGTERM/SIGINT: drain (weight 0, wait for in-flight requests), deregister, exit 0, within --drain-timeout.`,
+SIGTERM/SIGINT: drain (weight 0, wait for in-flight requests), deregister, exit 0, within --drain-timeout.
+An unreachable gateway is retried; a registration it refuses (401, 403, 400) is one line on stderr, exit 1.`,
   );
   cmd.action(async () => {
     const o = resolve(cmd, RUN_FLAGS, runSchema, { ownsEnvConfig: true });
@@ -268,6 +269,8 @@ SIGTERM/SIGINT: drain (weight 0, wait for in-flight requests), deregister, exit 
     // running now: from here on no exception stops the sidecar; it is logged and counted (contract/src/last-resort.ts)
     keepRunning(log, 'the agent', sidecar.internalErrors);
     process.exitCode = await sidecar.done;
+    // a refused registration: one line on stderr naming it (status, the gateway's message, what to check), exit 1
+    if (sidecar.failure) throw sidecar.failure;
   });
   return cmd;
 }
