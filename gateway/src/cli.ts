@@ -29,7 +29,7 @@ function buildProgram(): Command {
     )
     .version(GW_VERSION, '-V, --version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(usageLine(s)) })
     .allowExcessArguments(false);
   for (const s of SETTINGS) {
     const arg =
@@ -58,7 +58,8 @@ Examples:
   gw-gateway --access-log /var/log/gw-access.log  # access log to a file (stdout by default, off to disable)
   gw-gateway --cloudmap-namespace internal.local --aws-region eu-west-1 # route Cloud Map (ECS service discovery) services
 
-Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0.
+Signals: SIGTERM/SIGINT stop accepting, let in-flight requests finish (10 s at most), flush the store and exit 0;
+before it is ready (store opening, database awaited, --config loading) they abandon the start, release what was opened, exit 0.
 SIGHUP re-reads --config and applies the difference without dropping requests (registered targets are kept).
 Once it serves, no exception stops the gateway: an uncaught exception or unhandled promise rejection is logged
 (level error, with its stack) and counted in gw_internal_errors_total, and the gateway keeps running.`,
@@ -66,7 +67,34 @@ Once it serves, no exception stops the gateway: an uncaught exception or unhandl
   return program;
 }
 
+/**
+ * commander's own errors (unknown option, missing argument) in the form of
+ * every other: one line `gw-gateway: …`, with the help hint on it.
+ * `error: unknown option '--stor'\n(Did you mean --store?)\n` →
+ * `gw-gateway: unknown option '--stor' (did you mean --store?); see gw-gateway --help`.
+ */
+function usageLine(commanderText: string): string {
+  const text = commanderText
+    .trim()
+    .replace(/^error:\s*/, '')
+    .replace(/\s*\n\(Did you mean (.*)\)$/, ' (did you mean $1)')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\.$/, '');
+  return `gw-gateway: ${text}; see gw-gateway --help\n`;
+}
+
 async function main(argv: string[]): Promise<number> {
+  // a stop signal at any point of the start abandons it cleanly (exit 0), as one after ready drains and stops
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  let stopping = false;
+  const abort = new AbortController();
+  void stopSignal.then(() => {
+    stopping = true;
+    abort.abort();
+  });
   const program = buildProgram();
   try {
     program.parse(argv, { from: 'user' });
@@ -84,11 +112,16 @@ async function main(argv: string[]): Promise<number> {
     const v = given[new Option(s.flag).attributeName()];
     if (v !== undefined) (opts as Record<string, unknown>)[s.key] = v;
   }
-  let gw: Gateway;
+  let gw: Gateway | undefined;
   let settings;
   try {
+    const fromEnv = opts.settings === undefined && !!process.env.GW_SETTINGS;
     const settingsFile = opts.settings ?? process.env.GW_SETTINGS;
-    settings = resolveSettings(opts, process.env, settingsFile ? readSettingsFile(settingsFile) : {});
+    settings = resolveSettings(
+      opts,
+      process.env,
+      settingsFile ? readSettingsFile(settingsFile, fromEnv ? 'GW_SETTINGS' : '--settings') : {},
+    );
   } catch (err) {
     if (isGwError(err)) {
       process.stderr.write(`gw-gateway: ${err.message}\n`);
@@ -97,8 +130,37 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   }
   const logger = createLogger(settings.logLevel);
+  const config = settings.config;
+  // SIGHUP re-reads --config and applies the difference; it never stops the gateway (nor its start)
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    if (!gw) {
+      logger.warn({ signal: 'SIGHUP' }, 'not ready yet: --config is being loaded at start; nothing to reload');
+      return;
+    }
+    if (!config) {
+      logger.warn({ signal: 'SIGHUP' }, 'no --config file to reload; nothing changed');
+      return;
+    }
+    gw.reload().catch((err: unknown) => {
+      logger.error({ err: isGwError(err) ? err.message : err, file: config }, 'reload refused; the running configuration is unchanged');
+    });
+  });
+  void stopSignal.then((signal) => {
+    if (!gw) logger.info({ signal }, 'stopping before ready: the start is abandoned');
+  });
+  const origins = settings.origins;
   try {
     gw = await startGateway({
+      signal: abort.signal,
+      settingNames: {
+        proxyListen: origins.proxyListen,
+        adminListen: origins.adminListen,
+        statusListen: origins.statusListen,
+        dataDir: origins.dataDir,
+        accessLog: origins.accessLog,
+        auditLog: origins.auditLog,
+      },
       proxyListen: `${settings.proxy.host.includes(':') ? `[${settings.proxy.host}]` : settings.proxy.host}:${settings.proxy.port}`,
       adminListen: `${settings.admin.host.includes(':') ? `[${settings.admin.host}]` : settings.admin.host}:${settings.admin.port}`,
       adminToken: settings.adminToken,
@@ -123,50 +185,26 @@ async function main(argv: string[]): Promise<number> {
       cloudMap: settings.cloudMap,
     });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const msg =
-      code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL'
-        ? `cannot listen on ${(err as { address?: string }).address ?? '?'}:${(err as { port?: number }).port ?? '?'}: ${code}`
-        : isGwError(err)
-          ? err.message
-          : undefined;
-    if (msg === undefined) throw err;
-    process.stderr.write(`gw-gateway: ${msg}\n`);
-    return isGwError(err) && (err.code.startsWith('GW_ERR_CONFIG') || err.code === 'GW_ERR_STORE_CORRUPT') ? 2 : 1;
+    if (abort.signal.aborted) {
+      // startGateway() released what it had opened
+      logger.info('stopped before ready');
+      return 0;
+    }
+    if (!isGwError(err)) throw err;
+    process.stderr.write(`gw-gateway: ${err.message}\n`);
+    return err.code.startsWith('GW_ERR_CONFIG') || err.code === 'GW_ERR_STORE_CORRUPT' ? 2 : 1;
   }
   // serving now: from here on no exception stops the gateway; it is logged and counted (observability/last-resort.ts)
   keepRunning(logger);
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping');
-      gw.close(10_000).then(
-        () => resolve(0),
-        (err: unknown) => {
-          logger.error({ err }, 'error while stopping');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    // SIGHUP re-reads --config and applies the difference; it never stops the gateway
-    process.on('SIGHUP', () => {
-      if (stopping) return;
-      if (!settings.config) {
-        logger.warn({ signal: 'SIGHUP' }, 'no --config file to reload; nothing changed');
-        return;
-      }
-      gw.reload().catch((err: unknown) => {
-        logger.error(
-          { err: isGwError(err) ? err.message : err, file: settings.config },
-          'reload refused; the running configuration is unchanged',
-        );
-      });
-    });
-  });
+  const signal = await stopSignal;
+  logger.info({ signal }, 'stopping');
+  try {
+    await gw.close(10_000);
+    return 0;
+  } catch (err) {
+    logger.error({ err }, 'error while stopping');
+    return 1;
+  }
 }
 
 // `gw-gateway --help | head`: a closed stdout is not an error worth a stack trace

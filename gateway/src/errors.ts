@@ -20,11 +20,17 @@ export const errorCatalogue = {
   },
   GW_ERR_CONFIG_FILE: { status: 500, message: 'cannot load declarative config %s: %s' },
   GW_ERR_CONFIG_UNSUPPORTED: { status: 500, message: 'declarative config %s uses what gw does not implement: %s' },
+  /** a listener could not bind: the setting (flag or env variable), its HOST:PORT, the reason */
+  GW_ERR_LISTEN_FAILED: { status: 500, message: '%s %s: cannot listen (%s)' },
   // store
   GW_ERR_STORE_UNIQUE: { status: 409, message: 'UNIQUE violation detected on %s' },
   GW_ERR_STORE_FOREIGN_KEY: { status: 400, message: '%s' },
   GW_ERR_STORE_PRIMARY_KEY: { status: 400, message: 'primary key violation on key %s' },
-  GW_ERR_STORE_CORRUPT: { status: 500, message: 'store file %s is unreadable: %s' },
+  /** the file, the reason, the data directory */
+  GW_ERR_STORE_CORRUPT: {
+    status: 500,
+    message: 'store file %s is unreadable: %s; restore the data directory %s from a backup, or move it away to start with an empty store',
+  },
   GW_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the store is unavailable: %s' },
   GW_ERR_STORE_CONFLICT: { status: 409, message: 'conflicting write to %s: %s' },
   GW_ERR_STORE_DB_UNAVAILABLE: { status: 503, message: 'database unavailable: %s' },

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { IdentityGuard } from './admin/identity-guard.js';
 import { createAdminServer, createStatusServer } from './admin/server.js';
 import { DeclarativeConfig, type ApplySummary } from './config/reload.js';
-import { isLoopback, parseListen } from './config/settings.js';
+import { isLoopback, parseListen, type ListenAddress } from './config/settings.js';
 import { createLogger, silentLogger, type Logger } from './observability/log.js';
 import { createProxyServer, type ProxyLimits, type ProxyServer } from './proxy/server.js';
 import { Runtime } from './runtime/runtime.js';
@@ -19,6 +19,8 @@ import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
 import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
 import { checkAccessLog } from './observability/access-log.js';
+import { checkAuditLog } from './admin/audit.js';
+import { isGwError, GwError } from './errors.js';
 import { internalErrors } from './observability/last-resort.js';
 import { ClusterControl } from './cluster/control.js';
 import type { Store } from './store/store.js';
@@ -86,7 +88,30 @@ export interface GatewayOptions {
     | undefined;
   /** period of the dashboard's samples (requests/s per target and service), ms (default 1000) */
   dashboardSampleMs?: number;
+  /**
+   * How start-up errors name these settings: the CLI passes the flag, env
+   * variable or settings-file key each value came from. Default: the flag.
+   */
+  settingNames?: Partial<Record<NamedSetting, string>>;
+  /**
+   * Abandons the start when aborted (the CLI: SIGTERM/SIGINT before ready):
+   * a wait for the database ends, what was opened is released, and
+   * `startGateway()` rejects with `signal.reason`. No effect once it resolved
+   * (then `close()` stops the gateway).
+   */
+  signal?: AbortSignal;
 }
+
+/** The flags of the settings start-up errors name ({@link GatewayOptions.settingNames}). */
+const FLAGS = {
+  proxyListen: '--proxy-listen',
+  adminListen: '--admin-listen',
+  statusListen: '--status-listen',
+  dataDir: '--data-dir',
+  accessLog: '--access-log',
+  auditLog: '--audit-log',
+} as const;
+export type NamedSetting = keyof typeof FLAGS;
 
 export interface Gateway {
   readonly proxyUrl: string;
@@ -116,13 +141,35 @@ const urlOf = (host: string, port: number): string =>
   `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const signal = options.signal;
+  signal?.throwIfAborted();
   const logger = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLogger());
-  const proxyAddr = parseListen(options.proxyListen ?? '127.0.0.1:0', 'proxyListen');
-  const adminAddr = parseListen(options.adminListen ?? '127.0.0.1:0', 'adminListen');
+  const nameOf = (k: NamedSetting): string => options.settingNames?.[k] ?? FLAGS[k];
+  /** bind a listener; a failure names its setting and address (GW_ERR_LISTEN_FAILED) */
+  const listening = async <T>(setting: NamedSetting, addr: ListenAddress, bind: () => Promise<T>): Promise<T> => {
+    try {
+      return await bind();
+    } catch (err) {
+      throw listenError(nameOf(setting), addr, err);
+    }
+  };
+  const proxyAddr = parseListen(options.proxyListen ?? '127.0.0.1:0', nameOf('proxyListen'));
+  const adminAddr = parseListen(options.adminListen ?? '127.0.0.1:0', nameOf('adminListen'));
+  const statusAddr = options.statusListen !== undefined ? parseListen(options.statusListen, nameOf('statusListen')) : undefined;
+  const accessLog = options.accessLog ?? 'off';
+  // a log file that cannot be opened is refused before anything is opened, naming its setting
+  checkAccessLog(accessLog, nameOf('accessLog'));
+  checkAuditLog(options.auditLog ?? 'off', nameOf('auditLog'));
   const store =
     typeof options.store === 'object'
       ? options.store
-      : createStore({ store: options.store ?? 'memory', dataDir: options.dataDir ?? './gw-data', pgUrl: options.pgUrl, logger });
+      : createStore({
+          store: options.store ?? 'memory',
+          dataDir: options.dataDir ?? './gw-data',
+          dataDirName: nameOf('dataDir'),
+          pgUrl: options.pgUrl,
+          logger,
+        });
   const nodeId = options.nodeId ?? defaultNodeId();
 
   const leases = new LeaseKeeper({ store, logger, intervalMs: options.leaseSweepMs });
@@ -171,25 +218,31 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       // until the database answered and the state is loaded: /status (and everything else) is 503, the node does not exit
       const body = JSON.stringify({ message: `database unavailable: waiting for PostgreSQL at ${store.link.describe()}` });
       waiting = await Promise.all(
-        [adminAddr, ...(options.statusListen !== undefined ? [parseListen(options.statusListen, 'statusListen')] : [])]
-          .filter((a) => a.port !== 0)
-          .map((a) => listenWaiting(a.host, a.port, body)),
+        [['adminListen', adminAddr] as const, ...(statusAddr ? [['statusListen', statusAddr] as const] : [])]
+          .filter(([, a]) => a.port !== 0)
+          .map(([setting, a]) => listening(setting, a, () => listenWaiting(a.host, a.port, body))),
       );
     }
-    await store.open();
+    // a database that does not answer is waited for: a stop meanwhile closes the store, which ends the wait
+    const stopWaiting = (): void => void store.close().catch(() => undefined);
+    if (store instanceof PostgresStore) signal?.addEventListener('abort', stopWaiting, { once: true });
+    try {
+      await store.open();
+    } finally {
+      signal?.removeEventListener('abort', stopWaiting);
+    }
+    signal?.throwIfAborted();
     await Promise.all(waiting.map((w) => new Promise((r) => w.close(r))));
     waiting = [];
     if (options.config) {
       const entities = await declarative.loadAtStart();
+      signal?.throwIfAborted();
       logger.info({ file: options.config, entities }, 'declarative config loaded');
     }
     runtime = new Runtime({ store, logger, dns });
     runtime.start();
     const rt = runtime;
     const workers = options.workers ?? 1;
-    const accessLog = options.accessLog ?? 'off';
-    // --workers: each worker opens the access log itself; refuse a bad FILE here, at start, naming the flag
-    if (workers > 1) checkAccessLog(accessLog);
     if (workers > 1)
       cluster = new ClusterControl({
         accessLog,
@@ -208,6 +261,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (store instanceof PostgresStore) {
       bus = new PgBus({ link: store.link, self: nodeId, version: GW_VERSION, logger, revision: () => store.revision });
       await bus.start();
+      signal?.throwIfAborted();
     }
     let registrations = 0;
     store.subscribe((events) => {
@@ -217,8 +271,10 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     let sources: Pick<MetricsSources, 'requests' | 'proxy' | 'beforeScrape'>;
     if (cluster) {
       // control process: the proxies are the workers
-      proxyPort = (await cluster.start(health)).port;
       const c = cluster;
+      const hm = health;
+      proxyPort = (await listening('proxyListen', proxyAddr, () => c.start(hm))).port;
+      signal?.throwIfAborted();
       sources = { requests: { series: () => c.requests.series() }, proxy: c.stats, beforeScrape: () => c.collect() };
     } else {
       const requests = new RequestMetrics();
@@ -231,7 +287,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         trustedIps: options.trustedIps,
         limits: options.proxyLimits,
       });
-      proxyPort = (await proxy.listen(proxyAddr.host, proxyAddr.port)).port;
+      const p = proxy;
+      proxyPort = (await listening('proxyListen', proxyAddr, () => p.listen(proxyAddr.host, proxyAddr.port))).port;
+      signal?.throwIfAborted();
       sources = { requests, proxy: proxy.stats };
     }
     const h = health;
@@ -354,11 +412,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         workers,
       },
     });
-    await admin.listen({ host: adminAddr.host, port: adminAddr.port });
+    const a = admin;
+    await listening('adminListen', adminAddr, () => a.listen({ host: adminAddr.host, port: adminAddr.port }));
+    signal?.throwIfAborted();
     const adminPort = (admin.server.address() as { port: number }).port;
     let statusUrl: string | undefined;
-    if (options.statusListen !== undefined) {
-      const addr = parseListen(options.statusListen, 'statusListen');
+    if (statusAddr !== undefined) {
+      const addr = statusAddr;
       status = await createStatusServer({
         store,
         isReady: () => ready,
@@ -369,7 +429,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         registrationTokens: options.registrationTokens,
         loopback: isLoopback(addr.host),
       });
-      await status.listen({ host: addr.host, port: addr.port });
+      const st = status;
+      await listening('statusListen', addr, () => st.listen({ host: addr.host, port: addr.port }));
+      signal?.throwIfAborted();
       statusUrl = urlOf(addr.host, (status.server.address() as { port: number }).port);
     }
     if (!options.kongOnly) leases.start();
@@ -407,8 +469,26 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     return gw;
   } catch (err) {
     await close(0).catch(() => undefined);
+    // stopped while starting: whatever failed meanwhile (the store closed under a wait) is the stop's doing
+    if (signal?.aborted) throw signal.reason;
     throw err;
   }
+}
+
+const LISTEN_REASONS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'the address is in use',
+  EADDRNOTAVAIL: 'the address is not one of this host',
+  EACCES: 'permission denied (a port below 1024 needs privileges)',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved now (DNS)',
+};
+
+/** A listener's bind failure as one line naming the setting and address (a GwError passes as it is). */
+function listenError(name: string, addr: ListenAddress, err: unknown): Error {
+  if (isGwError(err)) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const reason = code ? (LISTEN_REASONS[code] ? `${code}: ${LISTEN_REASONS[code]}` : code) : (err as Error).message;
+  return new GwError('GW_ERR_LISTEN_FAILED', [name, `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}`, reason]);
 }
 
 /** Host name plus a short random suffix: unique per process even when tasks share a host name. */

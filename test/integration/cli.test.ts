@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -231,4 +232,167 @@ test('repeatable flags reach their setting (commander names them after the flag,
   const region = run(['--store', 'memory', '--cloudmap-namespace', 'ok.local'], { AWS_REGION: '' });
   assert.equal(region.status, 2, region.stderr);
   assert.match(region.stderr, /needs a region \(--aws-region or AWS_REGION\)/);
+});
+
+/** One line on stderr, no stack trace. */
+function assertOneLine(r: { stderr: string; stdout: string }, what: string): void {
+  assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: ${r.stderr}`);
+  assert.ok(!r.stderr.includes('    at ') && !r.stdout.includes('    at '), `${what}: a stack trace: ${r.stderr}`);
+}
+
+const LOCAL = ['--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--log-level', 'warn'];
+
+test('SIGTERM or SIGINT before ready (the database is awaited) abandons the start: exit 0, its connection closed', async (t) => {
+  // a "database" that accepts TCP and never answers: the gateway stays in its wait for PostgreSQL
+  const sockets = new Set<Socket>();
+  let connected: () => void = () => undefined;
+  const db = createServer((s) => {
+    s.resume();
+    s.on('error', () => undefined);
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+    connected();
+  });
+  await new Promise<void>((r) => db.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    db.close();
+  });
+  const port = (db.address() as AddressInfo).port;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const first = new Promise<void>((r) => (connected = r));
+    const child = spawn(
+      process.execPath,
+      [CLI, '--store', 'postgres', '--pg-url', `postgres://gw:secret@127.0.0.1:${port}/gw`, ...LOCAL.slice(0, 4), '--log-level', 'info'],
+      { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exit = new Promise<[number | null, string | null]>((r) => child.once('exit', (code, sig) => r([code, sig])));
+    await first; // connected, waiting for an answer that never comes: not ready
+    child.kill(signal);
+    assert.deepEqual(await exit, [0, null], `${signal}: ${out}${err}`);
+    assert.match(out, new RegExp(`"signal":"${signal}","msg":"stopping before ready`));
+    assert.match(out, /"msg":"stopped before ready"/);
+    assert.doesNotMatch(out, /gw-gateway ready/);
+    assert.equal(err, '');
+    await waitFor(() => sockets.size === 0, 10_000, `${signal}: the database connection is closed`);
+  }
+});
+
+test('--data-dir that cannot be used: one line naming the flag (or GW_DATA_DIR) and the reason, exit 2', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'a-file');
+  await writeFile(file, 'x');
+  const cases: [string[], Record<string, string>, string][] = [
+    [['--data-dir', file], {}, `gw-gateway: invalid setting: --data-dir ${file}: it is a file, not a directory`],
+    [
+      ['--data-dir', join(file, 'sub')],
+      {},
+      `gw-gateway: invalid setting: --data-dir ${join(file, 'sub')}: a part of the path is a file, not a directory`,
+    ],
+    [[], { GW_DATA_DIR: file }, `gw-gateway: invalid setting: GW_DATA_DIR ${file}: it is a file, not a directory`],
+  ];
+  // a directory even root cannot make (node's own recursive mkdir never returns there)
+  if (process.platform === 'linux')
+    cases.push([
+      ['--data-dir', '/proc/gw-no-such/data'],
+      {},
+      'gw-gateway: invalid setting: --data-dir /proc/gw-no-such/data: cannot create it (ENOENT)',
+    ]);
+  for (const [args, env, line] of cases) {
+    const r = run([...args, ...LOCAL], env);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assertOneLine(r, args.join(' '));
+    assert.equal(r.stderr, `${line}\n`);
+  }
+});
+
+test('listen addresses: a host that is no IP or name is refused before any resolver is asked; a bind failure names the setting', async (t) => {
+  for (const [args, env, re] of [
+    [
+      ['--proxy-listen', 'no such host:8000'],
+      {},
+      /^gw-gateway: invalid setting: --proxy-listen: 'no such host:8000' is invalid \('no such host' is not an IP address or host name/,
+    ],
+    [[], { GW_PROXY_LISTEN: '-x.test:8000' }, /^gw-gateway: invalid setting: GW_PROXY_LISTEN: '-x\.test:8000' is invalid/],
+  ] as [string[], Record<string, string>, RegExp][]) {
+    const r = run(['--store', 'memory', '--admin-listen', '127.0.0.1:0', ...args], env);
+    assert.equal(r.status, 2, r.stderr);
+    assertOneLine(r, args.join(' '));
+    assert.match(r.stderr, re);
+  }
+  // a port already taken: the same path a host name that does not resolve takes (GW_ERR_LISTEN_FAILED)
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  t.after(() => busy.close());
+  const addr = `127.0.0.1:${(busy.address() as AddressInfo).port}`;
+  for (const [args, env, name] of [
+    [['--proxy-listen', addr, '--admin-listen', '127.0.0.1:0'], {}, '--proxy-listen'],
+    [['--proxy-listen', '127.0.0.1:0'], { GW_ADMIN_LISTEN: addr }, 'GW_ADMIN_LISTEN'],
+  ] as [string[], Record<string, string>, string][]) {
+    const r = run(['--store', 'memory', '--log-level', 'warn', ...args], env);
+    assert.equal(r.status, 1, r.stderr);
+    assertOneLine(r, name);
+    assert.equal(r.stderr, `gw-gateway: ${name} ${addr}: cannot listen (EADDRINUSE: the address is in use)\n`);
+  }
+});
+
+test('a value from an env variable is named by that variable in its error, as a flag is by the flag', async (t) => {
+  const dir = await tempDir(t);
+  const missing = join(dir, 'no-such-dir', 'f');
+  const memory = ['--store', 'memory', ...LOCAL];
+  const cases: [string[], Record<string, string>, string][] = [
+    [memory, { GW_ACCESS_LOG: missing }, `gw-gateway: invalid setting: GW_ACCESS_LOG ${missing}: cannot open it for appending (ENOENT)`],
+    [memory, { GW_AUDIT_LOG: missing }, `gw-gateway: invalid setting: GW_AUDIT_LOG ${missing}: cannot open it for appending (ENOENT)`],
+    [memory, { GW_SETTINGS: missing }, `gw-gateway: invalid setting: GW_SETTINGS ${missing}: cannot read it (ENOENT)`],
+    [LOCAL, { GW_STORE: 'postgres' }, `gw-gateway: invalid setting: GW_STORE: 'postgres' needs --pg-url (GW_PG_URL)`],
+  ];
+  for (const [args, env, line] of cases) {
+    const r = run(args, env);
+    assert.equal(r.status, 2, `${JSON.stringify(env)}: ${r.stderr}`);
+    assertOneLine(r, JSON.stringify(env));
+    assert.equal(r.stderr, `${line}\n`);
+  }
+  // the flag twin still names the flag
+  const flag = run(['--store', 'memory', '--access-log', missing, ...LOCAL]);
+  assert.equal(flag.stderr, `gw-gateway: invalid setting: --access-log ${missing}: cannot open it for appending (ENOENT)\n`);
+});
+
+test("commander's usage errors read like the others: one line 'gw-gateway: …; see gw-gateway --help', exit 2", () => {
+  for (const [args, line] of [
+    [['--bogus'], "unknown option '--bogus'"],
+    [['--stor', 'memory'], "unknown option '--stor' (did you mean --store?)"],
+    [['--store'], "option '--store <value>' argument missing"],
+    [['extra'], 'too many arguments. Expected 0 arguments but got 1'],
+  ] as [string[], string][]) {
+    const r = run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, `gw-gateway: ${line}; see gw-gateway --help\n`);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('a corrupt file store: one line naming the file and what to do, exit 2, and the lease file is left as it was', async (t) => {
+  const dir = await tempDir(t);
+  const data = join(dir, 'data');
+  await mkdir(data);
+  const snapshot = join(data, 'gw-store.snapshot.json');
+  await writeFile(snapshot, 'not json\nat all\n');
+  const leases = '{"format":1,"leases":{"t1":123}}';
+  await writeFile(join(data, 'gw-leases.json'), leases);
+  const r = run(['--data-dir', data, ...LOCAL]);
+  assert.equal(r.status, 2, r.stderr);
+  assertOneLine(r, 'corrupt snapshot');
+  assert.ok(r.stderr.startsWith(`gw-gateway: store file ${snapshot} is unreadable: not JSON (`), r.stderr);
+  assert.ok(
+    r.stderr.endsWith(`; restore the data directory ${data} from a backup, or move it away to start with an empty store\n`),
+    r.stderr,
+  );
+  assert.equal(await readFile(join(data, 'gw-leases.json'), 'utf8'), leases);
 });

@@ -252,12 +252,26 @@ const durationSetting = z
   .transform((v) => parseInt(v, 10) * (v.endsWith('ms') ? 1 : v.endsWith('s') ? 1000 : v.endsWith('m') ? 60_000 : 1))
   .pipe(z.number().int().min(1, 'must be positive').max(3_600_000, 'at most 1 hour'));
 
+/** A host name as a listener can take it (RFC 1123 labels; a trailing dot allowed). */
+const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/**
+ * `HOST:PORT` (`[v6]:PORT` for IPv6) → host and port. HOST must be an IP
+ * address or a well-formed host name: anything else is refused here, before
+ * any resolver is asked. A well-formed name that does not resolve fails when
+ * the listener binds (gateway.ts names the setting then).
+ */
 export function parseListen(value: string, where: string): ListenAddress {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
   const host = m?.[1] ?? m?.[2];
   const port = m ? Number(m[3]) : NaN;
   if (!m || host === undefined || !(port >= 0 && port <= 65535)) {
     throw new GwError('GW_ERR_CONFIG_INVALID', [`${where}: '${value}' is not HOST:PORT (e.g. 127.0.0.1:8001 or [::1]:8001)`]);
+  }
+  if (m[1] !== undefined ? isIP(host) !== 6 : isIP(host) === 0 && !HOST_NAME.test(host)) {
+    throw new GwError('GW_ERR_CONFIG_INVALID', [
+      `${where}: '${value}' is invalid ('${host}' is not an IP address or host name; e.g. 127.0.0.1:8001, [::1]:8001 or localhost:8001)`,
+    ]);
   }
   return { host, port };
 }
@@ -363,6 +377,11 @@ export interface Settings {
   dnsStaleTtl: number;
   /** Cloud Map discovery (docs/cloudmap.md); undefined when no namespace is given */
   cloudMap: CloudMapSettings | undefined;
+  /**
+   * Where each value came from, as an error message should name it: the flag,
+   * the env variable, `settings file key KEY`, or the flag for a default.
+   */
+  origins: Readonly<Record<keyof RawSettings, string>>;
 }
 
 export interface CloudMapSettings {
@@ -426,21 +445,27 @@ export function parseRegistrationTokens(list: string, where: string): Readonly<R
   return Object.freeze(out);
 }
 
-/** Read a settings file (YAML or JSON) whose keys are the camelCase setting names. */
-export function readSettingsFile(path: string): RawSettings {
+/**
+ * Read a settings file (YAML or JSON) whose keys are the camelCase setting
+ * names. Errors name the file as `where` says it was given (`--settings`, or
+ * `GW_SETTINGS` when it came from the env).
+ */
+export function readSettingsFile(path: string, where = '--settings'): RawSettings {
   let doc: unknown;
   try {
     doc = parseYaml(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new GwError('GW_ERR_CONFIG_INVALID', [`--settings ${path}: ${(err as Error).message.split('\n')[0]}`]);
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code ? `cannot read it (${code})` : (err as Error).message.split('\n')[0];
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`${where} ${path}: ${reason}`]);
   }
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
-    throw new GwError('GW_ERR_CONFIG_INVALID', [`--settings ${path}: expected a mapping of setting names`]);
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`${where} ${path}: expected a mapping of setting names`]);
   }
   const known = new Set(SETTINGS.map((s) => s.key as string));
   for (const k of Object.keys(doc)) {
     if (!known.has(k))
-      throw new GwError('GW_ERR_CONFIG_INVALID', [`--settings ${path}: unknown key '${k}' (known: ${[...known].join(', ')})`]);
+      throw new GwError('GW_ERR_CONFIG_INVALID', [`${where} ${path}: unknown key '${k}' (known: ${[...known].join(', ')})`]);
   }
   return doc as RawSettings;
 }
@@ -513,6 +538,12 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
     dnsResolver: undefined,
     dnsStaleTtl: v.dnsStaleTtl,
     cloudMap: undefined,
+    origins: Object.freeze(
+      Object.fromEntries(SETTINGS.map((s) => [s.key, origin[s.key]!.startsWith('default of ') ? s.flag : origin[s.key]!])) as Record<
+        keyof RawSettings,
+        string
+      >,
+    ),
   };
   const namespaces = parseNamespaces(v.cloudmapNamespaces, origin.cloudmapNamespaces!);
   if (namespaces.length > 0) {
@@ -539,7 +570,7 @@ export function resolveSettings(flags: RawSettings, env: NodeJS.ProcessEnv, file
   }
   compileTrusted(settings.trustedIps, origin.trustedIps);
   if (settings.store === 'postgres' && !settings.pgUrl) {
-    throw new GwError('GW_ERR_CONFIG_INVALID', ['--store postgres needs --pg-url (GW_PG_URL)']);
+    throw new GwError('GW_ERR_CONFIG_INVALID', [`${settings.origins.store}: 'postgres' needs --pg-url (GW_PG_URL)`]);
   }
   if (!settings.adminToken && !isLoopback(settings.admin.host)) {
     throw new GwError('GW_ERR_CONFIG_ADMIN_UNPROTECTED', [`${settings.admin.host}:${settings.admin.port}`]);

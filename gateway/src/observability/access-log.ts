@@ -68,19 +68,24 @@ export interface AccessLogOptions {
   stdoutFd?: number;
 }
 
-function openFile(dest: string): number {
+function openFile(dest: string, name = '--access-log'): number {
   try {
     return openSync(dest, 'a', 0o640);
   } catch (err) {
     throw new GwError('GW_ERR_CONFIG_INVALID', [
-      `--access-log ${dest}: cannot open it for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      `${name} ${dest}: cannot open it for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     ]);
   }
 }
 
-/** Fail at start, naming the flag, if `dest` is a file that cannot be opened for appending (`--workers`: the control process checks before forking). */
-export function checkAccessLog(dest: AccessLogTarget): void {
-  if (dest !== 'off' && dest !== 'stdout') closeSync(openFile(dest));
+/**
+ * Fail at start, naming the setting as `name` (`--access-log`, or
+ * `GW_ACCESS_LOG` when it came from the env), if `dest` is a file that
+ * cannot be opened for appending (before the store opens and, with
+ * `--workers`, before the control process forks).
+ */
+export function checkAccessLog(dest: AccessLogTarget, name = '--access-log'): void {
+  if (dest !== 'off' && dest !== 'stdout') closeSync(openFile(dest, name));
 }
 
 /**

@@ -21,10 +21,11 @@
  * If a write fails, the store refuses further writes (GW_ERR_STORE_UNAVAILABLE)
  * rather than serve state the disk does not have.
  */
-import { mkdir, open, readdir, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, truncate, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AnyEntity, EntityKind, Target } from '../entities/types.js';
 import { GwError } from '../errors.js';
+import { ensureDataDir } from './data-dir.js';
 import { ENTITY_KINDS, MemoryStore, type MemoryStoreOptions } from './memory.js';
 import type { ChangeEvent, StoreState } from './store.js';
 
@@ -42,6 +43,8 @@ export interface FileStoreOptions extends MemoryStoreOptions {
   compactBytes?: number;
   /** lease file rewrite period at most (ms, default 1000) */
   leaseFlushMs?: number;
+  /** how errors name the data directory's setting (default `--data-dir`; the CLI passes `GW_DATA_DIR` when it came from the env) */
+  name?: string;
 }
 
 type LogChange = ['p', EntityKind, AnyEntity] | ['d', EntityKind, string];
@@ -68,6 +71,7 @@ export class FileStore extends MemoryStore {
   readonly #dir: string;
   readonly #compactBytes: number;
   readonly #leaseFlushMs: number;
+  readonly #name: string;
   #log: FileHandle | undefined;
   #logBytes = 0;
   #snapshotBytes = 0;
@@ -84,6 +88,7 @@ export class FileStore extends MemoryStore {
     this.#dir = dataDir;
     this.#compactBytes = opts.compactBytes ?? 32 * 1024 * 1024;
     this.#leaseFlushMs = opts.leaseFlushMs ?? 1000;
+    this.#name = opts.name ?? '--data-dir';
   }
 
   /** The data directory. */
@@ -92,13 +97,13 @@ export class FileStore extends MemoryStore {
   }
 
   override async open(): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
+    await ensureDataDir(this.#dir, this.#name);
     // temp files are leftovers of a crash mid-write: the real files are intact
     for (const f of await readdir(this.#dir)) {
       if (f.includes('.tmp-')) await unlink(join(this.#dir, f)).catch(() => undefined);
     }
     const snapshotPath = join(this.#dir, SNAPSHOT_FILE);
-    const snapshot = await readJson<SnapshotDoc>(snapshotPath);
+    const snapshot = await readJson<SnapshotDoc>(snapshotPath, this.#dir);
     let migrated = false;
     if (snapshot) {
       if (
@@ -107,17 +112,17 @@ export class FileStore extends MemoryStore {
         snapshot.doc.state === null ||
         typeof snapshot.doc.revision !== 'number'
       ) {
-        throw new GwError('GW_ERR_STORE_CORRUPT', [snapshotPath, `unknown format ${JSON.stringify(snapshot.doc.format)}`]);
+        throw new GwError('GW_ERR_STORE_CORRUPT', [snapshotPath, `unknown format ${JSON.stringify(snapshot.doc.format)}`, this.#dir]);
       }
       this.#snapshotBytes = snapshot.bytes;
       this.loadState(snapshot.doc.state, snapshot.doc.revision, snapshot.doc.revisions);
       for (const [id, end] of Object.entries(snapshot.doc.leases ?? {})) if (this.get('targets', id)) this.setLease(id, end);
     } else {
       const legacyPath = join(this.#dir, LEGACY_FILE);
-      const legacy = await readJson<{ format?: unknown; state?: StoreState }>(legacyPath);
+      const legacy = await readJson<{ format?: unknown; state?: StoreState }>(legacyPath, this.#dir);
       if (legacy) {
         if (legacy.doc.format !== 1 || typeof legacy.doc.state !== 'object' || legacy.doc.state === null) {
-          throw new GwError('GW_ERR_STORE_CORRUPT', [legacyPath, `unknown format ${JSON.stringify(legacy.doc.format)}`]);
+          throw new GwError('GW_ERR_STORE_CORRUPT', [legacyPath, `unknown format ${JSON.stringify(legacy.doc.format)}`, this.#dir]);
         }
         const count = ENTITY_KINDS.reduce((n, k) => n + (legacy.doc.state![k]?.length ?? 0), 0);
         this.loadState(legacy.doc.state, count > 0 ? 1 : 0);
@@ -136,7 +141,13 @@ export class FileStore extends MemoryStore {
       await this.#writeLeases();
       await syncDir(this.#dir);
     }
-    this.#log = await open(logPath, 'a', 0o600);
+    try {
+      this.#log = await open(logPath, 'a', 0o600);
+    } catch (err) {
+      throw new GwError('GW_ERR_CONFIG_INVALID', [
+        `${this.#name} ${this.#dir}: cannot open ${LOG_FILE} for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      ]);
+    }
     this.#logBytes = (await this.#log.stat()).size;
   }
 
@@ -147,7 +158,8 @@ export class FileStore extends MemoryStore {
     clearTimeout(this.#leaseTimer);
     this.#leaseTimer = undefined;
     await this.#leaseWrite?.catch(() => undefined);
-    if (!this.#failed) await this.#writeLeases().catch(() => undefined);
+    // only a store that opened has leases to save: a failed open (a corrupt snapshot) must not clobber the lease file
+    if (!this.#failed && this.#log) await this.#writeLeases().catch(() => undefined);
     await this.#log?.close().catch(() => undefined);
     this.#log = undefined;
   }
@@ -252,7 +264,7 @@ export class FileStore extends MemoryStore {
       text = await readFile(path, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new GwError('GW_ERR_STORE_CORRUPT', [path, (err as Error).message]);
+      throw new GwError('GW_ERR_STORE_CORRUPT', [path, oneLine((err as Error).message), this.#dir]);
     }
     let offset = 0;
     let valid = 0;
@@ -270,7 +282,8 @@ export class FileStore extends MemoryStore {
       }
       if (!record || typeof record.r !== 'number' || !Array.isArray(record.c)) {
         // a torn record is the last thing in the log; anything after it means corruption
-        if (text.slice(next).trim().length > 0) throw new GwError('GW_ERR_STORE_CORRUPT', [path, `unreadable record at byte ${valid}`]);
+        if (text.slice(next).trim().length > 0)
+          throw new GwError('GW_ERR_STORE_CORRUPT', [path, `unreadable record at byte ${valid}, followed by others`, this.#dir]);
         break;
       }
       record.c.forEach((c, i) => {
@@ -314,19 +327,25 @@ export class FileStore extends MemoryStore {
   }
 }
 
-async function readJson<T>(path: string): Promise<{ doc: T; bytes: number } | undefined> {
+async function readJson<T>(path: string, dir: string): Promise<{ doc: T; bytes: number } | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new GwError('GW_ERR_STORE_CORRUPT', [path, (err as Error).message]);
+    throw new GwError('GW_ERR_STORE_CORRUPT', [path, oneLine((err as Error).message), dir]);
   }
   try {
     return { doc: JSON.parse(text) as T, bytes: Buffer.byteLength(text) };
   } catch (err) {
-    throw new GwError('GW_ERR_STORE_CORRUPT', [path, `not JSON (${(err as Error).message})`]);
+    throw new GwError('GW_ERR_STORE_CORRUPT', [path, `not JSON (${oneLine((err as Error).message)})`, dir]);
   }
+}
+
+/** A reason fit for one message line: JSON.parse quotes the text it choked on, line breaks and all. */
+function oneLine(msg: string): string {
+  const s = msg.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  return s.length > 160 ? `${s.slice(0, 157)}...` : s;
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -16,6 +16,8 @@ export interface StoreSettings {
   dataDir: string;
   pgUrl?: string | undefined;
   logger?: Logger | undefined;
+  /** how errors name the data directory's setting (default `--data-dir`) */
+  dataDirName?: string | undefined;
 }
 
 export function createStore(s: StoreSettings): Store {
@@ -23,7 +25,7 @@ export function createStore(s: StoreSettings): Store {
     case 'memory':
       return new MemoryStore();
     case 'file':
-      return new FileStore(s.dataDir);
+      return new FileStore(s.dataDir, s.dataDirName !== undefined ? { name: s.dataDirName } : {});
     case 'postgres':
       if (!s.pgUrl)
         throw new GwError('GW_ERR_CONFIG_INVALID', [

@@ -88,6 +88,8 @@ export class PostgresStore extends MemoryStore {
   #resumedAt = 0;
   #opened = false;
   #closed = false;
+  /** ends open()'s wait for the database (close() calls it) */
+  #wake: (() => void) | undefined;
   #lastOffsetAt = 0;
   #lastPrune = 0;
   #catchUpQueued = false;
@@ -125,13 +127,21 @@ export class PostgresStore extends MemoryStore {
   override async open(): Promise<void> {
     const started = Date.now();
     const [first, max] = this.#opts.backoffMs ?? [250, 5000];
+    // close() while waiting (a stop signal before the gateway is ready) ends the wait at once
+    const closed = new Promise<void>((resolve) => (this.#wake = resolve));
+    const closedError = (): GwError =>
+      new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: the store was closed while waiting for the database`]);
     for (let attempt = 1; ; attempt++) {
-      if (this.#closed)
-        throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: the store was closed while waiting for the database`]);
+      if (this.#closed) throw closedError();
       try {
-        await this.link.connect();
+        const connecting = this.link.connect();
+        // left behind by a close: it ends on its own (the link is closed), its outcome is not wanted
+        connecting.catch(() => undefined);
+        await Promise.race([connecting, closed]);
+        if (this.#closed) throw closedError();
         break;
       } catch (err) {
+        if (this.#closed) throw closedError();
         if (!isTransient(err)) throw new GwError('GW_ERR_STORE_DB_UNAVAILABLE', [`${this.link.describe()}: ${(err as Error).message}`]);
         const wait = Math.min(max, first * 2 ** Math.min(attempt - 1, 10));
         if (this.#opts.openTimeoutMs !== undefined && Date.now() - started + wait > this.#opts.openTimeoutMs) {
@@ -143,7 +153,9 @@ export class PostgresStore extends MemoryStore {
           { database: this.link.describe(), error: (err as Error).message, attempt },
           `waiting for PostgreSQL at ${this.link.describe()}; next attempt in ${wait} ms`,
         );
-        await new Promise((r) => setTimeout(r, wait));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise((r) => (timer = setTimeout(r, wait))), closed]);
+        clearTimeout(timer);
       }
     }
     const c = await this.link.client();
@@ -182,6 +194,7 @@ export class PostgresStore extends MemoryStore {
   override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#wake?.();
     clearInterval(this.#timer);
     await this.#serial.catch(() => undefined);
     await this.link.close();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isLoopback, parseListen, resolveSettings } from '../../../../gateway/src/config/settings.js';
+import { isLoopback, parseListen, readSettingsFile, resolveSettings } from '../../../../gateway/src/config/settings.js';
 import { isGwError } from '../../../../gateway/src/errors.js';
 
 test('defaults follow DESIGN §4', () => {
@@ -202,4 +202,34 @@ test('Cloud Map: off by default; --cloudmap-namespace repeatable, GW_CLOUDMAP_NA
       String(re),
     );
   }
+});
+
+test('a listen HOST is an IP address or a host name: anything else is refused without asking a resolver', () => {
+  assert.deepEqual(parseListen('gw-1.internal.:8000', 'x'), { host: 'gw-1.internal.', port: 8000 });
+  for (const bad of ['a b:8000', '-x:8000', 'under_score.test:80', '[1::2::3]:80', '[1.2.3.4]:80', `${'a'.repeat(64)}.test:80`]) {
+    assert.throws(
+      () => parseListen(bad, 'GW_PROXY_LISTEN'),
+      (err) => isGwError(err) && err.message.startsWith(`invalid setting: GW_PROXY_LISTEN: '${bad}' is invalid (`),
+      bad,
+    );
+  }
+});
+
+test('origins name where each value came from: flag, env variable, settings file key; the flag for a default', () => {
+  const s = resolveSettings({ proxyListen: '127.0.0.1:1' }, { GW_DATA_DIR: '/env' }, { accessLog: 'off' });
+  assert.equal(s.origins.proxyListen, '--proxy-listen');
+  assert.equal(s.origins.dataDir, 'GW_DATA_DIR');
+  assert.equal(s.origins.accessLog, 'settings file key accessLog');
+  assert.equal(s.origins.auditLog, '--audit-log');
+  assert.throws(
+    () => resolveSettings({}, { GW_STORE: 'postgres' }),
+    (err) => isGwError(err) && err.message === "invalid setting: GW_STORE: 'postgres' needs --pg-url (GW_PG_URL)",
+  );
+});
+
+test('a settings file that cannot be read is named as it was given', () => {
+  assert.throws(
+    () => readSettingsFile('/nonexistent/gw.yaml', 'GW_SETTINGS'),
+    (err) => isGwError(err) && err.message === 'invalid setting: GW_SETTINGS /nonexistent/gw.yaml: cannot read it (ENOENT)',
+  );
 });
