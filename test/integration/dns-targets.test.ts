@@ -105,9 +105,14 @@ test('one hostname target with two A records: both addresses get traffic; Host i
 
 test('one address killed: active checks eject only that address, the name keeps serving from the other', async () => {
   const probeHosts = new Set<string>();
+  // once set, probes get no answer (a probe timeout counts for nothing here: unhealthy.timeouts is 0), so a manual override sticks
+  let holdProbes = false;
+  let heldProbes = 0;
   const [a, b] = await pair('orders', '127.0.0.4', '127.0.0.5', (req) => {
-    if (req.headers['user-agent'] === 'gw-healthcheck') probeHosts.add(req.headers.host ?? '');
-    return 'default';
+    if (req.headers['user-agent'] !== 'gw-healthcheck') return 'default';
+    probeHosts.add(req.headers.host ?? '');
+    if (!holdProbes) return 'default';
+    heldProbes++;
   });
   dns.zone.set('orders.prod.local', { A: ['127.0.0.4', '127.0.0.5'], ttl: 30 });
   await serviceFor('orders', {
@@ -139,6 +144,9 @@ test('one address killed: active checks eject only that address, the name keeps 
   assert.deepEqual([...probeHosts], [`orders.prod.local:${a.port}`], 'probes send the target name as Host, as the proxy does');
   // Kong's PUT /upstreams/{u}/targets/{t}/{address}/unhealthy: one address of the name
   const t = `orders.prod.local:${a.port}`;
+  // a probe answered before this would heal the address again (healthy.successes 1) behind the override's back
+  holdProbes = true;
+  await waitFor(async () => heldProbes > 0, 15_000, 'a probe held: every earlier one is done');
   assert.equal((await gw.admin.call('PUT', `/upstreams/orders/targets/${t}/127.0.0.4:${a.port}/unhealthy`)).status, 204);
   assert.equal((await health('orders'))[0]!.health, 'UNHEALTHY', 'no address left healthy');
   // not one of its addresses: Kong's checker does not know it, logs it and succeeds (204), nothing changes
