@@ -233,7 +233,7 @@ test('Host: a second one, an empty or invalid one is 400; matching ignores case 
   await stillServing();
 });
 
-test('the Proxy header is removed (httpoxy); request ids are random UUIDs', async () => {
+test('the Proxy header is removed (httpoxy); request ids are random, in Kong form (32 hex digits)', async () => {
   const r = await raw('GET /proxy-header HTTP/1.1\r\nhost: p.test\r\nproxy: http://evil.test:1\r\n\r\n');
   assert.deepEqual(responses(r.text), [200]);
   r.socket.destroy();
@@ -245,7 +245,7 @@ test('the Proxy header is removed (httpoxy); request ids are random UUIDs', asyn
     const x = await raw('GET /id HTTP/1.1\r\nhost: p.test\r\n\r\n');
     x.socket.destroy();
     const id = /x-gw-request-id: ([^\r]+)/i.exec(x.text)?.[1] ?? '';
-    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(id, /^[0-9a-f]{32}$/);
     ids.add(id);
   }
   assert.equal(ids.size, 3);
