@@ -8,25 +8,30 @@ import type { Duplex } from 'node:stream';
 import { errorCatalogue } from '../errors.js';
 import type { ForwardDeps } from './forward.js';
 import { inboundVia, nextRequestId, pickDestination, route, SERVER } from './forward.js';
+import { generatedHeaders, proxiedErrorHeaders } from './error-map.js';
 import { upstreamHeaders, upstreamHost } from './headers.js';
 import { rawRequestPath, upstreamPath } from './uri.js';
 
 function reject(
   socket: Duplex,
   code: 'GW_ERR_PROXY_NO_ROUTE' | 'GW_ERR_PROXY_NO_SERVICE' | 'GW_ERR_PROXY_NO_PEER' | 'GW_ERR_PROXY_BAD_RESPONSE',
-  requestId: string,
+  extra: Record<string, string>,
 ): void {
   const { status, message } = errorCatalogue[code];
+  const requestId = extra['x-gw-request-id']!;
   const body = JSON.stringify({ message, request_id: requestId });
+  let lines = '';
+  for (const name in extra) lines += `${name}: ${extra[name]}\r\n`;
   socket.end(
-    `HTTP/1.1 ${status} ${message}\r\nserver: ${SERVER}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-gw-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${message}\r\nserver: ${SERVER}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${lines}connection: close\r\n\r\n${body}`,
   );
 }
 
-export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+/** `started`: when the upgrade request's head was read (`performance.now()`). */
+export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Duplex, head: Buffer, started: number): void {
   const requestId = nextRequestId();
   socket.on('error', () => socket.destroy());
-  const routed = route(deps, req, null, requestId);
+  const routed = route(deps, req, null, { id: requestId, started });
   if (!routed) {
     const m = deps.runtime.snapshot.router.match({
       method: req.method ?? 'GET',
@@ -35,7 +40,7 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
       headers: req.headers,
       port: deps.listenPort,
     });
-    return reject(socket, m ? 'GW_ERR_PROXY_NO_SERVICE' : 'GW_ERR_PROXY_NO_ROUTE', requestId);
+    return reject(socket, m ? 'GW_ERR_PROXY_NO_SERVICE' : 'GW_ERR_PROXY_NO_ROUTE', generatedHeaders(requestId, started));
   }
   const { match, service, path, query } = routed;
   const entry = deps.runtime.snapshot.upstreams.get(service.host);
@@ -47,7 +52,7 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
     uriCaptures: match.uriCaptures,
     tried: new Set(),
   });
-  if (!dest) return reject(socket, 'GW_ERR_PROXY_NO_PEER', requestId);
+  if (!dest) return reject(socket, 'GW_ERR_PROXY_NO_PEER', generatedHeaders(requestId, started));
   const host = upstreamHost(
     match.route.preserve_host,
     req.headers.host,
@@ -73,6 +78,7 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
     true,
   );
   const upPath = upstreamPath(path, match.matchedPath, match.route.strip_path, service.path) + query;
+  const tryStarted = performance.now();
   const upstream: Socket = connect({ host: dest.host, port: dest.port, timeout: service.connect_timeout });
   // in flight (drains wait for it) but long-lived: not watched by the stall guard
   const token = dest.target && entry ? deps.outcomes.tryStarted(entry.upstream.id, dest.target.id, true) : 0;
@@ -85,7 +91,9 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
     socket.destroy();
   };
   upstream.once('timeout', () => {
-    if (!upstream.readyState.startsWith('open')) reject(socket, 'GW_ERR_PROXY_BAD_RESPONSE', requestId);
+    // proxied (a peer was picked): Kong's error handler answers with the proxied headers
+    if (!upstream.readyState.startsWith('open'))
+      reject(socket, 'GW_ERR_PROXY_BAD_RESPONSE', proxiedErrorHeaders(requestId, started, tryStarted));
     finish();
   });
   upstream.once('connect', () => {
@@ -98,7 +106,8 @@ export function proxyUpgrade(deps: ForwardDeps, req: IncomingMessage, socket: Du
     socket.pipe(upstream);
   });
   upstream.on('error', () => {
-    if (upstream.bytesRead === 0 && socket.writable) reject(socket, 'GW_ERR_PROXY_BAD_RESPONSE', requestId);
+    if (upstream.bytesRead === 0 && socket.writable)
+      reject(socket, 'GW_ERR_PROXY_BAD_RESPONSE', proxiedErrorHeaders(requestId, started, tryStarted));
     finish();
   });
   upstream.on('close', finish);
