@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
@@ -542,6 +544,75 @@ test("errors after proxying carry Kong's proxied headers: 502 dead service, 502 
   } finally {
     await slow.close();
   }
+});
+
+/** Kong's 09-websockets_spec check_headers: a handshake by hand, the response head as the client reads it. */
+function handshake(path: string): Promise<string> {
+  const u = new URL(gw.proxyUrl);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    let text = '';
+    s.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end !== -1) {
+        s.destroy();
+        resolve(text.slice(0, end));
+      }
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(text));
+    s.write(
+      `GET ${path} HTTP/1.1\r\nUpgrade: websocket\r\nHost: ${u.host}\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nConnection: Upgrade\r\n\r\n`,
+    );
+  });
+}
+
+/** A raw response head's header lines, by lower-cased name (each name's values in order). */
+function headLines(head: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const line of head.split('\r\n').slice(1)) {
+    const i = line.indexOf(':');
+    (out[line.slice(0, i).toLowerCase()] ??= []).push(line.slice(i + 1).trim());
+  }
+  return out;
+}
+
+test('a WebSocket 101 carries Via (appended), Server, the latencies and the request ids, as Kong; refused upgrades as the other answers', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  wss.on('headers', (headers) => headers.push('Via: 1.1 ws-upstream'));
+  const port = (wss.address() as { port: number }).port;
+  t.after(async () => {
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  });
+  await gw.admin.call('PUT', '/services/ws-h', { url: `http://127.0.0.1:${port}` });
+  await gw.admin.call('PUT', '/services/ws-h/routes/ws-h', { paths: ['/ws-h'] });
+  const head = await handshake('/ws-h');
+  assert.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  // 09-websockets_spec "returns correct headers on handshake with Kong", byte for byte but the server token
+  assert.ok(head.includes('\r\nConnection: upgrade\r\n'), head);
+  assert.ok(head.includes('\r\nUpgrade: websocket\r\n'), head);
+  assert.ok(head.includes('\r\nVia: 1.1 ws-upstream, 1.1 gw/'), head);
+  const h = headLines(head);
+  assert.equal(h.connection!.length, 1, 'the upstream Connection line is replaced, as nginx does');
+  assert.match(h.server![0]!, /^gw\/\S+$/);
+  assert.match(h['x-kong-upstream-latency']![0]!, /^\d+$/);
+  assert.match(h['x-kong-proxy-latency']![0]!, /^\d+$/);
+  assert.match(h['x-kong-request-id']![0]!, UUID);
+  assert.deepEqual(h['x-gw-request-id'], h['x-kong-request-id']);
+  assert.equal(h['x-kong-response-latency'], undefined);
+  assert.ok(h['sec-websocket-accept'], 'the upstream handshake headers are passed on');
+
+  const none = headLines(await handshake('/not-routed-upgrade'));
+  assertGenerated(Object.fromEntries(Object.entries(none).map(([k, v]) => [k, v[0]])), 'upgrade, 404');
+  const dead = await deadPort();
+  await gw.admin.call('PUT', '/services/ws-dead', { url: `http://127.0.0.1:${dead}` });
+  await gw.admin.call('PUT', '/services/ws-dead/routes/ws-dead', { paths: ['/ws-dead'] });
+  const bad = await handshake('/ws-dead');
+  assert.match(bad, /^HTTP\/1\.1 502 /);
+  assertProxiedError(Object.fromEntries(Object.entries(headLines(bad)).map(([k, v]) => [k, v[0]])), 'upgrade, 502');
 });
 
 test("a 500 for an exception before proxying carries Kong's not-proxied headers (14-server_tokens_spec: a plugin erroring in the access phase)", async (t) => {
