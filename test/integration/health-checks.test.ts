@@ -250,6 +250,11 @@ test('upstream limits: over max_concurrent_requests a request is refused at once
   assert.equal(r.status, 503);
   assert.equal(r.headers['retry-after'], '1');
   assert.equal((JSON.parse(r.text) as { message: string }).message, 'upstream limited.up is over its limits, retry later');
+  // refused before any pick: answered as Kong answers a plugin's short-circuit (not proxied; 14-server_tokens_spec)
+  assert.match(String(r.headers['x-kong-response-latency']), /^\d+$/);
+  assert.ok(r.headers['x-kong-request-id']);
+  assert.match(String(r.headers.server), /^gw\//);
+  for (const name of ['via', 'x-kong-upstream-latency', 'x-kong-proxy-latency']) assert.equal(r.headers[name], undefined, name);
   for (const f of release.splice(0)) f();
   assert.deepEqual(
     (await Promise.all(held)).map((x) => x.status),

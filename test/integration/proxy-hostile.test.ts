@@ -394,3 +394,41 @@ test('a broken request line is still 400 and the process lives on', async () => 
   assert.deepEqual(responses(r.text), [400]);
   await stillServing();
 });
+
+/** The header lines of the first response in `text`, by lower-cased name. */
+function headOf(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.slice(0, text.indexOf('\r\n\r\n')).split('\r\n').slice(1)) {
+    const i = line.indexOf(':');
+    out[line.slice(0, i).toLowerCase()] ??= line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+test("every refusal carries Kong's headers for an answer it made itself: Server, X-Kong-Response-Latency, X-Kong-Request-Id", async () => {
+  let many = 'GET /many HTTP/1.1\r\nhost: h.test\r\n';
+  for (let i = 0; i < 200; i++) many += `x-junk-${i}: ${i}\r\n`;
+  const cases: [string, number, string | ((s: Socket) => void), number][] = [
+    ['bad Host', 400, 'GET /h HTTP/1.1\r\nhost: a..b\r\n\r\n', 0],
+    ['broken request line', 400, 'GARBAGE\r\n\r\n', 0],
+    ['too many header fields', 431, `${many}\r\n`, 0],
+    ['header section over 16 KiB', 431, `GET /huge HTTP/1.1\r\nhost: h.test\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`, 0],
+    ['bad Host on an upgrade', 400, 'GET /ws HTTP/1.1\r\nhost: a..b\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n', 0],
+    // the latency of a timeout is at least the timeout (1 s header, 1.5 s body timeout above)
+    ['client_header_timeout', 408, 'GET /slow-head HTTP/1.1\r\nhost: t.test\r\n', 1000],
+    ['client_body_timeout', 408, (s) => s.write('POST /slow-body HTTP/1.1\r\nhost: t.test\r\ncontent-length: 1000\r\n\r\nfirst'), 1400],
+  ];
+  for (const [what, status, payload, atLeast] of cases) {
+    const r = await raw(payload, undefined, 10_000);
+    r.socket.destroy();
+    assert.deepEqual(responses(r.text), [status], what);
+    const h = headOf(r.text);
+    assert.match(h.server ?? '', /^gw\/\S+$/, `${what}: Server`);
+    assert.match(h['x-kong-request-id'] ?? '', /^[0-9a-f]{32}$/, `${what}: X-Kong-Request-Id`);
+    assert.equal(h['x-gw-request-id'], h['x-kong-request-id'], `${what}: x-gw-request-id`);
+    assert.match(h['x-kong-response-latency'] ?? '', /^\d+$/, `${what}: X-Kong-Response-Latency`);
+    assert.ok(Number(h['x-kong-response-latency']) >= atLeast, `${what}: X-Kong-Response-Latency ${h['x-kong-response-latency']}`);
+    for (const name of ['via', 'x-kong-upstream-latency', 'x-kong-proxy-latency']) assert.equal(h[name], undefined, `${what}: no ${name}`);
+  }
+  await stillServing();
+});

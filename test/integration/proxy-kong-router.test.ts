@@ -577,3 +577,71 @@ describe(`${UH} hop-by-hop headers, and 14-server_tokens_spec.lua Server/Via`, (
     assert.match(String(old.json.headers.via), /^1\.0 gw\/\S+$/);
   });
 });
+
+const ST = '14-server_tokens_spec "X-Kong-Proxy-Latency/X-Kong-Upstream-Latency" "(with default configuration values)"';
+
+describe(`${ST}, and 33-request-id-header_spec (downstream)`, () => {
+  let k: KongSetup;
+  let status: TestUpstream;
+  before(async () => {
+    k = await KongSetup.start();
+    // Kong's mock upstream: /status/<code> answers that status
+    status = await startUpstream('status', (req, res) => {
+      const m = /^\/status\/(\d{3})$/.exec(req.url ?? '');
+      if (!m) return 'default';
+      res.statusCode = Number(m[1]);
+      res.end();
+    });
+    await k.gw.admin.call('PUT', '/services/inspect', { url: `http://${status.address}` });
+    await k.gw.admin.call('PUT', '/services/inspect/routes/inspect', { hosts: ['headers-inspect.test'] });
+    // port 1: the wrong port
+    await k.gw.admin.call('PUT', '/services/wrong-port', { url: 'http://127.0.0.1:1' });
+    await k.gw.admin.call('PUT', '/services/wrong-port/routes/wrong-port', { hosts: ['502.test'] });
+    await waitFor(() => k.gw.runtime.snapshot.router.size >= 2, 10_000, 'the routes in the runtime snapshot');
+  });
+  after(async () => {
+    await k.close();
+    await status.close();
+  });
+  const UPSTREAM_LATENCY = 'x-kong-upstream-latency';
+  const PROXY_LATENCY = 'x-kong-proxy-latency';
+  const RESPONSE_LATENCY = 'x-kong-response-latency';
+  test(`${ST} "should be returned when request was proxied"`, async () => {
+    const r = await k.send('/get', { host: 'headers-inspect.test' });
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers[UPSTREAM_LATENCY]), /^\d+$/);
+    assert.match(String(r.headers[PROXY_LATENCY]), /^\d+$/);
+    assert.equal(r.headers[RESPONSE_LATENCY], undefined);
+  });
+  test(`${ST} "should not be returned when no API matched (no proxy)"`, async () => {
+    const r = await k.send('/get', { host: '404.test' });
+    assert.equal(r.status, 404);
+    assert.equal(r.headers[UPSTREAM_LATENCY], undefined);
+    assert.equal(r.headers[PROXY_LATENCY], undefined);
+    assert.match(String(r.headers[RESPONSE_LATENCY]), /^\d+$/);
+  });
+  test(`${ST} "should be returned when response status code is included in error_page directive (error_page not executing)"`, async () => {
+    for (const code of [400, 404, 408, 411, 412, 413, 414, 417, 494, 500, 502, 503, 504]) {
+      const r = await k.send(`/status/${code}`, { host: 'headers-inspect.test' });
+      assert.equal(r.status, code);
+      assert.match(String(r.headers[UPSTREAM_LATENCY]), /^\d+$/, `${code}`);
+      assert.match(String(r.headers[PROXY_LATENCY]), /^\d+$/, `${code}`);
+      assert.equal(r.headers[RESPONSE_LATENCY], undefined, `${code}`);
+    }
+  });
+  test(`${ST} "should be returned with 502 errors (error_page executing)"`, async () => {
+    const r = await k.send('/get', { host: '502.test' });
+    assert.equal(r.status, 502);
+    assert.match(String(r.headers[UPSTREAM_LATENCY]), /^\d+$/);
+    assert.match(String(r.headers[PROXY_LATENCY]), /^\d+$/);
+    assert.equal(r.headers[RESPONSE_LATENCY], undefined);
+  });
+  test('33-request-id-header_spec "(downstream)" "with default configuration" "should be populated when no API matched"', async () => {
+    const r = await k.send('/', { host: '404.test' });
+    assert.equal(r.status, 404);
+    assert.match(String(r.json.message), /no Route matched with those values/);
+    // Kong's ids are 32 hex digits ("^[0-9a-f]+$"); gw's are UUIDs (docs/proxy.md)
+    assert.match(String(r.headers['x-kong-request-id']), /^[0-9a-f-]+$/);
+    assert.equal(r.headers['x-kong-request-id'], r.headers['x-gw-request-id']);
+  });
+});

@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import WebSocket, { WebSocketServer } from 'ws';
+import { parseEntity } from '../../gateway/src/entities/index.js';
+import type { AnyEntity } from '../../gateway/src/entities/types.js';
+import { silentLogger } from '../../gateway/src/observability/log.js';
+import { noOutcomes } from '../../gateway/src/proxy/outcome.js';
+import { createProxyServer } from '../../gateway/src/proxy/server.js';
+import { Runtime } from '../../gateway/src/runtime/runtime.js';
+import { MemoryStore } from '../../gateway/src/store/memory.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { deadPort, startUpstream, waitFor, type EchoBody, type TestUpstream } from '../helpers/upstream.js';
 
@@ -421,4 +430,225 @@ test('a route header matches any one value of a request header sent twice (Kong 
   });
   assert.equal(status, 200);
   assert.equal((await get('/twice/x', { 'x-loc': 'loc-3' })).status, 404);
+});
+
+type Headers = Record<string, string | string[] | undefined>;
+/** request ids: Kong's form, nginx's $request_id (32 lower-case hex digits) */
+const REQUEST_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * An answer gw made itself without proxying, with what Kong's header_filter adds when the request was
+ * not proxied (kong/runloop/handler.lua, `not ctx.KONG_PROXIED`; 14-server_tokens_spec "should not be
+ * returned when no API matched (no proxy)"): Server, X-Kong-Response-Latency and X-Kong-Request-Id;
+ * no Via, no X-Kong-Upstream-Latency or X-Kong-Proxy-Latency.
+ */
+function assertGenerated(h: Headers, what: string): void {
+  assert.match(String(h.server), /^gw\/\S+$/, `${what}: Server`);
+  assert.match(String(h['x-kong-response-latency']), /^\d+$/, `${what}: X-Kong-Response-Latency`);
+  assert.match(String(h['x-kong-request-id']), REQUEST_ID, `${what}: X-Kong-Request-Id`);
+  assert.equal(h['x-gw-request-id'], h['x-kong-request-id'], `${what}: x-gw-request-id`);
+  for (const name of ['via', 'x-kong-upstream-latency', 'x-kong-proxy-latency']) assert.equal(h[name], undefined, `${what}: no ${name}`);
+}
+
+/**
+ * An error gw answered after proxying, with what Kong's header_filter adds to a proxied response (its
+ * error handler answers with KONG_PROXIED set; 14-server_tokens_spec "should be returned with 502
+ * errors (error_page executing)"): Via, X-Kong-Upstream-Latency, X-Kong-Proxy-Latency, Server and
+ * X-Kong-Request-Id; no X-Kong-Response-Latency.
+ */
+function assertProxiedError(h: Headers, what: string): { upstream: number; proxy: number } {
+  assert.match(String(h.server), /^gw\/\S+$/, `${what}: Server`);
+  assert.match(String(h.via), /^1\.1 gw\/\S+$/, `${what}: Via`);
+  assert.match(String(h['x-kong-upstream-latency']), /^\d+$/, `${what}: X-Kong-Upstream-Latency`);
+  assert.match(String(h['x-kong-proxy-latency']), /^\d+$/, `${what}: X-Kong-Proxy-Latency`);
+  assert.match(String(h['x-kong-request-id']), REQUEST_ID, `${what}: X-Kong-Request-Id`);
+  assert.equal(h['x-gw-request-id'], h['x-kong-request-id'], `${what}: x-gw-request-id`);
+  assert.equal(h['x-kong-response-latency'], undefined, `${what}: no X-Kong-Response-Latency`);
+  return { upstream: Number(h['x-kong-upstream-latency']), proxy: Number(h['x-kong-proxy-latency']) };
+}
+
+test("gw's own answers before proxying carry Kong's not-proxied headers: 404, 503 no service, 503 no peer, 426, 301", async () => {
+  const none = await get('/not-routed-either');
+  assert.equal(none.status, 404);
+  assertGenerated(none.headers, '404 no route');
+  assert.equal(none.json().request_id, none.headers['x-kong-request-id']);
+
+  await gw.admin.call('PUT', '/routes/orphan-h', { paths: ['/orphan-h'] });
+  const orphan = await get('/orphan-h');
+  assert.equal(orphan.status, 503);
+  assertGenerated(orphan.headers, '503 no service');
+
+  // Kong's access phase: the first balancer pick failing is answered before KONG_PROXIED is set
+  await gw.admin.call('PUT', '/upstreams/empty-h', {});
+  await gw.admin.call('PUT', '/services/empty-h', { host: 'empty-h' });
+  await gw.admin.call('PUT', '/services/empty-h/routes/empty-h', { paths: ['/empty-h'] });
+  const empty = await get('/empty-h');
+  assert.deepEqual([empty.status, empty.json().message], [503, 'failure to get a peer from the ring-balancer']);
+  assertGenerated(empty.headers, '503 no peer');
+
+  // kong/runloop/handler.lua: kong.response.error(426, "Please use HTTPS protocol", { Connection = "Upgrade", Upgrade = "TLS/1.2, HTTP/1.1" })
+  await gw.admin.call('PUT', '/services/tls-h', { url: `http://${a.address}` });
+  await gw.admin.call('PUT', '/services/tls-h/routes/tls-h', { paths: ['/tls-h'], protocols: ['https'] });
+  const tls = await get('/tls-h');
+  assert.deepEqual([tls.status, tls.json().message], [426, 'Please use HTTPS protocol']);
+  assertGenerated(tls.headers, '426');
+  // two Connection lines, nginx's and Kong's (06-ssl_spec: assert.contains("Upgrade", res.headers.connection))
+  assert.deepEqual(tls.headers.connection, ['keep-alive', 'Upgrade']);
+  assert.equal(tls.headers.upgrade, 'TLS/1.2, HTTP/1.1');
+  // the connection is kept: the next request on it is served
+  assert.equal((await get('/tls-h')).status, 426);
+
+  await gw.admin.call('PUT', '/services/tls-h/routes/tls-301', {
+    paths: ['/tls-301'],
+    protocols: ['https'],
+    https_redirect_status_code: 301,
+  });
+  const moved = await get('/tls-301/x');
+  assert.equal(moved.status, 301);
+  assert.equal(moved.headers.location, `https://127.0.0.1/tls-301/x`);
+  assertGenerated(moved.headers, '301');
+});
+
+test("errors after proxying carry Kong's proxied headers: 502 dead service, 502 every target tried, 504 timeout", async () => {
+  const dead = await deadPort();
+  await gw.admin.call('PUT', '/services/dead-h', { url: `http://127.0.0.1:${dead}`, retries: 0 });
+  await gw.admin.call('PUT', '/services/dead-h/routes/dead-h', { paths: ['/dead-h'] });
+  const d = await get('/dead-h');
+  assert.equal(d.status, 502);
+  assertProxiedError(d.headers, '502');
+  assert.equal(d.json().request_id, d.headers['x-kong-request-id']);
+
+  // both targets refused: the third pick finds none left (Kong's balancer phase failing on a retry: the
+  // pick just failed, so no upstream time and all of it proxy time)
+  const dead2 = await deadPort();
+  await gw.admin.call('PUT', '/upstreams/dead2-h', {});
+  await gw.admin.call('POST', '/upstreams/dead2-h/targets', { target: `127.0.0.1:${dead}` });
+  await gw.admin.call('POST', '/upstreams/dead2-h/targets', { target: `127.0.0.1:${dead2}` });
+  await gw.admin.call('PUT', '/services/dead2-h', { host: 'dead2-h', retries: 5 });
+  await gw.admin.call('PUT', '/services/dead2-h/routes/dead2-h', { paths: ['/dead2-h'] });
+  const both = await get('/dead2-h');
+  assert.equal(both.status, 502);
+  assert.equal(assertProxiedError(both.headers, '502 after every target').upstream, 0);
+
+  const slow = await startUpstream('slow-h', () => undefined); // never answers
+  try {
+    await gw.admin.call('PUT', '/services/slow-h', { url: `http://${slow.address}`, read_timeout: 300, retries: 0 });
+    await gw.admin.call('PUT', '/services/slow-h/routes/slow-h', { paths: ['/slow-h'] });
+    const t0 = performance.now();
+    const s = await get('/slow-h');
+    const took = performance.now() - t0;
+    assert.equal(s.status, 504);
+    const l = assertProxiedError(s.headers, '504');
+    // the try waited read_timeout for its answer: upstream time (Kong's KONG_WAITING_TIME), not proxy time
+    assert.ok(l.upstream >= 290 && l.upstream <= took + 1, `X-Kong-Upstream-Latency ${l.upstream} (took ${took.toFixed(0)} ms)`);
+    assert.ok(l.proxy <= took + 1, `X-Kong-Proxy-Latency ${l.proxy}`);
+  } finally {
+    await slow.close();
+  }
+});
+
+/** Kong's 09-websockets_spec check_headers: a handshake by hand, the response head as the client reads it. */
+function handshake(path: string): Promise<string> {
+  const u = new URL(gw.proxyUrl);
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(u.port), u.hostname);
+    let text = '';
+    s.on('data', (c: Buffer) => {
+      text += c.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end !== -1) {
+        s.destroy();
+        resolve(text.slice(0, end));
+      }
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(text));
+    s.write(
+      `GET ${path} HTTP/1.1\r\nUpgrade: websocket\r\nHost: ${u.host}\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\nConnection: Upgrade\r\n\r\n`,
+    );
+  });
+}
+
+/** A raw response head's header lines, by lower-cased name (each name's values in order). */
+function headLines(head: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const line of head.split('\r\n').slice(1)) {
+    const i = line.indexOf(':');
+    (out[line.slice(0, i).toLowerCase()] ??= []).push(line.slice(i + 1).trim());
+  }
+  return out;
+}
+
+test('a WebSocket 101 carries Via (appended), Server, the latencies and the request ids, as Kong; refused upgrades as the other answers', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => wss.once('listening', r));
+  wss.on('headers', (headers) => headers.push('Via: 1.1 ws-upstream'));
+  const port = (wss.address() as { port: number }).port;
+  t.after(async () => {
+    for (const c of wss.clients) c.terminate();
+    await new Promise<void>((r) => wss.close(() => r()));
+  });
+  await gw.admin.call('PUT', '/services/ws-h', { url: `http://127.0.0.1:${port}` });
+  await gw.admin.call('PUT', '/services/ws-h/routes/ws-h', { paths: ['/ws-h'] });
+  const head = await handshake('/ws-h');
+  assert.match(head, /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  // 09-websockets_spec "returns correct headers on handshake with Kong", byte for byte but the server token
+  assert.ok(head.includes('\r\nConnection: upgrade\r\n'), head);
+  assert.ok(head.includes('\r\nUpgrade: websocket\r\n'), head);
+  assert.ok(head.includes('\r\nVia: 1.1 ws-upstream, 1.1 gw/'), head);
+  const h = headLines(head);
+  assert.equal(h.connection!.length, 1, 'the upstream Connection line is replaced, as nginx does');
+  assert.match(h.server![0]!, /^gw\/\S+$/);
+  assert.match(h['x-kong-upstream-latency']![0]!, /^\d+$/);
+  assert.match(h['x-kong-proxy-latency']![0]!, /^\d+$/);
+  assert.match(h['x-kong-request-id']![0]!, REQUEST_ID);
+  assert.deepEqual(h['x-gw-request-id'], h['x-kong-request-id']);
+  assert.equal(h['x-kong-response-latency'], undefined);
+  assert.ok(h['sec-websocket-accept'], 'the upstream handshake headers are passed on');
+
+  const none = headLines(await handshake('/not-routed-upgrade'));
+  assertGenerated(Object.fromEntries(Object.entries(none).map(([k, v]) => [k, v[0]])), 'upgrade, 404');
+  const dead = await deadPort();
+  await gw.admin.call('PUT', '/services/ws-dead', { url: `http://127.0.0.1:${dead}` });
+  await gw.admin.call('PUT', '/services/ws-dead/routes/ws-dead', { paths: ['/ws-dead'] });
+  const bad = await handshake('/ws-dead');
+  assert.match(bad, /^HTTP\/1\.1 502 /);
+  assertProxiedError(Object.fromEntries(Object.entries(headLines(bad)).map(([k, v]) => [k, v[0]])), 'upgrade, 502');
+});
+
+test("a 500 for an exception before proxying carries Kong's not-proxied headers (14-server_tokens_spec: a plugin erroring in the access phase)", async (t) => {
+  const store = new MemoryStore();
+  const entity = (kind: 'upstreams' | 'targets' | 'services' | 'routes', input: Record<string, unknown>): AnyEntity => {
+    const r = parseEntity(kind, input, { mode: 'create', now: 1 });
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.error));
+    return r.value as unknown as AnyEntity;
+  };
+  const up = entity('upstreams', { name: 'boom-up' });
+  const svc = entity('services', { name: 'boom', host: 'boom-up' });
+  await store.apply([
+    { op: 'put', kind: 'upstreams', entity: up },
+    { op: 'put', kind: 'targets', entity: entity('targets', { target: a.address, upstream: { id: up.id } }) },
+    { op: 'put', kind: 'services', entity: svc },
+    { op: 'put', kind: 'routes', entity: entity('routes', { paths: ['/boom'], service: { id: svc.id } }) },
+  ]);
+  const runtime = new Runtime({ store, logger: silentLogger() });
+  runtime.start();
+  // the upstream-limits check throws: the request ends in the proxy's catch-all
+  const outcomes = {
+    ...noOutcomes,
+    admit: () => {
+      throw new Error('boom');
+    },
+  };
+  const proxy = createProxyServer({ runtime, logger: silentLogger(), outcomes });
+  const { port } = await proxy.listen('127.0.0.1', 0);
+  t.after(async () => {
+    await proxy.close(1000);
+    runtime.stop();
+  });
+  const r = await request(`http://127.0.0.1:${port}/boom`);
+  const body = (await r.body.json()) as { message: string; request_id: string };
+  assert.deepEqual([r.statusCode, body.message], [500, 'An unexpected error occurred']);
+  assertGenerated(r.headers, '500');
+  assert.equal(body.request_id, r.headers['x-gw-request-id']);
 });

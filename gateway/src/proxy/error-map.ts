@@ -8,6 +8,52 @@ import { GW_VERSION } from '../version.js';
 
 /** Kong's `Server` token (kong/meta.lua `_SERVER_TOKENS` is `kong/<version>`): `gw/<version>` */
 export const SERVER = `gw/${GW_VERSION}`;
+/** `Via` on responses, as Kong: the upstream HTTP version (1.1) and the server token */
+export const VIA = `1.1 ${SERVER}`;
+
+/**
+ * The headers of an answer gw makes itself without having proxied the
+ * request: no route, no service, the https-only 426 and its redirects, no
+ * peer on the first pick, upstream limits, the client refusals (400, 408,
+ * 431) and an internal 500. Kong (kong/runloop/handler.lua header_filter,
+ * the `not ctx.KONG_PROXIED` branch; kong/init.lua sets KONG_PROXIED only
+ * after the access phase's balancer pick succeeded) sends
+ * `X-Kong-Response-Latency` (ms since the request started), `Server` (added
+ * by {@link sendProxyError}) and `X-Kong-Request-Id`; no `Via` and no
+ * upstream or proxy latency. `started`: the request's `performance.now()`.
+ */
+export function generatedHeaders(requestId: string, started: number): Record<string, string> {
+  return {
+    'x-kong-response-latency': ms(performance.now() - started),
+    'x-gw-request-id': requestId,
+    'x-kong-request-id': requestId,
+  };
+}
+
+/**
+ * The headers of an error gw answers after the request was proxied (a try
+ * reached the balancer's pick and was sent or connected: 502, 504, 503 on a
+ * retry). Kong answers these from its error handler (kong/error_handlers.lua,
+ * nginx's `error_page`) with KONG_PROXIED still set, so its header_filter
+ * adds what a proxied response gets: `X-Kong-Upstream-Latency` (ms from the
+ * last try's balancer pick to the answer, KONG_WAITING_TIME),
+ * `X-Kong-Proxy-Latency` (ms from the request's start to that pick,
+ * KONG_PROXY_LATENCY), `Via`, `Server` (none came from the upstream) and
+ * `X-Kong-Request-Id`; no `X-Kong-Response-Latency`. `tryStarted`: when the
+ * last try was picked and sent.
+ */
+export function proxiedErrorHeaders(requestId: string, started: number, tryStarted: number): Record<string, string> {
+  return {
+    'x-kong-upstream-latency': ms(performance.now() - tryStarted),
+    'x-kong-proxy-latency': ms(tryStarted - started),
+    via: VIA,
+    'x-gw-request-id': requestId,
+    'x-kong-request-id': requestId,
+  };
+}
+
+/** A latency header's value: whole milliseconds, as Kong's (differences of millisecond timestamps). */
+export const ms = (t: number): string => String(Math.max(0, Math.round(t)));
 
 export type ProxyErrorCode = Extract<GwErrorCode, `GW_ERR_PROXY_${string}`>;
 
@@ -131,7 +177,7 @@ export function sendProxyError(
   code: ProxyErrorCode,
   requestId: string,
   accept: string | undefined,
-  extraHeaders?: Record<string, string>,
+  extraHeaders?: Record<string, string | string[]>,
   args: readonly string[] = [],
 ): void {
   (res as Marked)[kProxyError] = code;
@@ -145,7 +191,8 @@ export function sendProxyError(
   const format = errorFormat(accept);
   const type = CONTENT_TYPE[format];
   const body = errorBody(format, message, requestId);
-  // gateway-generated: Kong's `Server` token and no `Via` unless the caller adds one (kong/runloop/handler.lua header_filter)
+  // Kong's `Server` token on every answer gw makes (none came from an upstream); the caller adds the rest:
+  // generatedHeaders() or proxiedErrorHeaders() (kong/runloop/handler.lua header_filter)
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), server: SERVER, ...extraHeaders });
   res.end(body);
 }

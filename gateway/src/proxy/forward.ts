@@ -14,8 +14,8 @@ import type { Runtime, UpstreamEntry } from '../runtime/runtime.js';
 import type { ProxyStats } from '../observability/metrics.js';
 import type { RequestRecord } from '../observability/request-record.js';
 import { ClientClosedError, dispatchTry, HedgeLostError, type Race, type Settled, type TryHandle, type TryOwner } from './dispatch.js';
-import { classify, failureCode, sendProxyError, SERVER, type TryFailure } from './error-map.js';
-export { SERVER } from './error-map.js';
+import { classify, failureCode, generatedHeaders, proxiedErrorHeaders, sendProxyError, SERVER, VIA, type TryFailure } from './error-map.js';
+export { SERVER, VIA } from './error-map.js';
 import { downstreamHeaders, hostWithoutPort, realIp, upstreamHeaders, upstreamHost } from './headers.js';
 import type { OutcomeSink } from './outcome.js';
 import { tlsFor, type Pools } from './pools.js';
@@ -23,8 +23,6 @@ import { rawRequestPath, upstreamPath } from './uri.js';
 import { watchWrites, type WriteWatch } from './write-timeout.js';
 import { StreamedBody, type RequestBody } from './body.js';
 
-/** `Via` on responses, as Kong: the upstream HTTP version (1.1) and the server token */
-export const VIA = `1.1 ${SERVER}`;
 const VIA_IN_10 = `1.0 ${SERVER}`;
 /** `Via` on the upstream request, as Kong (kong/runloop/handler.lua): the client's HTTP version and the server token */
 export const inboundVia = (httpVersion: string): string =>
@@ -78,6 +76,9 @@ export interface ForwardDeps {
   done(req: IncomingMessage, res: ServerResponse, rec: RequestRecord, body: RequestBody, err: unknown): void;
 }
 
+/** What the headers of an answer need of the request: its id and when it started (`performance.now()`). */
+export type RequestStart = Pick<RequestRecord, 'id' | 'started'>;
+
 interface Destination {
   target: BalancerTarget | null;
   host: string;
@@ -102,7 +103,12 @@ export interface Routed {
   scheme: 'http' | 'https';
 }
 
-export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse | null, requestId: string): Routed | null {
+/**
+ * `rec`: the request's id and start (`performance.now()`), for the headers
+ * of an answer made here. `res` null: nothing is answered (an upgrade
+ * request, websocket.ts answers on its socket).
+ */
+export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse | null, rec: RequestStart): Routed | null {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
@@ -116,7 +122,7 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
     port: deps.listenPort,
   });
   if (!match) {
-    if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_ROUTE', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
+    if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_ROUTE', rec.id, req.headers.accept, generatedHeaders(rec.id, rec.started));
     return null;
   }
   const peerIp = req.socket.remoteAddress ?? '';
@@ -128,20 +134,26 @@ export function route(deps: ForwardDeps, req: IncomingMessage, res: ServerRespon
     // an https-only route reached over plain HTTP (Kong: 426, or the configured redirect)
     const code = match.route.https_redirect_status_code;
     if (res && code === 426)
-      sendProxyError(res, 'GW_ERR_PROXY_HTTPS_REQUIRED', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
+      // kong/runloop/handler.lua: kong.response.error(426, …, { Connection = "Upgrade", Upgrade = "TLS/1.2, HTTP/1.1" });
+      // nginx writes its own Connection line before Lua's, so there are two
+      sendProxyError(res, 'GW_ERR_PROXY_HTTPS_REQUIRED', rec.id, req.headers.accept, {
+        connection: [res.shouldKeepAlive ? 'keep-alive' : 'close', 'Upgrade'],
+        upgrade: 'TLS/1.2, HTTP/1.1',
+        ...generatedHeaders(rec.id, rec.started),
+      });
     else if (res) {
       res.writeHead(code, {
         location: `https://${hostWithoutPort(req.headers.host ?? '')}${url}`,
         'content-length': '0',
         server: SERVER,
-        'x-gw-request-id': requestId,
+        ...generatedHeaders(rec.id, rec.started),
       });
       res.end();
     }
     return null;
   }
   if (!match.service) {
-    if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_SERVICE', requestId, req.headers.accept, { 'x-gw-request-id': requestId });
+    if (res) sendProxyError(res, 'GW_ERR_PROXY_NO_SERVICE', rec.id, req.headers.accept, generatedHeaders(rec.id, rec.started));
     return null;
   }
   return { match, service: match.service, path, query, trusted, scheme, peerIp, clientIp };
@@ -177,8 +189,7 @@ function firstSuccess(tries: readonly Promise<Settled>[]): Promise<Settled> {
  * hands the record to the observers).
  */
 export function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResponse, reqBody: RequestBody, rec: RequestRecord): boolean {
-  const requestId = rec.id;
-  const routed = route(deps, req, res, requestId);
+  const routed = route(deps, req, res, rec);
   if (!routed) return false;
   rec.route = routed.match.route;
   rec.service = routed.service;
@@ -187,12 +198,13 @@ export function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResp
     rec.upstream = entry.upstream.name;
     const retryAfter = deps.outcomes.admit(entry.upstream.id);
     if (retryAfter > 0) {
+      // refused before any pick: not proxied, as a Kong plugin's short-circuit in the access phase
       sendProxyError(
         res,
         'GW_ERR_PROXY_UPSTREAM_LIMIT',
-        requestId,
+        rec.id,
         req.headers.accept,
-        { ...errHeaders(requestId), 'retry-after': String(retryAfter) },
+        { ...generatedHeaders(rec.id, rec.started), 'retry-after': String(retryAfter) },
         [entry.upstream.name],
       );
       return false;
@@ -201,13 +213,6 @@ export function forward(deps: ForwardDeps, req: IncomingMessage, res: ServerResp
   new Exchange(deps, req, res, reqBody, routed, entry, rec).run();
   return true;
 }
-
-/** Headers of an error the gateway answers itself after a route matched. */
-const errHeaders = (requestId: string): Record<string, string> => ({
-  'x-gw-request-id': requestId,
-  'x-kong-request-id': requestId,
-  via: VIA,
-});
 
 /**
  * One request's tries (retries and hedging): the state the try loop and
@@ -314,7 +319,13 @@ class Exchange {
       // every target was tried: report the last try's failure as Kong does
       const code = attempt === 1 || this.#lastFailure === undefined ? 'GW_ERR_PROXY_NO_PEER' : failureCode(this.#lastFailure);
       const accept = code === 'GW_ERR_PROXY_NO_PEER' ? this.#req.headers.accept : this.#tryErrorAccept();
-      sendProxyError(this.#res, code, this.#rec.id, accept, errHeaders(this.#rec.id));
+      const rec = this.#rec;
+      // the first pick failing is Kong's access-phase 503 (not proxied); a retry's pick failing is its balancer
+      // phase failing (proxied: the pick just failed, so the upstream latency is 0 and the proxy latency all of it)
+      const headers = proxied(this.#lastFailure)
+        ? proxiedErrorHeaders(rec.id, rec.started, performance.now())
+        : generatedHeaders(rec.id, rec.started);
+      sendProxyError(this.#res, code, rec.id, accept, headers);
       return this.#end(true);
     }
     const hedgeMs =
@@ -331,7 +342,7 @@ class Exchange {
       return;
     }
     this.#hedged(dest, hedgeMs).then(
-      (r) => (r.ok ? this.#end(r.status >= 500) : this.failed(dest, r.err)),
+      (r) => (r.ok ? this.#end(r.status >= 500) : this.failed(dest, r.err, this.hedge!.lastStarted())),
       (err: unknown) => this.#end(true, err),
     );
   }
@@ -342,25 +353,25 @@ class Exchange {
    * looked at on the next tick, out of undici's error handling (a retry
    * dispatches again, perhaps to the same pool).
    */
-  tried(dest: Destination, r: Settled): void {
+  tried(attempt: Attempt, r: Settled): void {
     if (r.ok) {
       // an upstream 5xx counts as a failed request for the upstream limits
       this.#end(r.status >= 500);
       return;
     }
-    process.nextTick(failedTick, this, dest, r.err);
+    process.nextTick(failedTick, this, attempt, r.err);
   }
 
-  /** A try failed: retry on another target (Kong's rules, §3.5), or answer the failure. */
-  failed(dest: Destination, err: unknown): void {
+  /** A try sent at `started` failed: retry on another target (Kong's rules, §3.5), or answer the failure. */
+  failed(dest: Destination, err: unknown, started: number): void {
     try {
-      this.#failed(dest, err);
+      this.#failed(dest, err, started);
     } catch (e) {
       this.#end(true, e);
     }
   }
 
-  #failed(dest: Destination, err: unknown): void {
+  #failed(dest: Destination, err: unknown, started: number): void {
     const res = this.#res;
     const method = this.#req.method ?? 'GET';
     const failure = classify(err);
@@ -380,7 +391,9 @@ class Exchange {
       'try failed',
     );
     if (!retry) {
-      sendProxyError(res, failureCode(failure), this.#rec.id, this.#tryErrorAccept(), errHeaders(this.#rec.id));
+      const rec = this.#rec;
+      const headers = proxied(failure) ? proxiedErrorHeaders(rec.id, rec.started, started) : generatedHeaders(rec.id, rec.started);
+      sendProxyError(res, failureCode(failure), rec.id, this.#tryErrorAccept(), headers);
       return this.#end(true);
     }
     this.#next();
@@ -442,6 +455,7 @@ class Exchange {
     if (!other || !other.target) return h.resolve(first.handle.promise);
     const otherTarget = other.target;
     const second = this.launch(other, h);
+    h.second = second;
     this.#deps.stats.hedged++;
     firstSuccess([first.handle.promise, second.handle.promise])
       .then((result) => {
@@ -555,7 +569,7 @@ class Attempt implements TryOwner {
     try {
       this.#account(r);
     } finally {
-      if (this.drives) this.ex.tried(this.dest, r);
+      if (this.drives) this.ex.tried(this, r);
     }
   }
 
@@ -574,9 +588,20 @@ class Attempt implements TryOwner {
   }
 }
 
+/**
+ * Whether an error answered after a try that failed this way is a proxied
+ * one (Kong's KONG_PROXIED, set once the access phase's balancer pick and
+ * name lookup succeeded): any failure but a name that does not resolve,
+ * which is Kong's access-phase 503 `name resolution failed`. None (the
+ * first pick found no target): not proxied.
+ */
+function proxied(failure: TryFailure | undefined): boolean {
+  return failure !== undefined && failure !== 'dns';
+}
+
 /** A failed plain try, looked at on the next tick ({@link Exchange.tried}). */
-function failedTick(ex: Exchange, dest: Destination, err: unknown): void {
-  ex.failed(dest, err);
+function failedTick(ex: Exchange, attempt: Attempt, err: unknown): void {
+  ex.failed(attempt.dest, err, attempt.started);
 }
 
 /**
@@ -587,6 +612,8 @@ class Hedge implements Race {
   winner: TryHandle | null = null;
   readonly handles: TryHandle[] = [];
   first: Attempt | undefined;
+  /** the try raced against the first one after the deadline, if any (`declare`: set on that rare path only, no field per hedge) */
+  declare second: Attempt | undefined;
   timer: NodeJS.Timeout | undefined;
   /** resolved by the first try's end, or the deadline passed (the race decides) */
   done = false;
@@ -596,6 +623,11 @@ class Hedge implements Race {
     readonly resolve: (r: Settled | Promise<Settled>) => void,
     readonly reject: (err: unknown) => void,
   ) {}
+
+  /** When the last of its tries was sent (both failed, or the first did before the deadline). */
+  lastStarted(): number {
+    return (this.second ?? this.first!).started;
+  }
 
   /** The first try ended before the deadline: its result is the hedged try's. */
   firstEnded(r: Settled): void {

@@ -22,7 +22,7 @@ import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
 import { clientClosed } from './dispatch.js';
-import { proxyErrorOf, sendProxyError } from './error-map.js';
+import { generatedHeaders, ms, proxyErrorOf, sendProxyError } from './error-map.js';
 import { compileTrusted } from '../config/trusted-ips.js';
 import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
 import { createAccessLog, type AccessLog, type AccessLogTarget } from '../observability/access-log.js';
@@ -117,6 +117,16 @@ function requestLength(req: IncomingMessage, body: RequestBody | undefined): num
   return cl === undefined ? n : n + (Number(cl) || 0);
 }
 
+/**
+ * {@link generatedHeaders} as raw header lines, for the answers written
+ * straight to a socket (a request node's parser refused, a refused upgrade):
+ * Kong's error handler answers nginx's own 400/408 with them too
+ * (kong/error_handlers.lua through Kong.header_filter, not proxied).
+ */
+function generatedHead(requestId: string, latencyMs: number): string {
+  return `x-kong-response-latency: ${ms(latencyMs)}\r\nx-gw-request-id: ${requestId}\r\nx-kong-request-id: ${requestId}\r\n`;
+}
+
 /** The status a parser/timeout error on a client connection is answered with. */
 function clientErrorStatus(code: string | undefined): string {
   switch (code) {
@@ -169,7 +179,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     arg: string,
   ): undefined => {
     res.shouldKeepAlive = false;
-    sendProxyError(res, code, rec.id, req.headers.accept, { 'x-gw-request-id': rec.id, connection: 'close' }, [arg]);
+    sendProxyError(res, code, rec.id, req.headers.accept, { ...generatedHeaders(rec.id, rec.started), connection: 'close' }, [arg]);
     return undefined;
   };
 
@@ -256,7 +266,8 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   /** Something threw while serving a request: a 500 (or, with a response under way, the connection closed), then its end. */
   const failed = (req: IncomingMessage, res: ServerResponse, rec: RequestRecord, err: unknown): void => {
     logger.error({ err }, 'proxy request failed');
-    sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', rec.id, req.headers.accept);
+    // as Kong's 500 for an error in the access phase (14-server_tokens_spec: X-Kong-Response-Latency, no proxy latencies)
+    sendProxyError(res, 'GW_ERR_PROXY_INTERNAL', rec.id, req.headers.accept, generatedHeaders(rec.id, rec.started));
     finish(req, res, rec, undefined);
   };
 
@@ -299,15 +310,16 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   // one more than the limit, so that "too many" can be told from "exactly the limit" (node drops the rest silently)
   server.maxHeadersCount = limits.maxRequestHeaders + 1;
   server.on('upgrade', (req, socket, head) => {
+    const started = performance.now();
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) {
       socket.end(
-        `HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
+        `HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\n${generatedHead(nextRequestId(), performance.now() - started)}connection: close\r\n\r\n`,
       );
       return;
     }
     rewriteUrl(req);
-    proxyUpgrade(deps, req, socket, head);
+    proxyUpgrade(deps, req, socket, head, started);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const s = socket as ClientSocket & { _httpMessage?: { headersSent?: boolean } };
@@ -322,11 +334,16 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
         message: errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders)),
       });
       s.end(
-        `HTTP/1.1 431 Request Header Fields Too Large\r\nserver: ${SERVER}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 431 Request Header Fields Too Large\r\nserver: ${SERVER}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${generatedHead(nextRequestId(), 0)}connection: close\r\n\r\n${body}`,
       );
       return;
     }
-    s.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+    const status = clientErrorStatus(err.code);
+    // a parse error is answered as the bytes that broke it arrive; a timeout after at least the header timeout
+    const latency = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? limits.clientHeaderTimeoutMs : 0;
+    s.end(
+      `HTTP/1.1 ${status}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\n${generatedHead(nextRequestId(), latency)}connection: close\r\n\r\n`,
+    );
   });
   // targets that left every upstream: close their pools
   let last: Snapshot | undefined;
