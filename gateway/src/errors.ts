@@ -51,6 +51,9 @@ export const errorCatalogue = {
   GW_ERR_PROXY_HTTPS_REQUIRED: { status: 426, message: 'Please use HTTPS protocol' },
   GW_ERR_PROXY_BAD_HOST: { status: 400, message: 'Bad request: invalid Host header (%s)' },
   GW_ERR_PROXY_HEADERS_TOO_MANY: { status: 431, message: 'Request header fields too large: more than %s header fields' },
+  GW_ERR_PROXY_URI_TOO_LONG: { status: 414, message: 'URI too long' },
+  GW_ERR_PROXY_HEADER_TOO_LARGE: { status: 400, message: 'Request header or cookie too large' },
+  GW_ERR_PROXY_METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed' },
   GW_ERR_PROXY_BODY_TIMEOUT: { status: 408, message: 'Request timeout: no request body data for %s ms (client_body_timeout)' },
 } as const satisfies Record<string, ErrorSpec>;
 

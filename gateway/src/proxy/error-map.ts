@@ -2,7 +2,7 @@
  * The one place that turns proxy failures into Kong's statuses and bodies
  * (kong-semantics §3.6).
  */
-import type { ServerResponse } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import { errorCatalogue, type GwErrorCode } from '../errors.js';
 import { GW_VERSION } from '../version.js';
 
@@ -165,6 +165,17 @@ function errorBody(format: ErrorFormat, message: string, requestId: string): str
     case 'json':
       return `{\n  "message":${JSON.stringify(message)},\n  "request_id":"${requestId}"\n}`;
   }
+}
+
+/**
+ * A whole error response as bytes for a socket (a request node's parser
+ * refused, a refused upgrade: no ServerResponse to answer with): the status
+ * line, Kong's JSON template (DESIGN's default format) and `head`, header
+ * lines ending in CRLF; the connection is closed after it.
+ */
+export function rawProxyError(status: number, message: string, requestId: string, head: string): string {
+  const body = errorBody('json', message, requestId);
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nserver: ${SERVER}\r\ncontent-type: ${CONTENT_TYPE.json}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${head}connection: close\r\n\r\n${body}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../observability/log.js';
 import type { Runtime, Snapshot } from '../runtime/runtime.js';
 import type { Service } from '../entities/types.js';
-import { forward, nextRequestId, SERVER, type ForwardDeps } from './forward.js';
+import { forward, nextRequestId, type ForwardDeps } from './forward.js';
 import {
   BodyReader,
   BodyTimeoutError,
@@ -22,7 +22,7 @@ import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
 import { clientClosed } from './dispatch.js';
-import { generatedHeaders, ms, proxyErrorOf, sendProxyError } from './error-map.js';
+import { generatedHeaders, ms, proxyErrorOf, rawProxyError, sendProxyError } from './error-map.js';
 import { compileTrusted } from '../config/trusted-ips.js';
 import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
 import { createAccessLog, type AccessLog, type AccessLogTarget } from '../observability/access-log.js';
@@ -79,14 +79,35 @@ type ClientSocket = Socket & { [kConn]?: Conn; _paused?: boolean };
 // reg-name (RFC 3986 unreserved characters, no empty label run) or an IP literal, then an optional port
 const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_~-][A-Za-z0-9._~-]*)(?::\d{0,5})?$/;
 
+/**
+ * nginx's `large_client_header_buffers 4 8k` (Kong sets none: nginx's
+ * default): a request line, or one header line, longer than a buffer is
+ * refused (414, 400); the whole head may fill the four of them.
+ */
+export const HEADER_LINE_MAX = 8 * 1024;
+export const HEADER_SECTION_MAX = 4 * HEADER_LINE_MAX;
+
+type HeadRefusal =
+  | 'GW_ERR_PROXY_BAD_HOST'
+  | 'GW_ERR_PROXY_HEADERS_TOO_MANY'
+  | 'GW_ERR_PROXY_URI_TOO_LONG'
+  | 'GW_ERR_PROXY_HEADER_TOO_LARGE'
+  | 'GW_ERR_PROXY_METHOD_NOT_ALLOWED';
+
 /** Why the request head is refused (before routing), or null. */
-function checkHead(req: IncomingMessage, maxHeaders: number): ['GW_ERR_PROXY_BAD_HOST' | 'GW_ERR_PROXY_HEADERS_TOO_MANY', string] | null {
+function checkHead(req: IncomingMessage, maxHeaders: number): [HeadRefusal, string] | null {
   const raw = req.rawHeaders;
   if (raw.length > maxHeaders * 2) return ['GW_ERR_PROXY_HEADERS_TOO_MANY', String(maxHeaders)];
+  // nginx answers TRACE 405 itself, whatever the routes (no cross-site tracing)
+  if (req.method === 'TRACE') return ['GW_ERR_PROXY_METHOD_NOT_ALLOWED', ''];
+  // "METHOD URL HTTP/1.x\r\n" in one 8 KiB buffer
+  if (req.url!.length + req.method!.length + 12 > HEADER_LINE_MAX) return ['GW_ERR_PROXY_URI_TOO_LONG', ''];
   let hosts = 0;
   for (let i = 0; i < raw.length; i += 2) {
     const n = raw[i]!;
     if (n.length === 4 && (n === 'Host' || n === 'host' || n.toLowerCase() === 'host')) hosts++;
+    // "name: value\r\n" in one 8 KiB buffer (nginx's 494, answered 400 by Kong's error handler)
+    if (n.length + raw[i + 1]!.length + 4 > HEADER_LINE_MAX) return ['GW_ERR_PROXY_HEADER_TOO_LARGE', ''];
   }
   if (hosts > 1) return ['GW_ERR_PROXY_BAD_HOST', 'more than one'];
   const host = req.headers.host;
@@ -127,15 +148,16 @@ function generatedHead(requestId: string, latencyMs: number): string {
   return `x-kong-response-latency: ${ms(latencyMs)}\r\nx-gw-request-id: ${requestId}\r\nx-kong-request-id: ${requestId}\r\n`;
 }
 
-/** The status a parser/timeout error on a client connection is answered with. */
-function clientErrorStatus(code: string | undefined): string {
+/** The status and Kong's message (kong/error_handlers.lua BODIES) a parser/timeout error on a client connection is answered with. */
+function clientErrorAnswer(code: string | undefined): [number, string] {
   switch (code) {
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return '408 Request Timeout';
+      return [408, 'Request timeout'];
     case 'HPE_HEADER_OVERFLOW':
-      return '431 Request Header Fields Too Large';
+      // the head does not fit nginx's four 8 KiB buffers: nginx's 494, which Kong answers 400
+      return [400, errorCatalogue.GW_ERR_PROXY_HEADER_TOO_LARGE.message];
     default:
-      return '400 Bad Request';
+      return [400, 'Bad request'];
   }
 }
 
@@ -293,7 +315,13 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
   // node checks header/request timeouts on an interval (30 s by default): often enough for the configured timeout
   const checkEvery = Math.max(50, Math.min(30_000, Math.floor(limits.clientHeaderTimeoutMs / 4)));
   const server = createServer(
-    { keepAliveTimeout: 60_000, headersTimeout: limits.clientHeaderTimeoutMs, connectionsCheckingInterval: checkEvery },
+    {
+      keepAliveTimeout: 60_000,
+      headersTimeout: limits.clientHeaderTimeoutMs,
+      connectionsCheckingInterval: checkEvery,
+      // the whole head (node's default is 16 KiB); lines are held to nginx's 8 KiB by checkHead()
+      maxHeaderSize: HEADER_SECTION_MAX,
+    },
     (req, res) => {
       const socket = req.socket as ClientSocket;
       let conn = socket[kConn];
@@ -313,9 +341,9 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     const started = performance.now();
     const bad = checkHead(req, limits.maxRequestHeaders);
     if (bad) {
-      socket.end(
-        `HTTP/1.1 ${bad[0] === 'GW_ERR_PROXY_BAD_HOST' ? '400 Bad Request' : '431 Request Header Fields Too Large'}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\n${generatedHead(nextRequestId(), performance.now() - started)}connection: close\r\n\r\n`,
-      );
+      const { status, message } = errorCatalogue[bad[0]];
+      const id = nextRequestId();
+      socket.end(rawProxyError(status, message.replace('%s', bad[1]), id, generatedHead(id, performance.now() - started)));
       return;
     }
     rewriteUrl(req);
@@ -329,21 +357,16 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
       return;
     }
     // Node 22+ reports more than maxHeadersCount fields as a header overflow (20 dropped them): say which limit it was
+    const id = nextRequestId();
     if (err.code === 'HPE_HEADER_OVERFLOW' && headerLines((err as { rawPacket?: Buffer }).rawPacket) > limits.maxRequestHeaders) {
-      const body = JSON.stringify({
-        message: errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders)),
-      });
-      s.end(
-        `HTTP/1.1 431 Request Header Fields Too Large\r\nserver: ${SERVER}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${generatedHead(nextRequestId(), 0)}connection: close\r\n\r\n${body}`,
-      );
+      const message = errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders));
+      s.end(rawProxyError(431, message, id, generatedHead(id, 0)));
       return;
     }
-    const status = clientErrorStatus(err.code);
+    const [status, message] = clientErrorAnswer(err.code);
     // a parse error is answered as the bytes that broke it arrive; a timeout after at least the header timeout
     const latency = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? limits.clientHeaderTimeoutMs : 0;
-    s.end(
-      `HTTP/1.1 ${status}\r\nserver: ${SERVER}\r\ncontent-length: 0\r\n${generatedHead(nextRequestId(), latency)}connection: close\r\n\r\n`,
-    );
+    s.end(rawProxyError(status, message, id, generatedHead(id, latency)));
   });
   // targets that left every upstream: close their pools
   let last: Snapshot | undefined;
