@@ -215,6 +215,22 @@ test('all targets unhealthy: fail-closed answers 503 at once with the Kong messa
   await waitFor(async () => (await get('/allbad')).status === 200, 5_000, 'fail-open');
 });
 
+test("a retry that finds every target held out answers Kong's 503 The upstream server is currently unavailable (every one tried: the last failure)", async () => {
+  // nothing listens on these: every try is a refused connection
+  await define('held-out', { healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } }, ['127.0.9.1:9'], { retries: 3 });
+  const r = await get('/held-out');
+  assert.equal(r.status, 503, r.text);
+  assert.equal((JSON.parse(r.text) as { message: string }).message, 'The upstream server is currently unavailable');
+  assert.match(String(r.headers.via), /gw\//, 'proxied: the balancer phase failed');
+  // two targets, one of which passive checks may not eject (max_ejection_percent 50): both tried, the last failure
+  await define('held-out2', { healthchecks: { passive: { unhealthy: { tcp_failures: 1 } } } }, ['127.0.9.2:9', '127.0.9.3:9'], {
+    retries: 3,
+  });
+  const r2 = await get('/held-out2');
+  assert.equal(r2.status, 502, r2.text);
+  assert.equal((JSON.parse(r2.text) as { message: string }).message, 'An invalid response was received from the upstream server');
+});
+
 test('manual healthy/unhealthy: Kong status codes, the {address} form, 400 without a checker', async () => {
   const a = await up('m1');
   const b = await up('m2');

@@ -316,8 +316,14 @@ class Exchange {
     if (!dest && attempt > 1 && entry !== undefined && entry.balancer.availableCount() === 1)
       dest = pickDestination(entry, service, { ...this.ctx, tried: NO_TRIED });
     if (!dest) {
-      // every target was tried: report the last try's failure as Kong does
-      const code = attempt === 1 || this.#lastFailure === undefined ? 'GW_ERR_PROXY_NO_PEER' : failureCode(this.#lastFailure);
+      // a retry finding no usable target at all (every one held out meanwhile, e.g. by passive checks): Kong's
+      // balancer-phase 503 (kong-semantics §3.6); every usable one tried already: the last try's failure
+      const code =
+        attempt === 1 || this.#lastFailure === undefined
+          ? 'GW_ERR_PROXY_NO_PEER'
+          : entry !== undefined && entry.balancer.availableCount() === 0
+            ? 'GW_ERR_PROXY_UNAVAILABLE'
+            : failureCode(this.#lastFailure);
       const accept = code === 'GW_ERR_PROXY_NO_PEER' ? this.#req.headers.accept : this.#tryErrorAccept();
       const rec = this.#rec;
       // the first pick failing is Kong's access-phase 503 (not proxied); a retry's pick failing is its balancer
