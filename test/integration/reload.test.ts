@@ -391,3 +391,14 @@ test('POST /config with --kong-only: the 201 body has no gw fields (ttl, gw), as
   assert.equal('ttl' in target, false);
   assert.deepEqual(upstream, (await gw.admin.call('GET', '/upstreams/u')).body);
 });
+
+test("POST /config names a bad declarative target as Kong's schema does, with the address (15-off_spec sanity: \"Invalid target ('hostname:1.0')\"); POST /targets keeps the DAO's words", async (t) => {
+  const gw = await startTestGateway();
+  t.after(() => gw.close());
+  const res = await postConfig(gw.adminUrl, '_format_version: "3.0"\nupstreams:\n- name: u\n  targets: [{ target: "hostname:1.0" }]\n');
+  const msg = "Invalid target ('hostname:1.0'); not a valid hostname or ip address";
+  assert.deepEqual(res.body, invalid({ upstreams: [{ targets: [{ target: msg }] }] }, `{upstreams={{targets={{target="${msg}"}}}}}`));
+  await gw.admin.call('PUT', '/upstreams/u', {});
+  const direct = await gw.admin.call<{ fields: unknown }>('POST', '/upstreams/u/targets', { target: 'hostname:1.0' });
+  assert.deepEqual(direct.body.fields, { target: 'Invalid target; not a valid hostname or ip address' });
+});

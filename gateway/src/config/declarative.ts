@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseEntity, type ForeignRef } from '../entities/index.js';
 import type { AnyEntity, EntityKind } from '../entities/types.js';
 import { normalizeRoutePath } from '../entities/route-paths.js';
+import { INVALID_TARGET } from '../entities/targets.js';
 import { GwError } from '../errors.js';
 import { ErrorTree, type ErrorPath } from './error-tree.js';
 import type { WriteOp } from '../store/store.js';
@@ -207,6 +208,15 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     if (!r.ok) {
       // the entity's own errors, as POST /<kind> reports them, at its position in the document
       const fields = r.error.fields as Obj;
+      // a declarative target is checked by Kong's schema (targets.lua validate_target), which names the address
+      // unless it is not UTF-8; the Admin API goes through the DAO, whose words gw's schema has
+      if (
+        kind === 'targets' &&
+        fields.target === INVALID_TARGET &&
+        typeof input.target === 'string' &&
+        !/\p{Surrogate}/u.test(input.target)
+      )
+        fields.target = `Invalid target ('${input.target}'); not a valid hostname or ip address`;
       const where = label(at);
       if (Object.keys(fields).length > 0) {
         errors.push(...kongPretty(fields, '').map((m) => `${where}: ${m}`));
