@@ -3,6 +3,8 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { SchemaViolation } from '../entities/index.js';
+import type { FlattenSource } from '../config/declarative.js';
+import { flattenErrors } from '../config/flatten-errors.js';
 import { luaPretty } from '../config/lua-pretty.js';
 import { isGwError } from '../errors.js';
 
@@ -59,6 +61,17 @@ export function declarativeConfig(fields: Record<string, unknown>): AdminError {
     message: `declarative config is invalid: ${luaPretty(fields)}`,
     fields,
   });
+}
+
+/**
+ * Kong's `errors:declarative_config_flattened(err_t, input)` (`POST /config?flatten_errors=1`):
+ * the same body with `flattened_errors`, one entry per entity in error; `fields`
+ * (and the `message` rendering it) keeps only what is no entity's error.
+ */
+export function declarativeConfigFlattened(source: FlattenSource): AdminError {
+  const { fields, flattened } = flattenErrors(source.document, source.fields);
+  const err = declarativeConfig(fields);
+  return new AdminError(400, { ...err.body, flattened_errors: flattened });
 }
 
 /** Map a store constraint error (GwError) or an AdminError to a Kong body; other errors are rethrown. */

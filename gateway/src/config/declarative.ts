@@ -14,6 +14,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseEntity, type ForeignRef } from '../entities/index.js';
 import type { AnyEntity, EntityKind } from '../entities/types.js';
 import { normalizeRoutePath } from '../entities/route-paths.js';
+import { INVALID_TARGET } from '../entities/targets.js';
 import { GwError } from '../errors.js';
 import { ErrorTree, type ErrorPath } from './error-tree.js';
 import type { WriteOp } from '../store/store.js';
@@ -93,13 +94,27 @@ export function parseFailure(source: string, why: string): GwError {
 }
 
 /**
+ * What Kong's `flatten_errors` works on for an invalid document (see
+ * flatten-errors.ts): the document as the checks saw it and the errors to
+ * flatten. Kong flattens the `fields` it reports; gw, which names what it does
+ * not implement in one line per key, flattens those per entity (each plugin
+ * its own `name` error).
+ */
+export interface FlattenSource {
+  /** the document (route paths migrated); with the ids gw gave its entities once every entity is valid */
+  document: Record<string, unknown>;
+  fields: Record<string, unknown>;
+}
+
+/**
  * The document as store writes. Throws a GwError naming every problem; its
  * `details.fields` holds them where they occur in the document, in Kong's
  * words and order of checks (kong/db/schema/others/declarative_config.lua):
  * schema errors first (each entity's own, as POST of that entity reports
  * them), only when there are none the references and uniqueness, and only
  * for a document Kong would accept, what gw does not implement
- * (GW_ERR_CONFIG_UNSUPPORTED).
+ * (GW_ERR_CONFIG_UNSUPPORTED). `details.flatten` ({@link FlattenSource}) is
+ * there for every error but a document that is not an object.
  */
 export function declarativeToOps(input: unknown, path: string, opts: DeclarativeOptions): WriteOp[] {
   if (!isObj(input)) throw parseFailure(path, 'expected an object');
@@ -110,12 +125,18 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   /** Kong's reference and uniqueness errors (validate_references), reported when the schema ones are none */
   const refs = new ErrorTree();
   const unsupportedFields = new ErrorTree();
+  /** the same, per entity: each plugin's own error, for flatten_errors */
+  const unsupportedFlat = new ErrorTree();
+  /** the ids gw generated, by document position (Kong's generate_ids fills them in before the reference checks) */
+  const generated: [ErrorPath, string][] = [];
   const schemaError = (at: ErrorPath, value: unknown, text: string): void => {
     errors.push(text);
     schema.set(at, value);
   };
   const fail = (): never => {
-    throw new GwError('GW_ERR_CONFIG_FILE', [path, errors.join('; ')], { fields: (schema.empty ? refs : schema).fields });
+    const fields = (schema.empty ? refs : schema).fields;
+    const flatten: FlattenSource = { document: schema.empty ? withIds(doc, generated) : doc, fields };
+    throw new GwError('GW_ERR_CONFIG_FILE', [path, errors.join('; ')], { fields, flatten });
   };
   const fmt = doc._format_version;
   // Kong's words (01-validate_spec "requires version 1.1 or 2.1 or 3.0")
@@ -141,9 +162,16 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   for (const k of Object.keys(doc)) {
     if (TOP_LEVEL.has(k)) continue;
     // top-level plugins are named like nested ones, with what they apply to (or global)
-    if (k === 'plugins' && Array.isArray(doc.plugins) && doc.plugins.length > 0)
-      for (const p of doc.plugins) notImplemented([k], `plugins (${isObj(p) ? `${String(p.name)} ${appliesTo(p)}` : '?'})`);
-    else notImplemented([k], k);
+    if (k === 'plugins' && Array.isArray(doc.plugins) && doc.plugins.length > 0) {
+      (doc.plugins as unknown[]).forEach((p, i) => {
+        const what = `plugins (${isObj(p) ? `${String(p.name)} ${appliesTo(p)}` : '?'})`;
+        notImplemented([k], what);
+        unsupportedFlat.set(isObj(p) ? [k, i, 'name'] : [k, i], `gw does not implement: ${what}`);
+      });
+    } else {
+      notImplemented([k], k);
+      unsupportedFlat.set([k], `gw does not implement: ${k}`);
+    }
   }
   // Kong's free-form keys have a type (01-validate_spec "_comment accepts a string", "_ignore accepts an array of anything")
   const freeForm = (e: Obj, at: ErrorPath): void => {
@@ -203,10 +231,20 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
     void _ignore;
     freeForm(input, at);
     const withId = { ...fields, id: input.id ?? uuidV5(`${kind}:${idKey}`) };
+    if (input.id === undefined) generated.push([at, withId.id as string]);
     const r = parseEntity(kind, withId, { mode: 'create', now: opts.now, kongOnly: opts.kongOnly });
     if (!r.ok) {
       // the entity's own errors, as POST /<kind> reports them, at its position in the document
       const fields = r.error.fields as Obj;
+      // a declarative target is checked by Kong's schema (targets.lua validate_target), which names the address
+      // unless it is not UTF-8; the Admin API goes through the DAO, whose words gw's schema has
+      if (
+        kind === 'targets' &&
+        fields.target === INVALID_TARGET &&
+        typeof input.target === 'string' &&
+        !/\p{Surrogate}/u.test(input.target)
+      )
+        fields.target = `Invalid target ('${input.target}'); not a valid hostname or ip address`;
       const where = label(at);
       if (Object.keys(fields).length > 0) {
         errors.push(...kongPretty(fields, '').map((m) => `${where}: ${m}`));
@@ -226,6 +264,9 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
       const names = plugins.map((p) => `plugins (${isObj(p) ? String(p.name) : '?'} on ${what})`);
       unsupported.push(...names);
       unsupportedFields.set([...at, 'plugins'], `gw does not implement: ${names.join(', ')}`);
+      plugins.forEach((p: unknown, k) =>
+        unsupportedFlat.set(isObj(p) ? [...at, 'plugins', k, 'name'] : [...at, 'plugins', k], `gw does not implement: ${names[k]}`),
+      );
     }
     return rest;
   };
@@ -327,9 +368,22 @@ export function declarativeToOps(input: unknown, path: string, opts: Declarative
   }
 
   if (errors.length > 0) fail();
-  if (unsupported.length > 0)
-    throw new GwError('GW_ERR_CONFIG_UNSUPPORTED', [path, unsupported.join(', ')], { fields: unsupportedFields.fields });
+  if (unsupported.length > 0) {
+    const flatten: FlattenSource = { document: withIds(doc, generated), fields: unsupportedFlat.fields };
+    throw new GwError('GW_ERR_CONFIG_UNSUPPORTED', [path, unsupported.join(', ')], { fields: unsupportedFields.fields, flatten });
+  }
   return ops;
+}
+
+/** A copy of `doc` with each generated id at its entity's position (entities given an id keep theirs). */
+function withIds(doc: Obj, ids: readonly [ErrorPath, string][]): Obj {
+  const copy = structuredClone(doc);
+  for (const [at, id] of ids) {
+    let node: unknown = copy;
+    for (const k of at) node = isObj(node) || Array.isArray(node) ? (node as Record<string | number, unknown>)[k] : undefined;
+    if (isObj(node) && node.id === undefined) node.id = id;
+  }
+  return copy;
 }
 
 /** What a route's generated id derives from: its name, else its service and paths. */

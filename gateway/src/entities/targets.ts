@@ -4,7 +4,8 @@ import { floatTimestamp, foreignRef, int, nullable, str, tags, uuid, withDefault
 import { normalizeTarget } from './hosts.js';
 import type { EntitySpec } from './spec.js';
 
-const INVALID_TARGET = 'Invalid target; not a valid hostname or ip address';
+/** Kong's DAO words (kong/db/dao/targets.lua `format_target`), which the Admin API answers with. */
+export const INVALID_TARGET = 'Invalid target; not a valid hostname or ip address';
 
 const targetField = () =>
   str().transform((t, ctx) => {

@@ -4,10 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { FlattenSource } from '../../config/declarative.js';
 import { documentOf, exportText, type DeclarativeConfig } from '../../config/reload.js';
 import { isGwError } from '../../errors.js';
 import type { AdminContext } from '../context.js';
-import { AdminError, declarativeConfig } from '../kong-errors.js';
+import { AdminError, declarativeConfig, declarativeConfigFlattened } from '../kong-errors.js';
 import { kFormBody, query, resource, type FormBody } from '../resource.js';
 
 export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, config: DeclarativeConfig | undefined): void {
@@ -30,6 +31,8 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, co
       // Kong's check_hash=1 (query or body): the same document text as the one applied last is 304, nothing applied
       const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
       const checkHash = String(query(req).check_hash ?? fields.check_hash) === '1';
+      // Kong's flatten_errors (query or body, like check_hash)
+      const flatten = truthy(query(req).flatten_errors ?? fields.flatten_errors);
       const text = typeof body === 'string' ? body : typeof fields.config === 'string' ? fields.config : undefined;
       const hash = text === undefined ? undefined : createHash('md5').update(text).digest('hex');
       if (checkHash && hash !== undefined && hash === lastHash) return { status: 304 };
@@ -59,6 +62,9 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, co
         };
       } catch (err) {
         if (isGwError(err) && (err.code === 'GW_ERR_CONFIG_FILE' || err.code === 'GW_ERR_CONFIG_UNSUPPORTED')) {
+          // a text that is no document has nothing to flatten: Kong answers it before looking at flatten_errors
+          const source = err.details?.flatten as FlattenSource | undefined;
+          if (flatten && source) throw declarativeConfigFlattened(source);
           const fields = err.details?.fields;
           throw declarativeConfig(
             typeof fields === 'object' && fields !== null ? (fields as Record<string, unknown>) : { error: err.message },
@@ -68,4 +74,10 @@ export function registerConfigRoutes(app: FastifyInstance, ctx: AdminContext, co
       }
     },
   });
+}
+
+/** Kong's `truthy` (kong/api/routes/config.lua): "true", "1", "on", "yes" in any case, true or 1. */
+function truthy(v: unknown): boolean {
+  if (typeof v === 'string') return ['true', '1', 'on', 'yes'].includes(v.toLowerCase());
+  return v === true || v === 1;
 }
