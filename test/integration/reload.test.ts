@@ -439,38 +439,45 @@ const fieldError = (field: string, message: string) => ({ type: 'field', field, 
 const entityError = (message: string) => ({ type: 'entity', message });
 const PROTOCOLS = 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp';
 
+/** The two services of Kong's flattened-errors "sanity" document (15-off_spec), used by two of its cases: a fresh copy each time. */
+function sanityServices(): Record<string, unknown>[] {
+  return [
+    {
+      name: 'nope',
+      host: 'localhost',
+      port: 1234,
+      protocol: 'nope',
+      tags: ['service-01'],
+      routes: [
+        {
+          name: 'valid.route',
+          protocols: ['http', 'https'],
+          methods: ['GET'],
+          hosts: ['test'],
+          tags: ['route_service-01', 'service-01'],
+        },
+        { name: 'nope.route', protocols: ['tcp'], tags: ['route_service-02', 'service-01'] },
+      ],
+    },
+    {
+      name: 'mis-matched',
+      host: 'localhost',
+      protocol: 'tcp',
+      path: '/path',
+      tags: ['service-02'],
+      routes: [
+        { name: 'invalid', protocols: ['http', 'https'], hosts: ['test'], methods: ['GET'], tags: ['route_service-03', 'service-02'] },
+      ],
+    },
+  ];
+}
+
 test('15-off_spec [flattened errors] "sanity": one entry per entity in error, nested ones hoisted, entity_* only when valid, fields drained to {}', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.close());
   const res = await postFlattened(gw.adminUrl, {
     services: [
-      {
-        name: 'nope',
-        host: 'localhost',
-        port: 1234,
-        protocol: 'nope',
-        tags: ['service-01'],
-        routes: [
-          {
-            name: 'valid.route',
-            protocols: ['http', 'https'],
-            methods: ['GET'],
-            hosts: ['test'],
-            tags: ['route_service-01', 'service-01'],
-          },
-          { name: 'nope.route', protocols: ['tcp'], tags: ['route_service-02', 'service-01'] },
-        ],
-      },
-      {
-        name: 'mis-matched',
-        host: 'localhost',
-        protocol: 'tcp',
-        path: '/path',
-        tags: ['service-02'],
-        routes: [
-          { name: 'invalid', protocols: ['http', 'https'], hosts: ['test'], methods: ['GET'], tags: ['route_service-03', 'service-02'] },
-        ],
-      },
+      ...sanityServices(),
       // Kong also reports this route's http-log plugin config; gw names what it does not implement once the rest is valid
       {
         name: 'okay',
@@ -735,35 +742,7 @@ test('15-off_spec [flattened errors] "drains errors from the top-level fields ob
   // otherwise valid; `_comment: 5` is a top-level error gw reports with the schema errors
   const input = {
     _comment: 5,
-    services: [
-      {
-        name: 'nope',
-        host: 'localhost',
-        port: 1234,
-        protocol: 'nope',
-        tags: ['service-01'],
-        routes: [
-          {
-            name: 'valid.route',
-            protocols: ['http', 'https'],
-            methods: ['GET'],
-            hosts: ['test'],
-            tags: ['route_service-01', 'service-01'],
-          },
-          { name: 'nope.route', protocols: ['tcp'], tags: ['route_service-02', 'service-01'] },
-        ],
-      },
-      {
-        name: 'mis-matched',
-        host: 'localhost',
-        protocol: 'tcp',
-        path: '/path',
-        tags: ['service-02'],
-        routes: [
-          { name: 'invalid', protocols: ['http', 'https'], hosts: ['test'], methods: ['GET'], tags: ['route_service-03', 'service-02'] },
-        ],
-      },
-    ],
+    services: [...sanityServices()],
   };
   const original = await postFlattened(gw.adminUrl, input, 'off');
   assert.equal(original.status, 400);
