@@ -15,15 +15,23 @@ import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { exitQuietlyOnClosedStdout } from '../../sdk/src/cli-stdout.js';
 import { EXIT, isAgentError } from './errors.js';
+import { usageLine } from '../../contract/src/usage-line.js';
 
-/** Commander settings every command shares: throw instead of exiting, no stray arguments. */
-function strict(cmd: Command): Command {
-  cmd.exitOverride().allowExcessArguments(false).showHelpAfterError('(run with --help for usage and examples)');
+/**
+ * Commander settings every command shares: throw instead of exiting, no
+ * stray arguments, a usage error as one line naming the command
+ * (`gw-agent drain: unknown option '--bogus'; see gw-agent drain --help`).
+ */
+function strict(cmd: Command, name: string): Command {
+  cmd
+    .exitOverride()
+    .allowExcessArguments(false)
+    .configureOutput({ outputError: (s, write) => write(usageLine(s, name)) });
   return cmd;
 }
 
 export function buildProgram(): Command {
-  const program = strict(new Command('gw-agent'))
+  const program = strict(new Command('gw-agent'), 'gw-agent')
     .description('gw-agent: register ECS tasks in gw-gateway or Kong from outside the app (sidecar), and drain them from deploy pipelines.')
     .version(AGENT_VERSION, '-V, --version');
   for (const cmd of [
@@ -36,7 +44,7 @@ export function buildProgram(): Command {
     promoteCommand(),
     rollbackCommand(),
   ])
-    program.addCommand(strict(cmd));
+    program.addCommand(strict(cmd, `gw-agent ${cmd.name()}`));
   program.addHelpText(
     'after',
     `

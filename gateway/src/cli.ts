@@ -10,6 +10,7 @@ import { startGateway, type Gateway } from './gateway.js';
 import { keepRunning } from './observability/last-resort.js';
 import { createLogger } from './observability/log.js';
 import { GW_VERSION } from './version.js';
+import { usageLine } from '../../contract/src/usage-line.js';
 
 /** the argument placeholder in --help, where it is not `value` */
 const CLI_ARGS: Partial<Record<keyof RawSettings, string>> = {
@@ -29,7 +30,7 @@ function buildProgram(): Command {
     )
     .version(GW_VERSION, '-V, --version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(usageLine(s)) })
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(usageLine(s, 'gw-gateway')) })
     .allowExcessArguments(false);
   for (const s of SETTINGS) {
     const arg =
@@ -65,22 +66,6 @@ Once it serves, no exception stops the gateway: an uncaught exception or unhandl
 (level error, with its stack) and counted in gw_internal_errors_total, and the gateway keeps running.`,
   );
   return program;
-}
-
-/**
- * commander's own errors (unknown option, missing argument) in the form of
- * every other: one line `gw-gateway: …`, with the help hint on it.
- * `error: unknown option '--stor'\n(Did you mean --store?)\n` →
- * `gw-gateway: unknown option '--stor' (did you mean --store?); see gw-gateway --help`.
- */
-function usageLine(commanderText: string): string {
-  const text = commanderText
-    .trim()
-    .replace(/^error:\s*/, '')
-    .replace(/\s*\n\(Did you mean (.*)\)$/, ' (did you mean $1)')
-    .replace(/\s*\n\s*/g, ' ')
-    .replace(/\.$/, '');
-  return `gw-gateway: ${text}; see gw-gateway --help\n`;
 }
 
 async function main(argv: string[]): Promise<number> {

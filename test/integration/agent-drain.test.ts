@@ -157,6 +157,10 @@ test('gw-agent drain: usage errors exit 2 with one line naming the flags', async
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re, args.join(' '));
   }
+  // commander's own errors read like the others: one line naming the command, with the help hint on it
+  assert.equal((await runAgent(['drain', '--bogus'])).stderr, "gw-agent drain: unknown option '--bogus'; see gw-agent drain --help\n");
+  const top = await runAgent(['nosuch']);
+  assert.deepEqual([top.code, top.stderr], [2, "gw-agent: unknown command 'nosuch'; see gw-agent --help\n"]);
 });
 
 test('gw-agent drain --deregister and status work with a registration token scoped to the service (the ECS recipe), and not for another service', async (t) => {
