@@ -439,6 +439,28 @@ const fieldError = (field: string, message: string) => ({ type: 'field', field, 
 const entityError = (message: string) => ({ type: 'entity', message });
 const PROTOCOLS = 'expected one of: grpc, grpcs, http, https, tcp, tls, tls_passthrough, udp';
 
+/** The invalid upstream of Kong's flattened-errors "sanity" document, as sent and as its entry echoes it: a fresh copy each time. */
+function badUpstream(): Record<string, unknown> {
+  return {
+    name: 'bad',
+    tags: ['upstream-02'],
+    hash_on: 'ip',
+    healthchecks: {
+      active: {
+        type: 'http',
+        http_path: '/',
+        https_verify_certificate: true,
+        https_sni: 'example.com',
+        timeout: 1,
+        concurrency: -1,
+        healthy: { interval: 0, successes: 0 },
+        unhealthy: { interval: 0, http_failures: 0 },
+      },
+    },
+    host_header: 123,
+  };
+}
+
 /** The two services of Kong's flattened-errors "sanity" document (15-off_spec), used by two of its cases: a fresh copy each time. */
 function sanityServices(): Record<string, unknown>[] {
   return [
@@ -506,24 +528,7 @@ test('15-off_spec [flattened errors] "sanity": one entry per entity in error, ne
     ],
     upstreams: [
       { name: 'ok', tags: ['upstream-01'], hash_on: 'ip' },
-      {
-        name: 'bad',
-        tags: ['upstream-02'],
-        hash_on: 'ip',
-        healthchecks: {
-          active: {
-            type: 'http',
-            http_path: '/',
-            https_verify_certificate: true,
-            https_sni: 'example.com',
-            timeout: 1,
-            concurrency: -1,
-            healthy: { interval: 0, successes: 0 },
-            unhealthy: { interval: 0, http_failures: 0 },
-          },
-        },
-        host_header: 123,
-      },
+      badUpstream(),
       {
         name: 'ok-bad-targets',
         tags: ['upstream-03'],
@@ -602,24 +607,7 @@ test('15-off_spec [flattened errors] "sanity": one entry per entity in error, ne
       entity_type: 'upstream',
       entity_name: 'bad',
       entity_tags: ['upstream-02'],
-      entity: {
-        name: 'bad',
-        tags: ['upstream-02'],
-        hash_on: 'ip',
-        healthchecks: {
-          active: {
-            type: 'http',
-            http_path: '/',
-            https_verify_certificate: true,
-            https_sni: 'example.com',
-            timeout: 1,
-            concurrency: -1,
-            healthy: { interval: 0, successes: 0 },
-            unhealthy: { interval: 0, http_failures: 0 },
-          },
-        },
-        host_header: 123,
-      },
+      entity: badUpstream(),
       errors: [
         fieldError('healthchecks.active.concurrency', 'value should be between 1 and 2147483648'),
         fieldError('host_header', 'expected a string'),
