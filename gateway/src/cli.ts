@@ -176,7 +176,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (!isGwError(err)) throw err;
-    process.stderr.write(`gw-gateway: ${err.message}\n`);
+    // the --config file at start (unreadable, invalid, unsupported): say where it was given, as the other settings do
+    const where = err.code === 'GW_ERR_CONFIG_FILE' || err.code === 'GW_ERR_CONFIG_UNSUPPORTED' ? `${origins.config}: ` : '';
+    process.stderr.write(`gw-gateway: ${where}${err.message}\n`);
     return err.code.startsWith('GW_ERR_CONFIG') || err.code === 'GW_ERR_STORE_CORRUPT' ? 2 : 1;
   }
   // serving now: from here on no exception stops the gateway; it is logged and counted (observability/last-resort.ts)

@@ -75,7 +75,7 @@ test('a declarative file using plugins is refused, naming them', async (t) => {
   await writeFile(top, '{"_format_version":"3.0","plugins":[{"name":"key-auth"}]}');
   const r2 = run(['--config', top, '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
   assert.equal(r2.status, 2, r2.stderr);
-  assert.equal(r2.stderr, `gw-gateway: declarative config ${top} uses what gw does not implement: plugins (key-auth global)\n`);
+  assert.equal(r2.stderr, `gw-gateway: --config: declarative config ${top} uses what gw does not implement: plugins (key-auth global)\n`);
 });
 
 test('the gateway starts with a declarative file, serves the Admin API, and exits 0 on SIGTERM', async (t) => {
@@ -193,8 +193,19 @@ test('a declarative name clash at start names the file: twice in the file, or ag
   const r = run(['--config', dup, '--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0']);
   assert.equal(r.status, 2, r.stderr);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`^gw-gateway: cannot load declarative config ${dup.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+  assert.match(
+    r.stderr,
+    new RegExp(`^gw-gateway: --config: cannot load declarative config ${dup.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
+  );
   assert.match(r.stderr, /upstreams\[2\]: name 'u' is already declared by upstreams\[0\] \(uniqueness violation\)/);
+  // given by the env: the error says so
+  const missing = join(dir, 'missing.yml');
+  const e = run(['--store', 'memory', '--proxy-listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], { GW_CONFIG: missing });
+  assert.equal(e.status, 2, e.stderr);
+  assert.match(
+    e.stderr,
+    new RegExp(`^gw-gateway: GW_CONFIG: cannot load declarative config ${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: ENOENT`),
+  );
   assert.match(r.stderr, /upstreams\[0\]\.targets\[1\]: target '127\.0\.0\.1:1' is already declared by upstreams\[0\]\.targets\[0\]/);
 
   // the file store has a service 'users' made through the Admin API (another id); the file declares one too
@@ -215,7 +226,7 @@ test('a declarative name clash at start names the file: twice in the file, or ag
   assert.equal(clash.stderr.trim().split('\n').length, 1, clash.stderr);
   assert.ok(
     clash.stderr.startsWith(
-      `gw-gateway: cannot load declarative config ${file}: services with name 'users': the store already has one with that name and another id`,
+      `gw-gateway: --config: cannot load declarative config ${file}: services with name 'users': the store already has one with that name and another id`,
     ),
     clash.stderr,
   );
