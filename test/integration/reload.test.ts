@@ -312,12 +312,12 @@ routes:
 
   // 15-off_spec [flattened errors] "correctly handles duplicate upstream target errors", in the non-flattened shape
   const targets = (list: string) => `_format_version: "3.0"\nupstreams:\n- name: u0\n- name: u1\n  targets: [${list}]\n`;
-  const one = await postConfig(gw.adminUrl, targets('{ target: "10.244.0.12:80", weight: 1 }'));
+  const one = await postConfig(gw.adminUrl, targets('{ target: "127.0.244.12:80", weight: 1 }'));
   assert.equal(one.status, 201);
   const targetId = Object.keys(one.body.targets as object)[0]!;
   const dupe = await postConfig(
     gw.adminUrl,
-    targets('{ target: "10.244.0.12:80", weight: 1 }, { target: "10.244.0.12:80", tags: [target-2] }'),
+    targets('{ target: "127.0.244.12:80", weight: 1 }, { target: "127.0.244.12:80", tags: [target-2] }'),
   );
   const dupeMsg = `uniqueness violation: 'targets' entity with primary key set to '${targetId}' already declared`;
   assert.deepEqual(
@@ -368,14 +368,14 @@ services:
   assert.equal(withNull.headers.get('x-gw-deleted'), '2', 'my-service and my-route replaced');
 
   const config =
-    '_format_version: "1.1"\nservices:\n- host: foo\n  routes:\n  - paths:\n    - "/"\nupstreams:\n- name: "foo"\n  targets:\n  - target: 10.20.30.40\n';
+    '_format_version: "1.1"\nservices:\n- host: foo\n  routes:\n  - paths:\n    - "/"\nupstreams:\n- name: "foo"\n  targets:\n  - target: 127.20.30.40\n';
   for (const round of [1, 2]) {
     const r = await postConfig(gw.adminUrl, config);
     assert.equal(r.status, 201, `round ${round}: ${JSON.stringify(r.body)}`);
     assert.deepEqual(Object.keys(r.body).sort(), ['routes', 'services', 'targets', 'upstreams']);
     assert.deepEqual(
       Object.values(r.body.targets as object).map((x: { target: string }) => x.target),
-      ['10.20.30.40:8000'],
+      ['127.20.30.40:8000'],
     );
   }
 });
@@ -383,7 +383,7 @@ services:
 test('POST /config with --kong-only: the 201 body has no gw fields (ttl, gw), as the Admin API shows them', async (t) => {
   const gw = await startTestGateway({ kongOnly: true });
   t.after(() => gw.close());
-  const res = await postConfig(gw.adminUrl, '_format_version: "3.0"\nupstreams:\n- name: u\n  targets: [{ target: "10.0.0.1:80" }]\n');
+  const res = await postConfig(gw.adminUrl, '_format_version: "3.0"\nupstreams:\n- name: u\n  targets: [{ target: "127.0.0.10:80" }]\n');
   assert.equal(res.status, 201, JSON.stringify(res.body));
   const upstream = Object.values(res.body.upstreams as Record<string, Record<string, unknown>>)[0]!;
   const target = Object.values(res.body.targets as Record<string, Record<string, unknown>>)[0]!;
@@ -794,7 +794,7 @@ test('15-off_spec [flattened errors] "drains errors from the top-level fields ob
 test('15-off_spec [flattened errors] "correctly handles duplicate upstream target errors", "origin error do not loss when enable flatten_errors - (#12167)" (with services for consumers): uniqueness errors are entity errors with the ids the entities have', async (t) => {
   const gw = await startTestGateway();
   t.after(() => gw.close());
-  const target = { target: '10.244.0.12:80', weight: 1, tags: ['target-1'] };
+  const target = { target: '127.0.244.12:80', weight: 1, tags: ['target-1'] };
   const dupeTarget = { ...target, tags: ['target-2'] };
   const upstreamId = 'f9792964-6797-482c-bfdf-08220a4f6839';
   const res = await postFlattened(gw.adminUrl, {
@@ -832,8 +832,8 @@ test('15-off_spec [flattened errors] "correctly handles duplicate upstream targe
         id: 'e9792964-6797-482c-bfdf-08220a4f6832',
         tags: ['k8s-name:httproute-testing'],
         targets: [
-          { target: '10.244.0.11:80', weight: 1 },
-          { target: '10.244.0.12:80', weight: 1 },
+          { target: '127.0.244.11:80', weight: 1 },
+          { target: '127.0.244.12:80', weight: 1 },
         ],
       },
       {
