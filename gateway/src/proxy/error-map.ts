@@ -170,11 +170,14 @@ function errorBody(format: ErrorFormat, message: string, requestId: string): str
 /**
  * A whole error response as bytes for a socket (a request node's parser
  * refused, a refused upgrade: no ServerResponse to answer with): the status
- * line, Kong's JSON template (DESIGN's default format) and `head`, header
- * lines ending in CRLF; the connection is closed after it.
+ * line, Kong's JSON template (DESIGN's default format) and `headers`
+ * ({@link generatedHeaders} or {@link proxiedErrorHeaders}); the connection
+ * is closed after it.
  */
-export function rawProxyError(status: number, message: string, requestId: string, head: string): string {
+export function rawProxyError(status: number, message: string, requestId: string, headers: Record<string, string>): string {
   const body = errorBody('json', message, requestId);
+  let head = '';
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
   return `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nserver: ${SERVER}\r\ncontent-type: ${CONTENT_TYPE.json}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${head}connection: close\r\n\r\n${body}`;
 }
 

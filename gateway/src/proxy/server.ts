@@ -22,7 +22,7 @@ import { noOutcomes, type OutcomeSink } from './outcome.js';
 import { Pools } from './pools.js';
 import { proxyUpgrade } from './websocket.js';
 import { clientClosed } from './dispatch.js';
-import { generatedHeaders, ms, proxyErrorOf, rawProxyError, sendProxyError } from './error-map.js';
+import { generatedHeaders, proxyErrorOf, rawProxyError, sendProxyError } from './error-map.js';
 import { compileTrusted } from '../config/trusted-ips.js';
 import type { ProxyStats, RequestMetrics } from '../observability/metrics.js';
 import { createAccessLog, type AccessLog, type AccessLogTarget } from '../observability/access-log.js';
@@ -136,16 +136,6 @@ function requestLength(req: IncomingMessage, body: RequestBody | undefined): num
   if (body instanceof Buffer) return n + body.length;
   const cl = req.headers['content-length'];
   return cl === undefined ? n : n + (Number(cl) || 0);
-}
-
-/**
- * {@link generatedHeaders} as raw header lines, for the answers written
- * straight to a socket (a request node's parser refused, a refused upgrade):
- * Kong's error handler answers nginx's own 400/408 with them too
- * (kong/error_handlers.lua through Kong.header_filter, not proxied).
- */
-function generatedHead(requestId: string, latencyMs: number): string {
-  return `x-kong-response-latency: ${ms(latencyMs)}\r\nx-gw-request-id: ${requestId}\r\nx-kong-request-id: ${requestId}\r\n`;
 }
 
 /** The status and Kong's message (kong/error_handlers.lua BODIES) a parser/timeout error on a client connection is answered with. */
@@ -343,7 +333,7 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     if (bad) {
       const { status, message } = errorCatalogue[bad[0]];
       const id = nextRequestId();
-      socket.end(rawProxyError(status, message.replace('%s', bad[1]), id, generatedHead(id, performance.now() - started)));
+      socket.end(rawProxyError(status, message.replace('%s', bad[1]), id, generatedHeaders(id, started)));
       return;
     }
     rewriteUrl(req);
@@ -360,13 +350,13 @@ export function createProxyServer(opts: ProxyServerOptions): ProxyServer {
     const id = nextRequestId();
     if (err.code === 'HPE_HEADER_OVERFLOW' && headerLines((err as { rawPacket?: Buffer }).rawPacket) > limits.maxRequestHeaders) {
       const message = errorCatalogue.GW_ERR_PROXY_HEADERS_TOO_MANY.message.replace('%s', String(limits.maxRequestHeaders));
-      s.end(rawProxyError(431, message, id, generatedHead(id, 0)));
+      s.end(rawProxyError(431, message, id, generatedHeaders(id, performance.now())));
       return;
     }
     const [status, message] = clientErrorAnswer(err.code);
     // a parse error is answered as the bytes that broke it arrive; a timeout after at least the header timeout
     const latency = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? limits.clientHeaderTimeoutMs : 0;
-    s.end(rawProxyError(status, message, id, generatedHead(id, latency)));
+    s.end(rawProxyError(status, message, id, generatedHeaders(id, performance.now() - latency)));
   });
   // targets that left every upstream: close their pools
   let last: Snapshot | undefined;
