@@ -606,7 +606,11 @@ test('a WebSocket 101 carries Via (appended), Server, the latencies and the requ
   assert.equal(h['x-kong-response-latency'], undefined);
   assert.ok(h['sec-websocket-accept'], 'the upstream handshake headers are passed on');
 
-  const none = headLines(await handshake('/not-routed-upgrade'));
+  const noneHead = await handshake('/not-routed-upgrade');
+  // the same answer as a plain request's 404: its status line and Kong's JSON template
+  assert.match(noneHead, /^HTTP\/1\.1 404 Not Found\r\n/);
+  assert.ok(noneHead.includes('\r\ncontent-type: application/json; charset=utf-8\r\n'), noneHead);
+  const none = headLines(noneHead);
   assertGenerated(Object.fromEntries(Object.entries(none).map(([k, v]) => [k, v[0]])), 'upgrade, 404');
   const dead = await deadPort();
   await gw.admin.call('PUT', '/services/ws-dead', { url: `http://127.0.0.1:${dead}` });

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { errorCatalogue } from '../errors.js';
 import type { ForwardDeps } from './forward.js';
 import { inboundVia, nextRequestId, pickDestination, route, SERVER, VIA } from './forward.js';
-import { generatedHeaders, ms, proxiedErrorHeaders } from './error-map.js';
+import { generatedHeaders, ms, proxiedErrorHeaders, rawProxyError } from './error-map.js';
 import { upstreamHeaders, upstreamHost } from './headers.js';
 import { rawRequestPath, upstreamPath } from './uri.js';
 
@@ -18,19 +18,14 @@ const MAX_RESPONSE_HEAD = 64 * 1024;
 /** Hop-by-hop response headers nginx does not pass on from the upstream (it writes its own `Connection`). */
 const HOP_BY_HOP_RESPONSE = new Set(['connection', 'keep-alive', 'transfer-encoding']);
 
+/** Refuse an upgrade on its socket with Kong's status, body and `headers` (the same answer as a plain request's: error-map.ts). */
 function reject(
   socket: Duplex,
   code: 'GW_ERR_PROXY_NO_ROUTE' | 'GW_ERR_PROXY_NO_SERVICE' | 'GW_ERR_PROXY_NO_PEER' | 'GW_ERR_PROXY_BAD_RESPONSE',
-  extra: Record<string, string>,
+  headers: Record<string, string>,
 ): void {
   const { status, message } = errorCatalogue[code];
-  const requestId = extra['x-gw-request-id']!;
-  const body = JSON.stringify({ message, request_id: requestId });
-  let lines = '';
-  for (const name in extra) lines += `${name}: ${extra[name]}\r\n`;
-  socket.end(
-    `HTTP/1.1 ${status} ${message}\r\nserver: ${SERVER}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${lines}connection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawProxyError(status, message, headers['x-gw-request-id']!, headers));
 }
 
 /**
