@@ -18,8 +18,7 @@ import { createStore } from './store/index.js';
 import { LeaseKeeper } from './leases/lease-keeper.js';
 import { HealthManager } from './health/health-manager.js';
 import { createMetrics, RequestMetrics, type MetricsSources } from './observability/metrics.js';
-import { checkAccessLog } from './observability/access-log.js';
-import { checkAuditLog } from './admin/audit.js';
+import { checkLogFile } from './observability/log-file.js';
 import { isGwError, GwError } from './errors.js';
 import { internalErrors } from './observability/last-resort.js';
 import { ClusterControl } from './cluster/control.js';
@@ -158,8 +157,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const statusAddr = options.statusListen !== undefined ? parseListen(options.statusListen, nameOf('statusListen')) : undefined;
   const accessLog = options.accessLog ?? 'off';
   // a log file that cannot be opened is refused before anything is opened, naming its setting
-  checkAccessLog(accessLog, nameOf('accessLog'));
-  checkAuditLog(options.auditLog ?? 'off', nameOf('auditLog'));
+  checkLogFile(accessLog, nameOf('accessLog'));
+  checkLogFile(options.auditLog ?? 'off', nameOf('auditLog'));
   const store =
     typeof options.store === 'object'
       ? options.store

@@ -9,10 +9,9 @@
  * URL, `id` from the answer when it has one). Never a header, a token or a
  * body: nothing a client sends beyond the method and the path is written.
  */
-import { closeSync, openSync } from 'node:fs';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { GwError } from '../errors.js';
+import { openLogFile } from '../observability/log-file.js';
 import { callerLabel, callerOf } from './auth.js';
 
 export const AUDIT_MSG = 'admin write';
@@ -25,28 +24,10 @@ export interface AuditLog {
   close(): void;
 }
 
-function openFile(dest: string, name: string): number {
-  try {
-    return openSync(dest, 'a', 0o640);
-  } catch (err) {
-    throw new GwError('GW_ERR_CONFIG_INVALID', [
-      `${name} ${dest}: cannot open it for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    ]);
-  }
-}
-
-/**
- * Fail at start, naming the setting as `name` (`--audit-log`, or `GW_AUDIT_LOG`
- * when it came from the env), if `dest` is a file that cannot be opened for appending.
- */
-export function checkAuditLog(dest: string, name = '--audit-log'): void {
-  if (dest !== 'off' && dest !== 'stdout') closeSync(openFile(dest, name));
-}
-
 /** `stdout`, `off`, or a file path (created if missing, mode 0640, appended to; its directory must exist). */
 export function createAuditLog(dest: string): AuditLog | undefined {
   if (dest === 'off') return undefined;
-  const stream = pino.destination({ dest: dest === 'stdout' ? 1 : openFile(dest, '--audit-log'), sync: true });
+  const stream = pino.destination({ dest: dest === 'stdout' ? 1 : openLogFile(dest, '--audit-log'), sync: true });
   const logger = pino(
     { base: { log: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
     stream,

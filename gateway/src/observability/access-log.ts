@@ -26,9 +26,9 @@
  * (`service` | `kong`), `error` (the GW_ERR_PROXY_* code when the gateway
  * answered itself). Never a header, a query string or a body.
  */
-import { close as closeFd, closeSync, openSync, write } from 'node:fs';
+import { close as closeFd, write } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { GwError } from '../errors.js';
+import { openLogFile } from './log-file.js';
 import { countLines, PIPE_BUF, pieceEnd } from './stdout-writer.js';
 import type { RecordedRequest, RequestObserver, RequestRecord } from './request-record.js';
 
@@ -66,26 +66,6 @@ export interface AccessLogOptions {
   warn?: (msg: string, err?: Error) => void;
   /** the fd `stdout` means (default 1; tests give a pipe of their own) */
   stdoutFd?: number;
-}
-
-function openFile(dest: string, name = '--access-log'): number {
-  try {
-    return openSync(dest, 'a', 0o640);
-  } catch (err) {
-    throw new GwError('GW_ERR_CONFIG_INVALID', [
-      `${name} ${dest}: cannot open it for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    ]);
-  }
-}
-
-/**
- * Fail at start, naming the setting as `name` (`--access-log`, or
- * `GW_ACCESS_LOG` when it came from the env), if `dest` is a file that
- * cannot be opened for appending (before the store opens and, with
- * `--workers`, before the control process forks).
- */
-export function checkAccessLog(dest: AccessLogTarget, name = '--access-log'): void {
-  if (dest !== 'off' && dest !== 'stdout') closeSync(openFile(dest, name));
 }
 
 /**
@@ -390,7 +370,7 @@ export function createAccessLog(dest: AccessLogTarget, opts: AccessLogOptions = 
   const writer =
     dest === 'stdout'
       ? new LineWriter(opts.stdoutFd ?? 1, false, opts.warn ?? (() => undefined))
-      : new LineWriter(openFile(dest), true, opts.warn ?? (() => undefined));
+      : new LineWriter(openLogFile(dest, '--access-log'), true, opts.warn ?? (() => undefined));
   let closing: Promise<void> | undefined;
   return {
     get dropped() {
