@@ -14,7 +14,7 @@ import type { Socket } from 'node:net';
 import { adminClientErrors } from './client-errors.js';
 import { AdminContext } from './context.js';
 import { IdentityGuard } from './identity-guard.js';
-import { isWrite, registerBodyParsers, tooManyArgs, unsupportedMediaType } from './body.js';
+import { isWrite, registerBodyParsers, tooManyArgs, tooManyArgsError, unsupportedMediaType } from './body.js';
 import { registerEntityRoutes } from './routes/entities.js';
 import { collectEndpoints, readyHandler, registerKongEndpoints } from './routes/kong-endpoints.js';
 import { registerRootRoutes, statusHandler } from './routes/root.js';
@@ -98,7 +98,7 @@ export async function createAdminServer(opts: AdminServerOptions): Promise<Fasti
     if (caller === undefined) return reply.code(401).send({ message: 'Unauthorized' });
     setCaller(req, caller);
     const q = req.url.indexOf('?');
-    if (q !== -1 && tooManyArgs(req.url.slice(q + 1))) return reply.code(400).send({ message: 'Too many arguments' });
+    if (q !== -1 && tooManyArgs(req.url.slice(q + 1))) throw tooManyArgsError();
     // cluster mode: what another node committed before this request is visible to it (Kong reads the database per request)
     await opts.store.sync();
   });
