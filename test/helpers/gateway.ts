@@ -61,6 +61,34 @@ export interface CliGateway {
 }
 
 /**
+ * A `gw-gateway` process with `args` (the CLI path is added), its output
+ * collected, killed after the test if still running; `exit` resolves with its
+ * exit code and signal. {@link spawnGatewayCli} waits for it to be ready; a
+ * test of what happens before (or instead of) ready uses this.
+ */
+export function spawnGatewayProcess(
+  t: { after: (fn: () => void) => void },
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = cleanEnv,
+): {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  out: () => string;
+  err: () => string;
+  exit: Promise<[number | null, NodeJS.Signals | null]>;
+} {
+  const child = spawn(process.execPath, [GATEWAY_CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const exit = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, sig) => resolve([code, sig])));
+  return { child, out: () => out, err: () => err, exit };
+}
+
+/**
  * A real `gw-gateway` process. The proxy and the Admin API listen on port 0
  * unless `args` names `--proxy-listen`/`--admin-listen`, and the bound
  * addresses are read back from the gateway's "gw-gateway ready" line: no
@@ -73,39 +101,35 @@ export async function spawnGatewayCli(
   args: readonly string[],
   opts: { env?: NodeJS.ProcessEnv; readyMs?: number } = {},
 ): Promise<CliGateway> {
-  const full = [GATEWAY_CLI, ...args];
+  const full = [...args];
   if (!args.includes('--proxy-listen')) full.push('--proxy-listen', '127.0.0.1:0');
   if (!args.includes('--admin-listen')) full.push('--admin-listen', '127.0.0.1:0');
   // the ready line is logged at info
   if (!args.includes('--log-level')) full.push('--log-level', 'info');
-  const child = spawn(process.execPath, full, { env: opts.env ?? cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { child, out: stdout, err: stderr, exit } = spawnGatewayProcess(t, full, opts.env);
+  const exited = exit.then(([code]) => code);
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
-  const readyLine = (): string | undefined => out.split('\n').find((l) => l.includes('"msg":"gw-gateway ready"'));
+  const readyLine = (): string | undefined =>
+    stdout()
+      .split('\n')
+      .find((l) => l.includes('"msg":"gw-gateway ready"'));
   await waitFor(() => readyLine() !== undefined || gone(), opts.readyMs ?? 30_000, `gw-gateway ${args.join(' ')} ready`).catch(
     (e: Error) => {
-      throw new Error(`${e.message}\nstdout: ${out}\nstderr: ${err}`);
+      throw new Error(`${e.message}\nstdout: ${stdout()}\nstderr: ${stderr()}`);
     },
   );
   const line = readyLine();
   if (line === undefined)
     throw new Error(
-      `gw-gateway ${args.join(' ')}: exited (${child.exitCode ?? child.signalCode}) before it was ready\nstdout: ${out}\nstderr: ${err}`,
+      `gw-gateway ${args.join(' ')}: exited (${child.exitCode ?? child.signalCode}) before it was ready\nstdout: ${stdout()}\nstderr: ${stderr()}`,
     );
   const ready = JSON.parse(line) as { proxy: string; admin: string };
   return {
     child,
     proxyUrl: ready.proxy,
     adminUrl: ready.admin,
-    out: () => out,
-    err: () => err,
+    out: stdout,
+    err: stderr,
     stop: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { childPids } from '../../bench/lib/measure.js';
-import { cleanEnv, GATEWAY_CLI as CLI, spawnGatewayCli } from '../helpers/gateway.js';
+import { cleanEnv, GATEWAY_CLI as CLI, spawnGatewayCli, spawnGatewayProcess } from '../helpers/gateway.js';
 import { deadPort, waitFor } from '../helpers/upstream.js';
 
 function run(args: string[], env: Record<string, string> = {}) {
@@ -272,26 +272,22 @@ test('SIGTERM or SIGINT before ready (the database is awaited) abandons the star
   const port = (db.address() as AddressInfo).port;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const first = new Promise<void>((r) => (connected = r));
-    const child = spawn(
-      process.execPath,
-      [CLI, '--store', 'postgres', '--pg-url', `postgres://gw:secret@127.0.0.1:${port}/gw`, ...LOCAL.slice(0, 4), '--log-level', 'info'],
-      { env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    t.after(() => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const exit = new Promise<[number | null, string | null]>((r) => child.once('exit', (code, sig) => r([code, sig])));
+    const gw = spawnGatewayProcess(t, [
+      '--store',
+      'postgres',
+      '--pg-url',
+      `postgres://gw:secret@127.0.0.1:${port}/gw`,
+      ...LOCAL.slice(0, 4),
+      '--log-level',
+      'info',
+    ]);
     await first; // connected, waiting for an answer that never comes: not ready
-    child.kill(signal);
-    assert.deepEqual(await exit, [0, null], `${signal}: ${out}${err}`);
-    assert.match(out, new RegExp(`"signal":"${signal}","msg":"stopping before ready`));
-    assert.match(out, /"msg":"stopped before ready"/);
-    assert.doesNotMatch(out, /gw-gateway ready/);
-    assert.equal(err, '');
+    gw.child.kill(signal);
+    assert.deepEqual(await gw.exit, [0, null], `${signal}: ${gw.out()}${gw.err()}`);
+    assert.match(gw.out(), new RegExp(`"signal":"${signal}","msg":"stopping before ready`));
+    assert.match(gw.out(), /"msg":"stopped before ready"/);
+    assert.doesNotMatch(gw.out(), /gw-gateway ready/);
+    assert.equal(gw.err(), '');
     await waitFor(() => sockets.size === 0, 10_000, `${signal}: the database connection is closed`);
   }
 });
